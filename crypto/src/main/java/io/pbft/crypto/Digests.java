@@ -1,0 +1,63 @@
+package io.pbft.crypto;
+
+import io.pbft.proto.SignedRequest;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/** SHA-256 digests of requests, batches and anything else the protocol names by hash. */
+public final class Digests {
+  public static final int SIZE_BYTES = 32;
+  private static final HexFormat HEX = HexFormat.of();
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(Digests::newSha256);
+
+  private Digests() {}
+
+  private static MessageDigest newSha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+    }
+  }
+
+  public static byte[] sha256(byte[] data) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    return md.digest(data);
+  }
+
+  /** The digest of a client request: SHA-256 of its serialized {@code Request} bytes. */
+  public static byte[] requestDigest(SignedRequest request) {
+    return sha256(request.getRequest().toByteArray());
+  }
+
+  /** The digest of a batch: SHA-256 over the concatenated digests of its requests, in order. */
+  public static byte[] batchDigest(List<SignedRequest> requests) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    for (SignedRequest request : requests) {
+      md.update(requestDigest(request));
+    }
+    return md.digest();
+  }
+
+  /** Same as {@link #batchDigest(List)} when the request digests are already known. */
+  public static byte[] batchDigestOf(List<byte[]> requestDigests) {
+    MessageDigest md = SHA256.get();
+    md.reset();
+    for (byte[] d : requestDigests) {
+      md.update(d);
+    }
+    return md.digest();
+  }
+
+  public static String hex(byte[] bytes) {
+    return HEX.formatHex(bytes);
+  }
+
+  public static byte[] fromHex(String hex) {
+    return HEX.parseHex(hex);
+  }
+}

@@ -1,0 +1,33 @@
+package io.pbft.replica.app;
+
+import java.util.List;
+
+/**
+ * The application a PBFT group replicates. The protocol hands it batches in sequence order;
+ * it must execute them deterministically: the same batches in the same order produce the same
+ * results and the same state digest on every correct replica. Anything non-deterministic it
+ * needs (time, randomness) comes from the {@link ExecutionContext}, which the replicas agree on.
+ *
+ * <p>Calls come from one thread at a time; implementations need no locking of their own.
+ */
+public interface StateMachine {
+
+  /**
+   * Executes an ordered batch and returns one result per operation, in the same order.
+   * An operation the application cannot parse is not an error of the replica: return a result
+   * that says so (the client gets it) and leave the state unchanged.
+   */
+  List<byte[]> execute(ExecutionContext context, List<Operation> operations);
+
+  /** Answers a read-only query against the current state without changing it. */
+  byte[] query(byte[] operation);
+
+  /** A digest of the whole application state; equal states give equal digests. */
+  byte[] stateDigest();
+
+  /** A serialized copy of the whole state, from which {@link #restore} rebuilds it exactly. */
+  byte[] snapshot();
+
+  /** Replaces the state with one produced by {@link #snapshot} (on any replica). */
+  void restore(byte[] snapshot);
+}
