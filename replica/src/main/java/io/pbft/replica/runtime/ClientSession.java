@@ -1,0 +1,86 @@
+package io.pbft.replica.runtime;
+
+import com.google.protobuf.ByteString;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.pbft.crypto.Mac;
+import io.pbft.proto.AuthenticatedReply;
+import io.pbft.proto.Rejection;
+import io.pbft.proto.ReplicaToClient;
+import io.pbft.proto.Reply;
+
+/**
+ * One client's stream to this replica. Until the signed handshake completes it has no client
+ * id and no MAC key; afterwards replies for that client go out on it, authenticated by HMAC.
+ * Writes are serialized on the object (gRPC observers are not thread-safe).
+ */
+final class ClientSession {
+  private final ServerCallStreamObserver<ReplicaToClient> out;
+  private volatile int clientId = -1;
+  private Mac mac; // guarded by this
+  private volatile boolean closed;
+
+  ClientSession(ServerCallStreamObserver<ReplicaToClient> out) {
+    this.out = out;
+  }
+
+  int clientId() {
+    return clientId;
+  }
+
+  boolean established() {
+    return clientId >= 0;
+  }
+
+  synchronized void establish(int clientId, byte[] macKey, ReplicaToClient accept) {
+    this.mac = new Mac(macKey);
+    this.clientId = clientId;
+    write(accept);
+  }
+
+  /** Sends an authenticated reply; returns false if the stream is gone or congested. */
+  synchronized boolean reply(Reply reply) {
+    if (mac == null || closed) {
+      return false;
+    }
+    if (!out.isReady()) {
+      return false; // the client is not reading: drop, it retransmits and gets the cached reply
+    }
+    byte[] bytes = reply.toByteArray();
+    write(ReplicaToClient.newBuilder()
+        .setReply(AuthenticatedReply.newBuilder().setReply(ByteString.copyFrom(bytes))
+            .setMac(ByteString.copyFrom(mac.compute(bytes))))
+        .build());
+    return true;
+  }
+
+  synchronized void reject(String reason) {
+    write(ReplicaToClient.newBuilder().setRejection(Rejection.newBuilder().setReason(reason)).build());
+  }
+
+  synchronized void closeWith(String reason) {
+    reject(reason);
+    if (!closed) {
+      closed = true;
+      try {
+        out.onCompleted();
+      } catch (RuntimeException ignored) {
+        // already cancelled
+      }
+    }
+  }
+
+  void markClosed() {
+    closed = true;
+  }
+
+  private void write(ReplicaToClient message) {
+    if (closed) {
+      return;
+    }
+    try {
+      out.onNext(message);
+    } catch (RuntimeException e) {
+      closed = true; // cancelled by the client
+    }
+  }
+}

@@ -1,0 +1,224 @@
+package io.pbft.replica.runtime;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.StatusResponse;
+import io.pbft.replica.app.StateMachine;
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.verify.InboundVerifier;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One replica process: the pure {@link ReplicaCore} on its event loop, a pool that verifies
+ * signatures before events reach the loop, one outgoing gRPC stream per peer, client sessions,
+ * the status RPC and gRPC health checking.
+ */
+public final class ReplicaServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
+
+  final int id;
+  final ClusterConfig config;
+  final Ed25519Keys keys;
+  final InboundVerifier verifier;
+  final ReplicaCore core;
+  final StateMachine app;
+  final EventLoop loop;
+  final ThreadPoolExecutor verifyPool;
+  final ClientSessions sessions;
+  private final PeerLink[] peers;
+  private final ScheduledExecutorService scheduler;
+  private final Server server;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
+  private volatile boolean closed;
+
+  private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app) {
+    this.id = id;
+    this.config = config;
+    this.keys = keys;
+    this.app = app;
+    this.verifier = new InboundVerifier(config);
+    this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, app, verifier::knownClient);
+    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), this::dispatchEffects);
+    int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
+        : Runtime.getRuntime().availableProcessors();
+    this.verifyPool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
+        new ArrayBlockingQueue<>(config.transport().inboundQueueMax()), daemon("pbft-verify-" + id),
+        (task, pool) -> drop("verification queue full"));
+    this.sessions = new ClientSessions(config.transport().clientSessionsMax());
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
+    this.peers = new PeerLink[config.n()];
+    for (ReplicaInfo peer : config.replicas()) {
+      if (peer.id() == id) {
+        continue;
+      }
+      ManagedChannel channel = NettyChannelBuilder.forAddress(peer.host(), peer.port())
+          .usePlaintext()
+          .maxInboundMessageSize(config.transport().messageBytesMax())
+          .build();
+      peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
+          config.transport().reconnectDelayMs());
+    }
+    ReplicaInfo me = config.replica(id);
+    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(me.host(), me.port()))
+        .directExecutor() // handlers only hand work to bounded queues; they never block
+        .maxInboundMessageSize(config.transport().messageBytesMax())
+        .addService(new PeerService(this))
+        .addService(new ClientService(this))
+        .addService(health.getHealthService())
+        .build();
+  }
+
+  /** Starts replica {@code id} of the cluster, loading its key from the configured key file. */
+  public static ReplicaServer start(ClusterConfig config, int id, StateMachine app) throws IOException {
+    return start(config, id, config.replicaKeys(id), app);
+  }
+
+  public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app)
+      throws IOException {
+    ReplicaServer r = new ReplicaServer(config, id, keys, app);
+    r.loop.start();
+    r.server.start();
+    r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    log.info("replica {} of {} (f = {}) listening on {}", id, config.n(), config.f(), config.replica(id).address());
+    return r;
+  }
+
+  public int id() {
+    return id;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  /** Runs on the event loop after each burst of events: sends what the core produced. */
+  private void dispatchEffects() {
+    Effects effects = core.takeEffects();
+    for (Effects.Outgoing out : effects.messages()) {
+      if (out.broadcast()) {
+        for (PeerLink p : peers) {
+          if (p != null) {
+            p.send(out.message());
+          }
+        }
+      } else if (out.to() >= 0 && out.to() < peers.length && peers[out.to()] != null) {
+        peers[out.to()].send(out.message());
+      }
+    }
+    for (Effects.ClientReply reply : effects.replies()) {
+      ClientSession session = sessions.get(reply.clientId());
+      if (session == null || !session.reply(reply.reply())) {
+        sessions.replyDropped();
+      }
+    }
+  }
+
+  void drop(String reason) {
+    dropped.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
+  }
+
+  /** Asks the event loop for a consistent view of the replica's state. */
+  public CompletableFuture<StatusResponse> status() {
+    CompletableFuture<StatusResponse> result = new CompletableFuture<>();
+    if (!loop.submit(() -> result.complete(statusNow()))) {
+      result.completeExceptionally(new IllegalStateException("replica " + id + " is saturated or stopping"));
+    }
+    return result;
+  }
+
+  private StatusResponse statusNow() {
+    StatusResponse.Builder b = StatusResponse.newBuilder()
+        .setReplicaId(id)
+        .setView(core.view())
+        .setPrimary(core.primary())
+        .setLastExecuted(core.lastExecuted())
+        .setLowWatermark(core.lowWatermark())
+        .setStateDigest(ByteString.copyFrom(core.stateDigest()))
+        .setReplicas(config.n());
+    core.rejections().snapshot().forEach((reason, count) -> b.putCounters("rejected: " + reason, count));
+    dropped.forEach((reason, count) -> b.putCounters("dropped: " + reason, count.get()));
+    b.putCounters("executed requests", core.executedRequests());
+    b.putCounters("dropped: event loop full", loop.dropped());
+    b.putCounters("dropped: replies without session", sessions.repliesDropped());
+    b.putCounters("client sessions", sessions.size());
+    long peerDrops = 0;
+    for (PeerLink p : peers) {
+      if (p != null) {
+        peerDrops += p.dropped();
+      }
+    }
+    b.putCounters("dropped: peer queue full", peerDrops);
+    return b.build();
+  }
+
+  public boolean isClosed() {
+    return closed;
+  }
+
+  /** Graceful stop: refuse new calls, let in-flight ones finish briefly, then force. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    health.enterTerminalState();
+    server.shutdown();
+    for (PeerLink p : peers) {
+      if (p != null) {
+        p.close();
+      }
+    }
+    try {
+      if (!server.awaitTermination(3, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(2, TimeUnit.SECONDS);
+      }
+      for (PeerLink p : peers) {
+        if (p != null) {
+          p.awaitClosed();
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    verifyPool.shutdownNow();
+    scheduler.shutdownNow();
+    loop.close();
+    log.info("replica {} stopped", id);
+  }
+
+  public void awaitTermination() throws InterruptedException {
+    server.awaitTermination();
+  }
+
+  static java.util.concurrent.ThreadFactory daemon(String name) {
+    AtomicLong n = new AtomicLong();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

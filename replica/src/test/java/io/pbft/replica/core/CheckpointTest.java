@@ -1,0 +1,95 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.commit;
+import static io.pbft.replica.core.CoreFixture.digest;
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static io.pbft.replica.core.CoreFixture.prePrepare;
+import static io.pbft.replica.core.CoreFixture.prepare;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.Checkpoint;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Checkpoints and garbage collection, OSDI 1999 section 4.3. */
+class CheckpointTest {
+  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 1 << 20, 8, 4, 2, 100, 1024);
+  private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
+
+  private void commitAt(ReplicaCore backup, long seq, int client) {
+    List<SignedRequest> batch = List.of(fx.request(client, seq, "op" + seq));
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, seq, batch));
+    fx.deliver(backup, 2, prepare(0, seq, d, 2));
+    fx.deliver(backup, 0, commit(0, seq, d, 0));
+    fx.deliver(backup, 2, commit(0, seq, d, 2));
+  }
+
+  private static ReplicaMessage checkpoint(long seq, ByteString digest, int replica) {
+    return ReplicaMessage.newBuilder().setCheckpoint(
+        Checkpoint.newBuilder().setSequence(seq).setStateDigest(digest).setReplicaId(replica)).build();
+  }
+
+  @Test
+  void replicaMulticastsCheckpointEveryKSequenceNumbers() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    commitAt(backup, 1, 0);
+    assertTrue(backup.takeEffects().messages().stream().noneMatch(m -> payloadOf(m.message()).hasCheckpoint()));
+    commitAt(backup, 2, 1);
+    List<ReplicaMessage> out = backup.takeEffects().messages().stream().map(m -> payloadOf(m.message())).toList();
+    Checkpoint cp = out.stream().filter(ReplicaMessage::hasCheckpoint).findFirst().orElseThrow().getCheckpoint();
+    assertEquals(2, cp.getSequence());
+    assertEquals(ByteString.copyFrom(backup.stateDigest()), cp.getStateDigest());
+  }
+
+  @Test
+  void checkpointBecomesStableWithTwoFPlusOneMatchingAndTruncatesTheLog() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    commitAt(backup, 1, 0);
+    commitAt(backup, 2, 1);
+    commitAt(backup, 3, 2);
+    ByteString d = ByteString.copyFrom(payloadOf(backup.takeEffects().messages().stream()
+        .filter(m -> payloadOf(m.message()).hasCheckpoint()).findFirst().orElseThrow().message())
+        .getCheckpoint().getStateDigest().toByteArray());
+    assertEquals(0, backup.lowWatermark());
+    fx.deliver(backup, 2, checkpoint(2, d, 2));
+    assertEquals(0, backup.lowWatermark(), "2 of 2f + 1 = 3: not stable yet");
+    assertEquals(3, backup.logSize());
+    fx.deliver(backup, 3, checkpoint(2, d, 3));
+    assertEquals(2, backup.lowWatermark(), "stable: low watermark moves to the checkpoint");
+    assertEquals(2 + SETTINGS.windowSize(), backup.highWatermark());
+    assertEquals(1, backup.logSize(), "slots up to the stable checkpoint are discarded");
+    backup.checkInvariants();
+  }
+
+  @Test
+  void checkpointsWithDifferentDigestsDoNotMakeItStable() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    commitAt(backup, 1, 0);
+    commitAt(backup, 2, 1);
+    ByteString lie = ByteString.copyFrom(new byte[32]);
+    fx.deliver(backup, 2, checkpoint(2, lie, 2));
+    fx.deliver(backup, 3, checkpoint(2, lie, 3));
+    assertEquals(0, backup.lowWatermark(), "two lying votes plus its own different digest: not stable");
+  }
+
+  @Test
+  void windowMovesSoProgressContinuesBeyondTheFirstWindow() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    for (long seq = 1; seq <= 40; seq++) {
+      commitAt(backup, seq, (int) (seq % 8));
+      if (seq % 2 == 0) {
+        ByteString d = ByteString.copyFrom(backup.stateDigest());
+        fx.deliver(backup, 2, checkpoint(seq, d, 2));
+        fx.deliver(backup, 3, checkpoint(seq, d, 3));
+      }
+    }
+    assertEquals(40, backup.lastExecuted(), "40 sequence numbers through a window of 8");
+    assertTrue(backup.logSize() <= SETTINGS.windowSize());
+  }
+}

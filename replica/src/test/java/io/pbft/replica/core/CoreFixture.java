@@ -1,0 +1,140 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ClientInfo;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.config.TransportSettings;
+import io.pbft.crypto.Digests;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.Batch;
+import io.pbft.proto.Commit;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.Prepare;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * A cluster configuration with real Ed25519 keys for n replicas and a few clients, plus
+ * helpers to build signed messages as any replica or client would.
+ */
+final class CoreFixture {
+  final int n;
+  final int f;
+  final ProtocolSettings settings;
+  final List<Ed25519Keys> replicaKeys = new ArrayList<>();
+  final List<Ed25519Keys> clientKeys = new ArrayList<>();
+  final ClusterConfig config;
+
+  CoreFixture(int n, ProtocolSettings settings) {
+    this(n, 4, settings);
+  }
+
+  CoreFixture(int n, int clients, ProtocolSettings settings) {
+    this.n = n;
+    this.f = (n - 1) / 3;
+    this.settings = settings;
+    SecureRandom random = deterministicRandom(42);
+    List<ReplicaInfo> replicas = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      Ed25519Keys k = Ed25519Keys.generate(random);
+      replicaKeys.add(k);
+      replicas.add(new ReplicaInfo(i, "127.0.0.1", 7000 + i, k.publicKey(), null));
+    }
+    List<ClientInfo> clientInfos = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      Ed25519Keys k = Ed25519Keys.generate(random);
+      clientKeys.add(k);
+      clientInfos.add(new ClientInfo(c, k.publicKey(), null));
+    }
+    config = new ClusterConfig(replicas, clientInfos, f, settings, TransportSettings.defaults(), null);
+  }
+
+  /** Key generation from a seeded source, so failures reproduce. */
+  static SecureRandom deterministicRandom(long seed) {
+    Random r = new Random(seed);
+    return new SecureRandom() {
+      @Override
+      public void nextBytes(byte[] bytes) {
+        r.nextBytes(bytes);
+      }
+    };
+  }
+
+  ReplicaCore core(int id, RecordingApp app) {
+    return new ReplicaCore(id, n, f, settings, replicaKeys.get(id), app, c -> c >= 0 && c < clientKeys.size());
+  }
+
+  SignedRequest request(int client, long timestamp, String op) {
+    return requestSignedBy(client, timestamp, op, clientKeys.get(client));
+  }
+
+  SignedRequest requestSignedBy(int client, long timestamp, String op, Ed25519Keys signer) {
+    byte[] bytes = Request.newBuilder().setClientId(client).setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(op, StandardCharsets.UTF_8)).build().toByteArray();
+    return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(bytes))
+        .setSignature(ByteString.copyFrom(signer.sign(bytes))).build();
+  }
+
+  static Request parse(SignedRequest r) {
+    try {
+      return Request.parseFrom(r.getRequest());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  SignedMessage signed(int sender, ReplicaMessage m) {
+    return signedBy(sender, m, replicaKeys.get(sender));
+  }
+
+  SignedMessage signedBy(int sender, ReplicaMessage m, Ed25519Keys keys) {
+    byte[] payload = m.toByteArray();
+    return SignedMessage.newBuilder().setSender(sender).setPayload(ByteString.copyFrom(payload))
+        .setSignature(ByteString.copyFrom(keys.sign(payload))).build();
+  }
+
+  static ByteString digest(List<SignedRequest> requests) {
+    return ByteString.copyFrom(Digests.batchDigest(requests));
+  }
+
+  static ReplicaMessage prePrepare(long view, long seq, List<SignedRequest> requests) {
+    return prePrepare(view, seq, digest(requests), requests);
+  }
+
+  static ReplicaMessage prePrepare(long view, long seq, ByteString digest, List<SignedRequest> requests) {
+    return ReplicaMessage.newBuilder().setPrePrepare(PrePrepare.newBuilder().setView(view).setSequence(seq)
+        .setDigest(digest).setBatch(Batch.newBuilder().addAllRequests(requests))).build();
+  }
+
+  static ReplicaMessage prepare(long view, long seq, ByteString digest, int replica) {
+    return ReplicaMessage.newBuilder().setPrepare(Prepare.newBuilder().setView(view).setSequence(seq)
+        .setDigest(digest).setReplicaId(replica)).build();
+  }
+
+  static ReplicaMessage commit(long view, long seq, ByteString digest, int replica) {
+    return ReplicaMessage.newBuilder().setCommit(Commit.newBuilder().setView(view).setSequence(seq)
+        .setDigest(digest).setReplicaId(replica)).build();
+  }
+
+  /** Delivers a message from {@code sender} to {@code core} as the runtime would after verification. */
+  void deliver(ReplicaCore core, int sender, ReplicaMessage m) {
+    core.onMessage(sender, m, signed(sender, m));
+  }
+
+  static ReplicaMessage payloadOf(SignedMessage s) {
+    try {
+      return ReplicaMessage.parseFrom(s.getPayload());
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.digest;
+import static io.pbft.replica.core.CoreFixture.prePrepare;
+import static io.pbft.replica.core.CoreFixture.prepare;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.config.TransportSettings;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.verify.Verdict;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Signature, identity, size and parse checks that run before anything reaches the core. */
+class InboundVerifierTest {
+  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+  private final InboundVerifier verifier = new InboundVerifier(fx.config);
+  private final ReplicaMessage prepare = prepare(0, 1, digest(List.of(fx.request(0, 1, "a"))), 2);
+
+  @Test
+  void validSignedMessageIsAccepted() {
+    Verdict<?> v = verifier.verify(fx.signed(2, prepare));
+    assertTrue(v.isOk(), String.valueOf(v.reason()));
+  }
+
+  @Test
+  void messageWithForgedSignatureIsRejected() {
+    // Replica 3 signs but claims to be replica 2.
+    SignedMessage forged = fx.signedBy(2, prepare, fx.replicaKeys.get(3));
+    assertEquals(InboundVerifier.BAD_SIGNATURE, verifier.verify(forged).reason());
+  }
+
+  @Test
+  void messageWithTamperedPayloadIsRejected() {
+    SignedMessage ok = fx.signed(2, prepare);
+    byte[] payload = ok.getPayload().toByteArray();
+    payload[payload.length - 1] ^= 1;
+    SignedMessage tampered = ok.toBuilder().setPayload(ByteString.copyFrom(payload)).build();
+    assertEquals(InboundVerifier.BAD_SIGNATURE, verifier.verify(tampered).reason());
+  }
+
+  @Test
+  void messageFromUnknownSenderIsRejected() {
+    SignedMessage m = fx.signed(2, prepare).toBuilder().setSender(17).build();
+    assertEquals(InboundVerifier.UNKNOWN_SENDER, verifier.verify(m).reason());
+  }
+
+  @Test
+  void malformedPayloadIsRejected() {
+    byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01};
+    SignedMessage m = SignedMessage.newBuilder().setSender(2).setPayload(ByteString.copyFrom(garbage))
+        .setSignature(ByteString.copyFrom(fx.replicaKeys.get(2).sign(garbage))).build();
+    assertEquals(InboundVerifier.MALFORMED, verifier.verify(m).reason());
+  }
+
+  @Test
+  void emptySignedBodyIsRejected() {
+    assertEquals(InboundVerifier.MALFORMED, verifier.verify(fx.signed(2, ReplicaMessage.getDefaultInstance())).reason());
+  }
+
+  @Test
+  void oversizedMessageIsRejectedBeforeItsSignatureIsChecked() {
+    TransportSettings d = TransportSettings.defaults();
+    InboundVerifier strict = new InboundVerifier(fx.config.withTransport(
+        new TransportSettings(1024, d.peerQueueMax(), d.inboundQueueMax(), d.clientSessionsMax(), 1, d.reconnectDelayMs())));
+    ReplicaMessage big = prePrepare(0, 1, List.of(fx.request(0, 1, "x".repeat(2000))));
+    assertEquals(InboundVerifier.OVERSIZED, strict.verify(fx.signed(0, big)).reason());
+  }
+
+  @Test
+  void prePrepareCarryingAForgedClientRequestIsRejected() {
+    // A faulty primary invents a request "from" client 1, signed with client 0's key.
+    SignedRequest forged = fx.requestSignedBy(1, 1, "steal", fx.clientKeys.get(0));
+    ReplicaMessage pp = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), forged));
+    Verdict<?> v = verifier.verify(fx.signed(0, pp));
+    assertEquals("pre-prepare carries a request with " + InboundVerifier.BAD_REQUEST_SIGNATURE, v.reason());
+  }
+
+  @Test
+  void clientRequestWithBadSignatureIsRejected() {
+    SignedRequest forged = fx.requestSignedBy(1, 1, "a", fx.clientKeys.get(0));
+    assertEquals(InboundVerifier.BAD_REQUEST_SIGNATURE, verifier.verify(forged, 1).reason());
+  }
+
+  @Test
+  void clientRequestFromUnknownClientIsRejected() {
+    SignedRequest r = fx.requestSignedBy(55, 1, "a", fx.clientKeys.get(0));
+    assertEquals(InboundVerifier.UNKNOWN_CLIENT, verifier.verify(r, -1).reason());
+  }
+
+  @Test
+  void clientRequestOnAnotherClientsSessionIsRejected() {
+    assertEquals(InboundVerifier.WRONG_CLIENT, verifier.verify(fx.request(0, 1, "a"), 1).reason());
+  }
+
+  @Test
+  void malformedClientRequestIsRejected() {
+    SignedRequest r = SignedRequest.newBuilder().setRequest(ByteString.copyFrom(new byte[] {(byte) 0xff, 0x7f}))
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    assertEquals(InboundVerifier.MALFORMED, verifier.verify(r, -1).reason());
+  }
+}

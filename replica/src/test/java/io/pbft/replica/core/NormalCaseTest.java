@@ -1,0 +1,285 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.commit;
+import static io.pbft.replica.core.CoreFixture.digest;
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static io.pbft.replica.core.CoreFixture.prePrepare;
+import static io.pbft.replica.core.CoreFixture.prepare;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The normal-case operation of PBFT, OSDI 1999 section 4.2, rule by rule. */
+class NormalCaseTest {
+  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+
+  private static List<ReplicaMessage> sent(Effects e) {
+    return e.messages().stream().map(o -> payloadOf(o.message())).toList();
+  }
+
+  @Test
+  void primaryOfViewVIsVModN() {
+    ReplicaCore core = fx.core(1, new RecordingApp());
+    assertEquals(0, core.primaryOf(0));
+    assertEquals(1, core.primaryOf(1));
+    assertEquals(3, core.primaryOf(7));
+  }
+
+  @Test
+  void primaryAssignsNextSequenceNumberAndMulticastsSignedPrePrepare() {
+    ReplicaCore primary = fx.core(0, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    primary.onClientRequest(r, CoreFixture.parse(r));
+    Effects e = primary.takeEffects();
+    assertEquals(1, e.messages().size());
+    Effects.Outgoing out = e.messages().get(0);
+    assertTrue(out.broadcast());
+    ReplicaMessage m = payloadOf(out.message());
+    assertTrue(m.hasPrePrepare());
+    assertEquals(0, m.getPrePrepare().getView());
+    assertEquals(1, m.getPrePrepare().getSequence());
+    assertEquals(digest(List.of(r)), m.getPrePrepare().getDigest());
+    assertTrue(fx.replicaKeys.get(0).verifier().verify(out.message().getPayload().toByteArray(),
+        out.message().getSignature().toByteArray()), "pre-prepare carries the primary's valid signature");
+  }
+
+  @Test
+  void backupAcceptsValidPrePrepareAndMulticastsPrepare() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertEquals(1, out.size());
+    assertTrue(out.get(0).hasPrepare());
+    assertEquals(digest(batch), out.get(0).getPrepare().getDigest());
+    assertEquals(1, out.get(0).getPrepare().getReplicaId());
+  }
+
+  @Test
+  void preparedNeedsTwoFMatchingPreparesFromDistinctBackups() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    backup.takeEffects();
+    // Its own prepare is one of 2f = 2; the same replica repeating itself adds nothing.
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertEquals(1, out.size(), "2f prepares (its own and replica 2's): it sends COMMIT");
+    assertTrue(out.get(0).hasCommit());
+  }
+
+  @Test
+  void prepareRepeatedBySameReplicaCountsOnce() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    ByteString d = digest(batch);
+    // Prepares first (they may overtake the pre-prepare), from the same replica twice.
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    assertTrue(backup.takeEffects().isEmpty());
+    ReplicaCore primary = fx.core(0, new RecordingApp());
+    assertEquals(0, primary.lastExecuted());
+    // Primary's pre-prepare plus one other backup's prepare: 2f distinct backups (1 and 2).
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertTrue(out.stream().anyMatch(ReplicaMessage::hasCommit));
+  }
+
+  @Test
+  void prepareFromThePrimaryIsRejected() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    fx.deliver(backup, 0, prepare(0, 1, digest(batch), 0));
+    assertEquals(1, backup.rejections().get("prepare from primary"));
+  }
+
+  @Test
+  void prepareWithAnotherDigestDoesNotCountTowardsPrepared() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    List<SignedRequest> other = List.of(fx.request(0, 1, "b"));
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    backup.takeEffects();
+    fx.deliver(backup, 2, prepare(0, 1, digest(other), 2));
+    fx.deliver(backup, 3, prepare(0, 1, digest(other), 3));
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasCommit),
+        "prepares for a digest other than the pre-prepared one never make it prepared");
+  }
+
+  @Test
+  void executesOnlyAfterTwoFPlusOneCommitsAndReplies() {
+    RecordingApp app = new RecordingApp();
+    ReplicaCore backup = fx.core(1, app);
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    backup.takeEffects();
+    fx.deliver(backup, 0, commit(0, 1, d, 0));
+    assertEquals(0, backup.lastExecuted(), "own commit + 1 = 2 < 2f + 1");
+    fx.deliver(backup, 0, commit(0, 1, d, 0));
+    assertEquals(0, backup.lastExecuted(), "a repeated commit from the same replica counts once");
+    fx.deliver(backup, 3, commit(0, 1, d, 3));
+    assertEquals(1, backup.lastExecuted());
+    Effects e = backup.takeEffects();
+    assertEquals(1, e.replies().size());
+    assertEquals("ok:a", e.replies().get(0).reply().getResult().toString(StandardCharsets.UTF_8));
+    assertEquals(1, e.replies().get(0).reply().getTimestamp());
+    assertEquals(1, e.replies().get(0).reply().getReplicaId());
+  }
+
+  @Test
+  void executionIsStrictlyInSequenceOrder() {
+    RecordingApp app = new RecordingApp();
+    ReplicaCore backup = fx.core(1, app);
+    List<SignedRequest> b1 = List.of(fx.request(0, 1, "first"));
+    List<SignedRequest> b2 = List.of(fx.request(1, 1, "second"));
+    commitAt(backup, 2, b2);
+    assertEquals(0, backup.lastExecuted(), "sequence 2 committed but 1 missing: nothing runs");
+    assertTrue(app.executed.isEmpty());
+    commitAt(backup, 1, b1);
+    assertEquals(2, backup.lastExecuted());
+    assertEquals("first", new String(app.executed.get(0).payload(), StandardCharsets.UTF_8));
+    assertEquals("second", new String(app.executed.get(1).payload(), StandardCharsets.UTF_8));
+  }
+
+  private void commitAt(ReplicaCore backup, long seq, List<SignedRequest> batch) {
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, seq, batch));
+    fx.deliver(backup, 2, prepare(0, seq, d, 2));
+    fx.deliver(backup, 0, commit(0, seq, d, 0));
+    fx.deliver(backup, 2, commit(0, seq, d, 2));
+  }
+
+  @Test
+  void retransmittedRequestGetsTheCachedReplyWithoutExecutingAgain() {
+    RecordingApp app = new RecordingApp();
+    ReplicaCore backup = fx.core(1, app);
+    SignedRequest r = fx.request(0, 5, "x");
+    commitAt(backup, 1, List.of(r));
+    backup.takeEffects();
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    Effects e = backup.takeEffects();
+    assertEquals(1, e.replies().size());
+    assertEquals(5, e.replies().get(0).reply().getTimestamp());
+    assertTrue(e.messages().isEmpty(), "not forwarded again");
+    assertEquals(1, app.executed.size());
+  }
+
+  @Test
+  void requestOrderedTwiceExecutesOnce() {
+    RecordingApp app = new RecordingApp();
+    ReplicaCore backup = fx.core(1, app);
+    SignedRequest r = fx.request(0, 5, "x");
+    commitAt(backup, 1, List.of(r));
+    commitAt(backup, 2, List.of(r));
+    assertEquals(2, backup.lastExecuted());
+    assertEquals(1, app.executed.size(), "at most once per client timestamp");
+  }
+
+  @Test
+  void requestWithOlderTimestampIsIgnored() {
+    RecordingApp app = new RecordingApp();
+    ReplicaCore backup = fx.core(1, app);
+    commitAt(backup, 1, List.of(fx.request(0, 5, "x")));
+    backup.takeEffects();
+    SignedRequest old = fx.request(0, 4, "old");
+    backup.onClientRequest(old, CoreFixture.parse(old));
+    assertTrue(backup.takeEffects().isEmpty());
+    assertEquals(1, backup.rejections().get("request timestamp older than last executed"));
+    commitAt(backup, 2, List.of(old));
+    assertEquals(1, app.executed.size(), "an older request ordered by a faulty primary is not executed");
+  }
+
+  @Test
+  void backupForwardsClientRequestToPrimaryOnce() {
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    Effects e = backup.takeEffects();
+    assertEquals(1, e.messages().size());
+    assertEquals(0, e.messages().get(0).to());
+    assertTrue(payloadOf(e.messages().get(0).message()).hasForwardedRequest());
+  }
+
+  @Test
+  void primaryBatchesRequestsThatArriveWhilePipelineIsFull() {
+    ProtocolSettings s = ProtocolSettings.defaults().withPipelineDepthMax(2).withBatchSizeMax(3);
+    CoreFixture small = new CoreFixture(4, 10, s);
+    ReplicaCore primary = small.core(0, new RecordingApp());
+    for (int c = 0; c < 10; c++) {
+      SignedRequest r = small.request(c, 1, "op" + c);
+      primary.onClientRequest(r, CoreFixture.parse(r));
+    }
+    List<ReplicaMessage> out = sent(primary.takeEffects());
+    assertEquals(2, out.size(), "pipeline depth 2: two pre-prepares in flight");
+    assertEquals(1, out.get(0).getPrePrepare().getBatch().getRequestsCount(), "an idle primary proposes at once");
+    assertEquals(1, out.get(1).getPrePrepare().getBatch().getRequestsCount());
+    assertEquals(8, primary.pendingRequests(), "the rest waits for the pipeline");
+    ByteString d = out.get(0).getPrePrepare().getDigest();
+    small.deliver(primary, 1, prepare(0, 1, d, 1));
+    small.deliver(primary, 2, prepare(0, 1, d, 2));
+    small.deliver(primary, 1, commit(0, 1, d, 1));
+    small.deliver(primary, 2, commit(0, 1, d, 2));
+    List<ReplicaMessage> next = sent(primary.takeEffects()).stream().filter(ReplicaMessage::hasPrePrepare).toList();
+    assertEquals(1, next.size(), "one slot freed: one new pre-prepare");
+    assertEquals(3, next.get(0).getPrePrepare().getBatch().getRequestsCount(), "waiting requests ride together, up to batchSizeMax");
+    assertEquals(5, primary.pendingRequests());
+  }
+
+  @Test
+  void batchIsBoundedByBytes() {
+    ProtocolSettings base = ProtocolSettings.defaults();
+    ProtocolSettings s = new ProtocolSettings(100, 1000, base.windowSize(), 1, base.checkpointInterval(),
+        base.pendingRequestsMax(), 600);
+    CoreFixture small = new CoreFixture(4, 4, s);
+    ReplicaCore primary = small.core(0, new RecordingApp());
+    String big = "x".repeat(400);
+    for (int c = 0; c < 4; c++) {
+      SignedRequest r = small.request(c, 1, big);
+      primary.onClientRequest(r, CoreFixture.parse(r));
+    }
+    // Only one in flight; when it executes, the next batch may take at most 1000 bytes: 2 requests.
+    List<ReplicaMessage> out = sent(primary.takeEffects());
+    assertEquals(1, out.size());
+    assertEquals(3, primary.pendingRequests());
+    ByteString d = out.get(0).getPrePrepare().getDigest();
+    small.deliver(primary, 1, prepare(0, 1, d, 1));
+    small.deliver(primary, 2, prepare(0, 1, d, 2));
+    small.deliver(primary, 1, commit(0, 1, d, 1));
+    small.deliver(primary, 2, commit(0, 1, d, 2));
+    assertEquals(1, primary.lastExecuted());
+    List<ReplicaMessage> next = sent(primary.takeEffects()).stream().filter(ReplicaMessage::hasPrePrepare).toList();
+    assertEquals(1, next.size());
+    assertEquals(2, next.get(0).getPrePrepare().getBatch().getRequestsCount());
+    assertTrue(next.get(0).getPrePrepare().getBatch().getSerializedSize() <= 1000);
+  }
+
+  @Test
+  void primaryNeverAssignsSequenceNumbersAboveTheHighWatermark() {
+    ProtocolSettings base = ProtocolSettings.defaults();
+    ProtocolSettings s = new ProtocolSettings(1, base.batchBytesMax(), 4, 4, 4, base.pendingRequestsMax(),
+        base.operationBytesMax());
+    CoreFixture small = new CoreFixture(4, 10, s);
+    ReplicaCore primary = small.core(0, new RecordingApp());
+    for (int c = 0; c < 10; c++) {
+      SignedRequest r = small.request(c, 1, "op");
+      primary.onClientRequest(r, CoreFixture.parse(r));
+    }
+    List<ReplicaMessage> out = sent(primary.takeEffects());
+    assertEquals(4, out.size());
+    assertEquals(4, out.get(3).getPrePrepare().getSequence());
+    assertFalse(out.stream().anyMatch(m -> m.getPrePrepare().getSequence() > primary.highWatermark()));
+  }
+}

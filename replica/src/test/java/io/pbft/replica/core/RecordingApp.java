@@ -1,0 +1,51 @@
+package io.pbft.replica.core;
+
+import io.pbft.crypto.Digests;
+import io.pbft.replica.app.ExecutionContext;
+import io.pbft.replica.app.Operation;
+import io.pbft.replica.app.StateMachine;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A test application: records what it executed, answers "ok:" + operation, digest = hash chain. */
+final class RecordingApp implements StateMachine {
+  final List<Operation> executed = new ArrayList<>();
+  final List<Long> sequences = new ArrayList<>();
+  private byte[] chain = new byte[32];
+
+  @Override
+  public List<byte[]> execute(ExecutionContext context, List<Operation> operations) {
+    List<byte[]> results = new ArrayList<>();
+    for (Operation op : operations) {
+      executed.add(op);
+      sequences.add(context.sequence());
+      byte[] both = new byte[chain.length + op.payload().length];
+      System.arraycopy(chain, 0, both, 0, chain.length);
+      System.arraycopy(op.payload(), 0, both, chain.length, op.payload().length);
+      chain = Digests.sha256(both);
+      results.add(("ok:" + new String(op.payload(), StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+    }
+    return results;
+  }
+
+  @Override
+  public byte[] query(byte[] operation) {
+    return new byte[0];
+  }
+
+  @Override
+  public byte[] stateDigest() {
+    return chain.clone();
+  }
+
+  @Override
+  public byte[] snapshot() {
+    return chain.clone();
+  }
+
+  @Override
+  public void restore(byte[] snapshot) {
+    chain = snapshot.clone();
+  }
+}
