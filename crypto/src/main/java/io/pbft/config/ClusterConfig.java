@@ -2,6 +2,7 @@ package io.pbft.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -27,10 +28,15 @@ import java.util.Set;
  * unless the file states it, in which case n must be at least 3f + 1.
  */
 public final class ClusterConfig {
+  // Strict on purpose: a repeated key, a fraction or an empty value in a setting is a mistake in
+  // the file, and Jackson's defaults would silently keep the last key, truncate, or read 0.
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
       .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
       .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES))
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
 
   private final List<ReplicaInfo> replicas;
   private final List<ClientInfo> clients;
@@ -267,13 +273,21 @@ public final class ClusterConfig {
       if (e.getCause() instanceof ConfigException ce) {
         throw ce;
       }
-      throw new ConfigException("'" + name + "': " + e.getOriginalMessage(), e);
+      throw new ConfigException("'" + name + fieldOf(e) + "': " + e.getOriginalMessage(), e);
     } catch (IllegalArgumentException e) {
       if (e.getCause() instanceof ConfigException ce) {
         throw ce;
       }
       throw new ConfigException("'" + name + "': " + e.getMessage(), e);
     }
+  }
+
+  /** ".field" for an error about one field of a settings section, so the message says which. */
+  private static String fieldOf(JsonProcessingException e) {
+    if (e instanceof JsonMappingException m && !m.getPath().isEmpty() && m.getPath().get(0).getFieldName() != null) {
+      return "." + m.getPath().get(0).getFieldName();
+    }
+    return "";
   }
 
   private static Set<String> iterable(Iterator<String> it) {

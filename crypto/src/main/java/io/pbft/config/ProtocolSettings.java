@@ -29,13 +29,13 @@ public record ProtocolSettings(
   }
 
   public ProtocolSettings {
-    positive("batchSizeMax", batchSizeMax);
-    positive("batchBytesMax", batchBytesMax);
-    positive("windowSize", windowSize);
-    positive("pipelineDepthMax", pipelineDepthMax);
-    positive("checkpointInterval", checkpointInterval);
-    positive("pendingRequestsMax", pendingRequestsMax);
-    positive("operationBytesMax", operationBytesMax);
+    positive("protocol.batchSizeMax", batchSizeMax);
+    positive("protocol.batchBytesMax", batchBytesMax);
+    positive("protocol.windowSize", windowSize);
+    positive("protocol.pipelineDepthMax", pipelineDepthMax);
+    positive("protocol.checkpointInterval", checkpointInterval);
+    positive("protocol.pendingRequestsMax", pendingRequestsMax);
+    positive("protocol.operationBytesMax", operationBytesMax);
     if (pipelineDepthMax > windowSize) {
       throw new ConfigException("protocol.pipelineDepthMax (" + pipelineDepthMax
           + ") cannot exceed protocol.windowSize (" + windowSize + ")");

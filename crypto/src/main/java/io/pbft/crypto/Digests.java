@@ -3,6 +3,7 @@ package io.pbft.crypto;
 import io.pbft.proto.SignedRequest;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -35,12 +36,13 @@ public final class Digests {
 
   /** The digest of a batch: SHA-256 over the concatenated digests of its requests, in order. */
   public static byte[] batchDigest(List<SignedRequest> requests) {
-    MessageDigest md = SHA256.get();
-    md.reset();
+    // The request digests are computed first: requestDigest() uses the same thread-local
+    // MessageDigest, so interleaving it with the batch hash would reset the batch hash.
+    List<byte[]> requestDigests = new ArrayList<>(requests.size());
     for (SignedRequest request : requests) {
-      md.update(requestDigest(request));
+      requestDigests.add(requestDigest(request));
     }
-    return md.digest();
+    return batchDigestOf(requestDigests);
   }
 
   /** Same as {@link #batchDigest(List)} when the request digests are already known. */

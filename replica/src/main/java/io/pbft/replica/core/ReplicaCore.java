@@ -256,6 +256,9 @@ public final class ReplicaCore {
       reject("wrong view", "pre-prepare v=%d n=%d while in view %d", v, s, view);
       return;
     }
+    if (s <= lowWatermark && s > 0) {
+      return; // late: a stable checkpoint already covers it
+    }
     if (!inWindow(s)) {
       reject("sequence number outside window", "pre-prepare n=%d window (%d, %d]", s, lowWatermark, highWatermark());
       return;
@@ -346,12 +349,12 @@ public final class ReplicaCore {
       reject("wrong view", "%s from %d v=%d n=%d while in view %d", kind, sender, v, s, view);
       return false;
     }
+    if (s <= lowWatermark && s > 0) {
+      return false; // late vote for a sequence number a stable checkpoint already covers: old news
+    }
     if (!inWindow(s)) {
-      Slot existing = slots.get(s);
-      if (s <= lowWatermark || existing == null) {
-        reject("sequence number outside window", "%s from %d n=%d window (%d, %d]", kind, sender, s, lowWatermark, highWatermark());
-        return false;
-      }
+      reject("sequence number outside window", "%s from %d n=%d window (%d, %d]", kind, sender, s, lowWatermark, highWatermark());
+      return false;
     }
     if (digest.size() != Digests.SIZE_BYTES) {
       reject("malformed message", "%s from %d has a %d-byte digest", kind, sender, digest.size());

@@ -1,0 +1,317 @@
+package io.pbft.config;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.crypto.Digests;
+import io.pbft.crypto.Ed25519Keys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClusterConfigTest {
+  @TempDir
+  Path dir;
+
+  /** A deterministic key pair per index, so the YAML below is stable. */
+  private static Ed25519Keys keys(int index) {
+    byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
+    Arrays.fill(secret, (byte) (index + 1));
+    return Ed25519Keys.fromSecretKey(secret);
+  }
+
+  private static String key(int index) {
+    return Digests.hex(keys(index).publicKey());
+  }
+
+  private static String replica(int id, String address, int keyIndex) {
+    return "  - id: " + id + "\n    address: " + address + "\n    publicKey: " + key(keyIndex) + "\n";
+  }
+
+  /** n replicas 0..n-1 on localhost:7000+i, plus {@code extra} YAML at the top level. */
+  private static String yaml(int n, String extra) {
+    StringBuilder s = new StringBuilder(extra).append("replicas:\n");
+    for (int i = 0; i < n; i++) {
+      s.append(replica(i, "localhost:" + (7000 + i), i));
+    }
+    return s.toString();
+  }
+
+  private static ConfigException rejects(String yaml) {
+    return assertThrows(ConfigException.class, () -> ClusterConfig.parse(yaml, null));
+  }
+
+  private static void assertMessageContains(ConfigException e, String... parts) {
+    for (String part : parts) {
+      assertTrue(e.getMessage().contains(part), "message '" + e.getMessage() + "' lacks '" + part + "'");
+    }
+  }
+
+  // ---------------------------------------------------------------- accepted
+
+  @Test
+  void minimalConfigurationDerivesFAndUsesDefaults() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, ""), null);
+    assertEquals(4, c.n());
+    assertEquals(1, c.f());
+    assertEquals("localhost", c.replica(2).host());
+    assertEquals(7002, c.replica(2).port());
+    assertArrayEquals(keys(2).publicKey(), c.replica(2).publicKey());
+    assertTrue(c.clients().isEmpty());
+    assertEquals(ProtocolSettings.defaults(), c.protocol());
+    assertEquals(TransportSettings.defaults(), c.transport());
+  }
+
+  @Test
+  void derivedFIsTheLargestThatNAllows() {
+    assertEquals(0, ClusterConfig.faultsTolerated(1));
+    assertEquals(0, ClusterConfig.faultsTolerated(3));
+    assertEquals(1, ClusterConfig.faultsTolerated(4));
+    assertEquals(1, ClusterConfig.faultsTolerated(6));
+    assertEquals(2, ClusterConfig.faultsTolerated(7));
+  }
+
+  @Test
+  void explicitFSmallerThanTheMaximumIsKept() {
+    assertEquals(0, ClusterConfig.parse(yaml(4, "f: 0\n"), null).f());
+  }
+
+  @Test
+  void partialProtocolSectionKeepsDefaultsForTheOtherFields() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, "protocol:\n  windowSize: 2048\n  batchSizeMax: 10\n"), null);
+    ProtocolSettings defaults = ProtocolSettings.defaults();
+    assertEquals(2048, c.protocol().windowSize());
+    assertEquals(10, c.protocol().batchSizeMax());
+    assertEquals(defaults.batchBytesMax(), c.protocol().batchBytesMax());
+    assertEquals(defaults.pipelineDepthMax(), c.protocol().pipelineDepthMax());
+    assertEquals(defaults.checkpointInterval(), c.protocol().checkpointInterval());
+    assertEquals(defaults.pendingRequestsMax(), c.protocol().pendingRequestsMax());
+    assertEquals(defaults.operationBytesMax(), c.protocol().operationBytesMax());
+    assertEquals(TransportSettings.defaults(), c.transport());
+  }
+
+  @Test
+  void partialTransportSectionKeepsDefaultsForTheOtherFields() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, "transport:\n  verifyThreads: 3\n"), null);
+    assertEquals(3, c.transport().verifyThreads());
+    assertEquals(TransportSettings.defaults().peerQueueMax(), c.transport().peerQueueMax());
+    assertEquals(ProtocolSettings.defaults(), c.protocol());
+  }
+
+  @Test
+  void clientsAreParsedAndLookedUpById() {
+    String yaml = yaml(4, "") + "clients:\n  - id: 5\n    publicKey: " + key(10) + "\n    keyFile: keys/c5.key\n";
+    ClusterConfig c = ClusterConfig.parse(yaml, null);
+    assertArrayEquals(keys(10).publicKey(), c.client(5).publicKey());
+    assertEquals("keys/c5.key", c.client(5).keyFile());
+    assertThrows(ConfigException.class, () -> c.client(0));
+    assertThrows(ConfigException.class, () -> c.replica(4));
+  }
+
+  @Test
+  void toYamlParsesBackToTheSameConfiguration() {
+    String yaml = yaml(4, "f: 1\nprotocol:\n  windowSize: 512\n")
+        + "clients:\n  - id: 0\n    publicKey: " + key(9) + "\n";
+    ClusterConfig original = ClusterConfig.parse(yaml, null);
+    ClusterConfig again = ClusterConfig.parse(original.toYaml(), null);
+    assertEquals(original.n(), again.n());
+    assertEquals(original.f(), again.f());
+    assertEquals(original.protocol(), again.protocol());
+    assertEquals(original.transport(), again.transport());
+    for (int i = 0; i < 4; i++) {
+      assertEquals(original.replica(i).address(), again.replica(i).address());
+      assertArrayEquals(original.replica(i).publicKey(), again.replica(i).publicKey());
+    }
+    assertArrayEquals(original.client(0).publicKey(), again.client(0).publicKey());
+  }
+
+  // ---------------------------------------------------------------- rejected
+
+  @Test
+  void tooFewReplicasForAnExplicitFIsRejected() {
+    assertMessageContains(rejects(yaml(3, "f: 1\n")), "f = 1", "3f + 1 = 4", "lists 3");
+    assertMessageContains(rejects(yaml(6, "f: 2\n")), "3f + 1 = 7");
+  }
+
+  @Test
+  void negativeFIsRejected() {
+    assertMessageContains(rejects(yaml(4, "f: -1\n")), "f must not be negative");
+  }
+
+  @Test
+  void nonIntegerFIsRejected() {
+    assertMessageContains(rejects(yaml(4, "f: one\n")), "'f' must be an integer");
+    assertMessageContains(rejects(yaml(4, "f: 1.5\n")), "'f' must be an integer");
+  }
+
+  @Test
+  void duplicateAddressesAreRejected() {
+    String yaml = "replicas:\n" + replica(0, "localhost:7000", 0) + replica(1, "localhost:7001", 1)
+        + replica(2, "localhost:7000", 2) + replica(3, "localhost:7003", 3);
+    assertMessageContains(rejects(yaml), "replica 2", "localhost:7000", "used twice");
+  }
+
+  @Test
+  void nonSequentialIdsAreRejected() {
+    String swapped = "replicas:\n" + replica(0, "h:1", 0) + replica(2, "h:2", 1)
+        + replica(1, "h:3", 2) + replica(3, "h:4", 3);
+    assertMessageContains(rejects(swapped), "0..3 in order", "entry 1 has id 2");
+    String fromOne = "replicas:\n" + replica(1, "h:1", 0) + replica(2, "h:2", 1)
+        + replica(3, "h:3", 2) + replica(4, "h:4", 3);
+    assertMessageContains(rejects(fromOne), "entry 0 has id 1");
+  }
+
+  @Test
+  void unknownFieldsAreRejectedByName() {
+    assertMessageContains(rejects(yaml(4, "protocl:\n  windowSize: 8\n")), "unknown field 'protocl'", "protocol");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowsize: 8\n")), "protocol", "unknown field 'windowsize'",
+        "windowSize");
+    assertMessageContains(rejects(yaml(4, "transport:\n  peerQueue: 8\n")), "transport", "unknown field 'peerQueue'");
+    String typoInReplica = "replicas:\n  - id: 0\n    adress: h:1\n    publicKey: " + key(0) + "\n";
+    assertMessageContains(rejects(typoInReplica), "replicas[0]", "unknown field 'adress'");
+    String typoInClient = yaml(4, "") + "clients:\n  - id: 0\n    publicKy: " + key(9) + "\n";
+    assertMessageContains(rejects(typoInClient), "clients[0]", "unknown field 'publicKy'");
+  }
+
+  @Test
+  void badHexKeyIsRejected() {
+    String yaml = "replicas:\n  - id: 0\n    address: h:1\n    publicKey: not-hex-at-all\n";
+    assertMessageContains(rejects(yaml), "replicas[0]", "publicKey is not hexadecimal");
+  }
+
+  @Test
+  void keyOfWrongLengthOrNotOnTheCurveIsRejected() {
+    String shortKey = "replicas:\n  - id: 0\n    address: h:1\n    publicKey: abcd\n";
+    assertMessageContains(rejects(shortKey), "replica 0", "not a valid Ed25519 public key");
+    String lowOrder = "replicas:\n  - id: 0\n    address: h:1\n    publicKey: '" + "00".repeat(32) + "'\n";
+    assertMessageContains(rejects(lowOrder), "replica 0", "not a valid Ed25519 public key");
+  }
+
+  @Test
+  void missingOrEmptyReplicasAreRejected() {
+    assertMessageContains(rejects("f: 1\n"), "'replicas' must be a list");
+    assertMessageContains(rejects("replicas: []\n"), "no replicas");
+    assertMessageContains(rejects("replicas: localhost\n"), "'replicas' must be a list");
+  }
+
+  @Test
+  void missingReplicaFieldsAreRejected() {
+    assertMessageContains(rejects("replicas:\n  - id: 0\n    publicKey: " + key(0) + "\n"), "replicas[0]",
+        "'address' is required");
+    assertMessageContains(rejects("replicas:\n  - address: h:1\n    publicKey: " + key(0) + "\n"), "replicas[0]",
+        "'id' must be an integer");
+    assertMessageContains(rejects("replicas:\n  - id: 0\n    address: h:1\n"), "'publicKey' is required");
+  }
+
+  @Test
+  void badAddressesAreRejected() {
+    assertMessageContains(rejects("replicas:\n" + replica(0, "localhost", 0)), "host:port");
+    assertMessageContains(rejects("replicas:\n" + replica(0, "localhost:http", 0)), "is not a number");
+    assertMessageContains(rejects("replicas:\n" + replica(0, "localhost:70000", 0)), "out of range");
+    assertMessageContains(rejects("replicas:\n" + replica(0, "localhost:0", 0)), "out of range");
+  }
+
+  @Test
+  void duplicateOrNegativeClientIdsAreRejected() {
+    String dup = yaml(4, "") + "clients:\n  - id: 1\n    publicKey: " + key(8) + "\n  - id: 1\n    publicKey: "
+        + key(9) + "\n";
+    assertMessageContains(rejects(dup), "client id 1 is listed twice");
+    String negative = yaml(4, "") + "clients:\n  - id: -1\n    publicKey: " + key(8) + "\n";
+    assertMessageContains(rejects(negative), "negative");
+  }
+
+  @Test
+  void zeroWindowSizeIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 0\n")), "protocol.windowSize must be positive");
+  }
+
+  @Test
+  void pipelineDeeperThanTheWindowIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 8\n  pipelineDepthMax: 9\n")),
+        "pipelineDepthMax (9) cannot exceed protocol.windowSize (8)");
+  }
+
+  @Test
+  void operationLargerThanABatchIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  batchBytesMax: 100\n  operationBytesMax: 101\n")),
+        "operationBytesMax");
+  }
+
+  @Test
+  void negativeTransportSettingsAreRejected() {
+    assertMessageContains(rejects(yaml(4, "transport:\n  verifyThreads: -1\n")), "transport.verifyThreads");
+    assertMessageContains(rejects(yaml(4, "transport:\n  peerQueueMax: 0\n")), "transport.peerQueueMax");
+  }
+
+  @Test
+  void nonNumericSettingIsRejectedNamingTheField() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: big\n")), "protocol.windowSize");
+    assertMessageContains(rejects(yaml(4, "transport:\n  peerQueueMax: true\n")), "transport.peerQueueMax");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 99999999999\n")), "protocol.windowSize");
+    assertMessageContains(rejects(yaml(4, "protocol: 5\n")), "'protocol' must be a mapping");
+  }
+
+  @Test
+  void fractionalSettingIsRejectedRatherThanTruncated() {
+    // 2048.5 would otherwise silently become 2048.
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 2048.5\n")), "protocol.windowSize");
+  }
+
+  @Test
+  void emptySettingIsRejectedRatherThanReadAsZero() {
+    // verifyThreads 0 is legal (one per core), so an empty value must not turn into it.
+    assertMessageContains(rejects(yaml(4, "transport:\n  verifyThreads:\n")), "transport.verifyThreads");
+  }
+
+  @Test
+  void repeatedKeysAreRejectedRatherThanLastOneWins() {
+    assertMessageContains(rejects(yaml(4, "f: 1\nf: 0\n")), "Duplicate field 'f'");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 8\n  windowSize: 16\n")), "windowSize");
+  }
+
+  @Test
+  void malformedYamlIsRejected() {
+    assertMessageContains(rejects("replicas: [\n"), "not valid YAML");
+    assertMessageContains(rejects("replicas:\n  - id: 0\n   bad indentation: [\n"), "not valid YAML");
+    assertMessageContains(rejects("- just\n- a list\n"), "expected a mapping");
+    assertMessageContains(rejects(""), "expected a mapping");
+  }
+
+  @Test
+  void keyFileThatDoesNotMatchItsPublicKeyIsRejected() throws Exception {
+    ClusterSetup.generate(dir, 4, 0, "localhost", 7000, -1, new SecureRandom());
+    Files.copy(dir.resolve("keys/replica-2.key"), dir.resolve("keys/replica-1.key"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    ClusterConfig c = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    ConfigException e = assertThrows(ConfigException.class, () -> c.replicaKeys(1));
+    assertMessageContains(e, "replica 1", "replica-1.key", "does not match");
+    assertArrayEquals(c.replica(2).publicKey(), c.replicaKeys(2).publicKey());
+  }
+
+  @Test
+  void missingKeyFileIsAConfigException() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, ""), dir);
+    assertMessageContains(assertThrows(ConfigException.class, () -> c.replicaKeys(0)), "replica 0 has no keyFile");
+  }
+
+  @Test
+  void loadErrorsNameTheFile() throws Exception {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, yaml(3, "f: 1\n"));
+    assertMessageContains(assertThrows(ConfigException.class, () -> ClusterConfig.load(file)), "bad.yaml", "3f + 1");
+    assertMessageContains(assertThrows(ConfigException.class, () -> ClusterConfig.load(dir.resolve("none.yaml"))),
+        "cannot read configuration");
+  }
+
+  @Test
+  void withProtocolValidatesTheNewSettings() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, ""), null);
+    assertEquals(16, c.withProtocol(c.protocol().withWindowSize(16).withPipelineDepthMax(2)).protocol().windowSize());
+    assertThrows(ConfigException.class, () -> c.protocol().withWindowSize(2).withPipelineDepthMax(3));
+  }
+}
