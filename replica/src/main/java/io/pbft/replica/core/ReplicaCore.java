@@ -150,6 +150,11 @@ public final class ReplicaCore {
     return lastStableDigest;
   }
 
+  /** The reply to the last request executed for {@code clientId}, or null. */
+  public Reply lastReply(int clientId) {
+    return clients.lastReply(clientId);
+  }
+
   /** Hands out everything accumulated since the last call. */
   public Effects takeEffects() {
     Effects out = effects;

@@ -77,6 +77,14 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
       session.establish(accepted.clientId(), accepted.macKey(),
           ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
       replica.sessions.register(session);
+      // The reply to this client's latest request may have been produced before its session to
+      // this replica was up (the client sends to the primary first): offer it again now.
+      replica.loop.submit(() -> {
+        io.pbft.proto.Reply last = replica.core.lastReply(accepted.clientId());
+        if (last != null) {
+          session.reply(last);
+        }
+      });
     } catch (HandshakeException e) {
       replica.drop("bad client handshake");
       log.debug("replica {}: refused client handshake: {}", replica.id, e.getMessage());

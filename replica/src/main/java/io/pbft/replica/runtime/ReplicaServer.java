@@ -191,7 +191,9 @@ public final class ReplicaServer implements AutoCloseable {
       }
     }
     try {
-      if (!server.awaitTermination(3, TimeUnit.SECONDS)) {
+      // Peer streams are long-lived and never finish by themselves: give in-flight client calls
+      // a moment, then cancel what is left.
+      if (!server.awaitTermination(500, TimeUnit.MILLISECONDS)) {
         server.shutdownNow();
         server.awaitTermination(2, TimeUnit.SECONDS);
       }

@@ -1,0 +1,221 @@
+package io.pbft.chaos.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.pbft.client.ClusterChannels;
+import io.pbft.client.KvClient;
+import io.pbft.client.PbftClient;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ClusterSetup;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.Ack;
+import io.pbft.proto.Prepare;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.ReplicaServiceGrpc;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.StatusResponse;
+import io.pbft.replica.app.kv.KvStateMachine;
+import io.pbft.replica.runtime.ReplicaServer;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Four real replicas on 127.0.0.1 ports in this JVM, clients over gRPC. */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class GrpcClusterTest {
+  @TempDir
+  Path dir;
+
+  private ClusterConfig config;
+  private final List<ReplicaServer> replicas = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws IOException {
+    ClusterConfig generated = ClusterSetup.generate(dir, 4, 32, "127.0.0.1", freePort(), -1, new SecureRandom());
+    // Give every replica its own free port (consecutive ones may be taken on a shared machine).
+    List<ReplicaInfo> withPorts = new ArrayList<>();
+    for (ReplicaInfo r : generated.replicas()) {
+      withPorts.add(new ReplicaInfo(r.id(), r.host(), freePort(), r.publicKey(), r.keyFile()));
+    }
+    config = new ClusterConfig(withPorts, generated.clients(), generated.f(), generated.protocol(),
+        generated.transport(), generated.baseDir());
+    for (int i = 0; i < config.n(); i++) {
+      replicas.add(ReplicaServer.start(config, i, new KvStateMachine()));
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    for (ReplicaServer r : replicas) {
+      r.close();
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void keyValueOperationsThroughFourReplicas() {
+    try (KvClient kv = KvClient.owning(PbftClient.newBuilder().config(config).clientId(0).build())) {
+      kv.put(bytes("a"), bytes("1"));
+      assertEquals("1", new String(kv.get(bytes("a")).orElseThrow(), StandardCharsets.UTF_8));
+      assertEquals(Optional.empty(), kv.get(bytes("missing")));
+      assertFalse(kv.compareAndSet(bytes("a"), bytes("wrong"), bytes("2")));
+      assertTrue(kv.compareAndSet(bytes("a"), bytes("1"), bytes("2")));
+      assertTrue(kv.compareAndSet(bytes("new"), null, bytes("x")), "cas on an absent key");
+      assertTrue(kv.delete(bytes("a")));
+      assertFalse(kv.delete(bytes("a")));
+      assertEquals(Optional.empty(), kv.get(bytes("a")));
+    }
+    assertReplicasAgree();
+  }
+
+  @Test
+  void manyConcurrentClientsShareChannelsAndReplicasAgree() throws Exception {
+    int clients = 32;
+    int opsEach = 25;
+    try (ClusterChannels channels = ClusterChannels.open(config)) {
+      List<KvClient> kvs = new ArrayList<>();
+      for (int c = 0; c < clients; c++) {
+        kvs.add(KvClient.owning(PbftClient.newBuilder().config(config).clientId(c).channels(channels)
+            .operationTimeout(Duration.ofSeconds(60)).build()));
+      }
+      List<CompletableFuture<Void>> runs = new ArrayList<>();
+      for (int c = 0; c < clients; c++) {
+        KvClient kv = kvs.get(c);
+        String key = "client-" + c;
+        runs.add(CompletableFuture.runAsync(() -> {
+          for (int i = 1; i <= opsEach; i++) {
+            kv.put(bytes(key), bytes(Integer.toString(i)));
+          }
+        }));
+      }
+      CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+      for (int c = 0; c < clients; c++) {
+        assertEquals(Integer.toString(opsEach),
+            new String(kvs.get(c).get(bytes("client-" + c)).orElseThrow(), StandardCharsets.UTF_8));
+      }
+      for (KvClient kv : kvs) {
+        kv.close();
+      }
+    }
+    List<StatusResponse> status = assertReplicasAgree();
+    long executed = status.get(0).getCountersOrDefault("executed requests", 0);
+    assertEquals((long) clients * opsEach + clients, executed, "every operation executed exactly once");
+    assertTrue(status.get(0).getLastExecuted() < executed, "requests were batched");
+  }
+
+  @Test
+  void forgedPeerMessagesAreDroppedAndTheClusterKeepsWorking() throws Exception {
+    ReplicaInfo target = config.replica(1);
+    ManagedChannel channel = NettyChannelBuilder.forAddress(target.host(), target.port()).usePlaintext().build();
+    try {
+      CompletableFuture<Void> closed = new CompletableFuture<>();
+      StreamObserver<SignedMessage> stream = ReplicaServiceGrpc.newStub(channel).stream(new StreamObserver<>() {
+        @Override
+        public void onNext(Ack value) {}
+
+        @Override
+        public void onError(Throwable t) {
+          closed.complete(null);
+        }
+
+        @Override
+        public void onCompleted() {
+          closed.complete(null);
+        }
+      });
+      byte[] payload = ReplicaMessage.newBuilder().setPrepare(Prepare.newBuilder().setView(0).setSequence(1)
+          .setDigest(ByteString.copyFrom(new byte[32])).setReplicaId(2)).build().toByteArray();
+      Ed25519Keys impostor = Ed25519Keys.generate(new SecureRandom());
+      stream.onNext(SignedMessage.newBuilder().setSender(2).setPayload(ByteString.copyFrom(payload))
+          .setSignature(ByteString.copyFrom(impostor.sign(payload))).build());
+      stream.onNext(SignedMessage.newBuilder().setSender(42).setPayload(ByteString.copyFrom(payload))
+          .setSignature(ByteString.copyFrom(impostor.sign(payload))).build());
+      stream.onNext(SignedMessage.newBuilder().setSender(2).setPayload(ByteString.copyFrom(new byte[] {1, 2, 3}))
+          .setSignature(ByteString.copyFrom(new byte[5])).build());
+      stream.onCompleted();
+      closed.get(10, TimeUnit.SECONDS);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    StatusResponse s = waitFor(() -> status(1), r -> r.getCountersOrDefault("dropped: bad signature", 0) >= 2);
+    assertEquals(2, s.getCountersOrDefault("dropped: bad signature", 0));
+    assertEquals(1, s.getCountersOrDefault("dropped: unknown sender", 0));
+    assertEquals(0, s.getLastExecuted(), "nothing changed");
+    try (KvClient kv = KvClient.owning(PbftClient.newBuilder().config(config).clientId(3).build())) {
+      kv.put(bytes("after"), bytes("ok"));
+      assertEquals("ok", new String(kv.get(bytes("after")).orElseThrow(), StandardCharsets.UTF_8));
+    }
+    assertReplicasAgree();
+  }
+
+  private StatusResponse status(int i) {
+    try {
+      return replicas.get(i).status().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static <T> T waitFor(java.util.function.Supplier<T> probe, java.util.function.Predicate<T> done)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    T value = probe.get();
+    while (!done.test(value) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      value = probe.get();
+    }
+    return value;
+  }
+
+  /** All replicas reach the same last executed sequence number and state digest. */
+  private List<StatusResponse> assertReplicasAgree() {
+    try {
+      List<StatusResponse> all = waitFor(() -> {
+        List<StatusResponse> s = new ArrayList<>();
+        for (int i = 0; i < replicas.size(); i++) {
+          s.add(status(i));
+        }
+        return s;
+      }, s -> s.stream().allMatch(x -> x.getLastExecuted() == s.get(0).getLastExecuted()
+          && x.getStateDigest().equals(s.get(0).getStateDigest())));
+      for (StatusResponse s : all) {
+        assertEquals(all.get(0).getLastExecuted(), s.getLastExecuted(), "replica " + s.getReplicaId());
+        assertArrayEquals(all.get(0).getStateDigest().toByteArray(), s.getStateDigest().toByteArray(),
+            "replica " + s.getReplicaId() + " state digest");
+      }
+      return all;
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
