@@ -1,0 +1,68 @@
+package io.pbft.client;
+
+import com.google.protobuf.ByteString;
+import io.pbft.proto.Reply;
+import io.pbft.proto.SignedRequest;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+
+/**
+ * The one request a client identity has outstanding: its signed bytes, the replies collected
+ * so far, and the retransmission state. Guarded by the owning {@link PbftClient}'s lock.
+ */
+final class InFlight {
+  /** f + 1 replies from distinct replicas with the same result, and the view they vouch for. */
+  record Agreement(byte[] result, long view) {}
+
+  final CompletableFuture<byte[]> future;
+  final long timestamp;
+  final SignedRequest request;
+  final long startNanos;
+  final long deadlineNanos;
+  private final int quorum;
+  /** Latest authenticated reply per replica: a replica gets one vote, however often it answers. */
+  private final Map<Integer, Reply> replies = new HashMap<>();
+  /** Replicas with which a session was up at some point during this operation. */
+  final BitSet reached = new BitSet();
+  int retransmissions;
+  ScheduledFuture<?> timer;
+
+  InFlight(CompletableFuture<byte[]> future, long timestamp, SignedRequest request, long startNanos,
+      long timeoutNanos, int quorum) {
+    this.future = future;
+    this.timestamp = timestamp;
+    this.request = request;
+    this.startNanos = startNanos;
+    this.deadlineNanos = startNanos + timeoutNanos;
+    this.quorum = quorum;
+  }
+
+  /**
+   * Counts an authenticated reply for this request (the caller has checked MAC, client, replica
+   * and timestamp). Returns the agreement once f + 1 distinct replicas report the same result,
+   * else null. The view of an agreement is the smallest view among the agreeing replies: at
+   * least one of them is correct, so a lying replica cannot push the client's view forward.
+   */
+  Agreement add(int replicaId, Reply reply) {
+    reached.set(replicaId);
+    replies.put(replicaId, reply);
+    ByteString result = reply.getResult();
+    int matching = 0;
+    long view = Long.MAX_VALUE;
+    for (Reply r : replies.values()) {
+      if (r.getResult().equals(result)) {
+        matching++;
+        view = Math.min(view, r.getView());
+      }
+    }
+    return matching >= quorum ? new Agreement(result.toByteArray(), view) : null;
+  }
+
+  /** Replicas that replied (any result), for error messages. */
+  String repliedReplicas() {
+    return new java.util.TreeSet<>(replies.keySet()).toString();
+  }
+}

@@ -1,0 +1,330 @@
+package io.pbft.client;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.ClientServiceGrpc;
+import io.pbft.proto.Reply;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.StringJoiner;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Invokes operations on a PBFT replica group as one client identity.
+ *
+ * <p>Per the protocol a client has at most one request outstanding: replicas remember only the
+ * last reply per client, and a newer timestamp makes them drop an older request. So
+ * {@link #invoke} queues operations (FIFO, bounded) and sends the next one when the previous
+ * one has its result. A request goes to the presumed primary first; if no result arrives within
+ * the request timeout it is retransmitted, byte for byte, to all replicas, with exponential
+ * backoff (capped at {@value #BACKOFF_CAP}x), until the operation timeout. A result is accepted
+ * once f + 1 distinct replicas sent authenticated replies with identical result bytes.
+ *
+ * <p>Futures are completed on gRPC or pool threads; keep callbacks short or use the async
+ * variants of CompletableFuture. Thread-safe.
+ */
+public final class PbftClient implements AutoCloseable {
+  public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(1);
+  public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(30);
+  public static final int DEFAULT_QUEUE_CAPACITY = 1024;
+  static final int BACKOFF_CAP = 8;
+  private static final Duration MIN_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
+
+  private final ClusterConfig config;
+  private final int clientId;
+  private final Ed25519Keys keys;
+  private final long requestTimeoutNanos;
+  private final long operationTimeoutNanos;
+  private final int queueCapacity;
+  private final ClusterChannels channels;
+  private final boolean ownsChannels;
+  private final ReplicaSession[] sessions;
+
+  private final Object lock = new Object();
+  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
+  private InFlight current;
+  private long nextTimestamp;
+  private long view;
+  private boolean closed;
+
+  private record Queued(byte[] operation, CompletableFuture<byte[]> future) {}
+
+  /** Kept private so that only authenticated replies from the sessions reach the vote count. */
+  private final ReplicaSession.Listener events = new ReplicaSession.Listener() {
+    @Override
+    public void onReply(int replicaId, Reply reply) {
+      PbftClient.this.onReply(replicaId, reply);
+    }
+
+    @Override
+    public void onSessionUp(int replicaId) {
+      PbftClient.this.onSessionUp(replicaId);
+    }
+  };
+
+  PbftClient(ClusterConfig config, int clientId, Ed25519Keys keys, Duration requestTimeout,
+      Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns) {
+    this.config = config;
+    this.clientId = clientId;
+    this.keys = keys;
+    this.requestTimeoutNanos = requestTimeout.toNanos();
+    this.operationTimeoutNanos = operationTimeout.toNanos();
+    this.queueCapacity = queueCapacity;
+    this.channels = channels;
+    this.ownsChannels = owns;
+    // Microseconds since the epoch (System.currentTimeMillis() * 1000, at the clock's finer
+    // resolution where it has one): a restarted client with the same id keeps increasing,
+    // because one-at-a-time operations never run ahead of a microsecond clock.
+    this.nextTimestamp = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
+    SecureRandom random = new SecureRandom();
+    long handshakeTimeout = Math.max(MIN_HANDSHAKE_TIMEOUT.toNanos(), requestTimeoutNanos * BACKOFF_CAP);
+    long retryDelay = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
+    this.sessions = new ReplicaSession[config.n()];
+    for (ReplicaInfo r : config.replicas()) {
+      sessions[r.id()] = new ReplicaSession(r.id(), r.address(), clientId, keys, r.verifier(),
+          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events);
+    }
+  }
+
+  /** See {@link PbftClientBuilder}: {@code config} (or {@code channels}) and {@code clientId} are required. */
+  public static PbftClientBuilder newBuilder() {
+    return new PbftClientBuilder();
+  }
+
+  public int clientId() {
+    return clientId;
+  }
+
+  public ClusterConfig config() {
+    return config;
+  }
+
+  /**
+   * Queues an operation and returns its result once f + 1 replicas agree on it. Fails with
+   * {@link PbftTimeoutException} or {@link PbftUnavailableException} after the operation timeout
+   * (counted from when the operation is sent, not from when it was queued), or with
+   * {@link PbftException} if the queue is full, the operation too large, or the client closed.
+   */
+  public CompletableFuture<byte[]> invoke(byte[] operation) {
+    Objects.requireNonNull(operation, "operation");
+    CompletableFuture<byte[]> future = new CompletableFuture<>();
+    int max = config.protocol().operationBytesMax();
+    if (operation.length > max) {
+      future.completeExceptionally(new PbftException("operation of " + operation.length
+          + " bytes exceeds the cluster's operationBytesMax of " + max + " bytes"));
+      return future;
+    }
+    List<Runnable> after = new ArrayList<>();
+    synchronized (lock) {
+      if (closed) {
+        future.completeExceptionally(new PbftException("client " + clientId + " is closed"));
+        return future;
+      }
+      if (queue.size() >= queueCapacity) {
+        future.completeExceptionally(new PbftException("client " + clientId + " already has " + queue.size()
+            + " operations queued (queue capacity " + queueCapacity + "); wait for some to complete"));
+        return future;
+      }
+      queue.addLast(new Queued(operation.clone(), future));
+      startNextLocked(after);
+    }
+    after.forEach(Runnable::run);
+    return future;
+  }
+
+  /** {@link #invoke} and wait; the failure is rethrown as the PbftException it is. */
+  public byte[] invokeBlocking(byte[] operation) {
+    CompletableFuture<byte[]> future = invoke(operation);
+    try {
+      return future.get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof PbftException p) {
+        throw p;
+      }
+      throw new PbftException("operation failed: " + e.getCause(), e.getCause());
+    } catch (CancellationException e) {
+      throw new PbftException("operation was cancelled", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PbftException("interrupted while waiting for the result (the operation may still execute)", e);
+    }
+  }
+
+  /** Sends the next queued operation if none is outstanding. */
+  private void startNextLocked(List<Runnable> after) {
+    while (current == null && !closed && !queue.isEmpty()) {
+      Queued next = queue.pollFirst();
+      if (next.future.isDone()) {
+        continue; // cancelled by the caller while queued: never sent
+      }
+      long timestamp = nextTimestamp++;
+      byte[] request = Request.newBuilder()
+          .setClientId(clientId)
+          .setTimestamp(timestamp)
+          .setOperation(ByteString.copyFrom(next.operation))
+          .build()
+          .toByteArray();
+      SignedRequest signed = SignedRequest.newBuilder()
+          .setRequest(ByteString.copyFrom(request))
+          .setSignature(ByteString.copyFrom(keys.sign(request)))
+          .build();
+      InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
+          config.f() + 1);
+      current = op;
+      int primary = (int) Long.remainderUnsigned(view, sessions.length);
+      for (ReplicaSession s : sessions) {
+        // Every replica answers the client directly, so all sessions must be up even though
+        // only the primary gets the request for now.
+        if (s.replicaId() == primary) {
+          s.send(signed);
+        } else {
+          s.connect();
+        }
+        if (s.isUp()) {
+          op.reached.set(s.replicaId());
+        }
+      }
+      if (!scheduleLocked(op, Math.min(requestTimeoutNanos, operationTimeoutNanos))) {
+        current = null;
+        after.add(() -> op.future.completeExceptionally(
+            new PbftException("client " + clientId + ": the cluster channels were closed")));
+      }
+    }
+  }
+
+  private boolean scheduleLocked(InFlight op, long delayNanos) {
+    try {
+      op.timer = channels.timer().schedule(() -> onTimer(op), delayNanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
+  }
+
+  private void onTimer(InFlight op) {
+    List<Runnable> after = new ArrayList<>();
+    synchronized (lock) {
+      if (current != op) {
+        return;
+      }
+      long now = System.nanoTime();
+      if (now - op.deadlineNanos >= 0) {
+        current = null;
+        PbftException failure = failure(op);
+        after.add(() -> op.future.completeExceptionally(failure));
+        startNextLocked(after);
+      } else {
+        op.retransmissions++;
+        for (ReplicaSession s : sessions) {
+          s.send(op.request);
+          if (s.isUp()) {
+            op.reached.set(s.replicaId());
+          }
+        }
+        long backoff = requestTimeoutNanos * Math.min(1L << Math.min(op.retransmissions, 3), BACKOFF_CAP);
+        if (!scheduleLocked(op, Math.min(backoff, op.deadlineNanos - now))) {
+          current = null;
+          after.add(() -> op.future.completeExceptionally(
+              new PbftException("client " + clientId + ": the cluster channels were closed")));
+        }
+      }
+    }
+    if (!after.isEmpty()) {
+      // Not on the shared timer thread: a slow callback there would delay every client's timers.
+      ForkJoinPool.commonPool().execute(() -> after.forEach(Runnable::run));
+    }
+  }
+
+  private PbftException failure(InFlight op) {
+    long ms = TimeUnit.NANOSECONDS.toMillis(operationTimeoutNanos);
+    if (op.reached.isEmpty()) {
+      StringJoiner why = new StringJoiner("; ");
+      for (ReplicaSession s : sessions) {
+        why.add(s.describe());
+      }
+      return new PbftUnavailableException("could not connect to any of the " + sessions.length
+          + " replicas within " + ms + " ms (client " + clientId + "): " + why);
+    }
+    return new PbftTimeoutException("no reply from f+1 = " + (config.f() + 1) + " replicas within " + ms
+        + " ms; reachable replicas: " + op.reached.stream().boxed().toList() + "; replies (any result) from " + op.repliedReplicas()
+        + " (client " + clientId + ", timestamp " + Long.toUnsignedString(op.timestamp) + ", "
+        + op.retransmissions + " retransmissions)");
+  }
+
+  private void onReply(int replicaId, Reply reply) {
+    CompletableFuture<byte[]> done;
+    InFlight.Agreement agreement;
+    List<Runnable> after = new ArrayList<>();
+    synchronized (lock) {
+      InFlight op = current;
+      if (op == null || reply.getTimestamp() != op.timestamp) {
+        return; // a late reply to an earlier request, or a replica making things up
+      }
+      agreement = op.add(replicaId, reply);
+      if (agreement == null) {
+        return;
+      }
+      view = Math.max(view, agreement.view());
+      if (op.timer != null) {
+        op.timer.cancel(false);
+      }
+      current = null;
+      done = op.future;
+      startNextLocked(after);
+    }
+    done.complete(agreement.result());
+    after.forEach(Runnable::run);
+  }
+
+  private void onSessionUp(int replicaId) {
+    synchronized (lock) {
+      if (current != null) {
+        current.reached.set(replicaId);
+      }
+    }
+  }
+
+  /** Fails whatever is queued or outstanding, closes the sessions, and the channels if owned. */
+  @Override
+  public void close() {
+    List<CompletableFuture<byte[]>> abandoned = new ArrayList<>();
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      if (current != null) {
+        if (current.timer != null) {
+          current.timer.cancel(false);
+        }
+        abandoned.add(current.future);
+        current = null;
+      }
+      queue.forEach(q -> abandoned.add(q.future));
+      queue.clear();
+    }
+    for (ReplicaSession s : sessions) {
+      s.close();
+    }
+    if (ownsChannels) {
+      channels.close();
+    }
+    PbftException closedEx = new PbftException("client " + clientId + " was closed before the operation completed");
+    abandoned.forEach(f -> f.completeExceptionally(closedEx));
+  }
+}

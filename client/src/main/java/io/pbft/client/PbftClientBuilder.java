@@ -1,0 +1,107 @@
+package io.pbft.client;
+
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ConfigException;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import java.time.Duration;
+import java.util.Arrays;
+
+/** Configures a {@link PbftClient}; {@code config} (or {@code channels}) and {@code clientId} are required. */
+public final class PbftClientBuilder {
+  private ClusterConfig config;
+  private int clientId = -1;
+  private Ed25519Keys keys;
+  private Duration requestTimeout = PbftClient.DEFAULT_REQUEST_TIMEOUT;
+  private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
+  private ClusterChannels channels;
+  private int queueCapacity = PbftClient.DEFAULT_QUEUE_CAPACITY;
+
+  PbftClientBuilder() {}
+
+  public PbftClientBuilder config(ClusterConfig config) {
+    this.config = config;
+    return this;
+  }
+
+  public PbftClientBuilder clientId(int clientId) {
+    this.clientId = clientId;
+    return this;
+  }
+
+  /** The client's signing keys; default: loaded from the key file the configuration names. */
+  public PbftClientBuilder keys(Ed25519Keys keys) {
+    this.keys = keys;
+    return this;
+  }
+
+  /** How long to wait for the primary before retransmitting to all replicas (default 1 s). */
+  public PbftClientBuilder requestTimeout(Duration timeout) {
+    this.requestTimeout = positive("requestTimeout", timeout);
+    return this;
+  }
+
+  /** How long to keep retransmitting before giving up (default 30 s). */
+  public PbftClientBuilder operationTimeout(Duration timeout) {
+    this.operationTimeout = positive("operationTimeout", timeout);
+    return this;
+  }
+
+  /** Shared channels to use (and not close); default: the client opens and owns its own. */
+  public PbftClientBuilder channels(ClusterChannels channels) {
+    this.channels = channels;
+    return this;
+  }
+
+  /** Operations {@link #invoke} accepts while one is outstanding (default 1024). */
+  public PbftClientBuilder queueCapacity(int capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("queueCapacity must be at least 1, got " + capacity);
+    }
+    this.queueCapacity = capacity;
+    return this;
+  }
+
+  public PbftClient build() {
+    ClusterConfig cfg = config != null ? config : channels != null ? channels.config() : null;
+    if (cfg == null) {
+      throw new IllegalArgumentException("a cluster configuration is required (config(...) or channels(...))");
+    }
+    if (clientId < 0) {
+      throw new IllegalArgumentException("clientId(...) is required and must not be negative");
+    }
+    if (channels != null && (channels.config().n() != cfg.n()
+        || !channels.config().replicas().stream().map(ReplicaInfo::address).toList()
+            .equals(cfg.replicas().stream().map(ReplicaInfo::address).toList()))) {
+      throw new IllegalArgumentException("the shared channels were opened for other replica addresses");
+    }
+    if (channels != null && channels.isClosed()) {
+      throw new IllegalArgumentException("the shared channels are closed");
+    }
+    Ed25519Keys k = keys != null ? keys : cfg.clientKeys(clientId);
+    checkKeyMatchesConfig(cfg, k);
+    boolean owns = channels == null;
+    ClusterChannels ch = owns ? ClusterChannels.open(cfg) : channels;
+    return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns);
+  }
+
+  private void checkKeyMatchesConfig(ClusterConfig cfg, Ed25519Keys k) {
+    byte[] listed;
+    try {
+      listed = cfg.client(clientId).publicKey();
+    } catch (ConfigException notListed) {
+      return; // replicas will refuse the sessions; maybe their configuration is newer
+    }
+    if (!Arrays.equals(listed, k.publicKey())) {
+      throw new IllegalArgumentException("the keys given for client " + clientId
+          + " do not match its public key in the cluster configuration");
+    }
+  }
+
+  private static Duration positive(String name, Duration d) {
+    if (d == null || d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+    return d;
+  }
+}
