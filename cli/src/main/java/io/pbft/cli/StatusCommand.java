@@ -1,0 +1,58 @@
+package io.pbft.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.cli.cluster.ClusterStatus;
+import io.pbft.cli.cluster.StatusReport;
+import io.pbft.config.ClusterConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code pbft status}: every replica's view, progress and state digest. */
+@Command(name = "status", mixinStandardHelpOptions = true,
+    description = {"Show every replica's view, progress and state digest, and whether they agree.",
+        "Exits 1 if any replica is unreachable."})
+final class StatusCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--config", paramLabel = "FILE", required = true, description = "The cluster.yaml written by keygen.")
+  Path config;
+
+  @Option(names = "--json", description = "Print one JSON object instead of a table.")
+  boolean json;
+
+  @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "2000",
+      description = "Deadline of each replica's status call (default ${DEFAULT-VALUE}).")
+  long timeoutMs;
+
+  @Override
+  public Integer call() throws JsonProcessingException {
+    if (timeoutMs <= 0) {
+      throw CliException.usage("--timeout-ms must be positive, got " + timeoutMs);
+    }
+    ClusterConfig cfg = Configs.load(config);
+    ClusterStatus.Snapshot snapshot;
+    try (ClusterStatus status = ClusterStatus.open(cfg)) {
+      snapshot = status.poll(Duration.ofMillis(timeoutMs));
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    if (json) {
+      ObjectNode root = StatusReport.JSON.createObjectNode();
+      root.set("replicas", StatusReport.toJson(snapshot));
+      root.put("agree", snapshot.reachableAgree());
+      out.println(StatusReport.JSON.writeValueAsString(root));
+    } else {
+      StatusReport.printTable(snapshot, out);
+      out.println(StatusReport.agreementLine(snapshot));
+    }
+    out.flush();
+    return snapshot.allReachable() ? 0 : CliException.FAILED;
+  }
+}

@@ -1,0 +1,48 @@
+package io.pbft.cli.bench;
+
+import io.pbft.client.ClusterChannels;
+import io.pbft.client.PbftClient;
+import io.pbft.config.ClusterConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One {@link PbftClient} per client identity, all multiplexed over one shared channel pool. */
+public final class ReplicatedTarget implements KvTarget {
+  private final ClusterChannels channels;
+  private final List<PbftClient> clients = new ArrayList<>();
+
+  /** @param clientIds the configuration's client identities to use, one per closed-loop client */
+  public ReplicatedTarget(ClusterConfig config, List<Integer> clientIds, Duration operationTimeout) {
+    this.channels = ClusterChannels.open(config);
+    try {
+      for (int id : clientIds) {
+        clients.add(PbftClient.newBuilder()
+            .config(config)
+            .clientId(id)
+            .channels(channels)
+            .operationTimeout(operationTimeout)
+            .build());
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  @Override
+  public int clients() {
+    return clients.size();
+  }
+
+  @Override
+  public byte[] execute(int client, byte[] operation) {
+    return clients.get(client).invokeBlocking(operation);
+  }
+
+  @Override
+  public void close() {
+    clients.forEach(PbftClient::close);
+    channels.close();
+  }
+}
