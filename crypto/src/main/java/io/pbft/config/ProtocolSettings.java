@@ -13,6 +13,9 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param checkpointInterval K of the paper: a checkpoint every K sequence numbers
  * @param pendingRequestsMax client requests the primary queues for the next batches
  * @param operationBytesMax largest operation a client may submit
+ * @param viewChangeTimeoutMs how long a backup waits for a request it knows of to execute before
+ *     it suspects the primary (doubled after each consecutive view change, section 4.5.2)
+ * @param stateChunkBytesMax largest piece of a checkpoint's state sent in one message
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record ProtocolSettings(
@@ -22,10 +25,12 @@ public record ProtocolSettings(
     int pipelineDepthMax,
     int checkpointInterval,
     int pendingRequestsMax,
-    int operationBytesMax) {
+    int operationBytesMax,
+    int viewChangeTimeoutMs,
+    int stateChunkBytesMax) {
 
   public static ProtocolSettings defaults() {
-    return new ProtocolSettings(400, 4 << 20, 1024, 4, 128, 20_000, 1 << 20);
+    return new ProtocolSettings(400, 4 << 20, 1024, 4, 128, 20_000, 1 << 20, 1000, 1 << 20);
   }
 
   public ProtocolSettings {
@@ -53,14 +58,32 @@ public record ProtocolSettings(
   }
 
   public ProtocolSettings withBatchSizeMax(int v) {
-    return new ProtocolSettings(v, batchBytesMax, windowSize, pipelineDepthMax, checkpointInterval, pendingRequestsMax, operationBytesMax);
+    return new ProtocolSettings(v, batchBytesMax, windowSize, pipelineDepthMax, checkpointInterval, pendingRequestsMax, operationBytesMax,
+        viewChangeTimeoutMs, stateChunkBytesMax);
   }
 
   public ProtocolSettings withWindowSize(int v) {
-    return new ProtocolSettings(batchSizeMax, batchBytesMax, v, pipelineDepthMax, checkpointInterval, pendingRequestsMax, operationBytesMax);
+    return new ProtocolSettings(batchSizeMax, batchBytesMax, v, pipelineDepthMax, checkpointInterval, pendingRequestsMax, operationBytesMax,
+        viewChangeTimeoutMs, stateChunkBytesMax);
+  }
+
+  public ProtocolSettings withViewChangeTimeoutMs(int v) {
+    return new ProtocolSettings(batchSizeMax, batchBytesMax, windowSize, pipelineDepthMax, checkpointInterval,
+        pendingRequestsMax, operationBytesMax, v, stateChunkBytesMax);
+  }
+
+  public ProtocolSettings withCheckpointInterval(int v) {
+    return new ProtocolSettings(batchSizeMax, batchBytesMax, windowSize, pipelineDepthMax, v,
+        pendingRequestsMax, operationBytesMax, viewChangeTimeoutMs, stateChunkBytesMax);
+  }
+
+  public ProtocolSettings withStateChunkBytesMax(int v) {
+    return new ProtocolSettings(batchSizeMax, batchBytesMax, windowSize, pipelineDepthMax, checkpointInterval,
+        pendingRequestsMax, operationBytesMax, viewChangeTimeoutMs, v);
   }
 
   public ProtocolSettings withPipelineDepthMax(int v) {
-    return new ProtocolSettings(batchSizeMax, batchBytesMax, windowSize, v, checkpointInterval, pendingRequestsMax, operationBytesMax);
+    return new ProtocolSettings(batchSizeMax, batchBytesMax, windowSize, v, checkpointInterval, pendingRequestsMax, operationBytesMax,
+        viewChangeTimeoutMs, stateChunkBytesMax);
   }
 }

@@ -66,7 +66,7 @@ class InMemoryClusterTest {
     int clients = 24;
     int opsPerClient = 40;
     // A small window and checkpoint interval so the run crosses many stable checkpoints.
-    ProtocolSettings settings = new ProtocolSettings(8, 1 << 20, 16, 3, 4, 1000, 1 << 16);
+    ProtocolSettings settings = new ProtocolSettings(8, 1 << 20, 16, 3, 4, 1000, 1 << 16, 1000, 1 << 20);
     Setup s = setup(n, clients, settings, 7 + n);
     InMemoryCluster cluster = new InMemoryCluster(s.config(), s.replicaKeys(), i -> new KvStateMachine(), 1234 + n);
     int f = s.config().f();

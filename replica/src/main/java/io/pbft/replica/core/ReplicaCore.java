@@ -9,20 +9,20 @@ import io.pbft.proto.Batch;
 import io.pbft.proto.Checkpoint;
 import io.pbft.proto.Commit;
 import io.pbft.proto.ForwardedRequest;
+import io.pbft.proto.NewView;
 import io.pbft.proto.PrePrepare;
 import io.pbft.proto.Prepare;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Reply;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
-import io.pbft.replica.app.ExecutionContext;
-import io.pbft.replica.app.Operation;
+import io.pbft.proto.ViewChange;
 import io.pbft.replica.app.StateMachine;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -32,46 +32,68 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The PBFT protocol of one replica, as a pure event-driven object: events in (verified replica
- * messages, verified client requests), {@link Effects} out. No threads, sockets, clocks, files or
- * randomness: the gRPC runtime and the deterministic simulator drive the same code.
+ * messages, verified client requests, clock ticks), {@link Effects} out. No threads, sockets,
+ * clocks, files or randomness: the gRPC runtime and the deterministic simulator drive the same
+ * code.
  *
- * <p>Inputs are expected to carry valid signatures already (the runtime verifies them in a pool,
- * off the event loop; see {@code io.pbft.replica.verify.InboundVerifier}). Everything else about
- * them is untrusted: each handler opens with guard clauses that drop and count bad input with a
- * named reason, and only then changes state.
+ * <p>Inputs carry valid signatures already (the runtime verifies them in a pool, off the event
+ * loop; see {@code io.pbft.replica.verify.InboundVerifier}, which also checks the signatures of
+ * messages embedded in view-change certificates). Everything else about them is untrusted: each
+ * handler opens with guard clauses that drop and count bad input with a named reason, and only
+ * then changes state.
  *
- * <p>This class covers the normal case (section 4.2) and checkpoints with log truncation
- * (section 4.3). View changes plug in as further handlers over the same {@link Slot} log.
+ * <p>Normal case (OSDI 1999, section 4.2), checkpoints and garbage collection (4.3), view changes
+ * (4.4) and state transfer (through {@link StateTransfer}).
  */
 public final class ReplicaCore {
   private static final Logger log = LoggerFactory.getLogger(ReplicaCore.class);
+  /** Consecutive view changes stop doubling the timeout beyond 2^this. */
+  private static final int BACKOFF_DOUBLINGS_MAX = 6;
 
   private final int id;
   private final int n;
   private final int f;
   private final ProtocolSettings settings;
   private final Signer signer;
-  private final StateMachine app;
   private final IntPredicate knownClient;
+  private final ViewChangeRules rules;
+  final Execution execution;
+  private final StateTransfer transfer;
 
   private long view;
-  private long lowWatermark;       // h: sequence number of the last stable checkpoint
-  private long lastExecuted;
-  private long lastAssigned;       // primary: last sequence number it pre-prepared
+  private boolean viewChanging;   // sent VIEW-CHANGE for `view`, waiting for its NEW-VIEW
+  private long lowWatermark;      // h: sequence number of the last stable checkpoint
+  private long lastAssigned;      // primary: last sequence number it pre-prepared
   private ByteString lastStableDigest = ByteString.EMPTY;
+  private List<SignedMessage> stableProof = List.of();
 
   private final TreeMap<Long, Slot> slots = new TreeMap<>();
-  private final ClientTable clients = new ClientTable();
   /** Requests waiting at the primary for a batch, FIFO. */
   private final ArrayDeque<SignedRequest> pending = new ArrayDeque<>();
-  /** Per client, the newest timestamp queued, proposed or forwarded and not yet executed. */
+  /** Per client, the newest timestamp queued, pre-prepared or forwarded and not yet executed. */
   private final Map<Integer, Long> inProgress = new HashMap<>();
-  /** Checkpoint votes above the low watermark: sequence -> sender -> state digest. */
-  private final TreeMap<Long, Map<Integer, ByteString>> checkpoints = new TreeMap<>();
+  /** Per client, the newest request this replica received itself and has not seen executed. */
+  private final Map<Integer, SignedRequest> awaiting = new HashMap<>();
+  private final CheckpointVotes checkpoints = new CheckpointVotes();
+  /** The newest valid VIEW-CHANGE of each replica for a view above (or at, while changing) ours. */
+  private final Map<Integer, ViewChangeRules.Checked> viewChanges = new HashMap<>();
+  /** Pre-prepares for a view this replica has not entered yet (they may overtake the NEW-VIEW). */
+  private final TreeMap<Long, SignedMessage> earlyPrePrepares = new TreeMap<>();
+  private SignedMessage lastNewView;
+
+  /** A stable checkpoint others reached and this replica has not, and since when it knows. */
+  private record Behind(long sequence, ByteString digest, List<SignedMessage> proof, long sinceMs) {}
+
+  private Behind behind;
+
+  // View-change timer (section 4.4): armed while a request this replica knows of waits.
+  private long nowMs;
+  private long timerDeadlineMs = -1;
+  private int consecutiveViewChanges;
 
   private final Rejections rejections = new Rejections();
   private Effects effects = Effects.empty();
-  private long executedRequests;
+  private long viewChangesStarted;
 
   public ReplicaCore(int id, int n, int f, ProtocolSettings settings, Signer signer, StateMachine app,
       IntPredicate knownClient) {
@@ -86,8 +108,10 @@ public final class ReplicaCore {
     this.f = f;
     this.settings = settings;
     this.signer = signer;
-    this.app = app;
     this.knownClient = knownClient;
+    this.rules = new ViewChangeRules(n, f, settings.windowSize());
+    this.execution = new Execution(id, app);
+    this.transfer = new StateTransfer(this, id, n, f, settings.stateChunkBytesMax());
   }
 
   // ------------------------------------------------------------------ queries
@@ -96,8 +120,20 @@ public final class ReplicaCore {
     return id;
   }
 
+  public int n() {
+    return n;
+  }
+
+  public int f() {
+    return f;
+  }
+
   public long view() {
     return view;
+  }
+
+  public boolean viewChanging() {
+    return viewChanging;
   }
 
   public int primary() {
@@ -109,11 +145,11 @@ public final class ReplicaCore {
   }
 
   public boolean isPrimary() {
-    return primary() == id;
+    return primary() == id && !viewChanging;
   }
 
   public long lastExecuted() {
-    return lastExecuted;
+    return execution.lastExecuted();
   }
 
   public long lowWatermark() {
@@ -125,7 +161,11 @@ public final class ReplicaCore {
   }
 
   public long executedRequests() {
-    return executedRequests;
+    return execution.executedRequests();
+  }
+
+  public long viewChangesStarted() {
+    return viewChangesStarted;
   }
 
   public int pendingRequests() {
@@ -141,18 +181,26 @@ public final class ReplicaCore {
     return rejections;
   }
 
-  /** The digest a checkpoint at the current point would carry: application plus client table. */
+  /** Digest of the replicated state: the application's plus the client table's. */
   public byte[] stateDigest() {
-    return app.stateDigest();
+    return execution.stateDigest().toByteArray();
   }
 
   public ByteString lastStableCheckpointDigest() {
     return lastStableDigest;
   }
 
+  public boolean fetchingState() {
+    return transfer.active();
+  }
+
+  public StateTransfer stateTransfer() {
+    return transfer;
+  }
+
   /** The reply to the last request executed for {@code clientId}, or null. */
   public Reply lastReply(int clientId) {
-    return clients.lastReply(clientId);
+    return execution.lastReply(clientId, view);
   }
 
   /** Hands out everything accumulated since the last call. */
@@ -162,11 +210,58 @@ public final class ReplicaCore {
     return out;
   }
 
+  ProtocolSettings settings() {
+    return settings;
+  }
+
+  // ------------------------------------------------------------------ time
+
+  /**
+   * The clock moved to {@code nowMs} (any monotonic origin). Fires the view-change timer and
+   * state-transfer retries when due.
+   */
+  public void tick(long nowMs) {
+    this.nowMs = Math.max(this.nowMs, nowMs);
+    if (timerDeadlineMs >= 0 && this.nowMs >= timerDeadlineMs) {
+      timerDeadlineMs = -1;
+      log.info("replica {}: view-change timer expired in view {}{}", id, view, viewChanging ? " (no NEW-VIEW)" : "");
+      startViewChange(view + 1);
+    }
+    if (behind != null) {
+      if (lastExecuted() >= behind.sequence() || behind.sequence() <= lowWatermark) {
+        behind = null;
+      } else if (this.nowMs - behind.sinceMs() >= settings.viewChangeTimeoutMs() / 2) {
+        Behind b = behind;
+        behind = null;
+        learnStable(b.sequence(), b.digest(), b.proof());
+      }
+    }
+    transfer.tick(this.nowMs);
+  }
+
+  private long timeoutMs() {
+    int doublings = Math.min(Math.max(consecutiveViewChanges - 1, 0), BACKOFF_DOUBLINGS_MAX);
+    return (long) settings.viewChangeTimeoutMs() << doublings;
+  }
+
+  /** Arms the timer while requests wait at a backup; disarms it when none do. */
+  private void updateTimer() {
+    if (viewChanging) {
+      return; // armed by startViewChange until the NEW-VIEW arrives
+    }
+    if (awaiting.isEmpty() || primary() == id) {
+      timerDeadlineMs = -1;
+    } else if (timerDeadlineMs < 0) {
+      timerDeadlineMs = nowMs + timeoutMs();
+    }
+  }
+
   // ------------------------------------------------------------------ client requests
 
   /**
    * A client request whose signature the runtime verified. The primary queues it for a batch; a
-   * backup passes it on to the primary (the client sent it to everyone after a timeout).
+   * backup passes it on to the primary (the client sent it to everyone after a timeout) and arms
+   * its view-change timer.
    */
   public void onClientRequest(SignedRequest signed, Request request) {
     if (!acceptableRequest(request, "client request")) {
@@ -174,10 +269,10 @@ public final class ReplicaCore {
     }
     int c = request.getClientId();
     long t = request.getTimestamp();
-    long last = clients.lastTimestamp(c);
+    long last = execution.lastTimestamp(c);
     if (t == last) {
       // Retransmission of the request we executed last: send the cached reply again.
-      Reply cached = clients.lastReply(c);
+      Reply cached = execution.lastReply(c, view);
       if (cached != null) {
         effects.replies().add(new Effects.ClientReply(c, cached));
       }
@@ -187,20 +282,31 @@ public final class ReplicaCore {
       reject("request timestamp older than last executed", "client %d t=%d last=%d", c, t, last);
       return;
     }
+    SignedRequest known = awaiting.get(c);
+    if (known == null || timestampOf(known) < t) {
+      awaiting.put(c, signed);
+    }
     Long queued = inProgress.get(c);
     if (queued != null && queued >= t) {
-      return; // already queued, proposed or forwarded: nothing new to do
+      updateTimer();
+      return; // already queued, pre-prepared or forwarded: nothing new to send
     }
-    if (isPrimary()) {
+    inProgress.put(c, t);
+    if (!viewChanging) {
+      routeToPrimary(signed);
+    }
+    updateTimer();
+  }
+
+  private void routeToPrimary(SignedRequest signed) {
+    if (primary() == id) {
       if (pending.size() >= settings.pendingRequestsMax()) {
-        reject("pending request queue full", "client %d t=%d", c, t);
+        reject("pending request queue full", "client %d", timestampOf(signed));
         return;
       }
       pending.add(signed);
-      inProgress.put(c, t);
       proposeBatches();
     } else {
-      inProgress.put(c, t);
       send(primary(), ReplicaMessage.newBuilder()
           .setForwardedRequest(ForwardedRequest.newBuilder().setRequest(signed)).build());
     }
@@ -230,14 +336,19 @@ public final class ReplicaCore {
       case PRE_PREPARE -> onPrePrepare(sender, message.getPrePrepare(), signed);
       case PREPARE -> onPrepare(sender, message.getPrepare(), signed);
       case COMMIT -> onCommit(sender, message.getCommit(), signed);
-      case CHECKPOINT -> onCheckpoint(sender, message.getCheckpoint());
+      case CHECKPOINT -> onCheckpoint(sender, message.getCheckpoint(), signed);
       case FORWARDED_REQUEST -> onForwardedRequest(sender, message.getForwardedRequest());
+      case VIEW_CHANGE -> onViewChange(sender, message.getViewChange(), signed);
+      case NEW_VIEW -> onNewView(sender, message.getNewView(), signed);
+      case FETCH_STATE -> transfer.onFetch(sender, message.getFetchState());
+      case STATE_CHUNK -> transfer.onChunk(sender, message.getStateChunk());
       default -> reject("malformed message", "empty body from %d", sender);
     }
+    updateTimer();
   }
 
   private void onForwardedRequest(int sender, ForwardedRequest forwarded) {
-    if (!isPrimary()) {
+    if (primary() != id) {
       reject("forwarded request at a backup", "from %d", sender);
       return;
     }
@@ -246,7 +357,22 @@ public final class ReplicaCore {
       reject("malformed message", "forwarded request from %d does not parse", sender);
       return;
     }
-    onClientRequest(forwarded.getRequest(), request);
+    if (!acceptableRequest(request, "forwarded request")) {
+      return;
+    }
+    int c = request.getClientId();
+    long t = request.getTimestamp();
+    if (t <= execution.lastTimestamp(c)) {
+      return; // executed already; the client gets its reply from the replicas directly
+    }
+    Long queued = inProgress.get(c);
+    if (queued != null && queued >= t) {
+      return;
+    }
+    inProgress.put(c, t);
+    if (!viewChanging) {
+      routeToPrimary(forwarded.getRequest());
+    }
   }
 
   /** Section 4.2: a backup accepts a pre-prepare only under these conditions. */
@@ -257,8 +383,12 @@ public final class ReplicaCore {
       reject("pre-prepare from non-primary", "sender %d is not primary of view %d", sender, v);
       return;
     }
-    if (v != view) {
+    if (v < view) {
       reject("wrong view", "pre-prepare v=%d n=%d while in view %d", v, s, view);
+      return;
+    }
+    if (v > view || viewChanging) {
+      keepEarly(s, signed); // the NEW-VIEW that opens view v has not arrived yet
       return;
     }
     if (s <= lowWatermark && s > 0) {
@@ -292,12 +422,21 @@ public final class ReplicaCore {
       }
       return; // a duplicate of what we accepted
     }
-    if (slot.executed) {
+    acceptPrePrepareAsBackup(slot, v, digest, batch, signed);
+  }
+
+  private void keepEarly(long s, SignedMessage signed) {
+    if (s <= lowWatermark || s > highWatermark() + settings.windowSize()) {
+      reject("sequence number outside window", "early pre-prepare n=%d", s);
       return;
     }
-    acceptPrePrepare(slot, v, digest, batch, signed);
+    earlyPrePrepares.put(s, signed);
+  }
+
+  private void acceptPrePrepareAsBackup(Slot slot, long v, ByteString digest, Batch batch, SignedMessage signed) {
+    slot.accept(v, digest, batch, signed);
     slot.prepareSent = true;
-    Prepare prepare = Prepare.newBuilder().setView(v).setSequence(s).setDigest(digest).setReplicaId(id).build();
+    Prepare prepare = Prepare.newBuilder().setView(v).setSequence(slot.sequence).setDigest(digest).setReplicaId(id).build();
     SignedMessage mine = broadcast(ReplicaMessage.newBuilder().setPrepare(prepare).build());
     slot.prepares.put(id, new Slot.Vote(v, digest, mine));
     for (SignedRequest r : batch.getRequestsList()) {
@@ -305,13 +444,6 @@ public final class ReplicaCore {
       inProgress.merge(request.getClientId(), request.getTimestamp(), Math::max);
     }
     checkPrepared(slot);
-  }
-
-  private void acceptPrePrepare(Slot slot, long v, ByteString digest, Batch batch, SignedMessage signed) {
-    slot.view = v;
-    slot.digest = digest;
-    slot.batch = batch;
-    slot.prePrepare = signed;
   }
 
   private void onPrepare(int sender, Prepare p, SignedMessage signed) {
@@ -348,9 +480,12 @@ public final class ReplicaCore {
     checkCommitted(slot);
   }
 
-  /** Guards shared by prepares and commits. */
+  /**
+   * Guards shared by prepares and commits. Votes for a view above ours are kept: they may
+   * overtake the NEW-VIEW that opens that view, and each replica holds one vote per slot.
+   */
   private boolean acceptVote(String kind, int sender, long v, long s, ByteString digest) {
-    if (v != view) {
+    if (v < view) {
       reject("wrong view", "%s from %d v=%d n=%d while in view %d", kind, sender, v, s, view);
       return false;
     }
@@ -371,9 +506,9 @@ public final class ReplicaCore {
   private boolean recordVote(Map<Integer, Slot.Vote> votes, String kind, int sender, long v, ByteString digest,
       SignedMessage signed) {
     Slot.Vote previous = votes.get(sender);
-    if (previous != null && previous.view() == v) {
-      if (!previous.digest().equals(digest)) {
-        reject("conflicting " + kind, "%s from %d for n=%d names two digests in view %d", kind, sender, 0, v);
+    if (previous != null && previous.view() >= v) {
+      if (previous.view() == v && !previous.digest().equals(digest)) {
+        reject("conflicting " + kind, "%s from %d names two digests in view %d", kind, sender, v);
       }
       return false;
     }
@@ -383,13 +518,16 @@ public final class ReplicaCore {
 
   /** prepared(m, v, n, i): the pre-prepare plus 2f matching prepares from distinct backups. */
   private void checkPrepared(Slot slot) {
-    if (slot.prepared || !slot.hasPrePrepare()) {
+    if (slot.prepared || !slot.hasPrePrepare() || slot.view != view || viewChanging) {
       return;
     }
     if (slot.matching(slot.prepares) < 2 * f) {
       return;
     }
     slot.prepared = true;
+    slot.certificate = PreparedCertificate.newBuilder().setPrePrepare(slot.prePrepare)
+        .addAllPrepares(slot.matchingPrepares()).build();
+    slot.certificateView = slot.view;
     if (!slot.commitSent) {
       slot.commitSent = true;
       Commit commit = Commit.newBuilder().setView(slot.view).setSequence(slot.sequence).setDigest(slot.digest)
@@ -421,8 +559,8 @@ public final class ReplicaCore {
    * the next batch together, so batches grow with load without any timer.
    */
   private void proposeBatches() {
-    while (isPrimary() && !pending.isEmpty()
-        && lastAssigned - lastExecuted < settings.pipelineDepthMax()
+    while (isPrimary() && !pending.isEmpty() && !transfer.active()
+        && lastAssigned - lastExecuted() < settings.pipelineDepthMax()
         && lastAssigned + 1 <= highWatermark()) {
       Batch.Builder batch = Batch.newBuilder();
       int bytes = 0;
@@ -434,7 +572,7 @@ public final class ReplicaCore {
         }
         pending.poll();
         Request request = parseRequest(next);
-        if (request == null || request.getTimestamp() <= clients.lastTimestamp(request.getClientId())) {
+        if (request == null || request.getTimestamp() <= execution.lastTimestamp(request.getClientId())) {
           continue; // executed meanwhile (a retransmission raced its own execution)
         }
         batch.addRequests(next);
@@ -449,7 +587,7 @@ public final class ReplicaCore {
       PrePrepare pp = PrePrepare.newBuilder().setView(view).setSequence(s).setDigest(digest).setBatch(b).build();
       SignedMessage signed = broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());
       Slot slot = slot(s);
-      acceptPrePrepare(slot, view, digest, b, signed);
+      slot.accept(view, digest, b, signed);
       checkPrepared(slot);
     }
   }
@@ -458,71 +596,50 @@ public final class ReplicaCore {
 
   /** Executes committed batches strictly in sequence order (section 4.2). */
   private void executeReady() {
-    while (true) {
-      Slot slot = slots.get(lastExecuted + 1);
+    boolean ranRequests = false;
+    while (!transfer.active()) {
+      Slot slot = slots.get(lastExecuted() + 1);
       if (slot == null || !slot.committed || slot.executed) {
         break;
       }
-      execute(slot);
+      List<Execution.Executed> done = execution.execute(slot.sequence, slot.view, slot.batch, effects);
       slot.executed = true;
-      lastExecuted = slot.sequence;
-      if (lastExecuted % settings.checkpointInterval() == 0) {
+      for (Execution.Executed e : done) {
+        ranRequests = true;
+        SignedRequest waiting = awaiting.get(e.clientId());
+        if (waiting != null && timestampOf(waiting) <= e.timestamp()) {
+          awaiting.remove(e.clientId());
+        }
+        Long queued = inProgress.get(e.clientId());
+        if (queued != null && queued <= e.timestamp()) {
+          inProgress.remove(e.clientId());
+        }
+      }
+      if (lastExecuted() % settings.checkpointInterval() == 0) {
         takeCheckpoint();
       }
     }
+    if (ranRequests) {
+      // Progress in this view: the timer restarts for what still waits, at the base timeout.
+      consecutiveViewChanges = 0;
+      timerDeadlineMs = -1;
+      updateTimer();
+    }
     proposeBatches();
-  }
-
-  private void execute(Slot slot) {
-    List<Operation> ops = new ArrayList<>();
-    List<Request> requests = new ArrayList<>();
-    for (SignedRequest r : slot.batch.getRequestsList()) {
-      Request request = parseRequest(r);
-      int c = request.getClientId();
-      long t = request.getTimestamp();
-      if (t <= clients.lastTimestamp(c)) {
-        // Ordered twice (a retransmission) or older than what ran: at most once per timestamp.
-        if (t == clients.lastTimestamp(c) && clients.lastReply(c) != null) {
-          effects.replies().add(new Effects.ClientReply(c, clients.lastReply(c)));
-        }
-        continue;
-      }
-      // A later request of the same client in the same batch supersedes the earlier one.
-      ops.add(new Operation(c, t, request.getOperation().toByteArray()));
-      requests.add(request);
-      clients.record(c, t, null);
-    }
-    if (ops.isEmpty()) {
-      return;
-    }
-    List<byte[]> results = app.execute(new ExecutionContext(slot.sequence, slot.view), ops);
-    if (results.size() != ops.size()) {
-      throw new IllegalStateException("application returned " + results.size() + " results for " + ops.size() + " operations");
-    }
-    for (int i = 0; i < requests.size(); i++) {
-      Request request = requests.get(i);
-      Reply reply = Reply.newBuilder().setView(slot.view).setTimestamp(request.getTimestamp())
-          .setClientId(request.getClientId()).setReplicaId(id).setResult(ByteString.copyFrom(results.get(i))).build();
-      clients.record(request.getClientId(), request.getTimestamp(), reply);
-      Long queued = inProgress.get(request.getClientId());
-      if (queued != null && queued <= request.getTimestamp()) {
-        inProgress.remove(request.getClientId());
-      }
-      effects.replies().add(new Effects.ClientReply(request.getClientId(), reply));
-    }
-    executedRequests += ops.size();
   }
 
   // ------------------------------------------------------------------ checkpoints (4.3)
 
   private void takeCheckpoint() {
-    ByteString digest = ByteString.copyFrom(stateDigest());
-    Checkpoint cp = Checkpoint.newBuilder().setSequence(lastExecuted).setStateDigest(digest).setReplicaId(id).build();
-    broadcast(ReplicaMessage.newBuilder().setCheckpoint(cp).build());
-    recordCheckpoint(id, lastExecuted, digest);
+    long s = lastExecuted();
+    ByteString digest = execution.stateDigest();
+    transfer.retain(s, digest, execution);
+    Checkpoint cp = Checkpoint.newBuilder().setSequence(s).setStateDigest(digest).setReplicaId(id).build();
+    SignedMessage signed = broadcast(ReplicaMessage.newBuilder().setCheckpoint(cp).build());
+    recordCheckpoint(id, s, digest, signed);
   }
 
-  private void onCheckpoint(int sender, Checkpoint cp) {
+  private void onCheckpoint(int sender, Checkpoint cp, SignedMessage signed) {
     long s = cp.getSequence();
     if (cp.getReplicaId() != sender) {
       reject("sender does not match signer", "checkpoint names %d, signed by %d", cp.getReplicaId(), sender);
@@ -531,41 +648,311 @@ public final class ReplicaCore {
     if (s <= lowWatermark) {
       return; // old news: already stable
     }
-    if (s % settings.checkpointInterval() != 0 || s > highWatermark()) {
-      reject("sequence number outside window", "checkpoint n=%d from %d", s, sender);
+    if (s % settings.checkpointInterval() != 0) {
+      reject("sequence number outside window", "checkpoint n=%d from %d is not a checkpoint sequence", s, sender);
       return;
     }
     if (cp.getStateDigest().size() != Digests.SIZE_BYTES) {
       reject("malformed message", "checkpoint from %d has a %d-byte digest", sender, cp.getStateDigest().size());
       return;
     }
-    recordCheckpoint(sender, s, cp.getStateDigest());
+    if (s > highWatermark()) {
+      // Others are a window or more ahead: remember one vote per replica so that 2f + 1 of them
+      // can prove the checkpoint and this replica can fetch that state.
+      transfer.noteAhead(sender, s, cp.getStateDigest(), signed);
+      return;
+    }
+    recordCheckpoint(sender, s, cp.getStateDigest(), signed);
   }
 
-  private void recordCheckpoint(int sender, long s, ByteString digest) {
-    checkpoints.computeIfAbsent(s, k -> new HashMap<>()).putIfAbsent(sender, digest);
-    ByteString mine = checkpoints.get(s).get(id);
+  private void recordCheckpoint(int sender, long s, ByteString digest, SignedMessage signed) {
+    checkpoints.record(sender, s, digest, signed);
+    ByteString mine = checkpoints.digestOf(id, s);
     if (mine == null) {
-      return; // not executed that far yet: our own checkpoint will re-check
-    }
-    int matching = 0;
-    for (ByteString d : checkpoints.get(s).values()) {
-      if (d.equals(mine)) {
-        matching++;
+      // Not executed that far yet. If 2f + 1 agree on it, it is stable whatever this replica
+      // does; should execution not get there soon by itself (it missed messages), tick() fetches
+      // that state.
+      Map.Entry<Long, ByteString> quorum = checkpoints.highestWithQuorum(2 * f + 1);
+      if (quorum != null && quorum.getKey() > lastExecuted()
+          && (behind == null || behind.sequence() < quorum.getKey())) {
+        behind = new Behind(quorum.getKey(), quorum.getValue(),
+            checkpoints.matching(quorum.getKey(), quorum.getValue()), nowMs);
       }
+      return;
     }
-    if (matching >= 2 * f + 1) {
-      makeStable(s, mine);
+    List<SignedMessage> proof = checkpoints.matching(s, mine);
+    if (proof.size() >= 2 * f + 1) {
+      makeStable(s, mine, proof);
+    }
+  }
+
+  /**
+   * A checkpoint proven stable by 2f + 1 signed CHECKPOINTs (or a NEW-VIEW): adopt it, and fetch
+   * its state if this replica has not executed that far.
+   */
+  void learnStable(long s, ByteString digest, List<SignedMessage> proof) {
+    if (s <= lowWatermark) {
+      return;
+    }
+    makeStable(s, digest, proof);
+    if (lastExecuted() < s) {
+      log.info("replica {}: stable checkpoint {} is beyond its state (executed {}): fetching it", id, s, lastExecuted());
+      transfer.start(s, digest, proof);
     }
   }
 
   /** A checkpoint with 2f + 1 matching votes is stable: discard the log up to it. */
-  private void makeStable(long s, ByteString digest) {
+  void makeStable(long s, ByteString digest, List<SignedMessage> proof) {
+    if (s <= lowWatermark) {
+      return;
+    }
     lowWatermark = s;
     lastStableDigest = digest;
+    stableProof = List.copyOf(proof);
     slots.headMap(s, true).clear();
-    checkpoints.headMap(s, true).clear();
+    checkpoints.discardUpTo(s);
+    earlyPrePrepares.headMap(s, true).clear();
+    transfer.stable(s);
     log.debug("replica {}: checkpoint {} stable, window now ({}, {}]", id, s, lowWatermark, highWatermark());
+    proposeBatches();
+  }
+
+  /** State transfer installed the state of stable checkpoint {@code s}: continue from there. */
+  void installed(long s, ByteString digest, List<SignedMessage> proof) {
+    for (Long q : new ArrayList<>(slots.headMap(s, true).keySet())) {
+      slots.remove(q);
+    }
+    if (s > lowWatermark) {
+      makeStable(s, digest, proof);
+    }
+    lastAssigned = Math.max(lastAssigned, s);
+    for (Map.Entry<Integer, SignedRequest> w : new ArrayList<>(awaiting.entrySet())) {
+      if (timestampOf(w.getValue()) <= execution.lastTimestamp(w.getKey())) {
+        awaiting.remove(w.getKey());
+        inProgress.remove(w.getKey());
+      }
+    }
+    executeReady();
+    updateTimer();
+  }
+
+  // ------------------------------------------------------------------ view change (4.4)
+
+  /** Moves to view {@code v} and multicasts VIEW-CHANGE with this replica's proofs. */
+  private void startViewChange(long v) {
+    if (v <= view) {
+      return;
+    }
+    view = v;
+    viewChanging = true;
+    viewChangesStarted++;
+    consecutiveViewChanges++;
+    pending.clear();
+    inProgress.clear(); // what waited is re-sent to the new primary when the view opens
+    ViewChange.Builder vc = ViewChange.newBuilder().setNewView(v).setReplicaId(id)
+        .setStableSequence(lowWatermark).setStableDigest(lastStableDigest).addAllCheckpointProof(stableProof);
+    for (Slot slot : slots.values()) {
+      if (slot.certificate != null && slot.sequence > lowWatermark) {
+        vc.addPrepared(slot.certificate);
+      }
+    }
+    ViewChange message = vc.build();
+    SignedMessage signed = broadcast(ReplicaMessage.newBuilder().setViewChange(message).build());
+    try {
+      viewChanges.put(id, rules.check(id, message, signed));
+    } catch (ViewChangeRules.Invalid e) {
+      throw new IllegalStateException("own VIEW-CHANGE is invalid: " + e.getMessage(), e);
+    }
+    viewChanges.values().removeIf(c -> c.message().getNewView() < v);
+    timerDeadlineMs = nowMs + timeoutMs();
+    log.info("replica {}: moving to view {} (primary {}), sent VIEW-CHANGE with {} prepared certificates",
+        id, v, primaryOf(v), message.getPreparedCount());
+    tryNewView();
+  }
+
+  private void onViewChange(int sender, ViewChange vc, SignedMessage signed) {
+    long v = vc.getNewView();
+    if (v < view || (v == view && !viewChanging)) {
+      if (v == view && primary() == id && lastNewView != null) {
+        effects.messages().add(new Effects.Outgoing(sender, lastNewView)); // it missed our NEW-VIEW
+      }
+      return; // stale: that view is open or passed
+    }
+    ViewChangeRules.Checked checked;
+    try {
+      checked = rules.check(sender, vc, signed);
+    } catch (ViewChangeRules.Invalid e) {
+      reject("invalid view-change", "from %d for view %d: %s", sender, v, e.getMessage());
+      return;
+    }
+    ViewChangeRules.Checked previous = viewChanges.get(sender);
+    if (previous != null && previous.message().getNewView() >= v) {
+      return;
+    }
+    viewChanges.put(sender, checked);
+    // Liveness (section 4.5.2): f + 1 replicas want a view above ours, so at least one correct
+    // replica does; join the smallest such view rather than wait for our own timer.
+    long smallest = Long.MAX_VALUE;
+    int above = 0;
+    for (ViewChangeRules.Checked c : viewChanges.values()) {
+      if (c.sender() != id && c.message().getNewView() > view) {
+        above++;
+        smallest = Math.min(smallest, c.message().getNewView());
+      }
+    }
+    if (above >= f + 1) {
+      startViewChange(smallest);
+      return;
+    }
+    tryNewView();
+  }
+
+  /** The new primary, once 2f + 1 VIEW-CHANGEs for its view arrived, multicasts NEW-VIEW. */
+  private void tryNewView() {
+    if (!viewChanging || primaryOf(view) != id) {
+      return;
+    }
+    List<ViewChangeRules.Checked> set = new ArrayList<>();
+    set.add(viewChanges.get(id));
+    for (int r = 0; r < n && set.size() < 2 * f + 1; r++) {
+      ViewChangeRules.Checked c = viewChanges.get(r);
+      if (r != id && c != null && c.message().getNewView() == view) {
+        set.add(c);
+      }
+    }
+    if (set.size() < 2 * f + 1) {
+      return;
+    }
+    ViewChangeRules.Plan plan = rules.plan(set);
+    NewView.Builder nv = NewView.newBuilder().setView(view);
+    for (ViewChangeRules.Checked c : set) {
+      nv.addViewChanges(c.signed());
+    }
+    List<SignedMessage> prePrepares = new ArrayList<>();
+    for (ViewChangeRules.Planned p : plan.prePrepares()) {
+      PrePrepare pp = PrePrepare.newBuilder().setView(view).setSequence(p.sequence()).setDigest(p.digest())
+          .setBatch(p.batch()).build();
+      prePrepares.add(sign(ReplicaMessage.newBuilder().setPrePrepare(pp).build()));
+    }
+    nv.addAllPrePrepares(prePrepares);
+    lastNewView = broadcast(ReplicaMessage.newBuilder().setNewView(nv).build());
+    log.info("replica {}: view {} opens with NEW-VIEW of {} view-changes, pre-prepares for ({}, {}]",
+        id, view, set.size(), plan.stableSequence(), plan.stableSequence() + plan.prePrepares().size());
+    enterView(plan, prePrepares);
+  }
+
+  /** A backup checks a NEW-VIEW by recomputing its pre-prepares from its VIEW-CHANGEs. */
+  private void onNewView(int sender, NewView nv, SignedMessage signed) {
+    long v = nv.getView();
+    if (v < view || (v == view && !viewChanging)) {
+      return; // that view is open already or passed
+    }
+    if (sender != primaryOf(v)) {
+      reject("new-view from non-primary", "sender %d is not primary of view %d", sender, v);
+      return;
+    }
+    List<ViewChangeRules.Checked> set = new ArrayList<>();
+    java.util.Set<Integer> senders = new java.util.HashSet<>();
+    try {
+      for (SignedMessage m : nv.getViewChangesList()) {
+        ReplicaMessage body = ViewChangeRules.parse(m);
+        if (!body.hasViewChange() || body.getViewChange().getNewView() != v) {
+          throw new ViewChangeRules.Invalid("holds a message that is not a VIEW-CHANGE for view " + v);
+        }
+        if (!senders.add(m.getSender())) {
+          throw new ViewChangeRules.Invalid("holds two VIEW-CHANGEs from replica " + m.getSender());
+        }
+        set.add(rules.check(m.getSender(), body.getViewChange(), m));
+      }
+      if (set.size() < 2 * f + 1) {
+        throw new ViewChangeRules.Invalid("holds " + set.size() + " VIEW-CHANGEs, needs 2f+1 = " + (2 * f + 1));
+      }
+    } catch (ViewChangeRules.Invalid e) {
+      reject("invalid new-view", "from %d for view %d: %s", sender, v, e.getMessage());
+      return;
+    }
+    ViewChangeRules.Plan plan = rules.plan(set);
+    List<SignedMessage> given = nv.getPrePreparesList();
+    if (given.size() != plan.prePrepares().size()) {
+      reject("new-view with wrong pre-prepares", "view %d: %d pre-prepares, recomputed %d", v, given.size(),
+          plan.prePrepares().size());
+      return;
+    }
+    for (int i = 0; i < given.size(); i++) {
+      ViewChangeRules.Planned expected = plan.prePrepares().get(i);
+      PrePrepare pp;
+      try {
+        ReplicaMessage body = ViewChangeRules.parse(given.get(i));
+        if (!body.hasPrePrepare() || given.get(i).getSender() != sender) {
+          throw new ViewChangeRules.Invalid("not a pre-prepare of the new primary");
+        }
+        pp = body.getPrePrepare();
+      } catch (ViewChangeRules.Invalid e) {
+        reject("new-view with wrong pre-prepares", "view %d: %s", v, e.getMessage());
+        return;
+      }
+      ByteString batchDigest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+      if (pp.getView() != v || pp.getSequence() != expected.sequence() || !pp.getDigest().equals(expected.digest())
+          || !batchDigest.equals(expected.digest())) {
+        reject("new-view with wrong pre-prepares", "view %d: pre-prepare for n=%d differs from the recomputed one",
+            v, expected.sequence());
+        return;
+      }
+    }
+    if (v > view) {
+      view = v; // 2f + 1 replicas moved there: follow without a VIEW-CHANGE of our own
+    }
+    log.info("replica {}: accepted NEW-VIEW for view {} from {}", id, v, sender);
+    enterView(plan, given);
+  }
+
+  /** Opens the view: adopt its stable checkpoint, install its pre-prepares, prepare them. */
+  private void enterView(ViewChangeRules.Plan plan, List<SignedMessage> prePrepares) {
+    viewChanging = false;
+    timerDeadlineMs = -1;
+    viewChanges.values().removeIf(c -> c.message().getNewView() <= view);
+    long minS = plan.stableSequence();
+    learnStable(minS, plan.stableDigest(), plan.checkpointProof());
+    long maxS = minS + plan.prePrepares().size();
+    for (Slot slot : slots.values()) {
+      if (slot.sequence > minS && !slot.executed) {
+        slot.forgetPrePrepare();
+      }
+    }
+    for (int i = 0; i < plan.prePrepares().size(); i++) {
+      ViewChangeRules.Planned p = plan.prePrepares().get(i);
+      if (p.sequence() <= lowWatermark || p.sequence() > highWatermark()) {
+        continue;
+      }
+      Slot slot = slot(p.sequence());
+      if (primary() == id) {
+        slot.accept(view, p.digest(), p.batch(), prePrepares.get(i));
+        checkPrepared(slot);
+      } else {
+        acceptPrePrepareAsBackup(slot, view, p.digest(), p.batch(), prePrepares.get(i));
+      }
+    }
+    lastAssigned = Math.max(maxS, lastExecuted());
+    // Pre-prepares of this view that overtook its NEW-VIEW.
+    List<SignedMessage> early = new ArrayList<>(earlyPrePrepares.values());
+    earlyPrePrepares.clear();
+    for (SignedMessage m : early) {
+      try {
+        ReplicaMessage body = ReplicaMessage.parseFrom(m.getPayload());
+        if (body.getPrePrepare().getView() == view && body.getPrePrepare().getSequence() > maxS) {
+          onPrePrepare(m.getSender(), body.getPrePrepare(), m);
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("a verified message stopped parsing", e);
+      }
+    }
+    // Requests that waited during the view change go to the new primary.
+    for (SignedRequest r : awaiting.values()) {
+      Request request = parseRequest(r);
+      inProgress.put(request.getClientId(), request.getTimestamp());
+      routeToPrimary(r);
+    }
+    updateTimer();
     proposeBatches();
   }
 
@@ -579,7 +966,7 @@ public final class ReplicaCore {
     return slots.computeIfAbsent(s, Slot::new);
   }
 
-  private static Request parseRequest(SignedRequest r) {
+  static Request parseRequest(SignedRequest r) {
     try {
       return Request.parseFrom(r.getRequest());
     } catch (InvalidProtocolBufferException e) {
@@ -587,7 +974,12 @@ public final class ReplicaCore {
     }
   }
 
-  private SignedMessage sign(ReplicaMessage message) {
+  private static long timestampOf(SignedRequest r) {
+    Request request = parseRequest(r);
+    return request == null ? Long.MIN_VALUE : request.getTimestamp();
+  }
+
+  SignedMessage sign(ReplicaMessage message) {
     byte[] payload = message.toByteArray();
     return SignedMessage.newBuilder().setSender(id).setPayload(ByteString.copyFrom(payload))
         .setSignature(ByteString.copyFrom(signer.sign(payload))).build();
@@ -599,27 +991,27 @@ public final class ReplicaCore {
     return signed;
   }
 
-  private void send(int to, ReplicaMessage message) {
+  void send(int to, ReplicaMessage message) {
     effects.messages().add(new Effects.Outgoing(to, sign(message)));
   }
 
-  private void reject(String reason, String detailFormat, Object... args) {
+  void reject(String reason, String detailFormat, Object... args) {
     rejections.count(reason);
     if (log.isDebugEnabled()) {
       log.debug("replica {}: dropped ({}): {}", id, reason, String.format(detailFormat, args));
     }
   }
 
-  /** Forgets sequence numbers that will never be used; called by tests and invariants. */
-  void checkInvariants() {
-    if (lastExecuted < lowWatermark) {
-      throw new IllegalStateException("executed " + lastExecuted + " below stable checkpoint " + lowWatermark);
+  /** Invariants that must hold after every event; a violation is a bug, never bad input. */
+  public void checkInvariants() {
+    if (lastExecuted() < lowWatermark && !transfer.active()) {
+      throw new IllegalStateException("executed " + lastExecuted() + " below stable checkpoint " + lowWatermark);
     }
-    for (Iterator<Long> it = slots.keySet().iterator(); it.hasNext(); ) {
-      long s = it.next();
-      if (s <= lowWatermark) {
-        throw new IllegalStateException("slot " + s + " kept below low watermark " + lowWatermark);
-      }
+    if (!slots.isEmpty() && slots.firstKey() <= lowWatermark) {
+      throw new IllegalStateException("slot " + slots.firstKey() + " kept below low watermark " + lowWatermark);
+    }
+    if (slots.size() > settings.windowSize()) {
+      throw new IllegalStateException("log holds " + slots.size() + " slots, window is " + settings.windowSize());
     }
   }
 }

@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
+  private static final long TICK_MS = 20;
 
   final int id;
   final ClusterConfig config;
@@ -99,6 +100,11 @@ public final class ReplicaServer implements AutoCloseable {
     ReplicaServer r = new ReplicaServer(config, id, keys, app);
     r.loop.start();
     r.server.start();
+    // The core has no clock: time reaches it as ticks on its own loop.
+    long origin = System.nanoTime();
+    r.scheduler.scheduleAtFixedRate(
+        () -> r.loop.submit(() -> r.core.tick((System.nanoTime() - origin) / 1_000_000)),
+        TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     log.info("replica {} of {} (f = {}) listening on {}", id, config.n(), config.f(), config.replica(id).address());
     return r;
@@ -159,6 +165,10 @@ public final class ReplicaServer implements AutoCloseable {
     core.rejections().snapshot().forEach((reason, count) -> b.putCounters("rejected: " + reason, count));
     dropped.forEach((reason, count) -> b.putCounters("dropped: " + reason, count.get()));
     b.putCounters("executed requests", core.executedRequests());
+    b.putCounters("view changes started", core.viewChangesStarted());
+    b.putCounters("state transfers", core.stateTransfer().transfersCompleted());
+    b.putCounters("state transfer bytes", core.stateTransfer().bytesFetched());
+    b.putCounters("view changing", core.viewChanging() ? 1 : 0);
     b.putCounters("dropped: event loop full", loop.dropped());
     b.putCounters("dropped: replies without session", sessions.repliesDropped());
     b.putCounters("client sessions", sessions.size());

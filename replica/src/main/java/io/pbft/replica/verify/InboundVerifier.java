@@ -4,7 +4,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.ViewChange;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
@@ -89,6 +91,24 @@ public final class InboundVerifier {
           }
         }
         break;
+      case VIEW_CHANGE:
+        if (!embeddedValid(message.getViewChange())) {
+          return Verdict.rejected("view-change carries a message with " + BAD_SIGNATURE);
+        }
+        break;
+      case NEW_VIEW:
+        for (SignedMessage vc : message.getNewView().getViewChangesList()) {
+          ReplicaMessage body = signedBody(vc);
+          if (body == null || !body.hasViewChange() || !embeddedValid(body.getViewChange())) {
+            return Verdict.rejected("new-view carries a message with " + BAD_SIGNATURE);
+          }
+        }
+        for (SignedMessage pp : message.getNewView().getPrePreparesList()) {
+          if (signedBody(pp) == null) {
+            return Verdict.rejected("new-view carries a message with " + BAD_SIGNATURE);
+          }
+        }
+        break;
       case FORWARDED_REQUEST:
         Verdict<VerifiedRequest> v = verify(message.getForwardedRequest().getRequest(), -1);
         if (!v.isOk()) {
@@ -99,6 +119,43 @@ public final class InboundVerifier {
         break;
     }
     return Verdict.ok(new VerifiedMessage(sender, message, signed));
+  }
+
+  /** Signatures of every message a VIEW-CHANGE uses as proof. */
+  private boolean embeddedValid(ViewChange vc) {
+    for (SignedMessage cp : vc.getCheckpointProofList()) {
+      if (signedBody(cp) == null) {
+        return false;
+      }
+    }
+    for (PreparedCertificate cert : vc.getPreparedList()) {
+      if (signedBody(cert.getPrePrepare()) == null) {
+        return false;
+      }
+      for (SignedMessage p : cert.getPreparesList()) {
+        if (signedBody(p) == null) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The body of an embedded signed message if its sender is known and its signature valid. */
+  private ReplicaMessage signedBody(SignedMessage m) {
+    int sender = m.getSender();
+    if (sender < 0 || sender >= replicas.length) {
+      return null;
+    }
+    byte[] payload = m.getPayload().toByteArray();
+    if (!replicas[sender].verify(payload, m.getSignature().toByteArray())) {
+      return null;
+    }
+    try {
+      return ReplicaMessage.parseFrom(payload);
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
   }
 
   /**

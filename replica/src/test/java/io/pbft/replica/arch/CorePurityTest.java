@@ -28,8 +28,11 @@ class CorePurityTest {
   @Test
   void coreDoesNotTouchNetworkFilesOrTheRuntime() {
     noClasses().that().resideInAnyPackage("io.pbft.replica.core..", "io.pbft.replica.verify..")
-        .should().dependOnClassesThat().resideInAnyPackage("java.net..", "java.nio.file..", "java.io..",
+        .should().dependOnClassesThat().resideInAnyPackage("java.net..", "java.nio.file..",
             "java.nio.channels..", "io.grpc..", "io.pbft.replica.runtime..")
+        .orShould().dependOnClassesThat().haveNameMatching("java\\.io\\.(File|RandomAccessFile|Console).*")
+        .orShould().accessField(System.class, "out")
+        .orShould().accessField(System.class, "err")
         .check(CORE);
   }
 

@@ -46,12 +46,20 @@ class BadInputTest {
     assertRejected(backup, "pre-prepare from non-primary", c -> fx.deliver(c, 2, prePrepare(0, 1, batch)));
   }
 
+  /** Moves a backup to view 1: a request waits, its view-change timer expires. */
+  private void suspectPrimary(ReplicaCore backup) {
+    SignedRequest r = fx.request(3, 1, "waiting");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(ProtocolSettings.defaults().viewChangeTimeoutMs() + 1);
+    assertEquals(1, backup.view());
+  }
+
   @Test
-  void prePrepareForAnotherViewIsRejected() {
+  void prePrepareForAnOlderViewIsRejected() {
     ReplicaCore backup = fx.core(2, new RecordingApp());
+    suspectPrimary(backup);
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
-    // Replica 1 is the primary of view 1, but this replica is in view 0.
-    assertRejected(backup, "wrong view", c -> fx.deliver(c, 1, prePrepare(1, 1, batch)));
+    assertRejected(backup, "wrong view", c -> fx.deliver(c, 0, prePrepare(0, 1, batch)));
   }
 
   @Test
@@ -138,10 +146,11 @@ class BadInputTest {
   }
 
   @Test
-  void prepareForWrongViewIsRejected() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+  void prepareForAnOlderViewIsRejected() {
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    suspectPrimary(backup);
     ByteString d = digest(List.of(fx.request(0, 1, "a")));
-    assertRejected(backup, "wrong view", c -> fx.deliver(c, 2, prepare(3, 1, d, 2)));
+    assertRejected(backup, "wrong view", c -> fx.deliver(c, 1, prepare(0, 1, d, 1)));
   }
 
   @Test

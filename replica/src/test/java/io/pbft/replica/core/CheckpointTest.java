@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** Checkpoints and garbage collection, OSDI 1999 section 4.3. */
 class CheckpointTest {
-  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 1 << 20, 8, 4, 2, 100, 1024);
+  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 1 << 20, 8, 4, 2, 100, 1024, 1000, 1 << 20);
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   private void commitAt(ReplicaCore backup, long seq, int client) {

@@ -69,6 +69,10 @@ final class CoreFixture {
     };
   }
 
+  int coreFixturePrimary(long view) {
+    return (int) (view % n);
+  }
+
   ReplicaCore core(int id, RecordingApp app) {
     return new ReplicaCore(id, n, f, settings, replicaKeys.get(id), app, c -> c >= 0 && c < clientKeys.size());
   }

@@ -242,7 +242,7 @@ class NormalCaseTest {
   void batchIsBoundedByBytes() {
     ProtocolSettings base = ProtocolSettings.defaults();
     ProtocolSettings s = new ProtocolSettings(100, 1000, base.windowSize(), 1, base.checkpointInterval(),
-        base.pendingRequestsMax(), 600);
+        base.pendingRequestsMax(), 600, 1000, 1 << 20);
     CoreFixture small = new CoreFixture(4, 4, s);
     ReplicaCore primary = small.core(0, new RecordingApp());
     String big = "x".repeat(400);
@@ -270,7 +270,7 @@ class NormalCaseTest {
   void primaryNeverAssignsSequenceNumbersAboveTheHighWatermark() {
     ProtocolSettings base = ProtocolSettings.defaults();
     ProtocolSettings s = new ProtocolSettings(1, base.batchBytesMax(), 4, 4, 4, base.pendingRequestsMax(),
-        base.operationBytesMax());
+        base.operationBytesMax(), 1000, 1 << 20);
     CoreFixture small = new CoreFixture(4, 10, s);
     ReplicaCore primary = small.core(0, new RecordingApp());
     for (int c = 0; c < 10; c++) {

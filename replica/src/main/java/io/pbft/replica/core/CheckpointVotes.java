@@ -1,0 +1,69 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import io.pbft.proto.SignedMessage;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * CHECKPOINT votes above the low watermark (section 4.3), kept with their signed form so that a
+ * stable checkpoint can be proven to others in a VIEW-CHANGE. Bounded: only sequence numbers in
+ * the window are kept, one vote per replica each.
+ */
+final class CheckpointVotes {
+  private record Vote(ByteString digest, SignedMessage signed) {}
+
+  private final TreeMap<Long, Map<Integer, Vote>> votes = new TreeMap<>();
+
+  void record(int sender, long sequence, ByteString digest, SignedMessage signed) {
+    votes.computeIfAbsent(sequence, k -> new HashMap<>()).putIfAbsent(sender, new Vote(digest, signed));
+  }
+
+  ByteString digestOf(int sender, long sequence) {
+    Map<Integer, Vote> at = votes.get(sequence);
+    Vote v = at == null ? null : at.get(sender);
+    return v == null ? null : v.digest();
+  }
+
+  /** The signed votes for (sequence, digest), one per replica. */
+  List<SignedMessage> matching(long sequence, ByteString digest) {
+    List<SignedMessage> out = new ArrayList<>();
+    Map<Integer, Vote> at = votes.get(sequence);
+    if (at != null) {
+      for (Vote v : at.values()) {
+        if (v.digest().equals(digest)) {
+          out.add(v.signed());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The highest sequence number with at least {@code quorum} matching votes, with its digest, or
+   * null. Used to notice that others have moved past this replica.
+   */
+  Map.Entry<Long, ByteString> highestWithQuorum(int quorum) {
+    for (Long s : votes.descendingKeySet()) {
+      Map<ByteString, Integer> counts = new HashMap<>();
+      for (Vote v : votes.get(s).values()) {
+        int c = counts.merge(v.digest(), 1, Integer::sum);
+        if (c >= quorum) {
+          return Map.entry(s, v.digest());
+        }
+      }
+    }
+    return null;
+  }
+
+  void discardUpTo(long sequence) {
+    votes.headMap(sequence, true).clear();
+  }
+
+  int size() {
+    return votes.size();
+  }
+}

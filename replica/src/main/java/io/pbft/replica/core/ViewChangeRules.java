@@ -1,0 +1,190 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.crypto.Digests;
+import io.pbft.proto.Batch;
+import io.pbft.proto.Checkpoint;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.Prepare;
+import io.pbft.proto.PreparedCertificate;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.ViewChange;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The certificate logic of view changes (OSDI 1999, section 4.4), as pure functions: is a
+ * VIEW-CHANGE well formed and proven, and which pre-prepares must the new view start with.
+ * Signatures of the embedded messages were checked by the inbound verifier; what is checked here
+ * is what they say: quorums, senders, views, sequence numbers and digests.
+ */
+final class ViewChangeRules {
+  /** A request batch proven prepared at {@code sequence} in {@code view}. */
+  record Prepared(long view, long sequence, ByteString digest, Batch batch) {}
+
+  /** A VIEW-CHANGE that passed every check, with its certificates decoded. */
+  record Checked(int sender, ViewChange message, SignedMessage signed, Map<Long, Prepared> prepared) {}
+
+  /** One pre-prepare the new view must start with; an empty batch is the null request. */
+  record Planned(long sequence, ByteString digest, Batch batch) {}
+
+  /** The new view's starting point: its stable checkpoint and the pre-prepares above it. */
+  record Plan(long stableSequence, ByteString stableDigest, List<SignedMessage> checkpointProof,
+      List<Planned> prePrepares) {}
+
+  /** Thrown (and caught by the core) when a certificate does not prove what it claims. */
+  static final class Invalid extends Exception {
+    Invalid(String reason) {
+      super(reason, null, false, false);
+    }
+  }
+
+  static final ByteString NULL_DIGEST = ByteString.copyFrom(Digests.batchDigestOf(List.of()));
+
+  private final int n;
+  private final int f;
+  private final long windowSize;
+
+  ViewChangeRules(int n, int f, long windowSize) {
+    this.n = n;
+    this.f = f;
+    this.windowSize = windowSize;
+  }
+
+  int primaryOf(long view) {
+    return (int) (view % n);
+  }
+
+  static ReplicaMessage parse(SignedMessage m) throws Invalid {
+    try {
+      return ReplicaMessage.parseFrom(m.getPayload());
+    } catch (InvalidProtocolBufferException e) {
+      throw new Invalid("embedded message does not parse");
+    }
+  }
+
+  /** Checks a VIEW-CHANGE from {@code sender}; throws with the reason it is not acceptable. */
+  Checked check(int sender, ViewChange vc, SignedMessage signed) throws Invalid {
+    if (vc.getReplicaId() != sender) {
+      throw new Invalid("view-change names replica " + vc.getReplicaId() + " but is signed by " + sender);
+    }
+    long stable = vc.getStableSequence();
+    checkCheckpointProof(stable, vc.getStableDigest(), vc.getCheckpointProofList());
+    Map<Long, Prepared> prepared = new TreeMap<>();
+    for (PreparedCertificate cert : vc.getPreparedList()) {
+      Prepared p = checkCertificate(cert, vc.getNewView());
+      if (p.sequence() <= stable || p.sequence() > stable + windowSize) {
+        throw new Invalid("prepared certificate for n=" + p.sequence() + " outside (" + stable + ", "
+            + (stable + windowSize) + "]");
+      }
+      if (prepared.put(p.sequence(), p) != null) {
+        throw new Invalid("two prepared certificates for n=" + p.sequence());
+      }
+    }
+    return new Checked(sender, vc, signed, prepared);
+  }
+
+  /** 2f + 1 signed CHECKPOINTs from distinct replicas for (sequence, digest); none for sequence 0. */
+  void checkCheckpointProof(long sequence, ByteString digest, List<SignedMessage> proof) throws Invalid {
+    if (sequence == 0) {
+      return; // the initial state needs no proof
+    }
+    if (digest.size() != Digests.SIZE_BYTES) {
+      throw new Invalid("stable checkpoint digest is malformed");
+    }
+    Set<Integer> signers = new HashSet<>();
+    for (SignedMessage m : proof) {
+      ReplicaMessage body = parse(m);
+      if (!body.hasCheckpoint()) {
+        throw new Invalid("checkpoint proof holds a " + body.getBodyCase());
+      }
+      Checkpoint cp = body.getCheckpoint();
+      if (cp.getReplicaId() != m.getSender() || cp.getSequence() != sequence || !cp.getStateDigest().equals(digest)) {
+        throw new Invalid("checkpoint proof holds a checkpoint for another sequence, digest or signer");
+      }
+      signers.add(m.getSender());
+    }
+    if (signers.size() < 2 * f + 1) {
+      throw new Invalid("checkpoint proof has " + signers.size() + " distinct signers, needs 2f+1 = " + (2 * f + 1));
+    }
+  }
+
+  /** A pre-prepare signed by the primary of its view (below newView) plus 2f matching prepares. */
+  Prepared checkCertificate(PreparedCertificate cert, long newView) throws Invalid {
+    ReplicaMessage ppBody = parse(cert.getPrePrepare());
+    if (!ppBody.hasPrePrepare()) {
+      throw new Invalid("prepared certificate without a pre-prepare");
+    }
+    PrePrepare pp = ppBody.getPrePrepare();
+    if (pp.getView() >= newView) {
+      throw new Invalid("prepared certificate from view " + pp.getView() + " is not below " + newView);
+    }
+    if (cert.getPrePrepare().getSender() != primaryOf(pp.getView())) {
+      throw new Invalid("prepared certificate's pre-prepare is not from the primary of view " + pp.getView());
+    }
+    ByteString digest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+    if (!digest.equals(pp.getDigest())) {
+      throw new Invalid("prepared certificate's pre-prepare digest does not match its batch");
+    }
+    Set<Integer> signers = new HashSet<>();
+    for (SignedMessage m : cert.getPreparesList()) {
+      ReplicaMessage body = parse(m);
+      if (!body.hasPrepare()) {
+        throw new Invalid("prepared certificate holds a " + body.getBodyCase() + " among its prepares");
+      }
+      Prepare p = body.getPrepare();
+      if (p.getReplicaId() != m.getSender() || m.getSender() == primaryOf(pp.getView())) {
+        throw new Invalid("prepare in certificate from the primary or naming another signer");
+      }
+      if (p.getView() != pp.getView() || p.getSequence() != pp.getSequence() || !p.getDigest().equals(digest)) {
+        throw new Invalid("prepare in certificate does not match its pre-prepare");
+      }
+      signers.add(m.getSender());
+    }
+    if (signers.size() < 2 * f) {
+      throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs 2f = " + (2 * f));
+    }
+    return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch());
+  }
+
+  /**
+   * Computes O from 2f + 1 checked VIEW-CHANGE messages: min-s is the highest stable checkpoint
+   * among them, max-s the highest prepared sequence number; every n in between gets the batch
+   * prepared in the highest view, or the null request if none prepared there.
+   */
+  Plan plan(List<Checked> viewChanges) {
+    Checked base = viewChanges.get(0);
+    for (Checked c : viewChanges) {
+      if (c.message().getStableSequence() > base.message().getStableSequence()) {
+        base = c;
+      }
+    }
+    long minS = base.message().getStableSequence();
+    long maxS = minS;
+    for (Checked c : viewChanges) {
+      for (long s : c.prepared().keySet()) {
+        maxS = Math.max(maxS, s);
+      }
+    }
+    List<Planned> planned = new ArrayList<>();
+    for (long s = minS + 1; s <= maxS; s++) {
+      Prepared best = null;
+      for (Checked c : viewChanges) {
+        Prepared p = c.prepared().get(s);
+        if (p != null && (best == null || p.view() > best.view())) {
+          best = p;
+        }
+      }
+      planned.add(best == null
+          ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance())
+          : new Planned(s, best.digest(), best.batch()));
+    }
+    return new Plan(minS, base.message().getStableDigest(), base.message().getCheckpointProofList(), planned);
+  }
+}

@@ -1,0 +1,332 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.digest;
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static io.pbft.replica.core.CoreFixture.prePrepare;
+import static io.pbft.replica.core.CoreFixture.prepare;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.Batch;
+import io.pbft.proto.Checkpoint;
+import io.pbft.proto.NewView;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PreparedCertificate;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.proto.ViewChange;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** View changes, OSDI 1999 section 4.4, on hand-built certificates. */
+class ViewChangeTest {
+  private static final int TIMEOUT = ProtocolSettings.defaults().viewChangeTimeoutMs();
+  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+
+  // ---------------------------------------------------------------- builders
+
+  private SignedMessage signedPrePrepare(long view, long seq, List<SignedRequest> batch) {
+    return fx.signed(fx.coreFixturePrimary(view), prePrepare(view, seq, batch));
+  }
+
+  private PreparedCertificate certificate(long view, long seq, List<SignedRequest> batch, int... preparers) {
+    PreparedCertificate.Builder c = PreparedCertificate.newBuilder().setPrePrepare(signedPrePrepare(view, seq, batch));
+    for (int p : preparers) {
+      c.addPrepares(fx.signed(p, prepare(view, seq, digest(batch), p)));
+    }
+    return c.build();
+  }
+
+  private SignedMessage viewChange(int sender, long newView, PreparedCertificate... certs) {
+    ViewChange vc = ViewChange.newBuilder().setNewView(newView).setReplicaId(sender).setStableSequence(0)
+        .setStableDigest(ByteString.EMPTY).addAllPrepared(List.of(certs)).build();
+    return fx.signed(sender, ReplicaMessage.newBuilder().setViewChange(vc).build());
+  }
+
+  private static ViewChange vcOf(SignedMessage m) {
+    return payloadOf(m).getViewChange();
+  }
+
+  private void deliverSigned(ReplicaCore core, SignedMessage m) {
+    core.onMessage(m.getSender(), payloadOf(m), m);
+  }
+
+  private static List<ReplicaMessage> sent(Effects e) {
+    return e.messages().stream().map(o -> payloadOf(o.message())).toList();
+  }
+
+  private static NewView newViewIn(Effects e) {
+    return e.messages().stream().map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasNewView)
+        .findFirst().map(ReplicaMessage::getNewView).orElse(null);
+  }
+
+  // ---------------------------------------------------------------- rules
+
+  @Test
+  void backupWithAWaitingRequestStartsViewChangeWhenItsTimerExpires() {
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.takeEffects();
+    backup.tick(TIMEOUT - 1);
+    assertEquals(0, backup.view(), "not yet");
+    backup.tick(TIMEOUT);
+    assertEquals(1, backup.view());
+    assertTrue(backup.viewChanging());
+    ViewChange vc = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasViewChange).findFirst()
+        .orElseThrow().getViewChange();
+    assertEquals(1, vc.getNewView());
+    assertEquals(2, vc.getReplicaId());
+  }
+
+  @Test
+  void backupWithNothingWaitingNeverSuspectsThePrimary() {
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    backup.tick(TIMEOUT * 100L);
+    assertEquals(0, backup.view());
+  }
+
+  @Test
+  void viewChangeCarriesPreparedCertificatesOfTheSender() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
+    SignedRequest r = fx.request(1, 1, "b");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.takeEffects();
+    backup.tick(TIMEOUT);
+    ViewChange vc = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasViewChange).findFirst()
+        .orElseThrow().getViewChange();
+    assertEquals(1, vc.getPreparedCount());
+    PreparedCertificate cert = vc.getPrepared(0);
+    assertEquals(1, payloadOf(cert.getPrePrepare()).getPrePrepare().getSequence());
+    assertEquals(2, cert.getPreparesCount(), "2f prepares: its own and replica 2's");
+  }
+
+  @Test
+  void timeoutDoublesForEachConsecutiveViewChange() {
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(TIMEOUT);
+    assertEquals(1, backup.view());
+    backup.tick(2L * TIMEOUT - 1);
+    assertEquals(1, backup.view(), "waits T for the NEW-VIEW of view 1");
+    backup.tick(2L * TIMEOUT);
+    assertEquals(2, backup.view());
+    backup.tick(4L * TIMEOUT - 1);
+    assertEquals(2, backup.view(), "second consecutive view change waits 2T");
+    backup.tick(4L * TIMEOUT);
+    assertEquals(3, backup.view());
+    backup.tick(8L * TIMEOUT - 1);
+    assertEquals(3, backup.view(), "third waits 4T");
+    backup.tick(8L * TIMEOUT);
+    assertEquals(4, backup.view());
+  }
+
+  @Test
+  void replicaJoinsTheSmallestViewWhenFPlusOneOthersWantHigherViews() {
+    ReplicaCore replica = fx.core(3, new RecordingApp());
+    deliverSigned(replica, viewChange(1, 2));
+    assertEquals(0, replica.view(), "one replica (f) may be faulty: wait");
+    deliverSigned(replica, viewChange(2, 1));
+    assertEquals(1, replica.view(), "f + 1 want views 1 and 2: join the smallest");
+    assertTrue(replica.viewChanging());
+  }
+
+  @Test
+  void newPrimaryMulticastsNewViewAfterTwoFPlusOneViewChanges() {
+    ReplicaCore newPrimary = fx.core(1, new RecordingApp());
+    deliverSigned(newPrimary, viewChange(2, 1));
+    deliverSigned(newPrimary, viewChange(3, 1));
+    // f + 1 = 2 others want view 1: it joins (its own VIEW-CHANGE is the third) and opens the view.
+    Effects e = newPrimary.takeEffects();
+    NewView nv = newViewIn(e);
+    assertNotNull(nv, "NEW-VIEW multicast");
+    assertEquals(1, nv.getView());
+    assertEquals(3, nv.getViewChangesCount());
+    assertEquals(0, nv.getPrePreparesCount(), "nothing prepared: O is empty");
+    assertEquals(1, newPrimary.view());
+    assertFalse(newPrimary.viewChanging());
+  }
+
+  @Test
+  void newViewSetFillsGapsWithNullRequestsAndTakesTheHighestViewCertificate() {
+    List<SignedRequest> b1 = List.of(fx.request(0, 1, "one"));
+    List<SignedRequest> b3old = List.of(fx.request(1, 1, "three-old"));
+    List<SignedRequest> b3new = List.of(fx.request(2, 1, "three-new"));
+    // Sequence 1 prepared in view 0 at replica 2; sequence 3 prepared in view 0 at replica 3 and,
+    // with another batch, in view 1 at replica 2 (the primary of view 1 re-proposed after a view
+    // change that did not see it). Sequence 2 prepared nowhere: a gap.
+    PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
+    PreparedCertificate c3old = certificate(0, 3, b3old, 1, 3);
+    PreparedCertificate c3new = certificate(1, 3, b3new, 2, 3);
+    ReplicaCore newPrimary = fx.core(2, new RecordingApp());
+    deliverSigned(newPrimary, viewChange(0, 2, c3old));
+    deliverSigned(newPrimary, viewChange(3, 2, c1, c3new));
+    NewView nv = newViewIn(newPrimary.takeEffects());
+    assertNotNull(nv);
+    assertEquals(3, nv.getPrePreparesCount(), "sequence numbers 1..3");
+    PrePrepare p1 = payloadOf(nv.getPrePrepares(0)).getPrePrepare();
+    PrePrepare p2 = payloadOf(nv.getPrePrepares(1)).getPrePrepare();
+    PrePrepare p3 = payloadOf(nv.getPrePrepares(2)).getPrePrepare();
+    assertEquals(digest(b1), p1.getDigest());
+    assertEquals(0, p2.getBatch().getRequestsCount(), "gap filled with the null request");
+    assertEquals(digest(b3new), p3.getDigest(), "the certificate from the highest view wins");
+    for (PrePrepare p : List.of(p1, p2, p3)) {
+      assertEquals(2, p.getView());
+    }
+  }
+
+  @Test
+  void backupAcceptsAValidNewViewAndPreparesItsPrePrepares() {
+    List<SignedRequest> b1 = List.of(fx.request(0, 1, "one"));
+    PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
+    SignedMessage nv = buildNewView(1, List.of(viewChange(1, 1), viewChange(2, 1, c1), viewChange(3, 1)));
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    deliverSigned(backup, nv);
+    assertEquals(1, backup.view());
+    assertFalse(backup.viewChanging());
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertTrue(out.stream().anyMatch(m -> m.hasPrepare() && m.getPrepare().getView() == 1
+        && m.getPrepare().getSequence() == 1 && m.getPrepare().getDigest().equals(digest(b1))));
+  }
+
+  /** A NEW-VIEW as a correct primary of {@code view} would build it from these VIEW-CHANGEs. */
+  private SignedMessage buildNewView(long view, List<SignedMessage> vcs) {
+    ReplicaCore primary = fx.core(fx.coreFixturePrimary(view), new RecordingApp());
+    for (SignedMessage vc : vcs) {
+      if (vc.getSender() != primary.id()) {
+        deliverSigned(primary, vc);
+      }
+    }
+    Effects e = primary.takeEffects();
+    return e.messages().stream().map(Effects.Outgoing::message).filter(m -> payloadOf(m).hasNewView())
+        .findFirst().orElseThrow();
+  }
+
+  @Test
+  void newViewWhosePrePreparesDifferFromTheRecomputedSetIsRefused() {
+    List<SignedRequest> b1 = List.of(fx.request(0, 1, "one"));
+    PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
+    List<SignedMessage> vcs = List.of(viewChange(1, 1), viewChange(2, 1, c1), viewChange(3, 1));
+    // The new primary drops the prepared request and proposes its own batch at sequence 1.
+    List<SignedRequest> mine = List.of(fx.request(1, 9, "injected"));
+    NewView.Builder lie = NewView.newBuilder().setView(1);
+    vcs.forEach(lie::addViewChanges);
+    lie.addPrePrepares(fx.signed(1, prePrepare(1, 1, mine)));
+    SignedMessage nv = fx.signed(1, ReplicaMessage.newBuilder().setNewView(lie).build());
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    deliverSigned(backup, nv);
+    assertEquals(1, backup.rejections().get("new-view with wrong pre-prepares"));
+    assertEquals(0, backup.view(), "refused: still in view 0");
+  }
+
+  @Test
+  void newViewThatOmitsAPreparedRequestIsRefused() {
+    List<SignedRequest> b1 = List.of(fx.request(0, 1, "one"));
+    PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
+    List<SignedMessage> vcs = List.of(viewChange(1, 1), viewChange(2, 1, c1), viewChange(3, 1));
+    NewView.Builder lie = NewView.newBuilder().setView(1);
+    vcs.forEach(lie::addViewChanges);
+    SignedMessage nv = fx.signed(1, ReplicaMessage.newBuilder().setNewView(lie).build());
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    deliverSigned(backup, nv);
+    assertEquals(1, backup.rejections().get("new-view with wrong pre-prepares"));
+  }
+
+  @Test
+  void newViewWithTooFewViewChangesIsRefused() {
+    List<SignedMessage> vcs = List.of(viewChange(1, 1), viewChange(2, 1));
+    NewView.Builder nv = NewView.newBuilder().setView(1);
+    vcs.forEach(nv::addViewChanges);
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    deliverSigned(backup, fx.signed(1, ReplicaMessage.newBuilder().setNewView(nv).build()));
+    assertEquals(1, backup.rejections().get("invalid new-view"));
+    assertEquals(0, backup.view());
+  }
+
+  @Test
+  void newViewFromAReplicaThatIsNotTheNewPrimaryIsRefused() {
+    SignedMessage good = buildNewView(1, List.of(viewChange(1, 1), viewChange(2, 1), viewChange(3, 1)));
+    SignedMessage fromOther = fx.signed(2, payloadOf(good));
+    ReplicaCore backup = fx.core(3, new RecordingApp());
+    deliverSigned(backup, fromOther);
+    assertEquals(1, backup.rejections().get("new-view from non-primary"));
+  }
+
+  @Test
+  void viewChangeWithAnIncompletePreparedCertificateIsRejected() {
+    // A lying replica claims sequence 1 prepared with only one prepare (2f = 2 needed).
+    List<SignedRequest> b = List.of(fx.request(0, 1, "x"));
+    ReplicaCore replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, viewChange(3, 1, certificate(0, 1, b, 3)));
+    assertEquals(1, replica.rejections().get("invalid view-change"));
+  }
+
+  @Test
+  void viewChangeWithACertificateWhoseDigestDoesNotMatchItsBatchIsRejected() {
+    List<SignedRequest> b = List.of(fx.request(0, 1, "x"));
+    List<SignedRequest> other = List.of(fx.request(0, 1, "y"));
+    PreparedCertificate forged = PreparedCertificate.newBuilder()
+        .setPrePrepare(fx.signed(0, prePrepare(0, 1, digest(other), b)))
+        .addPrepares(fx.signed(1, prepare(0, 1, digest(other), 1)))
+        .addPrepares(fx.signed(3, prepare(0, 1, digest(other), 3))).build();
+    ReplicaCore replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, viewChange(3, 1, forged));
+    assertEquals(1, replica.rejections().get("invalid view-change"));
+  }
+
+  @Test
+  void viewChangeWithPreparesFromThePrimaryOrMismatchedPreparesIsRejected() {
+    List<SignedRequest> b = List.of(fx.request(0, 1, "x"));
+    PreparedCertificate withPrimary = PreparedCertificate.newBuilder().setPrePrepare(signedPrePrepare(0, 1, b))
+        .addPrepares(fx.signed(0, prepare(0, 1, digest(b), 0)))
+        .addPrepares(fx.signed(3, prepare(0, 1, digest(b), 3))).build();
+    PreparedCertificate mismatched = PreparedCertificate.newBuilder().setPrePrepare(signedPrePrepare(0, 1, b))
+        .addPrepares(fx.signed(1, prepare(0, 2, digest(b), 1)))
+        .addPrepares(fx.signed(3, prepare(0, 1, digest(b), 3))).build();
+    ReplicaCore replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, viewChange(3, 1, withPrimary));
+    deliverSigned(replica, viewChange(1, 1, mismatched));
+    assertEquals(2, replica.rejections().get("invalid view-change"));
+  }
+
+  @Test
+  void viewChangeClaimingAStableCheckpointWithoutProofIsRejected() {
+    ByteString d = ByteString.copyFrom(new byte[32]);
+    List<SignedMessage> proof = new ArrayList<>();
+    for (int r : new int[] {1, 3}) {
+      proof.add(fx.signed(r, ReplicaMessage.newBuilder().setCheckpoint(
+          Checkpoint.newBuilder().setSequence(128).setStateDigest(d).setReplicaId(r)).build()));
+    }
+    ViewChange vc = ViewChange.newBuilder().setNewView(1).setReplicaId(3).setStableSequence(128)
+        .setStableDigest(d).addAllCheckpointProof(proof).build();
+    ReplicaCore replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, fx.signed(3, ReplicaMessage.newBuilder().setViewChange(vc).build()));
+    assertEquals(1, replica.rejections().get("invalid view-change"), "2 checkpoint signatures, 2f+1 = 3 needed");
+  }
+
+  @Test
+  void requestCommittedInTheOldViewSurvivesTheViewChange() {
+    // Replicas 1..3 prepared sequence 1 in view 0; the primary (0) then fails. Whatever 2f+1
+    // VIEW-CHANGEs the new primary uses, at least one carries the certificate.
+    List<SignedRequest> b = List.of(fx.request(0, 1, "kept"));
+    SignedMessage nv = buildNewView(1, List.of(viewChange(1, 1),
+        viewChange(2, 1, certificate(0, 1, b, 1, 2)), viewChange(3, 1)));
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    deliverSigned(backup, nv);
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertTrue(out.stream().anyMatch(m -> m.hasPrepare() && m.getPrepare().getDigest().equals(digest(b))));
+    assertEquals(1, payloadOf(nv).getNewView().getPrePreparesCount());
+    assertEquals(Batch.newBuilder().addAllRequests(b).build(),
+        payloadOf(payloadOf(nv).getNewView().getPrePrepares(0)).getPrePrepare().getBatch());
+  }
+}
