@@ -19,8 +19,12 @@ final class ClientSession {
   private Mac mac; // guarded by this
   private volatile boolean closed;
 
+  /** Replies buffered for one client before it counts as not reading. */
+  static final int SEND_BUFFER_BYTES = 1 << 20;
+
   ClientSession(ServerCallStreamObserver<ReplicaToClient> out) {
     this.out = out;
+    out.setOnReadyThreshold(SEND_BUFFER_BYTES);
   }
 
   int clientId() {
@@ -43,7 +47,9 @@ final class ClientSession {
       return false;
     }
     if (!out.isReady()) {
-      return false; // the client is not reading: drop, it retransmits and gets the cached reply
+      // More than SEND_BUFFER_BYTES wait for this client: it is not reading. Drop; a correct
+      // client retransmits and gets the cached reply.
+      return false;
     }
     byte[] bytes = reply.toByteArray();
     write(ReplicaToClient.newBuilder()

@@ -99,7 +99,12 @@ public final class ReplicaServer implements AutoCloseable {
       throws IOException {
     ReplicaServer r = new ReplicaServer(config, id, keys, app);
     r.loop.start();
-    r.server.start();
+    try {
+      r.server.start();
+    } catch (IOException | RuntimeException e) {
+      r.close(); // release the pool, timers and peer channels the constructor made
+      throw e;
+    }
     // The core has no clock: time reaches it as ticks on its own loop.
     long origin = System.nanoTime();
     r.scheduler.scheduleAtFixedRate(

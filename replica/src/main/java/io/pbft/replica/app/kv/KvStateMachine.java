@@ -44,7 +44,6 @@ public final class KvStateMachine implements StateMachine {
 
   private static final Comparator<ByteString> KEY_ORDER = ByteString.unsignedLexicographicalComparator();
   // Encoded once; handed out as copies so a caller that mutates a result cannot corrupt the next.
-  private static final byte[] BAD_OPERATION = encode(status(KvResult.Status.BAD_OPERATION));
   private static final byte[] OK = encode(status(KvResult.Status.OK));
   private static final byte[] NOT_FOUND = encode(status(KvResult.Status.NOT_FOUND));
 
@@ -67,7 +66,7 @@ public final class KvStateMachine implements StateMachine {
   public byte[] query(byte[] operation) {
     KvOperation op = parse(operation);
     if (op == null || op.getOpCase() != KvOperation.OpCase.GET) {
-      return BAD_OPERATION.clone();
+      return bad("a read-only query must be a get");
     }
     return get(op.getGet().getKey());
   }
@@ -104,20 +103,25 @@ public final class KvStateMachine implements StateMachine {
 
   private byte[] apply(KvOperation op) {
     if (op == null) {
-      return BAD_OPERATION.clone();
+      return bad("not a key-value operation");
     }
     return switch (op.getOpCase()) {
       case PUT -> put(op.getPut().getKey(), op.getPut().getValue());
       case GET -> get(op.getGet().getKey());
       case DELETE -> delete(op.getDelete().getKey());
       case CAS -> compareAndSet(op.getCas());
-      case OP_NOT_SET -> BAD_OPERATION.clone();
+      case OP_NOT_SET -> bad("no operation set");
     };
+  }
+
+  /** A refusal that says why; the client shows the reason. */
+  private static byte[] bad(String reason) {
+    return encode(status(KvResult.Status.BAD_OPERATION).setValue(ByteString.copyFromUtf8(reason)));
   }
 
   private byte[] put(ByteString key, ByteString value) {
     if (key.size() > KEY_BYTES_MAX) {
-      return BAD_OPERATION.clone();
+      return bad("key of " + key.size() + " bytes exceeds " + KEY_BYTES_MAX);
     }
     store(key, value);
     return OK.clone();
@@ -125,7 +129,7 @@ public final class KvStateMachine implements StateMachine {
 
   private byte[] get(ByteString key) {
     if (key.size() > KEY_BYTES_MAX) {
-      return BAD_OPERATION.clone();
+      return bad("key of " + key.size() + " bytes exceeds " + KEY_BYTES_MAX);
     }
     ByteString value = entries.get(key);
     if (value == null) {
@@ -136,7 +140,7 @@ public final class KvStateMachine implements StateMachine {
 
   private byte[] delete(ByteString key) {
     if (key.size() > KEY_BYTES_MAX) {
-      return BAD_OPERATION.clone();
+      return bad("key of " + key.size() + " bytes exceeds " + KEY_BYTES_MAX);
     }
     ByteString old = entries.remove(key);
     if (old == null) {
@@ -151,8 +155,11 @@ public final class KvStateMachine implements StateMachine {
     ByteString key = cas.getKey();
     // proto3 cannot tell an empty `expected` from an absent one, so expected_absent with a
     // non-empty `expected` is a contradiction, not a request we could guess the meaning of.
-    if (key.size() > KEY_BYTES_MAX || (cas.getExpectedAbsent() && !cas.getExpected().isEmpty())) {
-      return BAD_OPERATION.clone();
+    if (key.size() > KEY_BYTES_MAX) {
+      return bad("key of " + key.size() + " bytes exceeds " + KEY_BYTES_MAX);
+    }
+    if (cas.getExpectedAbsent() && !cas.getExpected().isEmpty()) {
+      return bad("compare-and-set expects the key both absent and equal to a value");
     }
     ByteString current = entries.get(key);
     boolean matches = cas.getExpectedAbsent() ? current == null : cas.getExpected().equals(current);
