@@ -77,8 +77,11 @@ public final class ReplicaCore {
   private final CheckpointVotes checkpoints = new CheckpointVotes();
   /** The newest valid VIEW-CHANGE of each replica for a view above (or at, while changing) ours. */
   private final Map<Integer, ViewChangeRules.Checked> viewChanges = new HashMap<>();
-  /** Pre-prepares for a view this replica has not entered yet (they may overtake the NEW-VIEW). */
-  private final TreeMap<Long, SignedMessage> earlyPrePrepares = new TreeMap<>();
+  /**
+   * Pre-prepares for a view this replica has not entered yet (they may overtake the NEW-VIEW),
+   * per sender so that a faulty replica cannot displace the real primary's.
+   */
+  private final Map<Integer, TreeMap<Long, SignedMessage>> earlyPrePrepares = new HashMap<>();
   private SignedMessage lastNewView;
 
   /** A stable checkpoint others reached and this replica has not, and since when it knows. */
@@ -388,7 +391,7 @@ public final class ReplicaCore {
       return;
     }
     if (v > view || viewChanging) {
-      keepEarly(s, signed); // the NEW-VIEW that opens view v has not arrived yet
+      keepEarly(sender, s, signed); // the NEW-VIEW that opens view v has not arrived yet
       return;
     }
     if (s <= lowWatermark && s > 0) {
@@ -425,12 +428,12 @@ public final class ReplicaCore {
     acceptPrePrepareAsBackup(slot, v, digest, batch, signed);
   }
 
-  private void keepEarly(long s, SignedMessage signed) {
-    if (s <= lowWatermark || s > highWatermark() + settings.windowSize()) {
+  private void keepEarly(int sender, long s, SignedMessage signed) {
+    if (s <= lowWatermark || s > highWatermark()) {
       reject("sequence number outside window", "early pre-prepare n=%d", s);
       return;
     }
-    earlyPrePrepares.put(s, signed);
+    earlyPrePrepares.computeIfAbsent(sender, k -> new TreeMap<>()).put(s, signed);
   }
 
   private void acceptPrePrepareAsBackup(Slot slot, long v, ByteString digest, Batch batch, SignedMessage signed) {
@@ -605,10 +608,10 @@ public final class ReplicaCore {
       List<Execution.Executed> done = execution.execute(slot.sequence, slot.view, slot.batch, effects);
       slot.executed = true;
       for (Execution.Executed e : done) {
-        ranRequests = true;
         SignedRequest waiting = awaiting.get(e.clientId());
         if (waiting != null && timestampOf(waiting) <= e.timestamp()) {
           awaiting.remove(e.clientId());
+          ranRequests = true; // a request this replica was waiting for ran
         }
         Long queued = inProgress.get(e.clientId());
         if (queued != null && queued <= e.timestamp()) {
@@ -620,7 +623,9 @@ public final class ReplicaCore {
       }
     }
     if (ranRequests) {
-      // Progress in this view: the timer restarts for what still waits, at the base timeout.
+      // A request we waited for ran: the timer restarts for what still waits (section 4.4), at
+      // the base timeout. Other clients' progress does not count: a primary that serves everyone
+      // but one client must still be suspected.
       consecutiveViewChanges = 0;
       timerDeadlineMs = -1;
       updateTimer();
@@ -711,7 +716,7 @@ public final class ReplicaCore {
     stableProof = List.copyOf(proof);
     slots.headMap(s, true).clear();
     checkpoints.discardUpTo(s);
-    earlyPrePrepares.headMap(s, true).clear();
+    earlyPrePrepares.values().forEach(m -> m.headMap(s, true).clear());
     transfer.stable(s);
     log.debug("replica {}: checkpoint {} stable, window now ({}, {}]", id, s, lowWatermark, highWatermark());
     proposeBatches();
@@ -934,7 +939,8 @@ public final class ReplicaCore {
     }
     lastAssigned = Math.max(maxS, lastExecuted());
     // Pre-prepares of this view that overtook its NEW-VIEW.
-    List<SignedMessage> early = new ArrayList<>(earlyPrePrepares.values());
+    TreeMap<Long, SignedMessage> fromPrimary = earlyPrePrepares.get(primary());
+    List<SignedMessage> early = fromPrimary == null ? List.of() : new ArrayList<>(fromPrimary.values());
     earlyPrePrepares.clear();
     for (SignedMessage m : early) {
       try {

@@ -86,6 +86,39 @@ class ViewChangeTest {
   }
 
   @Test
+  void primaryServingEveryoneButOneClientIsStillSuspected() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    SignedRequest ignored = fx.request(3, 1, "never ordered");
+    backup.onClientRequest(ignored, CoreFixture.parse(ignored));
+    // Meanwhile other clients' requests keep committing and executing.
+    for (int seq = 1; seq <= 5; seq++) {
+      List<SignedRequest> batch = List.of(fx.request(seq % 3, seq, "other" + seq));
+      fx.deliver(backup, 0, prePrepare(0, seq, batch));
+      fx.deliver(backup, 2, prepare(0, seq, digest(batch), 2));
+      fx.deliver(backup, 0, CoreFixture.commit(0, seq, digest(batch), 0));
+      fx.deliver(backup, 2, CoreFixture.commit(0, seq, digest(batch), 2));
+      backup.tick(seq * (TIMEOUT / 5L) - 1);
+    }
+    assertEquals(5, backup.lastExecuted());
+    backup.tick(TIMEOUT);
+    assertEquals(1, backup.view(), "the waiting request did not run within the timeout");
+  }
+
+  @Test
+  void executingTheAwaitedRequestDisarmsTheTimer() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(3, 1, "served");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    List<SignedRequest> batch = List.of(r);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
+    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
+    fx.deliver(backup, 2, CoreFixture.commit(0, 1, digest(batch), 2));
+    backup.tick(TIMEOUT * 10L);
+    assertEquals(0, backup.view());
+  }
+
+  @Test
   void backupWithNothingWaitingNeverSuspectsThePrimary() {
     ReplicaCore backup = fx.core(2, new RecordingApp());
     backup.tick(TIMEOUT * 100L);
