@@ -8,6 +8,8 @@ import io.pbft.crypto.Signer;
 import io.pbft.proto.Batch;
 import io.pbft.proto.Checkpoint;
 import io.pbft.proto.Commit;
+import io.pbft.proto.CommittedCertificate;
+import io.pbft.proto.Heartbeat;
 import io.pbft.proto.ForwardedRequest;
 import io.pbft.proto.NewView;
 import io.pbft.proto.PrePrepare;
@@ -82,7 +84,11 @@ public final class ReplicaCore {
    * per sender so that a faulty replica cannot displace the real primary's.
    */
   private final Map<Integer, TreeMap<Long, SignedMessage>> earlyPrePrepares = new HashMap<>();
+  /** The NEW-VIEW that opened the current view (sent or accepted), relayed to replicas behind. */
   private SignedMessage lastNewView;
+  private long nextHeartbeatMs;
+  /** Committed certificates sent in answer to one heartbeat, at most. */
+  private static final int CATCH_UP_BATCHES_MAX = 64;
 
   /** A stable checkpoint others reached and this replica has not, and since when it knows. */
   private record Behind(long sequence, ByteString digest, List<SignedMessage> proof, long sinceMs) {}
@@ -240,6 +246,12 @@ public final class ReplicaCore {
       }
     }
     transfer.tick(this.nowMs);
+    if (this.nowMs >= nextHeartbeatMs) {
+      nextHeartbeatMs = this.nowMs + settings.viewChangeTimeoutMs();
+      broadcast(ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(view)
+          .setViewChanging(viewChanging).setLastExecuted(lastExecuted()).setLowWatermark(lowWatermark)
+          .setReplicaId(id)).build());
+    }
   }
 
   private long timeoutMs() {
@@ -345,6 +357,8 @@ public final class ReplicaCore {
       case NEW_VIEW -> onNewView(sender, message.getNewView(), signed);
       case FETCH_STATE -> transfer.onFetch(sender, message.getFetchState());
       case STATE_CHUNK -> transfer.onChunk(sender, message.getStateChunk());
+      case HEARTBEAT -> onHeartbeat(sender, message.getHeartbeat());
+      case COMMITTED -> onCommittedCertificate(sender, message.getCommitted());
       default -> reject("malformed message", "empty body from %d", sender);
     }
     updateTimer();
@@ -722,6 +736,13 @@ public final class ReplicaCore {
     proposeBatches();
   }
 
+  /** Sends the signed CHECKPOINTs that prove our last stable checkpoint to {@code to}. */
+  void sendStableProof(int to) {
+    for (SignedMessage cp : stableProof) {
+      effects.messages().add(new Effects.Outgoing(to, cp));
+    }
+  }
+
   /** State transfer installed the state of stable checkpoint {@code s}: continue from there. */
   void installed(long s, ByteString digest, List<SignedMessage> proof) {
     for (Long q : new ArrayList<>(slots.headMap(s, true).keySet())) {
@@ -739,6 +760,93 @@ public final class ReplicaCore {
     }
     executeReady();
     updateTimer();
+  }
+
+  // ------------------------------------------------------------------ catching up (TOCS 5.2)
+
+  /**
+   * A peer's periodic status. If it is behind, send what it lacks: the NEW-VIEW of our view, the
+   * proof of our stable checkpoint, and certificates of the batches committed after it.
+   */
+  private void onHeartbeat(int sender, Heartbeat hb) {
+    if (hb.getReplicaId() != sender) {
+      reject("sender does not match signer", "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
+      return;
+    }
+    if (!viewChanging && hb.getView() < view && lastNewView != null) {
+      effects.messages().add(new Effects.Outgoing(sender, lastNewView));
+    }
+    if (hb.getLastExecuted() >= lastExecuted()) {
+      return;
+    }
+    if (hb.getLastExecuted() < lowWatermark) {
+      sendStableProof(sender);
+    }
+    int sent = 0;
+    for (Slot slot : slots.tailMap(Math.max(hb.getLastExecuted(), lowWatermark), false).values()) {
+      if (sent >= CATCH_UP_BATCHES_MAX || slot.sequence > lastExecuted()) {
+        break;
+      }
+      if (slot.committed) {
+        List<SignedMessage> commits = new ArrayList<>();
+        for (Slot.Vote v : slot.commits.values()) {
+          if (v.view() == slot.view && v.digest().equals(slot.digest)) {
+            commits.add(v.signed());
+          }
+        }
+        send(sender, ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
+            .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build());
+        sent++;
+      }
+    }
+  }
+
+  /** A batch proven committed by a signed pre-prepare and 2f + 1 matching commits: run it. */
+  private void onCommittedCertificate(int sender, CommittedCertificate cert) {
+    PrePrepare pp;
+    ByteString digest;
+    try {
+      ReplicaMessage body = ViewChangeRules.parse(cert.getPrePrepare());
+      if (!body.hasPrePrepare() || cert.getPrePrepare().getSender() != primaryOf(body.getPrePrepare().getView())) {
+        throw new ViewChangeRules.Invalid("pre-prepare not from the primary of its view");
+      }
+      pp = body.getPrePrepare();
+      digest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+      if (!digest.equals(pp.getDigest())) {
+        throw new ViewChangeRules.Invalid("pre-prepare digest does not match its batch");
+      }
+      java.util.Set<Integer> signers = new java.util.HashSet<>();
+      for (SignedMessage m : cert.getCommitsList()) {
+        ReplicaMessage c = ViewChangeRules.parse(m);
+        if (!c.hasCommit() || c.getCommit().getReplicaId() != m.getSender() || c.getCommit().getView() != pp.getView()
+            || c.getCommit().getSequence() != pp.getSequence() || !c.getCommit().getDigest().equals(digest)) {
+          throw new ViewChangeRules.Invalid("commit does not match the pre-prepare");
+        }
+        signers.add(m.getSender());
+      }
+      if (signers.size() < 2 * f + 1) {
+        throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs 2f+1 = " + (2 * f + 1));
+      }
+    } catch (ViewChangeRules.Invalid e) {
+      reject("invalid committed certificate", "from %d: %s", sender, e.getMessage());
+      return;
+    }
+    long s = pp.getSequence();
+    if (s <= lastExecuted() || s <= lowWatermark || s > highWatermark()) {
+      return; // nothing to do with it
+    }
+    Slot slot = slot(s);
+    if (slot.committed && !slot.digest.equals(digest)) {
+      throw new IllegalStateException("two different batches committed at " + s);
+    }
+    if (!slot.committed) {
+      slot.accept(pp.getView(), digest, pp.getBatch(), cert.getPrePrepare());
+      slot.prepared = true;
+      slot.committed = true;
+      slot.prepareSent = true;
+      slot.commitSent = true;
+      executeReady();
+    }
   }
 
   // ------------------------------------------------------------------ view change (4.4)
@@ -769,7 +877,10 @@ public final class ReplicaCore {
       throw new IllegalStateException("own VIEW-CHANGE is invalid: " + e.getMessage(), e);
     }
     viewChanges.values().removeIf(c -> c.message().getNewView() < v);
-    timerDeadlineMs = nowMs + timeoutMs();
+    // Section 4.5.2: the timer for the NEW-VIEW runs only once 2f + 1 replicas want this view, so
+    // a replica that suspects alone does not run ahead through views on its own.
+    timerDeadlineMs = -1;
+    armNewViewTimer();
     log.info("replica {}: moving to view {} (primary {}), sent VIEW-CHANGE with {} prepared certificates",
         id, v, primaryOf(v), message.getPreparedCount());
     tryNewView();
@@ -778,8 +889,8 @@ public final class ReplicaCore {
   private void onViewChange(int sender, ViewChange vc, SignedMessage signed) {
     long v = vc.getNewView();
     if (v < view || (v == view && !viewChanging)) {
-      if (v == view && primary() == id && lastNewView != null) {
-        effects.messages().add(new Effects.Outgoing(sender, lastNewView)); // it missed our NEW-VIEW
+      if (v == view && lastNewView != null) {
+        effects.messages().add(new Effects.Outgoing(sender, lastNewView)); // it missed the NEW-VIEW
       }
       return; // stale: that view is open or passed
     }
@@ -809,7 +920,23 @@ public final class ReplicaCore {
       startViewChange(smallest);
       return;
     }
+    armNewViewTimer();
     tryNewView();
+  }
+
+  private void armNewViewTimer() {
+    if (!viewChanging || timerDeadlineMs >= 0) {
+      return;
+    }
+    int wanting = 0;
+    for (ViewChangeRules.Checked c : viewChanges.values()) {
+      if (c.message().getNewView() == view) {
+        wanting++;
+      }
+    }
+    if (wanting >= 2 * f + 1) {
+      timerDeadlineMs = nowMs + timeoutMs();
+    }
   }
 
   /** The new primary, once 2f + 1 VIEW-CHANGEs for its view arrived, multicasts NEW-VIEW. */
@@ -908,6 +1035,7 @@ public final class ReplicaCore {
       view = v; // 2f + 1 replicas moved there: follow without a VIEW-CHANGE of our own
     }
     log.info("replica {}: accepted NEW-VIEW for view {} from {}", id, v, sender);
+    lastNewView = signed;
     enterView(plan, given);
   }
 

@@ -171,7 +171,9 @@ public final class StateTransfer {
     }
     Retained r = retained.get(fetch.getSequence());
     if (r == null || !r.digest().equals(fetch.getStateDigest())) {
+      // Discarded since (a newer checkpoint became stable): tell the fetcher about that one.
       core.reject("fetch for a checkpoint not held", "replica %d asked for %d", sender, fetch.getSequence());
+      core.sendStableProof(sender);
       return;
     }
     if (fetch.getOffset() < 0 || fetch.getOffset() > r.snapshot().length) {

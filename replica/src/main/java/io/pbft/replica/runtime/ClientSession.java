@@ -18,6 +18,7 @@ final class ClientSession {
   private volatile int clientId = -1;
   private Mac mac; // guarded by this
   private volatile boolean closed;
+  private boolean ended; // guarded by this: counted out of ClientSessions
 
   /** Replies buffered for one client before it counts as not reading. */
   static final int SEND_BUFFER_BYTES = 1 << 20;
@@ -75,8 +76,12 @@ final class ClientSession {
     }
   }
 
-  void markClosed() {
+  /** Marks the session closed; true only the first time (cancel and onError both report it). */
+  synchronized boolean markClosed() {
+    boolean first = !ended;
+    ended = true;
     closed = true;
+    return first;
   }
 
   private void write(ReplicaToClient message) {

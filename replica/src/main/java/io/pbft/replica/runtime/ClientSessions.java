@@ -29,8 +29,10 @@ final class ClientSessions {
   }
 
   void closed(ClientSession session) {
+    if (!session.markClosed()) {
+      return; // already counted out
+    }
     open.decrementAndGet();
-    session.markClosed();
     if (session.established()) {
       byClient.remove(session.clientId(), session);
     }

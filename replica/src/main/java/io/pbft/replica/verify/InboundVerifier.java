@@ -109,6 +109,16 @@ public final class InboundVerifier {
           }
         }
         break;
+      case COMMITTED:
+        if (signedBody(message.getCommitted().getPrePrepare()) == null) {
+          return Verdict.rejected("committed certificate carries a message with " + BAD_SIGNATURE);
+        }
+        for (SignedMessage c : message.getCommitted().getCommitsList()) {
+          if (signedBody(c) == null) {
+            return Verdict.rejected("committed certificate carries a message with " + BAD_SIGNATURE);
+          }
+        }
+        break;
       case FORWARDED_REQUEST:
         Verdict<VerifiedRequest> v = verify(message.getForwardedRequest().getRequest(), -1);
         if (!v.isOk()) {
