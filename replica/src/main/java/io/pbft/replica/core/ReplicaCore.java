@@ -100,6 +100,7 @@ public final class ReplicaCore {
   private long timerDeadlineMs = -1;
   private int consecutiveViewChanges;
 
+  private final java.util.EnumSet<PlantedBug> planted = java.util.EnumSet.noneOf(PlantedBug.class);
   private final Rejections rejections = new Rejections();
   private Effects effects = Effects.empty();
   private long viewChangesStarted;
@@ -217,6 +218,11 @@ public final class ReplicaCore {
     Effects out = effects;
     effects = Effects.empty();
     return out;
+  }
+
+  /** Switches on a deliberate bug; only a test build, in this package, can call it. */
+  void plant(PlantedBug bug) {
+    planted.add(bug);
   }
 
   ProtocolSettings settings() {
@@ -396,7 +402,7 @@ public final class ReplicaCore {
   private void onPrePrepare(int sender, PrePrepare pp, SignedMessage signed) {
     long v = pp.getView();
     long s = pp.getSequence();
-    if (sender != primaryOf(v)) {
+    if (sender != primaryOf(v) && !planted.contains(PlantedBug.PRE_PREPARE_FROM_ANYONE)) {
       reject("pre-prepare from non-primary", "sender %d is not primary of view %d", sender, v);
       return;
     }
@@ -538,7 +544,10 @@ public final class ReplicaCore {
     if (slot.prepared || !slot.hasPrePrepare() || slot.view != view || viewChanging) {
       return;
     }
-    if (slot.matching(slot.prepares) < 2 * f) {
+    int prepares = planted.contains(PlantedBug.PREPARE_DIGEST_NOT_CHECKED)
+        ? (int) slot.prepares.values().stream().filter(p -> p.view() == slot.view).count()
+        : slot.matching(slot.prepares);
+    if (prepares < (planted.contains(PlantedBug.PREPARE_QUORUM_TOO_SMALL) ? 2 * f - 1 : 2 * f)) {
       return;
     }
     slot.prepared = true;
@@ -560,7 +569,7 @@ public final class ReplicaCore {
     if (slot.committed || !slot.prepared) {
       return;
     }
-    if (slot.matching(slot.commits) < 2 * f + 1) {
+    if (slot.matching(slot.commits) < (planted.contains(PlantedBug.COMMIT_QUORUM_TOO_SMALL) ? 2 * f : 2 * f + 1)) {
       return;
     }
     slot.committed = true;
@@ -1005,6 +1014,9 @@ public final class ReplicaCore {
     }
     ViewChangeRules.Plan plan = rules.plan(set);
     List<SignedMessage> given = nv.getPrePreparesList();
+    if (planted.contains(PlantedBug.NEW_VIEW_NOT_RECOMPUTED)) {
+      plan = rules.planAsGiven(plan, given);
+    }
     if (given.size() != plan.prePrepares().size()) {
       reject("new-view with wrong pre-prepares", "view %d: %d pre-prepares, recomputed %d", v, given.size(),
           plan.prePrepares().size());

@@ -154,6 +154,23 @@ final class ViewChangeRules {
   }
 
   /**
+   * The planted bug {@link PlantedBug#NEW_VIEW_NOT_RECOMPUTED}: takes the new primary's
+   * pre-prepares at their word instead of the recomputed ones.
+   */
+  Plan planAsGiven(Plan computed, List<SignedMessage> given) {
+    List<Planned> planned = new ArrayList<>();
+    for (SignedMessage m : given) {
+      try {
+        PrePrepare pp = parse(m).getPrePrepare();
+        planned.add(new Planned(pp.getSequence(), pp.getDigest(), pp.getBatch()));
+      } catch (Invalid e) {
+        return computed;
+      }
+    }
+    return new Plan(computed.stableSequence(), computed.stableDigest(), computed.checkpointProof(), planned);
+  }
+
+  /**
    * Computes O from 2f + 1 checked VIEW-CHANGE messages: min-s is the highest stable checkpoint
    * among them, max-s the highest prepared sequence number; every n in between gets the batch
    * prepared in the highest view, or the null request if none prepared there.

@@ -107,6 +107,9 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
       return;
     }
     VerifiedRequest r = verdict.value();
+    if (!replica.behaviour.admitRequest(r.request())) {
+      return;
+    }
     if (!replica.loop.submit(() -> replica.core.onClientRequest(r.signed(), r.request()))) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }

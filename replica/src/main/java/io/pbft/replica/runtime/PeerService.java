@@ -35,6 +35,9 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
             return;
           }
           VerifiedMessage m = verdict.value();
+          if (!replica.behaviour.admitMessage(m.sender(), m.message())) {
+            return;
+          }
           replica.loop.submit(() -> replica.core.onMessage(m.sender(), m.message(), m.signed()));
         });
       }

@@ -11,6 +11,7 @@ import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.StateMachine;
+import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.verify.InboundVerifier;
@@ -46,6 +47,8 @@ public final class ReplicaServer implements AutoCloseable {
   final EventLoop loop;
   final ThreadPoolExecutor verifyPool;
   final ClientSessions sessions;
+  final Behaviour behaviour;
+  private final Behaviour.Signing signing;
   private final PeerLink[] peers;
   private final ScheduledExecutorService scheduler;
   private final Server server;
@@ -53,8 +56,22 @@ public final class ReplicaServer implements AutoCloseable {
   private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app) {
+  private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour) {
     this.id = id;
+    this.behaviour = behaviour;
+    this.signing = new Behaviour.Signing() {
+      @Override
+      public int replicaId() {
+        return id;
+      }
+
+      @Override
+      public io.pbft.proto.SignedMessage sign(io.pbft.proto.ReplicaMessage message) {
+        byte[] payload = message.toByteArray();
+        return io.pbft.proto.SignedMessage.newBuilder().setSender(id)
+            .setPayload(ByteString.copyFrom(payload)).setSignature(ByteString.copyFrom(keys.sign(payload))).build();
+      }
+    };
     this.config = config;
     this.keys = keys;
     this.app = app;
@@ -97,7 +114,16 @@ public final class ReplicaServer implements AutoCloseable {
 
   public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app)
       throws IOException {
-    ReplicaServer r = new ReplicaServer(config, id, keys, app);
+    return start(config, id, keys, app, Behaviour.HONEST);
+  }
+
+  /**
+   * Starts a replica whose traffic passes through {@code behaviour}: {@link Behaviour#HONEST} for
+   * a correct replica, a traitor from the chaos harness otherwise.
+   */
+  public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
+      Behaviour behaviour) throws IOException {
+    ReplicaServer r = new ReplicaServer(config, id, keys, app, behaviour);
     r.loop.start();
     try {
       r.server.start();
@@ -126,22 +152,34 @@ public final class ReplicaServer implements AutoCloseable {
   /** Runs on the event loop after each burst of events: sends what the core produced. */
   private void dispatchEffects() {
     Effects effects = core.takeEffects();
-    for (Effects.Outgoing out : effects.messages()) {
-      if (out.broadcast()) {
-        for (PeerLink p : peers) {
-          if (p != null) {
-            p.send(out.message());
-          }
-        }
-      } else if (out.to() >= 0 && out.to() < peers.length && peers[out.to()] != null) {
-        peers[out.to()].send(out.message());
+    if (effects.isEmpty()) {
+      return;
+    }
+    for (Effects.Outgoing out : behaviour.outgoing(effects.messages(), signing)) {
+      long delay = behaviour.delayMs(out);
+      if (delay > 0) {
+        scheduler.schedule(() -> transmit(out), delay, TimeUnit.MILLISECONDS);
+      } else {
+        transmit(out);
       }
     }
-    for (Effects.ClientReply reply : effects.replies()) {
+    for (Effects.ClientReply reply : behaviour.replies(effects.replies(), signing)) {
       ClientSession session = sessions.get(reply.clientId());
       if (session == null || !session.reply(reply.reply())) {
         sessions.replyDropped();
       }
+    }
+  }
+
+  private void transmit(Effects.Outgoing out) {
+    if (out.broadcast()) {
+      for (PeerLink p : peers) {
+        if (p != null) {
+          p.send(out.message());
+        }
+      }
+    } else if (out.to() >= 0 && out.to() < peers.length && peers[out.to()] != null) {
+      peers[out.to()].send(out.message());
     }
   }
 

@@ -1,0 +1,55 @@
+package io.pbft.replica.core;
+
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedMessage;
+import java.util.List;
+
+/**
+ * What sits between a replica's core and its transport. A correct replica uses {@link #HONEST},
+ * which passes everything through. The chaos harness plugs in traitors here: they run the real
+ * core with the real keys, so the lies they tell are validly signed.
+ *
+ * <p>Implementations must be deterministic given their inputs (the simulator replays runs from
+ * a seed); any randomness they need comes from a generator they were built with.
+ */
+public interface Behaviour {
+  Behaviour HONEST = new Behaviour() {};
+
+  /** Signs messages as this replica (with its real key). */
+  interface Signing {
+    int replicaId();
+
+    SignedMessage sign(ReplicaMessage message);
+  }
+
+  /** The messages that actually leave, given those the core wants to send. */
+  default List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
+    return wanted;
+  }
+
+  /** How long to hold a message back before sending it (a slow replica). */
+  default long delayMs(Effects.Outgoing message) {
+    return 0;
+  }
+
+  /** The replies that actually go to clients. */
+  default List<Effects.ClientReply> replies(List<Effects.ClientReply> wanted, Signing signing) {
+    return wanted;
+  }
+
+  /** Whether a verified client request reaches the core (a primary that ignores a client). */
+  default boolean admitRequest(Request request) {
+    return true;
+  }
+
+  /** Whether a verified replica message reaches the core. */
+  default boolean admitMessage(int sender, ReplicaMessage message) {
+    return true;
+  }
+
+  /** A name for logs and summaries. */
+  default String name() {
+    return "honest";
+  }
+}
