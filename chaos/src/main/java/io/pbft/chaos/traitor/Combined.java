@@ -1,0 +1,60 @@
+package io.pbft.chaos.traitor;
+
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.Request;
+import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.core.Effects;
+import java.util.List;
+
+/** Several behaviours applied in order: each sees what the previous one let through. */
+final class Combined implements Behaviour {
+  private final String name;
+  private final List<Behaviour> parts;
+
+  Combined(String name, List<Behaviour> parts) {
+    this.name = name;
+    this.parts = parts;
+  }
+
+  @Override
+  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
+    List<Effects.Outgoing> out = wanted;
+    for (Behaviour b : parts) {
+      out = b.outgoing(out, signing);
+    }
+    return out;
+  }
+
+  @Override
+  public long delayMs(Effects.Outgoing message) {
+    long delay = 0;
+    for (Behaviour b : parts) {
+      delay += b.delayMs(message);
+    }
+    return delay;
+  }
+
+  @Override
+  public List<Effects.ClientReply> replies(List<Effects.ClientReply> wanted, Signing signing) {
+    List<Effects.ClientReply> out = wanted;
+    for (Behaviour b : parts) {
+      out = b.replies(out, signing);
+    }
+    return out;
+  }
+
+  @Override
+  public boolean admitRequest(Request request) {
+    return parts.stream().allMatch(b -> b.admitRequest(request));
+  }
+
+  @Override
+  public boolean admitMessage(int sender, ReplicaMessage message) {
+    return parts.stream().allMatch(b -> b.admitMessage(sender, message));
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+}
