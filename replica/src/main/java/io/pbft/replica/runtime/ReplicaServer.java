@@ -56,7 +56,8 @@ public final class ReplicaServer implements AutoCloseable {
   private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
   private volatile boolean closed;
 
-  private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour) {
+  private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour,
+      InetSocketAddress listen) {
     this.id = id;
     this.behaviour = behaviour;
     this.signing = new Behaviour.Signing() {
@@ -98,7 +99,7 @@ public final class ReplicaServer implements AutoCloseable {
           config.transport().reconnectDelayMs());
     }
     ReplicaInfo me = config.replica(id);
-    this.server = NettyServerBuilder.forAddress(new InetSocketAddress(me.host(), me.port()))
+    this.server = NettyServerBuilder.forAddress(listen != null ? listen : new InetSocketAddress(me.host(), me.port()))
         .directExecutor() // handlers only hand work to bounded queues; they never block
         .maxInboundMessageSize(config.transport().messageBytesMax())
         .addService(new PeerService(this))
@@ -123,7 +124,16 @@ public final class ReplicaServer implements AutoCloseable {
    */
   public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
       Behaviour behaviour) throws IOException {
-    ReplicaServer r = new ReplicaServer(config, id, keys, app, behaviour);
+    return start(config, id, keys, app, behaviour, null);
+  }
+
+  /**
+   * As above, listening on {@code listen} instead of the configured address (in a container the
+   * replica listens on 0.0.0.0 while its peers dial it by the host name in the configuration).
+   */
+  public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
+      Behaviour behaviour, InetSocketAddress listen) throws IOException {
+    ReplicaServer r = new ReplicaServer(config, id, keys, app, behaviour, listen);
     r.loop.start();
     try {
       r.server.start();
