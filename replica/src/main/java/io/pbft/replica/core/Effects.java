@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import io.pbft.proto.Reply;
 import io.pbft.proto.SignedMessage;
+import io.pbft.proto.WalRecord;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,8 +11,9 @@ import java.util.List;
  * out with {@link ReplicaCore#takeEffects()} and carries them out in this order:
  *
  * <ol>
- *   <li>(reserved for the durable log) records to persist, made durable BEFORE anything below
- *       is sent, so that a replica never contradicts, after a crash, what it said before it;
+ *   <li>{@link #records()} to append to the durable log (and {@link #compaction()}, when not
+ *       null, the whole live state with which the log may restart), made durable BEFORE anything
+ *       below is sent, so that a replica never contradicts, after a crash, what it said before;
  *   <li>{@link #messages()} to other replicas, in list order per destination;
  *   <li>{@link #replies()} to clients.
  * </ol>
@@ -34,6 +36,8 @@ public final class Effects {
 
   private final List<Outgoing> messages;
   private final List<ClientReply> replies;
+  private final List<WalRecord> records = new ArrayList<>();
+  private List<WalRecord> compaction;
 
   Effects(List<Outgoing> messages, List<ClientReply> replies) {
     this.messages = messages;
@@ -42,6 +46,23 @@ public final class Effects {
 
   static Effects empty() {
     return new Effects(new ArrayList<>(), new ArrayList<>());
+  }
+
+  /** Records to append to the durable log before sending anything (empty when not durable). */
+  public List<WalRecord> records() {
+    return records;
+  }
+
+  /**
+   * When not null: everything the log must still hold, after a checkpoint became stable. The
+   * runtime appends these after {@link #records()} and then drops everything older.
+   */
+  public List<WalRecord> compaction() {
+    return compaction;
+  }
+
+  void compactTo(List<WalRecord> live) {
+    compaction = live;
   }
 
   public List<Outgoing> messages() {
@@ -53,6 +74,6 @@ public final class Effects {
   }
 
   public boolean isEmpty() {
-    return messages.isEmpty() && replies.isEmpty();
+    return messages.isEmpty() && replies.isEmpty() && records.isEmpty() && compaction == null;
   }
 }

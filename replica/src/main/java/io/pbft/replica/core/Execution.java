@@ -130,12 +130,7 @@ final class Execution {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-      out.writeUInt32NoTag(clients.size());
-      for (Map.Entry<Integer, Last> e : clients.entrySet()) {
-        out.writeUInt32NoTag(e.getKey());
-        out.writeInt64NoTag(e.getValue().timestamp());
-        out.writeBytesNoTag(e.getValue().result());
-      }
+      writeClients(out, clients);
       out.writeByteArrayNoTag(app.snapshot());
       out.flush();
       return bytes.toByteArray();
@@ -144,22 +139,71 @@ final class Execution {
     }
   }
 
+  /** The client table alone, as durable checkpoints keep it beside the application's state. */
+  byte[] clientTableBytes() {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      writeClients(out, clients);
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new IllegalStateException("writing to memory failed", e);
+    }
+  }
+
+  /**
+   * After a restart: the application recovered its checkpoint at {@code sequence} by itself;
+   * this restores the client table saved with it.
+   *
+   * @throws IllegalArgumentException if the table does not parse
+   */
+  void recoverAt(long sequence, byte[] clientTable) {
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(clientTable);
+      TreeMap<Integer, Last> table = readClients(in);
+      if (!in.isAtEnd()) {
+        throw new IllegalArgumentException("trailing bytes after the client table");
+      }
+      clients.clear();
+      clients.putAll(table);
+      lastExecuted = sequence;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("client table does not parse: " + e.getMessage(), e);
+    }
+  }
+
+  private static void writeClients(CodedOutputStream out, TreeMap<Integer, Last> table) throws IOException {
+    out.writeUInt32NoTag(table.size());
+    for (Map.Entry<Integer, Last> e : table.entrySet()) {
+      out.writeUInt32NoTag(e.getKey());
+      out.writeInt64NoTag(e.getValue().timestamp());
+      out.writeBytesNoTag(e.getValue().result());
+    }
+  }
+
+  private static TreeMap<Integer, Last> readClients(CodedInputStream in) throws IOException {
+    TreeMap<Integer, Last> table = new TreeMap<>();
+    int count = in.readUInt32();
+    for (int i = 0; i < count; i++) {
+      int client = in.readUInt32();
+      long timestamp = in.readInt64();
+      table.put(client, new Last(timestamp, in.readBytes()));
+    }
+    return table;
+  }
+
   /**
    * Replaces the state with a snapshot taken at {@code sequence} by some replica, if its digest
    * is {@code expected}; otherwise leaves everything as it was and returns false.
    */
   boolean restore(long sequence, byte[] snapshot, ByteString expected) {
-    TreeMap<Integer, Last> table = new TreeMap<>();
+    TreeMap<Integer, Last> table;
     byte[] appSnapshot;
     try {
       CodedInputStream in = CodedInputStream.newInstance(snapshot);
       in.setSizeLimit(Integer.MAX_VALUE);
-      int count = in.readUInt32();
-      for (int i = 0; i < count; i++) {
-        int client = in.readUInt32();
-        long timestamp = in.readInt64();
-        table.put(client, new Last(timestamp, in.readBytes()));
-      }
+      table = readClients(in);
       appSnapshot = in.readByteArray();
       if (!in.isAtEnd()) {
         return false;

@@ -21,6 +21,9 @@ import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.proto.ViewChange;
+import io.pbft.proto.CommittedBatch;
+import io.pbft.proto.StablePoint;
+import io.pbft.proto.WalRecord;
 import io.pbft.replica.app.StateMachine;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -102,6 +105,8 @@ public final class ReplicaCore {
 
   private final java.util.EnumSet<PlantedBug> planted = java.util.EnumSet.noneOf(PlantedBug.class);
   private final Rejections rejections = new Rejections();
+  private CheckpointStore store = CheckpointStore.NONE;
+  private boolean durable;
   private Effects effects = Effects.empty();
   private long viewChangesStarted;
 
@@ -218,6 +223,21 @@ public final class ReplicaCore {
     Effects out = effects;
     effects = Effects.empty();
     return out;
+  }
+
+  /**
+   * Makes this replica durable: from now on it asks for log records (in its effects) before the
+   * messages that depend on them, and keeps its checkpoints in {@code store}.
+   */
+  public void enableDurability(CheckpointStore store) {
+    this.store = store;
+    this.durable = true;
+  }
+
+  private void record(WalRecord r) {
+    if (durable) {
+      effects.records().add(r);
+    }
   }
 
   /** Switches on a deliberate bug; only a test build, in this package, can call it. */
@@ -458,6 +478,7 @@ public final class ReplicaCore {
 
   private void acceptPrePrepareAsBackup(Slot slot, long v, ByteString digest, Batch batch, SignedMessage signed) {
     slot.accept(v, digest, batch, signed);
+    record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
     slot.prepareSent = true;
     Prepare prepare = Prepare.newBuilder().setView(v).setSequence(slot.sequence).setDigest(digest).setReplicaId(id).build();
     SignedMessage mine = broadcast(ReplicaMessage.newBuilder().setPrepare(prepare).build());
@@ -554,6 +575,7 @@ public final class ReplicaCore {
     slot.certificate = PreparedCertificate.newBuilder().setPrePrepare(slot.prePrepare)
         .addAllPrepares(slot.matchingPrepares()).build();
     slot.certificateView = slot.view;
+    record(WalRecord.newBuilder().setPrepared(slot.certificate).build());
     if (!slot.commitSent) {
       slot.commitSent = true;
       Commit commit = Commit.newBuilder().setView(slot.view).setSequence(slot.sequence).setDigest(slot.digest)
@@ -630,6 +652,8 @@ public final class ReplicaCore {
       }
       List<Execution.Executed> done = execution.execute(slot.sequence, slot.view, slot.batch, effects);
       slot.executed = true;
+      record(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
+          .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
       for (Execution.Executed e : done) {
         SignedRequest waiting = awaiting.get(e.clientId());
         if (waiting != null && timestampOf(waiting) <= e.timestamp()) {
@@ -661,6 +685,7 @@ public final class ReplicaCore {
   private void takeCheckpoint() {
     long s = lastExecuted();
     ByteString digest = execution.stateDigest();
+    store.checkpoint(s, execution.clientTableBytes());
     transfer.retain(s, digest, execution);
     Checkpoint cp = Checkpoint.newBuilder().setSequence(s).setStateDigest(digest).setReplicaId(id).build();
     SignedMessage signed = broadcast(ReplicaMessage.newBuilder().setCheckpoint(cp).build());
@@ -741,6 +766,12 @@ public final class ReplicaCore {
     checkpoints.discardUpTo(s);
     earlyPrePrepares.values().forEach(m -> m.headMap(s, true).clear());
     transfer.stable(s);
+    if (lastExecuted() >= s) {
+      store.stable(s);
+    }
+    if (durable) {
+      effects.compactTo(liveRecords());
+    }
     log.debug("replica {}: checkpoint {} stable, window now ({}, {}]", id, s, lowWatermark, highWatermark());
     proposeBatches();
   }
@@ -754,6 +785,8 @@ public final class ReplicaCore {
 
   /** State transfer installed the state of stable checkpoint {@code s}: continue from there. */
   void installed(long s, ByteString digest, List<SignedMessage> proof) {
+    store.checkpoint(s, execution.clientTableBytes());
+    store.stable(s);
     for (Long q : new ArrayList<>(slots.headMap(s, true).keySet())) {
       slots.remove(q);
     }
@@ -1048,6 +1081,7 @@ public final class ReplicaCore {
     }
     log.info("replica {}: accepted NEW-VIEW for view {} from {}", id, v, sender);
     lastNewView = signed;
+    record(WalRecord.newBuilder().setAcceptedNewView(signed).build());
     enterView(plan, given);
   }
 
@@ -1102,6 +1136,194 @@ public final class ReplicaCore {
     proposeBatches();
   }
 
+  // ------------------------------------------------------------------ durability
+
+  /**
+   * Everything the log must still hold once checkpoint {@code lowWatermark} is stable: the
+   * stable point with its view, the NEW-VIEW of the current view, this replica's VIEW-CHANGE if
+   * it is changing views, and for every sequence number above the checkpoint the pre-prepare it
+   * accepted or sent, its own votes, its prepared certificate and the batch if it executed it.
+   */
+  private List<WalRecord> liveRecords() {
+    List<WalRecord> live = new ArrayList<>();
+    live.add(WalRecord.newBuilder().setStable(StablePoint.newBuilder().setSequence(lowWatermark)
+        .setStateDigest(lastStableDigest).addAllProof(stableProof).setView(view).setViewChanging(viewChanging))
+        .build());
+    if (lastNewView != null) {
+      live.add(WalRecord.newBuilder().setAcceptedNewView(lastNewView).build());
+    }
+    ViewChangeRules.Checked mine = viewChanges.get(id);
+    if (viewChanging && mine != null) {
+      live.add(WalRecord.newBuilder().setSent(mine.signed()).build());
+    }
+    for (Slot slot : slots.values()) {
+      if (slot.prePrepare != null) {
+        live.add(slot.prePrepare.getSender() == id
+            ? WalRecord.newBuilder().setSent(slot.prePrepare).build()
+            : WalRecord.newBuilder().setAcceptedPrePrepare(slot.prePrepare).build());
+      }
+      for (Map<Integer, Slot.Vote> votes : List.of(slot.prepares, slot.commits)) {
+        Slot.Vote own = votes.get(id);
+        if (own != null) {
+          live.add(WalRecord.newBuilder().setSent(own.signed()).build());
+        }
+      }
+      if (slot.certificate != null) {
+        live.add(WalRecord.newBuilder().setPrepared(slot.certificate).build());
+      }
+      if (slot.executed) {
+        live.add(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
+            .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
+      }
+    }
+    return live;
+  }
+
+  /**
+   * Rebuilds this replica after a restart: the application recovered its own checkpoint at
+   * {@code appSequence} (with {@code clientTable}, saved beside it), and {@code records} holds the
+   * records the replica wrote since its last compaction. Restores its view, stable checkpoint,
+   * the pre-prepares it accepted and the votes it sent (so that it never contradicts them), its
+   * prepared certificates, and re-executes the batches it had executed after the checkpoint.
+   * What it still lacks, it gets from its peers (heartbeats, state transfer).
+   */
+  public void recover(long appSequence, byte[] clientTable, List<WalRecord> records) {
+    if (appSequence > 0 || clientTable.length > 0) {
+      execution.recoverAt(appSequence, clientTable);
+    }
+    TreeMap<Long, CommittedBatch> committed = new TreeMap<>();
+    for (WalRecord r : records) {
+      try {
+        switch (r.getEntryCase()) {
+          case STABLE -> recoverStable(r.getStable());
+          case SENT -> recoverSent(r.getSent());
+          case ACCEPTED_PRE_PREPARE -> {
+            PrePrepare pp = ViewChangeRules.parse(r.getAcceptedPrePrepare()).getPrePrepare();
+            view = Math.max(view, pp.getView());
+            Slot slot = slot(pp.getSequence());
+            if (slot.view <= pp.getView()) {
+              slot.accept(pp.getView(), pp.getDigest(), pp.getBatch(), r.getAcceptedPrePrepare());
+            }
+          }
+          case PREPARED -> {
+            PrePrepare pp = ViewChangeRules.parse(r.getPrepared().getPrePrepare()).getPrePrepare();
+            Slot slot = slot(pp.getSequence());
+            if (pp.getView() >= slot.certificateView) {
+              slot.certificate = r.getPrepared();
+              slot.certificateView = pp.getView();
+            }
+          }
+          case ACCEPTED_NEW_VIEW -> recoverNewView(r.getAcceptedNewView());
+          case COMMITTED -> committed.put(r.getCommitted().getSequence(), r.getCommitted());
+          default -> throw new IllegalStateException("unknown log record " + r.getEntryCase());
+        }
+      } catch (ViewChangeRules.Invalid e) {
+        throw new IllegalStateException("own log record does not parse: " + e.getMessage(), e);
+      }
+    }
+    slots.headMap(lowWatermark, true).clear();
+    for (Slot slot : slots.values()) {
+      slot.prepared = slot.certificate != null && slot.certificateView == slot.view;
+    }
+    for (CommittedBatch c : committed.tailMap(lastExecuted(), false).values()) {
+      if (c.getSequence() <= lowWatermark && c.getSequence() <= lastExecuted()) {
+        continue;
+      }
+      Slot slot = slot(c.getSequence());
+      slot.accept(c.getView(), c.getDigest(), c.getBatch(), slot.prePrepare);
+      slot.prepared = true;
+      slot.committed = true;
+      slot.prepareSent = true;
+      slot.commitSent = true;
+    }
+    lastAssigned = Math.max(lastAssigned, lastExecuted());
+    log.info("replica {}: recovered view {}{}, stable checkpoint {}, application at {}, {} batches to replay",
+        id, view, viewChanging ? " (changing)" : "", lowWatermark, appSequence,
+        committed.tailMap(lastExecuted(), false).size());
+    if (lastExecuted() < lowWatermark) {
+      transfer.start(lowWatermark, lastStableDigest, stableProof);
+    } else {
+      executeReady();
+    }
+    if (viewChanging) {
+      armNewViewTimer();
+    }
+  }
+
+  private void recoverStable(StablePoint p) {
+    if (p.getSequence() >= lowWatermark) {
+      lowWatermark = p.getSequence();
+      lastStableDigest = p.getStateDigest();
+      stableProof = List.copyOf(p.getProofList());
+    }
+    if (p.getView() > view || (p.getView() == view && p.getViewChanging())) {
+      view = p.getView();
+      viewChanging = p.getViewChanging();
+    }
+  }
+
+  private void recoverNewView(SignedMessage signed) throws ViewChangeRules.Invalid {
+    NewView nv = ViewChangeRules.parse(signed).getNewView();
+    if (nv.getView() < view) {
+      return;
+    }
+    view = nv.getView();
+    viewChanging = false;
+    lastNewView = signed;
+    for (SignedMessage m : nv.getPrePreparesList()) {
+      PrePrepare pp = ViewChangeRules.parse(m).getPrePrepare();
+      Slot slot = slot(pp.getSequence());
+      if (slot.view <= pp.getView()) {
+        slot.accept(pp.getView(), pp.getDigest(), pp.getBatch(), m);
+      }
+    }
+  }
+
+  private void recoverSent(SignedMessage signed) throws ViewChangeRules.Invalid {
+    ReplicaMessage m = ViewChangeRules.parse(signed);
+    switch (m.getBodyCase()) {
+      case PRE_PREPARE -> {
+        PrePrepare pp = m.getPrePrepare();
+        view = Math.max(view, pp.getView());
+        Slot slot = slot(pp.getSequence());
+        if (slot.view <= pp.getView()) {
+          slot.accept(pp.getView(), pp.getDigest(), pp.getBatch(), signed);
+        }
+        lastAssigned = Math.max(lastAssigned, pp.getSequence());
+      }
+      case PREPARE -> {
+        Prepare p = m.getPrepare();
+        view = Math.max(view, p.getView());
+        Slot slot = slot(p.getSequence());
+        slot.prepares.put(id, new Slot.Vote(p.getView(), p.getDigest(), signed));
+        slot.prepareSent = true;
+      }
+      case COMMIT -> {
+        Commit c = m.getCommit();
+        view = Math.max(view, c.getView());
+        Slot slot = slot(c.getSequence());
+        slot.commits.put(id, new Slot.Vote(c.getView(), c.getDigest(), signed));
+        slot.commitSent = true;
+      }
+      case CHECKPOINT -> {
+        Checkpoint cp = m.getCheckpoint();
+        if (cp.getSequence() > lowWatermark) {
+          checkpoints.record(id, cp.getSequence(), cp.getStateDigest(), signed);
+        }
+      }
+      case VIEW_CHANGE -> {
+        ViewChange vc = m.getViewChange();
+        if (vc.getNewView() > view || (vc.getNewView() == view && viewChanging)) {
+          view = vc.getNewView();
+          viewChanging = true;
+          viewChanges.put(id, rules.check(id, vc, signed));
+        }
+      }
+      case NEW_VIEW -> recoverNewView(signed);
+      default -> { }
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private boolean inWindow(long s) {
@@ -1133,12 +1355,24 @@ public final class ReplicaCore {
 
   private SignedMessage broadcast(ReplicaMessage message) {
     SignedMessage signed = sign(message);
+    recordSent(message, signed);
     effects.messages().add(new Effects.Outgoing(Effects.Outgoing.ALL, signed));
     return signed;
   }
 
   void send(int to, ReplicaMessage message) {
-    effects.messages().add(new Effects.Outgoing(to, sign(message)));
+    SignedMessage signed = sign(message);
+    recordSent(message, signed);
+    effects.messages().add(new Effects.Outgoing(to, signed));
+  }
+
+  /** What this replica says in the protocol must survive a crash, so it never says otherwise. */
+  private void recordSent(ReplicaMessage message, SignedMessage signed) {
+    switch (message.getBodyCase()) {
+      case PRE_PREPARE, PREPARE, COMMIT, CHECKPOINT, VIEW_CHANGE, NEW_VIEW ->
+          record(WalRecord.newBuilder().setSent(signed).build());
+      default -> { }
+    }
   }
 
   void reject(String reason, String detailFormat, Object... args) {
