@@ -274,6 +274,11 @@ public final class ReplicaCore {
     transfer.tick(this.nowMs);
     if (this.nowMs >= nextHeartbeatMs) {
       nextHeartbeatMs = this.nowMs + settings.viewChangeTimeoutMs();
+      ViewChangeRules.Checked mine = viewChanges.get(id);
+      if (viewChanging && mine != null) {
+        // VIEW-CHANGEs can be lost, and without 2f + 1 of them no timer runs: repeat ours.
+        effects.messages().add(new Effects.Outgoing(Effects.Outgoing.ALL, mine.signed()));
+      }
       broadcast(ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(view)
           .setViewChanging(viewChanging).setLastExecuted(lastExecuted()).setLowWatermark(lowWatermark)
           .setReplicaId(id)).build());
@@ -815,7 +820,8 @@ public final class ReplicaCore {
       reject("sender does not match signer", "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
       return;
     }
-    if (!viewChanging && hb.getView() < view && lastNewView != null) {
+    boolean behindInViews = hb.getView() < view || (hb.getView() == view && hb.getViewChanging());
+    if (!viewChanging && behindInViews && lastNewView != null) {
       effects.messages().add(new Effects.Outgoing(sender, lastNewView));
     }
     if (hb.getLastExecuted() >= lastExecuted()) {

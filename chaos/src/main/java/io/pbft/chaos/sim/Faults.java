@@ -1,0 +1,221 @@
+package io.pbft.chaos.sim;
+
+import io.pbft.proto.ReplicaMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The faults of one simulation run, written down before it starts so that the run replays from
+ * its seed. Every fault holds over a window [fromMs, untilMs) of virtual time; {@link #UNTIL_HEALED}
+ * keeps it until the simulation heals everything at the end of the load phase (only a {@link
+ * #crash} outlives that). Built fluently: {@code Faults.none().crash(0, 300).lossy(...)}.
+ *
+ * <p>Which replicas are faulty matters to the checkers: a replica crashed for good is left out of
+ * the final convergence check (it cannot catch up); every other replica must end in the same state.
+ */
+public final class Faults {
+  public static final long UNTIL_HEALED = Long.MAX_VALUE;
+
+  /** Replica stops at atMs; restarts with its memory intact at resumeAtMs, or never if negative. */
+  public record Crash(int replica, long atMs, long resumeAtMs) {
+    public boolean forever() {
+      return resumeAtMs < 0;
+    }
+  }
+
+  /** Replica stops right after it sent its count-th pre-prepare (the crash lands mid-protocol). */
+  public record CrashAfterPrePrepares(int replica, int count) {}
+
+  /** Replica sends nothing to {@code to} (all replicas and every client when empty). */
+  public record Silence(int replica, Set<Integer> to, long fromMs, long untilMs) {}
+
+  /** Replica never receives client {@code clientId}'s requests, direct or forwarded: a primary that censors it. */
+  public record IgnoreClient(int replica, int clientId, long fromMs, long untilMs) {}
+
+  /** Replica messages of one kind addressed to {@code to} are lost. */
+  public record DropKind(ReplicaMessage.BodyCase kind, Set<Integer> to, long fromMs, long untilMs) {}
+
+  /** Each message is lost with dropProbability, or held up to delayMaxMs extra with delayProbability. */
+  public record Lossy(double dropProbability, double delayProbability, int delayMaxMs, long fromMs, long untilMs) {}
+
+  /** Replicas in {@code side} cannot talk to the others (nor to clients, if withClients). */
+  public record Partition(Set<Integer> side, boolean withClients, long fromMs, long untilMs) {}
+
+  private final List<Crash> crashes = new ArrayList<>();
+  private final List<CrashAfterPrePrepares> midProtocolCrashes = new ArrayList<>();
+  private final List<Silence> silences = new ArrayList<>();
+  private final List<IgnoreClient> censors = new ArrayList<>();
+  private final List<DropKind> kindDrops = new ArrayList<>();
+  private final List<Lossy> lossy = new ArrayList<>();
+  private final List<Partition> partitions = new ArrayList<>();
+
+  public static Faults none() {
+    return new Faults();
+  }
+
+  public Faults crash(int replica, long atMs) {
+    crashes.add(new Crash(replica, atMs, -1));
+    return this;
+  }
+
+  public Faults pause(int replica, long atMs, long resumeAtMs) {
+    crashes.add(new Crash(replica, atMs, Math.max(atMs, resumeAtMs)));
+    return this;
+  }
+
+  public Faults crashAfterPrePrepares(int replica, int count) {
+    midProtocolCrashes.add(new CrashAfterPrePrepares(replica, count));
+    return this;
+  }
+
+  public Faults silence(int replica, long fromMs, long untilMs) {
+    silences.add(new Silence(replica, Set.of(), fromMs, untilMs));
+    return this;
+  }
+
+  public Faults silence(int replica, Set<Integer> toReplicas, long fromMs, long untilMs) {
+    silences.add(new Silence(replica, Set.copyOf(toReplicas), fromMs, untilMs));
+    return this;
+  }
+
+  public Faults ignoreClient(int replica, int clientId, long fromMs, long untilMs) {
+    censors.add(new IgnoreClient(replica, clientId, fromMs, untilMs));
+    return this;
+  }
+
+  public Faults drop(ReplicaMessage.BodyCase kind, Set<Integer> toReplicas, long fromMs, long untilMs) {
+    kindDrops.add(new DropKind(kind, Set.copyOf(toReplicas), fromMs, untilMs));
+    return this;
+  }
+
+  public Faults lossy(double dropProbability, double delayProbability, int delayMaxMs, long fromMs, long untilMs) {
+    lossy.add(new Lossy(dropProbability, delayProbability, delayMaxMs, fromMs, untilMs));
+    return this;
+  }
+
+  public Faults partition(Set<Integer> side, boolean withClients, long fromMs, long untilMs) {
+    partitions.add(new Partition(Set.copyOf(side), withClients, fromMs, untilMs));
+    return this;
+  }
+
+  /**
+   * A seeded nemesis for fuzzing: a lossy network for the whole load phase, plus, on at most f
+   * distinct replicas, one fault each (pause, silence, or being cut off), all inside
+   * [0, horizonMs). Safety must hold whatever it draws; liveness once it heals.
+   */
+  public static Faults random(long seed, int n, int f, long horizonMs) {
+    Random r = new Random(seed ^ 0x5DEECE66DL);
+    Faults faults = none().lossy(0.01 + r.nextDouble() * 0.04, 0.05, 50, 0, UNTIL_HEALED);
+    TreeSet<Integer> victims = new TreeSet<>();
+    while (victims.size() < f) {
+      victims.add(r.nextInt(n));
+    }
+    for (int v : victims) {
+      long from = r.nextLong(horizonMs / 2);
+      long until = from + 500 + r.nextLong(horizonMs / 2);
+      switch (r.nextInt(3)) {
+        case 0 -> faults.pause(v, from, until);
+        case 1 -> faults.silence(v, from, until);
+        default -> faults.partition(Set.of(v), true, from, until);
+      }
+    }
+    return faults;
+  }
+
+  // ---------------------------------------------------------------- queries for the simulator
+
+  List<Crash> crashes() {
+    return List.copyOf(crashes);
+  }
+
+  List<CrashAfterPrePrepares> midProtocolCrashes() {
+    return List.copyOf(midProtocolCrashes);
+  }
+
+  private static boolean active(long fromMs, long untilMs, long nowMs, boolean healed) {
+    return !healed && nowMs >= fromMs && nowMs < untilMs;
+  }
+
+  /**
+   * Is a replica message from {@code from} to {@code to} lost? {@code client} is the client whose
+   * request a forwarded request carries, or -1.
+   */
+  boolean blocksReplicaMessage(int from, int to, ReplicaMessage.BodyCase kind, int client, long now, boolean healed) {
+    for (Silence s : silences) {
+      boolean addressed = s.to().isEmpty() || s.to().contains(to);
+      if (s.replica() == from && addressed && active(s.fromMs(), s.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    for (Partition p : partitions) {
+      if (p.side().contains(from) != p.side().contains(to) && active(p.fromMs(), p.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    for (DropKind d : kindDrops) {
+      if (d.kind() == kind && d.to().contains(to) && active(d.fromMs(), d.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    return client >= 0 && censors(to, client, now, healed);
+  }
+
+  /** Is client {@code client}'s request to replica {@code to} lost? */
+  boolean blocksRequest(int client, int to, long now, boolean healed) {
+    return censors(to, client, now, healed) || cutFromClients(to, now, healed);
+  }
+
+  /** Is a reply from replica {@code from} lost? */
+  boolean blocksReply(int from, long now, boolean healed) {
+    for (Silence s : silences) {
+      if (s.replica() == from && s.to().isEmpty() && active(s.fromMs(), s.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    return cutFromClients(from, now, healed);
+  }
+
+  private boolean censors(int replica, int client, long now, boolean healed) {
+    for (IgnoreClient c : censors) {
+      if (c.replica() == replica && c.clientId() == client && active(c.fromMs(), c.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private boolean cutFromClients(int replica, long now, boolean healed) {
+    for (Partition p : partitions) {
+      if (p.withClients() && p.side().contains(replica) && active(p.fromMs(), p.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The lossy-network setting in force, or null. */
+  Lossy lossyAt(long now, boolean healed) {
+    for (Lossy l : lossy) {
+      if (active(l.fromMs(), l.untilMs(), now, healed)) {
+        return l;
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public String toString() {
+    List<Object> all = new ArrayList<>();
+    all.addAll(crashes);
+    all.addAll(midProtocolCrashes);
+    all.addAll(silences);
+    all.addAll(censors);
+    all.addAll(kindDrops);
+    all.addAll(lossy);
+    all.addAll(partitions);
+    return all.isEmpty() ? "no faults" : all.toString();
+  }
+}

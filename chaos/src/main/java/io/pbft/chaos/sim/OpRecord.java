@@ -1,0 +1,22 @@
+package io.pbft.chaos.sim;
+
+import com.google.protobuf.ByteString;
+
+/**
+ * One client operation as the client saw it: what it asked, what f + 1 replicas answered, and
+ * when (virtual milliseconds). An operation still outstanding at the end has a null result and
+ * completeMs -1. Value-comparable, so two runs' histories can be compared with equals.
+ */
+public record OpRecord(int client, long timestamp, KvOp op, ByteString result, long invokeMs, long completeMs,
+    int sends) {
+  public boolean completed() {
+    return result != null;
+  }
+
+  @Override
+  public String toString() {
+    return "client " + client + " t=" + timestamp + " " + op + " @" + invokeMs
+        + (completed() ? " -> " + Trace.describeResult(result) + " @" + completeMs : " (incomplete)")
+        + (sends > 1 ? " after " + (sends - 1) + " retransmissions" : "");
+  }
+}

@@ -1,0 +1,180 @@
+package io.pbft.chaos.sim;
+
+import io.pbft.config.ProtocolSettings;
+import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.core.ReplicaCore;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * Everything that determines a simulation run. Two runs with equal configs produce the same
+ * events in the same order, the same history and the same final states.
+ *
+ * @param seed drives keys, workload, latencies, message loss and tick phases
+ * @param replicas n
+ * @param clients closed-loop client identities
+ * @param opsPerClient operations each client runs, one at a time
+ * @param keysPerClient distinct keys each client writes (its own: no other client touches them)
+ * @param protocol the cores' settings (times in virtual milliseconds)
+ * @param latencyMinMs smallest one-way delay of a message
+ * @param latencyMaxMs largest one-way delay (uniform in between), before any lossy-network delay
+ * @param fifoLinks if true, messages on one link never overtake each other (like a gRPC stream);
+ *     otherwise they may, as PBFT's network model allows
+ * @param tickMs period of the cores' clock ticks
+ * @param requestTimeoutMs a client's first retransmission timeout (then to all replicas)
+ * @param requestTimeoutMaxMs the retransmission timeout doubles up to this
+ * @param loadDeadlineMs the load phase ends here at the latest; then every fault heals
+ * @param livenessMs after healing, how long clients may still take to finish
+ * @param quietMs the final quiet period (no client load) before the state checks
+ * @param faults what goes wrong, and when
+ * @param traceSize how many recent events a violation report shows
+ * @param stopOnViolation end the run at the first violation (its trace shows what led to it)
+ * @param requireConvergence check that every replica not crashed for good ends in the same state
+ * @param traitors replicas that run the real core behind a {@link Behaviour} other than honest,
+ *     each built from a generator seeded from the run's seed; the checkers ignore them
+ * @param coreHook called with each replica's id and core before the run starts (a test build uses
+ *     it to switch on the core's planted bugs, to show that the checkers catch them)
+ */
+public record SimulationConfig(
+    long seed,
+    int replicas,
+    int clients,
+    int opsPerClient,
+    int keysPerClient,
+    ProtocolSettings protocol,
+    int latencyMinMs,
+    int latencyMaxMs,
+    boolean fifoLinks,
+    int tickMs,
+    int requestTimeoutMs,
+    int requestTimeoutMaxMs,
+    long loadDeadlineMs,
+    long livenessMs,
+    long quietMs,
+    Faults faults,
+    int traceSize,
+    boolean stopOnViolation,
+    boolean requireConvergence,
+    Map<Integer, Function<Random, Behaviour>> traitors,
+    BiConsumer<Integer, ReplicaCore> coreHook) {
+
+  /**
+   * A small window and checkpoint interval, so runs cross many checkpoints and a lagging replica
+   * soon needs state transfer; small state chunks, so a transfer takes several of them.
+   */
+  public static ProtocolSettings defaultProtocol() {
+    return new ProtocolSettings(16, 1 << 20, 64, 4, 16, 10_000, 1 << 16, 1000, 2048);
+  }
+
+  public SimulationConfig {
+    traitors = Map.copyOf(traitors);
+    if (replicas < 1 || clients < 1 || opsPerClient < 0 || keysPerClient < 1) {
+      throw new IllegalArgumentException("need replicas, clients and keys per client >= 1");
+    }
+    if (latencyMinMs < 0 || latencyMaxMs < latencyMinMs || tickMs < 1 || requestTimeoutMs < 1) {
+      throw new IllegalArgumentException("latencies and timeouts must be positive and ordered");
+    }
+  }
+
+  public int f() {
+    return (replicas - 1) / 3;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.seed = seed;
+    b.replicas = replicas;
+    b.clients = clients;
+    b.opsPerClient = opsPerClient;
+    b.keysPerClient = keysPerClient;
+    b.protocol = protocol;
+    b.latencyMinMs = latencyMinMs;
+    b.latencyMaxMs = latencyMaxMs;
+    b.fifoLinks = fifoLinks;
+    b.tickMs = tickMs;
+    b.requestTimeoutMs = requestTimeoutMs;
+    b.requestTimeoutMaxMs = requestTimeoutMaxMs;
+    b.loadDeadlineMs = loadDeadlineMs;
+    b.livenessMs = livenessMs;
+    b.quietMs = quietMs;
+    b.faults = faults;
+    b.traceSize = traceSize;
+    b.stopOnViolation = stopOnViolation;
+    b.requireConvergence = requireConvergence;
+    b.traitors.putAll(traitors);
+    b.coreHook = coreHook;
+    return b;
+  }
+
+  /** Defaults: 4 replicas, 8 clients of 50 operations, 1-10 ms latency, no faults. */
+  public static final class Builder {
+    private long seed = 1;
+    private int replicas = 4;
+    private int clients = 8;
+    private int opsPerClient = 50;
+    private int keysPerClient = 4;
+    private ProtocolSettings protocol = defaultProtocol();
+    private int latencyMinMs = 1;
+    private int latencyMaxMs = 10;
+    private boolean fifoLinks;
+    private int tickMs = 10;
+    private int requestTimeoutMs = 500;
+    private int requestTimeoutMaxMs = 4000;
+    private long loadDeadlineMs = 120_000;
+    private long livenessMs = 60_000;
+    private long quietMs = 3_000;
+    private Faults faults = Faults.none();
+    private int traceSize = 60;
+    private boolean stopOnViolation = true;
+    private boolean requireConvergence = true;
+    private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
+    private BiConsumer<Integer, ReplicaCore> coreHook = (id, core) -> { };
+
+    public Builder seed(long v) { seed = v; return this; }
+    public Builder replicas(int v) { replicas = v; return this; }
+    public Builder clients(int v) { clients = v; return this; }
+    public Builder opsPerClient(int v) { opsPerClient = v; return this; }
+    public Builder keysPerClient(int v) { keysPerClient = v; return this; }
+    public Builder protocol(ProtocolSettings v) { protocol = v; return this; }
+    public Builder latency(int minMs, int maxMs) { latencyMinMs = minMs; latencyMaxMs = maxMs; return this; }
+    public Builder fifoLinks(boolean v) { fifoLinks = v; return this; }
+    public Builder tickMs(int v) { tickMs = v; return this; }
+    public Builder requestTimeout(int firstMs, int maxMs) {
+      requestTimeoutMs = firstMs;
+      requestTimeoutMaxMs = maxMs;
+      return this;
+    }
+    public Builder loadDeadlineMs(long v) { loadDeadlineMs = v; return this; }
+    public Builder livenessMs(long v) { livenessMs = v; return this; }
+    public Builder quietMs(long v) { quietMs = v; return this; }
+    public Builder faults(Faults v) { faults = v; return this; }
+    public Builder traceSize(int v) { traceSize = v; return this; }
+    public Builder stopOnViolation(boolean v) { stopOnViolation = v; return this; }
+    public Builder requireConvergence(boolean v) { requireConvergence = v; return this; }
+
+    /** Called with each replica's id and core before the run (a test build plants bugs with it). */
+    public Builder coreHook(BiConsumer<Integer, ReplicaCore> v) {
+      coreHook = v;
+      return this;
+    }
+
+    /** Replica {@code replica} runs behind the behaviour {@code factory} builds from a seeded generator. */
+    public Builder traitor(int replica, Function<Random, Behaviour> factory) {
+      traitors.put(replica, factory);
+      return this;
+    }
+
+    public SimulationConfig build() {
+      return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
+          latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
+          faults, traceSize, stopOnViolation, requireConvergence, traitors, coreHook);
+    }
+  }
+}

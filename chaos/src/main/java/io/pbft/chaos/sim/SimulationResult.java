@@ -1,0 +1,111 @@
+package io.pbft.chaos.sim;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a simulation run did and whether anything went wrong. {@link #report()} is the text to
+ * print when a test fails: seed, faults, figures, violations, the trace of the events before the
+ * first violation, and each replica's end state.
+ *
+ * @param opsCompleted operations acknowledged by f + 1 replicas
+ * @param opsIncomplete operations still outstanding when the run ended
+ * @param virtualDurationMs virtual time the run covered
+ * @param wallMs wall-clock time the run took
+ * @param violations safety and liveness violations, in the order they were found
+ * @param trace the last network events before the first violation, or before the end of a run
+ *     without one
+ * @param stateTransfers state transfers completed, summed over replicas
+ * @param viewChangesStarted VIEW-CHANGEs sent, summed over replicas
+ * @param certificatesCarried prepared certificates carried by those VIEW-CHANGEs
+ * @param crossViewExecutions executions of a sequence number in another view than its first
+ *     execution elsewhere (a batch carried across a view change)
+ * @param history every client operation, by client then timestamp
+ */
+public record SimulationResult(
+    long seed,
+    String faults,
+    int opsCompleted,
+    int opsIncomplete,
+    long virtualDurationMs,
+    long wallMs,
+    List<String> violations,
+    List<String> trace,
+    List<ReplicaSummary> replicas,
+    long stateTransfers,
+    long viewChangesStarted,
+    long certificatesCarried,
+    long crossViewExecutions,
+    long messagesSent,
+    long messagesLost,
+    Map<String, Long> verifierRejections,
+    List<OpRecord> history) {
+
+  /** One replica at the end of the run. */
+  public record ReplicaSummary(int id, boolean crashed, String behaviour, long view, boolean viewChanging,
+      long lastExecuted,
+      long lowWatermark, String stateDigest, long viewChangesStarted, long stateTransfers, long requestsExecuted,
+      Map<String, Long> rejections) {
+    @Override
+    public String toString() {
+      return String.format("replica %d%s%s: view %d%s, executed %d (stable %d), digest %s, %d view changes, "
+              + "%d transfers, %d requests, rejected %s", id, crashed ? " (crashed)" : "",
+          "honest".equals(behaviour) ? "" : " (" + behaviour + ")", view,
+          viewChanging ? " (changing)" : "", lastExecuted, lowWatermark, stateDigest.substring(0, 12),
+          viewChangesStarted, stateTransfers, requestsExecuted, rejections);
+    }
+  }
+
+  public boolean ok() {
+    return violations.isEmpty();
+  }
+
+  /** Operations completed per second of wall-clock time (the simulator's speed, not the protocol's). */
+  public double opsPerWallSecond() {
+    return wallMs == 0 ? opsCompleted * 1000.0 : opsCompleted * 1000.0 / wallMs;
+  }
+
+  /** The highest view any replica that is up ended in. */
+  public long maxView() {
+    return replicas.stream().filter(r -> !r.crashed()).mapToLong(ReplicaSummary::view).max().orElse(0);
+  }
+
+  /** The lowest view among replicas that are up. */
+  public long minView() {
+    return replicas.stream().filter(r -> !r.crashed()).mapToLong(ReplicaSummary::view).min().orElse(0);
+  }
+
+  public ReplicaSummary replica(int id) {
+    return replicas.get(id);
+  }
+
+  public List<OpRecord> historyOf(int client) {
+    return history.stream().filter(o -> o.client() == client).toList();
+  }
+
+  public String summary() {
+    return String.format("seed %d: %d ops completed (%d incomplete) in %d virtual ms, %d wall ms (%.0f ops/s); "
+            + "max view %d, %d view changes, %d state transfers, %d messages (%d lost)%s",
+        seed, opsCompleted, opsIncomplete, virtualDurationMs, wallMs, opsPerWallSecond(), maxView(),
+        viewChangesStarted, stateTransfers, messagesSent, messagesLost,
+        ok() ? "" : "; " + violations.size() + " VIOLATIONS");
+  }
+
+  public String report() {
+    StringBuilder b = new StringBuilder(summary()).append('\n');
+    b.append("faults: ").append(faults).append('\n');
+    for (String v : violations) {
+      b.append("VIOLATION ").append(v).append('\n');
+    }
+    if (!ok() && !trace.isEmpty()) {
+      b.append("trace before the first violation (replay with seed ").append(seed).append("):\n");
+      trace.forEach(line -> b.append("  ").append(line).append('\n'));
+    }
+    replicas.forEach(r -> b.append("  ").append(r).append('\n'));
+    if (!verifierRejections.isEmpty()) {
+      b.append("  inbound verifier rejected: ").append(verifierRejections).append('\n');
+    }
+    history.stream().filter(o -> !o.completed()).forEach(o -> b.append("  ").append(o).append('\n'));
+    return b.toString();
+  }
+}

@@ -1,0 +1,191 @@
+package io.pbft.replica.app.kv;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The checkpoint directories of a {@link RocksKvStateMachine}: {@code checkpoints/<sequence>/},
+ * each a RocksDB checkpoint (SST files hard-linked from the live database, small files copied).
+ *
+ * <p>A checkpoint counts only once the marker file inside it exists, and the marker is written
+ * after everything else in the directory has been fsynced. A crash halfway through a checkpoint
+ * therefore leaves a directory without the marker, which recovery deletes instead of trusting.
+ */
+final class RocksCheckpoints {
+  private static final Logger log = LoggerFactory.getLogger(RocksCheckpoints.class);
+  static final String COMPLETE_MARKER = "PBFT-CHECKPOINT-COMPLETE";
+  /** A checkpoint directory, or RocksDB's staging directory for one (renamed when done). */
+  private static final Pattern NAME = Pattern.compile("(\\d{1,19})(\\.tmp)?");
+
+  private final Path dir;
+
+  RocksCheckpoints(Path dir) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+  }
+
+  Path path(long sequence) {
+    return dir.resolve(Long.toString(sequence));
+  }
+
+  boolean isComplete(long sequence) {
+    return Files.isRegularFile(path(sequence).resolve(COMPLETE_MARKER));
+  }
+
+  /** Sequence numbers of complete checkpoints, ascending. */
+  List<Long> complete() throws IOException {
+    List<Long> complete = new ArrayList<>();
+    for (var entry : list().entrySet()) {
+      if (!entry.getValue().getFileName().toString().endsWith(".tmp") && isComplete(entry.getKey())) {
+        complete.add(entry.getKey());
+      }
+    }
+    return complete;
+  }
+
+  OptionalLong newestComplete() throws IOException {
+    List<Long> complete = complete();
+    return complete.isEmpty() ? OptionalLong.empty() : OptionalLong.of(complete.get(complete.size() - 1));
+  }
+
+  /** Deletes what interrupted checkpoints left behind. */
+  void removeIncomplete() throws IOException {
+    for (Path path : listAll()) {
+      Matcher m = NAME.matcher(path.getFileName().toString());
+      m.matches();
+      if (m.group(2) != null || !isComplete(Long.parseLong(m.group(1)))) {
+        log.warn("deleting {}: a checkpoint that did not complete (the process stopped while taking it)", path);
+        deleteRecursively(path);
+      }
+    }
+  }
+
+  /** Deletes anything at {@code sequence}, complete or not, before a new checkpoint is taken there. */
+  void removeAt(long sequence) throws IOException {
+    deleteRecursively(path(sequence));
+    deleteRecursively(dir.resolve(sequence + ".tmp"));
+  }
+
+  /**
+   * Declares checkpoint {@code sequence} complete: fsyncs every file in it (so the marker can
+   * never be durable before what it vouches for), then writes and fsyncs the marker, then the
+   * directories that name them.
+   */
+  void markComplete(long sequence) throws IOException {
+    Path checkpoint = path(sequence);
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(checkpoint)) {
+      for (Path file : files) {
+        fsync(file, StandardOpenOption.READ);
+      }
+    }
+    Path marker = checkpoint.resolve(COMPLETE_MARKER);
+    Files.writeString(marker, "checkpoint " + sequence + "\n");
+    fsync(marker, StandardOpenOption.READ);
+    fsync(checkpoint, StandardOpenOption.READ);
+    fsync(dir, StandardOpenOption.READ);
+  }
+
+  /** Deletes checkpoints below {@code sequence}, never the newest complete one. */
+  void discardBelow(long sequence) throws IOException {
+    OptionalLong newest = newestComplete();
+    for (var entry : list().entrySet()) {
+      long found = entry.getKey();
+      if (found < sequence && (newest.isEmpty() || found != newest.getAsLong())) {
+        deleteRecursively(entry.getValue());
+      }
+    }
+  }
+
+  /**
+   * Builds a database directory at {@code target} holding checkpoint {@code sequence}. SST and
+   * blob files are immutable once written, so they are hard-linked: the cost does not grow with
+   * the state. Everything else (MANIFEST, CURRENT, OPTIONS) is copied, because RocksDB may write
+   * to those after opening.
+   */
+  void materialize(long sequence, Path target) throws IOException {
+    Files.createDirectories(target);
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(path(sequence))) {
+      for (Path file : files) {
+        String name = file.getFileName().toString();
+        if (name.equals(COMPLETE_MARKER)) {
+          continue;
+        }
+        if (name.endsWith(".sst") || name.endsWith(".blob")) {
+          Files.createLink(target.resolve(name), file);
+        } else {
+          Files.copy(file, target.resolve(name));
+        }
+      }
+    }
+  }
+
+  /** Checkpoint directories (and staging directories) by sequence number. */
+  private TreeMap<Long, Path> list() throws IOException {
+    TreeMap<Long, Path> found = new TreeMap<>();
+    for (Path path : listAll()) {
+      Matcher m = NAME.matcher(path.getFileName().toString());
+      m.matches();
+      long sequence = Long.parseLong(m.group(1));
+      // A finished directory wins over a leftover staging one with the same number.
+      if (m.group(2) == null || !found.containsKey(sequence)) {
+        found.put(sequence, path);
+      }
+    }
+    return found;
+  }
+
+  private List<Path> listAll() throws IOException {
+    List<Path> paths = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+      for (Path path : entries) {
+        if (NAME.matcher(path.getFileName().toString()).matches()) {
+          paths.add(path);
+        }
+      }
+    }
+    return paths;
+  }
+
+  static void deleteRecursively(Path path) throws IOException {
+    if (!Files.exists(path)) {
+      return;
+    }
+    Files.walkFileTree(path, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult visitFile(Path file, BasicFileAttributes attributes) throws IOException {
+        Files.delete(file);
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult postVisitDirectory(Path directory, IOException e) throws IOException {
+        if (e != null) {
+          throw e;
+        }
+        Files.delete(directory);
+        return FileVisitResult.CONTINUE;
+      }
+    });
+  }
+
+  private static void fsync(Path path, StandardOpenOption mode) throws IOException {
+    try (FileChannel channel = FileChannel.open(path, mode)) {
+      channel.force(true);
+    }
+  }
+}
