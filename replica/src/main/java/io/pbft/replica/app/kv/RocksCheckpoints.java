@@ -12,7 +12,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -50,11 +49,13 @@ final class RocksCheckpoints {
   /** Sequence numbers of complete checkpoints, ascending. */
   List<Long> complete() throws IOException {
     List<Long> complete = new ArrayList<>();
-    for (var entry : list().entrySet()) {
-      if (!entry.getValue().getFileName().toString().endsWith(".tmp") && isComplete(entry.getKey())) {
-        complete.add(entry.getKey());
+    for (Path path : listAll()) {
+      Matcher m = parse(path);
+      if (m.group(2) == null && isComplete(Long.parseLong(m.group(1)))) {
+        complete.add(Long.parseLong(m.group(1)));
       }
     }
+    complete.sort(null);
     return complete;
   }
 
@@ -66,8 +67,7 @@ final class RocksCheckpoints {
   /** Deletes what interrupted checkpoints left behind. */
   void removeIncomplete() throws IOException {
     for (Path path : listAll()) {
-      Matcher m = NAME.matcher(path.getFileName().toString());
-      m.matches();
+      Matcher m = parse(path);
       if (m.group(2) != null || !isComplete(Long.parseLong(m.group(1)))) {
         log.warn("deleting {}: a checkpoint that did not complete (the process stopped while taking it)", path);
         deleteRecursively(path);
@@ -90,23 +90,25 @@ final class RocksCheckpoints {
     Path checkpoint = path(sequence);
     try (DirectoryStream<Path> files = Files.newDirectoryStream(checkpoint)) {
       for (Path file : files) {
-        fsync(file, StandardOpenOption.READ);
+        fsync(file);
       }
     }
     Path marker = checkpoint.resolve(COMPLETE_MARKER);
     Files.writeString(marker, "checkpoint " + sequence + "\n");
-    fsync(marker, StandardOpenOption.READ);
-    fsync(checkpoint, StandardOpenOption.READ);
-    fsync(dir, StandardOpenOption.READ);
+    fsync(marker);
+    fsync(checkpoint);
+    fsync(dir);
   }
 
   /** Deletes checkpoints below {@code sequence}, never the newest complete one. */
   void discardBelow(long sequence) throws IOException {
     OptionalLong newest = newestComplete();
-    for (var entry : list().entrySet()) {
-      long found = entry.getKey();
-      if (found < sequence && (newest.isEmpty() || found != newest.getAsLong())) {
-        deleteRecursively(entry.getValue());
+    for (Path path : listAll()) {
+      Matcher m = parse(path);
+      long found = Long.parseLong(m.group(1));
+      boolean newestComplete = m.group(2) == null && newest.isPresent() && found == newest.getAsLong();
+      if (found < sequence && !newestComplete) {
+        deleteRecursively(path);
       }
     }
   }
@@ -134,19 +136,12 @@ final class RocksCheckpoints {
     }
   }
 
-  /** Checkpoint directories (and staging directories) by sequence number. */
-  private TreeMap<Long, Path> list() throws IOException {
-    TreeMap<Long, Path> found = new TreeMap<>();
-    for (Path path : listAll()) {
-      Matcher m = NAME.matcher(path.getFileName().toString());
-      m.matches();
-      long sequence = Long.parseLong(m.group(1));
-      // A finished directory wins over a leftover staging one with the same number.
-      if (m.group(2) == null || !found.containsKey(sequence)) {
-        found.put(sequence, path);
-      }
+  private static Matcher parse(Path path) {
+    Matcher m = NAME.matcher(path.getFileName().toString());
+    if (!m.matches()) {
+      throw new IllegalStateException(path + " was listed as a checkpoint but is not named like one");
     }
-    return found;
+    return m;
   }
 
   private List<Path> listAll() throws IOException {
@@ -183,8 +178,8 @@ final class RocksCheckpoints {
     });
   }
 
-  private static void fsync(Path path, StandardOpenOption mode) throws IOException {
-    try (FileChannel channel = FileChannel.open(path, mode)) {
+  private static void fsync(Path path) throws IOException {
+    try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
       channel.force(true);
     }
   }
