@@ -1,46 +1,150 @@
 package io.pbft.cli;
 
+import io.pbft.chaos.traitor.Traitors;
+import io.pbft.replica.app.kv.RocksKvStateMachine;
+import java.nio.file.Path;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.replica.app.kv.KvStateMachine;
+import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code pbft replica}: runs one replica of the key-value store until SIGTERM or SIGINT. */
+/**
+ * {@code pbft replica}: runs one replica of the key-value store until SIGTERM or SIGINT.
+ *
+ * <p>Every option can also come from the environment (an option given on the command line wins),
+ * so a container image needs no command line of its own: {@code PBFT_CONFIG}, {@code PBFT_ID},
+ * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}.
+ */
 @Command(name = "replica", mixinStandardHelpOptions = true,
-    description = "Run one replica of the replicated key-value store until SIGTERM/SIGINT.")
+    description = {"Run one replica of the replicated key-value store until SIGTERM/SIGINT.",
+        "Each option falls back to the environment variable named in its description."})
 final class ReplicaCommand implements Callable<Integer> {
-  @Option(names = "--config", paramLabel = "FILE", required = true, description = "The cluster.yaml written by keygen.")
+  private static final Logger log = LoggerFactory.getLogger(ReplicaCommand.class);
+
+  @Option(names = "--config", paramLabel = "FILE", defaultValue = "${env:PBFT_CONFIG}",
+      description = "The cluster.yaml written by keygen (env PBFT_CONFIG).")
   Path config;
 
-  @Option(names = "--id", paramLabel = "I", required = true, description = "This replica's id in the configuration.")
-  int id;
+  @Option(names = "--id", paramLabel = "I", defaultValue = "${env:PBFT_ID}",
+      description = "This replica's id in the configuration (env PBFT_ID).")
+  Integer id;
+
+  @Option(names = "--listen", paramLabel = "HOST[:PORT]", defaultValue = "${env:PBFT_LISTEN}",
+      description = {"Address to listen on instead of the configured one (env PBFT_LISTEN), e.g. 0.0.0.0 in a "
+          + "container whose peers dial it by the host name in the configuration; the port defaults to the "
+          + "configured one."})
+  String listen;
+
+  @Option(names = "--traitor", paramLabel = "NAME", defaultValue = "${env:PBFT_TRAITOR}",
+      description = {"Run as a traitor for fault-injection experiments (env PBFT_TRAITOR): a behaviour from the "
+          + "chaos catalogue, e.g. silent or equivocating-primary; several joined with '+' combine. "
+          + "Default: honest."})
+  String traitor;
+
+  @Option(names = "--traitor-seed", paramLabel = "SEED", defaultValue = "${env:PBFT_TRAITOR_SEED}",
+      description = "Seed of a traitor's random choices (env PBFT_TRAITOR_SEED; default 1).")
+  Long traitorSeed;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${env:PBFT_DATA_DIR}",
+      description = {"Keep this replica's state in DIR (a write-ahead log and a RocksDB key-value store) so "
+          + "that it survives crashes and restarts (env PBFT_DATA_DIR). Without it, state lives in memory and "
+          + "a restarted replica recovers it from its peers."})
+  Path dataDir;
 
   @Override
   public Integer call() throws InterruptedException {
+    if (config == null) {
+      throw CliException.usage("--config FILE is required (or set PBFT_CONFIG)");
+    }
+    if (id == null) {
+      throw CliException.usage("--id I is required (or set PBFT_ID)");
+    }
     ClusterConfig cfg = Configs.load(config);
     ReplicaInfo me = cfg.replica(id);
+    InetSocketAddress bind = listenAddress(listen, me);
+    Behaviour behaviour = behaviour(traitor, cfg, id, traitorSeed == null ? 1L : traitorSeed);
     Ed25519Keys keys = cfg.replicaKeys(id);
+    String where = bind == null ? me.address() : bind.getHostString() + ":" + bind.getPort();
     ReplicaServer server;
     try {
-      server = ReplicaServer.start(cfg, id, keys, new KvStateMachine());
+      server = dataDir == null
+          ? ReplicaServer.start(cfg, id, keys, new KvStateMachine(), behaviour, bind)
+          : ReplicaServer.startDurable(cfg, id, keys, behaviour, bind, dataDir, RocksKvStateMachine::open);
+    } catch (io.pbft.replica.storage.StorageException e) {
+      throw new CliException(CliException.USAGE, "replica " + id + ": " + e.getMessage(), e);
     } catch (IOException e) {
       if (addressInUse(e)) {
-        throw new CliException(CliException.FAILED, "address " + me.address() + " already in use", e);
+        throw new CliException(CliException.FAILED, "address " + where + " already in use", e);
       }
-      throw new CliException(CliException.FAILED, "cannot start replica " + id + " on " + me.address() + ": "
+      throw new CliException(CliException.FAILED, "cannot start replica " + id + " on " + where + ": "
           + e.getMessage(), e);
+    }
+    if (bind != null) {
+      log.info("replica {} listens on {}; peers and clients reach it at {}", id, where, me.address());
+    }
+    if (behaviour != Behaviour.HONEST) {
+      log.warn("replica {} runs as a TRAITOR: {}", id, behaviour.name());
     }
     // close() is graceful (drains calls, then forces); the JVM waits for hooks before exiting.
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pbft-replica-shutdown"));
     server.awaitTermination();
     return 0;
+  }
+
+  /**
+   * {@code HOST}, {@code HOST:PORT}, {@code :PORT} or {@code [v6]:PORT}; null (or blank) for the
+   * configured address. A missing host or port is taken from the configuration.
+   */
+  static InetSocketAddress listenAddress(String spec, ReplicaInfo me) {
+    if (spec == null || spec.isBlank()) {
+      return null;
+    }
+    String s = spec.strip();
+    String host = s;
+    int port = me.port();
+    int colon = s.lastIndexOf(':');
+    boolean bracketed = s.startsWith("[");
+    if (colon >= 0 && (!bracketed || colon > s.indexOf(']')) && (bracketed || s.indexOf(':') == colon)) {
+      host = s.substring(0, colon);
+      String p = s.substring(colon + 1);
+      try {
+        port = Integer.parseInt(p);
+      } catch (NumberFormatException e) {
+        throw CliException.usage("--listen: port in '" + spec + "' is not a number");
+      }
+      if (port < 0 || port > 65535) {
+        throw CliException.usage("--listen: port " + port + " is out of range");
+      }
+    }
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    if (host.isEmpty()) {
+      host = me.host();
+    }
+    return new InetSocketAddress(host, port);
+  }
+
+  static Behaviour behaviour(String name, ClusterConfig cfg, int id, long seed) {
+    if (name == null || name.isBlank()) {
+      return Behaviour.HONEST;
+    }
+    try {
+      return Traitors.create(name.strip(), new Traitors.Context(id, cfg.n(), cfg.f(), seed));
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage("--traitor: " + e.getMessage());
+    }
   }
 
   /**

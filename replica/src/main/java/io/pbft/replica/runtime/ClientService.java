@@ -93,6 +93,10 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   }
 
   private void request(ClientSession session, ClientMessage message) {
+    if (replica.failure() != null) {
+      session.reject("replica " + replica.id + " has stopped: " + replica.failure());
+      return;
+    }
     if (!session.established()) {
       replica.drop("request before handshake");
       session.reject("no session: send a signed SessionOpen first");

@@ -26,6 +26,9 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     return new StreamObserver<>() {
       @Override
       public void onNext(SignedMessage message) {
+        if (replica.failure() != null) {
+          return; // stopped taking part
+        }
         replica.verifyPool.execute(() -> {
           Verdict<VerifiedMessage> verdict = replica.verifier.verify(message);
           if (!verdict.isOk()) {

@@ -15,7 +15,10 @@ import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.app.DurableStateMachine;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.Function;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -55,10 +58,13 @@ public final class ReplicaServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final Map<String, AtomicLong> dropped = new ConcurrentHashMap<>();
   private volatile boolean closed;
+  private final DurableStorage storage;
+  private volatile String failure;
 
   private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour,
-      InetSocketAddress listen) {
+      InetSocketAddress listen, DurableStorage storage) {
     this.id = id;
+    this.storage = storage;
     this.behaviour = behaviour;
     this.signing = new Behaviour.Signing() {
       @Override
@@ -78,6 +84,10 @@ public final class ReplicaServer implements AutoCloseable {
     this.app = app;
     this.verifier = new InboundVerifier(config);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, app, verifier::knownClient);
+    if (storage != null) {
+      core.enableDurability(storage);
+      core.recover(storage.appSequence(), storage.clientTable(), storage.records());
+    }
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), this::dispatchEffects);
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
@@ -133,7 +143,31 @@ public final class ReplicaServer implements AutoCloseable {
    */
   public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
       Behaviour behaviour, InetSocketAddress listen) throws IOException {
-    ReplicaServer r = new ReplicaServer(config, id, keys, app, behaviour, listen);
+    return launch(new ReplicaServer(config, id, keys, app, behaviour, listen, null));
+  }
+
+  /**
+   * Starts a durable replica: its state lives in {@code dataDir} (a write-ahead log and the
+   * application made by {@code appFactory} in a subdirectory), so that it survives crashes. It
+   * recovers what the directory holds, then catches up from its peers.
+   *
+   * @throws io.pbft.replica.storage.StorageException if the directory is locked by another
+   *     process, belongs to another replica or cluster, or cannot be read
+   */
+  public static ReplicaServer startDurable(ClusterConfig config, int id, Ed25519Keys keys, Behaviour behaviour,
+      InetSocketAddress listen, Path dataDir, Function<Path, DurableStateMachine> appFactory) throws IOException {
+    DurableStorage storage = DurableStorage.open(config, id, dataDir, appFactory);
+    try {
+      return launch(new ReplicaServer(config, id, keys, storage.app(), behaviour, listen, storage));
+    } catch (IOException | RuntimeException e) {
+      storage.close();
+      throw e;
+    }
+  }
+
+  private static ReplicaServer launch(ReplicaServer r) throws IOException {
+    int id = r.id;
+    ClusterConfig config = r.config;
     r.loop.start();
     try {
       r.server.start();
@@ -161,9 +195,20 @@ public final class ReplicaServer implements AutoCloseable {
 
   /** Runs on the event loop after each burst of events: sends what the core produced. */
   private void dispatchEffects() {
+    if (failure != null) {
+      return;
+    }
     Effects effects = core.takeEffects();
     if (effects.isEmpty()) {
       return;
+    }
+    if (storage != null) {
+      try {
+        storage.persist(effects); // durable before anything that depends on it leaves
+      } catch (io.pbft.replica.storage.StorageException e) {
+        fail("storage failure: " + e.getMessage());
+        return;
+      }
     }
     for (Effects.Outgoing out : behaviour.outgoing(effects.messages(), signing)) {
       long delay = behaviour.delayMs(out);
@@ -191,6 +236,21 @@ public final class ReplicaServer implements AutoCloseable {
     } else if (out.to() >= 0 && out.to() < peers.length && peers[out.to()] != null) {
       peers[out.to()].send(out.message());
     }
+  }
+
+  /**
+   * Stops taking part: nothing more is sent or executed, health turns NOT_SERVING, the status RPC
+   * reports why. What is on disk stays as it was (the log refuses further writes).
+   */
+  private void fail(String why) {
+    failure = why;
+    log.error("replica {} stops taking part: {}", id, why);
+    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+  }
+
+  /** Why this replica stopped taking part, or null while it works. */
+  public String failure() {
+    return failure;
   }
 
   void drop(String reason) {
@@ -222,6 +282,10 @@ public final class ReplicaServer implements AutoCloseable {
     b.putCounters("state transfers", core.stateTransfer().transfersCompleted());
     b.putCounters("state transfer bytes", core.stateTransfer().bytesFetched());
     b.putCounters("view changing", core.viewChanging() ? 1 : 0);
+    b.putCounters("storage failed", failure != null ? 1 : 0);
+    if (storage != null) {
+      b.putCounters("log bytes on disk", storage.diskBytes());
+    }
     b.putCounters("dropped: event loop full", loop.dropped());
     b.putCounters("dropped: replies without session", sessions.repliesDropped());
     b.putCounters("client sessions", sessions.size());
@@ -271,6 +335,9 @@ public final class ReplicaServer implements AutoCloseable {
     verifyPool.shutdownNow();
     scheduler.shutdownNow();
     loop.close();
+    if (storage != null) {
+      storage.close();
+    }
     log.info("replica {} stopped", id);
   }
 
