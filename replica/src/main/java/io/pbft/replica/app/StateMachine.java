@@ -30,4 +30,31 @@ public interface StateMachine {
 
   /** Replaces the state with one produced by {@link #snapshot} (on any replica). */
   void restore(byte[] snapshot);
+
+  /**
+   * A frozen view of the state as it is now, serialized only if someone asks. Replicas freeze
+   * the state at every checkpoint to serve it to peers that fall behind, so taking one should
+   * cost what changed since, not the size of the state; the default serializes at once.
+   */
+  default Frozen freeze() {
+    byte[] bytes = snapshot();
+    return new Frozen() {
+      @Override
+      public byte[] bytes() {
+        return bytes;
+      }
+
+      @Override
+      public void release() {}
+    };
+  }
+
+  /** The state at one moment, as {@link #snapshot()} would have returned it then. */
+  interface Frozen {
+    /** The snapshot bytes of the frozen state; may be called more than once. */
+    byte[] bytes();
+
+    /** No longer needed: the application may drop what it kept for this view. */
+    void release();
+  }
 }

@@ -139,6 +139,42 @@ final class Execution {
     }
   }
 
+  /**
+   * The replicated state as it is now, serialized (in {@link #snapshot()}'s format) only when a
+   * peer asks for it: the client table is copied (it is small), the application freezes itself.
+   */
+  StateMachine.Frozen freeze() {
+    TreeMap<Integer, Last> table = new TreeMap<>(clients);
+    StateMachine.Frozen app = this.app.freeze();
+    return new StateMachine.Frozen() {
+      private byte[] bytes;
+
+      @Override
+      public synchronized byte[] bytes() {
+        if (bytes == null) {
+          try {
+            byte[] appBytes = app.bytes();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(appBytes.length + 64 * table.size() + 16);
+            CodedOutputStream coded = CodedOutputStream.newInstance(out);
+            writeClients(coded, table);
+            coded.writeByteArrayNoTag(appBytes);
+            coded.flush();
+            bytes = out.toByteArray();
+          } catch (IOException e) {
+            throw new IllegalStateException("writing to memory failed", e);
+          }
+        }
+        return bytes;
+      }
+
+      @Override
+      public synchronized void release() {
+        bytes = null;
+        app.release();
+      }
+    };
+  }
+
   /** The client table alone, as durable checkpoints keep it beside the application's state. */
   byte[] clientTableBytes() {
     try {

@@ -5,6 +5,7 @@ import io.pbft.proto.FetchState;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.StateChunk;
+import io.pbft.replica.app.StateMachine;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -26,7 +27,12 @@ public final class StateTransfer {
   /** Largest state this implementation moves (one Java array). */
   static final long STATE_BYTES_MAX = Integer.MAX_VALUE - 64;
 
-  private record Retained(ByteString digest, byte[] snapshot) {}
+  /** A checkpoint's state, frozen when it was taken and serialized on the first fetch. */
+  private record Retained(ByteString digest, StateMachine.Frozen state) {
+    byte[] snapshot() {
+      return state.bytes();
+    }
+  }
 
   private record Ahead(long sequence, ByteString digest, SignedMessage signed) {}
 
@@ -91,12 +97,17 @@ public final class StateTransfer {
 
   /** Keeps the snapshot of a checkpoint this replica took, to serve it to others. */
   void retain(long sequence, ByteString digest, Execution execution) {
-    retained.put(sequence, new Retained(digest, execution.snapshot()));
+    Retained previous = retained.put(sequence, new Retained(digest, execution.freeze()));
+    if (previous != null) {
+      previous.state().release();
+    }
   }
 
   /** A checkpoint became stable: older snapshots and votes are no longer needed. */
   void stable(long sequence) {
-    retained.headMap(sequence, false).clear();
+    var older = retained.headMap(sequence, false);
+    older.values().forEach(r -> r.state().release());
+    older.clear();
     ahead.values().removeIf(a -> a.sequence() <= sequence);
   }
 
@@ -219,7 +230,19 @@ public final class StateTransfer {
     transfers++;
     lastTransferMs = nowMs - startedMs;
     lastTransferBytes = buffer.length;
-    retained.put(sequence, new Retained(targetDigest, buffer));
+    byte[] installedState = buffer;
+    Retained previous = retained.put(sequence, new Retained(targetDigest, new StateMachine.Frozen() {
+      @Override
+      public byte[] bytes() {
+        return installedState;
+      }
+
+      @Override
+      public void release() {}
+    }));
+    if (previous != null) {
+      previous.state().release();
+    }
     ByteString digest = targetDigest;
     List<SignedMessage> proof = targetProof;
     target = -1;

@@ -167,8 +167,52 @@ public final class RocksKvStateMachine implements DurableStateMachine {
   @Override
   public byte[] snapshot() {
     ensureUsable();
-    KvSnapshotFormat.Writer writer = new KvSnapshotFormat.Writer(digest.count());
-    try (RocksIterator it = db.newIterator(kvFamily, readOptions)) {
+    return serialize(readOptions, digest.count());
+  }
+
+  /**
+   * A RocksDB snapshot: free to take (the store keeps the versions it pins), read only when
+   * someone asks for the bytes.
+   */
+  @Override
+  public Frozen freeze() {
+    ensureUsable();
+    org.rocksdb.Snapshot pinned = db.getSnapshot();
+    long count = digest.count();
+    RocksDB owner = db;
+    return new Frozen() {
+      private byte[] bytes;
+      private boolean released;
+
+      @Override
+      public synchronized byte[] bytes() {
+        if (released) {
+          throw new IllegalStateException("frozen view already released");
+        }
+        if (bytes == null) {
+          try (ReadOptions at = new ReadOptions().setSnapshot(pinned)) {
+            bytes = serialize(at, count);
+          }
+        }
+        return bytes;
+      }
+
+      @Override
+      public synchronized void release() {
+        if (!released) {
+          released = true;
+          bytes = null;
+          if (owner == db) {
+            owner.releaseSnapshot(pinned);
+          }
+        }
+      }
+    };
+  }
+
+  private byte[] serialize(ReadOptions options, long count) {
+    KvSnapshotFormat.Writer writer = new KvSnapshotFormat.Writer(count);
+    try (RocksIterator it = db.newIterator(kvFamily, options)) {
       for (it.seekToFirst(); it.isValid(); it.next()) {
         // Fresh arrays from JNI that nobody else holds: wrapping them copies nothing.
         writer.entry(UnsafeByteOperations.unsafeWrap(it.key()), UnsafeByteOperations.unsafeWrap(it.value()));
