@@ -107,6 +107,7 @@ public final class ReplicaCore {
   private final Rejections rejections = new Rejections();
   private CheckpointStore store = CheckpointStore.NONE;
   private boolean durable;
+  private boolean compactionDue;
   private Effects effects = Effects.empty();
   private long viewChangesStarted;
 
@@ -220,6 +221,12 @@ public final class ReplicaCore {
 
   /** Hands out everything accumulated since the last call. */
   public Effects takeEffects() {
+    if (compactionDue) {
+      // The live state as it is after everything the event(s) did, records after the stable
+      // checkpoint included; the runtime writes it after records() and drops what is older.
+      compactionDue = false;
+      effects.compactTo(liveRecords());
+    }
     Effects out = effects;
     effects = Effects.empty();
     return out;
@@ -774,9 +781,7 @@ public final class ReplicaCore {
     if (lastExecuted() >= s) {
       store.stable(s);
     }
-    if (durable) {
-      effects.compactTo(liveRecords());
-    }
+    compactionDue = durable; // computed when the effects are handed out, after the whole event
     log.debug("replica {}: checkpoint {} stable, window now ({}, {}]", id, s, lowWatermark, highWatermark());
     proposeBatches();
   }

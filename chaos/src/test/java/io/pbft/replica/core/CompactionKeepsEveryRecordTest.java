@@ -1,0 +1,239 @@
+package io.pbft.replica.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.proto.WalRecord;
+import io.pbft.replica.app.kv.KvOperations;
+import io.pbft.replica.app.kv.KvStateMachine;
+import java.lang.reflect.Field;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Regression test for a bug the chaos harness found: records written in the same event after a
+ * compaction were lost, so a replica restarted from its disk was not where it had been, and could
+ * contradict itself. Fixed by computing the compaction when the effects are handed out.
+ *
+ * <p>Found as: NemesisAdditionsTest.primaryThatCrashesLosingMemoryComesBackAndNeverContradictsItself
+ * (simulator seed 66, {@code Faults.restart(0, 350, 900)}): the restarted primary fails with a
+ * NullPointerException in ReplicaCore.onHeartbeat (CommittedCertificate.Builder.setPrePrepare),
+ * serving a committed certificate for a slot that has no pre-prepare.
+ *
+ * <p>Why it failed: {@link Effects#compaction()} was computed when a checkpoint becomes stable
+ * (ReplicaCore.makeStable, via compactTo(liveRecords())), but the event goes on producing
+ * records: executeReady() keeps executing committed batches after the checkpoint (COMMITTED
+ * records), and makeStable() ends with proposeBatches() (a primary's "sent" PRE-PREPAREs). The
+ * runtime (DurableStorage.persist) appends records(), then the compaction, and truncates
+ * everything before the compaction, as the Effects contract says; so do the simulator and this
+ * test. Everything recorded after compactTo() in that event is gone: a restarted backup has
+ * forgotten batches it executed (this test: executed up to 6, restarted at 4); a restarted
+ * primary has forgotten pre-prepares it sent, so it may pre-prepare a different batch at the
+ * same sequence number (a correct replica equivocating), and a slot it then executes from a
+ * later COMMITTED record has a null pre-prepare (the NullPointerException).
+ *
+ *
+ * <p>This test drives four durable cores directly (replica 3 lags, and hears of stable
+ * checkpoints before it executes up to them) and, after every burst that compacts, restarts the
+ * replica from what its disk holds and compares.
+ */
+
+class CompactionKeepsEveryRecordTest {
+  private static final int N = 4;
+  /** One request per batch, checkpoints every 4, a window of 8. */
+  private static final ProtocolSettings SETTINGS = new ProtocolSettings(1, 1 << 20, 8, 4, 4, 1000, 1024, 1000,
+      1 << 20);
+  private static final int CLIENTS = 16;
+
+  /** What survives a crash, kept the way DurableStorage.persist keeps it. */
+  private static final class Disk implements CheckpointStore {
+    final List<WalRecord> log = new ArrayList<>();
+    long checkpointSequence;
+    byte[] clientTable = new byte[0];
+    byte[] appSnapshot;
+    KvStateMachine app;
+
+    @Override
+    public void checkpoint(long sequence, byte[] table) {
+      checkpointSequence = sequence;
+      clientTable = table;
+      appSnapshot = app.snapshot();
+    }
+
+    @Override
+    public void stable(long sequence) {}
+
+    void persist(Effects e) {
+      log.addAll(e.records());
+      if (e.compaction() != null) {
+        log.clear();
+        log.addAll(e.compaction());
+      }
+    }
+  }
+
+  /** A message on its way to replica {@code to}. */
+  private record Delivery(int to, SignedMessage message) {}
+
+  private final List<Ed25519Keys> replicaKeys = new ArrayList<>();
+  private final List<Ed25519Keys> clientKeys = new ArrayList<>();
+  private final List<ReplicaCore> cores = new ArrayList<>();
+  private final List<Disk> disks = new ArrayList<>();
+  private final ArrayDeque<Delivery> wire = new ArrayDeque<>();
+  /**
+   * Replica 3 lags: what is addressed to it arrives in bursts, checkpoints first and the rest
+   * reordered, after the others moved on. It learns that a checkpoint is stable before it executes up to it, and then,
+   * in one event, executes several batches, takes that checkpoint (stable at once: compaction)
+   * and executes more.
+   */
+  private final ArrayDeque<Delivery> late = new ArrayDeque<>();
+  private int restartsChecked;
+
+  @Test
+  void replicaRestartedFromItsDiskRightAfterACompactionIsWhereItWas() {
+    Random seeded = new Random(66);
+    SecureRandom keys = new SecureRandom() {
+      @Override
+      public void nextBytes(byte[] bytes) {
+        seeded.nextBytes(bytes);
+      }
+    };
+    for (int i = 0; i < N; i++) {
+      replicaKeys.add(Ed25519Keys.generate(keys));
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+      clientKeys.add(Ed25519Keys.generate(keys));
+    }
+    for (int i = 0; i < N; i++) {
+      Disk disk = new Disk();
+      disk.app = new KvStateMachine();
+      ReplicaCore core = core(i, disk.app);
+      core.enableDurability(disk);
+      cores.add(core);
+      disks.add(disk);
+    }
+    int submitted = 0;
+    for (long timestamp = 1; timestamp <= 10; timestamp++) {
+      for (int c = 0; c < CLIENTS; c++) {
+        SignedRequest r = request(c, timestamp);
+        cores.get(0).onClientRequest(r, parse(r));
+        collect(0);
+        drain();
+        if (++submitted % 6 == 0) {
+          // Within its window (8): it can still follow, late and out of order.
+          List<Delivery> held = new ArrayList<>(late);
+          late.clear();
+          held.stream().filter(d -> parse(d.message()).hasCheckpoint()).forEach(this::deliver);
+          List<Delivery> rest = new ArrayList<>(held.stream().filter(d -> !parse(d.message()).hasCheckpoint()).toList());
+          java.util.Collections.shuffle(rest, seeded); // as a network that reorders delivers them
+          rest.forEach(this::deliver);
+          drain();
+        }
+      }
+    }
+    assertTrue(restartsChecked > 0, "checkpoints became stable");
+  }
+
+  private void drain() {
+    while (!wire.isEmpty()) {
+      deliver(wire.poll());
+    }
+  }
+
+  private void deliver(Delivery d) {
+    cores.get(d.to()).onMessage(d.message().getSender(), parse(d.message()), d.message());
+    collect(d.to());
+  }
+
+  /**
+   * Takes a core's effects and persists them; after a burst that compacts, restarts a copy of the
+   * replica from its disk and compares; then sends.
+   */
+  private void collect(int id) {
+    ReplicaCore core = cores.get(id);
+    Effects e = core.takeEffects();
+    Disk disk = disks.get(id);
+    disk.persist(e);
+    if (e.compaction() != null) {
+      restartsChecked++;
+      KvStateMachine app = new KvStateMachine();
+      if (disk.appSnapshot != null) {
+        app.restore(disk.appSnapshot);
+      }
+      ReplicaCore restarted = core(id, app);
+      restarted.recover(disk.checkpointSequence, disk.clientTable, List.copyOf(disk.log));
+      String when = "replica " + id + ", restarted right after checkpoint " + core.lowWatermark()
+          + " became stable in an event that executed up to " + core.lastExecuted() + " and wrote "
+          + e.records().size() + " records besides the compaction";
+      assertEquals(core.lastExecuted(), restarted.lastExecuted(), "last executed, " + when);
+      assertEquals(prePrepared(core), prePrepared(restarted), "sequence numbers with a pre-prepare, " + when);
+    }
+    for (Effects.Outgoing out : e.messages()) {
+      for (int to = 0; to < N; to++) {
+        if (to != id && (out.broadcast() || out.to() == to)) {
+          (to == 3 ? late : wire).add(new Delivery(to, out.message()));
+        }
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static TreeSet<Long> prePrepared(ReplicaCore core) {
+    try {
+      Field f = ReplicaCore.class.getDeclaredField("slots");
+      f.setAccessible(true);
+      TreeSet<Long> out = new TreeSet<>();
+      for (Map.Entry<Long, Slot> s : ((TreeMap<Long, Slot>) f.get(core)).entrySet()) {
+        if (s.getValue().prePrepare != null) {
+          out.add(s.getKey());
+        }
+      }
+      return out;
+    } catch (ReflectiveOperationException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private ReplicaCore core(int id, KvStateMachine app) {
+    return new ReplicaCore(id, N, 1, SETTINGS, replicaKeys.get(id), app, c -> c >= 0 && c < clientKeys.size());
+  }
+
+  private SignedRequest request(int client, long timestamp) {
+    byte[] op = KvOperations.put(("k" + client).getBytes(), ("v" + timestamp).getBytes());
+    byte[] bytes = Request.newBuilder().setClientId(client).setTimestamp(timestamp).setOperation(ByteString.copyFrom(op))
+        .build().toByteArray();
+    return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(bytes))
+        .setSignature(ByteString.copyFrom(clientKeys.get(client).sign(bytes))).build();
+  }
+
+  private static Request parse(SignedRequest r) {
+    try {
+      return Request.parseFrom(r.getRequest());
+    } catch (InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static ReplicaMessage parse(SignedMessage m) {
+    try {
+      return ReplicaMessage.parseFrom(m.getPayload());
+    } catch (InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+}
