@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
  *
  * <p>Every option can also come from the environment (an option given on the command line wins),
  * so a container image needs no command line of its own: {@code PBFT_CONFIG}, {@code PBFT_ID},
- * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}.
+ * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}, {@code PBFT_DATA_DIR} (empty: in memory).
  */
 @Command(name = "replica", mixinStandardHelpOptions = true,
     description = {"Run one replica of the replicated key-value store until SIGTERM/SIGINT.",
@@ -69,6 +69,9 @@ final class ReplicaCommand implements Callable<Integer> {
     }
     if (id == null) {
       throw CliException.usage("--id I is required (or set PBFT_ID)");
+    }
+    if (dataDir != null && dataDir.toString().isBlank()) {
+      dataDir = null; // PBFT_DATA_DIR= (set but empty, e.g. to override an image's default): in memory
     }
     ClusterConfig cfg = Configs.load(config);
     ReplicaInfo me = cfg.replica(id);
