@@ -1,6 +1,5 @@
 package io.pbft.chaos.grpc;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +12,6 @@ import io.pbft.client.ClusterChannels;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
-import io.pbft.config.ClusterSetup;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.Ack;
@@ -22,10 +20,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.ReplicaServiceGrpc;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.StatusResponse;
-import io.pbft.replica.app.kv.KvStateMachine;
-import io.pbft.replica.runtime.ReplicaServer;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -47,35 +42,18 @@ class GrpcClusterTest {
   @TempDir
   Path dir;
 
+  private GrpcCluster cluster;
   private ClusterConfig config;
-  private final List<ReplicaServer> replicas = new ArrayList<>();
 
   @BeforeEach
   void start() throws IOException {
-    ClusterConfig generated = ClusterSetup.generate(dir, 4, 32, "127.0.0.1", freePort(), -1, new SecureRandom());
-    // Give every replica its own free port (consecutive ones may be taken on a shared machine).
-    List<ReplicaInfo> withPorts = new ArrayList<>();
-    for (ReplicaInfo r : generated.replicas()) {
-      withPorts.add(new ReplicaInfo(r.id(), r.host(), freePort(), r.publicKey(), r.keyFile()));
-    }
-    config = new ClusterConfig(withPorts, generated.clients(), generated.f(), generated.protocol(),
-        generated.transport(), generated.baseDir());
-    for (int i = 0; i < config.n(); i++) {
-      replicas.add(ReplicaServer.start(config, i, new KvStateMachine()));
-    }
+    cluster = GrpcCluster.start(dir, 4, 32);
+    config = cluster.config();
   }
 
   @AfterEach
   void stop() {
-    for (ReplicaServer r : replicas) {
-      r.close();
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+    cluster.close();
   }
 
   private static byte[] bytes(String s) {
@@ -167,7 +145,8 @@ class GrpcClusterTest {
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
-    StatusResponse s = waitFor(() -> status(1), r -> r.getCountersOrDefault("dropped: bad signature", 0) >= 2);
+    StatusResponse s = GrpcCluster.waitFor(() -> status(1),
+        r -> r.getCountersOrDefault("dropped: bad signature", 0) >= 2, Duration.ofSeconds(20));
     assertEquals(2, s.getCountersOrDefault("dropped: bad signature", 0));
     assertEquals(1, s.getCountersOrDefault("dropped: unknown sender", 0));
     assertEquals(0, s.getLastExecuted(), "nothing changed");
@@ -179,43 +158,10 @@ class GrpcClusterTest {
   }
 
   private StatusResponse status(int i) {
-    try {
-      return replicas.get(i).status().get(5, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError(e);
-    }
+    return cluster.status(i);
   }
 
-  private static <T> T waitFor(java.util.function.Supplier<T> probe, java.util.function.Predicate<T> done)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    T value = probe.get();
-    while (!done.test(value) && System.nanoTime() < deadline) {
-      Thread.sleep(50);
-      value = probe.get();
-    }
-    return value;
-  }
-
-  /** All replicas reach the same last executed sequence number and state digest. */
   private List<StatusResponse> assertReplicasAgree() {
-    try {
-      List<StatusResponse> all = waitFor(() -> {
-        List<StatusResponse> s = new ArrayList<>();
-        for (int i = 0; i < replicas.size(); i++) {
-          s.add(status(i));
-        }
-        return s;
-      }, s -> s.stream().allMatch(x -> x.getLastExecuted() == s.get(0).getLastExecuted()
-          && x.getStateDigest().equals(s.get(0).getStateDigest())));
-      for (StatusResponse s : all) {
-        assertEquals(all.get(0).getLastExecuted(), s.getLastExecuted(), "replica " + s.getReplicaId());
-        assertArrayEquals(all.get(0).getStateDigest().toByteArray(), s.getStateDigest().toByteArray(),
-            "replica " + s.getReplicaId() + " state digest");
-      }
-      return all;
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    return cluster.assertRunningReplicasAgree();
   }
 }

@@ -28,7 +28,24 @@ public final class StateTransfer {
   static final long STATE_BYTES_MAX = Integer.MAX_VALUE - 64;
 
   /** A checkpoint's state, frozen when it was taken and serialized on the first fetch. */
-  private record Retained(ByteString digest, StateMachine.Frozen state) {
+  private static final class Retained {
+    final ByteString digest;
+    final StateMachine.Frozen state;
+    long lastServedMs = Long.MIN_VALUE;
+
+    Retained(ByteString digest, StateMachine.Frozen state) {
+      this.digest = digest;
+      this.state = state;
+    }
+
+    ByteString digest() {
+      return digest;
+    }
+
+    StateMachine.Frozen state() {
+      return state;
+    }
+
     byte[] snapshot() {
       return state.bytes();
     }
@@ -44,6 +61,8 @@ public final class StateTransfer {
   private final TreeMap<Long, Retained> retained = new TreeMap<>();
   private final Map<Integer, Ahead> ahead = new HashMap<>();
   private final Set<Integer> distrusted = new HashSet<>();
+  private long stableSequence;
+  private long lastChunkMs = Long.MIN_VALUE;
 
   // The transfer in progress, if any.
   private long target = -1;
@@ -95,6 +114,23 @@ public final class StateTransfer {
     return Set.copyOf(distrusted);
   }
 
+  /**
+   * Drops snapshots older than the last stable checkpoint, except one a peer is still fetching:
+   * a transfer slower than the checkpoint rate must be able to finish.
+   */
+  private void releaseIdle() {
+    long keepWhileServedMs = 2L * core.settings().viewChangeTimeoutMs();
+    var it = retained.headMap(stableSequence, false).entrySet().iterator();
+    while (it.hasNext()) {
+      Retained r = it.next().getValue();
+      boolean beingFetched = r.lastServedMs != Long.MIN_VALUE && nowMs - r.lastServedMs < keepWhileServedMs;
+      if (!beingFetched) {
+        r.state().release();
+        it.remove();
+      }
+    }
+  }
+
   /** Keeps the snapshot of a checkpoint this replica took, to serve it to others. */
   void retain(long sequence, ByteString digest, Execution execution) {
     Retained previous = retained.put(sequence, new Retained(digest, execution.freeze()));
@@ -105,9 +141,8 @@ public final class StateTransfer {
 
   /** A checkpoint became stable: older snapshots and votes are no longer needed. */
   void stable(long sequence) {
-    var older = retained.headMap(sequence, false);
-    older.values().forEach(r -> r.state().release());
-    older.clear();
+    stableSequence = sequence;
+    releaseIdle();
     ahead.values().removeIf(a -> a.sequence() <= sequence);
   }
 
@@ -133,6 +168,9 @@ public final class StateTransfer {
   void start(long sequence, ByteString digest, List<SignedMessage> proof) {
     if (sequence <= core.lastExecuted() || (active() && target >= sequence)) {
       return;
+    }
+    if (active() && received > 0 && nowMs - lastChunkMs < core.settings().viewChangeTimeoutMs()) {
+      return; // a transfer that is moving finishes first; what came after is fetched next
     }
     target = sequence;
     targetDigest = digest;
@@ -168,6 +206,9 @@ public final class StateTransfer {
 
   void tick(long now) {
     nowMs = now;
+    if (retained.size() > 1) {
+      releaseIdle();
+    }
     if (active() && now >= deadlineMs) {
       core.reject("state transfer source silent", "replica %d sent nothing for checkpoint %d", source, target);
       nextSource();
@@ -191,6 +232,7 @@ public final class StateTransfer {
       core.reject("malformed message", "fetch offset %d beyond %d bytes", fetch.getOffset(), r.snapshot().length);
       return;
     }
+    r.lastServedMs = nowMs;
     int offset = (int) fetch.getOffset();
     int length = Math.min(chunkBytes, r.snapshot().length - offset);
     core.send(sender, ReplicaMessage.newBuilder().setStateChunk(StateChunk.newBuilder()
@@ -215,6 +257,7 @@ public final class StateTransfer {
     if (buffer == null) {
       buffer = new byte[(int) total];
     }
+    lastChunkMs = nowMs;
     chunk.getData().copyTo(buffer, received);
     received += chunk.getData().size();
     bytesFetched += chunk.getData().size();

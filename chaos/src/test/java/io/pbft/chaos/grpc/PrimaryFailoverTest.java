@@ -1,0 +1,68 @@
+package io.pbft.chaos.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.StatusResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The primary of view 0 crashes while several clients keep writing: the backups' view-change
+ * timers expire, the group moves to the next view, and every put a client saw acknowledged, before
+ * or after the crash, is still there.
+ */
+@Timeout(value = 4, unit = TimeUnit.MINUTES)
+class PrimaryFailoverTest {
+  private static final int CLIENTS = 8;
+
+  @TempDir
+  Path dir;
+
+  /** Small window and checkpoint interval, short timeout: view changes and garbage collection happen often. */
+  static ProtocolSettings fastSettings() {
+    return ProtocolSettings.defaults().withViewChangeTimeoutMs(500).withCheckpointInterval(16).withWindowSize(64);
+  }
+
+  @Test
+  void progressResumesInTheNextViewAndNoAcknowledgedPutIsLost() throws Exception {
+    try (GrpcCluster cluster = GrpcCluster.start(dir, 4, CLIENTS, c -> c.withProtocol(fastSettings()));
+        PutLoad load = PutLoad.start(cluster, "failover", PutLoad.ids(0, CLIENTS), 32)) {
+      load.awaitAcknowledged(500, GrpcCluster.SETTLE);
+      int primary = cluster.status(1).getPrimary();
+      assertEquals(0, primary, "view 0 is led by replica 0");
+
+      long killedAt = System.nanoTime();
+      long ackedBefore = load.acknowledgedCount();
+      cluster.stop(primary);
+
+      // Progress after the crash: a good many more puts complete (each client's own run of
+      // operations passes through the new primary).
+      load.awaitAcknowledged(ackedBefore + 1500, Duration.ofMinutes(2));
+      load.stop();
+      long gapMs = load.maxCompletionGapMsAfter(killedAt);
+
+      List<StatusResponse> survivors = cluster.assertRunningReplicasAgree();
+      for (StatusResponse s : survivors) {
+        assertTrue(s.getView() >= 1, "replica " + s.getReplicaId() + " left view 0");
+        assertEquals(survivors.get(0).getView(), s.getView(), "replica " + s.getReplicaId() + " is in the same view");
+        assertTrue(s.getPrimary() != primary, "the crashed replica no longer leads");
+        assertEquals(0, s.getCountersOrDefault("view changing", -1), "replica " + s.getReplicaId() + " is in a view");
+        assertTrue(s.getCountersOrDefault("view changes started", 0) >= 1,
+            "replica " + s.getReplicaId() + " took part in a view change");
+      }
+      assertEquals(0, load.failures(), "puts that failed: first " + load.firstFailure());
+      load.assertEveryAcknowledgedPutIsRead();
+      cluster.assertRunningReplicasAgree();
+      System.out.printf("primary failover: %d puts acknowledged (%d before the crash), now in view %d, "
+              + "longest completion gap after the crash %d ms%n",
+          load.acknowledgedCount(), ackedBefore, survivors.get(0).getView(), gapMs);
+    }
+  }
+}

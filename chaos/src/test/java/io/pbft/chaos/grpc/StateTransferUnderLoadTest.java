@@ -1,0 +1,48 @@
+package io.pbft.chaos.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.proto.StatusResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A state that takes longer to fetch than the cluster takes to make its next checkpoint stable
+ * must still arrive. It used not to: every newer stable checkpoint the fetching replica learnt
+ * restarted its transfer from offset 0, and the sources discarded the snapshot being fetched as
+ * soon as their own stable checkpoint moved past it. With 25 MiB of state and one client writing
+ * small values, the replica fetched hundreds of megabytes and installed none.
+ *
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class StateTransferUnderLoadTest {
+  private static final int LAGGARD = 3;
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void largeStateArrivesWhileTheOthersKeepCheckpointing() throws Exception {
+    try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 9, c -> c.withProtocol(LargeStateTransferTest.settings()))) {
+      cluster.stop(LAGGARD);
+      try (PutLoad bulk = PutLoad.start(cluster, "bulk", PutLoad.ids(0, 8), 64 * 1024)) {
+        bulk.awaitAcknowledged(400, Duration.ofMinutes(3));
+        bulk.stop();
+      }
+      try (PutLoad light = PutLoad.start(cluster, "light", PutLoad.ids(8, 1), 16)) {
+        cluster.restartEmpty(LAGGARD);
+        StatusResponse s = GrpcCluster.waitFor(() -> cluster.status(LAGGARD),
+            r -> r.getCountersOrDefault("state transfers", 0) > 0, Duration.ofSeconds(90));
+        StatusResponse source = cluster.status(0);
+        light.stop();
+        assertTrue(s.getCountersOrDefault("state transfers", 0) > 0,
+            "no transfer completed in 90 s under a one-client load; " + GrpcCluster.describe(List.of(s, source)));
+      }
+    }
+  }
+}
