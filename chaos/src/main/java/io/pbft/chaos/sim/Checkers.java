@@ -5,6 +5,7 @@ import io.pbft.crypto.Digests;
 import io.pbft.proto.KvResult;
 import io.pbft.replica.app.kv.KvOperations;
 import java.nio.charset.StandardCharsets;
+import com.google.protobuf.ByteString;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -14,10 +15,17 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * The end-of-run checks (agreement, exactly-once and integrity are checked as execution happens,
- * by {@link ExecutionLog}):
+ * The end-of-run checks (agreement, exactly-once and validity are checked as execution happens,
+ * by {@link ExecutionLog}; equal state at checkpoints by {@link CheckpointLog}):
  *
  * <ul>
+ *   <li>linearizability: the operations correct replicas executed, in the order they executed
+ *       them, run through the workload's sequential model give every completed operation the
+ *       result its client accepted; every completed operation is in that order; and the order
+ *       respects real time (an operation that completed before another was invoked comes first);
+ *   <li>liveness bound: once the faults heal, every operation completes within a bound;
+ *   <li>final state: the replicas that executed furthest hold what the model holds after the
+ *       whole order (and the application's own invariants, such as the bank's total, hold);
  *   <li>client results: each completed operation returned what executing the client's completed
  *       operations exactly once, in order, returns;
  *   <li>convergence: every correct replica not crashed for good ends, after the quiet period,
@@ -37,13 +45,14 @@ final class Checkers {
         if (!o.completed()) {
           break;
         }
-        KvResult expected = o.op().expectedResult(model);
+        KvOp op = (KvOp) o.op();
+        KvResult expected = op.expectedResult(model);
         KvResult got = parse(o.result());
         if (!expected.equals(got)) {
           violation.accept("client result: " + o + " but executing client " + o.client()
               + "'s operations once each, in order, gives " + Trace.describeResult(expected.toByteString()));
         }
-        o.op().apply(model);
+        op.apply(model);
       }
     }
   }
@@ -88,13 +97,14 @@ final class Checkers {
       Map<String, String> ifPendingRan = null;
       Set<String> pendingKeys = new HashSet<>();
       for (OpRecord o : client.history()) {
+        KvOp op = (KvOp) o.op();
         if (o.completed()) {
-          o.op().apply(model);
+          op.apply(model);
         } else {
           // Outstanding at the end: it may or may not have executed; either state is correct.
           ifPendingRan = new HashMap<>(model);
-          o.op().apply(ifPendingRan);
-          pendingKeys.add(o.op().key());
+          op.apply(ifPendingRan);
+          pendingKeys.add(op.key());
         }
       }
       for (SimReplica r : upToDate) {
@@ -114,8 +124,98 @@ final class Checkers {
 
   private static String read(SimReplica r, String key) {
     KvResult result = parse(com.google.protobuf.ByteString.copyFrom(
-        r.app().kv().query(KvOperations.get(key.getBytes(StandardCharsets.UTF_8)))));
+        r.app().app().query(KvOperations.get(key.getBytes(StandardCharsets.UTF_8)))));
     return result.getFound() ? result.getValue().toStringUtf8() : null;
+  }
+
+  /**
+   * Replays the committed order through the workload's model and checks every operation a client
+   * completed against it, and that the order respects real time. PBFT's order is the
+   * linearization, so no search is needed: one pass in order, one check per operation.
+   */
+  static void linearizability(List<OpRecord> history, ExecutionLog log, Workload workload,
+      Consumer<String> violation) {
+    Map<ExecutionLog.Key, OpRecord> byKey = new HashMap<>();
+    for (OpRecord o : history) {
+      byKey.put(new ExecutionLog.Key(o.client(), o.timestamp()), o);
+      if (o.completed()) {
+        workload.checkResult(o, violation);
+      }
+    }
+    Map<ExecutionLog.Key, Long> sequenceOf = log.sequenceOf();
+    Workload.Model model = workload.newModel();
+    Set<ExecutionLog.Key> placed = new HashSet<>();
+    long latestInvokeMs = Long.MIN_VALUE;
+    OpRecord latestInvoked = null;
+    for (ExecutionLog.Key key : log.committedOrder()) {
+      OpRecord o = byKey.get(key);
+      if (o == null || !placed.add(key)) {
+        violation.accept("linearizability: client " + key.client() + " timestamp " + key.timestamp()
+            + (o == null ? " executed but never issued" : " appears twice in the committed order"));
+        return;
+      }
+      ByteString expected = model.apply(o.op());
+      if (o.completed() && !workload.sameResult(expected, o.result())) {
+        violation.accept("linearizability: " + o + " but in the committed order (n=" + sequenceOf.get(key)
+            + ") it returns " + o.op().describeResult(expected));
+        return;
+      }
+      if (o.completed() && o.completeMs() < latestInvokeMs) {
+        violation.accept("linearizability: " + o + " completed before " + latestInvoked
+            + " was invoked, yet is ordered after it (n=" + sequenceOf.get(key) + ")");
+        return;
+      }
+      if (o.invokeMs() > latestInvokeMs) {
+        latestInvokeMs = o.invokeMs();
+        latestInvoked = o;
+      }
+    }
+    for (OpRecord o : history) {
+      if (o.completed() && !placed.contains(new ExecutionLog.Key(o.client(), o.timestamp()))) {
+        violation.accept("linearizability: " + o + " completed but no correct replica executed it");
+        return;
+      }
+    }
+  }
+
+  /** After healing, each operation completes within {@code boundMs} of its start or the healing. */
+  static void livenessBound(List<OpRecord> history, long healedAtMs, long boundMs, Consumer<String> violation) {
+    if (healedAtMs < 0) {
+      return;
+    }
+    for (OpRecord o : history) {
+      if (o.completed() && o.completeMs() > healedAtMs
+          && o.completeMs() - Math.max(o.invokeMs(), healedAtMs) > boundMs) {
+        violation.accept("liveness: " + o + " took " + (o.completeMs() - Math.max(o.invokeMs(), healedAtMs))
+            + " ms after the faults healed at " + healedAtMs + " ms, bound " + boundMs + " ms");
+        return;
+      }
+    }
+  }
+
+  /**
+   * The correct replicas that executed furthest hold the state the committed order leads to (they
+   * executed all of it: the order holds only what correct replicas executed).
+   */
+  static void finalState(List<OpRecord> history, ExecutionLog log, List<SimReplica> replicas, Workload workload,
+      Consumer<String> violation) {
+    Map<ExecutionLog.Key, OpRecord> byKey = new HashMap<>();
+    history.forEach(o -> byKey.put(new ExecutionLog.Key(o.client(), o.timestamp()), o));
+    Workload.Model model = workload.newModel();
+    for (ExecutionLog.Key key : log.committedOrder()) {
+      OpRecord o = byKey.get(key);
+      if (o == null) {
+        return; // reported by linearizability
+      }
+      model.apply(o.op());
+    }
+    List<SimReplica> correct = replicas.stream().filter(r -> !r.downForever() && !r.traitor()).toList();
+    long furthest = correct.stream().mapToLong(r -> r.core().lastExecuted()).max().orElse(0);
+    for (SimReplica r : correct) {
+      if (r.core().lastExecuted() == furthest && !r.core().fetchingState()) {
+        workload.checkFinalState(model, r.app().app(), r.label(), violation);
+      }
+    }
   }
 
   private static KvResult parse(com.google.protobuf.ByteString bytes) {

@@ -8,32 +8,39 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.StringJoiner;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
- * What every correct replica's application executed, checked as it happens (so a violation is reported
- * with the trace that led to it):
+ * What every correct replica's application executed, checked as it happens (so a violation is
+ * reported with the trace that led to it):
  *
  * <ul>
  *   <li>agreement: at each sequence number every replica executes the same operations (the digest
  *       of the (client, timestamp, operation) list the core handed to the application: equal
  *       batches give equal lists at equal states);
- *   <li>exactly once: no replica executes the same (client, timestamp) twice;
- *   <li>integrity: what executes under (client, timestamp) is what that client signed.
+ *   <li>exactly once: no replica executes the same (client, timestamp) twice (a replica restarted
+ *       from its disk re-executes what followed its last checkpoint: that is not twice);
+ *   <li>validity: what executes under (client, timestamp) is what that client signed, so no
+ *       request a client never sent (forged, or replayed under another timestamp) ever runs.
  * </ul>
+ *
+ * It also keeps the committed order (the operations of each sequence number, as the first correct
+ * replica executed them), which the linearizability checker replays.
  */
 final class ExecutionLog {
-  private record Key(int client, long timestamp) {}
+  /** An operation's identity: its client and timestamp. */
+  record Key(int client, long timestamp) {}
 
-  private record First(int replica, long view, ByteString digest, String summary) {}
+  private record First(int replica, long view, ByteString digest, String summary, List<Key> ops) {}
 
   private final Map<Long, First> bySequence = new HashMap<>();
-  private final List<Set<Key>> executed = new ArrayList<>();
+  /** Per replica: each (client, timestamp) it executed, and at which sequence number. */
+  private final List<Map<Key, Long>> executed = new ArrayList<>();
   private final Map<Key, ByteString> issued = new HashMap<>();
   private final long[] operations;
   private final Set<Integer> traitors;
@@ -44,7 +51,7 @@ final class ExecutionLog {
   ExecutionLog(int replicas, Set<Integer> traitors, Consumer<String> violation) {
     this.traitors = Set.copyOf(traitors);
     for (int i = 0; i < replicas; i++) {
-      executed.add(new HashSet<>());
+      executed.add(new HashMap<>());
     }
     this.operations = new long[replicas];
     this.violation = violation;
@@ -77,6 +84,28 @@ final class ExecutionLog {
     return bySequence.size();
   }
 
+  /** The operations correct replicas executed, in the order they executed them. */
+  List<Key> committedOrder() {
+    List<Key> order = new ArrayList<>();
+    new TreeMap<>(bySequence).values().forEach(f -> order.addAll(f.ops()));
+    return order;
+  }
+
+  /** The sequence number at which each operation of the committed order executed. */
+  Map<Key, Long> sequenceOf() {
+    Map<Key, Long> out = new HashMap<>();
+    bySequence.forEach((s, f) -> f.ops().forEach(k -> out.put(k, s)));
+    return out;
+  }
+
+  /**
+   * Replica {@code replica} restarted from its disk with its application at checkpoint
+   * {@code appSequence}: what it executed after that is undone, and it will execute it again.
+   */
+  void restarted(int replica, long appSequence) {
+    executed.get(replica).values().removeIf(s -> s > appSequence);
+  }
+
   void onExecute(int replica, ExecutionContext context, List<Operation> ops) {
     if (traitors.contains(replica)) {
       operations[replica] += ops.size();
@@ -84,31 +113,36 @@ final class ExecutionLog {
     }
     long s = context.sequence();
     StringJoiner summary = new StringJoiner(" ", "[", "]");
+    List<Key> keys = new ArrayList<>(ops.size());
     sha256.reset();
     for (Operation op : ops) {
       Key key = new Key(op.clientId(), op.timestamp());
+      keys.add(key);
       summary.add("c" + op.clientId() + ":t" + op.timestamp());
       sha256.update(ByteBuffer.allocate(12).putInt(op.clientId()).putLong(op.timestamp()).array());
       sha256.update(op.payload());
-      if (!executed.get(replica).add(key)) {
+      Long before = executed.get(replica).putIfAbsent(key, s);
+      if (before != null) {
         violation.accept("exactly-once: replica " + replica + " executed client " + op.clientId() + " timestamp "
-            + op.timestamp() + " a second time, at n=" + s);
+            + op.timestamp() + " a second time, at n=" + s + " (first at n=" + before + ")");
       }
       ByteString signed = issued.get(key);
       if (signed == null || !signed.equals(ByteString.copyFrom(op.payload()))) {
-        violation.accept("integrity: replica " + replica + " executed at n=" + s + " an operation client "
+        violation.accept("validity: replica " + replica + " executed at n=" + s + " an operation client "
             + op.clientId() + " never issued with timestamp " + op.timestamp());
       }
     }
     operations[replica] += ops.size();
     ByteString digest = ByteString.copyFrom(sha256.digest());
-    First first = bySequence.putIfAbsent(s, new First(replica, context.view(), digest, summary.toString()));
+    First first = bySequence.putIfAbsent(s, new First(replica, context.view(), digest, summary.toString(),
+        List.copyOf(keys)));
     if (first != null && first.view() != context.view()) {
       crossView++;
     }
     if (first != null && !first.digest().equals(digest)) {
       violation.accept("agreement: at n=" + s + " replica " + first.replica() + " executed " + first.summary()
-          + " but replica " + replica + " executed " + summary + " (view " + context.view() + ")");
+          + " (view " + first.view() + ") but replica " + replica + " executed " + summary + " (view "
+          + context.view() + ")");
     }
   }
 }

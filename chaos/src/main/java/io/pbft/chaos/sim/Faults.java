@@ -44,6 +44,27 @@ public final class Faults {
   /** Replicas in {@code side} cannot talk to the others (nor to clients, if withClients). */
   public record Partition(Set<Integer> side, boolean withClients, long fromMs, long untilMs) {}
 
+  /**
+   * Replicas in {@code left} and in {@code right} cannot talk to each other; replicas in neither
+   * (a bridge) still talk to both sides, and clients reach everyone.
+   */
+  public record Cut(Set<Integer> left, Set<Integer> right, long fromMs, long untilMs) {}
+
+  /** Each message is delivered twice with {@code probability}, the copy up to delayMaxMs later. */
+  public record Duplicate(double probability, int delayMaxMs, long fromMs, long untilMs) {}
+
+  /**
+   * Replica's clock reads {@code offsetMs + rate * t} at virtual time t: clocks that are off and
+   * run fast or slow. Not a fault PBFT must heal from; it lasts the whole run.
+   */
+  public record Skew(int replica, long offsetMs, double rate) {}
+
+  /**
+   * Replica crashes at atMs losing everything in memory, and restarts at resumeAtMs as a new
+   * process: a fresh core recovered from what its durable log and last checkpoint hold.
+   */
+  public record Restart(int replica, long atMs, long resumeAtMs) {}
+
   private final List<Crash> crashes = new ArrayList<>();
   private final List<CrashAfterPrePrepares> midProtocolCrashes = new ArrayList<>();
   private final List<Silence> silences = new ArrayList<>();
@@ -51,6 +72,10 @@ public final class Faults {
   private final List<DropKind> kindDrops = new ArrayList<>();
   private final List<Lossy> lossy = new ArrayList<>();
   private final List<Partition> partitions = new ArrayList<>();
+  private final List<Cut> cuts = new ArrayList<>();
+  private final List<Duplicate> duplicates = new ArrayList<>();
+  private final List<Skew> skews = new ArrayList<>();
+  private final List<Restart> restarts = new ArrayList<>();
 
   public static Faults none() {
     return new Faults();
@@ -101,6 +126,31 @@ public final class Faults {
     return this;
   }
 
+  /** Links between {@code left} and {@code right} are cut; replicas in neither bridge the two. */
+  public Faults cut(Set<Integer> left, Set<Integer> right, long fromMs, long untilMs) {
+    cuts.add(new Cut(Set.copyOf(left), Set.copyOf(right), fromMs, untilMs));
+    return this;
+  }
+
+  public Faults duplicate(double probability, int delayMaxMs, long fromMs, long untilMs) {
+    duplicates.add(new Duplicate(probability, delayMaxMs, fromMs, untilMs));
+    return this;
+  }
+
+  public Faults skew(int replica, long offsetMs, double rate) {
+    if (rate <= 0) {
+      throw new IllegalArgumentException("a clock rate must be positive, got " + rate);
+    }
+    skews.add(new Skew(replica, offsetMs, rate));
+    return this;
+  }
+
+  /** Crash at atMs losing memory; restart from the durable log and checkpoint at resumeAtMs. */
+  public Faults restart(int replica, long atMs, long resumeAtMs) {
+    restarts.add(new Restart(replica, atMs, Math.max(atMs, resumeAtMs)));
+    return this;
+  }
+
   /**
    * A seeded nemesis for fuzzing: a lossy network for the whole load phase, plus, on at most f
    * distinct replicas, one fault each (pause, silence, or being cut off), all inside
@@ -135,6 +185,35 @@ public final class Faults {
     return List.copyOf(midProtocolCrashes);
   }
 
+  List<Restart> restarts() {
+    return List.copyOf(restarts);
+  }
+
+  /** The clock skew of {@code replica}, or null if its clock is exact. */
+  Skew skewOf(int replica) {
+    for (Skew s : skews) {
+      if (s.replica() == replica) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  /** Whether any fault restarts {@code replica} from its disk (it must then keep one). */
+  boolean restarts(int replica) {
+    return restarts.stream().anyMatch(r -> r.replica() == replica);
+  }
+
+  /** The duplication setting in force, or null. */
+  Duplicate duplicateAt(long now, boolean healed) {
+    for (Duplicate d : duplicates) {
+      if (active(d.fromMs(), d.untilMs(), now, healed)) {
+        return d;
+      }
+    }
+    return null;
+  }
+
   private static boolean active(long fromMs, long untilMs, long nowMs, boolean healed) {
     return !healed && nowMs >= fromMs && nowMs < untilMs;
   }
@@ -152,6 +231,13 @@ public final class Faults {
     }
     for (Partition p : partitions) {
       if (p.side().contains(from) != p.side().contains(to) && active(p.fromMs(), p.untilMs(), now, healed)) {
+        return true;
+      }
+    }
+    for (Cut c : cuts) {
+      boolean across = (c.left().contains(from) && c.right().contains(to))
+          || (c.right().contains(from) && c.left().contains(to));
+      if (across && active(c.fromMs(), c.untilMs(), now, healed)) {
         return true;
       }
     }
@@ -216,6 +302,10 @@ public final class Faults {
     all.addAll(kindDrops);
     all.addAll(lossy);
     all.addAll(partitions);
+    all.addAll(cuts);
+    all.addAll(duplicates);
+    all.addAll(skews);
+    all.addAll(restarts);
     return all.isEmpty() ? "no faults" : all.toString();
   }
 }

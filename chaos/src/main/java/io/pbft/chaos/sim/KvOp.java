@@ -15,7 +15,7 @@ import java.util.Random;
  *
  * @param expected for CAS, the value the client believes the key holds (null: absent)
  */
-public record KvOp(Kind kind, String key, String value, String expected) {
+public record KvOp(Kind kind, String key, String value, String expected) implements SimOp {
   public enum Kind { PUT, GET, DELETE, CAS }
 
   /** Draws the next operation of a client whose keys currently hold {@code model}. */
@@ -33,7 +33,8 @@ public record KvOp(Kind kind, String key, String value, String expected) {
     return new KvOp(Kind.CAS, key, value, model.get(key));
   }
 
-  byte[] encode() {
+  @Override
+  public byte[] encode() {
     byte[] k = key.getBytes(StandardCharsets.UTF_8);
     return switch (kind) {
       case PUT -> KvOperations.put(k, bytes(value));
@@ -41,6 +42,11 @@ public record KvOp(Kind kind, String key, String value, String expected) {
       case DELETE -> KvOperations.delete(k);
       case CAS -> KvOperations.cas(k, expected == null ? null : bytes(expected), bytes(value));
     };
+  }
+
+  @Override
+  public String describeResult(ByteString result) {
+    return Trace.describeResult(result);
   }
 
   /** What executing this exactly once, after the client's earlier operations, returns. */

@@ -7,7 +7,7 @@ import com.google.protobuf.ByteString;
  * when (virtual milliseconds). An operation still outstanding at the end has a null result and
  * completeMs -1. Value-comparable, so two runs' histories can be compared with equals.
  */
-public record OpRecord(int client, long timestamp, KvOp op, ByteString result, long invokeMs, long completeMs,
+public record OpRecord(int client, long timestamp, SimOp op, ByteString result, long invokeMs, long completeMs,
     int sends) {
   public boolean completed() {
     return result != null;
@@ -16,7 +16,7 @@ public record OpRecord(int client, long timestamp, KvOp op, ByteString result, l
   @Override
   public String toString() {
     return "client " + client + " t=" + timestamp + " " + op + " @" + invokeMs
-        + (completed() ? " -> " + Trace.describeResult(result) + " @" + completeMs : " (incomplete)")
+        + (completed() ? " -> " + op.describeResult(result) + " @" + completeMs : " (incomplete)")
         + (sends > 1 ? " after " + (sends - 1) + " retransmissions" : "");
   }
 }

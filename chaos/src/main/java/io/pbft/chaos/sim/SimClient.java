@@ -27,21 +27,20 @@ final class SimClient {
   private final ExecutionLog log;
   private final Random random;
   private final Runnable finished;
-  /** The client's keys as its completed operations left them: it is their only writer. */
-  private final Map<String, String> model = new HashMap<>();
+  private final Workload.Generator generator;
   private final List<OpRecord> history = new ArrayList<>();
 
   private long view;
   private long timestamp;
-  private KvOp op;
+  private SimOp op;
   private SignedRequest signed;
   private long invokeMs;
   private int sends;
   private long timeoutMs;
   private final Map<Integer, Reply> replies = new HashMap<>();
 
-  SimClient(int id, Ed25519Keys keys, SimulationConfig config, Scheduler scheduler, SimNetwork network,
-      ExecutionLog log, Runnable finished) {
+  SimClient(int id, Ed25519Keys keys, SimulationConfig config, Workload workload, Scheduler scheduler,
+      SimNetwork network, ExecutionLog log, Runnable finished) {
     this.id = id;
     this.keys = keys;
     this.config = config;
@@ -49,6 +48,7 @@ final class SimClient {
     this.network = network;
     this.log = log;
     this.random = new Random(config.seed() * 1_000_003L + id);
+    this.generator = workload.generator(id, random);
     this.finished = finished;
   }
 
@@ -75,7 +75,7 @@ final class SimClient {
       return;
     }
     timestamp++;
-    op = KvOp.next(random, id, timestamp, config.keysPerClient(), model);
+    op = generator.next(timestamp);
     byte[] operation = op.encode();
     log.issued(id, timestamp, operation);
     byte[] request = Request.newBuilder().setClientId(id).setTimestamp(timestamp)
@@ -125,7 +125,7 @@ final class SimClient {
       return;
     }
     history.add(new OpRecord(id, timestamp, op, reply.getResult(), invokeMs, scheduler.nowMs(), sends));
-    op.apply(model);
+    generator.completed(op, reply.getResult());
     op = null;
     view = newestView;
     scheduler.after(0, this::issue);

@@ -34,6 +34,8 @@ final class SimNetwork {
   private final Map<Long, Long> lastArrival = new HashMap<>();
   private long sent;
   private long lost;
+  private long duplicated;
+  private final long[] sentByKind = new long[ReplicaMessage.BodyCase.values().length];
 
   SimNetwork(SimulationConfig config, Scheduler scheduler, Random random, Trace trace) {
     this.config = config;
@@ -64,7 +66,19 @@ final class SimNetwork {
     return lost;
   }
 
+  /** Replica messages sent, by kind. */
+  Map<String, Long> sentByKind() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    for (ReplicaMessage.BodyCase kind : ReplicaMessage.BodyCase.values()) {
+      if (sentByKind[kind.ordinal()] > 0) {
+        out.put(kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), sentByKind[kind.ordinal()]);
+      }
+    }
+    return out;
+  }
+
   void sendReplica(int from, int to, SignedMessage message, ReplicaMessage parsed) {
+    sentByKind[parsed.getBodyCase().ordinal()]++;
     int client = parsed.hasForwardedRequest() ? Trace.clientOf(parsed.getForwardedRequest().getRequest()) : -1;
     long now = scheduler.nowMs();
     if (faults.blocksReplicaMessage(from, to, parsed.getBodyCase(), client, now, healed)) {
@@ -121,5 +135,15 @@ final class SimNetwork {
       lastArrival.put(link, arrival);
     }
     scheduler.at(arrival, delivery);
+    Faults.Duplicate duplicate = faults.duplicateAt(now, healed);
+    if (duplicate != null && random.nextDouble() < duplicate.probability()) {
+      // The copy may overtake later messages on the link, as a retransmitting network's would.
+      duplicated++;
+      scheduler.at(arrival + random.nextInt(Math.max(1, duplicate.delayMaxMs())), delivery);
+    }
+  }
+
+  long duplicated() {
+    return duplicated;
   }
 }

@@ -11,38 +11,65 @@ import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
- * One simulated replica: a {@link ReplicaCore} over a recording key-value store, driven like the
+ * One simulated replica: a {@link ReplicaCore} over a recording application, driven like the
  * runtime's event loop drives it (one verified input at a time, then its effects go out through
- * its {@link Behaviour}, honest or a traitor's), and switched off and on by crash faults. A
- * crashed replica neither receives nor sends nor ticks; its memory stays as it was, so a restart
- * is a resumed pause.
+ * its {@link Behaviour}, honest or a traitor's), and switched off and on by crash faults.
+ *
+ * <p>A paused replica neither receives nor sends nor ticks and keeps its memory, so resuming it
+ * is like a long stall. A durable replica keeps a {@link SimDisk}; restarting it throws its
+ * memory away and builds a new core that recovers from the disk, as a new process would. Its
+ * clock may be skewed: the core sees {@code offset + rate * t}.
  */
 final class SimReplica {
+  /** Builds a core (with a coreHook applied) over an application. */
+  interface CoreFactory extends Function<RecordingStateMachine, ReplicaCore> {}
+
   private final int id;
   private final int n;
-  private final ReplicaCore core;
-  private final RecordingStateMachine app;
+  private final String label;
+  private final CoreFactory cores;
+  private final java.util.function.Supplier<RecordingStateMachine> apps;
+  private final ExecutionLog executionLog;
+  private final CheckpointLog checkpointLog;
+  private ReplicaCore core;
+  private RecordingStateMachine app;
+  private final SimDisk disk;
   private final Behaviour behaviour;
+  private final boolean traitor;
   private final Behaviour.Signing signing;
   private final SimNetwork network;
   private final Scheduler scheduler;
   private final Consumer<String> violation;
+  private long clockOffsetMs;
+  private double clockRate = 1.0;
   private boolean down;
   private boolean downForever;
   /** Crash right after sending this many pre-prepares (0: never). */
   private int crashAfterPrePrepares;
   private int prePreparesSent;
   private long certificatesCarried;
+  private int restarts;
+  private long traitorFailures;
+  /** Counters of the cores this replica ran before its restarts, so that summaries add up. */
+  private long priorViewChanges;
+  private long priorTransfers;
 
-  SimReplica(int id, int n, ReplicaCore core, RecordingStateMachine app, Ed25519Keys keys, Behaviour behaviour,
-      SimNetwork network, Scheduler scheduler, Consumer<String> violation) {
+  SimReplica(int id, int n, String label, CoreFactory cores, java.util.function.Supplier<RecordingStateMachine> apps,
+      boolean durable, Ed25519Keys keys, Behaviour behaviour, boolean traitor, SimNetwork network,
+      Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
     this.id = id;
     this.n = n;
-    this.core = core;
-    this.app = app;
+    this.label = label;
+    this.cores = cores;
+    this.apps = apps;
+    this.executionLog = executionLog;
+    this.checkpointLog = checkpointLog;
+    this.disk = durable ? new SimDisk() : null;
     this.behaviour = behaviour;
+    this.traitor = traitor;
     this.signing = new Behaviour.Signing() {
       @Override
       public int replicaId() {
@@ -59,10 +86,21 @@ final class SimReplica {
     this.network = network;
     this.scheduler = scheduler;
     this.violation = violation;
+    this.app = apps.get();
+    this.core = cores.apply(app);
+    if (disk != null) {
+      disk.attach(app);
+      core.enableDurability(disk);
+    }
   }
 
   int id() {
     return id;
+  }
+
+  /** "replica 2", or "replica 2 (twin)". */
+  String label() {
+    return label;
   }
 
   ReplicaCore core() {
@@ -73,9 +111,9 @@ final class SimReplica {
     return app;
   }
 
-  /** A traitor: left out of every check, since it may say or hold anything. */
+  /** A traitor (or a twin): left out of every check, since it may say or hold anything. */
   boolean traitor() {
-    return behaviour != Behaviour.HONEST;
+    return traitor;
   }
 
   String behaviourName() {
@@ -90,9 +128,35 @@ final class SimReplica {
     return downForever;
   }
 
+  boolean durable() {
+    return disk != null;
+  }
+
+  int restarts() {
+    return restarts;
+  }
+
+  /** Exceptions a traitor's core threw (ignored: a traitor proves nothing). */
+  long traitorFailures() {
+    return traitorFailures;
+  }
+
+  long viewChangesStarted() {
+    return priorViewChanges + core.viewChangesStarted();
+  }
+
+  long stateTransfers() {
+    return priorTransfers + core.stateTransfer().transfersCompleted();
+  }
+
   /** Prepared certificates this replica put into the VIEW-CHANGEs it sent. */
   long certificatesCarried() {
     return certificatesCarried;
+  }
+
+  void skewClock(long offsetMs, double rate) {
+    clockOffsetMs = offsetMs;
+    clockRate = rate;
   }
 
   void crashAfterPrePrepares(int count) {
@@ -104,10 +168,35 @@ final class SimReplica {
     downForever |= forever;
   }
 
+  /** Resumes a paused replica, its memory intact. */
   void restart() {
     if (!downForever) {
       down = false;
     }
+  }
+
+  /**
+   * A new process for this replica: a fresh application restored from the disk's checkpoint and
+   * a fresh core that recovers from the disk's log. Memory of the old one is gone.
+   */
+  void recoverFromDisk() {
+    if (disk == null) {
+      throw new IllegalStateException("replica " + id + " keeps no disk to restart from");
+    }
+    priorViewChanges += core.viewChangesStarted();
+    priorTransfers += core.stateTransfer().transfersCompleted();
+    restarts++;
+    down = false;
+    app = apps.get();
+    byte[] snapshot = disk.appSnapshot();
+    if (snapshot != null) {
+      app.restore(snapshot);
+    }
+    disk.attach(app);
+    core = cores.apply(app);
+    core.enableDurability(disk);
+    executionLog.restarted(id, disk.checkpointSequence());
+    input(() -> core.recover(disk.checkpointSequence(), disk.clientTable(), disk.log()));
   }
 
   void onMessage(VerifiedMessage m) {
@@ -124,7 +213,8 @@ final class SimReplica {
 
   void tick(long nowMs) {
     if (!down) {
-      input(() -> core.tick(nowMs));
+      long local = clockOffsetMs + (long) (nowMs * clockRate);
+      input(() -> core.tick(local));
     }
   }
 
@@ -134,23 +224,52 @@ final class SimReplica {
       event.run();
       core.checkInvariants();
     } catch (RuntimeException e) {
-      violation.accept("replica " + id + " failed: " + e);
+      if (traitor) {
+        // A traitor's own core may be confused by what its behaviour did; only correct ones count.
+        traitorFailures++;
+      } else {
+        violation.accept(label + " failed: " + e + where(e));
+      }
     }
     dispatch();
   }
 
+  /** " at Class.method(File:line) < ..." for the first frames of the core: where a bug threw. */
+  private static String where(Throwable e) {
+    StringBuilder b = new StringBuilder();
+    int shown = 0;
+    for (StackTraceElement f : e.getStackTrace()) {
+      if (shown == 3 || f.getClassName().startsWith("io.pbft.chaos")) {
+        break;
+      }
+      b.append(shown++ == 0 ? " at " : " < ").append(f.getClassName().substring(f.getClassName().lastIndexOf('.') + 1))
+          .append('.').append(f.getMethodName()).append('(').append(f.getFileName()).append(':')
+          .append(f.getLineNumber()).append(')');
+    }
+    return b.toString();
+  }
+
   private void dispatch() {
     Effects effects = core.takeEffects();
+    if (disk != null) {
+      disk.persist(effects); // durable before anything that depends on it leaves
+    }
     boolean crashNow = false;
     for (Effects.Outgoing out : behaviour.outgoing(effects.messages(), signing)) {
       ReplicaMessage parsed;
       try {
         parsed = ReplicaMessage.parseFrom(out.message().getPayload());
       } catch (InvalidProtocolBufferException e) {
-        if (!traitor()) {
-          violation.accept("replica " + id + " sent a message that does not parse");
+        if (!traitor) {
+          violation.accept(label + " sent a message that does not parse");
         }
         parsed = ReplicaMessage.getDefaultInstance(); // a traitor's garbage still goes out
+      }
+      if (!traitor && parsed.hasCheckpoint() && out.message().getSender() == id
+          && parsed.getCheckpoint().getReplicaId() == id) {
+        // A correct replica's own CHECKPOINT tells its state digest at that checkpoint (a correct
+        // replica's behaviour passes everything through, so this is what its core said).
+        checkpointLog.announced(id, parsed.getCheckpoint().getSequence(), parsed.getCheckpoint().getStateDigest());
       }
       if (parsed.hasViewChange()) {
         certificatesCarried += parsed.getViewChange().getPreparedCount();
@@ -185,7 +304,7 @@ final class SimReplica {
           network.sendReplica(id, to, out.message(), parsed);
         }
       }
-    } else {
+    } else if (out.to() >= 0 && out.to() < n && out.to() != id) {
       network.sendReplica(id, out.to(), out.message(), parsed);
     }
   }

@@ -18,38 +18,68 @@ import io.pbft.replica.verify.VerifiedRequest;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 
 /**
  * A deterministic simulation of a whole PBFT group: n unchanged {@link ReplicaCore}s with
- * key-value stores, closed-loop clients, a network with seeded latencies and faults, all on a
- * virtual clock. Real Ed25519 keys (drawn from the seed) sign every message, and every message
+ * recording applications, closed-loop clients, a network with seeded latencies and faults, all on
+ * a virtual clock. Real Ed25519 keys (drawn from the seed) sign every message, and every message
  * passes through the {@link InboundVerifier} before its core sees it, as in the runtime. The same
  * config replays the same run, event for event.
  *
- * <p>A run has three phases: load (clients run their operations while faults strike), liveness
- * (every fault but a permanent crash heals; clients finish), and quiet (no load; the group
- * settles). Checkers watch execution throughout and the end state afterwards.
+ * <p>A run has three phases: load, or safety (clients run their operations while faults strike
+ * and traitors lie), liveness (every network fault heals and paused or restarted replicas come
+ * back; traitors and replicas crashed for good, at most f in all, stay as they are; every
+ * operation must complete within a bound), and quiet (no load; the group settles). Checkers watch
+ * execution throughout (agreement, exactly-once, validity, equal checkpoints) and the histories
+ * and end states afterwards (linearizability, client results, convergence, durability, the
+ * application's own invariants).
  */
 public final class Simulation implements SimNetwork.Receiver {
+  /** Verdicts kept for messages several receivers verify (a broadcast is one object). */
+  private static final int VERDICTS_CACHED_MAX = 8192;
+
   private final SimulationConfig config;
+  private final Workload workload;
   private final Scheduler scheduler = new Scheduler();
   private final Trace trace;
   private final SimNetwork network;
   private final InboundVerifier verifier;
   private final ExecutionLog log;
+  private final CheckpointLog checkpoints;
   private final List<SimReplica> replicas = new ArrayList<>();
+  /** The second instance of each twin replica. */
+  private final Map<Integer, SimReplica> twins = new TreeMap<>();
+  /** For each twin replica, which instance hears each sender: 0 the first, 1 the twin, 2 both. */
+  private final Map<Integer, int[]> twinRouting = new HashMap<>();
+  private final Random twinRandom;
   private final List<SimClient> clients = new ArrayList<>();
   private final long[] tickPhaseMs;
   private final long[] clientStartMs;
   private final TreeMap<String, Long> verifierRejections = new TreeMap<>();
+  private final Map<SignedMessage, Verdict<VerifiedMessage>> messageVerdicts = lru();
+  private final Map<RequestKey, Verdict<VerifiedRequest>> requestVerdicts = lru();
   private final List<String> violations = new ArrayList<>();
   private List<String> violationTrace = List.of();
   private int clientsFinished;
+  private long healedAtMs = -1;
   private boolean stopped;
+
+  private record RequestKey(SignedRequest request, int client) {}
+
+  /** The behaviour of a twin that does nothing else: honest, but named. */
+  private static final Behaviour TWIN = new Behaviour() {
+    @Override
+    public String name() {
+      return "twins";
+    }
+  };
 
   /** Runs one simulation to its end and checks it. */
   public static SimulationResult run(SimulationConfig config) {
@@ -58,13 +88,16 @@ public final class Simulation implements SimNetwork.Receiver {
 
   private Simulation(SimulationConfig config) {
     this.config = config;
+    this.workload = Workload.create(config.workload(), config);
     int n = config.replicas();
     Random master = new Random(config.seed());
     Random keyRandom = new Random(master.nextLong());
     this.trace = new Trace(config.traceSize());
     this.network = new SimNetwork(config, scheduler, new Random(master.nextLong()), trace);
     network.connect(this);
-    this.log = new ExecutionLog(n, config.traitors().keySet(), this::violation);
+    this.log = new ExecutionLog(n, config.faultyReplicas(), this::violation);
+    this.checkpoints = new CheckpointLog(this::violation);
+    this.twinRandom = new Random(config.seed() * 104_729 + 17);
 
     SecureRandom keySource = new SecureRandom() {
       @Override
@@ -91,18 +124,19 @@ public final class Simulation implements SimNetwork.Receiver {
     this.verifier = new InboundVerifier(cluster);
 
     for (int i = 0; i < n; i++) {
-      RecordingStateMachine app = new RecordingStateMachine(i, log);
-      ReplicaCore core = new ReplicaCore(i, n, config.f(), config.protocol(), replicaKeys.get(i), app,
-          verifier::knownClient);
-      config.coreHook().accept(i, core);
-      // Traitors draw from their own generators, so adding one leaves every other stream as it was.
-      Behaviour behaviour = config.traitors().containsKey(i)
-          ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i)) : Behaviour.HONEST;
-      replicas.add(new SimReplica(i, n, core, app, replicaKeys.get(i), behaviour, network, scheduler,
-          this::violation));
+      replicas.add(newReplica(i, replicaKeys.get(i), false));
+      if (config.twins().contains(i)) {
+        twins.put(i, newReplica(i, replicaKeys.get(i), true));
+        int[] routing = new int[n + config.clients()];
+        for (int from = 0; from < routing.length; from++) {
+          routing[from] = twinRandom.nextInt(3);
+        }
+        twinRouting.put(i, routing);
+      }
     }
     for (int c = 0; c < config.clients(); c++) {
-      clients.add(new SimClient(c, clientKeys.get(c), config, scheduler, network, log, () -> clientsFinished++));
+      clients.add(new SimClient(c, clientKeys.get(c), config, workload, scheduler, network, log,
+          () -> clientsFinished++));
     }
     // Replicas' clocks tick out of phase with each other, as separate processes do.
     tickPhaseMs = new long[n];
@@ -115,6 +149,28 @@ public final class Simulation implements SimNetwork.Receiver {
     }
   }
 
+  private SimReplica newReplica(int i, Ed25519Keys keys, boolean twin) {
+    int n = config.replicas();
+    SimReplica.CoreFactory cores = app -> {
+      ReplicaCore core = new ReplicaCore(i, n, config.f(), config.protocol(), keys, app, verifier::knownClient);
+      config.coreHook().accept(i, core);
+      return core;
+    };
+    // Traitors draw from their own generators, so adding one leaves every other stream as it was.
+    Behaviour behaviour = config.traitors().containsKey(i)
+        ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
+        : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
+    boolean durable = config.durable() || config.faults().restarts(i);
+    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores,
+        () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
+        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, this::violation);
+    Faults.Skew skew = config.faults().skewOf(i);
+    if (skew != null) {
+      r.skewClock(skew.offsetMs(), skew.rate());
+    }
+    return r;
+  }
+
   private SimulationResult execute() {
     long wallStart = System.nanoTime();
     for (Faults.Crash c : config.faults().crashes()) {
@@ -123,11 +179,18 @@ public final class Simulation implements SimNetwork.Receiver {
         scheduler.at(c.resumeAtMs(), () -> restart(c.replica()));
       }
     }
+    for (Faults.Restart r : config.faults().restarts()) {
+      scheduler.at(r.atMs(), () -> crashLosingMemory(r.replica()));
+      scheduler.at(r.resumeAtMs(), () -> recoverFromDisk(r.replica()));
+    }
     for (Faults.CrashAfterPrePrepares c : config.faults().midProtocolCrashes()) {
       replicas.get(c.replica()).crashAfterPrePrepares(c.count());
     }
     for (SimReplica r : replicas) {
       scheduleTick(r, tickPhaseMs[r.id()]);
+    }
+    for (SimReplica t : twins.values()) {
+      scheduleTick(t, twinRandom.nextInt(config.tickMs()));
     }
     for (SimClient c : clients) {
       c.start(clientStartMs[c.id()]);
@@ -143,18 +206,40 @@ public final class Simulation implements SimNetwork.Receiver {
     }
     runUntil(() -> false, scheduler.nowMs() + config.quietMs());
     if (!stopped) {
-      Checkers.clientResults(clients, this::violation);
-      if (config.requireConvergence()) {
-        Checkers.convergence(replicas, this::violation);
-      }
-      Checkers.durability(clients, replicas, config.f(), config.keysPerClient(), this::violation);
+      checkAtEnd();
     }
     return result((System.nanoTime() - wallStart) / 1_000_000);
   }
 
+  private void checkAtEnd() {
+    List<OpRecord> history = history();
+    if (workload.kind() == Workload.Kind.KV) {
+      Checkers.clientResults(clients, this::violation);
+    }
+    Checkers.linearizability(history, log, workload, this::violation);
+    if (!stopped) {
+      Checkers.livenessBound(history, healedAtMs, config.effectiveLivenessOpBoundMs(), this::violation);
+    }
+    if (!stopped && config.requireConvergence()) {
+      Checkers.convergence(replicas, this::violation);
+    }
+    if (!stopped && workload.kind() == Workload.Kind.KV) {
+      Checkers.durability(clients, replicas, config.f(), config.keysPerClient(), this::violation);
+    }
+    if (!stopped) {
+      Checkers.finalState(history, log, replicas, workload, this::violation);
+    }
+  }
+
   private void runUntil(BooleanSupplier done, long untilMs) {
+    long eventsMax = config.effectiveEventsMax();
     while (!stopped && !done.getAsBoolean() && scheduler.runNext(untilMs)) {
-      // each event runs inside runNext
+      if (scheduler.eventsRun() > eventsMax) {
+        violation("budget: more than " + eventsMax + " events by " + scheduler.nowMs()
+            + " virtual ms: the replicas did unbounded work (replica messages sent by kind: "
+            + network.sentByKind() + ")");
+        stopped = true;
+      }
     }
   }
 
@@ -183,18 +268,42 @@ public final class Simulation implements SimNetwork.Receiver {
     }
   }
 
-  /** End of the load phase: every fault window closes; paused replicas resume. */
+  private final java.util.Set<Integer> awaitingRecovery = new java.util.TreeSet<>();
+
+  private void crashLosingMemory(int replica) {
+    SimReplica r = replicas.get(replica);
+    if (network.healed() || r.down()) {
+      return;
+    }
+    r.crash(false);
+    awaitingRecovery.add(replica);
+    trace.note(scheduler.nowMs(), "replica " + replica + " crashes (memory lost, disk kept)");
+  }
+
+  private void recoverFromDisk(int replica) {
+    if (!awaitingRecovery.remove(replica)) {
+      return;
+    }
+    trace.note(scheduler.nowMs(), "replica " + replica + " restarts from its disk");
+    replicas.get(replica).recoverFromDisk();
+  }
+
+  /** End of the load phase: every fault window closes; paused and crashed replicas come back. */
   private void heal() {
     network.heal();
+    healedAtMs = scheduler.nowMs();
     trace.note(scheduler.nowMs(), "faults heal");
     for (SimReplica r : replicas) {
       restart(r.id());
+    }
+    for (int replica : List.copyOf(awaitingRecovery)) {
+      recoverFromDisk(replica);
     }
   }
 
   private void violation(String what) {
     if (violations.isEmpty()) {
-      violationTrace = trace.lines();
+      violationTrace = trace.around(what);
     }
     violations.add("at " + scheduler.nowMs() + " ms: " + what);
     if (config.stopOnViolation()) {
@@ -207,32 +316,64 @@ public final class Simulation implements SimNetwork.Receiver {
   @Override
   public void replicaMessage(int from, int to, SignedMessage message) {
     SimReplica r = replicas.get(to);
-    if (r.down()) {
+    SimReplica twin = twins.get(to);
+    if (twin == null && r.down()) {
       trace.record(scheduler.nowMs(), "missed", "r" + from, "r" + to, message);
       return;
     }
-    Verdict<VerifiedMessage> v = verifier.verify(message);
+    Verdict<VerifiedMessage> v = messageVerdicts.get(message);
+    if (v == null) {
+      v = verifier.verify(message);
+      messageVerdicts.put(message, v);
+    }
     if (!v.isOk()) {
       verifierRejections.merge(v.reason(), 1L, Long::sum);
+      trace.record(scheduler.nowMs(), "refused", "r" + from, "r" + to, v.reason());
       return;
     }
-    trace.record(scheduler.nowMs(), "deliver", "r" + from, "r" + to, v.value().message());
-    r.onMessage(v.value());
+    trace.record(scheduler.nowMs(), "deliver", "r" + from, "r" + to, message);
+    if (twin == null) {
+      r.onMessage(v.value());
+    } else {
+      int side = twinRouting.get(to)[from];
+      if (side != 1) {
+        r.onMessage(v.value());
+      }
+      if (side != 0) {
+        twin.onMessage(v.value());
+      }
+    }
   }
 
   @Override
   public void request(int client, int to, SignedRequest request) {
     SimReplica r = replicas.get(to);
-    if (r.down()) {
+    SimReplica twin = twins.get(to);
+    if (twin == null && r.down()) {
       return;
     }
-    Verdict<VerifiedRequest> v = verifier.verify(request, client);
+    RequestKey key = new RequestKey(request, client);
+    Verdict<VerifiedRequest> v = requestVerdicts.get(key);
+    if (v == null) {
+      v = verifier.verify(request, client);
+      requestVerdicts.put(key, v);
+    }
     if (!v.isOk()) {
       verifierRejections.merge(v.reason(), 1L, Long::sum);
       return;
     }
     trace.record(scheduler.nowMs(), "deliver", "c" + client, "r" + to, request);
-    r.onRequest(v.value());
+    if (twin == null) {
+      r.onRequest(v.value());
+    } else {
+      int side = twinRouting.get(to)[config.replicas() + client];
+      if (side != 1) {
+        r.onRequest(v.value());
+      }
+      if (side != 0) {
+        twin.onRequest(v.value());
+      }
+    }
   }
 
   @Override
@@ -241,12 +382,26 @@ public final class Simulation implements SimNetwork.Receiver {
     clients.get(client).onReply(from, reply);
   }
 
+  private static <K, V> Map<K, V> lru() {
+    return new LinkedHashMap<>(256, 0.75f, true) {
+      @Override
+      protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+        return size() > VERDICTS_CACHED_MAX;
+      }
+    };
+  }
+
   // ---------------------------------------------------------------- result
 
-  private SimulationResult result(long wallMs) {
+  private List<OpRecord> history() {
     List<OpRecord> history = new ArrayList<>();
     clients.forEach(c -> history.addAll(c.history()));
     history.sort(Comparator.comparingInt(OpRecord::client).thenComparingLong(OpRecord::timestamp));
+    return history;
+  }
+
+  private SimulationResult result(long wallMs) {
+    List<OpRecord> history = history();
     int completed = (int) history.stream().filter(OpRecord::completed).count();
     List<SimulationResult.ReplicaSummary> summaries = new ArrayList<>();
     long transfers = 0;
@@ -255,18 +410,19 @@ public final class Simulation implements SimNetwork.Receiver {
     for (SimReplica r : replicas) {
       certificates += r.certificatesCarried();
       ReplicaCore core = r.core();
-      transfers += core.stateTransfer().transfersCompleted();
-      viewChanges += core.viewChangesStarted();
+      transfers += r.stateTransfers();
+      viewChanges += r.viewChangesStarted();
       summaries.add(new SimulationResult.ReplicaSummary(r.id(), r.downForever(), r.behaviourName(), core.view(),
           core.viewChanging(), core.lastExecuted(), core.lowWatermark(), Digests.hex(core.stateDigest()),
-          core.viewChangesStarted(), core.stateTransfer().transfersCompleted(), log.operationsExecuted(r.id()),
-          core.rejections().snapshot()));
+          r.viewChangesStarted(), r.stateTransfers(), log.operationsExecuted(r.id()),
+          core.rejections().snapshot(), r.restarts()));
     }
     List<String> lastEvents = violations.isEmpty() ? trace.lines() : violationTrace;
     return new SimulationResult(config.seed(), config.faults().toString(), completed, history.size() - completed,
         scheduler.nowMs(), wallMs, List.copyOf(violations), lastEvents, List.copyOf(summaries), transfers,
         viewChanges, certificates, log.crossViewExecutions(), network.sent(), network.lost(),
-        new TreeMap<>(verifierRejections), List.copyOf(history));
+        new TreeMap<>(verifierRejections), List.copyOf(history), trace.events(), trace.fingerprint(),
+        checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs);
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

@@ -5,7 +5,9 @@ import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.ReplicaCore;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 
@@ -36,7 +38,22 @@ import java.util.function.Function;
  * @param traitors replicas that run the real core behind a {@link Behaviour} other than honest,
  *     each built from a generator seeded from the run's seed; the checkers ignore them
  * @param coreHook called with each replica's id and core before the run starts (a test build uses
- *     it to switch on the core's planted bugs, to show that the checkers catch them)
+ *     it to switch on the core's planted bugs, to show that the checkers catch them); called again
+ *     for the new core of a replica restarted from its disk
+ * @param workload what the clients run: the key-value store with per-client or shared keys, or
+ *     the bank ledger
+ * @param twins replicas that run twice: two cores with the same identity and key, each hearing
+ *     part of the traffic, both of whose messages reach the network (counted as traitors)
+ * @param livenessOpBoundMs after healing, every operation must complete within this of its start
+ *     (or of the healing, if it started before); 0 derives it from the protocol: f + 1 view
+ *     changes at the largest backed-off timeout (a view change after a long outage may wait that
+ *     long, and f faulty primaries in a row may each cost one), plus 30 s
+ * @param durable every replica keeps a simulated disk (a replica that a {@link Faults#restart}
+ *     names keeps one anyway)
+ * @param eventsMax the run stops with a violation after this many events (deliveries, ticks,
+ *     timers): the simulator charges no virtual time for work, so a traitor that makes correct
+ *     replicas do unbounded work shows as a run that never ends; 0 derives a generous bound from
+ *     the number of operations
  */
 public record SimulationConfig(
     long seed,
@@ -59,7 +76,12 @@ public record SimulationConfig(
     boolean stopOnViolation,
     boolean requireConvergence,
     Map<Integer, Function<Random, Behaviour>> traitors,
-    BiConsumer<Integer, ReplicaCore> coreHook) {
+    BiConsumer<Integer, ReplicaCore> coreHook,
+    Workload.Kind workload,
+    Set<Integer> twins,
+    long livenessOpBoundMs,
+    boolean durable,
+    long eventsMax) {
 
   /**
    * A small window and checkpoint interval, so runs cross many checkpoints and a lagging replica
@@ -71,6 +93,7 @@ public record SimulationConfig(
 
   public SimulationConfig {
     traitors = Map.copyOf(traitors);
+    twins = Set.copyOf(twins);
     if (replicas < 1 || clients < 1 || opsPerClient < 0 || keysPerClient < 1) {
       throw new IllegalArgumentException("need replicas, clients and keys per client >= 1");
     }
@@ -81,6 +104,29 @@ public record SimulationConfig(
 
   public int f() {
     return (replicas - 1) / 3;
+  }
+
+  /** The liveness bound per operation after healing, derived from the protocol unless given. */
+  public long effectiveLivenessOpBoundMs() {
+    if (livenessOpBoundMs > 0) {
+      return livenessOpBoundMs;
+    }
+    return (f() + 1L) * ((long) protocol.viewChangeTimeoutMs() << VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX) + 30_000;
+  }
+
+  /** The event budget of a run, derived from its operations unless given. */
+  public long effectiveEventsMax() {
+    return eventsMax > 0 ? eventsMax : 2_000_000 + 2_000L * clients * opsPerClient;
+  }
+
+  /** The core's cap on doubling its view-change timeout (ReplicaCore.BACKOFF_DOUBLINGS_MAX). */
+  static final int VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX = 6;
+
+  /** Replicas left out of the checks: traitors and twins. */
+  public Set<Integer> faultyReplicas() {
+    Set<Integer> all = new TreeSet<>(traitors.keySet());
+    all.addAll(twins);
+    return all;
   }
 
   public static Builder builder() {
@@ -110,6 +156,11 @@ public record SimulationConfig(
     b.requireConvergence = requireConvergence;
     b.traitors.putAll(traitors);
     b.coreHook = coreHook;
+    b.workload = workload;
+    b.twins.addAll(twins);
+    b.livenessOpBoundMs = livenessOpBoundMs;
+    b.durable = durable;
+    b.eventsMax = eventsMax;
     return b;
   }
 
@@ -136,6 +187,11 @@ public record SimulationConfig(
     private boolean requireConvergence = true;
     private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
     private BiConsumer<Integer, ReplicaCore> coreHook = (id, core) -> { };
+    private Workload.Kind workload = Workload.Kind.KV;
+    private final Set<Integer> twins = new TreeSet<>();
+    private long livenessOpBoundMs;
+    private boolean durable;
+    private long eventsMax;
 
     public Builder seed(long v) { seed = v; return this; }
     public Builder replicas(int v) { replicas = v; return this; }
@@ -165,6 +221,21 @@ public record SimulationConfig(
       return this;
     }
 
+    public Builder workload(Workload.Kind v) { workload = v; return this; }
+    public Builder livenessOpBoundMs(long v) { livenessOpBoundMs = v; return this; }
+    public Builder durable(boolean v) { durable = v; return this; }
+    public Builder eventsMax(long v) { eventsMax = v; return this; }
+
+    /**
+     * Replica {@code replica} runs twice, with the same identity and key (Twins, Bano et al.
+     * 2020); it counts as a traitor. Both instances run the behaviour given with {@link #traitor}
+     * for it, or the honest one.
+     */
+    public Builder twin(int replica) {
+      twins.add(replica);
+      return this;
+    }
+
     /** Replica {@code replica} runs behind the behaviour {@code factory} builds from a seeded generator. */
     public Builder traitor(int replica, Function<Random, Behaviour> factory) {
       traitors.put(replica, factory);
@@ -174,7 +245,8 @@ public record SimulationConfig(
     public SimulationConfig build() {
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
-          faults, traceSize, stopOnViolation, requireConvergence, traitors, coreHook);
+          faults, traceSize, stopOnViolation, requireConvergence, traitors, coreHook, workload, twins,
+          livenessOpBoundMs, durable, eventsMax);
     }
   }
 }

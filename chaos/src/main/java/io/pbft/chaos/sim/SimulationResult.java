@@ -21,6 +21,12 @@ import java.util.Map;
  * @param crossViewExecutions executions of a sequence number in another view than its first
  *     execution elsewhere (a batch carried across a view change)
  * @param history every client operation, by client then timestamp
+ * @param events network events of the run (deliveries, losses, refusals, notes)
+ * @param fingerprint a hash of every event in order: equal runs have equal fingerprints, in any JVM
+ * @param checkpointsCompared CHECKPOINTs of correct replicas whose state digests were compared
+ * @param messagesDuplicated messages the network delivered twice
+ * @param workload what the clients ran
+ * @param healedAtMs when the faults healed and the liveness phase began (-1 if the run stopped before)
  */
 public record SimulationResult(
     long seed,
@@ -39,20 +45,27 @@ public record SimulationResult(
     long messagesSent,
     long messagesLost,
     Map<String, Long> verifierRejections,
-    List<OpRecord> history) {
+    List<OpRecord> history,
+    long events,
+    long fingerprint,
+    long checkpointsCompared,
+    long messagesDuplicated,
+    Workload.Kind workload,
+    long healedAtMs) {
 
   /** One replica at the end of the run. */
   public record ReplicaSummary(int id, boolean crashed, String behaviour, long view, boolean viewChanging,
       long lastExecuted,
       long lowWatermark, String stateDigest, long viewChangesStarted, long stateTransfers, long requestsExecuted,
-      Map<String, Long> rejections) {
+      Map<String, Long> rejections, int restarts) {
     @Override
     public String toString() {
       return String.format("replica %d%s%s: view %d%s, executed %d (stable %d), digest %s, %d view changes, "
-              + "%d transfers, %d requests, rejected %s", id, crashed ? " (crashed)" : "",
+              + "%d transfers, %d requests%s, rejected %s", id, crashed ? " (crashed)" : "",
           "honest".equals(behaviour) ? "" : " (" + behaviour + ")", view,
           viewChanging ? " (changing)" : "", lastExecuted, lowWatermark, stateDigest.substring(0, 12),
-          viewChangesStarted, stateTransfers, requestsExecuted, rejections);
+          viewChangesStarted, stateTransfers, requestsExecuted,
+          restarts == 0 ? "" : ", " + restarts + " restarts from disk", rejections);
     }
   }
 
@@ -91,6 +104,23 @@ public record SimulationResult(
         ok() ? "" : "; " + violations.size() + " VIOLATIONS");
   }
 
+  /**
+   * The longest an operation took after the faults healed (from its invocation, or from the
+   * healing if it was invoked before): what the liveness bound is checked against.
+   */
+  public long slowestAfterHealMs() {
+    if (healedAtMs < 0) {
+      return 0;
+    }
+    return history.stream().filter(o -> o.completed() && o.completeMs() > healedAtMs)
+        .mapToLong(o -> o.completeMs() - Math.max(o.invokeMs(), healedAtMs)).max().orElse(0);
+  }
+
+  /** The run's identity: event count and fingerprint (equal for a replay of the same seed). */
+  public String fingerprintHex() {
+    return events + ":" + Long.toHexString(fingerprint);
+  }
+
   public String report() {
     StringBuilder b = new StringBuilder(summary()).append('\n');
     b.append("faults: ").append(faults).append('\n');
@@ -98,7 +128,7 @@ public record SimulationResult(
       b.append("VIOLATION ").append(v).append('\n');
     }
     if (!ok() && !trace.isEmpty()) {
-      b.append("trace before the first violation (replay with seed ").append(seed).append("):\n");
+      b.append("trace up to the first violation (replay with seed ").append(seed).append("):\n");
       trace.forEach(line -> b.append("  ").append(line).append('\n'));
     }
     replicas.forEach(r -> b.append("  ").append(r).append('\n'));

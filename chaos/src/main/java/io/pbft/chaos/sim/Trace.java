@@ -15,42 +15,127 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * The last few things that happened on the simulated network, kept cheaply (formatted only when a
- * violation asks for them), so that a failing run explains itself next to its seed.
+ * What happened on the simulated network, kept cheaply (formatted only when a violation asks for
+ * it), so that a failing run explains itself next to its seed: the last events before the
+ * violation, and from further back the messages about the sequence number the violation names.
+ * Every event also folds into a fingerprint: two runs with the same fingerprint and event count
+ * saw the same events, in the same order, at the same virtual times.
  */
 final class Trace {
-  private record Entry(long timeMs, String what, String from, String to, Object body) {}
+  private record Entry(long index, long timeMs, String what, String from, String to, Object body) {}
 
+  /** Events kept for the search of older messages about the violating sequence number. */
+  private static final int KEPT_MAX = 4096;
+  /** Older messages about that sequence number shown at most. */
+  private static final int RELATED_MAX = 40;
+  private static final Pattern SEQUENCE = Pattern.compile("\\bn=(\\d+)");
+
+  private final int shown;
   private final int capacity;
   private final ArrayDeque<Entry> recent = new ArrayDeque<>();
+  private long events;
+  private long fingerprint = 1;
 
-  Trace(int capacity) {
-    this.capacity = Math.max(0, capacity);
+  /** {@code shown}: how many of the last events a report shows (0: keep nothing). */
+  Trace(int shown) {
+    this.shown = Math.max(0, shown);
+    this.capacity = this.shown == 0 ? 0 : Math.max(this.shown, KEPT_MAX);
   }
 
   void record(long timeMs, String what, String from, String to, Object body) {
+    events++;
+    fingerprint = fingerprint * 1_000_003L + (timeMs * 31 + what.hashCode()) * 31 * 31
+        + from.hashCode() * 31L + to.hashCode() + stableHash(body) * 7919L;
     if (capacity == 0) {
       return;
     }
     if (recent.size() == capacity) {
       recent.pollFirst();
     }
-    recent.addLast(new Entry(timeMs, what, from, to, body));
+    recent.addLast(new Entry(events, timeMs, what, from, to, body));
+  }
+
+  /**
+   * A hash of what an event carried that is the same in every JVM (protobuf's own hashCode mixes
+   * in descriptor identities, which differ between processes); byte strings memoize theirs.
+   */
+  private static int stableHash(Object body) {
+    if (body instanceof SignedMessage m) {
+      return m.getPayload().hashCode() * 31 + m.getSignature().hashCode();
+    } else if (body instanceof SignedRequest r) {
+      return r.getRequest().hashCode() * 31 + r.getSignature().hashCode();
+    } else if (body instanceof com.google.protobuf.MessageLite m) {
+      return m.toByteString().hashCode();
+    }
+    return body == null ? 0 : body.hashCode();
   }
 
   void note(long timeMs, String text) {
     record(timeMs, "note", "", "", text);
   }
 
+  long events() {
+    return events;
+  }
+
+  long fingerprint() {
+    return fingerprint;
+  }
+
+  /** The last events, oldest first. */
   List<String> lines() {
     List<String> out = new ArrayList<>();
+    int skip = Math.max(0, recent.size() - shown);
     for (Entry e : recent) {
-      String route = e.from().isEmpty() ? "" : e.from() + "->" + e.to() + " ";
-      out.add(String.format("%8d ms %-9s %s%s", e.timeMs(), e.what(), route, describe(e.body())));
+      if (skip-- > 0) {
+        continue;
+      }
+      out.add(format(e));
     }
     return out;
+  }
+
+  /**
+   * The last events, and before them the older messages about the sequence number that
+   * {@code violation} names ("n=42"), if it names one: what a reader needs to see how the
+   * replicas came to disagree about it.
+   */
+  List<String> around(String violation) {
+    Matcher m = SEQUENCE.matcher(violation);
+    if (!m.find()) {
+      return lines();
+    }
+    String sequence = m.group(1);
+    Pattern about = Pattern.compile("\\bn=" + sequence + "\\b|\\b" + sequence + "@v|[\\[,]" + sequence + ":");
+    List<Entry> all = new ArrayList<>(recent);
+    int lastStart = Math.max(0, all.size() - shown);
+    ArrayDeque<String> related = new ArrayDeque<>();
+    for (int i = lastStart - 1; i >= 0 && related.size() < RELATED_MAX; i--) {
+      Entry e = all.get(i);
+      String line = format(e);
+      if (!"lost".equals(e.what()) && about.matcher(line).find() || "note".equals(e.what())) {
+        related.addFirst(line);
+      }
+    }
+    List<String> out = new ArrayList<>();
+    if (!related.isEmpty()) {
+      out.add("-- earlier messages about n=" + sequence + " (and notes):");
+      out.addAll(related);
+      out.add("-- the last " + (all.size() - lastStart) + " events:");
+    }
+    for (int i = lastStart; i < all.size(); i++) {
+      out.add(format(all.get(i)));
+    }
+    return out;
+  }
+
+  private static String format(Entry e) {
+    String route = e.from().isEmpty() ? "" : e.from() + "->" + e.to() + " ";
+    return String.format("%8d ms %-9s %s%s", e.timeMs(), e.what(), route, describe(e.body()));
   }
 
   // ---------------------------------------------------------------- formatting

@@ -16,6 +16,11 @@ final class Combined implements Behaviour {
     this.parts = parts;
   }
 
+  /** The parts, in the order they apply. */
+  List<Behaviour> parts() {
+    return parts;
+  }
+
   @Override
   public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
     List<Effects.Outgoing> out = wanted;
@@ -45,12 +50,20 @@ final class Combined implements Behaviour {
 
   @Override
   public boolean admitRequest(Request request) {
-    return parts.stream().allMatch(b -> b.admitRequest(request));
+    boolean admit = true;
+    for (Behaviour b : parts) {
+      admit &= b.admitRequest(request); // every part sees it: some only watch what arrives
+    }
+    return admit;
   }
 
   @Override
   public boolean admitMessage(int sender, ReplicaMessage message) {
-    return parts.stream().allMatch(b -> b.admitMessage(sender, message));
+    boolean admit = true;
+    for (Behaviour b : parts) {
+      admit &= b.admitMessage(sender, message);
+    }
+    return admit;
   }
 
   @Override

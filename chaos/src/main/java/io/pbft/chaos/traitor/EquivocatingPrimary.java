@@ -16,12 +16,21 @@ import java.util.List;
  * the real one and backups with an odd id get a different batch (the requests in reverse order,
  * or the null request for a single one) for the same view and sequence number, both validly
  * signed. PBFT must neither let the two prepare at once nor stall for good.
+ *
+ * <p>Allies (other traitors, such as a {@link ColludingVotes}) get the real one, so that they can
+ * tell both versions apart.
  */
 public final class EquivocatingPrimary implements Behaviour {
   private final int n;
+  private final java.util.Set<Integer> allies;
 
   public EquivocatingPrimary(int n) {
+    this(n, java.util.Set.of());
+  }
+
+  public EquivocatingPrimary(int n, java.util.Set<Integer> allies) {
     this.n = n;
+    this.allies = java.util.Set.copyOf(allies);
   }
 
   @Override
@@ -37,7 +46,7 @@ public final class EquivocatingPrimary implements Behaviour {
           ReplicaMessage.newBuilder().setPrePrepare(conflicting(m.getPrePrepare())).build()));
       for (int to = 0; to < n; to++) {
         if (to != signing.replicaId()) {
-          out.add(new Effects.Outgoing(to, (to % 2 == 0 ? o : variant).message()));
+          out.add(new Effects.Outgoing(to, (to % 2 == 0 || allies.contains(to) ? o : variant).message()));
         }
       }
     }

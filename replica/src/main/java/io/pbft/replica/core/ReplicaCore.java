@@ -840,12 +840,15 @@ public final class ReplicaCore {
       if (sent >= CATCH_UP_BATCHES_MAX || slot.sequence > lastExecuted()) {
         break;
       }
-      if (slot.committed) {
+      if (slot.committed && slot.prePrepare != null) {
         List<SignedMessage> commits = new ArrayList<>();
         for (Slot.Vote v : slot.commits.values()) {
           if (v.view() == slot.view && v.digest().equals(slot.digest)) {
             commits.add(v.signed());
           }
+        }
+        if (commits.size() < 2 * f + 1) {
+          continue; // committed here without the proof (after a restart): nothing to show
         }
         send(sender, ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
             .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build());
@@ -894,6 +897,10 @@ public final class ReplicaCore {
     }
     if (!slot.committed) {
       slot.accept(pp.getView(), digest, pp.getBatch(), cert.getPrePrepare());
+      for (SignedMessage m : cert.getCommitsList()) {
+        // Keep the proof, so that this replica can relay the certificate in turn.
+        slot.commits.put(m.getSender(), new Slot.Vote(pp.getView(), digest, m));
+      }
       slot.prepared = true;
       slot.committed = true;
       slot.prepareSent = true;
@@ -981,9 +988,11 @@ public final class ReplicaCore {
     if (!viewChanging || timerDeadlineMs >= 0) {
       return;
     }
+    // A replica whose newest VIEW-CHANGE is for this view or a later one has left the previous
+    // view too; counting it only delays, never risks, safety (timers do not affect safety).
     int wanting = 0;
     for (ViewChangeRules.Checked c : viewChanges.values()) {
-      if (c.message().getNewView() == view) {
+      if (c.message().getNewView() >= view) {
         wanting++;
       }
     }

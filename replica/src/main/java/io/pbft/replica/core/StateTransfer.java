@@ -59,7 +59,8 @@ public final class StateTransfer {
   private final int f;
   private final int chunkBytes;
   private final TreeMap<Long, Retained> retained = new TreeMap<>();
-  private final Map<Integer, Ahead> ahead = new HashMap<>();
+  private static final int AHEAD_VOTES_MAX = 3;
+  private final Map<Integer, TreeMap<Long, Ahead>> ahead = new HashMap<>();
   private final Set<Integer> distrusted = new HashSet<>();
   private long stableSequence;
   private long lastChunkMs = Long.MIN_VALUE;
@@ -143,19 +144,27 @@ public final class StateTransfer {
   void stable(long sequence) {
     stableSequence = sequence;
     releaseIdle();
-    ahead.values().removeIf(a -> a.sequence() <= sequence);
+    ahead.values().forEach(v -> v.headMap(sequence, true).clear());
   }
 
-  /** A CHECKPOINT beyond this replica's window: once 2f + 1 agree, fetch that state. */
+  /**
+   * A CHECKPOINT beyond this replica's window: once 2f + 1 agree, fetch that state. Each replica
+   * keeps a few votes here (its two lowest and its highest), so that a faulty replica's vote for
+   * a far-future sequence number cannot displace its genuine vote relayed in a stable proof.
+   */
   void noteAhead(int sender, long sequence, ByteString digest, SignedMessage signed) {
-    Ahead previous = ahead.get(sender);
-    if (previous != null && previous.sequence() >= sequence) {
-      return;
+    TreeMap<Long, Ahead> votes = ahead.computeIfAbsent(sender, k -> new TreeMap<>());
+    votes.putIfAbsent(sequence, new Ahead(sequence, digest, signed));
+    while (votes.size() > AHEAD_VOTES_MAX) {
+      // Drop the second highest: keep the lowest ones (what others are likely to prove) and
+      // the highest (how far ahead they are).
+      Long highest = votes.lastKey();
+      votes.remove(votes.lowerKey(highest));
     }
-    ahead.put(sender, new Ahead(sequence, digest, signed));
     List<SignedMessage> proof = new ArrayList<>();
-    for (Ahead a : ahead.values()) {
-      if (a.sequence() == sequence && a.digest().equals(digest)) {
+    for (TreeMap<Long, Ahead> v : ahead.values()) {
+      Ahead a = v.get(sequence);
+      if (a != null && a.digest().equals(digest)) {
         proof.add(a.signed());
       }
     }

@@ -1,0 +1,75 @@
+package io.pbft.chaos.fuzz;
+
+import io.pbft.chaos.sim.Workload;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What a caller fixes about the scenarios it runs; everything left null is drawn from each seed.
+ * The options and a seed determine a run completely, so {@link #replayArguments} with the seed is
+ * all it takes to replay one.
+ *
+ * @param replicas n (4 or 7 when drawn)
+ * @param traitors how many replicas are traitors (0..f when drawn; more than f is allowed, to show
+ *     what breaks beyond what PBFT tolerates)
+ * @param behaviour the traitors' behaviour, a catalogue name or several joined with '+', or
+ *     {@value Scenarios#COLLUSION} (an equivocating primary and accomplices that vote both ways)
+ * @param traitorIds where the traitors sit (by the behaviour's role when null)
+ * @param ops operations in total, shared by the clients
+ * @param clients closed-loop clients
+ * @param workload kv, kv-shared or bank
+ * @param nemesis whether network and process faults strike (drawn per seed when null)
+ */
+public record ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
+    Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis) {
+
+  public ScenarioOptions {
+    traitorIds = traitorIds == null ? null : List.copyOf(traitorIds);
+  }
+
+  /** Everything drawn from the seed. */
+  public static ScenarioOptions random() {
+    return new ScenarioOptions(null, null, null, null, null, null, null, null);
+  }
+
+  public ScenarioOptions withOps(Integer v) {
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, v, clients, workload, nemesis);
+  }
+
+  /** The command-line options that fix what these options fix (after {@code --seed S}). */
+  public List<String> replayArguments() {
+    List<String> args = new ArrayList<>();
+    if (replicas != null) {
+      args.add("--replicas");
+      args.add(String.valueOf(replicas));
+    }
+    if (traitors != null) {
+      args.add("--traitors");
+      args.add(String.valueOf(traitors));
+    }
+    if (behaviour != null) {
+      args.add("--behaviour");
+      args.add(behaviour);
+    }
+    if (traitorIds != null) {
+      args.add("--traitor-ids");
+      args.add(String.join(",", traitorIds.stream().map(String::valueOf).toList()));
+    }
+    if (ops != null) {
+      args.add("--ops");
+      args.add(String.valueOf(ops));
+    }
+    if (clients != null) {
+      args.add("--clients");
+      args.add(String.valueOf(clients));
+    }
+    if (workload != null) {
+      args.add("--workload");
+      args.add(workload.label());
+    }
+    if (nemesis != null) {
+      args.add(nemesis ? "--nemesis" : "--no-nemesis");
+    }
+    return args;
+  }
+}

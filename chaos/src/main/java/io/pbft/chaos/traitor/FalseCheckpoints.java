@@ -1,0 +1,49 @@
+package io.pbft.chaos.traitor;
+
+import io.pbft.proto.Checkpoint;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.core.Effects;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * A replica that lies about its state: its CHECKPOINTs carry made-up state digests, and now and
+ * then it announces checkpoints far ahead of everyone (as a replica that ran ahead would). A
+ * checkpoint becomes stable, and a state is fetched, only on 2f + 1 matching CHECKPOINTs, which f
+ * liars cannot supply.
+ */
+public final class FalseCheckpoints implements Behaviour {
+  private final Random random;
+
+  public FalseCheckpoints(Random random) {
+    this.random = random;
+  }
+
+  @Override
+  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
+    List<Effects.Outgoing> out = new ArrayList<>();
+    for (Effects.Outgoing o : wanted) {
+      ReplicaMessage m = Messages.parse(o.message());
+      if (m == null || !m.hasCheckpoint() || o.message().getSender() != signing.replicaId()) {
+        out.add(o);
+        continue;
+      }
+      Checkpoint cp = m.getCheckpoint();
+      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder()
+          .setCheckpoint(cp.toBuilder().setStateDigest(Messages.randomDigest(random))).build())));
+      if (random.nextInt(3) == 0) {
+        long ahead = cp.getSequence() * (2 + random.nextInt(20));
+        out.add(Messages.toAll(signing.sign(ReplicaMessage.newBuilder().setCheckpoint(cp.toBuilder()
+            .setSequence(ahead).setStateDigest(Messages.randomDigest(random))).build())));
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public String name() {
+    return "false-checkpoints";
+  }
+}

@@ -1,0 +1,175 @@
+package io.pbft.chaos.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.replica.app.ExecutionContext;
+import io.pbft.replica.app.Operation;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The checkers on hand-made histories: each must pass a correct one and name what is wrong with
+ * a broken one. (The simulations elsewhere show they pass real correct runs; the planted bugs
+ * and the collusion tests show they catch real broken ones.)
+ */
+class CheckersTest {
+  private final List<String> violations = new ArrayList<>();
+  private final ExecutionLog log = new ExecutionLog(4, Set.of(3), violations::add);
+  private final Workload kv = KvWorkload.shared(4);
+
+  private static KvOp put(String key, String value) {
+    return new KvOp(KvOp.Kind.PUT, key, value, null);
+  }
+
+  private static KvOp get(String key) {
+    return new KvOp(KvOp.Kind.GET, key, null, null);
+  }
+
+  private static ByteString result(KvOp op, java.util.Map<String, String> before) {
+    return op.expectedResult(before).toByteString();
+  }
+
+  /** Client {@code client} issued op as timestamp t; replica 0 executes it at sequence s. */
+  private void executed(long s, int client, long t, KvOp op) {
+    log.issued(client, t, op.encode());
+    log.onExecute(0, new ExecutionContext(s, 0), List.of(new Operation(client, t, op.encode())));
+  }
+
+  @Test
+  void historyThatFollowsTheCommittedOrderInRealTimeIsLinearizable() {
+    KvOp write = put("k0", "a");
+    KvOp read = get("k0");
+    executed(1, 0, 1, write);
+    executed(2, 1, 1, read);
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, write, result(write, java.util.Map.of()), 0, 10, 1),
+        new OpRecord(1, 1, read, result(read, java.util.Map.of("k0", "a")), 5, 20, 1));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(List.of(), violations);
+  }
+
+  @Test
+  void staleReadIsNotLinearizable() {
+    KvOp write = put("k0", "a");
+    KvOp read = get("k0");
+    executed(1, 0, 1, write);
+    executed(2, 1, 1, read);
+    // The read ran after the write, yet its client accepted "not found".
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, write, result(write, java.util.Map.of()), 0, 10, 1),
+        new OpRecord(1, 1, read, result(read, java.util.Map.of()), 5, 20, 1));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).startsWith("linearizability: client 1 t=1 get k0"), violations::toString);
+  }
+
+  @Test
+  void orderThatContradictsRealTimeIsNotLinearizable() {
+    KvOp first = put("k0", "a");
+    KvOp second = put("k1", "b");
+    // Client 1's put completed at 10, before client 0's was invoked at 15, yet it is ordered after.
+    executed(1, 0, 1, first);
+    executed(2, 1, 1, second);
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, first, result(first, java.util.Map.of()), 15, 30, 1),
+        new OpRecord(1, 1, second, result(second, java.util.Map.of()), 0, 10, 1));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).contains("completed before"), violations::toString);
+  }
+
+  @Test
+  void completedOperationThatNoCorrectReplicaExecutedIsReported() {
+    KvOp write = put("k0", "a");
+    log.issued(0, 1, write.encode());
+    log.onExecute(3, new ExecutionContext(1, 0), List.of(new Operation(0, 1, write.encode()))); // a traitor
+    List<OpRecord> history = List.of(new OpRecord(0, 1, write, result(write, java.util.Map.of()), 0, 10, 1));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).contains("no correct replica executed it"), violations::toString);
+  }
+
+  @Test
+  void executionLogReportsDisagreementRepeatsAndForgeries() {
+    KvOp a = put("k0", "a");
+    KvOp b = put("k0", "b");
+    log.issued(0, 1, a.encode());
+    log.issued(1, 1, b.encode());
+    log.onExecute(0, new ExecutionContext(1, 0), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(1, new ExecutionContext(1, 0), List.of(new Operation(1, 1, b.encode())));
+    log.onExecute(0, new ExecutionContext(2, 0), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(2, new ExecutionContext(1, 0), List.of(new Operation(0, 1, b.encode())));
+    assertEquals(4, violations.size(), violations::toString);
+    assertTrue(violations.get(0).startsWith("agreement: at n=1"), violations::toString);
+    assertTrue(violations.get(1).startsWith("exactly-once: replica 0"), violations::toString);
+    assertTrue(violations.get(2).startsWith("validity: replica 2"), violations::toString);
+    assertTrue(violations.get(3).startsWith("agreement: at n=1"), violations::toString);
+  }
+
+  @Test
+  void replicaRestartedFromItsCheckpointMayExecuteWhatFollowedItAgain() {
+    KvOp a = put("k0", "a");
+    executed(5, 0, 1, a);
+    log.restarted(0, 4);
+    log.onExecute(0, new ExecutionContext(5, 0), List.of(new Operation(0, 1, a.encode())));
+    assertEquals(List.of(), violations);
+    log.restarted(0, 5);
+    log.onExecute(0, new ExecutionContext(6, 0), List.of(new Operation(0, 1, a.encode())));
+    assertEquals(1, violations.size(), "executed at 5, kept by checkpoint 5, executed again at 6");
+  }
+
+  @Test
+  void checkpointDigestsMustBeEqualAmongCorrectReplicas() {
+    CheckpointLog checkpoints = new CheckpointLog(violations::add);
+    ByteString one = ByteString.copyFrom(new byte[32]);
+    ByteString other = ByteString.copyFrom(new byte[] {1}).concat(ByteString.copyFrom(new byte[31]));
+    checkpoints.announced(0, 16, one);
+    checkpoints.announced(1, 16, one);
+    checkpoints.announced(2, 32, other);
+    assertEquals(List.of(), violations);
+    checkpoints.announced(2, 16, other);
+    assertEquals(1, violations.size());
+    assertTrue(violations.get(0).startsWith("checkpoint: at n=16 replica 0"), violations::toString);
+    assertEquals(4, checkpoints.checked());
+  }
+
+  @Test
+  void operationSlowerThanTheBoundAfterHealingIsALivenessViolation() {
+    KvOp op = put("k0", "a");
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, op, ByteString.EMPTY, 0, 900, 1),          // done before healing
+        new OpRecord(0, 2, op, ByteString.EMPTY, 500, 1_400, 3),      // 400 ms after healing at 1000
+        new OpRecord(1, 1, op, ByteString.EMPTY, 1_200, 1_800, 1));   // 600 ms after its start
+    Checkers.livenessBound(history, 1_000, 600, violations::add);
+    assertEquals(List.of(), violations);
+    Checkers.livenessBound(history, 1_000, 599, violations::add);
+    assertEquals(1, violations.size());
+    assertTrue(violations.get(0).contains("took 600 ms"), violations::toString);
+  }
+
+  @Test
+  void bankReadOfAllAccountsMustShowTheInitialTotal() {
+    BankWorkload bank = new BankWorkload(3, 100);
+    BankWorkload.BankOp readAll = new BankWorkload.BankOp(io.pbft.chaos.bank.BankOps.decode(
+        io.pbft.chaos.bank.BankOps.readAll()), io.pbft.chaos.bank.BankOps.readAll());
+    ByteString fine = balances(150, 50, 100);
+    ByteString money = balances(150, 50, 101);
+    bank.checkResult(new OpRecord(0, 1, readAll, fine, 0, 1, 1), violations::add);
+    assertEquals(List.of(), violations);
+    bank.checkResult(new OpRecord(0, 2, readAll, money, 0, 1, 1), violations::add);
+    assertEquals(1, violations.size());
+    assertTrue(violations.get(0).contains("sums to 301"), violations::toString);
+  }
+
+  private static ByteString balances(long... values) {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(5 + 8 * values.length).put((byte) 0).putInt(values.length);
+    for (long v : values) {
+      b.putLong(v);
+    }
+    return ByteString.copyFrom(b.array());
+  }
+}

@@ -1,0 +1,157 @@
+package io.pbft.chaos.traitor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.chaos.sim.Faults;
+import io.pbft.chaos.sim.Simulation;
+import io.pbft.chaos.sim.SimulationConfig;
+import io.pbft.chaos.sim.SimulationResult;
+import io.pbft.chaos.sim.Workload;
+import io.pbft.replica.core.Behaviour;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every behaviour of the catalogue, as one traitor among four replicas (f = 1), in a scenario
+ * where its lie matters: the group stays safe (agreement, exactly-once, validity, equal
+ * checkpoints, linearizability, the bank's total) and live (every operation completes once the
+ * faults heal), and the evidence shows that the lie was told and refused.
+ */
+class TraitorCatalogueTest {
+
+  /** One behaviour's scenario: where the traitor sits, extra faults, and the evidence expected. */
+  private record Case(String behaviour, int replica, Faults faults, Workload.Kind workload,
+      Consumer<SimulationResult> evidence) {
+    @Override
+    public String toString() {
+      return behaviour + " at replica " + replica;
+    }
+  }
+
+  /** Rejections counted by correct replicas' cores, for reasons starting with {@code prefix}. */
+  private static long rejected(SimulationResult r, String prefix) {
+    return r.replicas().stream().filter(s -> "honest".equals(s.behaviour()))
+        .flatMap(s -> s.rejections().entrySet().stream()).filter(e -> e.getKey().startsWith(prefix))
+        .mapToLong(Map.Entry::getValue).sum();
+  }
+
+  /** Messages the inbound verifier refused, for reasons starting with {@code prefix}. */
+  private static long refused(SimulationResult r, String prefix) {
+    return r.verifierRejections().entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+        .mapToLong(Map.Entry::getValue).sum();
+  }
+
+  private static Consumer<SimulationResult> atLeastOne(String what, ToLongFunction<SimulationResult> count) {
+    return r -> assertTrue(count.applyAsLong(r) > 0, () -> "expected " + what + ": " + r.report());
+  }
+
+  private static Faults primaryStall() {
+    return Faults.none().pause(0, 400, 2_000);
+  }
+
+  static Stream<Arguments> cases() {
+    return Stream.of(
+        new Case("silent", 0, Faults.none(), Workload.Kind.KV, atLeastOne("a view change", SimulationResult::maxView)),
+        new Case("silent-to-some", 0, Faults.none(), Workload.Kind.BANK, r -> { }),
+        new Case("slow", 0, Faults.none(), Workload.Kind.KV,
+            r -> assertTrue(r.virtualDurationMs() > 10_000, () -> "the slow primary slowed the group: " + r.report())),
+        new Case("equivocating-primary", 0, Faults.none(), Workload.Kind.KV_SHARED,
+            atLeastOne("a view change away from the equivocator", SimulationResult::maxView)),
+        new Case("impostor-primary", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused pre-prepares", r -> rejected(r, "pre-prepare from non-primary"))),
+        new Case("conflicting-votes", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused second votes", r -> rejected(r, "conflicting"))),
+        new Case("wrong-digests", 0, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused digests", r -> rejected(r, "digest mismatch") + rejected(r, "malformed"))),
+        new Case("forged-requests", 0, Faults.none(), Workload.Kind.BANK,
+            atLeastOne("refused requests", r -> refused(r, "pre-prepare carries a request") + refused(r, "forwarded"))),
+        new Case("replay", 2, Faults.none().lossy(0.01, 0.1, 30, 0, Faults.UNTIL_HEALED), Workload.Kind.KV, r -> { }),
+        new Case("stale-future", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused views and sequence numbers", r -> rejected(r, "wrong view")
+                + rejected(r, "sequence number outside window"))),
+        new Case("forged-identity", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused forgeries", r -> refused(r, "bad signature") + refused(r, "unknown sender"))),
+        new Case("lying-replies", 2, Faults.none(), Workload.Kind.BANK, r -> { }),
+        // With replica 3 cut off, no checkpoint can become stable on the liar's word: the group
+        // fills its window and waits for replica 3 rather than trust it.
+        new Case("false-checkpoints", 2, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
+            r -> { }),
+        new Case("corrupt-state", 2, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
+            r -> assertTrue(r.replica(3).stateTransfers() > 0, r::report)),
+        new Case("lying-view-change", 2, primaryStall(), Workload.Kind.KV,
+            atLeastOne("a view change", SimulationResult::maxView)),
+        new Case("lying-new-view", 1, primaryStall(), Workload.Kind.KV,
+            r -> assertTrue(r.minView() >= 2, () -> "the lying primary of view 1 was passed over: " + r.report())),
+        new Case("flood", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused garbage", r -> refused(r, "malformed") + refused(r, "bad signature")
+                + refused(r, "oversized"))),
+        new Case("twins", 0, Faults.none().lossy(0.01, 0.1, 20, 0, Faults.UNTIL_HEALED), Workload.Kind.KV, r -> { })
+    ).flatMap(c -> Stream.of(Arguments.of(c, 1L), Arguments.of(c, 2L)));
+  }
+
+  @ParameterizedTest(name = "{0}, seed {1}")
+  @MethodSource("cases")
+  void oneTraitorCannotBreakSafetyOrLiveness(Case c, long seed) {
+    SimulationConfig.Builder b = SimulationConfig.builder().seed(seed * 1_000 + c.replica()).clients(6)
+        .opsPerClient(25).workload(c.workload()).faults(c.faults());
+    if (c.behaviour().equals(Twins.NAME)) {
+      b.twin(c.replica());
+    } else {
+      b.traitor(c.replica(), random -> Traitors.create(c.behaviour(),
+          new Traitors.Context(c.replica(), 4, 1, random.nextLong())));
+    }
+    SimulationConfig config = b.build();
+    SimulationResult result = Simulation.run(config);
+
+    assertTrue(result.ok(), result::report);
+    assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
+    assertEquals(c.behaviour(), result.replica(c.replica()).behaviour());
+    c.evidence().accept(result);
+  }
+
+  @Test
+  void catalogueCoversEveryBehaviourTheIssueNames() {
+    assertTrue(Traitors.names().containsAll(List.of("equivocating-primary", "conflicting-votes", "wrong-digests",
+        "forged-requests", "replay", "stale-future", "forged-identity", "lying-replies", "false-checkpoints",
+        "lying-view-change", "lying-new-view", "silent", "silent-to-some", "slow", "flood", "twins")),
+        Traitors.names()::toString);
+    for (Traitors.Entry e : Traitors.entries()) {
+      Behaviour b = Traitors.create(e.name(), new Traitors.Context(1, 4, 1, 7));
+      assertEquals(e.name(), b.name(), "each behaviour answers to its catalogue name");
+    }
+  }
+
+  @Test
+  void behavioursCombineWithPlusInTheOrderGiven() {
+    Behaviour b = Traitors.create("silent-to-some + lying-replies", new Traitors.Context(0, 4, 1, 3));
+    assertEquals("silent-to-some+lying-replies", b.name());
+    assertEquals(List.of("silent-to-some", "lying-replies"), Traitors.parts("silent-to-some+lying-replies"));
+    assertEquals(Traitors.Role.PRIMARY, Traitors.role("slow+flood"));
+  }
+
+  @Test
+  void unknownBehaviourIsRefusedNamingTheKnownOnes() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Traitors.create("silent+bogus", new Traitors.Context(0, 4, 1, 3)));
+    assertTrue(e.getMessage().contains("bogus") && e.getMessage().contains("equivocating-primary"), e.getMessage());
+  }
+
+  @Test
+  void slowTraitorStaysJustUnderTheViewChangeTimeout() {
+    Slow slow = new Slow(1000, new java.util.Random(1));
+    for (int i = 0; i < 100; i++) {
+      long d = slow.delayMs(null);
+      assertTrue(d >= 700 && d < 1000, "delay " + d);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.pbft.replica.core;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.pbft.chaos.fuzz.FuzzReport;
+import io.pbft.chaos.fuzz.FuzzRunner;
+import io.pbft.chaos.fuzz.ScenarioOptions;
+import io.pbft.chaos.sim.Faults;
+import io.pbft.chaos.sim.SimulationConfig;
+import io.pbft.proto.ReplicaMessage;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The harness must be able to fail: each {@link PlantedBug}, switched on in every core, is caught
+ * by the checkers within a bounded number of seeds, and the seed that caught it runs clean with
+ * the bug off (so it was the bug that was caught, not something else).
+ *
+ * <p>This class lives in the core's package (a split package, fine on the class path) because
+ * only code compiled into {@code io.pbft.replica.core} can call {@link ReplicaCore#plant}.
+ *
+ * <p>Each bug gets a family of scenarios, one per seed (the seed draws the workload, clients,
+ * latencies, protocol bounds and the timing of faults), with the traitor that makes the bug show:
+ * a quorum bug shows only where honest replicas disagree about a slot, which takes a lying
+ * replica; a NEW-VIEW that is not recomputed matters only when its primary lies and a view change
+ * reaches it while some batch executed at one correct replica and not yet at another.
+ */
+class PlantedBugsTest {
+  /** Seeds tried per bug before the test gives up. */
+  private static final int SEEDS_MAX = 25;
+  private static final int OPS = 120;
+
+  /** One bug's scenario family: options and, per seed, faults added to the drawn scenario. */
+  private record Family(ScenarioOptions options, Consumer<FaultSeed> faults, String description) {}
+
+  private record FaultSeed(long seed, Faults faults) {}
+
+  private static Family family(PlantedBug bug) {
+    return switch (bug) {
+      // An equivocating primary leaves backups holding different pre-prepares for one slot; with
+      // a quorum too small, or prepares counted whatever their digest, one of them "prepares"
+      // without a real certificate, which the next view change exposes.
+      case PREPARE_QUORUM_TOO_SMALL, PREPARE_DIGEST_NOT_CHECKED -> new Family(
+          options(null, "equivocating-primary", true), fs -> { }, "equivocating primary, random faults");
+      // A backup that pre-prepares as if it were the primary.
+      case PRE_PREPARE_FROM_ANYONE -> new Family(
+          options(null, "impostor-primary", true), fs -> { }, "impostor primary, random faults");
+      // Replica 3 misses every COMMIT (and every committed certificate) for a while, so batches
+      // execute at replica 2 and not at 3; then the primary stalls and the group moves to view
+      // 1, whose primary (replica 1) lies in its NEW-VIEW.
+      case NEW_VIEW_NOT_RECOMPUTED -> new Family(options(List.of(1), "lying-new-view", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().drop(ReplicaMessage.BodyCase.COMMIT, Set.of(3), 0, t + 4_000)
+            .drop(ReplicaMessage.BodyCase.COMMITTED, Set.of(3), 0, t + 4_000).pause(0, t, t + 3_000);
+      }, "lying new primary (1) after a primary stall (0), COMMITs to 3 lost");
+      // Replicas 0 and 1 get no PREPAREs for a while, so only replica 2 and the traitor (3)
+      // prepare those batches; with a commit quorum of 2f they commit them alone (and 0 and 1
+      // never can). Then replica 2 cannot reach 0 and 1 for a while: when the group changes
+      // views, the new primary (1) hears the VIEW-CHANGEs of 0 and of the traitor, whose lie
+      // omits its certificates, and the new view knows nothing of what replica 2 executed.
+      case COMMIT_QUORUM_TOO_SMALL -> new Family(options(List.of(3), "lying-view-change", false), fs -> {
+        long t = 1_000 + new Random(fs.seed()).nextInt(2_000);
+        fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 1), 0, t).silence(2, Set.of(0, 1), t, t + 30_000);
+      }, "lying view-changer (3), PREPAREs to 0 and 1 lost, then 2 cut off from them");
+    };
+  }
+
+  private static ScenarioOptions options(List<Integer> ids, String behaviour, boolean nemesis) {
+    return new ScenarioOptions(4, 1, behaviour, ids, OPS, null, null, nemesis);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(PlantedBug.class)
+  void eachPlantedBugIsCaughtWithinABoundedNumberOfSeeds(PlantedBug bug) {
+    Family family = family(bug);
+    for (long seed = 1; seed <= SEEDS_MAX; seed++) {
+      FuzzRunner.Outcome planted = run(seed, family, bug);
+      if (!planted.failed()) {
+        continue;
+      }
+      FuzzRunner.Outcome control = run(seed, family, null);
+      assertTrue(!control.failed(), () -> "seed fails without the bug too:\n" + FuzzReport.failure(control));
+      System.out.printf("planted bug %s caught after %d seed(s) (seed %d, %s): %s%n", bug, seed, seed,
+          family.description(), planted.firstProblem());
+      return;
+    }
+    fail("planted bug " + bug + " not caught in " + SEEDS_MAX + " seeds of: " + family.description());
+  }
+
+  private static FuzzRunner.Outcome run(long seed, Family family, PlantedBug bug) {
+    return FuzzRunner.runOne(seed, family.options(), b -> {
+      SimulationConfig drawn = b.build();
+      family.faults().accept(new FaultSeed(seed, drawn.faults()));
+      if (bug != null) {
+        b.coreHook((id, core) -> core.plant(bug));
+      }
+    });
+  }
+}
