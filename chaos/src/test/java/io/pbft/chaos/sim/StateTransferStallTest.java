@@ -22,10 +22,8 @@ import org.junit.jupiter.api.Test;
  * 2 vote for 48: fewer than 2f + 1. Replica 3 asks for 36 for ever (still after 120 s of quiet),
  * and the group has lost a correct replica to one traitor.
  *
- * <p>Fix: check a relayed stable proof as a whole (2f + 1 matching signed
- * CHECKPOINTs for one sequence number) instead of as votes, or keep more than one vote per
- * replica (bounded, e.g. the lowest above the window as well as the highest). Enable this test
- * when the core is fixed.
+ * <p>Fix: each replica keeps a few votes beyond the window (its two lowest and its highest),
+ * not only its highest.
  */
 class StateTransferStallTest {
 
