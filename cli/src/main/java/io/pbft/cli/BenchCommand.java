@@ -2,6 +2,11 @@ package io.pbft.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.cli.bench.Fault;
+import io.pbft.cli.bench.FaultInjector;
+import io.pbft.cli.bench.FaultReport;
+import io.pbft.cli.bench.GcLog;
+import io.pbft.cli.bench.HeapReport;
 import io.pbft.cli.bench.KvTarget;
 import io.pbft.cli.bench.KvWorkloads;
 import io.pbft.cli.bench.LatencySummary;
@@ -12,14 +17,18 @@ import io.pbft.cli.bench.UnreplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.FreePorts;
 import io.pbft.cli.cluster.LocalCluster;
+import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
@@ -29,12 +38,16 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pbft bench}: closed-loop throughput and latency of KV puts, against replica processes
- * it starts, a running cluster (--config), or the unreplicated baseline (--unreplicated).
+ * it starts, a running cluster (--config), or the unreplicated baseline (--unreplicated). With
+ * --fault it kills or silences the primary part way through and reports the outage and the
+ * throughput before and after; for processes it started it reports their heap after GC.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Measure throughput and latency of closed-loop key-value clients.",
         "Without --config it starts its own replica processes on free 127.0.0.1 ports and stops them afterwards.",
-        "Progress goes to stderr, results to stdout."})
+        "Progress goes to stderr, results to stdout.",
+        "--fault kill-primary sends SIGKILL to the primary's process; --fault silence-primary sends it SIGSTOP",
+        "(it keeps its connections but says nothing) and SIGCONT when the run is over."})
 final class BenchCommand implements Callable<Integer> {
   private static final int KEYS = 1000;
   private static final int DEFAULT_REPLICAS = 4;
@@ -70,19 +83,38 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--unreplicated", description = "Baseline: one plain gRPC server with the same store, no agreement, no signatures.")
   boolean unreplicated;
 
-  @Option(names = "--json", description = "Print the result as one JSON object.")
+  @Option(names = "--json", description = "Print the result as one JSON object (it always includes the heap report).")
   boolean json;
+
+  @Option(names = "--fault", paramLabel = "KIND",
+      description = "Fault to inject into the primary: kill-primary (SIGKILL) or silence-primary (SIGSTOP until the end).")
+  String fault;
+
+  @Option(names = "--fault-at", paramLabel = "SECONDS",
+      description = "When to inject the fault, in seconds after the warm-up (required with --fault).")
+  Double faultAt;
+
+  @Option(names = "--heap-report", description = {"Print each started process's heap after GC over the run, and its",
+      "live set: bench forces a full GC (jcmd GC.run) at the end of the warm-up and at the end."})
+  boolean heapReport;
+
+  @Option(names = "--heap-interval", paramLabel = "SECONDS",
+      description = "Interval of the heap report (default: a tenth of the run, at least 5 s).")
+  Integer heapInterval;
 
   @Override
   public Integer call() throws Exception {
     validate();
     PrintWriter err = spec.commandLine().getErr();
+    Fault kind = fault == null ? null : Fault.parse(fault);
     LocalCluster cluster = null;
+    ClusterConfig clusterConfig = null;
     KvTarget target = null;
     try {
       int replicaCount;
       if (config != null) {
         ClusterConfig cfg = Configs.load(config);
+        clusterConfig = cfg;
         checkPayload(cfg);
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT);
         replicaCount = cfg.n();
@@ -99,19 +131,20 @@ final class BenchCommand implements Callable<Integer> {
         replicaCount = replicas == null ? DEFAULT_REPLICAS : replicas;
         cluster = LocalCluster.create("bench", err);
         ClusterConfig cfg = cluster.generate(replicaCount, clients);
+        clusterConfig = cfg;
         checkPayload(cfg);
         cluster.startReplicas(cfg);
         cluster.awaitHealthy(ClusterStatus.targets(cfg));
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
-      err.printf("bench: %s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%n",
-          mode, replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration);
+      err.printf("bench: %s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%n",
+          mode, replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
+          kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt));
       err.flush();
-      LoadDriver.Result r = new LoadDriver(
-          LoadDriver.Plan.timed(clients, Duration.ofSeconds(warmup), Duration.ofSeconds(duration)),
-          KvWorkloads.putGet(target, KEYS, payload, readRatio), err).run();
-      print(r, mode, replicaCount);
+      Report report = measure(target, cluster, clusterConfig, kind, err);
+      print(report, mode, replicaCount);
+      LoadDriver.Result r = report.load();
       if (r.operations() == 0) {
         throw CliException.failed("no operation completed in the measured interval"
             + (r.firstError() == null ? "" : "; first error: " + r.firstError()));
@@ -157,6 +190,25 @@ final class BenchCommand implements Callable<Integer> {
     if (unreplicated && replicas != null) {
       throw CliException.usage("--replicas does not apply to --unreplicated (it runs one server)");
     }
+    if (fault != null && Fault.parse(fault) == null) {
+      throw CliException.usage("--fault must be one of " + Fault.names() + ", got " + fault);
+    }
+    if (fault != null && (config != null || unreplicated)) {
+      throw CliException.usage("--fault needs replica processes that bench starts itself (no --config, no --unreplicated)");
+    }
+    if (fault != null && faultAt == null) {
+      throw CliException.usage("--fault needs --fault-at SECONDS (when, after the warm-up)");
+    }
+    if (faultAt != null && fault == null) {
+      throw CliException.usage("--fault-at needs --fault");
+    }
+    if (faultAt != null && !(faultAt >= 0 && faultAt < duration)) {
+      throw CliException.usage("--fault-at must lie within the measured interval, 0 <= SECONDS < --duration "
+          + duration + ", got " + faultAt);
+    }
+    if (heapInterval != null && heapInterval < 1) {
+      throw CliException.usage("--heap-interval must be at least 1 second, got " + heapInterval);
+    }
   }
 
   /** An operation larger than the cluster accepts would fail every time: say so up front. */
@@ -178,6 +230,15 @@ final class BenchCommand implements Callable<Integer> {
     return IntStream.range(0, clients).mapToObj(ids::get).toList();
   }
 
+  private static String describeViews(ClusterStatus.Snapshot s) {
+    List<String> parts = new ArrayList<>();
+    for (ReplicaStatus r : s.replicas()) {
+      parts.add("replica " + r.id() + ": " + (r.reachable() ? "view " + r.view() + ", executed " + r.lastExecuted()
+          : "unreachable"));
+    }
+    return String.join("; ", parts);
+  }
+
   private void requireReachable(ClusterConfig cfg) {
     try (ClusterStatus status = ClusterStatus.open(cfg)) {
       ClusterStatus.Snapshot s = status.poll(Duration.ofSeconds(2));
@@ -188,8 +249,69 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
-  private void print(LoadDriver.Result r, String mode, int replicaCount) throws JsonProcessingException {
+  /** What a run produced: the load's figures, the fault's effect, the cluster's end state, the heap. */
+  private record Report(LoadDriver.Result load, FaultReport fault, ClusterStatus.Snapshot end, HeapReport heap) {}
+
+  /** Runs the load (injecting the fault, if any, when due), then collects the end status and heap. */
+  private Report measure(KvTarget target, LocalCluster cluster, ClusterConfig cfg, Fault kind, PrintWriter err)
+      throws InterruptedException {
+    LoadDriver driver = new LoadDriver(
+        LoadDriver.Plan.timed(clients, Duration.ofSeconds(warmup), Duration.ofSeconds(duration)),
+        KvWorkloads.putGet(target, KEYS, payload, readRatio), err);
+    FaultInjector injector = null;
+    if (kind != null) {
+      injector = new FaultInjector(kind, cluster, cfg, err);
+      driver.schedule(Duration.ofMillis(Math.round((warmup + faultAt) * 1000)), "fault: " + kind.option(),
+          injector::inject);
+    }
+    if (heapReport && cluster != null) {
+      // Young collections leave dead objects in the old generation; only a full one shows the live
+      // set. One now and one at the end tell whether it grew.
+      driver.schedule(Duration.ofSeconds(warmup), "forced full GC (heap report)", cluster::forceFullGc);
+    }
+    long startEpochMs = System.currentTimeMillis();
+    LoadDriver.Result r = driver.run();
+    if (heapReport && cluster != null) {
+      cluster.forceFullGc();
+    }
+    long endEpochMs = System.currentTimeMillis();
+    FaultReport faultReport = null;
+    if (injector != null && r.actionsAtMs().get(0) >= 0 && injector.replica() >= 0) {
+      faultReport = FaultReport.of(kind, injector.replica(), r, r.actionsAtMs().get(0));
+    }
+    // Asked while a silenced primary is still stopped: it shows as unreachable, the others' view is the news.
+    ClusterStatus.Snapshot end = cfg == null ? null : endStatus(cfg);
+    HeapReport heap = cluster == null ? null : heap(cluster, startEpochMs, endEpochMs);
+    return new Report(r, faultReport, end, heap);
+  }
+
+  /** One status round after the load: the view each replica ended in (a killed or paused one is unreachable). */
+  private static ClusterStatus.Snapshot endStatus(ClusterConfig cfg) {
+    try (ClusterStatus status = ClusterStatus.open(cfg)) {
+      return status.poll(Duration.ofSeconds(2));
+    }
+  }
+
+  /** The highest view any reachable replica is in, or -1 if none answered. */
+  private static long endView(ClusterStatus.Snapshot s) {
+    return s.replicas().stream().filter(ReplicaStatus::reachable).mapToLong(ReplicaStatus::view).max().orElse(-1);
+  }
+
+  private HeapReport heap(LocalCluster cluster, long fromEpochMs, long toEpochMs) {
+    long total = toEpochMs - fromEpochMs;
+    long intervalMs = heapInterval != null ? heapInterval * 1000L
+        : Math.max(5_000, (total / 10 + 4_999) / 5_000 * 5_000);
+    Map<String, List<GcLog.Pause>> pauses = new LinkedHashMap<>();
+    cluster.gcLogs().forEach((name, file) -> pauses.put(name, GcLog.read(file)));
+    return HeapReport.of(pauses, fromEpochMs, toEpochMs, intervalMs);
+  }
+
+  private void print(Report report, String mode, int replicaCount) throws JsonProcessingException {
     PrintWriter out = spec.commandLine().getOut();
+    LoadDriver.Result r = report.load();
+    FaultReport faultReport = report.fault();
+    ClusterStatus.Snapshot end = report.end();
+    HeapReport heap = report.heap();
     LatencySummary latency = LatencySummary.of(r.latencyMicros());
     if (json) {
       ObjectNode o = StatusReport.JSON.createObjectNode();
@@ -207,6 +329,16 @@ final class BenchCommand implements Callable<Integer> {
       if (r.firstError() != null) {
         o.put("firstError", r.firstError());
       }
+      if (faultReport != null) {
+        faultReport.addTo(o);
+      }
+      if (end != null && !unreplicated) {
+        o.put("endView", endView(end));
+        o.set("endStatus", StatusReport.toJson(end));
+      }
+      if (heap != null) {
+        o.set("heap", heap.toJson(StatusReport.JSON));
+      }
       out.println(StatusReport.JSON.writeValueAsString(o));
     } else {
       out.printf("mode:       %s (%d %s, %d clients, %d-byte values)%n", mode, replicaCount,
@@ -215,6 +347,15 @@ final class BenchCommand implements Callable<Integer> {
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());
       out.printf("errors:     %d%s%n", r.errors(), r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
+      if (faultReport != null) {
+        faultReport.print(out);
+      }
+      if (end != null && !unreplicated) {
+        out.printf("end view:   %d (%s)%n", endView(end), describeViews(end));
+      }
+      if (heap != null && heapReport) {
+        heap.printTable(out);
+      }
     }
     out.flush();
   }

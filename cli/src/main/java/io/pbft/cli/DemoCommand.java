@@ -10,10 +10,13 @@ import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
+import io.pbft.chaos.traitor.Traitors;
+import io.pbft.chaos.traitor.Twins;
 import io.pbft.config.ClusterConfig;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
@@ -23,12 +26,15 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pbft demo}: a self-contained tour. Starts four replica processes, runs a mixed
- * key-value workload through them, and shows that every replica ended in the same state.
+ * key-value workload through them, and shows that every replica ended in the same state. With
+ * {@code --traitor NAME} one of the four runs a traitor behaviour from the chaos catalogue, and
+ * the summary shows that the cluster survived it and that the three correct replicas agree.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Run a mixed key-value workload on 4 local replica processes and check they agree.",
         "Starts the replicas on free 127.0.0.1 ports, stops them afterwards, and exits 0 only if every",
-        "replica ends in the same state and no operation failed."})
+        "replica ends in the same state and no operation failed.",
+        "With --traitor NAME one replica lies (see pbft chaos behaviours): then the correct ones must agree."})
 final class DemoCommand implements Callable<Integer> {
   private static final int REPLICAS = 4;
   private static final int KEYS = 300;
@@ -47,6 +53,20 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the summary as one JSON object.")
   boolean json;
 
+  @Option(names = "--traitor", paramLabel = "NAME",
+      description = {"Run one replica as a traitor with this behaviour (e.g. equivocating-primary, silent, "
+          + "lying-replies; several joined with '+'; list: pbft chaos behaviours)."})
+  String traitor;
+
+  @Option(names = "--traitor-id", paramLabel = "I",
+      description = "Which replica is the traitor (default: where the behaviour does the most harm: 0 for a primary's "
+          + "lies, 1 for a new primary's, 3 otherwise).")
+  Integer traitorId;
+
+  @Option(names = "--traitor-seed", paramLabel = "SEED", defaultValue = "1",
+      description = "Seed of the traitor's random choices (default ${DEFAULT-VALUE}).")
+  long traitorSeed;
+
   @Override
   public Integer call() throws Exception {
     if (ops < 1) {
@@ -55,11 +75,16 @@ final class DemoCommand implements Callable<Integer> {
     if (clients < 1) {
       throw CliException.usage("--clients must be at least 1, got " + clients);
     }
+    int traitorAt = traitorPlace();
     PrintWriter err = spec.commandLine().getErr();
     try (LocalCluster cluster = LocalCluster.create("demo", err)) {
       ClusterConfig cfg = cluster.generate(REPLICAS, clients);
-      cluster.startReplicas(cfg);
+      cluster.startReplicas(cfg, traitorAt < 0 ? Map.of() : Map.of(traitorAt,
+          List.of("--traitor", traitor.strip(), "--traitor-seed", String.valueOf(traitorSeed))));
       cluster.awaitHealthy(ClusterStatus.targets(cfg));
+      if (traitorAt >= 0) {
+        err.printf("replica %d is a TRAITOR (%s); the other three are correct%n", traitorAt, traitor.strip());
+      }
       err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients%n", ops, KEYS, clients);
       err.flush();
       LoadDriver.Result result;
@@ -69,25 +94,65 @@ final class DemoCommand implements Callable<Integer> {
       }
       // Backups may still be executing the last batches: wait until every replica reports the
       // same last executed sequence number and state digest, or give up after SETTLE.
-      err.println("waiting for all replicas to report the same state");
+      err.println("waiting for all " + (traitorAt < 0 ? "" : "correct ") + "replicas to report the same state");
       err.flush();
       ClusterStatus.Snapshot status;
       try (ClusterStatus poller = ClusterStatus.open(cfg)) {
-        status = poller.await(ClusterStatus.Snapshot::allAgree, SETTLE, Duration.ofSeconds(1), () -> { });
+        status = poller.await(s -> correctAgree(s, traitorAt), SETTLE, Duration.ofSeconds(1), () -> { });
       }
-      boolean agree = status.allAgree();
-      print(result, status, agree);
+      boolean agree = correctAgree(status, traitorAt);
+      print(result, status, agree, traitorAt);
       err.println("stopping the replicas");
       err.flush();
       if (!agree || result.errors() > 0) {
-        throw CliException.failed(!agree ? "the replicas do not agree on the final state"
-            : result.errors() + " operations failed (first: " + result.firstError() + ")");
+        throw CliException.failed(!agree ? "the " + (traitorAt < 0 ? "" : "correct ") + "replicas do not agree on the "
+            + "final state" : result.errors() + " operations failed (first: " + result.firstError() + ")");
       }
       return 0;
     }
   }
 
-  private void print(LoadDriver.Result r, ClusterStatus.Snapshot status, boolean agree) throws Exception {
+  /** The traitor's replica id, or -1 without --traitor; checks the name and the id. */
+  private int traitorPlace() {
+    if (traitor == null || traitor.isBlank()) {
+      if (traitorId != null) {
+        throw CliException.usage("--traitor-id needs --traitor NAME");
+      }
+      return -1;
+    }
+    Traitors.Role role;
+    try {
+      role = Traitors.role(traitor.strip());
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage("--traitor: " + e.getMessage());
+    }
+    if (Traitors.parts(traitor.strip()).contains(Twins.NAME)) {
+      throw CliException.usage("--traitor: twins runs only in the simulator (pbft chaos sim --behaviour twins)");
+    }
+    int id = traitorId != null ? traitorId : switch (role) {
+      case PRIMARY -> 0;
+      case NEXT_PRIMARY -> 1;
+      case ANY -> REPLICAS - 1;
+    };
+    if (id < 0 || id >= REPLICAS) {
+      throw CliException.usage("--traitor-id must be between 0 and " + (REPLICAS - 1) + ", got " + id);
+    }
+    return id;
+  }
+
+  /** Every correct replica (all but the traitor, if any) reachable and in the same state. */
+  static boolean correctAgree(ClusterStatus.Snapshot s, int traitorAt) {
+    List<ReplicaStatus> correct = s.replicas().stream().filter(r -> r.id() != traitorAt).toList();
+    if (correct.isEmpty() || !correct.stream().allMatch(ReplicaStatus::reachable)) {
+      return false;
+    }
+    ReplicaStatus first = correct.get(0);
+    return correct.stream().allMatch(r -> r.lastExecuted() == first.lastExecuted()
+        && r.digestHex().equals(first.digestHex()));
+  }
+
+  private void print(LoadDriver.Result r, ClusterStatus.Snapshot status, boolean agree, int traitorAt)
+      throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     LatencySummary latency = LatencySummary.of(r.latencyMicros());
     if (json) {
@@ -103,6 +168,13 @@ final class DemoCommand implements Callable<Integer> {
         replicas.add(StatusReport.toJson(s));
       }
       o.put("agree", agree);
+      if (traitorAt >= 0) {
+        ObjectNode t = o.putObject("traitor");
+        t.put("id", traitorAt);
+        t.put("behaviour", traitor.strip());
+        o.put("survived", r.errors() == 0);
+        o.put("correctReplicasAgree", agree);
+      }
       out.println(StatusReport.JSON.writeValueAsString(o));
     } else {
       out.printf("operations: %d by %d clients in %.1f s, %d errors%n", r.operations(), clients, r.seconds(), r.errors());
@@ -111,13 +183,21 @@ final class DemoCommand implements Callable<Integer> {
       out.println();
       out.printf("%-8s %-6s %-14s %s%n", "REPLICA", "VIEW", "LAST-EXECUTED", "STATE-DIGEST");
       for (ReplicaStatus s : status.replicas()) {
+        String mark = s.id() == traitorAt ? "  (traitor: " + traitor.strip() + ")" : "";
         if (s.reachable()) {
-          out.printf("%-8d %-6d %-14d %s%n", s.id(), s.view(), s.lastExecuted(), s.digestHex());
+          out.printf("%-8d %-6d %-14d %s%s%n", s.id(), s.view(), s.lastExecuted(), s.digestHex(), mark);
         } else {
-          out.printf("%-8d unreachable: %s%n", s.id(), s.error());
+          out.printf("%-8d unreachable: %s%s%n", s.id(), s.error(), mark);
         }
       }
-      out.println("replicas agree: " + (agree ? "yes" : "no"));
+      if (traitorAt < 0) {
+        out.println("replicas agree: " + (agree ? "yes" : "no"));
+      } else {
+        out.printf("traitor: replica %d (%s)%n", traitorAt, traitor.strip());
+        out.println("cluster survived: " + (r.errors() == 0 ? "yes, every operation completed" : "no, "
+            + r.errors() + " operations failed"));
+        out.println("correct replicas agree: " + (agree ? "yes" : "no"));
+      }
     }
     out.flush();
   }

@@ -14,7 +14,12 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -23,6 +28,11 @@ import java.util.stream.Stream;
  * server) as separate JVMs on free 127.0.0.1 ports, with keys and logs in a temporary directory.
  * {@link #close} stops every process it started and deletes the directory, and a shutdown hook
  * does the same on Ctrl-C, so nothing outlives the command.
+ *
+ * <p>For fault injection a replica can be killed (SIGKILL: a crash, no shutdown hook runs) or
+ * paused (SIGSTOP: the process keeps its sockets but does nothing, so to its peers it falls
+ * silent). Paused processes are continued before they are stopped. Every process logs its
+ * garbage collections to DIR/NAME-gc.log, which bench reads for its heap report.
  */
 public final class LocalCluster implements AutoCloseable {
   /** Replica JVMs: bounded heap, throughput collector (pauses matter less than CPU on 2 cores). */
@@ -33,10 +43,15 @@ public final class LocalCluster implements AutoCloseable {
   private final Path dir;
   private final PrintWriter progress;
   private final List<Started> started = new ArrayList<>();
+  private final Map<Integer, Started> replicas = new HashMap<>();
+  private final Set<Started> killed = new HashSet<>();
+  private final Set<Started> paused = new HashSet<>();
+  /** Processes started per replica id by {@link #startReplica}. */
+  private final Map<Integer, Integer> runs = new HashMap<>();
   private final Thread hook = new Thread(this::close, "pbft-local-cluster-cleanup");
   private boolean closed;
 
-  private record Started(String name, Process process, Path log) {}
+  private record Started(String name, Process process, Path log, Path gcLog) {}
 
   private LocalCluster(Path dir, PrintWriter progress) {
     this.dir = dir;
@@ -66,14 +81,26 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Starts one {@code pbft replica} process per replica of {@code config} (written by {@link #generate}). */
   public void startReplicas(ClusterConfig config) {
+    startReplicas(config, Map.of());
+  }
+
+  /**
+   * As {@link #startReplicas(ClusterConfig)}, replica i with {@code extraArgs.get(i)} appended to
+   * its command line (e.g. {@code --traitor NAME} for a traitor among them).
+   */
+  public void startReplicas(ClusterConfig config, Map<Integer, List<String>> extraArgs) {
     Path yaml = dir.resolve("cluster.yaml");
     for (int i = 0; i < config.n(); i++) {
       List<String> args = new ArrayList<>(List.of("replica", "--config", yaml.toString(), "--id", String.valueOf(i)));
+      args.addAll(extraArgs.getOrDefault(i, List.of()));
       if (Logging.explicitLevel() != null) {
         args.add("--log-level");
         args.add(Logging.explicitLevel());
       }
-      start("replica " + i, Main.class.getName(), args);
+      Started s = launch("replica " + i, Main.class.getName(), args);
+      synchronized (this) {
+        replicas.put(i, s);
+      }
     }
     progress.printf("started %d replica processes on %s..%s (logs in %s)%n", config.n(),
         config.replica(0).address(), config.replica(config.n() - 1).address(), dir);
@@ -81,14 +108,21 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** Starts {@code mainClass} in a new JVM with this JVM's classpath; output goes to DIR/NAME.log. */
-  public synchronized Process start(String name, String mainClass, List<String> args) {
+  public Process start(String name, String mainClass, List<String> args) {
+    return launch(name, mainClass, args).process;
+  }
+
+  private synchronized Started launch(String name, String mainClass, List<String> args) {
     if (closed) {
       throw new IllegalStateException("cluster already stopped");
     }
     Path log = dir.resolve(name.replace(' ', '-') + ".log");
+    Path gcLog = dir.resolve(name.replace(' ', '-') + "-gc.log");
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(JVM_FLAGS);
+    // Collections with the wall-clock time they happened: bench lines them up with its run.
+    command.add("-Xlog:gc:file=" + gcLog + ":timemillis");
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(mainClass);
@@ -99,8 +133,9 @@ public final class LocalCluster implements AutoCloseable {
           .redirectOutput(log.toFile())
           .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
           .start();
-      started.add(new Started(name, p, log));
-      return p;
+      Started s = new Started(name, p, log, gcLog);
+      started.add(s);
+      return s;
     } catch (IOException e) {
       throw CliException.failed("cannot start " + name + ": " + e.getMessage());
     }
@@ -120,13 +155,170 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
-  /** Throws if a started process has exited, quoting the end of its log. */
+  /** Throws if a started process has exited (other than by {@link #kill}), quoting the end of its log. */
   public synchronized void checkAlive() {
     for (Started s : started) {
-      if (!s.process.isAlive()) {
+      if (!s.process.isAlive() && !killed.contains(s)) {
         throw CliException.failed(s.name + " exited with code " + s.process.exitValue() + "; end of its log:\n"
             + tail(s.log, 15));
       }
+    }
+  }
+
+  /** The operating-system process id of replica {@code id}. */
+  public synchronized long pid(int id) {
+    return replica(id).process.pid();
+  }
+
+  /** Kills replica {@code id} with SIGKILL, as a crash would, and waits until it is gone. */
+  public void kill(int id) throws InterruptedException {
+    Started s;
+    synchronized (this) {
+      s = replica(id);
+      killed.add(s);
+      paused.remove(s);
+    }
+    s.process.destroyForcibly(); // SIGKILL on Unix: no shutdown hook, no goodbye to the peers
+    s.process.waitFor();
+  }
+
+  /**
+   * Pauses replica {@code id} with SIGSTOP: it keeps its connections open but neither reads nor
+   * sends, which to the others is a primary that fell silent. {@link #close} continues it.
+   */
+  public synchronized void pause(int id) {
+    Started s = replica(id);
+    signal(s, "STOP");
+    paused.add(s);
+  }
+
+  /** Continues a replica paused by {@link #pause} (SIGCONT). */
+  public synchronized void resume(int id) {
+    Started s = replica(id);
+    if (paused.remove(s)) {
+      signal(s, "CONT");
+    }
+  }
+
+  // ---------------------------------------------------------------- durable replicas
+
+  /** Where replica {@code id} keeps its state when started durable: DIR/data/replica-ID. */
+  public Path dataDir(int id) {
+    return dir.resolve("data").resolve("replica-" + id);
+  }
+
+  /**
+   * Starts one {@code pbft replica --data-dir} process per replica of {@code config} (written by
+   * {@link #generate}), each with its own {@link #dataDir}.
+   */
+  public void startDurableReplicas(ClusterConfig config) {
+    for (int i = 0; i < config.n(); i++) {
+      startReplica(config, i, dataDir(i));
+    }
+    progress.printf("started %d durable replica processes on %s..%s (logs and data in %s)%n", config.n(),
+        config.replica(0).address(), config.replica(config.n() - 1).address(), dir);
+    progress.flush();
+  }
+
+  /**
+   * Starts replica {@code id} of {@code config} as a process of its own with {@code --data-dir
+   * dataDir} (null: in memory), listening on its configured port. Used again after {@link #kill}
+   * it restarts the replica, which then recovers from what its data directory holds; its
+   * output goes to a new log each time ({@link #log}). Fails if the replica is still running.
+   */
+  public synchronized Process startReplica(ClusterConfig config, int id, Path dataDir) {
+    config.replica(id); // fails for an id the configuration does not have
+    Started before = replicas.get(id);
+    if (before != null && before.process.isAlive()) {
+      throw new IllegalStateException("replica " + id + " is still running (pid " + before.process.pid() + ")");
+    }
+    List<String> args = new ArrayList<>(List.of("replica", "--config", dir.resolve("cluster.yaml").toString(),
+        "--id", String.valueOf(id)));
+    if (dataDir != null) {
+      args.add("--data-dir");
+      args.add(dataDir.toString());
+    }
+    if (Logging.explicitLevel() != null) {
+      args.add("--log-level");
+      args.add(Logging.explicitLevel());
+    }
+    // The first start of a replica (here or by startReplicas) is run 1.
+    int run = runs.merge(id, before == null ? 1 : 2, (counted, one) -> counted + 1);
+    Started s = launch(run == 1 ? "replica " + id : "replica " + id + " run " + run, Main.class.getName(), args);
+    if (before != null) {
+      killed.add(before); // exited on purpose (or by itself before the restart): not a failure now
+    }
+    replicas.put(id, s);
+    return s.process;
+  }
+
+  /** The output of the latest process of replica {@code id}. */
+  public synchronized Path log(int id) {
+    return replica(id).log;
+  }
+
+  /** The process of the latest start of replica {@code id}. */
+  public synchronized Process process(int id) {
+    return replica(id).process;
+  }
+
+  /**
+   * Makes every running, unpaused process collect its whole heap now ({@code jcmd PID GC.run}), so
+   * that its collector log records the live set, which young collections alone never show.
+   */
+  public void forceFullGc() {
+    List<Started> running;
+    synchronized (this) {
+      running = started.stream().filter(s -> s.process.isAlive() && !paused.contains(s)).toList();
+    }
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    for (Started s : running) {
+      try {
+        Process p = new ProcessBuilder(jcmd.toString(), Long.toString(s.process.pid()), "GC.run")
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+        }
+      } catch (IOException e) {
+        progress.printf("cannot run %s for %s: %s%n", jcmd, s.name, e.getMessage());
+        progress.flush();
+        return; // no jcmd in this Java installation: the report goes without
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  /** The collector log of each process started so far, by process name, in start order. */
+  public synchronized Map<String, Path> gcLogs() {
+    Map<String, Path> logs = new LinkedHashMap<>();
+    started.forEach(s -> logs.put(s.name, s.gcLog));
+    return logs;
+  }
+
+  private Started replica(int id) {
+    Started s = replicas.get(id);
+    if (s == null) {
+      throw new IllegalArgumentException("no replica " + id + " was started here");
+    }
+    return s;
+  }
+
+  /** ProcessHandle has no way to send SIGSTOP or SIGCONT: kill(1) does it. */
+  private static void signal(Started s, String signal) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(s.process.pid()))
+          .redirectErrorStream(true).start();
+      String output = new String(kill.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+      if (kill.waitFor() != 0) {
+        throw CliException.failed("kill -" + signal + " " + s.process.pid() + " (" + s.name + ") failed: " + output);
+      }
+    } catch (IOException e) {
+      throw CliException.failed("cannot run kill -" + signal + " for " + s.name + ": " + e.getMessage());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw CliException.failed("interrupted while signalling " + s.name);
     }
   }
 
@@ -139,7 +331,10 @@ public final class LocalCluster implements AutoCloseable {
     }
   }
 
-  /** Stops every process (SIGTERM, then SIGKILL after 5 s) and deletes the directory. Idempotent. */
+  /**
+   * Stops every process (paused ones are continued first; SIGTERM, then SIGKILL after 5 s) and
+   * deletes the directory. Idempotent.
+   */
   @Override
   public synchronized void close() {
     if (closed) {
@@ -153,6 +348,14 @@ public final class LocalCluster implements AutoCloseable {
         // the hook is running or about to; close() is idempotent
       }
     }
+    for (Started s : List.copyOf(paused)) {
+      try {
+        signal(s, "CONT"); // a stopped process would not act on SIGTERM
+      } catch (CliException e) {
+        s.process.destroyForcibly();
+      }
+    }
+    paused.clear();
     started.forEach(s -> s.process.destroy());
     long deadline = System.nanoTime() + STOP_GRACE.toNanos();
     for (Started s : started) {

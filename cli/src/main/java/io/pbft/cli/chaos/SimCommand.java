@@ -1,0 +1,219 @@
+package io.pbft.cli.chaos;
+
+import ch.qos.logback.classic.Level;
+import io.pbft.chaos.fuzz.FuzzReport;
+import io.pbft.chaos.fuzz.FuzzRunner;
+import io.pbft.chaos.fuzz.ScenarioOptions;
+import io.pbft.chaos.fuzz.Scenarios;
+import io.pbft.chaos.sim.Workload;
+import io.pbft.chaos.traitor.Traitors;
+import io.pbft.cli.CliException;
+import io.pbft.cli.Logging;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code pbft chaos sim}: runs the deterministic simulator. With {@code --seed S}, one run,
+ * described in full; with {@code --seeds N}, N consecutive seeds (bounded by {@code --minutes}),
+ * each failing one printed with the command that replays it and the trace around its violation,
+ * then a summary. Whatever the options leave open is drawn from each seed.
+ */
+@Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Run simulated PBFT groups with traitors and faults, and check every run.",
+        "Checks: agreement, exactly-once, validity, equal checkpoint digests, linearizability of what clients saw,"
+            + " the bank's total, liveness within a bound once faults heal, convergence.",
+        "Exit code 0: no violation; 1: violations found (each printed with its replay command)."},
+    footer = {"", "Examples:",
+        "  pbft chaos sim --seed 7 --replicas 4 --traitors 1 --behaviour equivocating-primary --ops 10000",
+        "  pbft chaos sim --seeds 10000 --minutes 30",
+        "  pbft chaos sim --seeds 20 --replicas 4 --behaviour collusion   (f + 1 traitors: must find violations)",
+        "  pbft chaos behaviours"})
+final class SimCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @ArgGroup(exclusive = true, multiplicity = "0..1")
+  Which which = new Which();
+
+  static final class Which {
+    @Option(names = "--seed", paramLabel = "S", description = "Run this one seed and describe it in full.")
+    Long seed;
+
+    @Option(names = "--seeds", paramLabel = "N", description = "Run N consecutive seeds (default: 100).")
+    Long seeds;
+  }
+
+  @Option(names = "--first-seed", paramLabel = "S",
+      description = "With --seeds: the first seed (default: drawn at random and printed).")
+  Long firstSeed;
+
+  @Option(names = "--minutes", paramLabel = "M", description = "With --seeds: stop starting new seeds after M minutes.")
+  Double minutes;
+
+  @Option(names = "--threads", paramLabel = "T", description = "Simulations run at once (default: one per core).")
+  Integer threads;
+
+  @Option(names = "--replicas", paramLabel = "N", description = "Group size (default: 4 or 7, drawn per seed).")
+  Integer replicas;
+
+  @Option(names = "--traitors", paramLabel = "K",
+      description = "Traitor replicas (default: 0..f, drawn per seed; more than f is allowed, to see what breaks).")
+  Integer traitors;
+
+  @Option(names = {"--behaviour", "--behavior"}, paramLabel = "NAME",
+      description = "The traitors' behaviour, or several joined with '+', or 'collusion' (default: a random mix per"
+          + " traitor; see pbft chaos behaviours).")
+  String behaviour;
+
+  @Option(names = "--traitor-ids", paramLabel = "I,J", split = ",",
+      description = "Which replicas are the traitors (default: where the behaviour does the most harm).")
+  List<Integer> traitorIds;
+
+  @Option(names = "--ops", paramLabel = "N",
+      description = "Client operations per run, shared by the clients (default: " + Scenarios.DEFAULT_OPS + ").")
+  Integer ops;
+
+  @Option(names = "--clients", paramLabel = "N", description = "Closed-loop clients (default: 4..10, drawn per seed).")
+  Integer clients;
+
+  @Option(names = "--workload", paramLabel = "W",
+      description = "kv (own keys per client), kv-shared or bank (default: drawn per seed).")
+  String workload;
+
+  @Option(names = "--nemesis", negatable = true,
+      description = "Network and process faults: loss, delay, reordering, duplication, partitions, pauses, crashes,"
+          + " restarts from disk, clock skew (default: drawn per seed, on in 4 runs of 5).")
+  Boolean nemesis;
+
+  @Option(names = "--show", paramLabel = "N", defaultValue = "20",
+      description = "With --seeds: failing seeds printed in full at most (default: ${DEFAULT-VALUE}); the rest by seed.")
+  int show;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    quietCores();
+    ScenarioOptions options = options();
+    if (which.seed != null) {
+      return single(which.seed, options);
+    }
+    return many(options);
+  }
+
+  /** The cores log every view change at INFO; a simulation makes thousands. */
+  private static void quietCores() {
+    if (Logging.explicitLevel() == null
+        && LoggerFactory.getLogger("io.pbft.replica") instanceof ch.qos.logback.classic.Logger l) {
+      l.setLevel(Level.WARN);
+    }
+  }
+
+  private ScenarioOptions options() {
+    if (replicas != null && (replicas < 4 || replicas > 31)) {
+      throw CliException.usage("--replicas must be between 4 and 31, got " + replicas);
+    }
+    if (traitors != null && (traitors < 0 || (replicas != null && traitors > replicas))) {
+      throw CliException.usage("--traitors must be between 0 and the number of replicas, got " + traitors);
+    }
+    if (ops != null && ops < 1) {
+      throw CliException.usage("--ops must be at least 1, got " + ops);
+    }
+    if (clients != null && clients < 1) {
+      throw CliException.usage("--clients must be at least 1, got " + clients);
+    }
+    if (behaviour != null && !behaviour.equals(Scenarios.COLLUSION)) {
+      try {
+        Traitors.parts(behaviour);
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage("--behaviour: " + e.getMessage());
+      }
+    }
+    if (traitorIds != null && traitors != null && traitorIds.size() != traitors) {
+      throw CliException.usage("--traitor-ids names " + traitorIds.size() + " replicas for --traitors " + traitors);
+    }
+    Integer traitorCount = traitors != null ? traitors : traitorIds != null ? traitorIds.size() : null;
+    Workload.Kind kind = null;
+    if (workload != null) {
+      try {
+        kind = Workload.Kind.parse(workload);
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage("--workload must be kv, kv-shared or bank, got " + workload);
+      }
+    }
+    return new ScenarioOptions(replicas, traitorCount, behaviour, traitorIds, ops, clients, kind, nemesis);
+  }
+
+  private int single(long seed, ScenarioOptions options) {
+    PrintWriter out = spec.commandLine().getOut();
+    FuzzRunner.Outcome o;
+    try {
+      o = FuzzRunner.runOne(seed, options, b -> { });
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage(e.getMessage());
+    }
+    out.print(FuzzReport.single(o));
+    if (o.scenario().beyondF()) {
+      out.println("note: " + o.scenario().traitors().size() + " traitors is more than f = " + o.scenario().f()
+          + ": PBFT promises nothing here, and the checkers are expected to find violations");
+    }
+    out.flush();
+    return o.failed() ? CliException.FAILED : 0;
+  }
+
+  private int many(ScenarioOptions options) throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    long count = which.seeds != null ? which.seeds : 100;
+    if (count < 1) {
+      throw CliException.usage("--seeds must be at least 1, got " + count);
+    }
+    long first = firstSeed != null ? firstSeed : ThreadLocalRandom.current().nextLong(1, 1L << 40);
+    int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+    if (workers < 1) {
+      throw CliException.usage("--threads must be at least 1, got " + workers);
+    }
+    Duration budget = minutes == null ? null : Duration.ofMillis((long) (minutes * 60_000));
+    try {
+      Scenarios.draw(first, options); // bad combinations fail here, once, as a usage error
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage(e.getMessage());
+    }
+    err.printf("running seeds %d..%d on %d threads%s%n", first, first + count - 1, workers,
+        budget == null ? "" : String.format(" for at most %.1f minutes", minutes));
+    err.flush();
+    AtomicLong done = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    long started = System.nanoTime();
+    FuzzRunner.Summary summary = FuzzRunner.run(new FuzzRunner.Plan(first, count, budget, workers, options, b -> { }),
+        o -> {
+          long d = done.incrementAndGet();
+          if (o.failed()) {
+            if (failed.incrementAndGet() <= show) {
+              out.print(FuzzReport.failure(o));
+            } else {
+              out.println("FAIL seed " + o.scenario().seed() + ": " + o.firstProblem());
+              out.println("  replay:   " + o.scenario().replayCommand());
+            }
+            out.flush();
+          }
+          if (d % 25 == 0) {
+            double s = (System.nanoTime() - started) / 1e9;
+            err.printf("%d runs, %d with violations, %.0f s%n", d, failed.get(), s);
+            err.flush();
+          }
+        });
+    out.println();
+    out.print(FuzzReport.summary(summary));
+    out.flush();
+    return summary.failures().isEmpty() ? 0 : CliException.FAILED;
+  }
+}

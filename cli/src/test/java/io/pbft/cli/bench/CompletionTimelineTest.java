@@ -1,0 +1,51 @@
+package io.pbft.cli.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class CompletionTimelineTest {
+  private static long at(long ms) {
+    return TimeUnit.MILLISECONDS.toNanos(ms);
+  }
+
+  @Test
+  void countsFirstCompletionAndLongestGap() {
+    CompletionTimeline t = new CompletionTimeline(0, 10_000);
+    for (long ms : new long[] {10, 20, 30, 1000, 3500, 3501, 3600}) {
+      t.record(at(ms));
+    }
+    t.record(at(20_000)); // beyond the span: not recorded
+    assertEquals(3, t.count(0, 1000), "[0, 1000) excludes 1000");
+    assertEquals(7, t.count(0, 10_000));
+    assertEquals(1000, t.firstCompletion(31, 10_000));
+    assertEquals(-1, t.firstCompletion(3601, 10_000));
+    CompletionTimeline.Gap gap = t.longestGap(40, 5000);
+    assertEquals(1001, gap.fromMs(), "the gap opens after the completion at 1000");
+    assertEquals(3500, gap.toMs(), "and closes at the next one");
+    CompletionTimeline.Gap tail = t.longestGap(3700, 10_000);
+    assertEquals(6300, tail.lengthMs(), "no completion after 3700: the gap runs to the end");
+  }
+
+  @Test
+  void faultReportSplitsTheRunAtTheLongestGap() {
+    CompletionTimeline t = new CompletionTimeline(0, 20_000);
+    // measured from 2 s to 12 s: 10 ops/s until the fault at 6 s, silence until 8 s, then 20 ops/s
+    for (long ms = 2000; ms < 6000; ms += 100) {
+      t.record(at(ms));
+    }
+    t.record(at(6010)); // an operation that was already committed when the primary died
+    for (long ms = 8000; ms < 12_000; ms += 50) {
+      t.record(at(ms));
+    }
+    LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000);
+    assertEquals(10.0, f.throughputBefore(), 1e-9);
+    assertEquals(10, f.firstCompletionAfterMs());
+    assertEquals(8000 - 6011, f.maxGapMs());
+    assertEquals(6.0, f.recoveredAtSec(), 1e-9, "recovered 6 s after the warm-up");
+    assertEquals(20.0, f.throughputAfterRecovery(), 1e-9);
+    assertEquals(4.0, f.atSec(), 1e-9);
+  }
+}
