@@ -101,5 +101,7 @@ tar -C "$root" --numeric-owner -cf - . | docker import \
   --change 'CMD ["java", "-version"]' \
   --message "pbft base image: jlink runtime from $JDK ($MODULES)" \
   - "$TAG" >/dev/null
-docker run --rm "$TAG" java -version 2>&1 | head -1 >&2
+# sed reads all its input: `head -1` would exit early and, under pipefail, the SIGPIPE it leaves
+# the docker client with (exit 141) would fail the script.
+docker run --rm "$TAG" java -version 2>&1 | sed -n 1p >&2
 docker image ls "$TAG" --format 'build-base-image: {{.Repository}}:{{.Tag}} {{.Size}}' >&2

@@ -72,7 +72,7 @@ for profile in honest traitor; do
   [ "$got" = "$profile" ] || { echo "compose-smoke: get colour returned '$got', expected '$profile'" >&2; exit 1; }
   pbft status --config "$dir/cluster-host.yaml"
   if [ "$profile" = traitor ]; then
-    "${compose[@]}" --profile traitor logs replica3-traitor 2>&1 | grep -q TRAITOR \
+    "${compose[@]}" --profile traitor logs replica3-traitor 2>&1 | grep -c TRAITOR >/dev/null \
       || { echo "compose-smoke: replica 3 did not run as a traitor" >&2; exit 1; }
   fi
   "${compose[@]}" --profile honest --profile traitor down -v >/dev/null 2>&1
