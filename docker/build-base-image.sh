@@ -67,7 +67,9 @@ fi
 extra=()
 for lib in libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libresolv.so.2 libz.so.1 \
     libstdc++.so.6 libgcc_s.so.1; do
-  path="$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l && /x86-64|64bit/ {print $NF; exit}')"
+  # awk reads to the end (no early exit): under pipefail a reader that stops early leaves
+  # ldconfig with SIGPIPE, and the failed substitution would end the script.
+  path="$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l && /x86-64|64bit/ && !found {found = $NF} END {print found}')"
   [ -n "$path" ] && extra+=("$path")
 done
 for so in $(libs "${objects[@]}") "${extra[@]}"; do
