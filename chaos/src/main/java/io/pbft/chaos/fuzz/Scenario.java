@@ -39,7 +39,7 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
    * (a whole phase shorter than the bound would report a slow operation as unfinished instead).
    */
   long livenessMs() {
-    return (f() + 1L) * ((long) protocol.viewChangeTimeoutMs() << 6) + 90_000;
+    return SimulationConfig.derivedLivenessOpBoundMs(f(), protocol) + 60_000;
   }
 
   public int f() {

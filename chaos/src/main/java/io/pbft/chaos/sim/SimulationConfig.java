@@ -108,10 +108,15 @@ public record SimulationConfig(
 
   /** The liveness bound per operation after healing, derived from the protocol unless given. */
   public long effectiveLivenessOpBoundMs() {
-    if (livenessOpBoundMs > 0) {
-      return livenessOpBoundMs;
-    }
-    return (f() + 1L) * ((long) protocol.viewChangeTimeoutMs() << VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX) + 30_000;
+    return livenessOpBoundMs > 0 ? livenessOpBoundMs : derivedLivenessOpBoundMs(f(), protocol);
+  }
+
+  /**
+   * f + 1 view changes at the largest backed-off timeout, plus 30 s: after a long outage the
+   * first view change may wait that long, and f faulty primaries in a row may each cost one.
+   */
+  public static long derivedLivenessOpBoundMs(int f, ProtocolSettings protocol) {
+    return (f + 1L) * ((long) protocol.viewChangeTimeoutMs() << VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX) + 30_000;
   }
 
   /** The event budget of a run, derived from its operations unless given. */

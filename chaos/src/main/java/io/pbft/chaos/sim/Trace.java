@@ -32,7 +32,7 @@ final class Trace {
   private static final int KEPT_MAX = 4096;
   /** Older messages about that sequence number shown at most. */
   private static final int RELATED_MAX = 40;
-  private static final Pattern SEQUENCE = Pattern.compile("\\bn=(\\d+)");
+  private static final Pattern SEQUENCE = Pattern.compile("\\bn=(\\d+)|committed at (\\d+)");
 
   private final int shown;
   private final int capacity;
@@ -101,15 +101,15 @@ final class Trace {
 
   /**
    * The last events, and before them the older messages about the sequence number that
-   * {@code violation} names ("n=42"), if it names one: what a reader needs to see how the
-   * replicas came to disagree about it.
+   * {@code violation} names ("n=42", "committed at 42"), if it names one: what a reader needs to
+   * see how the replicas came to disagree about it.
    */
   List<String> around(String violation) {
     Matcher m = SEQUENCE.matcher(violation);
     if (!m.find()) {
       return lines();
     }
-    String sequence = m.group(1);
+    String sequence = m.group(1) != null ? m.group(1) : m.group(2);
     Pattern about = Pattern.compile("\\bn=" + sequence + "\\b|\\b" + sequence + "@v|[\\[,]" + sequence + ":");
     List<Entry> all = new ArrayList<>(recent);
     int lastStart = Math.max(0, all.size() - shown);

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pbft.chaos.fuzz.FuzzReport;
 import io.pbft.chaos.fuzz.FuzzRunner;
 import io.pbft.chaos.fuzz.ScenarioOptions;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**

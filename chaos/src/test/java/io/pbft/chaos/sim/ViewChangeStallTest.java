@@ -3,7 +3,6 @@ package io.pbft.chaos.sim;
 import static io.pbft.chaos.sim.SimAssertions.assertHealthy;
 
 import io.pbft.chaos.traitor.Silent;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
