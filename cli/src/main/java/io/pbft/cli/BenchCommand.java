@@ -1,6 +1,7 @@
 package io.pbft.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pbft.cli.bench.Fault;
 import io.pbft.cli.bench.FaultInjector;
@@ -21,16 +22,23 @@ import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -83,6 +91,10 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--unreplicated", description = "Baseline: one plain gRPC server with the same store, no agreement, no signatures.")
   boolean unreplicated;
 
+  @Option(names = "--durable", description = {"Start the replicas with --data-dir (a write-ahead log and a RocksDB store",
+      "per replica under bench's temporary directory): every operation is on disk before it is acknowledged."})
+  boolean durable;
+
   @Option(names = "--json", description = "Print the result as one JSON object (it always includes the heap report).")
   boolean json;
 
@@ -133,17 +145,21 @@ final class BenchCommand implements Callable<Integer> {
         ClusterConfig cfg = cluster.generate(replicaCount, clients);
         clusterConfig = cfg;
         checkPayload(cfg);
-        cluster.startReplicas(cfg);
+        if (durable) {
+          cluster.startDurableReplicas(cfg);
+        } else {
+          cluster.startReplicas(cfg);
+        }
         cluster.awaitHealthy(ClusterStatus.targets(cfg));
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
-      err.printf("bench: %s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%n",
-          mode, replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
+      err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%n",
+          mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt));
       err.flush();
       Report report = measure(target, cluster, clusterConfig, kind, err);
-      print(report, mode, replicaCount);
+      print(report, mode, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
       LoadDriver.Result r = report.load();
       if (r.operations() == 0) {
         throw CliException.failed("no operation completed in the measured interval"
@@ -205,6 +221,10 @@ final class BenchCommand implements Callable<Integer> {
     if (faultAt != null && !(faultAt >= 0 && faultAt < duration)) {
       throw CliException.usage("--fault-at must lie within the measured interval, 0 <= SECONDS < --duration "
           + duration + ", got " + faultAt);
+    }
+    if (durable && (config != null || unreplicated)) {
+      throw CliException.usage("--durable applies to replica processes that bench starts itself (no --config, "
+          + "no --unreplicated)");
     }
     if (heapInterval != null && heapInterval < 1) {
       throw CliException.usage("--heap-interval must be at least 1 second, got " + heapInterval);
@@ -306,7 +326,31 @@ final class BenchCommand implements Callable<Integer> {
     return HeapReport.of(pauses, fromEpochMs, toEpochMs, intervalMs);
   }
 
-  private void print(Report report, String mode, int replicaCount) throws JsonProcessingException {
+  /**
+   * Bytes in each replica's data directory (its log and its state) after the run, each file once
+   * however many hard links it has (RocksDB checkpoints share their files with the live store);
+   * -1 where the directory could not be read.
+   */
+  private static long[] dataDirBytes(LocalCluster cluster, int replicaCount) {
+    long[] bytes = new long[replicaCount];
+    for (int i = 0; i < replicaCount; i++) {
+      Set<Object> seen = new HashSet<>();
+      try (Stream<Path> files = Files.walk(cluster.dataDir(i))) {
+        for (Path f : files.filter(Files::isRegularFile).toList()) {
+          Object inode = Files.getAttribute(f, "unix:ino");
+          if (seen.add(inode)) {
+            bytes[i] += Files.size(f);
+          }
+        }
+      } catch (IOException | UncheckedIOException | UnsupportedOperationException e) {
+        bytes[i] = -1;
+      }
+    }
+    return bytes;
+  }
+
+  /** @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory */
+  private void print(Report report, String mode, int replicaCount, long[] dataDirBytes) throws JsonProcessingException {
     PrintWriter out = spec.commandLine().getOut();
     LoadDriver.Result r = report.load();
     FaultReport faultReport = report.fault();
@@ -316,6 +360,7 @@ final class BenchCommand implements Callable<Integer> {
     if (json) {
       ObjectNode o = StatusReport.JSON.createObjectNode();
       o.put("mode", mode);
+      o.put("durable", durable);
       o.put("throughputOpsPerSec", Math.round(r.throughput() * 10) / 10.0);
       latency.addTo(o);
       o.put("operations", r.operations());
@@ -329,6 +374,12 @@ final class BenchCommand implements Callable<Integer> {
       if (r.firstError() != null) {
         o.put("firstError", r.firstError());
       }
+      if (dataDirBytes != null) {
+        ArrayNode array = o.putArray("dataDirBytes");
+        for (long b : dataDirBytes) {
+          array.add(b);
+        }
+      }
       if (faultReport != null) {
         faultReport.addTo(o);
       }
@@ -341,12 +392,16 @@ final class BenchCommand implements Callable<Integer> {
       }
       out.println(StatusReport.JSON.writeValueAsString(o));
     } else {
-      out.printf("mode:       %s (%d %s, %d clients, %d-byte values)%n", mode, replicaCount,
-          unreplicated ? "server" : "replicas", clients, payload);
+      out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values)%n", mode, replicaCount,
+          unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload);
       out.printf("throughput: %.1f ops/s (%d operations in %d s after a %d s warm-up)%n", r.throughput(),
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());
       out.printf("errors:     %d%s%n", r.errors(), r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
+      if (dataDirBytes != null) {
+        out.printf("disk:       %s bytes in the replicas' data directories (log and state)%n",
+            Arrays.toString(dataDirBytes));
+      }
       if (faultReport != null) {
         faultReport.print(out);
       }

@@ -62,6 +62,21 @@ class DurabilityFigures {
 
   private record Run(String mode, double throughput, LatencySummary latency, long errors, String load) {}
 
+  /**
+   * The same outside Maven: {@code java -cp CLASSPATH -Dpbft.figures.runs=5 ... DurabilityFigures
+   * throughput|restart}, e.g. from a private copy of the classpath that concurrent builds in the
+   * same tree cannot change under the replica processes.
+   */
+  public static void main(String[] args) throws Exception {
+    for (String what : args) {
+      switch (what) {
+        case "throughput" -> new DurabilityFigures().throughput();
+        case "restart" -> new DurabilityFigures().restart();
+        default -> throw new IllegalArgumentException("throughput or restart, not " + what);
+      }
+    }
+  }
+
   @Test
   void throughput() throws Exception {
     List<Run> runs = new ArrayList<>();
