@@ -28,11 +28,14 @@ public final class InboundVerifier {
   public static final String BAD_REQUEST_SIGNATURE = "bad client signature";
   public static final String OVERSIZED_OPERATION = "oversized operation";
   public static final String WRONG_CLIENT = "request for another client's session";
+  public static final String TOO_MANY = "more entries than the protocol allows";
 
   private final PublicKeyVerifier[] replicas;
   private final Map<Integer, PublicKeyVerifier> clients = new HashMap<>();
   private final int messageBytesMax;
   private final int operationBytesMax;
+  private final int batchSizeMax;
+  private final int windowSize;
 
   public InboundVerifier(ClusterConfig config) {
     replicas = new PublicKeyVerifier[config.n()];
@@ -44,6 +47,8 @@ public final class InboundVerifier {
     }
     messageBytesMax = config.transport().messageBytesMax();
     operationBytesMax = config.protocol().operationBytesMax();
+    batchSizeMax = config.protocol().batchSizeMax();
+    windowSize = config.protocol().windowSize();
   }
 
   public boolean knownClient(int clientId) {
@@ -79,6 +84,12 @@ public final class InboundVerifier {
       message = ReplicaMessage.parseFrom(payload);
     } catch (InvalidProtocolBufferException e) {
       return Verdict.rejected(MALFORMED);
+    }
+    // Cheap checks before the embedded signatures: a message of a valid sender could otherwise
+    // make every replica verify thousands of signatures (as many as fit in messageBytesMax).
+    String shape = shapeError(message);
+    if (shape != null) {
+      return Verdict.rejected(shape);
     }
     switch (message.getBodyCase()) {
       case BODY_NOT_SET:
@@ -129,6 +140,44 @@ public final class InboundVerifier {
         break;
     }
     return Verdict.ok(new VerifiedMessage(sender, message, signed));
+  }
+
+  /**
+   * What is wrong with the shape of a message, judged from the protocol's bounds alone, or null:
+   * no list is longer than a correct replica ever makes it (a batch at most batchSizeMax
+   * requests, a view change at most one certificate per sequence number in the window, a
+   * certificate or a proof at most one message per replica). Who may send what (the primary of
+   * a view, a view the receiver is in) is the core's to judge, with its state.
+   */
+  private String shapeError(ReplicaMessage message) {
+    int n = replicas.length;
+    switch (message.getBodyCase()) {
+      case PRE_PREPARE -> {
+        int requests = message.getPrePrepare().getBatch().getRequestsCount();
+        if (requests > batchSizeMax) {
+          return "pre-prepare with " + TOO_MANY + " (batch of " + requests + " requests, at most " + batchSizeMax + ")";
+        }
+      }
+      case VIEW_CHANGE -> {
+        ViewChange vc = message.getViewChange();
+        if (vc.getCheckpointProofCount() > n || vc.getPreparedCount() > windowSize
+            || vc.getPreparedList().stream().anyMatch(c -> c.getPreparesCount() > n)) {
+          return "view-change with " + TOO_MANY;
+        }
+      }
+      case NEW_VIEW -> {
+        if (message.getNewView().getViewChangesCount() > n || message.getNewView().getPrePreparesCount() > windowSize) {
+          return "new-view with " + TOO_MANY;
+        }
+      }
+      case COMMITTED -> {
+        if (message.getCommitted().getCommitsCount() > n) {
+          return "committed certificate with " + TOO_MANY;
+        }
+      }
+      default -> { }
+    }
+    return null;
   }
 
   /** Signatures of every message a VIEW-CHANGE uses as proof. */

@@ -105,4 +105,70 @@ class InboundVerifierTest {
         .setSignature(ByteString.copyFrom(new byte[64])).build();
     assertEquals(InboundVerifier.MALFORMED, verifier.verify(r, -1).reason());
   }
+
+  // Bounds come before the embedded signatures: each case below also carries a forged client
+  // request or unsigned embedded messages, and the reason shows the bounds were judged first.
+
+  private static String reason(InboundVerifier v, SignedMessage m) {
+    return String.valueOf(v.verify(m).reason());
+  }
+
+  @Test
+  void prePrepareWithMoreRequestsThanABatchHoldsIsRejected() {
+    InboundVerifier small = new InboundVerifier(fx.config.withProtocol(ProtocolSettings.defaults().withBatchSizeMax(2)));
+    SignedRequest forged = fx.requestSignedBy(1, 1, "steal", fx.clientKeys.get(0));
+    ReplicaMessage three = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), fx.request(2, 1, "b"), forged));
+    assertTrue(reason(small, fx.signed(0, three)).startsWith("pre-prepare with " + InboundVerifier.TOO_MANY),
+        reason(small, fx.signed(0, three)));
+    ReplicaMessage two = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), fx.request(2, 1, "b")));
+    assertTrue(small.verify(fx.signed(0, two)).isOk());
+  }
+
+  @Test
+  void viewChangeWithLongerListsThanACorrectReplicaMakesIsRejected() {
+    InboundVerifier window4 = new InboundVerifier(fx.config.withProtocol(ProtocolSettings.defaults().withWindowSize(4)));
+    SignedMessage junk = SignedMessage.newBuilder().setSender(3).setPayload(ByteString.copyFromUtf8("junk"))
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    io.pbft.proto.PreparedCertificate cert = io.pbft.proto.PreparedCertificate.newBuilder().setPrePrepare(junk).build();
+    io.pbft.proto.ViewChange.Builder five = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2);
+    for (int i = 0; i < 5; i++) {
+      five.addPrepared(cert);
+    }
+    io.pbft.proto.ViewChange.Builder proofs = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2);
+    for (int i = 0; i < 5; i++) {
+      proofs.addCheckpointProof(junk);
+    }
+    io.pbft.proto.ViewChange.Builder prepares = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2)
+        .addPrepared(cert.toBuilder().addAllPrepares(java.util.Collections.nCopies(5, junk)));
+    for (io.pbft.proto.ViewChange.Builder vc : List.of(five, proofs, prepares)) {
+      assertEquals("view-change with " + InboundVerifier.TOO_MANY,
+          reason(window4, fx.signed(2, ReplicaMessage.newBuilder().setViewChange(vc).build())));
+    }
+    // four certificates with unsigned contents: within the bounds, so the signatures are checked
+    io.pbft.proto.ViewChange.Builder four = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2)
+        .addAllPrepared(java.util.Collections.nCopies(4, cert));
+    assertEquals("view-change carries a message with " + InboundVerifier.BAD_SIGNATURE,
+        reason(window4, fx.signed(2, ReplicaMessage.newBuilder().setViewChange(four).build())));
+  }
+
+  @Test
+  void newViewWithMoreViewChangesThanReplicasIsRejected() {
+    SignedMessage junk = SignedMessage.newBuilder().setSender(3).setPayload(ByteString.copyFromUtf8("junk"))
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    ReplicaMessage five = ReplicaMessage.newBuilder().setNewView(io.pbft.proto.NewView.newBuilder().setView(1)
+        .addAllViewChanges(java.util.Collections.nCopies(5, junk))).build();
+    assertEquals("new-view with " + InboundVerifier.TOO_MANY, reason(verifier, fx.signed(1, five)));
+    ReplicaMessage four = ReplicaMessage.newBuilder().setNewView(io.pbft.proto.NewView.newBuilder().setView(1)
+        .addAllViewChanges(java.util.Collections.nCopies(4, junk))).build();
+    assertEquals("new-view carries a message with " + InboundVerifier.BAD_SIGNATURE, reason(verifier, fx.signed(1, four)));
+  }
+
+  @Test
+  void committedCertificateWithMoreCommitsThanReplicasIsRejected() {
+    SignedMessage junk = SignedMessage.newBuilder().setSender(3).setPayload(ByteString.copyFromUtf8("junk"))
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    ReplicaMessage five = ReplicaMessage.newBuilder().setCommitted(io.pbft.proto.CommittedCertificate.newBuilder()
+        .setPrePrepare(junk).addAllCommits(java.util.Collections.nCopies(5, junk))).build();
+    assertEquals("committed certificate with " + InboundVerifier.TOO_MANY, reason(verifier, fx.signed(2, five)));
+  }
 }
