@@ -92,6 +92,13 @@ public final class ReplicaCore {
   private long nextHeartbeatMs;
   /** Committed certificates sent in answer to one heartbeat, at most. */
   private static final int CATCH_UP_BATCHES_MAX = 64;
+  /**
+   * When each peer's heartbeat was last answered with catch-up material. A correct replica sends
+   * one heartbeat per viewChangeTimeoutMs, so answering at most one per half of that costs it
+   * nothing, while a faulty peer (or a replayed heartbeat) cannot make this replica send its
+   * log again and again.
+   */
+  private final long[] catchUpAnsweredMs;
 
   /** A stable checkpoint others reached and this replica has not, and since when it knows. */
   private record Behind(long sequence, ByteString digest, List<SignedMessage> proof, long sinceMs) {}
@@ -128,6 +135,8 @@ public final class ReplicaCore {
     this.rules = new ViewChangeRules(n, f, settings.windowSize());
     this.execution = new Execution(id, app);
     this.transfer = new StateTransfer(this, id, n, f, settings.stateChunkBytesMax());
+    this.catchUpAnsweredMs = new long[n];
+    java.util.Arrays.fill(catchUpAnsweredMs, Long.MIN_VALUE / 2);
   }
 
   // ------------------------------------------------------------------ queries
@@ -826,18 +835,29 @@ public final class ReplicaCore {
       return;
     }
     boolean behindInViews = hb.getView() < view || (hb.getView() == view && hb.getViewChanging());
-    if (!viewChanging && behindInViews && lastNewView != null) {
+    boolean sendNewView = !viewChanging && behindInViews && lastNewView != null;
+    boolean sendLog = hb.getLastExecuted() < lastExecuted();
+    if (!sendNewView && !sendLog) {
+      return;
+    }
+    if (nowMs - catchUpAnsweredMs[sender] < settings.viewChangeTimeoutMs() / 2) {
+      return; // answered recently; not bad input (delays can bunch a correct peer's heartbeats)
+    }
+    catchUpAnsweredMs[sender] = nowMs;
+    if (sendNewView) {
       effects.messages().add(new Effects.Outgoing(sender, lastNewView));
     }
-    if (hb.getLastExecuted() >= lastExecuted()) {
+    if (!sendLog) {
       return;
     }
     if (hb.getLastExecuted() < lowWatermark) {
       sendStableProof(sender);
     }
     int sent = 0;
+    long bytes = 0;
+    long bytesMax = 2L * settings.batchBytesMax();
     for (Slot slot : slots.tailMap(Math.max(hb.getLastExecuted(), lowWatermark), false).values()) {
-      if (sent >= CATCH_UP_BATCHES_MAX || slot.sequence > lastExecuted()) {
+      if (sent >= CATCH_UP_BATCHES_MAX || bytes >= bytesMax || slot.sequence > lastExecuted()) {
         break;
       }
       if (slot.committed && slot.prePrepare != null) {
@@ -850,9 +870,11 @@ public final class ReplicaCore {
         if (commits.size() < 2 * f + 1) {
           continue; // committed here without the proof (after a restart): nothing to show
         }
-        send(sender, ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
-            .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build());
+        ReplicaMessage cert = ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
+            .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build();
+        send(sender, cert);
         sent++;
+        bytes += cert.getSerializedSize();
       }
     }
   }

@@ -1,0 +1,114 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.commit;
+import static io.pbft.replica.core.CoreFixture.digest;
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static io.pbft.replica.core.CoreFixture.prePrepare;
+import static io.pbft.replica.core.CoreFixture.prepare;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.Heartbeat;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Answers to a peer's heartbeat that shows it behind: committed certificates of what it lacks,
+ * bounded in count and bytes, and at most one answer per peer per half view-change timeout, so a
+ * faulty peer or a replayed heartbeat cannot make a replica resend its log without end.
+ */
+class CatchUpTest {
+  private static final int TIMEOUT_MS = 1000;
+  /** A window of 16, checkpoints too rare to interfere, batches of at most 2 KiB. */
+  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 2048, 16, 4, 100, 100, 1024, TIMEOUT_MS, 1 << 20);
+  private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
+
+  /** Backup 1 commits sequence {@code seq} with the primary's and replica 2's votes. */
+  private void commitAt(ReplicaCore backup, long seq, String op) {
+    List<SignedRequest> batch = List.of(fx.request((int) (seq % 8), seq, op));
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, seq, batch));
+    fx.deliver(backup, 2, prepare(0, seq, d, 2));
+    fx.deliver(backup, 0, commit(0, seq, d, 0));
+    fx.deliver(backup, 2, commit(0, seq, d, 2));
+  }
+
+  private static ReplicaMessage heartbeat(int from, long lastExecuted) {
+    return ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(0).setLastExecuted(lastExecuted)
+        .setReplicaId(from)).build();
+  }
+
+  /** Sequence numbers of the committed certificates the core sends to {@code to}. */
+  private static List<Long> certificatesTo(ReplicaCore core, int to) {
+    return core.takeEffects().messages().stream().filter(m -> m.to() == to)
+        .map(m -> payloadOf(m.message())).filter(ReplicaMessage::hasCommitted)
+        .map(m -> payloadOf(m.getCommitted().getPrePrepare()).getPrePrepare().getSequence()).toList();
+  }
+
+  @Test
+  void peerBehindGetsCertificatesAtMostOncePerHalfTimeout() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    backup.tick(10_000);
+    for (long s = 1; s <= 3; s++) {
+      commitAt(backup, s, "op" + s);
+    }
+    assertEquals(3, backup.lastExecuted());
+    backup.takeEffects();
+
+    fx.deliver(backup, 3, heartbeat(3, 0));
+    assertEquals(List.of(1L, 2L, 3L), certificatesTo(backup, 3));
+    fx.deliver(backup, 3, heartbeat(3, 0));
+    assertEquals(List.of(), certificatesTo(backup, 3), "the same heartbeat again (a replay): no second answer");
+
+    fx.deliver(backup, 2, heartbeat(2, 1));
+    assertEquals(List.of(2L, 3L), certificatesTo(backup, 2), "the limit is per peer");
+
+    backup.tick(10_000 + TIMEOUT_MS / 2 - 1);
+    fx.deliver(backup, 3, heartbeat(3, 0));
+    assertEquals(List.of(), certificatesTo(backup, 3));
+    backup.tick(10_000 + TIMEOUT_MS / 2);
+    fx.deliver(backup, 3, heartbeat(3, 1));
+    assertEquals(List.of(2L, 3L), certificatesTo(backup, 3), "half a timeout later it is answered again");
+  }
+
+  @Test
+  void peerThatIsNotBehindUsesUpNoAnswer() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    backup.tick(10_000);
+    commitAt(backup, 1, "a");
+    backup.takeEffects();
+    fx.deliver(backup, 3, heartbeat(3, 1));
+    assertEquals(List.of(), certificatesTo(backup, 3));
+    commitAt(backup, 2, "b");
+    backup.takeEffects();
+    fx.deliver(backup, 3, heartbeat(3, 1));
+    assertEquals(List.of(2L), certificatesTo(backup, 3), "an up-to-date heartbeat was no answer, so this one is served");
+  }
+
+  @Test
+  void oneAnswerIsBoundedInBytes() {
+    ReplicaCore backup = fx.core(1, new RecordingApp());
+    backup.tick(10_000);
+    String big = "x".repeat(900); // ~1 KiB certificates against a budget of 2 x 2048 bytes
+    for (long s = 1; s <= 8; s++) {
+      commitAt(backup, s, big + s);
+    }
+    assertEquals(8, backup.lastExecuted());
+    backup.takeEffects();
+
+    fx.deliver(backup, 3, heartbeat(3, 0));
+    List<Long> first = certificatesTo(backup, 3);
+    assertTrue(first.size() >= 1 && first.size() < 8, "stops at the byte budget: " + first);
+    assertEquals(1L, first.get(0));
+
+    backup.tick(10_000 + TIMEOUT_MS);
+    long caughtUpTo = first.get(first.size() - 1);
+    fx.deliver(backup, 3, heartbeat(3, caughtUpTo));
+    List<Long> second = certificatesTo(backup, 3);
+    assertEquals(caughtUpTo + 1, second.get(0), "the next answer goes on where the peer now is");
+  }
+}
