@@ -52,40 +52,46 @@ class LargeStateTransferTest {
             VALUE_BYTES, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
         assertTrue(load.acknowledgedCount() * VALUE_BYTES >= 100L << 20, "at least 100 MiB stored");
       }
-      StatusResponse others = cluster.status(0);
-
-      long restartedAt = System.nanoTime();
-      cluster.restartEmpty(LAGGARD);
-      // Watched closely so that the transfer's duration can be told from the outside: first bytes
-      // fetched, then the transfer completed.
-      long firstBytesAt = 0;
-      StatusResponse s = cluster.status(LAGGARD);
-      long deadline = restartedAt + TimeUnit.MINUTES.toNanos(3);
-      while (s.getCountersOrDefault("state transfers", 0) == 0 && System.nanoTime() - deadline < 0) {
-        Thread.sleep(20);
-        s = cluster.status(LAGGARD);
-        if (firstBytesAt == 0 && s.getCountersOrDefault("state transfer bytes", 0) > 0) {
-          firstBytesAt = System.nanoTime();
-        }
-      }
-      long doneAt = System.nanoTime();
-      assertTrue(s.getCountersOrDefault("state transfers", 0) > 0, "no state transfer completed: "
-          + GrpcCluster.describe(List.of(s)));
-      long bytes = s.getCountersOrDefault("state transfer bytes", 0);
-      assertTrue(bytes >= 100L << 20, "fetched " + bytes + " bytes");
-
-      int settlePuts;
       try (KvClient kv = cluster.kv(CLIENTS)) {
-        settlePuts = cluster.settle(kv);
-      }
-      List<StatusResponse> all = cluster.assertRunningReplicasAgree();
-      assertTrue(all.size() == 4 && all.get(LAGGARD).getLastExecuted() >= others.getLastExecuted());
+        // The laggard fetches the newest stable checkpoint: small puts until one covers every large put.
+        long loaded = cluster.status(0).getLastExecuted();
+        int interval = settings().checkpointInterval();
+        for (int i = 0; cluster.status(0).getLowWatermark() < loaded; i++) {
+          assertTrue(i < 4 * interval, "no stable checkpoint at or above " + loaded + " after " + i + " puts");
+          kv.put("checkpoint/" + i, "x");
+        }
+        StatusResponse others = cluster.status(0);
 
-      double fetchSeconds = (doneAt - firstBytesAt) / 1e9;
-      System.out.printf("large state transfer: %.1f MiB in %d transfer(s); %.2f s from restart to installed, "
-              + "%.2f s from first bytes to installed: %.1f MB/s; %d puts to settle%n",
-          bytes / 1048576.0, s.getCountersOrDefault("state transfers", 0), (doneAt - restartedAt) / 1e9,
-          fetchSeconds, bytes / 1e6 / fetchSeconds, settlePuts);
+        long restartedAt = System.nanoTime();
+        cluster.restartEmpty(LAGGARD);
+        // Watched closely so that the transfer's duration can be told from the outside: first bytes
+        // fetched, then the transfer completed.
+        long firstBytesAt = 0;
+        StatusResponse s = cluster.status(LAGGARD);
+        long deadline = restartedAt + TimeUnit.MINUTES.toNanos(3);
+        while (s.getCountersOrDefault("state transfers", 0) == 0 && System.nanoTime() - deadline < 0) {
+          Thread.sleep(20);
+          s = cluster.status(LAGGARD);
+          if (firstBytesAt == 0 && s.getCountersOrDefault("state transfer bytes", 0) > 0) {
+            firstBytesAt = System.nanoTime();
+          }
+        }
+        long doneAt = System.nanoTime();
+        assertTrue(s.getCountersOrDefault("state transfers", 0) > 0, "no state transfer completed: "
+            + GrpcCluster.describe(List.of(s)));
+        long bytes = s.getCountersOrDefault("state transfer bytes", 0);
+        assertTrue(bytes >= 100L << 20, "fetched " + bytes + " bytes");
+
+        int settlePuts = cluster.settle(kv);
+        List<StatusResponse> all = cluster.assertRunningReplicasAgree();
+        assertTrue(all.size() == 4 && all.get(LAGGARD).getLastExecuted() >= others.getLastExecuted());
+
+        double fetchSeconds = (doneAt - firstBytesAt) / 1e9;
+        System.out.printf("large state transfer: %.1f MiB in %d transfer(s); %.2f s from restart to installed, "
+                + "%.2f s from first bytes to installed: %.1f MB/s; %d puts to settle%n",
+            bytes / 1048576.0, s.getCountersOrDefault("state transfers", 0), (doneAt - restartedAt) / 1e9,
+            fetchSeconds, bytes / 1e6 / fetchSeconds, settlePuts);
+      }
     }
   }
 }
