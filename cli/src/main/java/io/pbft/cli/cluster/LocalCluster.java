@@ -121,6 +121,12 @@ public final class LocalCluster implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(JVM_FLAGS);
+    // e.g. -Dpbft.cluster.jvmFlags=-Xmx4g for measurements that keep a long log in memory:
+    // later flags win over the defaults above.
+    String extra = System.getProperty("pbft.cluster.jvmFlags", "").trim();
+    if (!extra.isEmpty()) {
+      command.addAll(List.of(extra.split("\\s+")));
+    }
     // Collections with the wall-clock time they happened: bench lines them up with its run.
     command.add("-Xlog:gc:file=" + gcLog + ":timemillis");
     command.add("-cp");
