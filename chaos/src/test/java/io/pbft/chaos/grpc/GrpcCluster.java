@@ -127,6 +127,15 @@ final class GrpcCluster implements AutoCloseable {
    * state and must fetch it from the others.
    */
   ReplicaServer restartEmpty(int id) throws IOException, InterruptedException {
+    return restartWith(id, () -> ReplicaServer.start(config, id, new KvStateMachine()));
+  }
+
+  /** Starts replica {@code id} (stopped) as {@code starter} makes it, e.g. with a data directory. */
+  interface Starter {
+    ReplicaServer start() throws IOException;
+  }
+
+  ReplicaServer restartWith(int id, Starter starter) throws IOException, InterruptedException {
     if (replicas[id] != null) {
       throw new IllegalStateException("replica " + id + " is running");
     }
@@ -135,7 +144,7 @@ final class GrpcCluster implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (true) {
       try {
-        replicas[id] = ReplicaServer.start(config, id, new KvStateMachine());
+        replicas[id] = starter.start();
         return replicas[id];
       } catch (IOException e) {
         if (System.nanoTime() - deadline > 0) {

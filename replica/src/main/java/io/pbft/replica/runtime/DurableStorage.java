@@ -58,7 +58,8 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
    * corrupted in the middle is set aside, with the application state, and the replica starts
    * empty: it then recovers its state from its peers rather than run on bad data.
    */
-  static DurableStorage open(ClusterConfig config, int id, Path dir, Function<Path, DurableStateMachine> appFactory) {
+  static DurableStorage open(ClusterConfig config, int id, Path dir, Function<Path, DurableStateMachine> appFactory,
+      WriteAheadLog.Options walOptions) {
     List<byte[]> keys = new ArrayList<>();
     for (ReplicaInfo r : config.replicas()) {
       keys.add(r.publicKey());
@@ -68,13 +69,13 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
       List<WalRecord> records = new ArrayList<>();
       WriteAheadLog.Opened opened;
       try {
-        opened = openLog(directory, records);
+        opened = openLog(directory, records, walOptions);
       } catch (CorruptLogException e) {
         log.error("replica {}: write-ahead log is corrupt ({}); setting the log and state aside and recovering "
             + "from peers", id, e.getMessage());
         setAside(directory);
         records.clear();
-        opened = openLog(directory, records);
+        opened = openLog(directory, records, walOptions);
       }
       opened.tornTail().ifPresent(t -> log.warn("replica {}: cut a torn record off the log's tail: {}", id, t));
       DurableStateMachine app = appFactory.apply(directory.stateDir());
@@ -100,8 +101,9 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
     }
   }
 
-  private static WriteAheadLog.Opened openLog(DataDirectory directory, List<WalRecord> records) {
-    return WriteAheadLog.open(directory.walDir(), WriteAheadLog.Options.defaults(), (index, payload) -> {
+  private static WriteAheadLog.Opened openLog(DataDirectory directory, List<WalRecord> records,
+      WriteAheadLog.Options walOptions) {
+    return WriteAheadLog.open(directory.walDir(), walOptions, (index, payload) -> {
       try {
         records.add(WalRecord.parseFrom(payload));
       } catch (InvalidProtocolBufferException e) {

@@ -14,6 +14,7 @@ import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.storage.WriteAheadLog;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.app.DurableStateMachine;
 import java.io.IOException;
@@ -156,7 +157,18 @@ public final class ReplicaServer implements AutoCloseable {
    */
   public static ReplicaServer startDurable(ClusterConfig config, int id, Ed25519Keys keys, Behaviour behaviour,
       InetSocketAddress listen, Path dataDir, Function<Path, DurableStateMachine> appFactory) throws IOException {
-    DurableStorage storage = DurableStorage.open(config, id, dataDir, appFactory);
+    return startDurable(config, id, keys, behaviour, listen, dataDir, appFactory, WriteAheadLog.Options.defaults());
+  }
+
+  /**
+   * As above, with the write-ahead log's options (segment size, largest record, how segment
+   * files are opened). A failed log write or fsync (disk full) stops the replica from taking
+   * part: see {@link #failure()}.
+   */
+  public static ReplicaServer startDurable(ClusterConfig config, int id, Ed25519Keys keys, Behaviour behaviour,
+      InetSocketAddress listen, Path dataDir, Function<Path, DurableStateMachine> appFactory,
+      WriteAheadLog.Options walOptions) throws IOException {
+    DurableStorage storage = DurableStorage.open(config, id, dataDir, appFactory, walOptions);
     try {
       return launch(new ReplicaServer(config, id, keys, storage.app(), behaviour, listen, storage));
     } catch (IOException | RuntimeException e) {

@@ -49,9 +49,12 @@ public final class WriteAheadLog implements AutoCloseable {
     void record(long index, byte[] payload);
   }
 
-  /** Opens segment files for writing; tests substitute one that fails. */
+  /**
+   * Opens segment files for writing. The default is {@link FileChannel#open}; a substitute can
+   * wrap the channel (fault injection in tests: a disk that fills up or fails).
+   */
   @FunctionalInterface
-  interface ChannelOpener {
+  public interface ChannelOpener {
     FileChannel open(Path file, Set<OpenOption> options) throws IOException;
   }
 
@@ -378,7 +381,8 @@ public final class WriteAheadLog implements AutoCloseable {
       return new Options(segmentBytes, bytes, opener);
     }
 
-    Options withOpener(ChannelOpener opener) {
+    /** How segment files are opened for writing (default {@link FileChannel#open}). */
+    public Options withOpener(ChannelOpener opener) {
       return new Options(segmentBytes, recordBytesMax, opener);
     }
 

@@ -9,24 +9,27 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 
 /**
- * A file channel that fails like a full or dying disk: writes succeed until a byte budget is
- * spent, the write that crosses it lands partly and throws, and from then on every write, fsync
- * and truncate throws. It also counts fsyncs, so tests can check group commit.
+ * A file channel that fails like a full or dying disk, for fault-injection tests of the log and
+ * of replicas built on it ({@link WriteAheadLog.Options#withOpener}): writes succeed until a
+ * byte budget is spent, the write that crosses it lands partly and throws "No space left on
+ * device", and from then on every write, fsync and truncate throws. With {@code failForce} the
+ * first fsync fails instead. It also counts fsyncs, so tests can check group commit.
  */
-final class FaultInjectingChannel extends FileChannel {
+public final class FaultInjectingChannel extends FileChannel {
   private final FileChannel delegate;
   private long writeBudget;
   private boolean failForce;
   private boolean dead;
   private int forces;
 
-  FaultInjectingChannel(FileChannel delegate, long writeBudget, boolean failForce) {
+  public FaultInjectingChannel(FileChannel delegate, long writeBudget, boolean failForce) {
     this.delegate = delegate;
     this.writeBudget = writeBudget;
     this.failForce = failForce;
   }
 
-  int forces() {
+  /** Successful fsyncs so far. */
+  public int forces() {
     return forces;
   }
 
