@@ -795,10 +795,15 @@ public final class ReplicaCore {
     proposeBatches();
   }
 
-  /** Sends the signed CHECKPOINTs that prove our last stable checkpoint to {@code to}. */
+  /**
+   * Sends the signed CHECKPOINTs that prove our last stable checkpoint to {@code to}, except its
+   * own: it knows what it signed, and would only drop it as coming from itself.
+   */
   void sendStableProof(int to) {
     for (SignedMessage cp : stableProof) {
-      effects.messages().add(new Effects.Outgoing(to, cp));
+      if (cp.getSender() != to) {
+        effects.messages().add(new Effects.Outgoing(to, cp));
+      }
     }
   }
 

@@ -111,4 +111,32 @@ class CatchUpTest {
     List<Long> second = certificatesTo(backup, 3);
     assertEquals(caughtUpTo + 1, second.get(0), "the next answer goes on where the peer now is");
   }
+
+  @Test
+  void stableProofSentToAPeerLeavesOutItsOwnCheckpoint() {
+    CoreFixture small = new CoreFixture(4, 8, new ProtocolSettings(10, 2048, 8, 4, 2, 100, 1024, TIMEOUT_MS, 1 << 20));
+    ReplicaCore backup = small.core(1, new RecordingApp());
+    backup.tick(10_000);
+    for (long s = 1; s <= 2; s++) {
+      List<SignedRequest> batch = List.of(small.request((int) s, s, "op" + s));
+      ByteString d = digest(batch);
+      small.deliver(backup, 0, prePrepare(0, s, batch));
+      small.deliver(backup, 2, prepare(0, s, d, 2));
+      small.deliver(backup, 0, commit(0, s, d, 0));
+      small.deliver(backup, 2, commit(0, s, d, 2));
+    }
+    ByteString state = ByteString.copyFrom(backup.stateDigest());
+    for (int r : new int[] {2, 3}) {
+      small.deliver(backup, r, ReplicaMessage.newBuilder().setCheckpoint(io.pbft.proto.Checkpoint.newBuilder()
+          .setSequence(2).setStateDigest(state).setReplicaId(r)).build());
+    }
+    assertEquals(2, backup.lowWatermark(), "stable with the votes of 1, 2 and 3");
+    backup.takeEffects();
+
+    // Replica 3 restarted empty: behind the stable checkpoint, it is sent the proof.
+    small.deliver(backup, 3, heartbeat(3, 0));
+    List<Integer> signers = backup.takeEffects().messages().stream().filter(m -> m.to() == 3)
+        .filter(m -> payloadOf(m.message()).hasCheckpoint()).map(m -> m.message().getSender()).sorted().toList();
+    assertEquals(List.of(1, 2), signers);
+  }
 }
