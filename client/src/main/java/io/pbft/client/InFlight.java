@@ -27,6 +27,8 @@ final class InFlight {
   private final Map<Integer, Reply> replies = new HashMap<>();
   /** Replicas with which a session was up at some point during this operation. */
   final BitSet reached = new BitSet();
+  /** Replicas the request was handed to (sent, or queued until their session is up). */
+  final BitSet sentTo = new BitSet();
   int retransmissions;
   ScheduledFuture<?> timer;
 

@@ -192,6 +192,7 @@ public final class PbftClient implements AutoCloseable {
         // only the primary gets the request for now.
         if (s.replicaId() == primary) {
           s.send(signed);
+          op.sentTo.set(primary);
         } else {
           s.connect();
         }
@@ -232,6 +233,7 @@ public final class PbftClient implements AutoCloseable {
         op.retransmissions++;
         for (ReplicaSession s : sessions) {
           s.send(op.request);
+          op.sentTo.set(s.replicaId());
           if (s.isUp()) {
             op.reached.set(s.replicaId());
           }
@@ -291,11 +293,25 @@ public final class PbftClient implements AutoCloseable {
     after.forEach(Runnable::run);
   }
 
+  /**
+   * A session came up while a request is outstanding. A backup may have executed the request
+   * before this session existed, and then had nowhere to send its reply: hand it the request
+   * now, and it re-sends the reply it keeps (or takes the request like a retransmission). Without
+   * this, the first operation on new sessions often waited a whole request timeout.
+   */
   private void onSessionUp(int replicaId) {
+    SignedRequest resend = null;
     synchronized (lock) {
       if (current != null) {
         current.reached.set(replicaId);
+        if (!current.sentTo.get(replicaId)) {
+          current.sentTo.set(replicaId);
+          resend = current.request;
+        }
       }
+    }
+    if (resend != null) {
+      sessions[replicaId].send(resend);
     }
   }
 

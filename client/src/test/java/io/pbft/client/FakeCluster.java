@@ -28,7 +28,11 @@ import java.util.concurrent.TimeUnit;
  */
 final class FakeCluster implements AutoCloseable {
   /** What a fake replica does with requests and replies. */
-  enum Behavior { HONEST, SILENT, LYING, BAD_MAC, WRONG_TIMESTAMP, WRONG_REPLICA_ID }
+  enum Behavior {
+    HONEST, SILENT, LYING, BAD_MAC, WRONG_TIMESTAMP, WRONG_REPLICA_ID,
+    /** Honest, but accepts sessions only after a pause: its replies to early requests are lost. */
+    SLOW_HANDSHAKE
+  }
 
   /** The deterministic application: (client, operation) to result. */
   interface App {

@@ -34,6 +34,9 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
   /** The current session of each client, where its replies go. */
   private final Map<Integer, Session> sessions = new ConcurrentHashMap<>();
 
+  /** How long a SLOW_HANDSHAKE replica holds a session open request before accepting it. */
+  static final long SLOW_HANDSHAKE_MS = 500;
+
   final AtomicInteger handshakes = new AtomicInteger();
   final AtomicInteger requestsReceived = new AtomicInteger();
   final AtomicInteger repliesSent = new AtomicInteger();
@@ -97,6 +100,14 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
       }
 
       private void open(ClientMessage message) {
+        if (behavior == FakeCluster.Behavior.SLOW_HANDSHAKE) {
+          try {
+            Thread.sleep(SLOW_HANDSHAKE_MS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
         try {
           SessionHandshake.Accepted accepted =
               SessionHandshake.accept(message.getOpen(), id, keys, clients::get, RANDOM);

@@ -191,6 +191,25 @@ class PbftClientTest {
   }
 
   @Test
+  void backupsWhoseSessionsComeUpDuringAnOperationAreHandedItsRequest() throws Exception {
+    FakeCluster cluster = echoCluster(1);
+    for (int r = 1; r < 4; r++) {
+      cluster.behave(r, FakeCluster.Behavior.SLOW_HANDSHAKE); // their replies to the first request are lost
+    }
+    // A request timeout far beyond the operation's expected time: only the hand-over when the
+    // backups' sessions come up can bring the second of the f + 1 replies without it.
+    PbftClient client = client(cluster, 0, Duration.ofSeconds(60), Duration.ofSeconds(120));
+
+    assertEquals("echo:x", string(client.invokeBlocking(bytes("x"))));
+    assertEquals(1, cluster.replica(0).requestsReceived.get(), "the primary got it once: no retransmission");
+    int backupsHandedIt = 0;
+    for (int r = 1; r < 4; r++) {
+      backupsHandedIt += cluster.replica(r).requestsReceived.get();
+    }
+    assertTrue(backupsHandedIt >= 1, "a backup was handed the request when its session came up");
+  }
+
+  @Test
   void allReplicasSilentTimesOut() throws Exception {
     FakeCluster cluster = echoCluster(1);
     PbftClient client = client(cluster, 0, Duration.ofMillis(50), Duration.ofMillis(700));
