@@ -275,8 +275,16 @@ public final class ReplicaCore {
     this.nowMs = Math.max(this.nowMs, nowMs);
     if (timerDeadlineMs >= 0 && this.nowMs >= timerDeadlineMs) {
       timerDeadlineMs = -1;
-      log.info("replica {}: view-change timer expired in view {}{}", id, view, viewChanging ? " (no NEW-VIEW)" : "");
-      startViewChange(view + 1);
+      if (!viewChanging && (behind != null || transfer.active())) {
+        // 2f + 1 replicas proved a checkpoint this replica has not reached: the requests it waits
+        // for are late because it is behind, not because the primary stalls. Suspecting now would
+        // leave it alone in the next view; catch up first (the others suspect a bad primary).
+        log.info("replica {}: view-change timer expired in view {} while catching up; not suspecting", id, view);
+        timerDeadlineMs = this.nowMs + timeoutMs();
+      } else {
+        log.info("replica {}: view-change timer expired in view {}{}", id, view, viewChanging ? " (no NEW-VIEW)" : "");
+        startViewChange(view + 1);
+      }
     }
     if (behind != null) {
       if (lastExecuted() >= behind.sequence() || behind.sequence() <= lowWatermark) {

@@ -86,6 +86,24 @@ class ViewChangeTest {
   }
 
   @Test
+  void backupBehindAProvenCheckpointCatchesUpInsteadOfSuspecting() {
+    ReplicaCore backup = fx.core(2, new RecordingApp());
+    // 2f + 1 others prove checkpoint 128, which this replica has not reached.
+    ByteString state = ByteString.copyFrom(new byte[32]);
+    for (int r : new int[] {0, 1, 3}) {
+      fx.deliver(backup, r, ReplicaMessage.newBuilder().setCheckpoint(io.pbft.proto.Checkpoint.newBuilder()
+          .setSequence(128).setStateDigest(state).setReplicaId(r)).build());
+    }
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.takeEffects();
+    backup.tick(TIMEOUT);
+    backup.tick(3L * TIMEOUT);
+    assertEquals(0, backup.view(), "lagging, not suspecting");
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasViewChange));
+  }
+
+  @Test
   void primaryServingEveryoneButOneClientIsStillSuspected() {
     ReplicaCore backup = fx.core(1, new RecordingApp());
     SignedRequest ignored = fx.request(3, 1, "never ordered");
