@@ -32,8 +32,10 @@ import java.util.concurrent.TimeUnit;
  * {@link #invoke} queues operations (FIFO, bounded) and sends the next one when the previous
  * one has its result. A request goes to the presumed primary first; if no result arrives within
  * the request timeout it is retransmitted, byte for byte, to all replicas, with exponential
- * backoff (capped at {@value #BACKOFF_CAP}x), until the operation timeout. A result is accepted
- * once f + 1 distinct replicas sent authenticated replies with identical result bytes.
+ * backoff (capped at {@value #BACKOFF_CAP}x), until the operation timeout. A replica whose
+ * session comes up while a request is outstanding is handed that request at once (it may have
+ * executed it before it could reply). A result is accepted once f + 1 distinct replicas sent
+ * authenticated replies with identical result bytes.
  *
  * <p>Futures are completed on gRPC or pool threads; keep callbacks short or use the async
  * variants of CompletableFuture. Thread-safe.
