@@ -317,6 +317,15 @@ public final class PbftClient implements AutoCloseable {
     }
   }
 
+  /** How many replica sessions are up now (diagnostics and tests). */
+  int sessionsUp() {
+    int up = 0;
+    for (ReplicaSession s : sessions) {
+      up += s.isUp() ? 1 : 0;
+    }
+    return up;
+  }
+
   /** Fails whatever is queued or outstanding, closes the sessions, and the channels if owned. */
   @Override
   public void close() {

@@ -177,15 +177,27 @@ class PbftClientTest {
   @Test
   void silentPrimaryLeadsToRetransmissionToAllAndSuccess() throws Exception {
     FakeCluster cluster = echoCluster(1);
-    cluster.behave(0, SILENT);
     PbftClient client = client(cluster, 0, Duration.ofMillis(100), Duration.ofSeconds(20));
+    // All sessions up first: a session coming up during the operation would be handed the
+    // request at once, and this test is about the retransmission.
+    warmUp(client);
+    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
+    while (client.sessionsUp() < 4 && System.nanoTime() - giveUp < 0) {
+      Thread.sleep(10);
+    }
+    assertEquals(4, client.sessionsUp());
+    cluster.behave(0, SILENT);
+    int[] before = new int[4];
+    for (int r = 0; r < 4; r++) {
+      before[r] = cluster.replica(r).requestsReceived.get();
+    }
 
     assertEquals("echo:x", string(client.invokeBlocking(bytes("x"))));
-    assertTrue(cluster.replica(0).requestsReceived.get() > 0, "the primary got the request first");
+    assertTrue(cluster.replica(0).requestsReceived.get() > before[0], "the primary got the request first");
     // The result may complete before every backup has seen the retransmission; one must have.
     int backupsReached = 0;
     for (int r = 1; r < 4; r++) {
-      backupsReached += cluster.replica(r).requestsReceived.get() > 0 ? 1 : 0;
+      backupsReached += cluster.replica(r).requestsReceived.get() > before[r] ? 1 : 0;
     }
     assertTrue(backupsReached > 0, "a backup got the retransmission");
   }
