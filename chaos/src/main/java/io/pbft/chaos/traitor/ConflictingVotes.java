@@ -3,9 +3,7 @@ package io.pbft.chaos.traitor;
 import io.pbft.proto.Commit;
 import io.pbft.proto.Prepare;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -16,7 +14,7 @@ import java.util.Random;
  * replicas hold one vote per replica and slot, count only votes matching their pre-prepare, and
  * refuse a second digest from the same replica ("conflicting prepare").
  */
-public final class ConflictingVotes implements Behaviour {
+public final class ConflictingVotes extends OwnMessageRewriter {
   private final int n;
   private final Random random;
 
@@ -26,33 +24,29 @@ public final class ConflictingVotes implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || !(m.hasPrepare() || m.hasCommit()) || o.message().getSender() != signing.replicaId()) {
-        out.add(o);
-        continue;
-      }
-      ReplicaMessage lie = m.hasPrepare()
-          ? ReplicaMessage.newBuilder().setPrepare(Prepare.newBuilder(m.getPrepare())
-              .setDigest(Messages.randomDigest(random))).build()
-          : ReplicaMessage.newBuilder().setCommit(Commit.newBuilder(m.getCommit())
-              .setDigest(Messages.randomDigest(random))).build();
-      var signedLie = signing.sign(lie);
-      for (int to : Messages.recipients(o, n, signing.replicaId())) {
-        int roll = random.nextInt(10);
-        if (roll < 5) {
-          out.add(Messages.to(to, o.message()));
-        } else if (roll < 9) {
-          out.add(Messages.to(to, signedLie));
-        } else {
-          out.add(Messages.to(to, signedLie));
-          out.add(Messages.to(to, o.message()));
-        }
+  boolean rewrites(ReplicaMessage m) {
+    return m.hasPrepare() || m.hasCommit();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    ReplicaMessage lie = m.hasPrepare()
+        ? ReplicaMessage.newBuilder().setPrepare(Prepare.newBuilder(m.getPrepare())
+            .setDigest(Messages.randomDigest(random))).build()
+        : ReplicaMessage.newBuilder().setCommit(Commit.newBuilder(m.getCommit())
+            .setDigest(Messages.randomDigest(random))).build();
+    var signedLie = signing.sign(lie);
+    for (int to : Messages.recipients(o, n, signing.replicaId())) {
+      int roll = random.nextInt(10);
+      if (roll < 5) {
+        out.add(Messages.to(to, o.message()));
+      } else if (roll < 9) {
+        out.add(Messages.to(to, signedLie));
+      } else {
+        out.add(Messages.to(to, signedLie));
+        out.add(Messages.to(to, o.message()));
       }
     }
-    return out;
   }
 
   @Override

@@ -3,9 +3,7 @@ package io.pbft.chaos.traitor;
 import com.google.protobuf.ByteString;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.StateChunk;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -14,7 +12,7 @@ import java.util.Random;
  * cut short, or claiming another total size. A replica that fetches state checks it against the
  * digest 2f + 1 CHECKPOINTs certified, keeps it only if it matches, and asks someone else.
  */
-public final class CorruptStateTransfer implements Behaviour {
+public final class CorruptStateTransfer extends OwnMessageRewriter {
   private final Random random;
 
   public CorruptStateTransfer(Random random) {
@@ -22,30 +20,26 @@ public final class CorruptStateTransfer implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || !m.hasStateChunk() || o.message().getSender() != signing.replicaId()) {
-        out.add(o);
-        continue;
-      }
-      StateChunk chunk = m.getStateChunk();
-      StateChunk.Builder lie = chunk.toBuilder();
-      byte[] data = chunk.getData().toByteArray();
-      switch (random.nextInt(3)) {
-        case 0 -> {
-          if (data.length > 0) {
-            data[random.nextInt(data.length)] ^= (byte) (1 + random.nextInt(255));
-          }
-          lie.setData(ByteString.copyFrom(data));
+  boolean rewrites(ReplicaMessage m) {
+    return m.hasStateChunk();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    StateChunk chunk = m.getStateChunk();
+    StateChunk.Builder lie = chunk.toBuilder();
+    byte[] data = chunk.getData().toByteArray();
+    switch (random.nextInt(3)) {
+      case 0 -> {
+        if (data.length > 0) {
+          data[random.nextInt(data.length)] ^= (byte) (1 + random.nextInt(255));
         }
-        case 1 -> lie.setData(ByteString.copyFrom(data, 0, data.length / 2));
-        default -> lie.setTotalBytes(chunk.getTotalBytes() + 1 + random.nextInt(1 << 20));
+        lie.setData(ByteString.copyFrom(data));
       }
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setStateChunk(lie).build())));
+      case 1 -> lie.setData(ByteString.copyFrom(data, 0, data.length / 2));
+      default -> lie.setTotalBytes(chunk.getTotalBytes() + 1 + random.nextInt(1 << 20));
     }
-    return out;
+    out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setStateChunk(lie).build())));
   }
 
   @Override

@@ -2,9 +2,7 @@ package io.pbft.chaos.traitor;
 
 import io.pbft.proto.Checkpoint;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -14,7 +12,7 @@ import java.util.Random;
  * checkpoint becomes stable, and a state is fetched, only on 2f + 1 matching CHECKPOINTs, which f
  * liars cannot supply.
  */
-public final class FalseCheckpoints implements Behaviour {
+public final class FalseCheckpoints extends OwnMessageRewriter {
   private final Random random;
 
   public FalseCheckpoints(Random random) {
@@ -22,24 +20,20 @@ public final class FalseCheckpoints implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || !m.hasCheckpoint() || o.message().getSender() != signing.replicaId()) {
-        out.add(o);
-        continue;
-      }
-      Checkpoint cp = m.getCheckpoint();
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder()
-          .setCheckpoint(cp.toBuilder().setStateDigest(Messages.randomDigest(random))).build())));
-      if (random.nextInt(3) == 0) {
-        long ahead = cp.getSequence() * (2 + random.nextInt(20));
-        out.add(Messages.toAll(signing.sign(ReplicaMessage.newBuilder().setCheckpoint(cp.toBuilder()
-            .setSequence(ahead).setStateDigest(Messages.randomDigest(random))).build())));
-      }
+  boolean rewrites(ReplicaMessage m) {
+    return m.hasCheckpoint();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    Checkpoint cp = m.getCheckpoint();
+    out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder()
+        .setCheckpoint(cp.toBuilder().setStateDigest(Messages.randomDigest(random))).build())));
+    if (random.nextInt(3) == 0) {
+      long ahead = cp.getSequence() * (2 + random.nextInt(20));
+      out.add(Messages.toAll(signing.sign(ReplicaMessage.newBuilder().setCheckpoint(cp.toBuilder()
+          .setSequence(ahead).setStateDigest(Messages.randomDigest(random))).build())));
     }
-    return out;
   }
 
   @Override

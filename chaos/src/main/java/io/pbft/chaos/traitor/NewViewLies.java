@@ -5,7 +5,6 @@ import io.pbft.proto.PrePrepare;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,7 +18,7 @@ import java.util.Random;
  * by the new primary itself, so only recomputing O from the VIEW-CHANGEs shows the lie; correct
  * backups recompute it and wait for the next view.
  */
-public final class NewViewLies implements Behaviour {
+public final class NewViewLies extends OwnMessageRewriter {
   private final Random random;
 
   public NewViewLies(Random random) {
@@ -27,18 +26,14 @@ public final class NewViewLies implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || !m.hasNewView() || o.message().getSender() != signing.replicaId()) {
-        out.add(o);
-        continue;
-      }
-      NewView lie = lie(m.getNewView(), signing);
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setNewView(lie).build())));
-    }
-    return out;
+  boolean rewrites(ReplicaMessage m) {
+    return m.hasNewView();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    NewView lie = lie(m.getNewView(), signing);
+    out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setNewView(lie).build())));
   }
 
   private NewView lie(NewView nv, Signing signing) {

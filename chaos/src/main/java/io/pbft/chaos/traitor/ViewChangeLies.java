@@ -8,7 +8,6 @@ import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,7 +23,7 @@ import java.util.Random;
  * fabricated certificates and checkpoint proofs (which correct replicas must refuse, since a
  * certificate needs 2f prepares signed by others).
  */
-public final class ViewChangeLies implements Behaviour {
+public final class ViewChangeLies extends OwnMessageRewriter {
   private final int n;
   private final Random random;
   /** Certificates seen in VIEW-CHANGEs (ours and others'), per sequence number, oldest view first. */
@@ -54,19 +53,15 @@ public final class ViewChangeLies implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || !m.hasViewChange() || o.message().getSender() != signing.replicaId()) {
-        out.add(o);
-        continue;
-      }
-      m.getViewChange().getPreparedList().forEach(this::remember);
-      ViewChange lie = lie(m.getViewChange(), signing);
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setViewChange(lie).build())));
-    }
-    return out;
+  boolean rewrites(ReplicaMessage m) {
+    return m.hasViewChange();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    m.getViewChange().getPreparedList().forEach(this::remember);
+    ViewChange lie = lie(m.getViewChange(), signing);
+    out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setViewChange(lie).build())));
   }
 
   private ViewChange lie(ViewChange vc, Signing signing) {

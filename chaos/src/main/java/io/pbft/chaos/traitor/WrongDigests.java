@@ -2,9 +2,7 @@ package io.pbft.chaos.traitor;
 
 import com.google.protobuf.ByteString;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -14,7 +12,7 @@ import java.util.Random;
  * wrong length. All validly signed. Backups recompute a pre-prepare's digest ("digest mismatch")
  * and count only votes that match what they accepted.
  */
-public final class WrongDigests implements Behaviour {
+public final class WrongDigests extends OwnMessageRewriter {
   private final Random random;
 
   public WrongDigests(Random random) {
@@ -22,27 +20,23 @@ public final class WrongDigests implements Behaviour {
   }
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>();
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = Messages.parse(o.message());
-      if (m == null || o.message().getSender() != signing.replicaId() || random.nextBoolean()) {
+  boolean rewrites(ReplicaMessage m) {
+    return random.nextBoolean();
+  }
+
+  @Override
+  void rewrite(Effects.Outgoing o, ReplicaMessage m, Signing signing, List<Effects.Outgoing> out) {
+    ReplicaMessage.Builder lie = m.toBuilder();
+    switch (m.getBodyCase()) {
+      case PRE_PREPARE -> lie.getPrePrepareBuilder().setDigest(wrongDigest());
+      case PREPARE -> lie.getPrepareBuilder().setDigest(wrongDigest());
+      case COMMIT -> lie.getCommitBuilder().setDigest(wrongDigest());
+      default -> {
         out.add(o);
-        continue;
+        return;
       }
-      ReplicaMessage.Builder lie = m.toBuilder();
-      switch (m.getBodyCase()) {
-        case PRE_PREPARE -> lie.getPrePrepareBuilder().setDigest(wrongDigest());
-        case PREPARE -> lie.getPrepareBuilder().setDigest(wrongDigest());
-        case COMMIT -> lie.getCommitBuilder().setDigest(wrongDigest());
-        default -> {
-          out.add(o);
-          continue;
-        }
-      }
-      out.add(new Effects.Outgoing(o.to(), signing.sign(lie.build())));
     }
-    return out;
+    out.add(new Effects.Outgoing(o.to(), signing.sign(lie.build())));
   }
 
   private ByteString wrongDigest() {
