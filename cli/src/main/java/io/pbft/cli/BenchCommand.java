@@ -16,6 +16,7 @@ import io.pbft.cli.bench.ReplicatedTarget;
 import io.pbft.cli.bench.UnreplicatedServer;
 import io.pbft.cli.bench.UnreplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
+import io.pbft.cli.cluster.DiskUsage;
 import io.pbft.cli.cluster.FreePorts;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;
@@ -24,21 +25,16 @@ import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -334,15 +330,9 @@ final class BenchCommand implements Callable<Integer> {
   private static long[] dataDirBytes(LocalCluster cluster, int replicaCount) {
     long[] bytes = new long[replicaCount];
     for (int i = 0; i < replicaCount; i++) {
-      Set<Object> seen = new HashSet<>();
-      try (Stream<Path> files = Files.walk(cluster.dataDir(i))) {
-        for (Path f : files.filter(Files::isRegularFile).toList()) {
-          Object inode = Files.getAttribute(f, "unix:ino");
-          if (seen.add(inode)) {
-            bytes[i] += Files.size(f);
-          }
-        }
-      } catch (IOException | UncheckedIOException | UnsupportedOperationException e) {
+      try {
+        bytes[i] = DiskUsage.bytes(cluster.dataDir(i));
+      } catch (IOException | UnsupportedOperationException e) {
         bytes[i] = -1;
       }
     }

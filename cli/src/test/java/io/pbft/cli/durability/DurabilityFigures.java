@@ -5,6 +5,7 @@ import io.pbft.cli.bench.LatencySummary;
 import io.pbft.cli.bench.LoadDriver;
 import io.pbft.cli.bench.ReplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
+import io.pbft.cli.cluster.DiskUsage;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
@@ -131,7 +132,7 @@ class DurabilityFigures {
           StatusResponse s1 = statusOf(config, 1);
           Path data = cluster.dataDir(1);
           report(String.format("  %s: replica 1 executed %d batches; on disk: wal %d bytes, state %d bytes", mode,
-              s1 == null ? -1 : s1.getLastExecuted(), bytes(data.resolve("wal")), bytes(data.resolve("state"))));
+              s1 == null ? -1 : s1.getLastExecuted(), DiskUsage.bytes(data.resolve("wal")), DiskUsage.bytes(data.resolve("state"))));
         }
         return new Run(mode, r.throughput(), LatencySummary.of(r.latencyMicros()), r.errors(), load);
       }
@@ -171,7 +172,7 @@ class DurabilityFigures {
       long batches = s0 == null ? -1 : s0.getLastExecuted();
       Path data = cluster.dataDir(1);
       report(String.format("disk of replica 1 after %d operations (%d keys): wal %d bytes, state %d bytes (%s)",
-          r.operations(), KEYS, bytes(data.resolve("wal")), bytes(data.resolve("state")), data));
+          r.operations(), KEYS, DiskUsage.bytes(data.resolve("wal")), DiskUsage.bytes(data.resolve("state")), data));
       java.util.Map<String, long[]> byKind = new java.util.TreeMap<>();
       for (io.pbft.proto.WalRecord rec : SignedLedger.readLog(data.resolve("wal"))) {
         String kind = rec.getEntryCase().name();
@@ -266,20 +267,6 @@ class DurabilityFigures {
       b.append(" [").append(replay.group(1)).append(" batches replayed]");
     }
     return b.toString();
-  }
-
-  /** Bytes in the files under {@code dir}, each file once however many hard links it has (checkpoints share SSTs). */
-  private static long bytes(Path dir) throws IOException {
-    java.util.Set<Object> seen = new java.util.HashSet<>();
-    long total = 0;
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (Path p : files.filter(Files::isRegularFile).toList()) {
-        if (seen.add(Files.getAttribute(p, "unix:ino"))) {
-          total += Files.size(p);
-        }
-      }
-    }
-    return total;
   }
 
   private static final Pattern GC_AFTER = Pattern.compile("->(\\d+)M\\(");
