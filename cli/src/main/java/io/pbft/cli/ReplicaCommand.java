@@ -7,7 +7,7 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.replica.app.kv.KvStateMachine;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
 import java.io.IOException;
 import java.net.BindException;
@@ -102,6 +102,12 @@ final class ReplicaCommand implements Callable<Integer> {
     // close() is graceful (drains calls, then forces); the JVM waits for hooks before exiting.
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pbft-replica-shutdown"));
     server.awaitTermination();
+    if (server.fatalError() != null) {
+      // A broken invariant: exit non-zero with the reason so that a supervisor restarts the
+      // replica and recovery runs from its data directory.
+      throw new CliException(CliException.BROKEN, "replica " + id + " stopped: internal invariant broken: "
+          + server.fatalError().getMessage(), server.fatalError());
+    }
     return 0;
   }
 

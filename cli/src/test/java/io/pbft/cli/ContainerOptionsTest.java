@@ -11,7 +11,7 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.replica.app.kv.KvStateMachine;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;

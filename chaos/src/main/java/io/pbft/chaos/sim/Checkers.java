@@ -70,11 +70,11 @@ final class Checkers {
         first = r;
         continue;
       }
-      if (r.core().lastExecuted() != first.core().lastExecuted()
-          || !Arrays.equals(r.core().stateDigest(), first.core().stateDigest())) {
-        violation.accept("convergence: replica " + r.id() + " ended at n=" + r.core().lastExecuted() + " digest "
-            + Digests.hex(r.core().stateDigest()).substring(0, 12) + ", replica " + first.id() + " at n="
-            + first.core().lastExecuted() + " digest " + Digests.hex(first.core().stateDigest()).substring(0, 12));
+      if (r.lastExecuted() != first.lastExecuted()
+          || !Arrays.equals(r.stateDigest(), first.stateDigest())) {
+        violation.accept("convergence: replica " + r.id() + " ended at n=" + r.lastExecuted() + " digest "
+            + Digests.hex(r.stateDigest()).substring(0, 12) + ", replica " + first.id() + " at n="
+            + first.lastExecuted() + " digest " + Digests.hex(first.stateDigest()).substring(0, 12));
       }
     }
   }
@@ -87,8 +87,8 @@ final class Checkers {
   static void durability(List<SimClient> clients, List<SimReplica> replicas, int f, int keysPerClient,
       Consumer<String> violation) {
     List<SimReplica> correct = replicas.stream().filter(r -> !r.downForever() && !r.traitor()).toList();
-    long furthest = correct.stream().mapToLong(r -> r.core().lastExecuted()).max().orElse(0);
-    List<SimReplica> upToDate = correct.stream().filter(r -> r.core().lastExecuted() == furthest).toList();
+    long furthest = correct.stream().mapToLong(r -> r.lastExecuted()).max().orElse(0);
+    List<SimReplica> upToDate = correct.stream().filter(r -> r.lastExecuted() == furthest).toList();
     if (upToDate.size() < f + 1) {
       violation.accept("durability: only " + upToDate.size() + " replicas executed up to n=" + furthest);
     }
@@ -210,9 +210,9 @@ final class Checkers {
       model.apply(o.op());
     }
     List<SimReplica> correct = replicas.stream().filter(r -> !r.downForever() && !r.traitor()).toList();
-    long furthest = correct.stream().mapToLong(r -> r.core().lastExecuted()).max().orElse(0);
+    long furthest = correct.stream().mapToLong(r -> r.lastExecuted()).max().orElse(0);
     for (SimReplica r : correct) {
-      if (r.core().lastExecuted() == furthest && !r.core().fetchingState()) {
+      if (r.lastExecuted() == furthest && !r.core().fetchingState()) {
         workload.checkFinalState(model, r.app().app(), r.label(), violation);
       }
     }

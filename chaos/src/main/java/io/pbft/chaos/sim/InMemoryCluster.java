@@ -10,6 +10,11 @@ import io.pbft.proto.SignedRequest;
 import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.node.EffectApplier;
+import io.pbft.replica.node.InlineReplica;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedMessage;
@@ -41,7 +46,7 @@ public final class InMemoryCluster {
 
   private final ClusterConfig config;
   private final InboundVerifier verifier;
-  private final List<ReplicaCore> cores = new ArrayList<>();
+  private final List<InlineReplica> cores = new ArrayList<>();
   private final List<StateMachine> apps = new ArrayList<>();
   private final List<Envelope> inFlight = new ArrayList<>();
   private final Random random;
@@ -57,8 +62,24 @@ public final class InMemoryCluster {
     for (int i = 0; i < config.n(); i++) {
       StateMachine app = appFactory.apply(i);
       apps.add(app);
-      cores.add(new ReplicaCore(i, config.n(), config.f(), config.protocol(), replicaKeys.get(i), app,
-          verifier::knownClient));
+      ReplicaCore core = new ReplicaCore(i, config.n(), config.f(), config.protocol(), replicaKeys.get(i),
+          verifier::knownClient);
+      core.checkEverythingAfterEachEvent();
+      int from = i;
+      EffectApplier.Transport transport = new EffectApplier.Transport() {
+        @Override
+        public void send(Effects.Outgoing out) {
+          enqueue(from, out);
+        }
+
+        @Override
+        public void sendLater(Effects.Outgoing out, long delayMs) {
+          enqueue(from, out);
+        }
+      };
+      cores.add(new InlineReplica(core, new Execution(app, CheckpointStore.NONE), EffectApplier.Storage.NONE,
+          Behaviour.HONEST, Behaviour.Signing.of(i, replicaKeys.get(i)), transport,
+          (clientId, reply) -> inFlight.add(new ToClient(clientId, reply))));
     }
   }
 
@@ -67,7 +88,12 @@ public final class InMemoryCluster {
   }
 
   public ReplicaCore core(int i) {
-    return cores.get(i);
+    return cores.get(i).core();
+  }
+
+  /** Replica {@code i}'s state digest (application and client table). */
+  public byte[] stateDigest(int i) {
+    return cores.get(i).execution().stateDigest().toByteArray();
   }
 
   public StateMachine app(int i) {
@@ -90,12 +116,10 @@ public final class InMemoryCluster {
   public void clientSends(int to, SignedRequest request) {
     Verdict<VerifiedRequest> v = verifier.verify(request, -1);
     if (!v.isOk()) {
-      rejectedByVerifier.merge(v.reason(), 1L, Long::sum);
+      rejectedByVerifier.merge(v.reason().label(), 1L, Long::sum);
       return;
     }
-    ReplicaCore core = cores.get(to);
-    core.onClientRequest(v.value().signed(), v.value().request());
-    collect(to);
+    cores.get(to).run(delivered, core -> core.onRequest(delivered, v.value()));
   }
 
   /** Delivers one in-flight message chosen at random; false when nothing is in flight. */
@@ -112,11 +136,10 @@ public final class InMemoryCluster {
     if (e instanceof ToReplica m) {
       Verdict<VerifiedMessage> v = verifier.verify(m.message());
       if (!v.isOk()) {
-        rejectedByVerifier.merge(v.reason(), 1L, Long::sum);
+        rejectedByVerifier.merge(v.reason().label(), 1L, Long::sum);
         return true;
       }
-      cores.get(m.to()).onMessage(v.value().sender(), v.value().message(), v.value().signed());
-      collect(m.to());
+      cores.get(m.to()).run(delivered, core -> core.onMessage(delivered, v.value()));
     } else if (e instanceof ToClient r) {
       listener.onReply(r.clientId(), r.reply());
     }
@@ -136,21 +159,15 @@ public final class InMemoryCluster {
     return inFlight.isEmpty();
   }
 
-  private void collect(int from) {
-    Effects effects = cores.get(from).takeEffects();
-    for (Effects.Outgoing out : effects.messages()) {
-      if (out.broadcast()) {
-        for (int j = 0; j < cores.size(); j++) {
-          if (j != from) {
-            inFlight.add(new ToReplica(j, out.message()));
-          }
+  private void enqueue(int from, Effects.Outgoing out) {
+    if (out.broadcast()) {
+      for (int j = 0; j < config.n(); j++) {
+        if (j != from) {
+          inFlight.add(new ToReplica(j, out.message()));
         }
-      } else {
-        inFlight.add(new ToReplica(out.to(), out.message()));
       }
-    }
-    for (Effects.ClientReply reply : effects.replies()) {
-      inFlight.add(new ToClient(reply.clientId(), reply.reply()));
+    } else {
+      inFlight.add(new ToReplica(out.to(), out.message()));
     }
   }
 

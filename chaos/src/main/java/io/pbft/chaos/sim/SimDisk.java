@@ -2,8 +2,8 @@ package io.pbft.chaos.sim;
 
 import io.pbft.proto.WalRecord;
 import io.pbft.replica.app.StateMachine;
-import io.pbft.replica.core.CheckpointStore;
-import io.pbft.replica.core.Effects;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.node.EffectApplier;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,7 +14,7 @@ import java.util.List;
  * this. The simulator carries out effects between events, so every record reaches the disk
  * before the messages that depend on it leave, as the runtime's fsync guarantees.
  */
-final class SimDisk implements CheckpointStore {
+final class SimDisk implements CheckpointStore, EffectApplier.Storage {
   private final List<WalRecord> log = new ArrayList<>();
   private long checkpointSequence;
   private byte[] clientTable = new byte[0];
@@ -37,13 +37,14 @@ final class SimDisk implements CheckpointStore {
   @Override
   public void stable(long sequence) {}
 
-  /** Appends a burst of effects' records (or compacts), as the runtime does before sending. */
-  void persist(Effects e) {
-    log.addAll(e.records());
-    recordsWritten += e.records().size();
-    if (e.compaction() != null) {
+  /** Appends a burst's records (or compacts), as the runtime does before sending. */
+  @Override
+  public void persist(List<WalRecord> records, List<WalRecord> compaction) {
+    log.addAll(records);
+    recordsWritten += records.size();
+    if (compaction != null) {
       log.clear();
-      log.addAll(e.compaction());
+      log.addAll(compaction);
     }
   }
 

@@ -1,22 +1,25 @@
 package io.pbft.chaos.sim;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.proto.SignedMessage;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.node.EffectApplier;
+import io.pbft.replica.node.InlineReplica;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.util.function.Consumer;
-import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
- * One simulated replica: a {@link ReplicaCore} over a recording application, driven like the
- * runtime's event loop drives it (one verified input at a time, then its effects go out through
- * its {@link Behaviour}, honest or a traitor's), and switched off and on by crash faults.
+ * One simulated replica: a {@link ReplicaCore} and its executor over a recording application, in
+ * an {@link InlineReplica} (one verified input at a time, then its effects are carried out by the
+ * same {@link EffectApplier} the runtime uses, through its {@link Behaviour}, honest or a
+ * traitor's), switched off and on by crash faults.
  *
  * <p>A paused replica neither receives nor sends nor ticks and keeps its memory, so resuming it
  * is like a long stall. A durable replica keeps a {@link SimDisk}; restarting it throws its
@@ -24,17 +27,14 @@ import java.util.function.Function;
  * clock may be skewed: the core sees {@code offset + rate * t}.
  */
 final class SimReplica {
-  /** Builds a core (with a coreHook applied) over an application. */
-  interface CoreFactory extends Function<RecordingStateMachine, ReplicaCore> {}
-
   private final int id;
   private final int n;
   private final String label;
-  private final CoreFactory cores;
-  private final java.util.function.Supplier<RecordingStateMachine> apps;
+  private final Supplier<ReplicaCore> cores;
+  private final Supplier<RecordingStateMachine> apps;
   private final ExecutionLog executionLog;
   private final CheckpointLog checkpointLog;
-  private ReplicaCore core;
+  private InlineReplica replica;
   private RecordingStateMachine app;
   private final SimDisk disk;
   private final Behaviour behaviour;
@@ -50,6 +50,7 @@ final class SimReplica {
   /** Crash right after sending this many pre-prepares (0: never). */
   private int crashAfterPrePrepares;
   private int prePreparesSent;
+  private boolean crashNow;
   private long certificatesCarried;
   private int restarts;
   private long traitorFailures;
@@ -57,7 +58,7 @@ final class SimReplica {
   private long priorViewChanges;
   private long priorTransfers;
 
-  SimReplica(int id, int n, String label, CoreFactory cores, java.util.function.Supplier<RecordingStateMachine> apps,
+  SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
       boolean durable, Ed25519Keys keys, Behaviour behaviour, boolean traitor, SimNetwork network,
       Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
     this.id = id;
@@ -70,28 +71,37 @@ final class SimReplica {
     this.disk = durable ? new SimDisk() : null;
     this.behaviour = behaviour;
     this.traitor = traitor;
-    this.signing = new Behaviour.Signing() {
-      @Override
-      public int replicaId() {
-        return id;
-      }
-
-      @Override
-      public SignedMessage sign(ReplicaMessage message) {
-        byte[] payload = message.toByteArray();
-        return SignedMessage.newBuilder().setSender(id).setPayload(ByteString.copyFrom(payload))
-            .setSignature(ByteString.copyFrom(keys.sign(payload))).build();
-      }
-    };
+    this.signing = Behaviour.Signing.of(id, keys);
     this.network = network;
     this.scheduler = scheduler;
     this.violation = violation;
     this.app = apps.get();
-    this.core = cores.apply(app);
+    this.replica = newReplica(app);
+  }
+
+  /** A fresh core and executor over {@code app}, wired to this replica's disk and network. */
+  private InlineReplica newReplica(RecordingStateMachine app) {
+    ReplicaCore core = cores.get();
+    core.checkEverythingAfterEachEvent();
     if (disk != null) {
       disk.attach(app);
-      core.enableDurability(disk);
+      core.enableDurability();
     }
+    EffectApplier.Transport transport = new EffectApplier.Transport() {
+      @Override
+      public void send(Effects.Outgoing out) {
+        transmit(out, inspect(out));
+      }
+
+      @Override
+      public void sendLater(Effects.Outgoing out, long delayMs) {
+        ReplicaMessage body = inspect(out);
+        scheduler.after(delayMs, () -> transmit(out, body));
+      }
+    };
+    return new InlineReplica(core, new Execution(app, disk != null ? disk : CheckpointStore.NONE),
+        disk != null ? disk : EffectApplier.Storage.NONE, behaviour, signing, transport,
+        (client, reply) -> network.sendReply(id, client, reply));
   }
 
   int id() {
@@ -104,11 +114,21 @@ final class SimReplica {
   }
 
   ReplicaCore core() {
-    return core;
+    return replica.core();
   }
 
   RecordingStateMachine app() {
     return app;
+  }
+
+  /** The executor's digest of the replicated state (application and client table). */
+  byte[] stateDigest() {
+    return replica.execution().stateDigest().toByteArray();
+  }
+
+  /** How far the executor ran (the core learns it a moment later). */
+  long lastExecuted() {
+    return replica.execution().lastExecuted();
   }
 
   /** A traitor (or a twin): left out of every check, since it may say or hold anything. */
@@ -142,11 +162,11 @@ final class SimReplica {
   }
 
   long viewChangesStarted() {
-    return priorViewChanges + core.viewChangesStarted();
+    return priorViewChanges + core().viewChangesStarted();
   }
 
   long stateTransfers() {
-    return priorTransfers + core.stateTransfer().transfersCompleted();
+    return priorTransfers + core().stateTransfers();
   }
 
   /** Prepared certificates this replica put into the VIEW-CHANGEs it sent. */
@@ -183,8 +203,8 @@ final class SimReplica {
     if (disk == null) {
       throw new IllegalStateException("replica " + id + " keeps no disk to restart from");
     }
-    priorViewChanges += core.viewChangesStarted();
-    priorTransfers += core.stateTransfer().transfersCompleted();
+    priorViewChanges += core().viewChangesStarted();
+    priorTransfers += core().stateTransfers();
     restarts++;
     down = false;
     app = apps.get();
@@ -192,37 +212,49 @@ final class SimReplica {
     if (snapshot != null) {
       app.restore(snapshot);
     }
-    disk.attach(app);
-    core = cores.apply(app);
-    core.enableDurability(disk);
-    executionLog.restarted(id, disk.checkpointSequence());
-    input(() -> core.recover(disk.checkpointSequence(), disk.clientTable(), disk.log()));
+    replica = newReplica(app);
+    long appSequence = disk.checkpointSequence();
+    if (appSequence > 0) {
+      replica.execution().recoverAt(appSequence, disk.clientTable());
+    }
+    executionLog.restarted(id, appSequence);
+    input(core -> core.recover(localNow(), appSequence, replica.execution().clientTable(), disk.log()));
   }
 
   void onMessage(VerifiedMessage m) {
     if (!down && behaviour.admitMessage(m.sender(), m.message())) {
-      input(() -> core.onMessage(m.sender(), m.message(), m.signed()));
+      input(core -> core.onMessage(localNow(), m));
     }
   }
 
   void onRequest(VerifiedRequest r) {
     if (!down && behaviour.admitRequest(r.request())) {
-      input(() -> core.onClientRequest(r.signed(), r.request()));
+      input(core -> core.onRequest(localNow(), r));
     }
   }
 
-  void tick(long nowMs) {
+  /** A client's session to this replica came (back) up. */
+  void onSessionOpened(int clientId) {
     if (!down) {
-      long local = clockOffsetMs + (long) (nowMs * clockRate);
-      input(() -> core.tick(local));
+      input(core -> core.onSessionOpened(localNow(), clientId));
     }
   }
 
-  /** Feeds one input to the core, checks its invariants, and sends what it produced. */
-  private void input(Runnable event) {
+  void tick() {
+    if (!down) {
+      input(core -> core.tick(localNow()));
+    }
+  }
+
+  /** This replica's clock: the virtual time, skewed. */
+  private long localNow() {
+    return clockOffsetMs + (long) (scheduler.nowMs() * clockRate);
+  }
+
+  /** Feeds one input to the core and carries out everything that follows (invariants checked). */
+  private void input(Consumer<ReplicaCore> event) {
     try {
-      event.run();
-      core.checkInvariants();
+      replica.run(localNow(), event);
     } catch (RuntimeException e) {
       if (traitor) {
         // A traitor's own core may be confused by what its behaviour did; only correct ones count.
@@ -231,7 +263,10 @@ final class SimReplica {
         violation.accept(label + " failed: " + e + where(e));
       }
     }
-    dispatch();
+    if (crashNow) {
+      crashNow = false;
+      crash(true);
+    }
   }
 
   /** " at Class.method(File:line) < ..." for the first frames of the core: where a bug threw. */
@@ -249,49 +284,31 @@ final class SimReplica {
     return b.toString();
   }
 
-  private void dispatch() {
-    Effects effects = core.takeEffects();
-    if (disk != null) {
-      disk.persist(effects); // durable before anything that depends on it leaves
+  /** Parses an outgoing message once, for the network's fault rules and the checkers' records. */
+  private ReplicaMessage inspect(Effects.Outgoing out) {
+    ReplicaMessage parsed;
+    try {
+      parsed = ReplicaMessage.parseFrom(out.message().getPayload());
+    } catch (InvalidProtocolBufferException e) {
+      if (!traitor) {
+        violation.accept(label + " sent a message that does not parse");
+      }
+      return ReplicaMessage.getDefaultInstance(); // a traitor's garbage still goes out
     }
-    boolean crashNow = false;
-    for (Effects.Outgoing out : behaviour.outgoing(effects.messages(), signing)) {
-      ReplicaMessage parsed;
-      try {
-        parsed = ReplicaMessage.parseFrom(out.message().getPayload());
-      } catch (InvalidProtocolBufferException e) {
-        if (!traitor) {
-          violation.accept(label + " sent a message that does not parse");
-        }
-        parsed = ReplicaMessage.getDefaultInstance(); // a traitor's garbage still goes out
-      }
-      if (!traitor && parsed.hasCheckpoint() && out.message().getSender() == id
-          && parsed.getCheckpoint().getReplicaId() == id) {
-        // A correct replica's own CHECKPOINT tells its state digest at that checkpoint (a correct
-        // replica's behaviour passes everything through, so this is what its core said).
-        checkpointLog.announced(id, parsed.getCheckpoint().getSequence(), parsed.getCheckpoint().getStateDigest());
-      }
-      if (parsed.hasViewChange()) {
-        certificatesCarried += parsed.getViewChange().getPreparedCount();
-      }
-      if (parsed.hasPrePrepare() && crashAfterPrePrepares > 0 && !network.healed()
-          && ++prePreparesSent == crashAfterPrePrepares) {
-        crashNow = true;
-      }
-      long delayMs = behaviour.delayMs(out);
-      ReplicaMessage body = parsed;
-      if (delayMs > 0) {
-        scheduler.after(delayMs, () -> transmit(out, body));
-      } else {
-        transmit(out, body);
-      }
+    if (!traitor && parsed.hasCheckpoint() && out.message().getSender() == id
+        && parsed.getCheckpoint().getReplicaId() == id) {
+      // A correct replica's own CHECKPOINT tells its state digest at that checkpoint (a correct
+      // replica's behaviour passes everything through, so this is what its core said).
+      checkpointLog.announced(id, parsed.getCheckpoint().getSequence(), parsed.getCheckpoint().getStateDigest());
     }
-    for (Effects.ClientReply reply : behaviour.replies(effects.replies(), signing)) {
-      network.sendReply(id, reply.clientId(), reply.reply());
+    if (parsed.hasViewChange()) {
+      certificatesCarried += parsed.getViewChange().getPreparedCount();
     }
-    if (crashNow) {
-      crash(true);
+    if (parsed.hasPrePrepare() && crashAfterPrePrepares > 0 && !network.healed()
+        && ++prePreparesSent == crashAfterPrePrepares) {
+      crashNow = true;
     }
+    return parsed;
   }
 
   private void transmit(Effects.Outgoing out, ReplicaMessage parsed) {

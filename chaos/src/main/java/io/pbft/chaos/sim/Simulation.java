@@ -9,7 +9,7 @@ import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.Reply;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
@@ -151,11 +151,8 @@ public final class Simulation implements SimNetwork.Receiver {
 
   private SimReplica newReplica(int i, Ed25519Keys keys, boolean twin) {
     int n = config.replicas();
-    SimReplica.CoreFactory cores = app -> {
-      ReplicaCore core = new ReplicaCore(i, n, config.f(), config.protocol(), keys, app, verifier::knownClient);
-      config.coreHook().accept(i, core);
-      return core;
-    };
+    java.util.function.Supplier<ReplicaCore> cores =
+        () -> config.cores().create(i, n, config.f(), config.protocol(), keys, verifier::knownClient);
     // Traitors draw from their own generators, so adding one leaves every other stream as it was.
     Behaviour behaviour = config.traitors().containsKey(i)
         ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
@@ -245,7 +242,7 @@ public final class Simulation implements SimNetwork.Receiver {
 
   private void scheduleTick(SimReplica r, long atMs) {
     scheduler.at(atMs, () -> {
-      r.tick(scheduler.nowMs());
+      r.tick();
       scheduleTick(r, atMs + config.tickMs());
     });
   }
@@ -327,8 +324,8 @@ public final class Simulation implements SimNetwork.Receiver {
       messageVerdicts.put(message, v);
     }
     if (!v.isOk()) {
-      verifierRejections.merge(v.reason(), 1L, Long::sum);
-      trace.record(scheduler.nowMs(), "refused", "r" + from, "r" + to, v.reason());
+      verifierRejections.merge(v.reason().label(), 1L, Long::sum);
+      trace.record(scheduler.nowMs(), "refused", "r" + from, "r" + to, v.describe());
       return;
     }
     trace.record(scheduler.nowMs(), "deliver", "r" + from, "r" + to, message);
@@ -359,7 +356,7 @@ public final class Simulation implements SimNetwork.Receiver {
       requestVerdicts.put(key, v);
     }
     if (!v.isOk()) {
-      verifierRejections.merge(v.reason(), 1L, Long::sum);
+      verifierRejections.merge(v.reason().label(), 1L, Long::sum);
       return;
     }
     trace.record(scheduler.nowMs(), "deliver", "c" + client, "r" + to, request);
@@ -413,7 +410,7 @@ public final class Simulation implements SimNetwork.Receiver {
       transfers += r.stateTransfers();
       viewChanges += r.viewChangesStarted();
       summaries.add(new SimulationResult.ReplicaSummary(r.id(), r.downForever(), r.behaviourName(), core.view(),
-          core.viewChanging(), core.lastExecuted(), core.lowWatermark(), Digests.hex(core.stateDigest()),
+          core.viewChanging(), r.lastExecuted(), core.lowWatermark(), Digests.hex(r.stateDigest()),
           r.viewChangesStarted(), r.stateTransfers(), log.operationsExecuted(r.id()),
           core.rejections().snapshot(), r.restarts()));
     }

@@ -1,14 +1,15 @@
 package io.pbft.chaos.sim;
 
 import io.pbft.config.ProtocolSettings;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.crypto.Signer;
+import java.util.function.IntPredicate;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.ReplicaCore;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -37,9 +38,8 @@ import java.util.function.Function;
  * @param requireConvergence check that every replica not crashed for good ends in the same state
  * @param traitors replicas that run the real core behind a {@link Behaviour} other than honest,
  *     each built from a generator seeded from the run's seed; the checkers ignore them
- * @param coreHook called with each replica's id and core before the run starts (a test build uses
- *     it to switch on the core's planted bugs, to show that the checkers catch them); called again
- *     for the new core of a replica restarted from its disk
+ * @param cores builds each replica's core (and again the new core of a replica restarted from its
+ *     disk); a test build passes one that plants a deliberate bug, to show the checkers catch it
  * @param workload what the clients run: the key-value store with per-client or shared keys, or
  *     the bank ledger
  * @param twins replicas that run twice: two cores with the same identity and key, each hearing
@@ -76,12 +76,18 @@ public record SimulationConfig(
     boolean stopOnViolation,
     boolean requireConvergence,
     Map<Integer, Function<Random, Behaviour>> traitors,
-    BiConsumer<Integer, ReplicaCore> coreHook,
+    CoreFactory cores,
     Workload.Kind workload,
     Set<Integer> twins,
     long livenessOpBoundMs,
     boolean durable,
     long eventsMax) {
+
+  /** Builds a replica's core, with the arguments of {@link ReplicaCore}'s constructor. */
+  @FunctionalInterface
+  public interface CoreFactory {
+    ReplicaCore create(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient);
+  }
 
   /**
    * A small window and checkpoint interval, so runs cross many checkpoints and a lagging replica
@@ -160,7 +166,7 @@ public record SimulationConfig(
     b.stopOnViolation = stopOnViolation;
     b.requireConvergence = requireConvergence;
     b.traitors.putAll(traitors);
-    b.coreHook = coreHook;
+    b.cores = cores;
     b.workload = workload;
     b.twins.addAll(twins);
     b.livenessOpBoundMs = livenessOpBoundMs;
@@ -191,7 +197,7 @@ public record SimulationConfig(
     private boolean stopOnViolation = true;
     private boolean requireConvergence = true;
     private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
-    private BiConsumer<Integer, ReplicaCore> coreHook = (id, core) -> { };
+    private CoreFactory cores = ReplicaCore::new;
     private Workload.Kind workload = Workload.Kind.KV;
     private final Set<Integer> twins = new TreeSet<>();
     private long livenessOpBoundMs;
@@ -220,9 +226,9 @@ public record SimulationConfig(
     public Builder stopOnViolation(boolean v) { stopOnViolation = v; return this; }
     public Builder requireConvergence(boolean v) { requireConvergence = v; return this; }
 
-    /** Called with each replica's id and core before the run (a test build plants bugs with it). */
-    public Builder coreHook(BiConsumer<Integer, ReplicaCore> v) {
-      coreHook = v;
+    /** How each replica's core is built (a test build plants bugs with it). */
+    public Builder cores(CoreFactory v) {
+      cores = v;
       return this;
     }
 
@@ -250,7 +256,7 @@ public record SimulationConfig(
     public SimulationConfig build() {
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
-          faults, traceSize, stopOnViolation, requireConvergence, traitors, coreHook, workload, twins,
+          faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax);
     }
   }

@@ -5,7 +5,7 @@ import io.pbft.proto.Batch;
 import io.pbft.proto.PrePrepare;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedRequest;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.Collections;

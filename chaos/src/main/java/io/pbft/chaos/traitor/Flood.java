@@ -10,7 +10,7 @@ import io.pbft.proto.Prepare;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.List;

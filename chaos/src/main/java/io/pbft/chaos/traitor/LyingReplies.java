@@ -1,7 +1,7 @@
 package io.pbft.chaos.traitor;
 
 import com.google.protobuf.ByteString;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.pbft.chaos.traitor;
 
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.ViewChange;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.pbft.chaos.traitor;
 
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.pbft.chaos.traitor;
 
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 
 /**
  * Marks a replica that runs twice with the same identity and key (Twins, Bano et al. 2020): two

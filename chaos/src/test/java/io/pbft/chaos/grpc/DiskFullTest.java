@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pbft.config.ClusterConfig;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.kv.RocksKvStateMachine;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
 import io.pbft.replica.storage.FaultInjectingChannel;
 import io.pbft.replica.storage.WriteAheadLog;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -9,13 +9,14 @@ import io.pbft.chaos.sim.Simulation;
 import io.pbft.chaos.sim.SimulationConfig;
 import io.pbft.chaos.sim.SimulationResult;
 import io.pbft.chaos.sim.Workload;
-import io.pbft.replica.core.Behaviour;
+import io.pbft.replica.node.Behaviour;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.ToLongFunction;
 import java.util.stream.Stream;
+import io.pbft.replica.verify.Rejection;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -68,19 +69,19 @@ class TraitorCatalogueTest {
         new Case("equivocating-primary", 0, Faults.none(), Workload.Kind.KV_SHARED,
             atLeastOne("a view change away from the equivocator", SimulationResult::maxView)),
         new Case("impostor-primary", 2, Faults.none(), Workload.Kind.KV,
-            atLeastOne("refused pre-prepares", r -> rejected(r, "pre-prepare from non-primary"))),
+            atLeastOne("refused pre-prepares", r -> rejected(r, Rejection.PRE_PREPARE_FROM_NON_PRIMARY.label()))),
         new Case("conflicting-votes", 2, Faults.none(), Workload.Kind.KV,
             atLeastOne("refused second votes", r -> rejected(r, "conflicting"))),
         new Case("wrong-digests", 0, Faults.none(), Workload.Kind.KV,
-            atLeastOne("refused digests", r -> rejected(r, "digest mismatch") + rejected(r, "malformed"))),
+            atLeastOne("refused digests", r -> rejected(r, Rejection.DIGEST_MISMATCH.label()) + rejected(r, Rejection.MALFORMED.label()))),
         new Case("forged-requests", 0, Faults.none(), Workload.Kind.BANK,
-            atLeastOne("refused requests", r -> refused(r, "pre-prepare carries a request") + refused(r, "forwarded"))),
+            atLeastOne("refused requests", r -> refused(r, Rejection.EMBEDDED_INVALID_REQUEST.label()))),
         new Case("replay", 2, Faults.none().lossy(0.01, 0.1, 30, 0, Faults.UNTIL_HEALED), Workload.Kind.KV, r -> { }),
         new Case("stale-future", 2, Faults.none(), Workload.Kind.KV,
-            atLeastOne("refused views and sequence numbers", r -> rejected(r, "wrong view")
-                + rejected(r, "sequence number outside window"))),
+            atLeastOne("refused views and sequence numbers", r -> rejected(r, Rejection.WRONG_VIEW.label())
+                + rejected(r, Rejection.OUTSIDE_WINDOW.label()))),
         new Case("forged-identity", 2, Faults.none(), Workload.Kind.KV,
-            atLeastOne("refused forgeries", r -> refused(r, "bad signature") + refused(r, "unknown sender"))),
+            atLeastOne("refused forgeries", r -> refused(r, Rejection.BAD_SIGNATURE.label()) + refused(r, Rejection.UNKNOWN_SENDER.label()))),
         new Case("lying-replies", 2, Faults.none(), Workload.Kind.BANK, r -> { }),
         // With replica 3 cut off, no checkpoint can become stable on the liar's word: the group
         // fills its window and waits for replica 3 rather than trust it.
@@ -93,8 +94,8 @@ class TraitorCatalogueTest {
         new Case("lying-new-view", 1, primaryStall(), Workload.Kind.KV,
             r -> assertTrue(r.minView() >= 2, () -> "the lying primary of view 1 was passed over: " + r.report())),
         new Case("flood", 2, Faults.none(), Workload.Kind.KV,
-            atLeastOne("refused garbage", r -> refused(r, "malformed") + refused(r, "bad signature")
-                + refused(r, "oversized"))),
+            atLeastOne("refused garbage", r -> refused(r, Rejection.MALFORMED.label()) + refused(r, Rejection.BAD_SIGNATURE.label())
+                + refused(r, Rejection.OVERSIZED_MESSAGE.label()))),
         new Case("twins", 0, Faults.none().lossy(0.01, 0.1, 20, 0, Faults.UNTIL_HEALED), Workload.Kind.KV, r -> { })
     ).flatMap(c -> Stream.of(Arguments.of(c, 1L), Arguments.of(c, 2L)));
   }

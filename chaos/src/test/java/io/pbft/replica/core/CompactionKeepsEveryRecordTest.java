@@ -23,6 +23,13 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.node.EffectApplier;
+import io.pbft.replica.node.InlineReplica;
+import io.pbft.replica.verify.VerifiedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,7 +68,7 @@ class CompactionKeepsEveryRecordTest {
   private static final int CLIENTS = 16;
 
   /** What survives a crash, kept the way DurableStorage.persist keeps it. */
-  private static final class Disk implements CheckpointStore {
+  private static final class Disk implements CheckpointStore, EffectApplier.Storage {
     final List<WalRecord> log = new ArrayList<>();
     long checkpointSequence;
     byte[] clientTable = new byte[0];
@@ -78,11 +85,17 @@ class CompactionKeepsEveryRecordTest {
     @Override
     public void stable(long sequence) {}
 
-    void persist(Effects e) {
-      log.addAll(e.records());
-      if (e.compaction() != null) {
+    boolean compacted;
+    int recordsBeforeCompaction;
+
+    @Override
+    public void persist(List<WalRecord> records, List<WalRecord> compaction) {
+      log.addAll(records);
+      if (compaction != null) {
+        compacted = true;
+        recordsBeforeCompaction = records.size();
         log.clear();
-        log.addAll(e.compaction());
+        log.addAll(compaction);
       }
     }
   }
@@ -92,7 +105,7 @@ class CompactionKeepsEveryRecordTest {
 
   private final List<Ed25519Keys> replicaKeys = new ArrayList<>();
   private final List<Ed25519Keys> clientKeys = new ArrayList<>();
-  private final List<ReplicaCore> cores = new ArrayList<>();
+  private final List<InlineReplica> cores = new ArrayList<>();
   private final List<Disk> disks = new ArrayList<>();
   private final ArrayDeque<Delivery> wire = new ArrayDeque<>();
   /**
@@ -122,17 +135,15 @@ class CompactionKeepsEveryRecordTest {
     for (int i = 0; i < N; i++) {
       Disk disk = new Disk();
       disk.app = new KvStateMachine();
-      ReplicaCore core = core(i, disk.app);
-      core.enableDurability(disk);
-      cores.add(core);
       disks.add(disk);
+      cores.add(replica(i, disk.app, disk));
     }
     int submitted = 0;
     for (long timestamp = 1; timestamp <= 10; timestamp++) {
       for (int c = 0; c < CLIENTS; c++) {
         SignedRequest r = request(c, timestamp);
-        cores.get(0).onClientRequest(r, parse(r));
-        collect(0);
+        cores.get(0).run(0, core -> core.onRequest(0, new VerifiedRequest(r, parse(r))));
+        checkRestart(0);
         drain();
         if (++submitted % 6 == 0) {
           // Within its window (8): it can still follow, late and out of order.
@@ -156,49 +167,75 @@ class CompactionKeepsEveryRecordTest {
   }
 
   private void deliver(Delivery d) {
-    cores.get(d.to()).onMessage(d.message().getSender(), parse(d.message()), d.message());
-    collect(d.to());
+    ReplicaMessage m = parse(d.message());
+    List<VerifiedRequest> carried = new ArrayList<>();
+    if (m.hasPrePrepare()) {
+      m.getPrePrepare().getBatch().getRequestsList().forEach(r -> carried.add(new VerifiedRequest(r, parse(r))));
+    }
+    VerifiedMessage verified = new VerifiedMessage(d.message().getSender(), m, d.message(), carried);
+    cores.get(d.to()).run(0, core -> core.onMessage(0, verified));
+    checkRestart(d.to());
   }
 
-  /**
-   * Takes a core's effects and persists them; after a burst that compacts, restarts a copy of the
-   * replica from its disk and compares; then sends.
-   */
-  private void collect(int id) {
-    ReplicaCore core = cores.get(id);
-    Effects e = core.takeEffects();
+  /** After a run that compacted the log, restarts a copy of the replica from its disk and compares. */
+  private void checkRestart(int id) {
     Disk disk = disks.get(id);
-    disk.persist(e);
-    if (e.compaction() != null) {
-      restartsChecked++;
-      KvStateMachine app = new KvStateMachine();
-      if (disk.appSnapshot != null) {
-        app.restore(disk.appSnapshot);
-      }
-      ReplicaCore restarted = core(id, app);
-      restarted.recover(disk.checkpointSequence, disk.clientTable, List.copyOf(disk.log));
-      String when = "replica " + id + ", restarted right after checkpoint " + core.lowWatermark()
-          + " became stable in an event that executed up to " + core.lastExecuted() + " and wrote "
-          + e.records().size() + " records besides the compaction";
-      assertEquals(core.lastExecuted(), restarted.lastExecuted(), "last executed, " + when);
-      assertEquals(prePrepared(core), prePrepared(restarted), "sequence numbers with a pre-prepare, " + when);
+    if (!disk.compacted) {
+      return;
     }
-    for (Effects.Outgoing out : e.messages()) {
-      for (int to = 0; to < N; to++) {
-        if (to != id && (out.broadcast() || out.to() == to)) {
-          (to == 3 ? late : wire).add(new Delivery(to, out.message()));
+    disk.compacted = false;
+    restartsChecked++;
+    ReplicaCore core = cores.get(id).core();
+    KvStateMachine app = new KvStateMachine();
+    if (disk.appSnapshot != null) {
+      app.restore(disk.appSnapshot);
+    }
+    Disk copy = new Disk();
+    copy.app = app;
+    InlineReplica restarted = replica(id, app, copy);
+    if (disk.checkpointSequence > 0) {
+      restarted.execution().recoverAt(disk.checkpointSequence, disk.clientTable);
+    }
+    restarted.run(0, c -> c.recover(0, disk.checkpointSequence, restarted.execution().clientTable(),
+        List.copyOf(disk.log)));
+    String when = "replica " + id + ", restarted right after checkpoint " + core.lowWatermark()
+        + " became stable in an event that executed up to " + core.lastExecuted() + " and wrote "
+        + disk.recordsBeforeCompaction + " records besides the compaction";
+    assertEquals(core.lastExecuted(), restarted.core().lastExecuted(), "last executed, " + when);
+    assertEquals(prePrepared(core), prePrepared(restarted.core()), "sequence numbers with a pre-prepare, " + when);
+  }
+
+  /** A durable replica whose log goes to {@code disk}; what it sends goes on the wire (to 3: late). */
+  private InlineReplica replica(int id, KvStateMachine app, Disk disk) {
+    ReplicaCore core = new ReplicaCore(id, N, 1, SETTINGS, replicaKeys.get(id), c -> c >= 0 && c < clientKeys.size());
+    core.enableDurability();
+    core.checkEverythingAfterEachEvent();
+    EffectApplier.Transport transport = new EffectApplier.Transport() {
+      @Override
+      public void send(Effects.Outgoing out) {
+        for (int to = 0; to < N; to++) {
+          if (to != id && (out.broadcast() || out.to() == to)) {
+            (to == 3 ? late : wire).add(new Delivery(to, out.message()));
+          }
         }
       }
-    }
+
+      @Override
+      public void sendLater(Effects.Outgoing out, long delayMs) {
+        send(out);
+      }
+    };
+    return new InlineReplica(core, new Execution(app, disk), disk, Behaviour.HONEST,
+        Behaviour.Signing.of(id, replicaKeys.get(id)), transport, (client, reply) -> { });
   }
 
   @SuppressWarnings("unchecked")
   private static TreeSet<Long> prePrepared(ReplicaCore core) {
     try {
-      Field f = ReplicaCore.class.getDeclaredField("slots");
+      Field f = ReplicaCore.class.getDeclaredField("state");
       f.setAccessible(true);
       TreeSet<Long> out = new TreeSet<>();
-      for (Map.Entry<Long, Slot> s : ((TreeMap<Long, Slot>) f.get(core)).entrySet()) {
+      for (Map.Entry<Long, Slot> s : ((ReplicaState) f.get(core)).slots.entrySet()) {
         if (s.getValue().prePrepare != null) {
           out.add(s.getKey());
         }
@@ -207,10 +244,6 @@ class CompactionKeepsEveryRecordTest {
     } catch (ReflectiveOperationException e) {
       throw new AssertionError(e);
     }
-  }
-
-  private ReplicaCore core(int id, KvStateMachine app) {
-    return new ReplicaCore(id, N, 1, SETTINGS, replicaKeys.get(id), app, c -> c >= 0 && c < clientKeys.size());
   }
 
   private SignedRequest request(int client, long timestamp) {

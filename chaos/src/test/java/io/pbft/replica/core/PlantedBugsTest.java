@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * the bug off (so it was the bug that was caught, not something else).
  *
  * <p>This class lives in the core's package (a split package, fine on the class path) because
- * only code compiled into {@code io.pbft.replica.core} can call {@link ReplicaCore#plant}.
+ * only code compiled into {@code io.pbft.replica.core} can build a core with other {@link Rules}.
  *
  * <p>Each bug gets a family of scenarios, one per seed (the seed draws the workload, clients,
  * latencies, protocol bounds and the timing of faults), with the traitor that makes the bug show:
@@ -97,7 +97,7 @@ class PlantedBugsTest {
       SimulationConfig drawn = b.build();
       family.faults().accept(new FaultSeed(seed, drawn.faults()));
       if (bug != null) {
-        b.coreHook((id, core) -> core.plant(bug));
+        b.cores(bug.cores());
       }
     });
   }

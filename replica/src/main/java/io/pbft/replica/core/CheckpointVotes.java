@@ -62,8 +62,4 @@ final class CheckpointVotes {
   void discardUpTo(long sequence) {
     votes.headMap(sequence, true).clear();
   }
-
-  int size() {
-    return votes.size();
-  }
 }

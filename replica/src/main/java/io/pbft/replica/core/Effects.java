@@ -1,25 +1,32 @@
 package io.pbft.replica.core;
 
+import com.google.protobuf.ByteString;
 import io.pbft.proto.Reply;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.WalRecord;
+import io.pbft.replica.verify.VerifiedRequest;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the core wants done after handling one or more events. The caller takes the effects
- * out with {@link ReplicaCore#takeEffects()} and carries them out in this order:
+ * What the core wants done after handling one or more events. The caller takes the effects out
+ * with {@link ReplicaCore#takeEffects()} and carries them out in this order (the one applier,
+ * {@code io.pbft.replica.node.EffectApplier}, does exactly this for the runtime and the simulator):
  *
  * <ol>
- *   <li>{@link #records()} to append to the durable log (and {@link #compaction()}, when not
- *       null, the whole live state with which the log may restart), made durable BEFORE anything
- *       below is sent, so that a replica never contradicts, after a crash, what it said before;
+ *   <li>{@link #records()} appended to the durable log, then {@link #compaction()} when not null
+ *       (the whole live state with which the log may restart), made durable BEFORE anything below
+ *       happens, so that a replica never contradicts, after a crash, what it said before;
+ *   <li>{@link #executions()} handed to the application, in list order (which is sequence
+ *       order), then {@link #install()} and {@link #serves()}; each reports back through
+ *       {@link ReplicaCore#onExecuted}, {@link ReplicaCore#onStateInstalled} and
+ *       {@link ReplicaCore#onStateChunkRead} as an event of its own, later;
  *   <li>{@link #messages()} to other replicas, in list order per destination;
  *   <li>{@link #replies()} to clients.
  * </ol>
  *
- * Application execution already happened inside the core, in sequence order, by the time the
- * effects are handed out; replies carry its results.
+ * Nothing reaches a replica or a client except through these lists, so a traitor's behaviour (which
+ * filters the last two) sees every message and every reply.
  */
 public final class Effects {
   /** A signed message for one replica, or for every other replica when {@code to == ALL}. */
@@ -34,21 +41,36 @@ public final class Effects {
   /** A reply for a client; the runtime authenticates it under that client's session key. */
   public record ClientReply(int clientId, Reply reply) {}
 
-  private final List<Outgoing> messages;
-  private final List<ClientReply> replies;
+  /**
+   * Execute the committed batch at {@code sequence} (every sequence number exactly once, in
+   * order). {@code requests} may repeat a client's earlier timestamp (a retransmission ordered
+   * twice); exactly-once is the executor's to keep. When {@code checkpoint} is set, the executor
+   * takes a checkpoint after the batch and reports its state digest.
+   */
+  public record Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint) {}
+
+  /**
+   * Replace the application state with {@code state}, fetched from peers for stable checkpoint
+   * {@code sequence}, if and only if its digest is {@code digest}; report whether it was.
+   */
+  public record InstallState(long sequence, ByteString digest, byte[] state) {}
+
+  /** Read up to {@code bytesMax} bytes at {@code offset} of checkpoint {@code sequence}'s state for a peer. */
+  public record ReadStateChunk(int to, long sequence, ByteString digest, long offset, int bytesMax) {}
+
   private final List<WalRecord> records = new ArrayList<>();
   private List<WalRecord> compaction;
+  private final List<Execute> executions = new ArrayList<>();
+  private InstallState install;
+  private final List<ReadStateChunk> serves = new ArrayList<>();
+  private final List<Long> releasedSnapshots = new ArrayList<>();
+  private long stableCheckpoint = -1;
+  private final List<Outgoing> messages = new ArrayList<>();
+  private final List<ClientReply> replies = new ArrayList<>();
 
-  Effects(List<Outgoing> messages, List<ClientReply> replies) {
-    this.messages = messages;
-    this.replies = replies;
-  }
+  Effects() {}
 
-  static Effects empty() {
-    return new Effects(new ArrayList<>(), new ArrayList<>());
-  }
-
-  /** Records to append to the durable log before sending anything (empty when not durable). */
+  /** Records to append to the durable log before anything else (empty when not durable). */
   public List<WalRecord> records() {
     return records;
   }
@@ -65,6 +87,40 @@ public final class Effects {
     compaction = live;
   }
 
+  public List<Execute> executions() {
+    return executions;
+  }
+
+  /** A fetched state to install, or null. */
+  public InstallState install() {
+    return install;
+  }
+
+  void install(InstallState s) {
+    install = s;
+  }
+
+  public List<ReadStateChunk> serves() {
+    return serves;
+  }
+
+  /** Checkpoints whose frozen state no peer needs any more: the executor may let them go. */
+  public List<Long> releasedSnapshots() {
+    return releasedSnapshots;
+  }
+
+  /**
+   * The newest checkpoint that became stable at or below what this replica executed, whose
+   * durable copy now suffices: older durable checkpoints may be deleted. -1 when none did.
+   */
+  public long stableCheckpoint() {
+    return stableCheckpoint;
+  }
+
+  void stableCheckpoint(long sequence) {
+    stableCheckpoint = Math.max(stableCheckpoint, sequence);
+  }
+
   public List<Outgoing> messages() {
     return messages;
   }
@@ -74,6 +130,8 @@ public final class Effects {
   }
 
   public boolean isEmpty() {
-    return messages.isEmpty() && replies.isEmpty() && records.isEmpty() && compaction == null;
+    return messages.isEmpty() && replies.isEmpty() && records.isEmpty() && compaction == null
+        && executions.isEmpty() && install == null && serves.isEmpty() && releasedSnapshots.isEmpty()
+        && stableCheckpoint < 0;
   }
 }

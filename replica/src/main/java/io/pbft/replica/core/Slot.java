@@ -4,13 +4,16 @@ import com.google.protobuf.ByteString;
 import io.pbft.proto.Batch;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Everything one replica knows about one sequence number in its log: the accepted
- * pre-prepare, the prepare and commit votes seen, and how far the request got
- * (OSDI 1999, section 4.2: pre-prepared, prepared, committed-local, executed).
+ * Everything one replica knows about one sequence number in its log: the accepted pre-prepare,
+ * the prepare and commit votes seen, and how far the batch got (OSDI 1999, section 4.2:
+ * pre-prepared, prepared, committed-local, executed).
  */
 final class Slot {
   /** A vote (prepare or commit) of one replica, kept with its signed form for proofs. */
@@ -22,6 +25,8 @@ final class Slot {
   long view = -1;
   ByteString digest;
   Batch batch;
+  /** The batch's requests, parsed and checked once. */
+  List<VerifiedRequest> requests;
   SignedMessage prePrepare;
 
   final Map<Integer, Vote> prepares = new HashMap<>();
@@ -31,23 +36,35 @@ final class Slot {
   PreparedCertificate certificate;
   long certificateView = -1;
 
-  boolean prepareSent;
   boolean commitSent;
   boolean prepared;
   boolean committed;
-  boolean executed;
+  /** Handed to the executor (its result may still be on the way). */
+  boolean handedOut;
+  /**
+   * The digest of the batch handed out. A later view may install and agree on this sequence
+   * number again (a view change re-proposes what prepared), but never on another batch.
+   */
+  ByteString executedDigest;
 
   Slot(long sequence) {
     this.sequence = sequence;
   }
 
-  /** Installs a pre-prepare for (a new) view, forgetting progress made in an older view. */
-  void accept(long view, ByteString digest, Batch batch, SignedMessage prePrepare) {
+  /**
+   * Installs a pre-prepare for (a new) view, forgetting progress made in an older view. Accepting
+   * a second, different pre-prepare for the same view is a broken invariant: callers check for it
+   * as bad input first.
+   */
+  void accept(long view, ByteString digest, Batch batch, List<VerifiedRequest> requests, SignedMessage prePrepare) {
+    if (this.view == view && this.digest != null && !this.digest.equals(digest)) {
+      throw new InvariantViolation("two different pre-prepares accepted for view " + view + ", sequence " + sequence);
+    }
     this.view = view;
     this.digest = digest;
     this.batch = batch;
+    this.requests = requests;
     this.prePrepare = prePrepare;
-    this.prepareSent = false;
     this.commitSent = false;
     this.prepared = false;
     this.committed = false;
@@ -58,17 +75,28 @@ final class Slot {
     view = -1;
     digest = null;
     batch = null;
+    requests = null;
     prePrepare = null;
-    prepareSent = false;
     commitSent = false;
     prepared = false;
     committed = false;
   }
 
-  /** The 2f prepares matching the accepted pre-prepare, as signed messages. */
-  java.util.List<SignedMessage> matchingPrepares() {
-    java.util.List<SignedMessage> out = new java.util.ArrayList<>();
+  /** The prepares matching the accepted pre-prepare's (view, digest), as signed messages. */
+  List<SignedMessage> matchingPrepares() {
+    List<SignedMessage> out = new ArrayList<>();
     for (Vote v : prepares.values()) {
+      if (v.view() == view && v.digest().equals(digest)) {
+        out.add(v.signed());
+      }
+    }
+    return out;
+  }
+
+  /** The commits matching the accepted pre-prepare's (view, digest), as signed messages. */
+  List<SignedMessage> matchingCommits() {
+    List<SignedMessage> out = new ArrayList<>();
+    for (Vote v : commits.values()) {
       if (v.view() == view && v.digest().equals(digest)) {
         out.add(v.signed());
       }

@@ -5,62 +5,40 @@ import io.pbft.proto.FetchState;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.StateChunk;
-import io.pbft.replica.app.StateMachine;
-import java.util.ArrayList;
-import java.util.HashMap;
+import io.pbft.replica.verify.Rejection;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * State transfer: a replica that learns of a stable checkpoint beyond its own state (2f + 1
- * signed CHECKPOINTs, or a NEW-VIEW) fetches that checkpoint's state from one replica at a time
- * in bounded chunks, checks it against the certified digest and installs it. A replica whose
- * state does not match is asked no more; a silent or slow one is replaced after a timeout.
+ * State transfer (TOCS 2002, section 5.3.2, simplified to whole checkpoints): a replica that
+ * learns of a stable checkpoint beyond its own state fetches that checkpoint's state from one
+ * replica at a time in bounded chunks, has the executor check it against the certified digest and
+ * install it. A replica whose state does not match is asked no more; a silent or slow one is
+ * replaced after a timeout.
  *
- * <p>Every replica keeps the snapshots of its checkpoints from the last stable one on, to serve
- * them.
+ * <p>Serving: the executor keeps the state of this replica's checkpoints from the last stable one
+ * on (frozen, serialized on the first fetch); this class decides which it still needs and answers
+ * fetches by asking the executor for chunks.
  */
-public final class StateTransfer {
+final class StateTransfer {
   /** Largest state this implementation moves (one Java array). */
   static final long STATE_BYTES_MAX = Integer.MAX_VALUE - 64;
 
-  /** A checkpoint's state, frozen when it was taken and serialized on the first fetch. */
+  /** A checkpoint whose state the executor holds frozen, and when a peer last fetched from it. */
   private static final class Retained {
     final ByteString digest;
-    final StateMachine.Frozen state;
     long lastServedMs = Long.MIN_VALUE;
 
-    Retained(ByteString digest, StateMachine.Frozen state) {
+    Retained(ByteString digest) {
       this.digest = digest;
-      this.state = state;
-    }
-
-    ByteString digest() {
-      return digest;
-    }
-
-    StateMachine.Frozen state() {
-      return state;
-    }
-
-    byte[] snapshot() {
-      return state.bytes();
     }
   }
 
-  private record Ahead(long sequence, ByteString digest, SignedMessage signed) {}
-
-  private final ReplicaCore core;
-  private final int id;
-  private final int n;
-  private final int f;
-  private final int chunkBytes;
+  private final ReplicaState state;
+  private final Outbox outbox;
   private final TreeMap<Long, Retained> retained = new TreeMap<>();
-  private static final int AHEAD_VOTES_MAX = 3;
-  private final Map<Integer, TreeMap<Long, Ahead>> ahead = new HashMap<>();
   private final Set<Integer> distrusted = new HashSet<>();
   private long stableSequence;
   private long lastChunkMs = Long.MIN_VALUE;
@@ -72,130 +50,92 @@ public final class StateTransfer {
   private int source = -1;
   private byte[] buffer;
   private int received;
-  private long nowMs;
   private long deadlineMs;
-  private long startedMs;
+  /** The whole state arrived and waits for the executor to check and install it. */
+  private boolean installing;
 
-  // Figures.
   private long transfers;
   private long bytesFetched;
-  private long lastTransferMs;
-  private long lastTransferBytes;
 
-  StateTransfer(ReplicaCore core, int id, int n, int f, int chunkBytes) {
-    this.core = core;
-    this.id = id;
-    this.n = n;
-    this.f = f;
-    this.chunkBytes = chunkBytes;
+  StateTransfer(ReplicaState state, Outbox outbox) {
+    this.state = state;
+    this.outbox = outbox;
   }
 
-  public boolean active() {
+  boolean active() {
     return target >= 0;
   }
 
-  public long transfersCompleted() {
+  long transfersCompleted() {
     return transfers;
   }
 
-  public long bytesFetched() {
+  long bytesFetched() {
     return bytesFetched;
   }
 
-  /** Duration and size of the last completed transfer (for throughput figures). */
-  public long lastTransferMs() {
-    return lastTransferMs;
+  ByteString targetDigest() {
+    return targetDigest;
   }
 
-  public long lastTransferBytes() {
-    return lastTransferBytes;
+  List<SignedMessage> targetProof() {
+    return targetProof;
   }
 
-  public Set<Integer> distrusted() {
-    return Set.copyOf(distrusted);
+  /** The executor froze the state of this replica's checkpoint {@code sequence}. */
+  void retain(long sequence, ByteString digest) {
+    retained.put(sequence, new Retained(digest));
+  }
+
+  /** A checkpoint became stable: older snapshots are no longer needed, unless a peer fetches one. */
+  void stable(long sequence) {
+    stableSequence = sequence;
+    releaseIdle();
   }
 
   /**
-   * Drops snapshots older than the last stable checkpoint, except one a peer is still fetching:
-   * a transfer slower than the checkpoint rate must be able to finish.
+   * Lets the executor drop snapshots older than the last stable checkpoint, except one a peer is
+   * still fetching: a transfer slower than the checkpoint rate must be able to finish.
    */
   private void releaseIdle() {
-    long keepWhileServedMs = 2L * core.settings().viewChangeTimeoutMs();
+    long keepWhileServedMs = 2L * state.settings.viewChangeTimeoutMs();
     var it = retained.headMap(stableSequence, false).entrySet().iterator();
     while (it.hasNext()) {
-      Retained r = it.next().getValue();
-      boolean beingFetched = r.lastServedMs != Long.MIN_VALUE && nowMs - r.lastServedMs < keepWhileServedMs;
+      var e = it.next();
+      Retained r = e.getValue();
+      boolean beingFetched = r.lastServedMs != Long.MIN_VALUE && state.nowMs - r.lastServedMs < keepWhileServedMs;
       if (!beingFetched) {
-        r.state().release();
+        outbox.effects().releasedSnapshots().add(e.getKey());
         it.remove();
       }
     }
   }
 
-  /** Keeps the snapshot of a checkpoint this replica took, to serve it to others. */
-  void retain(long sequence, ByteString digest, Execution execution) {
-    Retained previous = retained.put(sequence, new Retained(digest, execution.freeze()));
-    if (previous != null) {
-      previous.state().release();
-    }
-  }
-
-  /** A checkpoint became stable: older snapshots and votes are no longer needed. */
-  void stable(long sequence) {
-    stableSequence = sequence;
-    releaseIdle();
-    ahead.values().forEach(v -> v.headMap(sequence, true).clear());
-  }
-
-  /**
-   * A CHECKPOINT beyond this replica's window: once 2f + 1 agree, fetch that state. Each replica
-   * keeps a few votes here (its two lowest and its highest), so that a faulty replica's vote for
-   * a far-future sequence number cannot displace its genuine vote relayed in a stable proof.
-   */
-  void noteAhead(int sender, long sequence, ByteString digest, SignedMessage signed) {
-    TreeMap<Long, Ahead> votes = ahead.computeIfAbsent(sender, k -> new TreeMap<>());
-    votes.putIfAbsent(sequence, new Ahead(sequence, digest, signed));
-    while (votes.size() > AHEAD_VOTES_MAX) {
-      // Drop the second highest: keep the lowest ones (what others are likely to prove) and
-      // the highest (how far ahead they are).
-      Long highest = votes.lastKey();
-      votes.remove(votes.lowerKey(highest));
-    }
-    List<SignedMessage> proof = new ArrayList<>();
-    for (TreeMap<Long, Ahead> v : ahead.values()) {
-      Ahead a = v.get(sequence);
-      if (a != null && a.digest().equals(digest)) {
-        proof.add(a.signed());
-      }
-    }
-    if (proof.size() >= 2 * f + 1) {
-      core.learnStable(sequence, digest, proof);
-    }
-  }
-
   /** Starts (or moves to a newer) transfer of the state of stable checkpoint {@code sequence}. */
   void start(long sequence, ByteString digest, List<SignedMessage> proof) {
-    if (sequence <= core.lastExecuted() || (active() && target >= sequence)) {
+    if (sequence <= state.lastHandedOut || (active() && target >= sequence)) {
       return;
     }
-    if (active() && received > 0 && nowMs - lastChunkMs < core.settings().viewChangeTimeoutMs()) {
+    if (installing) {
+      return; // the executor is checking a whole state; what came after is fetched next
+    }
+    if (active() && received > 0 && state.nowMs - lastChunkMs < state.settings.viewChangeTimeoutMs()) {
       return; // a transfer that is moving finishes first; what came after is fetched next
     }
     target = sequence;
     targetDigest = digest;
     targetProof = List.copyOf(proof);
-    startedMs = nowMs;
     source = -1;
     nextSource();
   }
 
-  /** Restarts the fetch from the beginning with the next replica we still trust. */
+  /** Restarts the fetch from the beginning with the next replica it still trusts. */
   private void nextSource() {
     buffer = null;
     received = 0;
-    for (int i = 1; i <= n; i++) {
-      int candidate = ((source < 0 ? id : source) + i) % n;
-      if (candidate != id && !distrusted.contains(candidate)) {
+    for (int i = 1; i <= state.n; i++) {
+      int candidate = ((source < 0 ? state.id : source) + i) % state.n;
+      if (candidate != state.id && !distrusted.contains(candidate)) {
         source = candidate;
         request();
         return;
@@ -203,58 +143,66 @@ public final class StateTransfer {
     }
     // Everyone lied or failed once: forgive and try again (f of them at most are faulty).
     distrusted.clear();
-    source = (id + 1) % n;
+    source = (state.id + 1) % state.n;
     request();
   }
 
   private void request() {
-    deadlineMs = nowMs + core.settings().viewChangeTimeoutMs();
-    core.send(source, ReplicaMessage.newBuilder().setFetchState(FetchState.newBuilder().setSequence(target)
-        .setStateDigest(targetDigest).setOffset(received).setReplicaId(id)).build());
+    deadlineMs = state.nowMs + state.settings.viewChangeTimeoutMs();
+    outbox.send(source, ReplicaMessage.newBuilder().setFetchState(FetchState.newBuilder().setSequence(target)
+        .setStateDigest(targetDigest).setOffset(received).setReplicaId(state.id)).build());
   }
 
-  void tick(long now) {
-    nowMs = now;
+  void tick() {
     if (retained.size() > 1) {
       releaseIdle();
     }
-    if (active() && now >= deadlineMs) {
-      core.reject("state transfer source silent", "replica %d sent nothing for checkpoint %d", source, target);
+    if (active() && !installing && state.nowMs >= deadlineMs) {
+      outbox.reject(Rejection.STATE_SOURCE_SILENT, "replica %d sent nothing for checkpoint %d", source, target);
       nextSource();
     }
   }
 
-  /** Serves one chunk of a retained checkpoint's state. */
+  /** A peer asks for a chunk of a checkpoint's state: ask the executor for it if it is held. */
   void onFetch(int sender, FetchState fetch) {
     if (fetch.getReplicaId() != sender) {
-      core.reject("sender does not match signer", "fetch names %d, signed by %d", fetch.getReplicaId(), sender);
+      outbox.reject(Rejection.SENDER_NOT_SIGNER, "fetch names %d, signed by %d", fetch.getReplicaId(), sender);
       return;
     }
     Retained r = retained.get(fetch.getSequence());
-    if (r == null || !r.digest().equals(fetch.getStateDigest())) {
+    if (r == null || !r.digest.equals(fetch.getStateDigest())) {
       // Discarded since (a newer checkpoint became stable): tell the fetcher about that one.
-      core.reject("fetch for a checkpoint not held", "replica %d asked for %d", sender, fetch.getSequence());
-      core.sendStableProof(sender);
+      outbox.reject(Rejection.FETCH_NOT_HELD, "replica %d asked for %d", sender, fetch.getSequence());
+      Checkpoints.sendStableProof(state, outbox, sender);
       return;
     }
-    if (fetch.getOffset() < 0 || fetch.getOffset() > r.snapshot().length) {
-      core.reject("malformed message", "fetch offset %d beyond %d bytes", fetch.getOffset(), r.snapshot().length);
+    if (fetch.getOffset() < 0) {
+      outbox.reject(Rejection.MALFORMED, "fetch offset %d", fetch.getOffset());
       return;
     }
-    r.lastServedMs = nowMs;
-    int offset = (int) fetch.getOffset();
-    int length = Math.min(chunkBytes, r.snapshot().length - offset);
-    core.send(sender, ReplicaMessage.newBuilder().setStateChunk(StateChunk.newBuilder()
-        .setSequence(fetch.getSequence()).setStateDigest(r.digest()).setOffset(offset)
-        .setTotalBytes(r.snapshot().length).setData(ByteString.copyFrom(r.snapshot(), offset, length))
-        .setReplicaId(id)).build());
+    r.lastServedMs = state.nowMs;
+    outbox.effects().serves().add(new Effects.ReadStateChunk(sender, fetch.getSequence(), r.digest,
+        fetch.getOffset(), state.settings.stateChunkBytesMax()));
   }
 
-  /** A chunk of the state being fetched: append it; when complete, check and install. */
+  /** The executor read a chunk a peer asked for: send it. */
+  void onChunkRead(StateChunkRead read) {
+    if (!read.available()) {
+      outbox.reject(Rejection.MALFORMED, "fetch of checkpoint %d at offset %d beyond its state or no longer held",
+          read.sequence(), read.offset());
+      return;
+    }
+    outbox.send(read.to(), ReplicaMessage.newBuilder().setStateChunk(StateChunk.newBuilder()
+        .setSequence(read.sequence()).setStateDigest(read.digest()).setOffset(read.offset())
+        .setTotalBytes(read.totalBytes()).setData(read.data()).setReplicaId(state.id)).build());
+  }
+
+  /** A chunk of the state being fetched: append it; when complete, hand it to the executor. */
   void onChunk(int sender, StateChunk chunk) {
-    if (!active() || sender != source || chunk.getSequence() != target
+    if (!active() || installing || sender != source || chunk.getSequence() != target
         || !chunk.getStateDigest().equals(targetDigest) || chunk.getOffset() != received) {
-      core.reject("unexpected state chunk", "from %d for %d at %d", sender, chunk.getSequence(), chunk.getOffset());
+      outbox.reject(Rejection.UNEXPECTED_STATE_CHUNK, "from %d for %d at %d", sender, chunk.getSequence(),
+          chunk.getOffset());
       return;
     }
     long total = chunk.getTotalBytes();
@@ -266,7 +214,7 @@ public final class StateTransfer {
     if (buffer == null) {
       buffer = new byte[(int) total];
     }
-    lastChunkMs = nowMs;
+    lastChunkMs = state.nowMs;
     chunk.getData().copyTo(buffer, received);
     received += chunk.getData().size();
     bytesFetched += chunk.getData().size();
@@ -274,36 +222,33 @@ public final class StateTransfer {
       request();
       return;
     }
-    long sequence = target;
-    if (!core.execution.restore(sequence, buffer, targetDigest)) {
-      distrust(sender, "state does not match the certified digest");
-      return;
+    installing = true;
+    outbox.effects().install(new Effects.InstallState(target, targetDigest, buffer));
+    buffer = null;
+  }
+
+  /**
+   * The executor checked the fetched state. Returns true if it is installed (the caller moves the
+   * replica to that checkpoint); otherwise the source lied and the next one is asked.
+   */
+  boolean onInstalled(StateInstalled result) {
+    if (!installing || result.sequence() != target) {
+      throw new InvariantViolation("install report for " + result.sequence() + " while installing "
+          + (installing ? target : "nothing"));
+    }
+    installing = false;
+    if (!result.installed()) {
+      distrust(source, "state does not match the certified digest");
+      return false;
     }
     transfers++;
-    lastTransferMs = nowMs - startedMs;
-    lastTransferBytes = buffer.length;
-    byte[] installedState = buffer;
-    Retained previous = retained.put(sequence, new Retained(targetDigest, new StateMachine.Frozen() {
-      @Override
-      public byte[] bytes() {
-        return installedState;
-      }
-
-      @Override
-      public void release() {}
-    }));
-    if (previous != null) {
-      previous.state().release();
-    }
-    ByteString digest = targetDigest;
-    List<SignedMessage> proof = targetProof;
+    retain(target, targetDigest);
     target = -1;
-    buffer = null;
-    core.installed(sequence, digest, proof);
+    return true;
   }
 
   private void distrust(int replica, String why) {
-    core.reject("lying state transfer source", "replica %d: %s", replica, why);
+    outbox.reject(Rejection.LYING_STATE_SOURCE, "replica %d: %s", replica, why);
     distrusted.add(replica);
     nextSource();
   }

@@ -8,6 +8,9 @@ import io.pbft.proto.Checkpoint;
 import io.pbft.proto.PrePrepare;
 import io.pbft.proto.Prepare;
 import io.pbft.proto.PreparedCertificate;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
+import io.pbft.replica.verify.VerifiedRequest;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
@@ -25,14 +28,14 @@ import java.util.TreeMap;
  * is what they say: quorums, senders, views, sequence numbers and digests.
  */
 final class ViewChangeRules {
-  /** A request batch proven prepared at {@code sequence} in {@code view}. */
-  record Prepared(long view, long sequence, ByteString digest, Batch batch) {}
+  /** A request batch proven prepared at {@code sequence} in {@code view}, its requests parsed. */
+  record Prepared(long view, long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests) {}
 
   /** A VIEW-CHANGE that passed every check, with its certificates decoded. */
   record Checked(int sender, ViewChange message, SignedMessage signed, Map<Long, Prepared> prepared) {}
 
   /** One pre-prepare the new view must start with; an empty batch is the null request. */
-  record Planned(long sequence, ByteString digest, Batch batch) {}
+  record Planned(long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests) {}
 
   /** The new view's starting point: its stable checkpoint and the pre-prepares above it. */
   record Plan(long stableSequence, ByteString stableDigest, List<SignedMessage> checkpointProof,
@@ -57,8 +60,24 @@ final class ViewChangeRules {
     this.windowSize = windowSize;
   }
 
-  int primaryOf(long view) {
+  private int primaryOf(long view) {
     return (int) (view % n);
+  }
+
+  /**
+   * The requests of a batch that a quorum certificate vouches for (2f prepares or 2f + 1 commits,
+   * so at least one correct replica checked each client signature): parsed, not verified again.
+   */
+  static List<VerifiedRequest> requestsOf(Batch batch) throws Invalid {
+    List<VerifiedRequest> out = new ArrayList<>(batch.getRequestsCount());
+    for (SignedRequest r : batch.getRequestsList()) {
+      try {
+        out.add(new VerifiedRequest(r, Request.parseFrom(r.getRequest())));
+      } catch (InvalidProtocolBufferException e) {
+        throw new Invalid("certified batch holds a request that does not parse");
+      }
+    }
+    return List.copyOf(out);
   }
 
   static ReplicaMessage parse(SignedMessage m) throws Invalid {
@@ -150,24 +169,7 @@ final class ViewChangeRules {
     if (signers.size() < 2 * f) {
       throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs 2f = " + (2 * f));
     }
-    return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch());
-  }
-
-  /**
-   * The planted bug {@link PlantedBug#NEW_VIEW_NOT_RECOMPUTED}: takes the new primary's
-   * pre-prepares at their word instead of the recomputed ones.
-   */
-  Plan planAsGiven(Plan computed, List<SignedMessage> given) {
-    List<Planned> planned = new ArrayList<>();
-    for (SignedMessage m : given) {
-      try {
-        PrePrepare pp = parse(m).getPrePrepare();
-        planned.add(new Planned(pp.getSequence(), pp.getDigest(), pp.getBatch()));
-      } catch (Invalid e) {
-        return computed;
-      }
-    }
-    return new Plan(computed.stableSequence(), computed.stableDigest(), computed.checkpointProof(), planned);
+    return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch(), requestsOf(pp.getBatch()));
   }
 
   /**
@@ -199,8 +201,8 @@ final class ViewChangeRules {
         }
       }
       planned.add(best == null
-          ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance())
-          : new Planned(s, best.digest(), best.batch()));
+          ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance(), List.of())
+          : new Planned(s, best.digest(), best.batch(), best.requests()));
     }
     return new Plan(minS, base.message().getStableDigest(), base.message().getCheckpointProofList(), planned);
   }

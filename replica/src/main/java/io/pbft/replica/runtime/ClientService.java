@@ -78,13 +78,9 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
           ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
       replica.sessions.register(session);
       // The reply to this client's latest request may have been produced before its session to
-      // this replica was up (the client sends to the primary first): offer it again now.
-      replica.loop.submit(() -> {
-        io.pbft.proto.Reply last = replica.core.lastReply(accepted.clientId());
-        if (last != null) {
-          session.reply(last);
-        }
-      });
+      // this replica was up (the client sends to the primary first): the core offers it again,
+      // through the effects like every reply.
+      replica.loop.submit(() -> replica.core.onSessionOpened(replica.nowMs(), accepted.clientId()));
     } catch (HandshakeException e) {
       replica.drop("bad client handshake");
       log.debug("replica {}: refused client handshake: {}", replica.id, e.getMessage());
@@ -104,17 +100,17 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     }
     Verdict<VerifiedRequest> verdict = replica.verifier.verify(message.getRequest(), session.clientId());
     if (!verdict.isOk()) {
-      replica.drop(verdict.reason());
+      replica.drop(verdict.reason().label());
       log.debug("replica {}: refused request on client {}'s session: {}", replica.id, session.clientId(),
-          verdict.reason());
-      session.reject("request refused: " + verdict.reason());
+          verdict.describe());
+      session.reject("request refused: " + verdict.describe());
       return;
     }
     VerifiedRequest r = verdict.value();
     if (!replica.behaviour.admitRequest(r.request())) {
       return;
     }
-    if (!replica.loop.submit(() -> replica.core.onClientRequest(r.signed(), r.request()))) {
+    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r))) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }
   }

@@ -5,8 +5,7 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.proto.WalRecord;
 import io.pbft.replica.app.DurableStateMachine;
-import io.pbft.replica.core.CheckpointStore;
-import io.pbft.replica.core.Effects;
+import io.pbft.replica.execution.CheckpointStore;
 import io.pbft.replica.storage.CorruptLogException;
 import io.pbft.replica.storage.DataDirectory;
 import io.pbft.replica.storage.StorageException;
@@ -26,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A replica's data directory at run time: its write-ahead log, its durable application and the
- * client tables saved beside the application's checkpoints. Owned by the event loop thread.
+ * client tables saved beside the application's checkpoints. The log is written by the event loop
+ * thread, the checkpoints by the execution thread.
  *
  * <p>Ordering contract: {@link #persist} makes a burst's records durable (one fsync for all of
  * them) before the caller sends any message of the same burst.
@@ -148,17 +148,17 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
     return wal.diskBytes();
   }
 
-  /** Appends the burst's records (and its compaction) and fsyncs once. */
-  void persist(Effects effects) {
-    if (effects.records().isEmpty() && effects.compaction() == null) {
+  /** Appends a burst's records (and its compaction) and fsyncs once. */
+  void persist(List<WalRecord> records, List<WalRecord> compaction) {
+    if (records.isEmpty() && compaction == null) {
       return;
     }
-    for (WalRecord r : effects.records()) {
+    for (WalRecord r : records) {
       wal.append(r.toByteArray());
     }
     long compactedFrom = -1;
-    if (effects.compaction() != null) {
-      for (WalRecord r : effects.compaction()) {
+    if (compaction != null) {
+      for (WalRecord r : compaction) {
         long index = wal.append(r.toByteArray());
         if (compactedFrom < 0) {
           compactedFrom = index;

@@ -2,30 +2,42 @@ package io.pbft.replica.runtime;
 
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that touches a replica's core. Tasks come in through a bounded queue; when it
- * is full the task is dropped and counted (a flood never blocks a network thread). After each
- * burst of tasks the loop runs {@code afterBurst}, which carries out the core's effects, so that
- * messages produced by many events leave together.
+ * The one thread that touches a replica's core. Outside input comes in through a bounded queue;
+ * when it is full the task is dropped and counted (a flood never blocks a network thread). The
+ * replica's own reports (execution results) come in through a second queue that is never full:
+ * they are bounded by the pipeline and must not be lost. After each burst of tasks the loop runs
+ * {@code afterBurst}, which carries out the core's effects, so that messages produced by many
+ * events leave together.
+ *
+ * <p>A task that throws {@link IllegalStateException} broke an internal invariant: the loop stops
+ * and hands the reason to {@code onFatal}, because going on with corrupt state is worse than
+ * stopping (a supervisor restarts the replica and recovery runs).
  */
 final class EventLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
-  private static final int BURST_MAX = 64;
 
   private final BlockingQueue<Runnable> queue;
+  private final ConcurrentLinkedQueue<Runnable> internal = new ConcurrentLinkedQueue<>();
   private final Runnable afterBurst;
+  private final Consumer<RuntimeException> onFatal;
+  private final int burstMax;
   private final Thread thread;
   private final AtomicLong dropped = new AtomicLong();
   private volatile boolean running = true;
 
-  EventLoop(String name, int capacity, Runnable afterBurst) {
+  EventLoop(String name, int capacity, int burstMax, Runnable afterBurst, Consumer<RuntimeException> onFatal) {
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.burstMax = burstMax;
     this.afterBurst = afterBurst;
+    this.onFatal = onFatal;
     this.thread = new Thread(this::run, name);
     this.thread.setDaemon(true);
   }
@@ -34,7 +46,7 @@ final class EventLoop implements AutoCloseable {
     thread.start();
   }
 
-  /** Queues a task; returns false (and counts a drop) when the loop is saturated or stopped. */
+  /** Queues outside input; returns false (and counts a drop) when the loop is saturated or stopped. */
   boolean submit(Runnable task) {
     if (!running || !queue.offer(task)) {
       dropped.incrementAndGet();
@@ -43,34 +55,50 @@ final class EventLoop implements AutoCloseable {
     return true;
   }
 
+  /** Queues one of the replica's own reports: never dropped while the loop runs. */
+  void submitInternal(Runnable task) {
+    if (!running) {
+      return;
+    }
+    internal.add(task);
+    // Wake the loop if it waits for outside input.
+    queue.offer(NOTHING);
+  }
+
+  private static final Runnable NOTHING = () -> { };
+
   long dropped() {
     return dropped.get();
   }
 
-  boolean inLoop() {
-    return Thread.currentThread() == thread;
+  boolean running() {
+    return running;
   }
 
   private void run() {
     while (running) {
       Runnable task;
       try {
-        task = queue.poll(100, TimeUnit.MILLISECONDS);
+        task = internal.isEmpty() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
       } catch (InterruptedException e) {
         break;
       }
-      if (task == null) {
-        continue;
-      }
       int ran = 0;
-      while (task != null) {
+      Runnable own;
+      while (running && (own = internal.poll()) != null) {
+        runSafely(own);
+        ran++;
+      }
+      while (running && task != null) {
         runSafely(task);
-        if (++ran >= BURST_MAX) {
+        if (++ran >= burstMax) {
           break;
         }
         task = queue.poll();
       }
-      runSafely(afterBurst);
+      if (running && ran > 0) {
+        runSafely(afterBurst);
+      }
     }
   }
 
@@ -79,9 +107,9 @@ final class EventLoop implements AutoCloseable {
       task.run();
     } catch (IllegalStateException e) {
       // A broken internal invariant: stop loudly rather than run on with corrupt state.
-      log.error("internal invariant broken, stopping the replica's event loop", e);
+      log.error("internal invariant broken, stopping the replica: {}", e.getMessage(), e);
       running = false;
-      throw e;
+      onFatal.accept(e);
     } catch (RuntimeException e) {
       log.error("event loop task failed", e);
     }
@@ -90,6 +118,9 @@ final class EventLoop implements AutoCloseable {
   @Override
   public void close() {
     running = false;
+    if (Thread.currentThread() == thread) {
+      return;
+    }
     thread.interrupt();
     try {
       thread.join(5000);

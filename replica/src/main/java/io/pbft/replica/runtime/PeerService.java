@@ -32,16 +32,16 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
         replica.verifyPool.execute(() -> {
           Verdict<VerifiedMessage> verdict = replica.verifier.verify(message);
           if (!verdict.isOk()) {
-            replica.drop(verdict.reason());
+            replica.drop(verdict.reason().label());
             log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
-                verdict.reason());
+                verdict.describe());
             return;
           }
           VerifiedMessage m = verdict.value();
           if (!replica.behaviour.admitMessage(m.sender(), m.message())) {
             return;
           }
-          replica.loop.submit(() -> replica.core.onMessage(m.sender(), m.message(), m.signed()));
+          replica.loop.submit(() -> replica.core.onMessage(replica.nowMs(), m));
         });
       }
 

@@ -11,9 +11,12 @@ import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.StateMachine;
-import io.pbft.replica.core.Behaviour;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.storage.WriteAheadLog;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.app.DurableStateMachine;
@@ -34,25 +37,31 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One replica process: the pure {@link ReplicaCore} on its event loop, a pool that verifies
- * signatures before events reach the loop, one outgoing gRPC stream per peer, client sessions,
- * the status RPC and gRPC health checking.
+ * One replica process. Its threads: the event loop, the only one that touches the pure
+ * {@link ReplicaCore}; the execution thread, the only one that touches the application (through
+ * {@link Execution}); a pool that verifies signatures before events reach the loop; gRPC's
+ * network threads, which only hand work to bounded queues; and a timer thread that ticks the
+ * core. Effects leave through one {@link EffectApplier}. Also one outgoing gRPC stream per peer,
+ * client sessions, the status RPC and gRPC health checking.
  */
 public final class ReplicaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
   private static final long TICK_MS = 20;
+  private static final int BURST_MAX = 64;
 
   final int id;
   final ClusterConfig config;
   final Ed25519Keys keys;
   final InboundVerifier verifier;
   final ReplicaCore core;
-  final StateMachine app;
+  final Execution execution;
+  final ExecutionThread executionThread;
   final EventLoop loop;
+  private final EffectApplier applier;
+  private final long clockOrigin = System.nanoTime();
   final ThreadPoolExecutor verifyPool;
   final ClientSessions sessions;
   final Behaviour behaviour;
-  private final Behaviour.Signing signing;
   private final PeerLink[] peers;
   private final ScheduledExecutorService scheduler;
   private final Server server;
@@ -67,29 +76,34 @@ public final class ReplicaServer implements AutoCloseable {
     this.id = id;
     this.storage = storage;
     this.behaviour = behaviour;
-    this.signing = new Behaviour.Signing() {
+    this.config = config;
+    this.keys = keys;
+    this.verifier = new InboundVerifier(config);
+    this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
+    this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
+    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), BURST_MAX,
+        this::dispatchEffects, this::fatal);
+    this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
-      public int replicaId() {
-        return id;
+      public void executed(io.pbft.replica.core.Executed e) {
+        loop.submitInternal(() -> core.onExecuted(nowMs(), e));
       }
 
       @Override
-      public io.pbft.proto.SignedMessage sign(io.pbft.proto.ReplicaMessage message) {
-        byte[] payload = message.toByteArray();
-        return io.pbft.proto.SignedMessage.newBuilder().setSender(id)
-            .setPayload(ByteString.copyFrom(payload)).setSignature(ByteString.copyFrom(keys.sign(payload))).build();
+      public void installed(io.pbft.replica.core.StateInstalled s) {
+        loop.submitInternal(() -> core.onStateInstalled(nowMs(), s));
       }
-    };
-    this.config = config;
-    this.keys = keys;
-    this.app = app;
-    this.verifier = new InboundVerifier(config);
-    this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, app, verifier::knownClient);
+
+      @Override
+      public void chunkRead(io.pbft.replica.core.StateChunkRead r) {
+        loop.submitInternal(() -> core.onStateChunkRead(nowMs(), r));
+      }
+    }, this::fatal);
     if (storage != null) {
-      core.enableDurability(storage);
-      core.recover(storage.appSequence(), storage.clientTable(), storage.records());
+      core.enableDurability();
+      execution.recoverAt(storage.appSequence(), storage.clientTable());
+      core.recover(nowMs(), storage.appSequence(), execution.clientTable(), storage.records());
     }
-    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), this::dispatchEffects);
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
     this.verifyPool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
@@ -109,6 +123,27 @@ public final class ReplicaServer implements AutoCloseable {
       peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
           config.transport().reconnectDelayMs());
     }
+    this.applier = new EffectApplier(
+        storage != null ? storage::persist : EffectApplier.Storage.NONE,
+        executionThread::submit,
+        behaviour, Behaviour.Signing.of(id, keys),
+        new EffectApplier.Transport() {
+          @Override
+          public void send(Effects.Outgoing out) {
+            transmit(out);
+          }
+
+          @Override
+          public void sendLater(Effects.Outgoing out, long delayMs) {
+            scheduler.schedule(() -> transmit(out), delayMs, TimeUnit.MILLISECONDS);
+          }
+        },
+        (clientId, reply) -> {
+          ClientSession session = sessions.get(clientId);
+          if (session == null || !session.reply(reply)) {
+            sessions.replyDropped();
+          }
+        });
     ReplicaInfo me = config.replica(id);
     this.server = NettyServerBuilder.forAddress(listen != null ? listen : new InetSocketAddress(me.host(), me.port()))
         .directExecutor() // handlers only hand work to bounded queues; they never block
@@ -180,6 +215,7 @@ public final class ReplicaServer implements AutoCloseable {
   private static ReplicaServer launch(ReplicaServer r) throws IOException {
     int id = r.id;
     ClusterConfig config = r.config;
+    r.executionThread.start();
     r.loop.start();
     try {
       r.server.start();
@@ -187,11 +223,11 @@ public final class ReplicaServer implements AutoCloseable {
       r.close(); // release the pool, timers and peer channels the constructor made
       throw e;
     }
-    // The core has no clock: time reaches it as ticks on its own loop.
-    long origin = System.nanoTime();
-    r.scheduler.scheduleAtFixedRate(
-        () -> r.loop.submit(() -> r.core.tick((System.nanoTime() - origin) / 1_000_000)),
+    // The core has no clock: time reaches it with every event, and as ticks on its own loop.
+    r.scheduler.scheduleAtFixedRate(() -> r.loop.submit(() -> r.core.tick(r.nowMs())),
         TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+    // Effects of the recovery (batches to replay, fetches) go out once everything runs.
+    r.loop.submitInternal(() -> { });
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     log.info("replica {} of {} (f = {}) listening on {}", id, config.n(), config.f(), config.replica(id).address());
     return r;
@@ -205,7 +241,12 @@ public final class ReplicaServer implements AutoCloseable {
     return server.getPort();
   }
 
-  /** Runs on the event loop after each burst of events: sends what the core produced. */
+  /** Milliseconds since this replica started: the time every event carries into the core. */
+  long nowMs() {
+    return (System.nanoTime() - clockOrigin) / 1_000_000;
+  }
+
+  /** Runs on the event loop after each burst of events: carries out what the core produced. */
   private void dispatchEffects() {
     if (failure != null) {
       return;
@@ -214,28 +255,31 @@ public final class ReplicaServer implements AutoCloseable {
     if (effects.isEmpty()) {
       return;
     }
-    if (storage != null) {
-      try {
-        storage.persist(effects); // durable before anything that depends on it leaves
-      } catch (io.pbft.replica.storage.StorageException e) {
-        fail("storage failure: " + e.getMessage());
-        return;
-      }
+    try {
+      applier.apply(effects); // durable before anything that depends on it leaves
+    } catch (io.pbft.replica.storage.StorageException e) {
+      fail("storage failure: " + e.getMessage());
     }
-    for (Effects.Outgoing out : behaviour.outgoing(effects.messages(), signing)) {
-      long delay = behaviour.delayMs(out);
-      if (delay > 0) {
-        scheduler.schedule(() -> transmit(out), delay, TimeUnit.MILLISECONDS);
-      } else {
-        transmit(out);
-      }
-    }
-    for (Effects.ClientReply reply : behaviour.replies(effects.replies(), signing)) {
-      ClientSession session = sessions.get(reply.clientId());
-      if (session == null || !session.reply(reply.reply())) {
-        sessions.replyDropped();
-      }
-    }
+  }
+
+  /**
+   * A broken invariant (in the core or the executor): the replica's state can no longer be
+   * trusted. It stops for good; {@code pbft replica} then exits non-zero with the reason, so that
+   * a supervisor restarts it and recovery runs from the durable log.
+   */
+  private void fatal(RuntimeException e) {
+    fail("internal invariant broken: " + e.getMessage());
+    fatal = e;
+    Thread stopper = new Thread(this::close, "pbft-stop-" + id);
+    stopper.setDaemon(true);
+    stopper.start();
+  }
+
+  private volatile RuntimeException fatal;
+
+  /** The broken invariant that stopped this replica, or null. */
+  public RuntimeException fatalError() {
+    return fatal;
   }
 
   private void transmit(Effects.Outgoing out) {
@@ -269,30 +313,32 @@ public final class ReplicaServer implements AutoCloseable {
     dropped.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
   }
 
-  /** Asks the event loop for a consistent view of the replica's state. */
+  /**
+   * Asks the event loop for the protocol's state, then the execution thread for how far execution
+   * got and the state digest there (the two always match each other).
+   */
   public CompletableFuture<StatusResponse> status() {
-    CompletableFuture<StatusResponse> result = new CompletableFuture<>();
-    if (!loop.submit(() -> result.complete(statusNow()))) {
-      result.completeExceptionally(new IllegalStateException("replica " + id + " is saturated or stopping"));
+    CompletableFuture<StatusResponse.Builder> protocol = new CompletableFuture<>();
+    if (!loop.submit(() -> protocol.complete(statusNow()))) {
+      protocol.completeExceptionally(new IllegalStateException("replica " + id + " is saturated or stopping"));
     }
-    return result;
+    return protocol.thenCompose(b -> executionThread.ask(ex -> b.setLastExecuted(ex.lastExecuted())
+        .setStateDigest(ex.stateDigest()).build()));
   }
 
-  private StatusResponse statusNow() {
+  private StatusResponse.Builder statusNow() {
     StatusResponse.Builder b = StatusResponse.newBuilder()
         .setReplicaId(id)
         .setView(core.view())
         .setPrimary(core.primary())
-        .setLastExecuted(core.lastExecuted())
         .setLowWatermark(core.lowWatermark())
-        .setStateDigest(ByteString.copyFrom(core.stateDigest()))
         .setReplicas(config.n());
     core.rejections().snapshot().forEach((reason, count) -> b.putCounters("rejected: " + reason, count));
     dropped.forEach((reason, count) -> b.putCounters("dropped: " + reason, count.get()));
     b.putCounters("executed requests", core.executedRequests());
     b.putCounters("view changes started", core.viewChangesStarted());
-    b.putCounters("state transfers", core.stateTransfer().transfersCompleted());
-    b.putCounters("state transfer bytes", core.stateTransfer().bytesFetched());
+    b.putCounters("state transfers", core.stateTransfers());
+    b.putCounters("state transfer bytes", core.stateTransferBytes());
     b.putCounters("view changing", core.viewChanging() ? 1 : 0);
     b.putCounters("storage failed", failure != null ? 1 : 0);
     if (storage != null) {
@@ -308,7 +354,7 @@ public final class ReplicaServer implements AutoCloseable {
       }
     }
     b.putCounters("dropped: peer queue full", peerDrops);
-    return b.build();
+    return b;
   }
 
   public boolean isClosed() {
@@ -347,6 +393,7 @@ public final class ReplicaServer implements AutoCloseable {
     verifyPool.shutdownNow();
     scheduler.shutdownNow();
     loop.close();
+    executionThread.close();
     if (storage != null) {
       storage.close();
     }

@@ -10,7 +10,9 @@ import io.pbft.proto.ViewChange;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,16 +22,6 @@ import java.util.Map;
  * Stateless and thread-safe; pure computation, usable from the simulator as well.
  */
 public final class InboundVerifier {
-  public static final String UNKNOWN_SENDER = "unknown sender";
-  public static final String BAD_SIGNATURE = "bad signature";
-  public static final String MALFORMED = "malformed message";
-  public static final String OVERSIZED = "oversized message";
-  public static final String UNKNOWN_CLIENT = "request from unknown client";
-  public static final String BAD_REQUEST_SIGNATURE = "bad client signature";
-  public static final String OVERSIZED_OPERATION = "oversized operation";
-  public static final String WRONG_CLIENT = "request for another client's session";
-  public static final String TOO_MANY = "more entries than the protocol allows";
-
   private final PublicKeyVerifier[] replicas;
   private final Map<Integer, PublicKeyVerifier> clients = new HashMap<>();
   private final int messageBytesMax;
@@ -70,76 +62,84 @@ public final class InboundVerifier {
   public Verdict<VerifiedMessage> verify(SignedMessage signed) {
     int sender = signed.getSender();
     if (sender < 0 || sender >= replicas.length) {
-      return Verdict.rejected(UNKNOWN_SENDER);
+      return Verdict.rejected(Rejection.UNKNOWN_SENDER, "sender " + sender);
     }
     if (signed.getSerializedSize() > messageBytesMax) {
-      return Verdict.rejected(OVERSIZED);
+      return Verdict.rejected(Rejection.OVERSIZED_MESSAGE, signed.getSerializedSize() + " bytes");
     }
     byte[] payload = signed.getPayload().toByteArray();
     if (!replicas[sender].verify(payload, signed.getSignature().toByteArray())) {
-      return Verdict.rejected(BAD_SIGNATURE);
+      return Verdict.rejected(Rejection.BAD_SIGNATURE, "claims sender " + sender);
     }
     ReplicaMessage message;
     try {
       message = ReplicaMessage.parseFrom(payload);
     } catch (InvalidProtocolBufferException e) {
-      return Verdict.rejected(MALFORMED);
+      return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
     }
     // Cheap checks before the embedded signatures: a message of a valid sender could otherwise
     // make every replica verify thousands of signatures (as many as fit in messageBytesMax).
     String shape = shapeError(message);
     if (shape != null) {
-      return Verdict.rejected(shape);
+      return Verdict.rejected(Rejection.TOO_MANY_ENTRIES, shape);
     }
+    List<VerifiedRequest> requests = List.of();
     switch (message.getBodyCase()) {
       case BODY_NOT_SET:
-        return Verdict.rejected(MALFORMED);
-      case PRE_PREPARE:
-        for (SignedRequest r : message.getPrePrepare().getBatch().getRequestsList()) {
+        return Verdict.rejected(Rejection.MALFORMED, "empty body");
+      case PRE_PREPARE: {
+        List<SignedRequest> batch = message.getPrePrepare().getBatch().getRequestsList();
+        List<VerifiedRequest> checked = new ArrayList<>(batch.size());
+        for (SignedRequest r : batch) {
           Verdict<VerifiedRequest> v = verify(r, -1);
           if (!v.isOk()) {
-            return Verdict.rejected("pre-prepare carries a request with " + v.reason());
+            return Verdict.rejected(Rejection.EMBEDDED_INVALID_REQUEST, "pre-prepare: " + v.describe());
           }
+          checked.add(v.value());
         }
+        requests = List.copyOf(checked);
         break;
+      }
       case VIEW_CHANGE:
         if (!embeddedValid(message.getViewChange())) {
-          return Verdict.rejected("view-change carries a message with " + BAD_SIGNATURE);
+          return Verdict.rejected(Rejection.EMBEDDED_BAD_SIGNATURE, "in a view-change");
         }
         break;
       case NEW_VIEW:
         for (SignedMessage vc : message.getNewView().getViewChangesList()) {
           ReplicaMessage body = signedBody(vc);
           if (body == null || !body.hasViewChange() || !embeddedValid(body.getViewChange())) {
-            return Verdict.rejected("new-view carries a message with " + BAD_SIGNATURE);
+            return Verdict.rejected(Rejection.EMBEDDED_BAD_SIGNATURE, "in a new-view's view-changes");
           }
         }
         for (SignedMessage pp : message.getNewView().getPrePreparesList()) {
           if (signedBody(pp) == null) {
-            return Verdict.rejected("new-view carries a message with " + BAD_SIGNATURE);
+            return Verdict.rejected(Rejection.EMBEDDED_BAD_SIGNATURE, "in a new-view's pre-prepares");
           }
         }
         break;
       case COMMITTED:
         if (signedBody(message.getCommitted().getPrePrepare()) == null) {
-          return Verdict.rejected("committed certificate carries a message with " + BAD_SIGNATURE);
+          return Verdict.rejected(Rejection.EMBEDDED_BAD_SIGNATURE, "in a committed certificate");
         }
         for (SignedMessage c : message.getCommitted().getCommitsList()) {
           if (signedBody(c) == null) {
-            return Verdict.rejected("committed certificate carries a message with " + BAD_SIGNATURE);
+            return Verdict.rejected(Rejection.EMBEDDED_BAD_SIGNATURE, "in a committed certificate");
           }
         }
         break;
-      case FORWARDED_REQUEST:
+      case FORWARDED_REQUEST: {
         Verdict<VerifiedRequest> v = verify(message.getForwardedRequest().getRequest(), -1);
         if (!v.isOk()) {
-          return Verdict.rejected("forwarded request with " + v.reason());
+          return Verdict.rejected(Rejection.EMBEDDED_INVALID_REQUEST, "forwarded: " + v.describe());
         }
+        requests = List.of(v.value());
         break;
+      }
       default:
         break;
     }
-    return Verdict.ok(new VerifiedMessage(sender, message, signed));
+    return Verdict.ok(new VerifiedMessage(sender, message, signed, requests));
   }
 
   /**
@@ -155,24 +155,24 @@ public final class InboundVerifier {
       case PRE_PREPARE -> {
         int requests = message.getPrePrepare().getBatch().getRequestsCount();
         if (requests > batchSizeMax) {
-          return "pre-prepare with " + TOO_MANY + " (batch of " + requests + " requests, at most " + batchSizeMax + ")";
+          return "pre-prepare batch of " + requests + " requests, at most " + batchSizeMax;
         }
       }
       case VIEW_CHANGE -> {
         ViewChange vc = message.getViewChange();
         if (vc.getCheckpointProofCount() > n || vc.getPreparedCount() > windowSize
             || vc.getPreparedList().stream().anyMatch(c -> c.getPreparesCount() > n)) {
-          return "view-change with " + TOO_MANY;
+          return "view-change certificates beyond the window or n";
         }
       }
       case NEW_VIEW -> {
         if (message.getNewView().getViewChangesCount() > n || message.getNewView().getPrePreparesCount() > windowSize) {
-          return "new-view with " + TOO_MANY;
+          return "new-view with more than n view-changes or window pre-prepares";
         }
       }
       case COMMITTED -> {
         if (message.getCommitted().getCommitsCount() > n) {
-          return "committed certificate with " + TOO_MANY;
+          return "committed certificate with more than n commits";
         }
       }
       default -> { }
@@ -226,20 +226,20 @@ public final class InboundVerifier {
     try {
       request = Request.parseFrom(signed.getRequest());
     } catch (InvalidProtocolBufferException e) {
-      return Verdict.rejected(MALFORMED);
+      return Verdict.rejected(Rejection.MALFORMED, "request does not parse");
     }
     if (sessionClient >= 0 && request.getClientId() != sessionClient) {
-      return Verdict.rejected(WRONG_CLIENT);
+      return Verdict.rejected(Rejection.WRONG_CLIENT, "client " + request.getClientId() + " on " + sessionClient + "'s");
     }
     PublicKeyVerifier verifier = clients.get(request.getClientId());
     if (verifier == null) {
-      return Verdict.rejected(UNKNOWN_CLIENT);
+      return Verdict.rejected(Rejection.UNKNOWN_CLIENT, "client " + request.getClientId());
     }
     if (request.getOperation().size() > operationBytesMax) {
-      return Verdict.rejected(OVERSIZED_OPERATION);
+      return Verdict.rejected(Rejection.OVERSIZED_OPERATION, request.getOperation().size() + " bytes");
     }
     if (!verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray())) {
-      return Verdict.rejected(BAD_REQUEST_SIGNATURE);
+      return Verdict.rejected(Rejection.BAD_CLIENT_SIGNATURE, "client " + request.getClientId());
     }
     return Verdict.ok(new VerifiedRequest(signed, request));
   }

@@ -28,7 +28,7 @@ class CatchUpTest {
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   /** Backup 1 commits sequence {@code seq} with the primary's and replica 2's votes. */
-  private void commitAt(ReplicaCore backup, long seq, String op) {
+  private void commitAt(TestReplica backup, long seq, String op) {
     List<SignedRequest> batch = List.of(fx.request((int) (seq % 8), seq, op));
     ByteString d = digest(batch);
     fx.deliver(backup, 0, prePrepare(0, seq, batch));
@@ -43,7 +43,7 @@ class CatchUpTest {
   }
 
   /** Sequence numbers of the committed certificates the core sends to {@code to}. */
-  private static List<Long> certificatesTo(ReplicaCore core, int to) {
+  private static List<Long> certificatesTo(TestReplica core, int to) {
     return core.takeEffects().messages().stream().filter(m -> m.to() == to)
         .map(m -> payloadOf(m.message())).filter(ReplicaMessage::hasCommitted)
         .map(m -> payloadOf(m.getCommitted().getPrePrepare()).getPrePrepare().getSequence()).toList();
@@ -51,7 +51,7 @@ class CatchUpTest {
 
   @Test
   void peerBehindGetsCertificatesAtMostOncePerHalfTimeout() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     backup.tick(10_000);
     for (long s = 1; s <= 3; s++) {
       commitAt(backup, s, "op" + s);
@@ -77,7 +77,7 @@ class CatchUpTest {
 
   @Test
   void peerThatIsNotBehindUsesUpNoAnswer() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     backup.tick(10_000);
     commitAt(backup, 1, "a");
     backup.takeEffects();
@@ -91,7 +91,7 @@ class CatchUpTest {
 
   @Test
   void oneAnswerIsBoundedInBytes() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     backup.tick(10_000);
     String big = "x".repeat(900); // ~1 KiB certificates against a budget of 2 x 2048 bytes
     for (long s = 1; s <= 8; s++) {
@@ -115,7 +115,7 @@ class CatchUpTest {
   @Test
   void stableProofSentToAPeerLeavesOutItsOwnCheckpoint() {
     CoreFixture small = new CoreFixture(4, 8, new ProtocolSettings(10, 2048, 8, 4, 2, 100, 1024, TIMEOUT_MS, 1 << 20));
-    ReplicaCore backup = small.core(1, new RecordingApp());
+    TestReplica backup = small.core(1, new RecordingApp());
     backup.tick(10_000);
     for (long s = 1; s <= 2; s++) {
       List<SignedRequest> batch = List.of(small.request((int) s, s, "op" + s));

@@ -16,6 +16,8 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.node.EffectApplier;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -73,8 +75,29 @@ final class CoreFixture {
     return (int) (view % n);
   }
 
-  ReplicaCore core(int id, RecordingApp app) {
-    return new ReplicaCore(id, n, f, settings, replicaKeys.get(id), app, c -> c >= 0 && c < clientKeys.size());
+  TestReplica core(int id, RecordingApp app) {
+    return core(id, app, CheckpointStore.NONE);
+  }
+
+  /** A replica whose checkpoints go to {@code store} (and, if it is not NONE, durable). */
+  TestReplica core(int id, RecordingApp app, CheckpointStore store) {
+    return core(id, app, store, Rules.PAPER);
+  }
+
+  TestReplica core(int id, RecordingApp app, CheckpointStore store, Rules rules) {
+    return core(id, app, store, EffectApplier.Storage.NONE, rules);
+  }
+
+  /** A durable replica whose log records go to {@code disk} as the runtime would write them. */
+  TestReplica core(int id, RecordingApp app, CheckpointStore store, EffectApplier.Storage disk, Rules rules) {
+    ReplicaCore core = new ReplicaCore(id, n, f, settings, replicaKeys.get(id), c -> c >= 0 && c < clientKeys.size(),
+        rules);
+    core.checkEverythingAfterEachEvent();
+    TestReplica replica = new TestReplica(core, app, store, disk);
+    if (store != CheckpointStore.NONE || disk != EffectApplier.Storage.NONE) {
+      replica.enableDurability();
+    }
+    return replica;
   }
 
   SignedRequest request(int client, long timestamp, String op) {
@@ -130,7 +153,7 @@ final class CoreFixture {
   }
 
   /** Delivers a message from {@code sender} to {@code core} as the runtime would after verification. */
-  void deliver(ReplicaCore core, int sender, ReplicaMessage m) {
+  void deliver(TestReplica core, int sender, ReplicaMessage m) {
     core.onMessage(sender, m, signed(sender, m));
   }
 

@@ -15,6 +15,7 @@ import io.pbft.proto.SignedRequest;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
 import java.util.List;
+import io.pbft.replica.verify.Rejection;
 import org.junit.jupiter.api.Test;
 
 /** Signature, identity, size and parse checks that run before anything reaches the core. */
@@ -33,7 +34,7 @@ class InboundVerifierTest {
   void messageWithForgedSignatureIsRejected() {
     // Replica 3 signs but claims to be replica 2.
     SignedMessage forged = fx.signedBy(2, prepare, fx.replicaKeys.get(3));
-    assertEquals(InboundVerifier.BAD_SIGNATURE, verifier.verify(forged).reason());
+    assertEquals(Rejection.BAD_SIGNATURE, verifier.verify(forged).reason());
   }
 
   @Test
@@ -42,13 +43,13 @@ class InboundVerifierTest {
     byte[] payload = ok.getPayload().toByteArray();
     payload[payload.length - 1] ^= 1;
     SignedMessage tampered = ok.toBuilder().setPayload(ByteString.copyFrom(payload)).build();
-    assertEquals(InboundVerifier.BAD_SIGNATURE, verifier.verify(tampered).reason());
+    assertEquals(Rejection.BAD_SIGNATURE, verifier.verify(tampered).reason());
   }
 
   @Test
   void messageFromUnknownSenderIsRejected() {
     SignedMessage m = fx.signed(2, prepare).toBuilder().setSender(17).build();
-    assertEquals(InboundVerifier.UNKNOWN_SENDER, verifier.verify(m).reason());
+    assertEquals(Rejection.UNKNOWN_SENDER, verifier.verify(m).reason());
   }
 
   @Test
@@ -56,12 +57,12 @@ class InboundVerifierTest {
     byte[] garbage = {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x01};
     SignedMessage m = SignedMessage.newBuilder().setSender(2).setPayload(ByteString.copyFrom(garbage))
         .setSignature(ByteString.copyFrom(fx.replicaKeys.get(2).sign(garbage))).build();
-    assertEquals(InboundVerifier.MALFORMED, verifier.verify(m).reason());
+    assertEquals(Rejection.MALFORMED, verifier.verify(m).reason());
   }
 
   @Test
   void emptySignedBodyIsRejected() {
-    assertEquals(InboundVerifier.MALFORMED, verifier.verify(fx.signed(2, ReplicaMessage.getDefaultInstance())).reason());
+    assertEquals(Rejection.MALFORMED, verifier.verify(fx.signed(2, ReplicaMessage.getDefaultInstance())).reason());
   }
 
   @Test
@@ -70,7 +71,7 @@ class InboundVerifierTest {
     InboundVerifier strict = new InboundVerifier(fx.config.withTransport(
         new TransportSettings(1024, d.peerQueueMax(), d.inboundQueueMax(), d.clientSessionsMax(), 1, d.reconnectDelayMs())));
     ReplicaMessage big = prePrepare(0, 1, List.of(fx.request(0, 1, "x".repeat(2000))));
-    assertEquals(InboundVerifier.OVERSIZED, strict.verify(fx.signed(0, big)).reason());
+    assertEquals(Rejection.OVERSIZED_MESSAGE, strict.verify(fx.signed(0, big)).reason());
   }
 
   @Test
@@ -79,38 +80,39 @@ class InboundVerifierTest {
     SignedRequest forged = fx.requestSignedBy(1, 1, "steal", fx.clientKeys.get(0));
     ReplicaMessage pp = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), forged));
     Verdict<?> v = verifier.verify(fx.signed(0, pp));
-    assertEquals("pre-prepare carries a request with " + InboundVerifier.BAD_REQUEST_SIGNATURE, v.reason());
+    assertEquals(Rejection.EMBEDDED_INVALID_REQUEST, v.reason());
+    assertTrue(v.describe().contains(Rejection.BAD_CLIENT_SIGNATURE.label()), v.describe());
   }
 
   @Test
   void clientRequestWithBadSignatureIsRejected() {
     SignedRequest forged = fx.requestSignedBy(1, 1, "a", fx.clientKeys.get(0));
-    assertEquals(InboundVerifier.BAD_REQUEST_SIGNATURE, verifier.verify(forged, 1).reason());
+    assertEquals(Rejection.BAD_CLIENT_SIGNATURE, verifier.verify(forged, 1).reason());
   }
 
   @Test
   void clientRequestFromUnknownClientIsRejected() {
     SignedRequest r = fx.requestSignedBy(55, 1, "a", fx.clientKeys.get(0));
-    assertEquals(InboundVerifier.UNKNOWN_CLIENT, verifier.verify(r, -1).reason());
+    assertEquals(Rejection.UNKNOWN_CLIENT, verifier.verify(r, -1).reason());
   }
 
   @Test
   void clientRequestOnAnotherClientsSessionIsRejected() {
-    assertEquals(InboundVerifier.WRONG_CLIENT, verifier.verify(fx.request(0, 1, "a"), 1).reason());
+    assertEquals(Rejection.WRONG_CLIENT, verifier.verify(fx.request(0, 1, "a"), 1).reason());
   }
 
   @Test
   void malformedClientRequestIsRejected() {
     SignedRequest r = SignedRequest.newBuilder().setRequest(ByteString.copyFrom(new byte[] {(byte) 0xff, 0x7f}))
         .setSignature(ByteString.copyFrom(new byte[64])).build();
-    assertEquals(InboundVerifier.MALFORMED, verifier.verify(r, -1).reason());
+    assertEquals(Rejection.MALFORMED, verifier.verify(r, -1).reason());
   }
 
   // Bounds come before the embedded signatures: each case below also carries a forged client
   // request or unsigned embedded messages, and the reason shows the bounds were judged first.
 
-  private static String reason(InboundVerifier v, SignedMessage m) {
-    return String.valueOf(v.verify(m).reason());
+  private static Rejection reason(InboundVerifier v, SignedMessage m) {
+    return v.verify(m).reason();
   }
 
   @Test
@@ -118,8 +120,7 @@ class InboundVerifierTest {
     InboundVerifier small = new InboundVerifier(fx.config.withProtocol(ProtocolSettings.defaults().withBatchSizeMax(2)));
     SignedRequest forged = fx.requestSignedBy(1, 1, "steal", fx.clientKeys.get(0));
     ReplicaMessage three = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), fx.request(2, 1, "b"), forged));
-    assertTrue(reason(small, fx.signed(0, three)).startsWith("pre-prepare with " + InboundVerifier.TOO_MANY),
-        reason(small, fx.signed(0, three)));
+    assertEquals(Rejection.TOO_MANY_ENTRIES, reason(small, fx.signed(0, three)));
     ReplicaMessage two = prePrepare(0, 1, List.of(fx.request(0, 1, "a"), fx.request(2, 1, "b")));
     assertTrue(small.verify(fx.signed(0, two)).isOk());
   }
@@ -141,13 +142,13 @@ class InboundVerifierTest {
     io.pbft.proto.ViewChange.Builder prepares = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2)
         .addPrepared(cert.toBuilder().addAllPrepares(java.util.Collections.nCopies(5, junk)));
     for (io.pbft.proto.ViewChange.Builder vc : List.of(five, proofs, prepares)) {
-      assertEquals("view-change with " + InboundVerifier.TOO_MANY,
+      assertEquals(Rejection.TOO_MANY_ENTRIES,
           reason(window4, fx.signed(2, ReplicaMessage.newBuilder().setViewChange(vc).build())));
     }
     // four certificates with unsigned contents: within the bounds, so the signatures are checked
     io.pbft.proto.ViewChange.Builder four = io.pbft.proto.ViewChange.newBuilder().setNewView(1).setReplicaId(2)
         .addAllPrepared(java.util.Collections.nCopies(4, cert));
-    assertEquals("view-change carries a message with " + InboundVerifier.BAD_SIGNATURE,
+    assertEquals(Rejection.EMBEDDED_BAD_SIGNATURE,
         reason(window4, fx.signed(2, ReplicaMessage.newBuilder().setViewChange(four).build())));
   }
 
@@ -157,10 +158,10 @@ class InboundVerifierTest {
         .setSignature(ByteString.copyFrom(new byte[64])).build();
     ReplicaMessage five = ReplicaMessage.newBuilder().setNewView(io.pbft.proto.NewView.newBuilder().setView(1)
         .addAllViewChanges(java.util.Collections.nCopies(5, junk))).build();
-    assertEquals("new-view with " + InboundVerifier.TOO_MANY, reason(verifier, fx.signed(1, five)));
+    assertEquals(Rejection.TOO_MANY_ENTRIES, reason(verifier, fx.signed(1, five)));
     ReplicaMessage four = ReplicaMessage.newBuilder().setNewView(io.pbft.proto.NewView.newBuilder().setView(1)
         .addAllViewChanges(java.util.Collections.nCopies(4, junk))).build();
-    assertEquals("new-view carries a message with " + InboundVerifier.BAD_SIGNATURE, reason(verifier, fx.signed(1, four)));
+    assertEquals(Rejection.EMBEDDED_BAD_SIGNATURE, reason(verifier, fx.signed(1, four)));
   }
 
   @Test
@@ -169,6 +170,24 @@ class InboundVerifierTest {
         .setSignature(ByteString.copyFrom(new byte[64])).build();
     ReplicaMessage five = ReplicaMessage.newBuilder().setCommitted(io.pbft.proto.CommittedCertificate.newBuilder()
         .setPrePrepare(junk).addAllCommits(java.util.Collections.nCopies(5, junk))).build();
-    assertEquals("committed certificate with " + InboundVerifier.TOO_MANY, reason(verifier, fx.signed(2, five)));
+    assertEquals(Rejection.TOO_MANY_ENTRIES, reason(verifier, fx.signed(2, five)));
+  }
+
+  @Test
+  void prePrepareCarryingARequestFromAnUnknownClientIsRejected() {
+    SignedRequest stranger = fx.requestSignedBy(99, 1, "a", fx.clientKeys.get(0));
+    Verdict<?> v = verifier.verify(fx.signed(0, prePrepare(0, 1, List.of(stranger))));
+    assertEquals(Rejection.EMBEDDED_INVALID_REQUEST, v.reason());
+    assertTrue(v.describe().contains(Rejection.UNKNOWN_CLIENT.label()), v.describe());
+  }
+
+  @Test
+  void acceptedPrePrepareCarriesItsRequestsParsedOnce() {
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"), fx.request(2, 5, "b"));
+    Verdict<io.pbft.replica.verify.VerifiedMessage> v = verifier.verify(fx.signed(0, prePrepare(0, 1, batch)));
+    assertTrue(v.isOk(), v.describe());
+    assertEquals(List.of(0, 2), v.value().requests().stream().map(r -> r.clientId()).toList());
+    assertEquals(List.of(1L, 5L), v.value().requests().stream().map(r -> r.timestamp()).toList());
+    assertEquals(batch, v.value().requests().stream().map(r -> r.signed()).toList());
   }
 }

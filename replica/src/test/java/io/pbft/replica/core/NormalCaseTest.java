@@ -15,6 +15,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import io.pbft.replica.verify.Rejection;
 import org.junit.jupiter.api.Test;
 
 /** The normal-case operation of PBFT, OSDI 1999 section 4.2, rule by rule. */
@@ -27,7 +28,7 @@ class NormalCaseTest {
 
   @Test
   void primaryOfViewVIsVModN() {
-    ReplicaCore core = fx.core(1, new RecordingApp());
+    TestReplica core = fx.core(1, new RecordingApp());
     assertEquals(0, core.primaryOf(0));
     assertEquals(1, core.primaryOf(1));
     assertEquals(3, core.primaryOf(7));
@@ -35,7 +36,7 @@ class NormalCaseTest {
 
   @Test
   void primaryAssignsNextSequenceNumberAndMulticastsSignedPrePrepare() {
-    ReplicaCore primary = fx.core(0, new RecordingApp());
+    TestReplica primary = fx.core(0, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     primary.onClientRequest(r, CoreFixture.parse(r));
     Effects e = primary.takeEffects();
@@ -53,7 +54,7 @@ class NormalCaseTest {
 
   @Test
   void backupAcceptsValidPrePrepareAndMulticastsPrepare() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
     List<ReplicaMessage> out = sent(backup.takeEffects());
@@ -65,7 +66,7 @@ class NormalCaseTest {
 
   @Test
   void preparedNeedsTwoFMatchingPreparesFromDistinctBackups() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     ByteString d = digest(batch);
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
@@ -80,14 +81,14 @@ class NormalCaseTest {
 
   @Test
   void prepareRepeatedBySameReplicaCountsOnce() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     ByteString d = digest(batch);
     // Prepares first (they may overtake the pre-prepare), from the same replica twice.
     fx.deliver(backup, 2, prepare(0, 1, d, 2));
     fx.deliver(backup, 2, prepare(0, 1, d, 2));
     assertTrue(backup.takeEffects().isEmpty());
-    ReplicaCore primary = fx.core(0, new RecordingApp());
+    TestReplica primary = fx.core(0, new RecordingApp());
     assertEquals(0, primary.lastExecuted());
     // Primary's pre-prepare plus one other backup's prepare: 2f distinct backups (1 and 2).
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
@@ -97,15 +98,15 @@ class NormalCaseTest {
 
   @Test
   void prepareFromThePrimaryIsRejected() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     fx.deliver(backup, 0, prepare(0, 1, digest(batch), 0));
-    assertEquals(1, backup.rejections().get("prepare from primary"));
+    assertEquals(1, backup.rejections().get(Rejection.PREPARE_FROM_PRIMARY));
   }
 
   @Test
   void prepareWithAnotherDigestDoesNotCountTowardsPrepared() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     List<SignedRequest> other = List.of(fx.request(0, 1, "b"));
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
@@ -119,7 +120,7 @@ class NormalCaseTest {
   @Test
   void executesOnlyAfterTwoFPlusOneCommitsAndReplies() {
     RecordingApp app = new RecordingApp();
-    ReplicaCore backup = fx.core(1, app);
+    TestReplica backup = fx.core(1, app);
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     ByteString d = digest(batch);
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
@@ -141,7 +142,7 @@ class NormalCaseTest {
   @Test
   void executionIsStrictlyInSequenceOrder() {
     RecordingApp app = new RecordingApp();
-    ReplicaCore backup = fx.core(1, app);
+    TestReplica backup = fx.core(1, app);
     List<SignedRequest> b1 = List.of(fx.request(0, 1, "first"));
     List<SignedRequest> b2 = List.of(fx.request(1, 1, "second"));
     commitAt(backup, 2, b2);
@@ -153,7 +154,7 @@ class NormalCaseTest {
     assertEquals("second", new String(app.executed.get(1).payload(), StandardCharsets.UTF_8));
   }
 
-  private void commitAt(ReplicaCore backup, long seq, List<SignedRequest> batch) {
+  private void commitAt(TestReplica backup, long seq, List<SignedRequest> batch) {
     ByteString d = digest(batch);
     fx.deliver(backup, 0, prePrepare(0, seq, batch));
     fx.deliver(backup, 2, prepare(0, seq, d, 2));
@@ -164,7 +165,7 @@ class NormalCaseTest {
   @Test
   void retransmittedRequestGetsTheCachedReplyWithoutExecutingAgain() {
     RecordingApp app = new RecordingApp();
-    ReplicaCore backup = fx.core(1, app);
+    TestReplica backup = fx.core(1, app);
     SignedRequest r = fx.request(0, 5, "x");
     commitAt(backup, 1, List.of(r));
     backup.takeEffects();
@@ -179,7 +180,7 @@ class NormalCaseTest {
   @Test
   void requestOrderedTwiceExecutesOnce() {
     RecordingApp app = new RecordingApp();
-    ReplicaCore backup = fx.core(1, app);
+    TestReplica backup = fx.core(1, app);
     SignedRequest r = fx.request(0, 5, "x");
     commitAt(backup, 1, List.of(r));
     commitAt(backup, 2, List.of(r));
@@ -190,20 +191,20 @@ class NormalCaseTest {
   @Test
   void requestWithOlderTimestampIsIgnored() {
     RecordingApp app = new RecordingApp();
-    ReplicaCore backup = fx.core(1, app);
+    TestReplica backup = fx.core(1, app);
     commitAt(backup, 1, List.of(fx.request(0, 5, "x")));
     backup.takeEffects();
     SignedRequest old = fx.request(0, 4, "old");
     backup.onClientRequest(old, CoreFixture.parse(old));
     assertTrue(backup.takeEffects().isEmpty());
-    assertEquals(1, backup.rejections().get("request timestamp older than last executed"));
+    assertEquals(1, backup.rejections().get(Rejection.STALE_TIMESTAMP));
     commitAt(backup, 2, List.of(old));
     assertEquals(1, app.executed.size(), "an older request ordered by a faulty primary is not executed");
   }
 
   @Test
   void backupForwardsClientRequestToPrimaryOnce() {
-    ReplicaCore backup = fx.core(2, new RecordingApp());
+    TestReplica backup = fx.core(2, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.onClientRequest(r, CoreFixture.parse(r));
@@ -217,7 +218,7 @@ class NormalCaseTest {
   void primaryBatchesRequestsThatArriveWhilePipelineIsFull() {
     ProtocolSettings s = ProtocolSettings.defaults().withPipelineDepthMax(2).withBatchSizeMax(3);
     CoreFixture small = new CoreFixture(4, 10, s);
-    ReplicaCore primary = small.core(0, new RecordingApp());
+    TestReplica primary = small.core(0, new RecordingApp());
     for (int c = 0; c < 10; c++) {
       SignedRequest r = small.request(c, 1, "op" + c);
       primary.onClientRequest(r, CoreFixture.parse(r));
@@ -244,7 +245,7 @@ class NormalCaseTest {
     ProtocolSettings s = new ProtocolSettings(100, 1000, base.windowSize(), 1, base.checkpointInterval(),
         base.pendingRequestsMax(), 600, 1000, 1 << 20);
     CoreFixture small = new CoreFixture(4, 4, s);
-    ReplicaCore primary = small.core(0, new RecordingApp());
+    TestReplica primary = small.core(0, new RecordingApp());
     String big = "x".repeat(400);
     for (int c = 0; c < 4; c++) {
       SignedRequest r = small.request(c, 1, big);
@@ -272,7 +273,7 @@ class NormalCaseTest {
     ProtocolSettings s = new ProtocolSettings(1, base.batchBytesMax(), 4, 4, 4, base.pendingRequestsMax(),
         base.operationBytesMax(), 1000, 1 << 20);
     CoreFixture small = new CoreFixture(4, 10, s);
-    ReplicaCore primary = small.core(0, new RecordingApp());
+    TestReplica primary = small.core(0, new RecordingApp());
     for (int c = 0; c < 10; c++) {
       SignedRequest r = small.request(c, 1, "op");
       primary.onClientRequest(r, CoreFixture.parse(r));

@@ -15,8 +15,11 @@ import io.pbft.proto.Checkpoint;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.proto.WalRecord;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.node.EffectApplier;
 import java.util.ArrayList;
 import java.util.List;
+import io.pbft.replica.verify.Rejection;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,7 +31,7 @@ class RecoveryTest {
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   /** What survives a crash: the log as the runtime would keep it, and the last checkpoint. */
-  private static final class Disk implements CheckpointStore {
+  private static final class Disk implements CheckpointStore, EffectApplier.Storage {
     final List<WalRecord> log = new ArrayList<>();
     long checkpointSequence;
     byte[] clientTable = new byte[0];
@@ -46,40 +49,38 @@ class RecoveryTest {
     public void stable(long sequence) {}
 
     /** Applies a burst of effects as the runtime does: append, or compact, then sync. */
-    void persist(Effects e) {
-      log.addAll(e.records());
-      if (e.compaction() != null) {
+    @Override
+    public void persist(List<WalRecord> records, List<WalRecord> compaction) {
+      log.addAll(records);
+      if (compaction != null) {
         log.clear();
-        log.addAll(e.compaction());
+        log.addAll(compaction);
       }
     }
   }
 
-  private ReplicaCore durable(int id, Disk disk) {
+  private TestReplica durable(int id, Disk disk) {
     disk.app = new RecordingApp();
-    ReplicaCore core = fx.core(id, disk.app);
-    core.enableDurability(disk);
-    return core;
+    return fx.core(id, disk.app, disk, disk, Rules.PAPER);
   }
 
-  private ReplicaCore restart(int id, Disk disk) {
+  private TestReplica restart(int id, Disk disk) {
     RecordingApp app = new RecordingApp();
     if (disk.appSnapshot != null) {
       app.restore(disk.appSnapshot);
     }
     disk.app = app;
-    ReplicaCore core = fx.core(id, app);
-    core.enableDurability(disk);
+    TestReplica core = fx.core(id, app, disk, disk, Rules.PAPER);
     core.recover(disk.checkpointSequence, disk.clientTable, List.copyOf(disk.log));
     return core;
   }
 
-  private void deliver(ReplicaCore core, Disk disk, int sender, ReplicaMessage m) {
+  private void deliver(TestReplica core, Disk disk, int sender, ReplicaMessage m) {
     fx.deliver(core, sender, m);
-    disk.persist(core.takeEffects());
+    core.takeEffects();
   }
 
-  private void commitAt(ReplicaCore backup, Disk disk, long seq, List<SignedRequest> batch) {
+  private void commitAt(TestReplica backup, Disk disk, long seq, List<SignedRequest> batch) {
     ByteString d = digest(batch);
     deliver(backup, disk, 0, prePrepare(0, seq, batch));
     deliver(backup, disk, 2, prepare(0, seq, d, 2));
@@ -90,28 +91,28 @@ class RecoveryTest {
   @Test
   void restartedBackupRefusesAPrePrepareThatConflictsWithOneItPreparedFor() {
     Disk disk = new Disk();
-    ReplicaCore backup = durable(1, disk);
+    TestReplica backup = durable(1, disk);
     List<SignedRequest> first = List.of(fx.request(0, 1, "first"));
     deliver(backup, disk, 0, prePrepare(0, 1, first));
-    ReplicaCore restarted = restart(1, disk);
+    TestReplica restarted = restart(1, disk);
     restarted.takeEffects();
     List<SignedRequest> other = List.of(fx.request(1, 1, "other"));
     fx.deliver(restarted, 0, prePrepare(0, 1, other));
-    assertEquals(1, restarted.rejections().get("conflicting pre-prepare"));
+    assertEquals(1, restarted.rejections().get(Rejection.CONFLICTING_PRE_PREPARE));
     assertTrue(restarted.takeEffects().messages().isEmpty(), "no PREPARE for the other digest");
   }
 
   @Test
   void restartedReplicaReExecutesWhatItExecutedAndEndsInTheSameState() {
     Disk disk = new Disk();
-    ReplicaCore backup = durable(1, disk);
+    TestReplica backup = durable(1, disk);
     for (long seq = 1; seq <= 6; seq++) {
       commitAt(backup, disk, seq, List.of(fx.request((int) seq, seq, "op" + seq)));
     }
     assertEquals(6, backup.lastExecuted());
     assertEquals(4, disk.checkpointSequence, "checkpoint at K = 4");
     byte[] digestBefore = backup.stateDigest();
-    ReplicaCore restarted = restart(1, disk);
+    TestReplica restarted = restart(1, disk);
     assertEquals(6, restarted.lastExecuted(), "checkpoint 4 plus batches 5 and 6 from the log");
     assertArrayEquals(digestBefore, restarted.stateDigest());
     // A retransmission of request 6 gets the cached reply: exactly-once survived the restart.
@@ -126,24 +127,24 @@ class RecoveryTest {
   @Test
   void restartedReplicaKeepsTheViewChangeItStarted() {
     Disk disk = new Disk();
-    ReplicaCore backup = durable(2, disk);
+    TestReplica backup = durable(2, disk);
     SignedRequest r = fx.request(0, 1, "waiting");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.tick(SETTINGS.viewChangeTimeoutMs());
-    disk.persist(backup.takeEffects());
+    backup.takeEffects();
     assertEquals(1, backup.view());
-    ReplicaCore restarted = restart(2, disk);
+    TestReplica restarted = restart(2, disk);
     assertEquals(1, restarted.view(), "it said it left view 0; it does not go back");
     assertTrue(restarted.viewChanging());
     List<SignedRequest> batch = List.of(fx.request(1, 1, "x"));
     fx.deliver(restarted, 0, prePrepare(0, 1, batch));
-    assertEquals(1, restarted.rejections().get("wrong view"));
+    assertEquals(1, restarted.rejections().get(Rejection.WRONG_VIEW));
   }
 
   @Test
   void logIsCompactedAtStableCheckpointsAndStaysBounded() {
     Disk disk = new Disk();
-    ReplicaCore backup = durable(1, disk);
+    TestReplica backup = durable(1, disk);
     for (long seq = 1; seq <= 40; seq++) {
       commitAt(backup, disk, seq, List.of(fx.request((int) (seq % 8), seq, "op" + seq)));
       if (seq % 4 == 0) {
@@ -156,7 +157,7 @@ class RecoveryTest {
     }
     assertEquals(40, backup.lowWatermark());
     assertTrue(disk.log.size() < 10, "log compacted to the live state: " + disk.log.size() + " records");
-    ReplicaCore restarted = restart(1, disk);
+    TestReplica restarted = restart(1, disk);
     assertEquals(40, restarted.lastExecuted());
     assertEquals(40, restarted.lowWatermark());
     assertArrayEquals(backup.stateDigest(), restarted.stateDigest());

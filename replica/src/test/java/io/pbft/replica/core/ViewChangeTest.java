@@ -22,6 +22,7 @@ import io.pbft.proto.SignedRequest;
 import io.pbft.proto.ViewChange;
 import java.util.ArrayList;
 import java.util.List;
+import io.pbft.replica.verify.Rejection;
 import org.junit.jupiter.api.Test;
 
 /** View changes, OSDI 1999 section 4.4, on hand-built certificates. */
@@ -53,7 +54,7 @@ class ViewChangeTest {
     return payloadOf(m).getViewChange();
   }
 
-  private void deliverSigned(ReplicaCore core, SignedMessage m) {
+  private void deliverSigned(TestReplica core, SignedMessage m) {
     core.onMessage(m.getSender(), payloadOf(m), m);
   }
 
@@ -70,7 +71,7 @@ class ViewChangeTest {
 
   @Test
   void backupWithAWaitingRequestStartsViewChangeWhenItsTimerExpires() {
-    ReplicaCore backup = fx.core(2, new RecordingApp());
+    TestReplica backup = fx.core(2, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.takeEffects();
@@ -87,7 +88,7 @@ class ViewChangeTest {
 
   @Test
   void backupBehindAProvenCheckpointCatchesUpInsteadOfSuspecting() {
-    ReplicaCore backup = fx.core(2, new RecordingApp());
+    TestReplica backup = fx.core(2, new RecordingApp());
     // 2f + 1 others prove checkpoint 128, which this replica has not reached.
     ByteString state = ByteString.copyFrom(new byte[32]);
     for (int r : new int[] {0, 1, 3}) {
@@ -105,7 +106,7 @@ class ViewChangeTest {
 
   @Test
   void primaryServingEveryoneButOneClientIsStillSuspected() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     SignedRequest ignored = fx.request(3, 1, "never ordered");
     backup.onClientRequest(ignored, CoreFixture.parse(ignored));
     // Meanwhile other clients' requests keep committing and executing.
@@ -124,7 +125,7 @@ class ViewChangeTest {
 
   @Test
   void executingTheAwaitedRequestDisarmsTheTimer() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     SignedRequest r = fx.request(3, 1, "served");
     backup.onClientRequest(r, CoreFixture.parse(r));
     List<SignedRequest> batch = List.of(r);
@@ -138,14 +139,14 @@ class ViewChangeTest {
 
   @Test
   void backupWithNothingWaitingNeverSuspectsThePrimary() {
-    ReplicaCore backup = fx.core(2, new RecordingApp());
+    TestReplica backup = fx.core(2, new RecordingApp());
     backup.tick(TIMEOUT * 100L);
     assertEquals(0, backup.view());
   }
 
   @Test
   void viewChangeCarriesPreparedCertificatesOfTheSender() {
-    ReplicaCore backup = fx.core(1, new RecordingApp());
+    TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
     fx.deliver(backup, 0, prePrepare(0, 1, batch));
     fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
@@ -165,7 +166,7 @@ class ViewChangeTest {
   void timeoutDoublesForEachConsecutiveViewChange() {
     // Replica 3 suspects with the others (replicas 1 and 2 send VIEW-CHANGEs too), but the new
     // primaries (1, then 2, then 3... itself excluded by the test) never send a NEW-VIEW.
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.tick(TIMEOUT);
@@ -186,7 +187,7 @@ class ViewChangeTest {
 
   @Test
   void replicaSuspectingAloneDoesNotRunAheadThroughViews() {
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.tick(TIMEOUT);
@@ -202,7 +203,7 @@ class ViewChangeTest {
 
   @Test
   void replicaJoinsTheSmallestViewWhenFPlusOneOthersWantHigherViews() {
-    ReplicaCore replica = fx.core(3, new RecordingApp());
+    TestReplica replica = fx.core(3, new RecordingApp());
     deliverSigned(replica, viewChange(1, 2));
     assertEquals(0, replica.view(), "one replica (f) may be faulty: wait");
     deliverSigned(replica, viewChange(2, 1));
@@ -212,7 +213,7 @@ class ViewChangeTest {
 
   @Test
   void newPrimaryMulticastsNewViewAfterTwoFPlusOneViewChanges() {
-    ReplicaCore newPrimary = fx.core(1, new RecordingApp());
+    TestReplica newPrimary = fx.core(1, new RecordingApp());
     deliverSigned(newPrimary, viewChange(2, 1));
     deliverSigned(newPrimary, viewChange(3, 1));
     // f + 1 = 2 others want view 1: it joins (its own VIEW-CHANGE is the third) and opens the view.
@@ -237,7 +238,7 @@ class ViewChangeTest {
     PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
     PreparedCertificate c3old = certificate(0, 3, b3old, 1, 3);
     PreparedCertificate c3new = certificate(1, 3, b3new, 2, 3);
-    ReplicaCore newPrimary = fx.core(2, new RecordingApp());
+    TestReplica newPrimary = fx.core(2, new RecordingApp());
     deliverSigned(newPrimary, viewChange(0, 2, c3old));
     deliverSigned(newPrimary, viewChange(3, 2, c1, c3new));
     NewView nv = newViewIn(newPrimary.takeEffects());
@@ -259,7 +260,7 @@ class ViewChangeTest {
     List<SignedRequest> b1 = List.of(fx.request(0, 1, "one"));
     PreparedCertificate c1 = certificate(0, 1, b1, 2, 3);
     SignedMessage nv = buildNewView(1, List.of(viewChange(1, 1), viewChange(2, 1, c1), viewChange(3, 1)));
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     deliverSigned(backup, nv);
     assertEquals(1, backup.view());
     assertFalse(backup.viewChanging());
@@ -270,7 +271,7 @@ class ViewChangeTest {
 
   /** A NEW-VIEW as a correct primary of {@code view} would build it from these VIEW-CHANGEs. */
   private SignedMessage buildNewView(long view, List<SignedMessage> vcs) {
-    ReplicaCore primary = fx.core(fx.coreFixturePrimary(view), new RecordingApp());
+    TestReplica primary = fx.core(fx.coreFixturePrimary(view), new RecordingApp());
     for (SignedMessage vc : vcs) {
       if (vc.getSender() != primary.id()) {
         deliverSigned(primary, vc);
@@ -292,9 +293,9 @@ class ViewChangeTest {
     vcs.forEach(lie::addViewChanges);
     lie.addPrePrepares(fx.signed(1, prePrepare(1, 1, mine)));
     SignedMessage nv = fx.signed(1, ReplicaMessage.newBuilder().setNewView(lie).build());
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     deliverSigned(backup, nv);
-    assertEquals(1, backup.rejections().get("new-view with wrong pre-prepares"));
+    assertEquals(1, backup.rejections().get(Rejection.WRONG_NEW_VIEW_PRE_PREPARES));
     assertEquals(0, backup.view(), "refused: still in view 0");
   }
 
@@ -306,9 +307,9 @@ class ViewChangeTest {
     NewView.Builder lie = NewView.newBuilder().setView(1);
     vcs.forEach(lie::addViewChanges);
     SignedMessage nv = fx.signed(1, ReplicaMessage.newBuilder().setNewView(lie).build());
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     deliverSigned(backup, nv);
-    assertEquals(1, backup.rejections().get("new-view with wrong pre-prepares"));
+    assertEquals(1, backup.rejections().get(Rejection.WRONG_NEW_VIEW_PRE_PREPARES));
   }
 
   @Test
@@ -316,9 +317,9 @@ class ViewChangeTest {
     List<SignedMessage> vcs = List.of(viewChange(1, 1), viewChange(2, 1));
     NewView.Builder nv = NewView.newBuilder().setView(1);
     vcs.forEach(nv::addViewChanges);
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     deliverSigned(backup, fx.signed(1, ReplicaMessage.newBuilder().setNewView(nv).build()));
-    assertEquals(1, backup.rejections().get("invalid new-view"));
+    assertEquals(1, backup.rejections().get(Rejection.INVALID_NEW_VIEW));
     assertEquals(0, backup.view());
   }
 
@@ -326,18 +327,18 @@ class ViewChangeTest {
   void newViewFromAReplicaThatIsNotTheNewPrimaryIsRefused() {
     SignedMessage good = buildNewView(1, List.of(viewChange(1, 1), viewChange(2, 1), viewChange(3, 1)));
     SignedMessage fromOther = fx.signed(2, payloadOf(good));
-    ReplicaCore backup = fx.core(3, new RecordingApp());
+    TestReplica backup = fx.core(3, new RecordingApp());
     deliverSigned(backup, fromOther);
-    assertEquals(1, backup.rejections().get("new-view from non-primary"));
+    assertEquals(1, backup.rejections().get(Rejection.NEW_VIEW_FROM_NON_PRIMARY));
   }
 
   @Test
   void viewChangeWithAnIncompletePreparedCertificateIsRejected() {
     // A lying replica claims sequence 1 prepared with only one prepare (2f = 2 needed).
     List<SignedRequest> b = List.of(fx.request(0, 1, "x"));
-    ReplicaCore replica = fx.core(2, new RecordingApp());
+    TestReplica replica = fx.core(2, new RecordingApp());
     deliverSigned(replica, viewChange(3, 1, certificate(0, 1, b, 3)));
-    assertEquals(1, replica.rejections().get("invalid view-change"));
+    assertEquals(1, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE));
   }
 
   @Test
@@ -348,9 +349,9 @@ class ViewChangeTest {
         .setPrePrepare(fx.signed(0, prePrepare(0, 1, digest(other), b)))
         .addPrepares(fx.signed(1, prepare(0, 1, digest(other), 1)))
         .addPrepares(fx.signed(3, prepare(0, 1, digest(other), 3))).build();
-    ReplicaCore replica = fx.core(2, new RecordingApp());
+    TestReplica replica = fx.core(2, new RecordingApp());
     deliverSigned(replica, viewChange(3, 1, forged));
-    assertEquals(1, replica.rejections().get("invalid view-change"));
+    assertEquals(1, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE));
   }
 
   @Test
@@ -362,10 +363,10 @@ class ViewChangeTest {
     PreparedCertificate mismatched = PreparedCertificate.newBuilder().setPrePrepare(signedPrePrepare(0, 1, b))
         .addPrepares(fx.signed(1, prepare(0, 2, digest(b), 1)))
         .addPrepares(fx.signed(3, prepare(0, 1, digest(b), 3))).build();
-    ReplicaCore replica = fx.core(2, new RecordingApp());
+    TestReplica replica = fx.core(2, new RecordingApp());
     deliverSigned(replica, viewChange(3, 1, withPrimary));
     deliverSigned(replica, viewChange(1, 1, mismatched));
-    assertEquals(2, replica.rejections().get("invalid view-change"));
+    assertEquals(2, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE));
   }
 
   @Test
@@ -378,9 +379,9 @@ class ViewChangeTest {
     }
     ViewChange vc = ViewChange.newBuilder().setNewView(1).setReplicaId(3).setStableSequence(128)
         .setStableDigest(d).addAllCheckpointProof(proof).build();
-    ReplicaCore replica = fx.core(2, new RecordingApp());
+    TestReplica replica = fx.core(2, new RecordingApp());
     deliverSigned(replica, fx.signed(3, ReplicaMessage.newBuilder().setViewChange(vc).build()));
-    assertEquals(1, replica.rejections().get("invalid view-change"), "2 checkpoint signatures, 2f+1 = 3 needed");
+    assertEquals(1, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE), "2 checkpoint signatures, 2f+1 = 3 needed");
   }
 
   @Test
@@ -390,7 +391,7 @@ class ViewChangeTest {
     List<SignedRequest> b = List.of(fx.request(0, 1, "kept"));
     SignedMessage nv = buildNewView(1, List.of(viewChange(1, 1),
         viewChange(2, 1, certificate(0, 1, b, 1, 2)), viewChange(3, 1)));
-    ReplicaCore backup = fx.core(2, new RecordingApp());
+    TestReplica backup = fx.core(2, new RecordingApp());
     deliverSigned(backup, nv);
     List<ReplicaMessage> out = sent(backup.takeEffects());
     assertTrue(out.stream().anyMatch(m -> m.hasPrepare() && m.getPrepare().getDigest().equals(digest(b))));

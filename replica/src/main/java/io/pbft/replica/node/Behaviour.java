@@ -1,12 +1,16 @@
-package io.pbft.replica.core;
+package io.pbft.replica.node;
 
+import com.google.protobuf.ByteString;
+import io.pbft.crypto.Signer;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.core.Effects;
 import java.util.List;
 
 /**
- * What sits between a replica's core and its transport. A correct replica uses {@link #HONEST},
+ * What sits between a replica's core and its transport, applied by the {@link EffectApplier} to
+ * every message and every reply. A correct replica uses {@link #HONEST},
  * which passes everything through. The chaos harness plugs in traitors here: they run the real
  * core with the real keys, so the lies they tell are validly signed.
  *
@@ -21,6 +25,23 @@ public interface Behaviour {
     int replicaId();
 
     SignedMessage sign(ReplicaMessage message);
+
+    /** Signs as replica {@code id} with {@code signer}, the way the core signs its own messages. */
+    static Signing of(int id, Signer signer) {
+      return new Signing() {
+        @Override
+        public int replicaId() {
+          return id;
+        }
+
+        @Override
+        public SignedMessage sign(ReplicaMessage message) {
+          byte[] payload = message.toByteArray();
+          return SignedMessage.newBuilder().setSender(id).setPayload(ByteString.copyFrom(payload))
+              .setSignature(ByteString.copyFrom(signer.sign(payload))).build();
+        }
+      };
+    }
   }
 
   /** The messages that actually leave, given those the core wants to send. */

@@ -1,10 +1,11 @@
-package io.pbft.replica.core;
+package io.pbft.replica.execution;
 
 /**
- * Where a durable replica keeps its checkpoints. The core calls it synchronously, at the exact
- * moment execution reaches a checkpoint, because the application state must be captured as of
- * that sequence number and not a batch later. Implementations do I/O (the core itself does not);
- * the simulator and a replica without a data directory use {@link #NONE}.
+ * Where a durable replica keeps its checkpoints. The {@link Execution} calls it right after the
+ * batch at a checkpoint sequence number ran and before the next one runs, because the application
+ * state must be captured as of that sequence number and not a batch later. Implementations do
+ * I/O; the simulator keeps its own in memory, and a replica without a data directory uses
+ * {@link #NONE}.
  */
 public interface CheckpointStore {
   CheckpointStore NONE = new CheckpointStore() {

@@ -1,0 +1,71 @@
+package io.pbft.replica.core;
+
+import io.pbft.proto.SignedMessage;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Deliberate protocol bugs that the chaos harness must catch, each one rule of {@link Rules}
+ * broken. They live in test code, in the core's package (a split package, fine on the class
+ * path): the shipped core has no way to run anything but {@link Rules#PAPER}.
+ */
+enum PlantedBug {
+  /** prepared() with 2f - 1 matching prepares instead of 2f. */
+  PREPARE_QUORUM_TOO_SMALL(new Rules() {
+    @Override
+    int preparesNeeded(int f) {
+      return 2 * f - 1;
+    }
+  }),
+  /** committed-local with 2f matching commits instead of 2f + 1. */
+  COMMIT_QUORUM_TOO_SMALL(new Rules() {
+    @Override
+    int commitsNeeded(int f) {
+      return 2 * f;
+    }
+  }),
+  /** A pre-prepare accepted from a replica that is not the primary of its view. */
+  PRE_PREPARE_FROM_ANYONE(new Rules() {
+    @Override
+    boolean prePrepareSenderValid(int sender, int primaryOfView) {
+      return true;
+    }
+  }),
+  /** A NEW-VIEW accepted without recomputing its pre-prepares from its VIEW-CHANGEs. */
+  NEW_VIEW_NOT_RECOMPUTED(new Rules() {
+    @Override
+    ViewChangeRules.Plan newViewPlan(ViewChangeRules.Plan recomputed, List<SignedMessage> given,
+        ViewChangeRules rules) {
+      List<ViewChangeRules.Planned> planned = new ArrayList<>();
+      for (SignedMessage m : given) {
+        try {
+          var pp = ViewChangeRules.parse(m).getPrePrepare();
+          planned.add(new ViewChangeRules.Planned(pp.getSequence(), pp.getDigest(), pp.getBatch(),
+              ViewChangeRules.requestsOf(pp.getBatch())));
+        } catch (ViewChangeRules.Invalid e) {
+          return recomputed;
+        }
+      }
+      return new ViewChangeRules.Plan(recomputed.stableSequence(), recomputed.stableDigest(),
+          recomputed.checkpointProof(), planned);
+    }
+  }),
+  /** A prepare counted towards prepared even when its digest differs from the pre-prepare's. */
+  PREPARE_DIGEST_NOT_CHECKED(new Rules() {
+    @Override
+    int countPrepares(Slot slot) {
+      return (int) slot.prepares.values().stream().filter(p -> p.view() == slot.view).count();
+    }
+  });
+
+  private final Rules rules;
+
+  PlantedBug(Rules rules) {
+    this.rules = rules;
+  }
+
+  /** Builds cores that run with this bug. */
+  io.pbft.chaos.sim.SimulationConfig.CoreFactory cores() {
+    return (id, n, f, settings, signer, knownClient) -> new ReplicaCore(id, n, f, settings, signer, knownClient, rules);
+  }
+}

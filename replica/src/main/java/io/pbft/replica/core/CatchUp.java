@@ -1,0 +1,156 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import io.pbft.crypto.Digests;
+import io.pbft.proto.CommittedCertificate;
+import io.pbft.proto.Heartbeat;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.replica.verify.Rejection;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Catching up without a state transfer (TOCS 2002, section 5.2): every replica multicasts a
+ * periodic HEARTBEAT with its view and progress, and a peer that sees it behind sends what it
+ * lacks: the NEW-VIEW of its view, the proof of its stable checkpoint, and committed certificates
+ * (a signed pre-prepare with 2f + 1 matching commits) for the batches it executed since.
+ */
+final class CatchUp {
+  private final ReplicaState state;
+  private final Outbox outbox;
+  private final int batchesPerAnswerMax;
+  /**
+   * When each peer's heartbeat was last answered with catch-up material. A correct replica sends
+   * one heartbeat per viewChangeTimeoutMs, so answering at most one per half of that costs it
+   * nothing, while a faulty peer (or a replayed heartbeat) cannot make this replica send its
+   * log again and again.
+   */
+  private final long[] answeredMs;
+
+  CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax) {
+    this.state = state;
+    this.outbox = outbox;
+    this.batchesPerAnswerMax = batchesPerAnswerMax;
+    this.answeredMs = new long[state.n];
+    Arrays.fill(answeredMs, Long.MIN_VALUE / 2);
+  }
+
+  /** Multicasts this replica's HEARTBEAT. */
+  void heartbeat() {
+    outbox.broadcast(ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(state.view)
+        .setViewChanging(state.viewChanging).setLastExecuted(state.lastExecuted)
+        .setLowWatermark(state.lowWatermark).setReplicaId(state.id)).build());
+  }
+
+  /**
+   * A peer's periodic status. If it is behind, send what it lacks: the NEW-VIEW of our view, the
+   * proof of our stable checkpoint, and certificates of the batches committed after it.
+   */
+  void onHeartbeat(int sender, Heartbeat hb) {
+    if (hb.getReplicaId() != sender) {
+      outbox.reject(Rejection.SENDER_NOT_SIGNER, "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
+      return;
+    }
+    boolean behindInViews = hb.getView() < state.view || (hb.getView() == state.view && hb.getViewChanging());
+    boolean sendNewView = !state.viewChanging && behindInViews && state.lastNewView != null;
+    boolean sendLog = hb.getLastExecuted() < state.lastExecuted;
+    if (!sendNewView && !sendLog) {
+      return;
+    }
+    if (state.nowMs - answeredMs[sender] < state.settings.viewChangeTimeoutMs() / 2) {
+      return; // answered recently; not bad input (delays can bunch a correct peer's heartbeats)
+    }
+    answeredMs[sender] = state.nowMs;
+    if (sendNewView) {
+      outbox.resend(sender, state.lastNewView);
+    }
+    if (!sendLog) {
+      return;
+    }
+    if (hb.getLastExecuted() < state.lowWatermark) {
+      Checkpoints.sendStableProof(state, outbox, sender);
+    }
+    int sent = 0;
+    long bytes = 0;
+    long bytesMax = 2L * state.settings.batchBytesMax();
+    for (Slot slot : state.slots.tailMap(Math.max(hb.getLastExecuted(), state.lowWatermark), false).values()) {
+      if (sent >= batchesPerAnswerMax || bytes >= bytesMax || slot.sequence > state.lastExecuted) {
+        break;
+      }
+      if (slot.committed && slot.prePrepare != null) {
+        List<SignedMessage> commits = slot.matchingCommits();
+        if (commits.size() < state.quorum()) {
+          continue; // committed here without the proof (after a restart): nothing to show
+        }
+        ReplicaMessage cert = ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
+            .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build();
+        outbox.send(sender, cert);
+        sent++;
+        bytes += cert.getSerializedSize();
+      }
+    }
+  }
+
+  /** A batch proven committed by a signed pre-prepare and 2f + 1 matching commits: run it. */
+  void onCommittedCertificate(int sender, CommittedCertificate cert) {
+    PrePrepare pp;
+    ByteString digest;
+    List<VerifiedRequest> requests;
+    try {
+      ReplicaMessage body = ViewChangeRules.parse(cert.getPrePrepare());
+      if (!body.hasPrePrepare() || cert.getPrePrepare().getSender() != state.primaryOf(body.getPrePrepare().getView())) {
+        throw new ViewChangeRules.Invalid("pre-prepare not from the primary of its view");
+      }
+      pp = body.getPrePrepare();
+      digest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+      if (!digest.equals(pp.getDigest())) {
+        throw new ViewChangeRules.Invalid("pre-prepare digest does not match its batch");
+      }
+      Set<Integer> signers = new HashSet<>();
+      for (SignedMessage m : cert.getCommitsList()) {
+        ReplicaMessage c = ViewChangeRules.parse(m);
+        if (!c.hasCommit() || c.getCommit().getReplicaId() != m.getSender() || c.getCommit().getView() != pp.getView()
+            || c.getCommit().getSequence() != pp.getSequence() || !c.getCommit().getDigest().equals(digest)) {
+          throw new ViewChangeRules.Invalid("commit does not match the pre-prepare");
+        }
+        signers.add(m.getSender());
+      }
+      if (signers.size() < state.quorum()) {
+        throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs 2f+1 = " + state.quorum());
+      }
+      requests = ViewChangeRules.requestsOf(pp.getBatch());
+    } catch (ViewChangeRules.Invalid e) {
+      outbox.reject(Rejection.INVALID_COMMITTED_CERTIFICATE, "from %d: %s", sender, e.getMessage());
+      return;
+    }
+    long s = pp.getSequence();
+    if (s <= state.lastHandedOut || s <= state.lowWatermark || s > state.highWatermark()) {
+      return; // nothing to do with it
+    }
+    Slot slot = state.slot(s);
+    if (slot.committed && !slot.digest.equals(digest)) {
+      throw new InvariantViolation("two different batches committed at " + s);
+    }
+    if (slot.committed) {
+      return;
+    }
+    if (slot.hasPrePrepare() && slot.view == pp.getView() && !slot.digest.equals(digest)) {
+      // An equivocating primary gave this replica another batch for the same (view, sequence);
+      // 2f + 1 commits prove which one the group committed.
+      slot.forgetPrePrepare();
+    }
+    slot.accept(pp.getView(), digest, pp.getBatch(), requests, cert.getPrePrepare());
+    for (SignedMessage m : cert.getCommitsList()) {
+      // Keep the proof, so that this replica can relay the certificate in turn.
+      slot.commits.put(m.getSender(), new Slot.Vote(pp.getView(), digest, m));
+    }
+    slot.prepared = true;
+    slot.committed = true;
+    slot.commitSent = true;
+  }
+}

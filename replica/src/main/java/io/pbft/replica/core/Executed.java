@@ -1,0 +1,22 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import java.util.List;
+
+/**
+ * The executor's report on one {@link Effects.Execute}: the result of every request it ran or
+ * had run before (a retransmission of the client's last request gets that request's result again;
+ * a request older than the client's last is left out), and the state digest when a checkpoint
+ * was asked for.
+ *
+ * @param checkpointDigest the digest of the replicated state after the batch (the application's
+ *     and the client table's), or null when no checkpoint was asked for
+ */
+public record Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest) {
+
+  /**
+   * One request's outcome: the client, its timestamp and the result the application returned.
+   * {@code fresh} is false for a retransmission answered from the client table.
+   */
+  public record ClientResult(int clientId, long timestamp, ByteString result, boolean fresh) {}
+}

@@ -1,0 +1,265 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import io.pbft.crypto.Digests;
+import io.pbft.proto.Batch;
+import io.pbft.proto.Commit;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.Prepare;
+import io.pbft.proto.PreparedCertificate;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.proto.WalRecord;
+import io.pbft.replica.verify.Rejection;
+import io.pbft.replica.verify.VerifiedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The normal case (OSDI 1999, section 4.2): the primary cuts batches and multicasts PRE-PREPAREs;
+ * backups accept them under the paper's conditions and multicast PREPAREs; 2f matching prepares
+ * make a batch prepared, 2f + 1 matching COMMITs make it committed-local.
+ */
+final class NormalCase {
+  private final ReplicaState state;
+  private final Outbox outbox;
+  private final Rules rules;
+  private final Requests requests;
+  private final BooleanSupplier fetchingState;
+  /**
+   * Pre-prepares for a view this replica has not entered yet (they may overtake the NEW-VIEW),
+   * per sender so that a faulty replica cannot displace the real primary's.
+   */
+  private final Map<Integer, TreeMap<Long, VerifiedMessage>> early = new HashMap<>();
+
+  NormalCase(ReplicaState state, Outbox outbox, Rules rules, Requests requests, BooleanSupplier fetchingState) {
+    this.state = state;
+    this.outbox = outbox;
+    this.rules = rules;
+    this.requests = requests;
+    this.fetchingState = fetchingState;
+  }
+
+  /** Section 4.2: a backup accepts a pre-prepare only under these conditions. */
+  void onPrePrepare(int sender, PrePrepare pp, VerifiedMessage m) {
+    long v = pp.getView();
+    long s = pp.getSequence();
+    if (!rules.prePrepareSenderValid(sender, state.primaryOf(v))) {
+      outbox.reject(Rejection.PRE_PREPARE_FROM_NON_PRIMARY, "sender %d is not primary of view %d", sender, v);
+      return;
+    }
+    if (v < state.view) {
+      outbox.reject(Rejection.WRONG_VIEW, "pre-prepare v=%d n=%d while in view %d", v, s, state.view);
+      return;
+    }
+    if (v > state.view || state.viewChanging) {
+      keepEarly(sender, s, m); // the NEW-VIEW that opens view v has not arrived yet
+      return;
+    }
+    if (s <= state.lowWatermark && s > 0) {
+      return; // late: a stable checkpoint already covers it
+    }
+    if (!state.inWindow(s)) {
+      outbox.reject(Rejection.OUTSIDE_WINDOW, "pre-prepare n=%d window (%d, %d]", s, state.lowWatermark,
+          state.highWatermark());
+      return;
+    }
+    Batch batch = pp.getBatch();
+    if (batch.getRequestsCount() > state.settings.batchSizeMax()
+        || batch.getSerializedSize() > state.settings.batchBytesMax()) {
+      outbox.reject(Rejection.OVERSIZED_BATCH, "pre-prepare n=%d has %d requests, %d bytes", s,
+          batch.getRequestsCount(), batch.getSerializedSize());
+      return;
+    }
+    ByteString digest = ByteString.copyFrom(Digests.batchDigest(batch.getRequestsList()));
+    if (!digest.equals(pp.getDigest())) {
+      outbox.reject(Rejection.DIGEST_MISMATCH, "pre-prepare v=%d n=%d", v, s);
+      return;
+    }
+    if (m.requests().size() != batch.getRequestsCount()) {
+      outbox.reject(Rejection.INVALID_REQUEST_IN_PRE_PREPARE, "v=%d n=%d: requests not checked", v, s);
+      return;
+    }
+    Slot slot = state.slot(s);
+    if (slot.hasPrePrepare() && slot.view == v) {
+      if (!slot.digest.equals(digest)) {
+        outbox.reject(Rejection.CONFLICTING_PRE_PREPARE, "v=%d n=%d already accepted another digest", v, s);
+      }
+      return; // a duplicate of what was accepted
+    }
+    acceptAsBackup(slot, v, digest, batch, m.requests(), m.signed());
+  }
+
+  private void keepEarly(int sender, long s, VerifiedMessage m) {
+    if (s <= state.lowWatermark || s > state.highWatermark()) {
+      outbox.reject(Rejection.OUTSIDE_WINDOW, "early pre-prepare n=%d", s);
+      return;
+    }
+    early.computeIfAbsent(sender, k -> new TreeMap<>()).put(s, m);
+  }
+
+  /** The early pre-prepares of {@code sender}, removed; all others forgotten (a view opened). */
+  List<VerifiedMessage> takeEarly(int sender) {
+    TreeMap<Long, VerifiedMessage> fromSender = early.get(sender);
+    List<VerifiedMessage> out = fromSender == null ? List.of() : new ArrayList<>(fromSender.values());
+    early.clear();
+    return out;
+  }
+
+  void discardEarlyUpTo(long s) {
+    early.values().forEach(m -> m.headMap(s, true).clear());
+  }
+
+  /** Accepts a pre-prepare (logging it first) and multicasts this backup's PREPARE. */
+  void acceptAsBackup(Slot slot, long v, ByteString digest, Batch batch, List<VerifiedRequest> batchRequests,
+      SignedMessage signed) {
+    slot.accept(v, digest, batch, batchRequests, signed);
+    outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
+    Prepare prepare = Prepare.newBuilder().setView(v).setSequence(slot.sequence).setDigest(digest)
+        .setReplicaId(state.id).build();
+    SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrepare(prepare).build());
+    slot.prepares.put(state.id, new Slot.Vote(v, digest, mine));
+    requests.ordering(batchRequests);
+    checkPrepared(slot);
+  }
+
+  void onPrepare(int sender, Prepare p, SignedMessage signed) {
+    if (p.getReplicaId() != sender) {
+      outbox.reject(Rejection.SENDER_NOT_SIGNER, "prepare names %d, signed by %d", p.getReplicaId(), sender);
+      return;
+    }
+    if (sender == state.primaryOf(p.getView())) {
+      outbox.reject(Rejection.PREPARE_FROM_PRIMARY, "sender %d view %d", sender, p.getView());
+      return;
+    }
+    if (!acceptVote("prepare", sender, p.getView(), p.getSequence(), p.getDigest())) {
+      return;
+    }
+    Slot slot = state.slot(p.getSequence());
+    if (!recordVote(slot.prepares, Rejection.CONFLICTING_PREPARE, sender, p.getView(), p.getDigest(), signed)) {
+      return;
+    }
+    checkPrepared(slot);
+  }
+
+  void onCommit(int sender, Commit c, SignedMessage signed) {
+    if (c.getReplicaId() != sender) {
+      outbox.reject(Rejection.SENDER_NOT_SIGNER, "commit names %d, signed by %d", c.getReplicaId(), sender);
+      return;
+    }
+    if (!acceptVote("commit", sender, c.getView(), c.getSequence(), c.getDigest())) {
+      return;
+    }
+    Slot slot = state.slot(c.getSequence());
+    if (!recordVote(slot.commits, Rejection.CONFLICTING_COMMIT, sender, c.getView(), c.getDigest(), signed)) {
+      return;
+    }
+    checkCommitted(slot);
+  }
+
+  /**
+   * Guards shared by prepares and commits. Votes for a view above ours are kept: they may
+   * overtake the NEW-VIEW that opens that view, and each replica holds one vote per slot.
+   */
+  private boolean acceptVote(String kind, int sender, long v, long s, ByteString digest) {
+    if (v < state.view) {
+      outbox.reject(Rejection.WRONG_VIEW, "%s from %d v=%d n=%d while in view %d", kind, sender, v, s, state.view);
+      return false;
+    }
+    if (s <= state.lowWatermark && s > 0) {
+      return false; // late vote for a sequence number a stable checkpoint already covers: old news
+    }
+    if (!state.inWindow(s)) {
+      outbox.reject(Rejection.OUTSIDE_WINDOW, "%s from %d n=%d window (%d, %d]", kind, sender, s,
+          state.lowWatermark, state.highWatermark());
+      return false;
+    }
+    if (digest.size() != Digests.SIZE_BYTES) {
+      outbox.reject(Rejection.MALFORMED, "%s from %d has a %d-byte digest", kind, sender, digest.size());
+      return false;
+    }
+    return true;
+  }
+
+  private boolean recordVote(Map<Integer, Slot.Vote> votes, Rejection conflict, int sender, long v,
+      ByteString digest, SignedMessage signed) {
+    Slot.Vote previous = votes.get(sender);
+    if (previous != null && previous.view() >= v) {
+      if (previous.view() == v && !previous.digest().equals(digest)) {
+        outbox.reject(conflict, "replica %d names two digests in view %d", sender, v);
+      }
+      return false;
+    }
+    votes.put(sender, new Slot.Vote(v, digest, signed));
+    return true;
+  }
+
+  /** prepared(m, v, n, i): the pre-prepare plus 2f matching prepares from distinct backups. */
+  void checkPrepared(Slot slot) {
+    if (slot.prepared || !slot.hasPrePrepare() || slot.view != state.view || state.viewChanging) {
+      return;
+    }
+    if (rules.countPrepares(slot) < rules.preparesNeeded(state.f)) {
+      return;
+    }
+    slot.prepared = true;
+    slot.certificate = PreparedCertificate.newBuilder().setPrePrepare(slot.prePrepare)
+        .addAllPrepares(slot.matchingPrepares()).build();
+    slot.certificateView = slot.view;
+    outbox.record(WalRecord.newBuilder().setPrepared(slot.certificate).build());
+    if (!slot.commitSent) {
+      slot.commitSent = true;
+      Commit commit = Commit.newBuilder().setView(slot.view).setSequence(slot.sequence).setDigest(slot.digest)
+          .setReplicaId(state.id).build();
+      SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setCommit(commit).build());
+      slot.commits.put(state.id, new Slot.Vote(slot.view, slot.digest, mine));
+    }
+    checkCommitted(slot);
+  }
+
+  /** committed-local(m, v, n, i): prepared plus 2f + 1 matching commits from distinct replicas. */
+  private void checkCommitted(Slot slot) {
+    if (slot.committed || !slot.prepared) {
+      return;
+    }
+    if (slot.matching(slot.commits) < rules.commitsNeeded(state.f)) {
+      return;
+    }
+    slot.committed = true; // handed to the executor, in sequence order, by ExecutionOrder
+  }
+
+  /**
+   * Fills the pipeline: while requests wait and fewer than pipelineDepthMax batches are in
+   * flight, cut a batch (bounded by count and bytes) and pre-prepare it at the next sequence
+   * number inside the window. Requests that arrive while the pipeline is full wait and ride in
+   * the next batch together, so batches grow with load without any timer.
+   */
+  void proposeBatches() {
+    while (state.isPrimary() && !requests.batchQueueEmpty() && !fetchingState.getAsBoolean()
+        && state.lastAssigned - state.lastExecuted < state.settings.pipelineDepthMax()
+        && state.lastAssigned + 1 <= state.highWatermark()) {
+      List<VerifiedRequest> next = requests.nextBatch(state.settings.batchSizeMax(), state.settings.batchBytesMax());
+      if (next.isEmpty()) {
+        continue;
+      }
+      List<SignedRequest> signed = new ArrayList<>(next.size());
+      for (VerifiedRequest r : next) {
+        signed.add(r.signed());
+      }
+      long s = ++state.lastAssigned;
+      Batch b = Batch.newBuilder().addAllRequests(signed).build();
+      ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed));
+      PrePrepare pp = PrePrepare.newBuilder().setView(state.view).setSequence(s).setDigest(digest).setBatch(b).build();
+      SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());
+      Slot slot = state.slot(s);
+      slot.accept(state.view, digest, b, List.copyOf(next), mine);
+      checkPrepared(slot);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.SignedMessage;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The protocol state of one replica that several sub-protocols share: where it stands (view,
+ * watermarks, stable checkpoint and its proof, the NEW-VIEW that opened its view), its log of
+ * slots inside the watermark window, and how far execution got. Each sub-protocol keeps what is
+ * only its own; this holds what they all read.
+ */
+final class ReplicaState {
+  final int id;
+  final int n;
+  final int f;
+  final ProtocolSettings settings;
+
+  /** The view this replica is in, or is changing to when {@link #viewChanging}. */
+  long view;
+  /** Sent VIEW-CHANGE for {@link #view}, waiting for its NEW-VIEW. */
+  boolean viewChanging;
+  /** h: sequence number of the last stable checkpoint. */
+  long lowWatermark;
+  ByteString stableDigest = ByteString.EMPTY;
+  /** 2f + 1 signed CHECKPOINTs proving the stable checkpoint (empty for sequence 0). */
+  List<SignedMessage> stableProof = List.of();
+  /** The NEW-VIEW that opened the current view (sent or accepted), relayed to replicas behind. */
+  SignedMessage lastNewView;
+
+  /** The log: one slot per sequence number in (h, h + L] this replica heard of. */
+  final TreeMap<Long, Slot> slots = new TreeMap<>();
+  /** Primary: the last sequence number it pre-prepared. */
+  long lastAssigned;
+  /** The last batch the executor reported executed. */
+  long lastExecuted;
+  /** The last batch handed to the executor (at least {@link #lastExecuted}). */
+  long lastHandedOut;
+  /** The clock as of the event being handled (events carry time; nothing reads a clock). */
+  long nowMs;
+
+  ReplicaState(int id, int n, int f, ProtocolSettings settings) {
+    if (n < 3 * f + 1) {
+      throw new IllegalArgumentException("n = " + n + " cannot tolerate f = " + f);
+    }
+    if (id < 0 || id >= n) {
+      throw new IllegalArgumentException("replica id " + id + " outside 0.." + (n - 1));
+    }
+    this.id = id;
+    this.n = n;
+    this.f = f;
+    this.settings = settings;
+  }
+
+  int primaryOf(long v) {
+    return (int) (v % n);
+  }
+
+  int primary() {
+    return primaryOf(view);
+  }
+
+  /** Primary of the current view and not changing views: the one that pre-prepares. */
+  boolean isPrimary() {
+    return primary() == id && !viewChanging;
+  }
+
+  long highWatermark() {
+    return lowWatermark + settings.windowSize();
+  }
+
+  boolean inWindow(long s) {
+    return s > lowWatermark && s <= highWatermark();
+  }
+
+  Slot slot(long s) {
+    return slots.computeIfAbsent(s, Slot::new);
+  }
+
+  /** 2f + 1: a quorum, any two of which share a correct replica. */
+  int quorum() {
+    return 2 * f + 1;
+  }
+
+  /** f + 1: enough replicas that at least one of them is correct. */
+  int weakQuorum() {
+    return f + 1;
+  }
+
+  /** Executed or handed out for execution: the next batch to hand out is this plus one. */
+  boolean executionBusy() {
+    return lastHandedOut > lastExecuted;
+  }
+}

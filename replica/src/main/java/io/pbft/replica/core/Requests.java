@@ -1,0 +1,238 @@
+package io.pbft.replica.core;
+
+import io.pbft.proto.ForwardedRequest;
+import io.pbft.proto.Reply;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.replica.verify.Rejection;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntPredicate;
+
+/**
+ * Client requests on their way into the protocol (sections 4.1, 4.2 and 4.4): exactly-once
+ * admission against the client table, the primary's queue of requests waiting for a batch,
+ * forwarding to the primary, and the requests whose execution this replica waits for (they arm
+ * its view-change timer).
+ */
+final class Requests {
+  private final ReplicaState state;
+  private final Outbox outbox;
+  private final ClientTable clients;
+  private final IntPredicate knownClient;
+
+  /** Primary: requests waiting for a batch, oldest first. */
+  private final ArrayDeque<VerifiedRequest> batchQueue = new ArrayDeque<>();
+  /**
+   * Per client, the newest timestamp this replica has queued, seen pre-prepared or forwarded and
+   * not yet seen executed: a request at or below it needs nothing new sent.
+   */
+  private final Map<Integer, Long> ordering = new HashMap<>();
+  /**
+   * Per client, the newest request this replica received itself (from the client or relayed) and
+   * has not seen executed. While any waits at a backup, its view-change timer runs.
+   */
+  private final Map<Integer, VerifiedRequest> awaited = new HashMap<>();
+
+  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
+    this.state = state;
+    this.outbox = outbox;
+    this.knownClient = knownClient;
+    this.clients = new ClientTable(state.id);
+  }
+
+  ClientTable clients() {
+    return clients;
+  }
+
+  int queued() {
+    return batchQueue.size();
+  }
+
+  boolean anyAwaited() {
+    return !awaited.isEmpty();
+  }
+
+  Reply lastReply(int clientId) {
+    return clients.lastReply(clientId, state.view);
+  }
+
+  /**
+   * A request from a client (verified by the runtime). The primary queues it for a batch; a
+   * backup passes it on to the primary (the client sent it to everyone after a timeout) and waits
+   * for it to execute.
+   */
+  void onRequest(VerifiedRequest r) {
+    if (!acceptable(r, "client request")) {
+      return;
+    }
+    int c = r.clientId();
+    long t = r.timestamp();
+    long last = clients.lastTimestamp(c);
+    if (t == last) {
+      // Retransmission of the request executed last: send the cached reply again.
+      Reply cached = clients.lastReply(c, state.view);
+      if (cached != null) {
+        outbox.reply(new Effects.ClientReply(c, cached));
+      }
+      return;
+    }
+    if (t < last) {
+      outbox.reject(Rejection.STALE_TIMESTAMP, "client %d t=%d last=%d", c, t, last);
+      return;
+    }
+    VerifiedRequest known = awaited.get(c);
+    if (known == null || known.timestamp() < t) {
+      awaited.put(c, r);
+    }
+    Long inOrder = ordering.get(c);
+    if (inOrder != null && inOrder >= t) {
+      return; // already queued, pre-prepared or forwarded: nothing new to send
+    }
+    ordering.put(c, t);
+    if (!state.viewChanging) {
+      routeToPrimary(r);
+    }
+  }
+
+  /** A backup relayed a client's request to this replica, the primary. */
+  void onForwarded(int sender, VerifiedRequest r) {
+    if (state.primary() != state.id) {
+      outbox.reject(Rejection.FORWARDED_TO_BACKUP, "from %d", sender);
+      return;
+    }
+    if (!acceptable(r, "forwarded request")) {
+      return;
+    }
+    int c = r.clientId();
+    if (r.timestamp() <= clients.lastTimestamp(c)) {
+      return; // executed already; the client gets its reply from the replicas directly
+    }
+    Long inOrder = ordering.get(c);
+    if (inOrder != null && inOrder >= r.timestamp()) {
+      return;
+    }
+    ordering.put(c, r.timestamp());
+    if (!state.viewChanging) {
+      routeToPrimary(r);
+    }
+  }
+
+  private void routeToPrimary(VerifiedRequest r) {
+    if (state.primary() == state.id) {
+      if (batchQueue.size() >= state.settings.pendingRequestsMax()) {
+        outbox.reject(Rejection.REQUEST_QUEUE_FULL, "client %d t=%d", r.clientId(), r.timestamp());
+        return;
+      }
+      batchQueue.add(r);
+    } else {
+      outbox.send(state.primary(), ReplicaMessage.newBuilder()
+          .setForwardedRequest(ForwardedRequest.newBuilder().setRequest(r.signed())).build());
+    }
+  }
+
+  /**
+   * Whether the core accepts requests of this client and size. The inbound verifier checks the
+   * same for what it verifies; requests that reach the core by other ways (relayed in
+   * certificates) are checked here.
+   */
+  boolean acceptable(VerifiedRequest r, String what) {
+    if (!knownClient(r.clientId())) {
+      outbox.reject(Rejection.UNKNOWN_CLIENT, "%s from client %d", what, r.clientId());
+      return false;
+    }
+    if (r.request().getOperation().size() > state.settings.operationBytesMax()) {
+      outbox.reject(Rejection.OVERSIZED_OPERATION, "%s of %d bytes", what, r.request().getOperation().size());
+      return false;
+    }
+    return true;
+  }
+
+  boolean knownClient(int clientId) {
+    return knownClient.test(clientId);
+  }
+
+  /**
+   * Primary: the next batch's requests, oldest first, at most {@code countMax} of them and
+   * {@code bytesMax} bytes (one request at least, whatever its size). Requests executed meanwhile
+   * (a retransmission racing its own execution) are dropped from the queue.
+   */
+  List<VerifiedRequest> nextBatch(int countMax, int bytesMax) {
+    List<VerifiedRequest> batch = new ArrayList<>();
+    int bytes = 0;
+    while (!batchQueue.isEmpty() && batch.size() < countMax) {
+      VerifiedRequest next = batchQueue.peek();
+      int size = next.signed().getSerializedSize() + 8;
+      if (!batch.isEmpty() && bytes + size > bytesMax) {
+        break;
+      }
+      batchQueue.poll();
+      if (next.timestamp() <= clients.lastTimestamp(next.clientId())) {
+        continue;
+      }
+      batch.add(next);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  boolean batchQueueEmpty() {
+    return batchQueue.isEmpty();
+  }
+
+  /** A backup accepted a pre-prepare carrying these requests: they are being ordered. */
+  void ordering(List<VerifiedRequest> requests) {
+    for (VerifiedRequest r : requests) {
+      ordering.merge(r.clientId(), r.timestamp(), Math::max);
+    }
+  }
+
+  /**
+   * Requests ran: the client table learns their results, and what waited for them stops waiting.
+   * Returns true if a request this replica waited for itself ran.
+   */
+  boolean executed(List<Executed.ClientResult> results) {
+    boolean awaitedRan = false;
+    for (Executed.ClientResult e : results) {
+      clients.executed(e);
+      VerifiedRequest waiting = awaited.get(e.clientId());
+      if (waiting != null && waiting.timestamp() <= e.timestamp()) {
+        awaited.remove(e.clientId());
+        awaitedRan = true;
+      }
+      Long inOrder = ordering.get(e.clientId());
+      if (inOrder != null && inOrder <= e.timestamp()) {
+        ordering.remove(e.clientId());
+      }
+    }
+    return awaitedRan;
+  }
+
+  /** A new client table came with a state transfer: forget what it shows executed. */
+  void tableReplaced() {
+    awaited.entrySet().removeIf(w -> {
+      boolean done = w.getValue().timestamp() <= clients.lastTimestamp(w.getKey());
+      if (done) {
+        ordering.remove(w.getKey());
+      }
+      return done;
+    });
+  }
+
+  /** Leaving the view: what waited is sent to the new primary once the view opens. */
+  void viewChangeStarted() {
+    batchQueue.clear();
+    ordering.clear();
+  }
+
+  /** The view opened: requests that waited during the view change go to its primary. */
+  void viewEntered() {
+    for (VerifiedRequest r : awaited.values()) {
+      ordering.put(r.clientId(), r.timestamp());
+      routeToPrimary(r);
+    }
+  }
+}

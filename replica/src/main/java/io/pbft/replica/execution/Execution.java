@@ -1,0 +1,360 @@
+package io.pbft.replica.execution;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import io.pbft.crypto.Digests;
+import io.pbft.replica.app.ExecutionContext;
+import io.pbft.replica.app.Operation;
+import io.pbft.replica.app.StateMachine;
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.core.Executed;
+import io.pbft.replica.core.StateChunkRead;
+import io.pbft.replica.core.StateInstalled;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Carries out what the core hands out for the application: runs committed batches strictly in
+ * sequence order with exactly-once bookkeeping per client (section 4.1: the timestamp of the last
+ * request executed for each client and its result; an older or equal timestamp is not executed
+ * again, and a retransmission of the last one gets its result again), takes checkpoints, installs
+ * states fetched from peers and reads chunks of its checkpoints for them.
+ *
+ * <p>The client table is part of the replicated state: it is covered by the state digest and
+ * travels with the application snapshot in state transfer. One thread at a time calls this class
+ * (the runtime's execution thread, or the simulator); it calls nothing back.
+ */
+public final class Execution {
+  private record Last(long timestamp, ByteString result) {}
+
+  private final StateMachine app;
+  private final CheckpointStore store;
+  private final TreeMap<Integer, Last> clients = new TreeMap<>();
+  /** The state of each checkpoint the core may still ask chunks of, frozen when it was taken. */
+  private final Map<Long, StateMachine.Frozen> frozen = new HashMap<>();
+  private long lastExecuted;
+
+  public Execution(StateMachine app, CheckpointStore store) {
+    this.app = app;
+    this.store = store;
+  }
+
+  public long lastExecuted() {
+    return lastExecuted;
+  }
+
+  public StateMachine app() {
+    return app;
+  }
+
+  /** Executes one batch handed out by the core and reports what ran. */
+  public Executed execute(Effects.Execute e) {
+    long sequence = e.sequence();
+    if (sequence != lastExecuted + 1) {
+      throw new IllegalStateException("executing " + sequence + " after " + lastExecuted);
+    }
+    List<Operation> ops = new ArrayList<>();
+    List<VerifiedRequest> fresh = new ArrayList<>();
+    List<Executed.ClientResult> results = new ArrayList<>();
+    Map<Integer, Long> inBatch = new HashMap<>();
+    for (VerifiedRequest r : e.requests()) {
+      int c = r.clientId();
+      long t = r.timestamp();
+      long last = Math.max(lastTimestamp(c), inBatch.getOrDefault(c, Long.MIN_VALUE));
+      if (t <= last) {
+        // Ordered twice (a retransmission) or older than what ran: at most once per timestamp.
+        Last l = clients.get(c);
+        if (l != null && t == l.timestamp()) {
+          results.add(new Executed.ClientResult(c, t, l.result(), false));
+        }
+        continue;
+      }
+      inBatch.put(c, t);
+      ops.add(new Operation(c, t, r.request().getOperation().toByteArray()));
+      fresh.add(r);
+    }
+    lastExecuted = sequence;
+    if (!ops.isEmpty()) {
+      List<byte[]> out = app.execute(new ExecutionContext(sequence, e.view()), ops);
+      if (out.size() != ops.size()) {
+        throw new IllegalStateException("application returned " + out.size() + " results for " + ops.size()
+            + " operations");
+      }
+      for (int i = 0; i < fresh.size(); i++) {
+        VerifiedRequest r = fresh.get(i);
+        ByteString result = ByteString.copyFrom(out.get(i));
+        clients.put(r.clientId(), new Last(r.timestamp(), result));
+        results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
+      }
+    }
+    ByteString digest = null;
+    if (e.checkpoint()) {
+      digest = stateDigest();
+      store.checkpoint(sequence, clientTableBytes());
+      retain(sequence, freeze());
+    }
+    return new Executed(sequence, e.view(), List.copyOf(results), digest);
+  }
+
+  /** Installs a state fetched from peers if its digest is the certified one. */
+  public StateInstalled install(Effects.InstallState s) {
+    if (!restore(s.sequence(), s.state(), s.digest())) {
+      return new StateInstalled(s.sequence(), false, List.of());
+    }
+    store.checkpoint(s.sequence(), clientTableBytes());
+    byte[] installed = s.state();
+    retain(s.sequence(), new StateMachine.Frozen() {
+      @Override
+      public byte[] bytes() {
+        return installed;
+      }
+
+      @Override
+      public void release() {}
+    });
+    return new StateInstalled(s.sequence(), true, clientTable());
+  }
+
+  /** Reads a chunk of a frozen checkpoint's state for a peer. */
+  public StateChunkRead read(Effects.ReadStateChunk r) {
+    StateMachine.Frozen state = frozen.get(r.sequence());
+    if (state == null) {
+      return new StateChunkRead(r.to(), r.sequence(), r.digest(), r.offset(), 0, ByteString.EMPTY, false);
+    }
+    byte[] bytes = state.bytes();
+    if (r.offset() > bytes.length) {
+      return new StateChunkRead(r.to(), r.sequence(), r.digest(), r.offset(), bytes.length, ByteString.EMPTY, false);
+    }
+    int length = (int) Math.min(r.bytesMax(), bytes.length - r.offset());
+    return new StateChunkRead(r.to(), r.sequence(), r.digest(), r.offset(), bytes.length,
+        ByteString.copyFrom(bytes, (int) r.offset(), length), true);
+  }
+
+  /** The core no longer needs checkpoint {@code sequence}'s frozen state. */
+  public void release(long sequence) {
+    StateMachine.Frozen f = frozen.remove(sequence);
+    if (f != null) {
+      f.release();
+    }
+  }
+
+  /** Checkpoint {@code sequence} is stable: older durable checkpoints may go. */
+  public void stable(long sequence) {
+    store.stable(sequence);
+  }
+
+  /** Carries out the effects meant for the application, in the order the contract gives. */
+  public void apply(Effects effects, Reports reports) {
+    for (Effects.Execute e : effects.executions()) {
+      reports.executed(execute(e));
+    }
+    if (effects.install() != null) {
+      reports.installed(install(effects.install()));
+    }
+    for (Effects.ReadStateChunk r : effects.serves()) {
+      reports.chunkRead(read(r));
+    }
+    for (long s : effects.releasedSnapshots()) {
+      release(s);
+    }
+    if (effects.stableCheckpoint() >= 0) {
+      stable(effects.stableCheckpoint());
+    }
+  }
+
+  /** Where {@link #apply} sends its reports (back to the core, as events). */
+  public interface Reports {
+    void executed(Executed e);
+
+    void installed(StateInstalled s);
+
+    void chunkRead(StateChunkRead r);
+  }
+
+  private void retain(long sequence, StateMachine.Frozen state) {
+    StateMachine.Frozen previous = frozen.put(sequence, state);
+    if (previous != null) {
+      previous.release();
+    }
+  }
+
+  private long lastTimestamp(int clientId) {
+    Last l = clients.get(clientId);
+    return l == null ? Long.MIN_VALUE : l.timestamp();
+  }
+
+  /** Each client's last timestamp and result, for the core. */
+  public List<Executed.ClientResult> clientTable() {
+    List<Executed.ClientResult> out = new ArrayList<>(clients.size());
+    clients.forEach((c, l) -> out.add(new Executed.ClientResult(c, l.timestamp(), l.result(), false)));
+    return out;
+  }
+
+  /** SHA-256 over the application's digest and the client table (id, timestamp, result). */
+  public ByteString stateDigest() {
+    MessageDigest md = sha256();
+    md.update(app.stateDigest());
+    for (Map.Entry<Integer, Last> e : clients.entrySet()) {
+      md.update(longBytes(e.getKey()));
+      md.update(longBytes(e.getValue().timestamp()));
+      md.update(Digests.sha256(e.getValue().result().toByteArray()));
+    }
+    return ByteString.copyFrom(md.digest());
+  }
+
+  /**
+   * The replicated state as it is now, serialized (client table, then the application snapshot)
+   * only when a peer asks for it: the client table is copied (it is small), the application
+   * freezes itself.
+   */
+  private StateMachine.Frozen freeze() {
+    TreeMap<Integer, Last> table = new TreeMap<>(clients);
+    StateMachine.Frozen appState = this.app.freeze();
+    return new StateMachine.Frozen() {
+      private byte[] bytes;
+
+      @Override
+      public synchronized byte[] bytes() {
+        if (bytes == null) {
+          try {
+            byte[] appBytes = appState.bytes();
+            ByteArrayOutputStream out = new ByteArrayOutputStream(appBytes.length + 64 * table.size() + 16);
+            CodedOutputStream coded = CodedOutputStream.newInstance(out);
+            writeClients(coded, table);
+            coded.writeByteArrayNoTag(appBytes);
+            coded.flush();
+            bytes = out.toByteArray();
+          } catch (IOException e) {
+            throw new IllegalStateException("writing to memory failed", e);
+          }
+        }
+        return bytes;
+      }
+
+      @Override
+      public synchronized void release() {
+        bytes = null;
+        appState.release();
+      }
+    };
+  }
+
+  /** The client table alone, as durable checkpoints keep it beside the application's state. */
+  public byte[] clientTableBytes() {
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      writeClients(out, clients);
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new IllegalStateException("writing to memory failed", e);
+    }
+  }
+
+  /**
+   * After a restart: the application recovered its checkpoint at {@code sequence} by itself;
+   * this restores the client table saved with it.
+   *
+   * @throws IllegalArgumentException if the table does not parse
+   */
+  public void recoverAt(long sequence, byte[] clientTable) {
+    if (sequence == 0 && clientTable.length == 0) {
+      return; // nothing was ever checkpointed: the initial state
+    }
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(clientTable);
+      TreeMap<Integer, Last> table = readClients(in);
+      if (!in.isAtEnd()) {
+        throw new IllegalArgumentException("trailing bytes after the client table");
+      }
+      clients.clear();
+      clients.putAll(table);
+      lastExecuted = sequence;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("client table does not parse: " + e.getMessage(), e);
+    }
+  }
+
+  private static void writeClients(CodedOutputStream out, TreeMap<Integer, Last> table) throws IOException {
+    out.writeUInt32NoTag(table.size());
+    for (Map.Entry<Integer, Last> e : table.entrySet()) {
+      out.writeUInt32NoTag(e.getKey());
+      out.writeInt64NoTag(e.getValue().timestamp());
+      out.writeBytesNoTag(e.getValue().result());
+    }
+  }
+
+  private static TreeMap<Integer, Last> readClients(CodedInputStream in) throws IOException {
+    TreeMap<Integer, Last> table = new TreeMap<>();
+    int count = in.readUInt32();
+    for (int i = 0; i < count; i++) {
+      int client = in.readUInt32();
+      long timestamp = in.readInt64();
+      table.put(client, new Last(timestamp, in.readBytes()));
+    }
+    return table;
+  }
+
+  /**
+   * Replaces the state with a snapshot taken at {@code sequence} by some replica, if its digest
+   * is {@code expected}; otherwise leaves everything as it was and returns false.
+   */
+  private boolean restore(long sequence, byte[] snapshot, ByteString expected) {
+    TreeMap<Integer, Last> table;
+    byte[] appSnapshot;
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(snapshot);
+      in.setSizeLimit(Integer.MAX_VALUE);
+      table = readClients(in);
+      appSnapshot = in.readByteArray();
+      if (!in.isAtEnd()) {
+        return false;
+      }
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+    byte[] before = app.snapshot();
+    TreeMap<Integer, Last> clientsBefore = new TreeMap<>(clients);
+    try {
+      app.restore(appSnapshot);
+    } catch (RuntimeException e) {
+      return false;
+    }
+    clients.clear();
+    clients.putAll(table);
+    if (!stateDigest().equals(expected)) {
+      app.restore(before);
+      clients.clear();
+      clients.putAll(clientsBefore);
+      return false;
+    }
+    lastExecuted = sequence;
+    return true;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static byte[] longBytes(long v) {
+    byte[] b = new byte[8];
+    for (int i = 7; i >= 0; i--) {
+      b[i] = (byte) v;
+      v >>>= 8;
+    }
+    return b;
+  }
+}

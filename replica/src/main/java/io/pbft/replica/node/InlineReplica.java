@@ -1,0 +1,77 @@
+package io.pbft.replica.node;
+
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.core.Executed;
+import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.core.StateChunkRead;
+import io.pbft.replica.core.StateInstalled;
+import io.pbft.replica.execution.Execution;
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
+
+/**
+ * A replica in one thread, for the simulator and tests: a core, its executor and one
+ * {@link EffectApplier}. After each event the effects are carried out; the executor runs what it
+ * is handed at once, and its reports go back to the core as events at the same instant, until
+ * nothing is left. (The runtime does the same with an execution thread in between.)
+ */
+public final class InlineReplica {
+  private final ReplicaCore core;
+  private final Execution execution;
+  private final EffectApplier applier;
+  private final ArrayDeque<Consumer<Long>> reports = new ArrayDeque<>();
+
+  public InlineReplica(ReplicaCore core, Execution execution, EffectApplier.Storage storage, Behaviour behaviour,
+      Behaviour.Signing signing, EffectApplier.Transport transport, EffectApplier.Clients clients) {
+    this.core = core;
+    this.execution = execution;
+    Execution.Reports queue = new Execution.Reports() {
+      @Override
+      public void executed(Executed e) {
+        reports.add(now -> core.onExecuted(now, e));
+      }
+
+      @Override
+      public void installed(StateInstalled s) {
+        reports.add(now -> core.onStateInstalled(now, s));
+      }
+
+      @Override
+      public void chunkRead(StateChunkRead r) {
+        reports.add(now -> core.onStateChunkRead(now, r));
+      }
+    };
+    this.applier = new EffectApplier(storage, effects -> execution.apply(effects, queue), behaviour, signing,
+        transport, clients);
+  }
+
+  public ReplicaCore core() {
+    return core;
+  }
+
+  public Execution execution() {
+    return execution;
+  }
+
+  public Behaviour behaviour() {
+    return applier.behaviour();
+  }
+
+  /**
+   * Runs one event on the core at {@code nowMs} and carries out everything that follows from it.
+   * If the event (or one of its reports) throws, the reports still queued are dropped with it.
+   */
+  public void run(long nowMs, Consumer<ReplicaCore> event) {
+    try {
+      event.accept(core);
+      applier.apply(core.takeEffects());
+      Consumer<Long> report;
+      while ((report = reports.poll()) != null) {
+        report.accept(nowMs);
+        applier.apply(core.takeEffects());
+      }
+    } finally {
+      reports.clear();
+    }
+  }
+}

@@ -1,0 +1,90 @@
+package io.pbft.replica.runtime;
+
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.execution.Execution;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The thread that runs the application, so that the event loop goes on with the protocol while a
+ * batch executes or a checkpoint is taken. It takes the effects meant for the application in the
+ * order the core produced them and reports each result back to the core through the event loop.
+ * Its queue needs no bound of its own: the core hands out at most a window of batches.
+ */
+final class ExecutionThread implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(ExecutionThread.class);
+
+  private final Execution execution;
+  private final Execution.Reports reports;
+  private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  private final java.util.function.Consumer<RuntimeException> onFatal;
+  private volatile boolean running = true;
+
+  ExecutionThread(String name, Execution execution, Execution.Reports reports,
+      java.util.function.Consumer<RuntimeException> onFatal) {
+    this.execution = execution;
+    this.reports = reports;
+    this.onFatal = onFatal;
+    this.thread = new Thread(this::run, name);
+    this.thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  void submit(Effects effects) {
+    queue.add(() -> execution.apply(effects, reports));
+  }
+
+  /** Runs {@code query} on the execution thread, after everything submitted before it. */
+  <T> CompletableFuture<T> ask(Function<Execution, T> query) {
+    CompletableFuture<T> result = new CompletableFuture<>();
+    if (!running) {
+      result.completeExceptionally(new IllegalStateException("execution stopped"));
+      return result;
+    }
+    queue.add(() -> {
+      try {
+        result.complete(query.apply(execution));
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return result;
+  }
+
+  private void run() {
+    while (running) {
+      Runnable task;
+      try {
+        task = queue.take();
+      } catch (InterruptedException e) {
+        break;
+      }
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        // The application failed or broke the executor's invariants: state can no longer be trusted.
+        log.error("execution failed, stopping the replica: {}", e.toString(), e);
+        running = false;
+        onFatal.accept(e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,69 @@
+package io.pbft.replica.verify;
+
+/**
+ * Why untrusted input was dropped: one list for the inbound verifier (identity, size, signatures,
+ * shape) and the core (everything that needs the replica's state). Each reason has a stable label
+ * that logs, counters and the status RPC use; tests name the enum constant.
+ */
+public enum Rejection {
+  // --- the inbound verifier: before the core sees anything
+  UNKNOWN_SENDER("unknown sender"),
+  OVERSIZED_MESSAGE("oversized message"),
+  BAD_SIGNATURE("bad signature"),
+  MALFORMED("malformed message"),
+  TOO_MANY_ENTRIES("more entries than the protocol allows"),
+  EMBEDDED_BAD_SIGNATURE("embedded message with a bad signature"),
+  EMBEDDED_INVALID_REQUEST("carried request invalid"),
+  UNKNOWN_CLIENT("request from unknown client"),
+  OVERSIZED_OPERATION("oversized operation"),
+  BAD_CLIENT_SIGNATURE("bad client signature"),
+  WRONG_CLIENT("request for another client's session"),
+
+  // --- client requests at the core
+  STALE_TIMESTAMP("request timestamp older than last executed"),
+  REQUEST_QUEUE_FULL("pending request queue full"),
+  FORWARDED_TO_BACKUP("forwarded request at a backup"),
+
+  // --- normal case (section 4.2)
+  SENDER_NOT_SIGNER("sender does not match signer"),
+  PRE_PREPARE_FROM_NON_PRIMARY("pre-prepare from non-primary"),
+  WRONG_VIEW("wrong view"),
+  OUTSIDE_WINDOW("sequence number outside window"),
+  OVERSIZED_BATCH("oversized batch"),
+  DIGEST_MISMATCH("digest mismatch"),
+  INVALID_REQUEST_IN_PRE_PREPARE("pre-prepare with invalid request"),
+  CONFLICTING_PRE_PREPARE("conflicting pre-prepare"),
+  PREPARE_FROM_PRIMARY("prepare from primary"),
+  CONFLICTING_PREPARE("conflicting prepare"),
+  CONFLICTING_COMMIT("conflicting commit"),
+
+  // --- checkpoints and catching up (sections 4.3, TOCS 5.2 and 5.3)
+  NOT_A_CHECKPOINT_SEQUENCE("not a checkpoint sequence number"),
+  INVALID_COMMITTED_CERTIFICATE("invalid committed certificate"),
+  FETCH_NOT_HELD("fetch for a checkpoint not held"),
+  UNEXPECTED_STATE_CHUNK("unexpected state chunk"),
+  STATE_SOURCE_SILENT("state transfer source silent"),
+  LYING_STATE_SOURCE("lying state transfer source"),
+
+  // --- view changes (section 4.4)
+  INVALID_VIEW_CHANGE("invalid view-change"),
+  NEW_VIEW_FROM_NON_PRIMARY("new-view from non-primary"),
+  INVALID_NEW_VIEW("invalid new-view"),
+  WRONG_NEW_VIEW_PRE_PREPARES("new-view with wrong pre-prepares");
+
+  private final String label;
+
+  Rejection(String label) {
+    this.label = label;
+  }
+
+  /** The stable, human-readable name used in logs, counters and the status RPC. */
+  public String label() {
+    return label;
+  }
+
+  @Override
+  public String toString() {
+    return label;
+  }
+}

@@ -1,0 +1,176 @@
+package io.pbft.replica.core;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.Reply;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.proto.WalRecord;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.node.EffectApplier;
+import io.pbft.replica.node.InlineReplica;
+import io.pbft.replica.verify.Rejections;
+import io.pbft.replica.verify.VerifiedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One core under test with its executor run inline (an {@link InlineReplica}): events go in as the
+ * runtime would deliver them once verified, and what would leave the replica (messages, replies,
+ * log records) piles up until {@link #takeEffects()}. Time stands still between {@link #tick}s.
+ */
+final class TestReplica {
+  private final ReplicaCore core;
+  private final Execution execution;
+  private final InlineReplica inline;
+  private Effects out = new Effects();
+  private long nowMs;
+
+  TestReplica(ReplicaCore core, RecordingApp app, CheckpointStore store, EffectApplier.Storage disk) {
+    this.core = core;
+    this.execution = new Execution(app, store);
+    EffectApplier.Storage storage = (records, compaction) -> {
+      out.records().addAll(records);
+      if (compaction != null) {
+        out.compactTo(compaction);
+      }
+      disk.persist(records, compaction);
+    };
+    EffectApplier.Transport transport = new EffectApplier.Transport() {
+      @Override
+      public void send(Effects.Outgoing message) {
+        out.messages().add(message);
+      }
+
+      @Override
+      public void sendLater(Effects.Outgoing message, long delayMs) {
+        out.messages().add(message);
+      }
+    };
+    this.inline = new InlineReplica(core, execution, storage, Behaviour.HONEST,
+        Behaviour.Signing.of(core.id(), p -> new byte[64]), transport,
+        (clientId, reply) -> out.replies().add(new Effects.ClientReply(clientId, reply)));
+  }
+
+  ReplicaCore core() {
+    return core;
+  }
+
+  Execution execution() {
+    return execution;
+  }
+
+  void enableDurability() {
+    core.enableDurability();
+  }
+
+  /** A replica message, as the inbound verifier would pass it on: signature checked, requests parsed. */
+  void onMessage(int sender, ReplicaMessage m, SignedMessage signed) {
+    inline.run(nowMs, c -> c.onMessage(nowMs, new VerifiedMessage(sender, m, signed, requestsOf(m))));
+  }
+
+  void onClientRequest(SignedRequest signed, Request request) {
+    inline.run(nowMs, c -> c.onRequest(nowMs, new VerifiedRequest(signed, request)));
+  }
+
+  void onSessionOpened(int clientId) {
+    inline.run(nowMs, c -> c.onSessionOpened(nowMs, clientId));
+  }
+
+  void tick(long now) {
+    nowMs = Math.max(nowMs, now);
+    inline.run(nowMs, c -> c.tick(nowMs));
+  }
+
+  /** After a restart: the application recovered its checkpoint; the core reads its log back. */
+  void recover(long appSequence, byte[] clientTable, List<WalRecord> records) {
+    if (appSequence > 0 || clientTable.length > 0) {
+      execution.recoverAt(appSequence, clientTable);
+    }
+    inline.run(nowMs, c -> c.recover(nowMs, appSequence, execution.clientTable(), records));
+  }
+
+  /** Messages, replies and log records since the last call. */
+  Effects takeEffects() {
+    Effects taken = out;
+    out = new Effects();
+    return taken;
+  }
+
+  private static List<VerifiedRequest> requestsOf(ReplicaMessage m) {
+    List<SignedRequest> carried = m.hasPrePrepare() ? m.getPrePrepare().getBatch().getRequestsList()
+        : m.hasForwardedRequest() ? List.of(m.getForwardedRequest().getRequest()) : List.of();
+    List<VerifiedRequest> out = new ArrayList<>();
+    for (SignedRequest r : carried) {
+      try {
+        out.add(new VerifiedRequest(r, Request.parseFrom(r.getRequest())));
+      } catch (InvalidProtocolBufferException e) {
+        return List.of(); // the verifier would have refused it; the core sees the mismatch
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  int id() {
+    return core.id();
+  }
+
+  long view() {
+    return core.view();
+  }
+
+  boolean viewChanging() {
+    return core.viewChanging();
+  }
+
+  int primaryOf(long v) {
+    return core.primaryOf(v);
+  }
+
+  long lastExecuted() {
+    return core.lastExecuted();
+  }
+
+  long lowWatermark() {
+    return core.lowWatermark();
+  }
+
+  long highWatermark() {
+    return core.highWatermark();
+  }
+
+  int logSize() {
+    return core.logSize();
+  }
+
+  int pendingRequests() {
+    return core.pendingRequests();
+  }
+
+  long viewChangesStarted() {
+    return core.viewChangesStarted();
+  }
+
+  boolean fetchingState() {
+    return core.fetchingState();
+  }
+
+  Rejections rejections() {
+    return core.rejections();
+  }
+
+  Reply lastReply(int clientId) {
+    return core.lastReply(clientId);
+  }
+
+  /** The executor's state digest (application and client table). */
+  byte[] stateDigest() {
+    return execution.stateDigest().toByteArray();
+  }
+}
