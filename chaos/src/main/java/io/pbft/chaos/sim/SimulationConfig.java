@@ -88,7 +88,9 @@ public record SimulationConfig(
    * soon needs state transfer; small state chunks, so a transfer takes several of them.
    */
   public static ProtocolSettings defaultProtocol() {
-    return new ProtocolSettings(16, 1 << 20, 64, 4, 16, 10_000, 1 << 16, 1000, 2048);
+    return ProtocolSettings.newBuilder().batchSizeMax(16).batchBytesMax(1 << 20).windowSize(64).pipelineDepthMax(4)
+        .checkpointInterval(16).pendingRequestsMax(10_000).operationBytesMax(1 << 16).viewChangeTimeoutMs(1000)
+        .stateChunkBytesMax(2048).build();
   }
 
   public SimulationConfig {
