@@ -10,21 +10,26 @@ import org.slf4j.LoggerFactory;
 /**
  * The one thread that touches a replica's core. Tasks come in through a bounded queue; when it
  * is full the task is dropped and counted (a flood never blocks a network thread). After each
- * burst of tasks the loop runs {@code afterBurst}, which carries out the core's effects, so that
- * messages produced by many events leave together.
+ * burst of at most {@code burstMax} tasks ({@code transport.eventLoopBurstMax}) the loop runs
+ * {@code afterBurst}, which carries out the core's effects, so that messages produced by many
+ * events leave together.
  */
 final class EventLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
-  private static final int BURST_MAX = 64;
 
   private final BlockingQueue<Runnable> queue;
+  private final int burstMax;
   private final Runnable afterBurst;
   private final Thread thread;
   private final AtomicLong dropped = new AtomicLong();
   private volatile boolean running = true;
 
-  EventLoop(String name, int capacity, Runnable afterBurst) {
+  EventLoop(String name, int capacity, int burstMax, Runnable afterBurst) {
+    if (burstMax < 1) {
+      throw new IllegalArgumentException("burstMax must be positive, got " + burstMax);
+    }
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.burstMax = burstMax;
     this.afterBurst = afterBurst;
     this.thread = new Thread(this::run, name);
     this.thread.setDaemon(true);
@@ -65,7 +70,7 @@ final class EventLoop implements AutoCloseable {
       int ran = 0;
       while (task != null) {
         runSafely(task);
-        if (++ran >= BURST_MAX) {
+        if (++ran >= burstMax) {
           break;
         }
         task = queue.poll();

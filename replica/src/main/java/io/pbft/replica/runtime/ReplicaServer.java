@@ -40,7 +40,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
-  private static final long TICK_MS = 20;
 
   final int id;
   final ClusterConfig config;
@@ -89,7 +88,8 @@ public final class ReplicaServer implements AutoCloseable {
       core.enableDurability(storage);
       core.recover(storage.appSequence(), storage.clientTable(), storage.records());
     }
-    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), this::dispatchEffects);
+    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
+        config.transport().eventLoopBurstMax(), this::dispatchEffects);
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
     this.verifyPool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
@@ -187,11 +187,12 @@ public final class ReplicaServer implements AutoCloseable {
       r.close(); // release the pool, timers and peer channels the constructor made
       throw e;
     }
-    // The core has no clock: time reaches it as ticks on its own loop.
+    // The core has no clock: time reaches it as ticks on its own loop, every transport.tickMs.
     long origin = System.nanoTime();
+    long tickMs = config.transport().tickMs();
     r.scheduler.scheduleAtFixedRate(
         () -> r.loop.submit(() -> r.core.tick((System.nanoTime() - origin) / 1_000_000)),
-        TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+        tickMs, tickMs, TimeUnit.MILLISECONDS);
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
     log.info("replica {} of {} (f = {}) listening on {}", id, config.n(), config.f(), config.replica(id).address());
     return r;
