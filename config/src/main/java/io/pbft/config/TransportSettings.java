@@ -29,8 +29,8 @@ public final class TransportSettings extends GroupSettings {
   public static final Setting VERIFY_THREADS = GROUP.setting("verifyThreads", "threads", 0, 1024, 0,
       "Signature verification threads (0: one per available core).");
   public static final Setting RECONNECT_DELAY_MS = GROUP.setting("reconnectDelayMs", "ms", 1, 60_000, 200,
-      "Pause before a broken stream to a peer is reopened; a client waits as long before reopening its session "
-          + "with a replica.");
+      "Pause before a broken stream to a peer is reopened; a client waits as long before it retries a session "
+          + "with a replica that did not come up.");
   public static final Setting TICK_MS = GROUP.setting("tickMs", "ms", 1, 1000, 20,
       "Period of the clock ticks the runtime gives the core, which has no clock of its own: its timers "
           + "(view change, heartbeats, state-transfer retries) fire at the first tick after they are due.");
