@@ -248,8 +248,8 @@ public final class PbftCluster implements AutoCloseable {
     }
     ClusterConfig generated = ClusterSetup.generate(dir, n, clientCount, "127.0.0.1", REPLICA_PORT, -1,
         new SecureRandom());
-    generated = generated.withProtocol(protocol.apply(generated.protocol()))
-        .withTransport(transport.apply(generated.transport()));
+    // Both sections at once: rules between them (a batch must fit in a message) hold for the pair.
+    generated = generated.withSettings(protocol.apply(generated.protocol()), transport.apply(generated.transport()));
     containerConfig = withAddresses(generated, PbftCluster::hostName, i -> REPLICA_PORT);
     containerConfig.write(dir.resolve("cluster.yaml"));
     hostPorts = freePorts(n);

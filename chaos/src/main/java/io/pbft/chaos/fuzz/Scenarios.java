@@ -108,8 +108,11 @@ public final class Scenarios {
     if (r.nextBoolean()) {
       int k = List.of(4, 8, 16, 32).get(r.nextInt(4));
       int window = k * (2 + r.nextInt(3));
-      protocol = new ProtocolSettings(1 + r.nextInt(32), 1 << 20, window, Math.min(window, 1 + r.nextInt(8)), k,
-          10_000, 1 << 16, 1000, 512 + r.nextInt(4096));
+      // The draws keep their order (batch size, pipeline depth, chunk size): a seed names a scenario.
+      protocol = ProtocolSettings.newBuilder().batchSizeMax(1 + r.nextInt(32)).batchBytesMax(1 << 20)
+          .windowSize(window).pipelineDepthMax(Math.min(window, 1 + r.nextInt(8))).checkpointInterval(k)
+          .pendingRequestsMax(10_000).operationBytesMax(1 << 16).viewChangeTimeoutMs(1000)
+          .stateChunkBytesMax(512 + r.nextInt(4096)).build();
     }
     boolean allDurable = r.nextInt(4) == 0;
     long horizonMs = Math.max(1_500, Math.min(20_000, opsPerClient * 40L));

@@ -94,7 +94,9 @@ public record SimulationConfig(
    * soon needs state transfer; small state chunks, so a transfer takes several of them.
    */
   public static ProtocolSettings defaultProtocol() {
-    return new ProtocolSettings(16, 1 << 20, 64, 4, 16, 10_000, 1 << 16, 1000, 2048);
+    return ProtocolSettings.newBuilder().batchSizeMax(16).batchBytesMax(1 << 20).windowSize(64).pipelineDepthMax(4)
+        .checkpointInterval(16).pendingRequestsMax(10_000).operationBytesMax(1 << 16).viewChangeTimeoutMs(1000)
+        .stateChunkBytesMax(2048).build();
   }
 
   public SimulationConfig {
@@ -122,16 +124,13 @@ public record SimulationConfig(
    * first view change may wait that long, and f faulty primaries in a row may each cost one.
    */
   public static long derivedLivenessOpBoundMs(int f, ProtocolSettings protocol) {
-    return (f + 1L) * ((long) protocol.viewChangeTimeoutMs() << VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX) + 30_000;
+    return (f + 1L) * ((long) protocol.viewChangeTimeoutMs() << protocol.viewChangeBackoffDoublingsMax()) + 30_000;
   }
 
   /** The event budget of a run, derived from its operations unless given. */
   public long effectiveEventsMax() {
     return eventsMax > 0 ? eventsMax : 2_000_000 + 2_000L * clients * opsPerClient;
   }
-
-  /** The core's cap on doubling its view-change timeout (ReplicaCore.BACKOFF_DOUBLINGS_MAX). */
-  static final int VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX = 6;
 
   /** Replicas left out of the checks: traitors and twins. */
   public Set<Integer> faultyReplicas() {

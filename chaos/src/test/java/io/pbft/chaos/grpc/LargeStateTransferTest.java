@@ -35,9 +35,8 @@ class LargeStateTransferTest {
    * messages up to 16 MiB); spelled out so that the test keeps working if they shrink.
    */
   static ProtocolSettings settings() {
-    ProtocolSettings fast = PrimaryFailoverTest.fastSettings();
-    return new ProtocolSettings(fast.batchSizeMax(), 4 << 20, fast.windowSize(), fast.pipelineDepthMax(),
-        fast.checkpointInterval(), fast.pendingRequestsMax(), 1 << 20, fast.viewChangeTimeoutMs(), 1 << 20);
+    return PrimaryFailoverTest.fastSettings().toBuilder().batchBytesMax(4 << 20).operationBytesMax(1 << 20)
+        .stateChunkBytesMax(1 << 20).build();
   }
 
   @Test

@@ -66,7 +66,9 @@ class InMemoryClusterTest {
     int clients = 24;
     int opsPerClient = 40;
     // A small window and checkpoint interval so the run crosses many stable checkpoints.
-    ProtocolSettings settings = new ProtocolSettings(8, 1 << 20, 16, 3, 4, 1000, 1 << 16, 1000, 1 << 20);
+    ProtocolSettings settings = ProtocolSettings.newBuilder().batchSizeMax(8).batchBytesMax(1 << 20).windowSize(16)
+        .pipelineDepthMax(3).checkpointInterval(4).pendingRequestsMax(1000).operationBytesMax(1 << 16)
+        .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
     Setup s = setup(n, clients, settings, 7 + n);
     InMemoryCluster cluster = new InMemoryCluster(s.config(), s.replicaKeys(), i -> new KvStateMachine(), 1234 + n);
     int f = s.config().f();

@@ -63,8 +63,9 @@ import org.junit.jupiter.api.Test;
 class CompactionKeepsEveryRecordTest {
   private static final int N = 4;
   /** One request per batch, checkpoints every 4, a window of 8. */
-  private static final ProtocolSettings SETTINGS = new ProtocolSettings(1, 1 << 20, 8, 4, 4, 1000, 1024, 1000,
-      1 << 20);
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.newBuilder().batchSizeMax(1).batchBytesMax(1 << 20)
+      .windowSize(8).pipelineDepthMax(4).checkpointInterval(4).pendingRequestsMax(1000).operationBytesMax(1024)
+      .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
   private static final int CLIENTS = 16;
 
   /** What survives a crash, kept the way DurableStorage.persist keeps it. */

@@ -5,6 +5,7 @@ import io.pbft.cli.Logging;
 import io.pbft.cli.Main;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.config.LocalClusterSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -33,14 +34,16 @@ import java.util.stream.Stream;
  * paused (SIGSTOP: the process keeps its sockets but does nothing, so to its peers it falls
  * silent). Paused processes are continued before they are stopped. Every process logs its
  * garbage collections to DIR/NAME-gc.log, which bench reads for its heap report.
+ *
+ * <p>The heap of the processes and the start and stop timeouts are {@link LocalClusterSettings},
+ * read from this JVM's system properties ({@code -Dpbft.cluster.heapMb=2048}).
  */
 public final class LocalCluster implements AutoCloseable {
-  /** Replica JVMs: bounded heap, throughput collector (pauses matter less than CPU on 2 cores). */
-  private static final List<String> JVM_FLAGS = List.of("-Xmx1g", "-XX:+UseParallelGC", "-XX:+ExitOnOutOfMemoryError");
-  private static final Duration STOP_GRACE = Duration.ofSeconds(5);
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  /** Replica JVMs: throughput collector (pauses matter less than CPU on 2 cores); the heap is a setting. */
+  private static final List<String> JVM_FLAGS = List.of("-XX:+UseParallelGC", "-XX:+ExitOnOutOfMemoryError");
 
   private final Path dir;
+  private final LocalClusterSettings settings;
   private final PrintWriter progress;
   private final List<Started> started = new ArrayList<>();
   private final Map<Integer, Started> replicas = new HashMap<>();
@@ -53,15 +56,22 @@ public final class LocalCluster implements AutoCloseable {
 
   private record Started(String name, Process process, Path log, Path gcLog) {}
 
-  private LocalCluster(Path dir, PrintWriter progress) {
+  private LocalCluster(Path dir, LocalClusterSettings settings, PrintWriter progress) {
     this.dir = dir;
+    this.settings = settings;
     this.progress = progress;
   }
 
-  /** A new, empty cluster directory under the system temp dir; progress lines go to {@code progress}. */
+  /**
+   * A new, empty cluster directory under the system temp dir; progress lines go to {@code progress}.
+   *
+   * @throws io.pbft.config.ConfigException if a {@code pbft.cluster.*} system property is not a
+   *     valid {@link LocalClusterSettings} value
+   */
   public static LocalCluster create(String purpose, PrintWriter progress) {
+    LocalClusterSettings settings = LocalClusterSettings.fromSystemProperties();
     try {
-      LocalCluster c = new LocalCluster(Files.createTempDirectory("pbft-" + purpose + "-"), progress);
+      LocalCluster c = new LocalCluster(Files.createTempDirectory("pbft-" + purpose + "-"), settings, progress);
       Runtime.getRuntime().addShutdownHook(c.hook);
       return c;
     } catch (IOException e) {
@@ -120,9 +130,10 @@ public final class LocalCluster implements AutoCloseable {
     Path gcLog = dir.resolve(name.replace(' ', '-') + "-gc.log");
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx" + settings.heapMb() + "m");
     command.addAll(JVM_FLAGS);
     // e.g. -Dpbft.cluster.jvmFlags=-Xmx4g for measurements that keep a long log in memory:
-    // later flags win over the defaults above.
+    // later flags win over the ones above.
     String extra = System.getProperty("pbft.cluster.jvmFlags", "").trim();
     if (!extra.isEmpty()) {
       command.addAll(List.of(extra.split("\\s+")));
@@ -149,14 +160,15 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Waits until every target answers its Status RPC; fails if a process exits meanwhile. */
   public void awaitHealthy(List<ClusterStatus.Target> targets) throws InterruptedException {
+    Duration startTimeout = Duration.ofMillis(settings.startTimeoutMs());
     try (ClusterStatus status = ClusterStatus.open(targets)) {
-      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, START_TIMEOUT,
+      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, startTimeout,
           Duration.ofSeconds(1), this::checkAlive);
       if (!s.allReachable()) {
         StringBuilder why = new StringBuilder();
         s.replicas().stream().filter(r -> !r.reachable())
             .forEach(r -> why.append("; ").append(r.id()).append(" at ").append(r.address()).append(": ").append(r.error()));
-        throw CliException.failed("processes not reachable after " + START_TIMEOUT.toSeconds() + " s" + why);
+        throw CliException.failed("processes not reachable after " + startTimeout.toMillis() + " ms" + why);
       }
     }
   }
@@ -338,8 +350,8 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /**
-   * Stops every process (paused ones are continued first; SIGTERM, then SIGKILL after 5 s) and
-   * deletes the directory. Idempotent.
+   * Stops every process (paused ones are continued first; SIGTERM, then SIGKILL after
+   * {@code pbft.cluster.stopGraceMs}) and deletes the directory. Idempotent.
    */
   @Override
   public synchronized void close() {
@@ -363,7 +375,7 @@ public final class LocalCluster implements AutoCloseable {
     }
     paused.clear();
     started.forEach(s -> s.process.destroy());
-    long deadline = System.nanoTime() + STOP_GRACE.toNanos();
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(settings.stopGraceMs());
     for (Started s : started) {
       try {
         long left = deadline - System.nanoTime();

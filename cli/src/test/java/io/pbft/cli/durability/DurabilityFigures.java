@@ -109,7 +109,7 @@ class DurabilityFigures {
       boolean durable = mode.startsWith("durable");
       if (mode.startsWith("durable-k")) {
         int k = Integer.parseInt(mode.substring("durable-k".length()));
-        config = config.withProtocol(config.protocol().withCheckpointInterval(k).withWindowSize(4 * k));
+        config = config.withProtocol(config.protocol().toBuilder().checkpointInterval(k).windowSize(4 * k).build());
         config.write(cluster.dir().resolve("cluster.yaml"));
       }
       if (durable) {
@@ -142,11 +142,13 @@ class DurabilityFigures {
   @Test
   void restart() throws Exception {
     // -Dpbft.figures.checkpoints=none: no checkpoint within the run, nothing is compacted, the whole
-    // log is replayed at a restart (the worst case; the replicas then need -Dpbft.cluster.jvmFlags=-Xmx4g
+    // log is replayed at a restart (the worst case; the replicas then need -Dpbft.cluster.heapMb=4096
     // or so, for their in-memory log grows as well). Default: the protocol's defaults, so a restart
-    // loads the last checkpoint and replays what follows it.
+    // loads the last checkpoint and replays what follows it. (The window must be at least twice the
+    // checkpoint interval.)
     boolean none = "none".equals(System.getProperty("pbft.figures.checkpoints", "default"));
-    UnaryOperator<ProtocolSettings> rare = p -> none ? p.withCheckpointInterval(1_000_000).withWindowSize(1_000_000) : p;
+    UnaryOperator<ProtocolSettings> rare =
+        p -> none ? p.toBuilder().checkpointInterval(1_000_000).windowSize(2_000_000).build() : p;
     try (LocalCluster cluster = LocalCluster.create("figures-restart", new PrintWriter(System.err, true))) {
       ClusterConfig generated = cluster.generate(4, CLIENTS);
       ClusterConfig config = generated.withProtocol(rare.apply(generated.protocol()));

@@ -37,10 +37,6 @@ public final class ReplicaCore {
   private static final Logger log = LoggerFactory.getLogger(ReplicaCore.class);
   /** Every so many events the runtime's cheap invariant check walks the whole log too. */
   private static final int FULL_CHECK_EVERY = 256;
-  // TODO(settings branch): these three become ProtocolSettings keys.
-  private static final int BACKOFF_DOUBLINGS_MAX = 6;
-  private static final int CHECKPOINT_VOTES_AHEAD_MAX = 3;
-  private static final int CATCH_UP_BATCHES_MAX = 64;
 
   private final ReplicaState state;
   private final Outbox outbox;
@@ -65,14 +61,14 @@ public final class ReplicaCore {
   ReplicaCore(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient, Rules rules) {
     this.state = new ReplicaState(id, n, f, settings);
     this.outbox = new Outbox(id, signer);
-    this.timers = new Timers(state, BACKOFF_DOUBLINGS_MAX);
+    this.timers = new Timers(state, settings.viewChangeBackoffDoublingsMax());
     this.requests = new Requests(state, outbox, knownClient);
     this.transfer = new StateTransfer(state, outbox);
     this.normal = new NormalCase(state, outbox, rules, requests, transfer::active);
     this.execution = new ExecutionOrder(state, outbox, requests, transfer::active);
-    this.checkpoints = new Checkpoints(state, outbox, transfer, normal, CHECKPOINT_VOTES_AHEAD_MAX);
+    this.checkpoints = new Checkpoints(state, outbox, transfer, normal, settings.aheadCheckpointVotesMax());
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal);
-    this.catchUp = new CatchUp(state, outbox, CATCH_UP_BATCHES_MAX);
+    this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax());
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
   }

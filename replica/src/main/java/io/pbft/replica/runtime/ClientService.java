@@ -32,7 +32,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   @Override
   public StreamObserver<ClientMessage> session(StreamObserver<ReplicaToClient> responseObserver) {
     ServerCallStreamObserver<ReplicaToClient> out = (ServerCallStreamObserver<ReplicaToClient>) responseObserver;
-    ClientSession session = new ClientSession(out);
+    ClientSession session = new ClientSession(out, replica.config.transport().clientSendBufferBytes());
     if (!replica.sessions.admit()) {
       replica.drop("client session limit reached");
       session.closeWith("replica " + replica.id + " serves its maximum number of client sessions");

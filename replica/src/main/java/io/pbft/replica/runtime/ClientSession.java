@@ -2,6 +2,7 @@ package io.pbft.replica.runtime;
 
 import com.google.protobuf.ByteString;
 import io.grpc.stub.ServerCallStreamObserver;
+import io.pbft.config.TransportSettings;
 import io.pbft.crypto.Mac;
 import io.pbft.proto.AuthenticatedReply;
 import io.pbft.proto.Rejection;
@@ -20,12 +21,22 @@ final class ClientSession {
   private volatile boolean closed;
   private boolean ended; // guarded by this: counted out of ClientSessions
 
-  /** Replies buffered for one client before it counts as not reading. */
-  static final int SEND_BUFFER_BYTES = 1 << 20;
-
+  /**
+   * A session whose stream buffers the default {@code transport.clientSendBufferBytes}. The
+   * configured value reaches a session only through the other constructor; ClientService still
+   * calls this one.
+   */
   ClientSession(ServerCallStreamObserver<ReplicaToClient> out) {
+    this(out, TransportSettings.CLIENT_SEND_BUFFER_BYTES.defaultValue());
+  }
+
+  /**
+   * @param sendBufferBytes reply bytes buffered for this client before it counts as not reading
+   *     ({@code transport.clientSendBufferBytes})
+   */
+  ClientSession(ServerCallStreamObserver<ReplicaToClient> out, int sendBufferBytes) {
     this.out = out;
-    out.setOnReadyThreshold(SEND_BUFFER_BYTES);
+    out.setOnReadyThreshold(sendBufferBytes);
   }
 
   int clientId() {
@@ -48,7 +59,7 @@ final class ClientSession {
       return false;
     }
     if (!out.isReady()) {
-      // More than SEND_BUFFER_BYTES wait for this client: it is not reading. Drop; a correct
+      // More than the send buffer holds waits for this client: it is not reading. Drop; a correct
       // client retransmits and gets the cached reply.
       return false;
     }

@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * The one thread that touches a replica's core. Outside input comes in through a bounded queue;
  * when it is full the task is dropped and counted (a flood never blocks a network thread). The
  * replica's own reports (execution results) come in through a second queue that is never full:
- * they are bounded by the pipeline and must not be lost. After each burst of tasks the loop runs
+ * they are bounded by the pipeline and must not be lost. After each burst of at most {@code burstMax} tasks
+ * ({@code transport.eventLoopBurstMax}) the loop runs
  * {@code afterBurst}, which carries out the core's effects, so that messages produced by many
  * events leave together.
  *

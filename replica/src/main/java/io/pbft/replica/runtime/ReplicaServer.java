@@ -46,8 +46,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
-  private static final long TICK_MS = 20;
-  private static final int BURST_MAX = 64;
 
   final int id;
   final ClusterConfig config;
@@ -81,7 +79,7 @@ public final class ReplicaServer implements AutoCloseable {
     this.verifier = new InboundVerifier(config);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
-    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), BURST_MAX,
+    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), config.transport().eventLoopBurstMax(),
         this::dispatchEffects, this::fatal);
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
@@ -223,9 +221,11 @@ public final class ReplicaServer implements AutoCloseable {
       r.close(); // release the pool, timers and peer channels the constructor made
       throw e;
     }
-    // The core has no clock: time reaches it with every event, and as ticks on its own loop.
+    // The core has no clock: time reaches it with every event, and as ticks on its own loop every
+    // transport.tickMs.
+    long tickMs = config.transport().tickMs();
     r.scheduler.scheduleAtFixedRate(() -> r.loop.submit(() -> r.core.tick(r.nowMs())),
-        TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+        tickMs, tickMs, TimeUnit.MILLISECONDS);
     // Effects of the recovery (batches to replay, fetches) go out once everything runs.
     r.loop.submitInternal(() -> { });
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);

@@ -23,8 +23,13 @@ import org.junit.jupiter.api.Test;
  */
 class CatchUpTest {
   private static final int TIMEOUT_MS = 1000;
-  /** A window of 16, checkpoints too rare to interfere, batches of at most 2 KiB. */
-  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 2048, 16, 4, 100, 100, 1024, TIMEOUT_MS, 1 << 20);
+  /**
+   * A window of 32, checkpoints every 16 (beyond the sequence numbers these tests reach, so they
+   * do not interfere), batches of at most 2 KiB.
+   */
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.newBuilder().batchSizeMax(10).batchBytesMax(2048)
+      .windowSize(32).pipelineDepthMax(4).checkpointInterval(16).pendingRequestsMax(100).operationBytesMax(1024)
+      .viewChangeTimeoutMs(TIMEOUT_MS).stateChunkBytesMax(1 << 20).build();
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   /** Backup 1 commits sequence {@code seq} with the primary's and replica 2's votes. */
@@ -114,7 +119,7 @@ class CatchUpTest {
 
   @Test
   void stableProofSentToAPeerLeavesOutItsOwnCheckpoint() {
-    CoreFixture small = new CoreFixture(4, 8, new ProtocolSettings(10, 2048, 8, 4, 2, 100, 1024, TIMEOUT_MS, 1 << 20));
+    CoreFixture small = new CoreFixture(4, 8, SETTINGS.toBuilder().windowSize(8).checkpointInterval(2).build());
     TestReplica backup = small.core(1, new RecordingApp());
     backup.tick(10_000);
     for (long s = 1; s <= 2; s++) {

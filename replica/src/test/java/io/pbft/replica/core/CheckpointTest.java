@@ -18,7 +18,9 @@ import org.junit.jupiter.api.Test;
 
 /** Checkpoints and garbage collection, OSDI 1999 section 4.3. */
 class CheckpointTest {
-  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 1 << 20, 8, 4, 2, 100, 1024, 1000, 1 << 20);
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.newBuilder().batchSizeMax(10).batchBytesMax(1 << 20)
+      .windowSize(8).pipelineDepthMax(4).checkpointInterval(2).pendingRequestsMax(100).operationBytesMax(1024)
+      .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   private void commitAt(TestReplica backup, long seq, int client) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.config.TransportSettings;
 import io.pbft.proto.ReplicaMessage;
@@ -67,10 +68,13 @@ class InboundVerifierTest {
 
   @Test
   void oversizedMessageIsRejectedBeforeItsSignatureIsChecked() {
-    TransportSettings d = TransportSettings.defaults();
-    InboundVerifier strict = new InboundVerifier(fx.config.withTransport(
-        new TransportSettings(1024, d.peerQueueMax(), d.inboundQueueMax(), d.clientSessionsMax(), 1, d.reconnectDelayMs())));
-    ReplicaMessage big = prePrepare(0, 1, List.of(fx.request(0, 1, "x".repeat(2000))));
+    // The smallest message bound the rules allow with batches and state chunks of 2 KiB.
+    ProtocolSettings small = fx.config.protocol().toBuilder().batchBytesMax(2048).operationBytesMax(1024)
+        .stateChunkBytesMax(2048).build();
+    TransportSettings tight = TransportSettings.newBuilder().messageBytesMax(2048 + ClusterConfig.envelopeBytes(4))
+        .verifyThreads(1).build();
+    InboundVerifier strict = new InboundVerifier(fx.config.withSettings(small, tight));
+    ReplicaMessage big = prePrepare(0, 1, List.of(fx.request(0, 1, "x".repeat(5000))));
     assertEquals(Rejection.OVERSIZED_MESSAGE, strict.verify(fx.signed(0, big)).reason());
   }
 
@@ -127,7 +131,8 @@ class InboundVerifierTest {
 
   @Test
   void viewChangeWithLongerListsThanACorrectReplicaMakesIsRejected() {
-    InboundVerifier window4 = new InboundVerifier(fx.config.withProtocol(ProtocolSettings.defaults().withWindowSize(4)));
+    InboundVerifier window4 = new InboundVerifier(fx.config.withProtocol(
+        ProtocolSettings.newBuilder().windowSize(4).checkpointInterval(2).build()));
     SignedMessage junk = SignedMessage.newBuilder().setSender(3).setPayload(ByteString.copyFromUtf8("junk"))
         .setSignature(ByteString.copyFrom(new byte[64])).build();
     io.pbft.proto.PreparedCertificate cert = io.pbft.proto.PreparedCertificate.newBuilder().setPrePrepare(junk).build();

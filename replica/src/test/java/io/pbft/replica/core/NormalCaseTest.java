@@ -241,9 +241,8 @@ class NormalCaseTest {
 
   @Test
   void batchIsBoundedByBytes() {
-    ProtocolSettings base = ProtocolSettings.defaults();
-    ProtocolSettings s = new ProtocolSettings(100, 1000, base.windowSize(), 1, base.checkpointInterval(),
-        base.pendingRequestsMax(), 600, 1000, 1 << 20);
+    ProtocolSettings s = ProtocolSettings.newBuilder().batchSizeMax(100).batchBytesMax(1000).pipelineDepthMax(1)
+        .operationBytesMax(600).viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
     CoreFixture small = new CoreFixture(4, 4, s);
     TestReplica primary = small.core(0, new RecordingApp());
     String big = "x".repeat(400);
@@ -269,9 +268,9 @@ class NormalCaseTest {
 
   @Test
   void primaryNeverAssignsSequenceNumbersAboveTheHighWatermark() {
-    ProtocolSettings base = ProtocolSettings.defaults();
-    ProtocolSettings s = new ProtocolSettings(1, base.batchBytesMax(), 4, 4, 4, base.pendingRequestsMax(),
-        base.operationBytesMax(), 1000, 1 << 20);
+    // A window of 4 (checkpoints every 2, which nothing here reaches: no batch executes).
+    ProtocolSettings s = ProtocolSettings.newBuilder().batchSizeMax(1).windowSize(4).pipelineDepthMax(4)
+        .checkpointInterval(2).viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
     CoreFixture small = new CoreFixture(4, 10, s);
     TestReplica primary = small.core(0, new RecordingApp());
     for (int c = 0; c < 10; c++) {

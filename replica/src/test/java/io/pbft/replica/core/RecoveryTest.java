@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Test;
  * contradicts what it said before, and comes back where it was.
  */
 class RecoveryTest {
-  private static final ProtocolSettings SETTINGS = new ProtocolSettings(10, 1 << 20, 16, 4, 4, 100, 1024, 1000, 1 << 20);
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.newBuilder().batchSizeMax(10).batchBytesMax(1 << 20)
+      .windowSize(16).pipelineDepthMax(4).checkpointInterval(4).pendingRequestsMax(100).operationBytesMax(1024)
+      .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   /** What survives a crash: the log as the runtime would keep it, and the last checkpoint. */

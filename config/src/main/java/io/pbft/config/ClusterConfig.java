@@ -2,7 +2,6 @@ package io.pbft.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -20,23 +19,59 @@ import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The cluster configuration file: replicas (id, address, public key, key file), client
- * identities, and the protocol and transport bounds. n = 3f + 1 at least; f is derived from n
- * unless the file states it, in which case n must be at least 3f + 1.
+ * identities, and the {@link ProtocolSettings protocol} and {@link TransportSettings transport}
+ * settings. n = 3f + 1 at least; f is derived from n unless the file states it, in which case n
+ * must be at least 3f + 1. Settings are checked on their own when they are made, and against each
+ * other ({@link #RULES}) here, where both sections and n are known.
  */
 public final class ClusterConfig {
-  // Strict on purpose: a repeated key, a fraction or an empty value in a setting is a mistake in
-  // the file, and Jackson's defaults would silently keep the last key, truncate, or read 0.
+  // Strict on purpose: a repeated key is a mistake in the file, and Jackson's default would
+  // silently keep the last one. (Settings are read from the tree by their declarations, which
+  // reject fractions, empty values and text where an integer belongs.)
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory()
       .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
       .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES))
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+      .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY);
+
+  /**
+   * Bytes a replica message needs beyond the batch or state chunk it carries, in a cluster of
+   * {@code n}: the signed envelope (sender, 64-byte signature, field headers) and, in the
+   * committed certificate a replica sends a peer that is behind, the 2f + 1 signed commits beside
+   * the pre-prepare (about 140 bytes each). Generous on purpose; part of the wire format, not a
+   * setting.
+   */
+  public static int envelopeBytes(int n) {
+    return 1024 + 256 * n;
+  }
+
+  /** Rules between the protocol and transport settings, checked by every constructor. */
+  public static final List<SettingsRule<ClusterConfig>> RULES = List.of(
+      new SettingsRule<>("protocol.batchBytesMax + envelope ≤ transport.messageBytesMax, the envelope being "
+          + "1024 + 256 × n bytes (signatures, headers, and the 2f + 1 commits of a committed certificate): "
+          + "otherwise the pre-prepare of a full batch, or the certificate a replica that is behind catches up "
+          + "with, is dropped as oversized and the cluster stalls on it.",
+          c -> (long) c.protocol.batchBytesMax() + envelopeBytes(c.n()) <= c.transport.messageBytesMax() ? null
+              : "protocol.batchBytesMax (" + c.protocol.batchBytesMax() + ") plus " + envelopeBytes(c.n())
+                  + " bytes of envelope for n = " + c.n() + " replicas cannot exceed transport.messageBytesMax ("
+                  + c.transport.messageBytesMax() + "): the pre-prepare of a full batch would be dropped as oversized"),
+      new SettingsRule<>("protocol.stateChunkBytesMax + envelope ≤ transport.messageBytesMax: otherwise every "
+          + "state chunk is dropped as oversized and a replica that is behind never catches up.",
+          c -> (long) c.protocol.stateChunkBytesMax() + envelopeBytes(c.n()) <= c.transport.messageBytesMax() ? null
+              : "protocol.stateChunkBytesMax (" + c.protocol.stateChunkBytesMax() + ") plus " + envelopeBytes(c.n())
+                  + " bytes of envelope for n = " + c.n() + " replicas cannot exceed transport.messageBytesMax ("
+                  + c.transport.messageBytesMax() + "): every state chunk would be dropped as oversized"),
+      new SettingsRule<>("transport.tickMs ≤ protocol.viewChangeTimeoutMs / 2: the core sees time only at "
+          + "ticks, and paces heartbeats, catch-up answers and its wait before fetching state in halves of the "
+          + "timeout.",
+          c -> 2L * c.transport.tickMs() <= c.protocol.viewChangeTimeoutMs() ? null
+              : "transport.tickMs (" + c.transport.tickMs() + ") cannot exceed half of protocol.viewChangeTimeoutMs ("
+                  + c.protocol.viewChangeTimeoutMs() + "): the core sees time only at ticks"));
 
   private final List<ReplicaInfo> replicas;
   private final List<ClientInfo> clients;
@@ -50,8 +85,8 @@ public final class ClusterConfig {
     this.replicas = List.copyOf(replicas);
     this.clients = List.copyOf(clients);
     this.f = f;
-    this.protocol = protocol;
-    this.transport = transport;
+    this.protocol = Objects.requireNonNull(protocol, "protocol");
+    this.transport = Objects.requireNonNull(transport, "transport");
     this.baseDir = baseDir;
     validate();
   }
@@ -98,6 +133,9 @@ public final class ClusterConfig {
         throw new ConfigException("client id " + c.id() + " is listed twice");
       }
       checkKey("client " + c.id(), c.publicKey());
+    }
+    for (SettingsRule<ClusterConfig> rule : RULES) {
+      rule.check(this);
     }
   }
 
@@ -159,6 +197,11 @@ public final class ClusterConfig {
 
   public ClusterConfig withTransport(TransportSettings t) {
     return new ClusterConfig(replicas, clients, f, protocol, t, baseDir);
+  }
+
+  /** Both sections at once, for changes that only hold together (a smaller message bound and batch). */
+  public ClusterConfig withSettings(ProtocolSettings p, TransportSettings t) {
+    return new ClusterConfig(replicas, clients, f, p, t, baseDir);
   }
 
   /** Loads the private key of replica {@code id} from its key file. */
@@ -251,49 +294,42 @@ public final class ClusterConfig {
       }
     }
     int f = root.has("f") ? intField(root, "top level", "f") : faultsTolerated(replicas.size());
-    ProtocolSettings protocol = settings(root, "protocol", ProtocolSettings.class, ProtocolSettings.defaults());
-    TransportSettings transport = settings(root, "transport", TransportSettings.class, TransportSettings.defaults());
+    ProtocolSettings protocol = settings(root, ProtocolSettings.GROUP, ProtocolSettings.defaults());
+    TransportSettings transport = settings(root, TransportSettings.GROUP, TransportSettings.defaults());
     return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir);
   }
 
   /** Settings sections may give any subset of fields; the rest keep their defaults. */
-  private static <T> T settings(JsonNode root, String name, Class<T> type, T defaults) {
-    JsonNode node = root.get(name);
-    ObjectNode merged = YAML.valueToTree(defaults);
-    if (node != null && !node.isNull()) {
-      if (!node.isObject()) {
-        throw new ConfigException("'" + name + "' must be a mapping");
-      }
-      allowOnly(node, name, iterable(merged.fieldNames()));
-      node.fields().forEachRemaining(e -> merged.set(e.getKey(), e.getValue()));
+  private static <T extends GroupSettings> T settings(JsonNode root, SettingsGroup<T> group, T defaults) {
+    JsonNode node = root.get(group.name());
+    if (node == null || node.isNull()) {
+      return defaults;
     }
-    try {
-      return YAML.treeToValue(merged, type);
-    } catch (JsonProcessingException e) {
-      if (e.getCause() instanceof ConfigException ce) {
-        throw ce;
-      }
-      throw new ConfigException("'" + name + fieldOf(e) + "': " + e.getOriginalMessage(), e);
-    } catch (IllegalArgumentException e) {
-      if (e.getCause() instanceof ConfigException ce) {
-        throw ce;
-      }
-      throw new ConfigException("'" + name + "': " + e.getMessage(), e);
+    if (!node.isObject()) {
+      throw new ConfigException("'" + group.name() + "' must be a mapping");
     }
+    Set<String> names = new HashSet<>();
+    group.settings().forEach(s -> names.add(s.name()));
+    allowOnly(node, group.name(), names);
+    int[] values = defaults.values();
+    for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> field = it.next();
+      Setting setting = group.find(field.getKey());
+      values[setting.index()] = settingValue(setting, field.getValue());
+    }
+    return group.create(values);
   }
 
-  /** ".field" for an error about one field of a settings section, so the message says which. */
-  private static String fieldOf(JsonProcessingException e) {
-    if (e instanceof JsonMappingException m && !m.getPath().isEmpty() && m.getPath().get(0).getFieldName() != null) {
-      return "." + m.getPath().get(0).getFieldName();
+  /** An integer in the setting's range; a fraction, text or empty value is a mistake, not a 0. */
+  private static int settingValue(Setting setting, JsonNode v) {
+    if (v.isIntegralNumber()) {
+      if (!v.canConvertToLong()) {
+        throw setting.outOfRange(v.asText());
+      }
+      return setting.check(v.longValue());
     }
-    return "";
-  }
-
-  private static Set<String> iterable(Iterator<String> it) {
-    Set<String> s = new HashSet<>();
-    it.forEachRemaining(s::add);
-    return s;
+    String got = v.isNull() ? "an empty value" : v.isTextual() ? "'" + v.textValue() + "'" : v.toString();
+    throw new ConfigException(setting.key() + " must be an integer, got " + got);
   }
 
   private static void allowOnly(JsonNode node, String where, Set<String> allowed) {
@@ -304,7 +340,7 @@ public final class ClusterConfig {
     while (names.hasNext()) {
       String name = names.next();
       if (!allowed.contains(name)) {
-        throw new ConfigException(where + ": unknown field '" + name + "' (known: " + new java.util.TreeSet<>(allowed) + ")");
+        throw new ConfigException(where + ": unknown field '" + name + "' (known: " + new TreeSet<>(allowed) + ")");
       }
     }
   }
@@ -361,14 +397,23 @@ public final class ClusterConfig {
         o.put("keyFile", c.keyFile());
       }
     }
-    root.set("protocol", YAML.valueToTree(protocol));
-    root.set("transport", YAML.valueToTree(transport));
+    root.set(ProtocolSettings.GROUP.name(), settingsNode(protocol));
+    root.set(TransportSettings.GROUP.name(), settingsNode(transport));
     try {
       return "# pbft cluster configuration: n = " + n() + " replicas, tolerating f = " + f + " faulty ones\n"
           + YAML.writeValueAsString(root);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** Every setting of the group, in the order of its declarations. */
+  private static ObjectNode settingsNode(GroupSettings settings) {
+    ObjectNode node = YAML.createObjectNode();
+    for (Setting s : settings.group().settings()) {
+      node.put(s.name(), settings.get(s));
+    }
+    return node;
   }
 
   public void write(Path file) {

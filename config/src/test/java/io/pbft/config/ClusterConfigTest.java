@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -227,19 +228,110 @@ class ClusterConfigTest {
 
   @Test
   void zeroWindowSizeIsRejected() {
-    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 0\n")), "protocol.windowSize must be positive");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 0\n")),
+        "protocol.windowSize must be between 2 and 16777216 sequence numbers, got 0");
   }
+
+  // ---------------------------------------------------------------- ranges, one per setting
+
+  /** Every declared setting of both sections, just outside its range at either end. */
+  @Test
+  void everySettingOutsideItsRangeIsRejectedNamingTheKeyTheRangeAndTheValue() {
+    for (SettingsGroup<?> group : List.of(ProtocolSettings.GROUP, TransportSettings.GROUP)) {
+      for (Setting s : group.settings()) {
+        for (long bad : new long[] {s.min() - 1L, s.max() + 1L}) {
+          String yaml = yaml(4, group.name() + ":\n  " + s.name() + ": " + bad + "\n");
+          assertEquals(s.key() + " must be between " + s.min() + " and " + s.max() + " " + s.unit() + ", got " + bad,
+              rejects(yaml).getMessage());
+        }
+      }
+    }
+  }
+
+  @Test
+  void viewChangeTimeoutOutsideItsRangeIsRejected() {
+    assertEquals("protocol.viewChangeTimeoutMs must be between 50 and 600000 ms, got 10",
+        rejects(yaml(4, "protocol:\n  viewChangeTimeoutMs: 10\n")).getMessage());
+    assertEquals(50, ClusterConfig.parse(yaml(4, "protocol:\n  viewChangeTimeoutMs: 50\n"), null)
+        .protocol().viewChangeTimeoutMs());
+  }
+
+  @Test
+  void stateChunkOutsideItsRangeIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  stateChunkBytesMax: 0\n")),
+        "protocol.stateChunkBytesMax must be between 512 and 1073741824 bytes, got 0");
+  }
+
+  // ---------------------------------------------------------------- rules, one test per rule
 
   @Test
   void pipelineDeeperThanTheWindowIsRejected() {
-    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 8\n  pipelineDepthMax: 9\n")),
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 8\n  checkpointInterval: 4\n  pipelineDepthMax: 9\n")),
         "pipelineDepthMax (9) cannot exceed protocol.windowSize (8)");
+    assertEquals(8, ClusterConfig.parse(yaml(4, "protocol:\n  windowSize: 8\n  checkpointInterval: 4\n"
+        + "  pipelineDepthMax: 8\n"), null).protocol().pipelineDepthMax());
   }
 
   @Test
-  void operationLargerThanABatchIsRejected() {
-    assertMessageContains(rejects(yaml(4, "protocol:\n  batchBytesMax: 100\n  operationBytesMax: 101\n")),
-        "operationBytesMax");
+  void operationThatCannotFitInABatchWithItsSignedRequestIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  batchBytesMax: 4096\n  operationBytesMax: 4096\n")),
+        "protocol.operationBytesMax (4096) plus 256 bytes", "protocol.batchBytesMax (4096)");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  batchBytesMax: 4096\n  operationBytesMax: 3841\n")),
+        "protocol.operationBytesMax (3841)");
+    assertEquals(3840, ClusterConfig.parse(yaml(4, "protocol:\n  batchBytesMax: 4096\n  operationBytesMax: 3840\n"),
+        null).protocol().operationBytesMax());
+  }
+
+  @Test
+  void checkpointIntervalThatDoesNotDivideTheWindowIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 1000\n  checkpointInterval: 128\n")),
+        "protocol.checkpointInterval (128) must divide protocol.windowSize (1000)");
+    assertEquals(1000, ClusterConfig.parse(yaml(4, "protocol:\n  windowSize: 1000\n  checkpointInterval: 125\n"),
+        null).protocol().windowSize());
+  }
+
+  @Test
+  void windowShorterThanTwoCheckpointIntervalsIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: 128\n  checkpointInterval: 128\n")),
+        "protocol.windowSize (128) must be at least twice protocol.checkpointInterval (128)");
+    // The default window with a checkpoint interval beyond it: no checkpoint could ever be taken.
+    assertMessageContains(rejects(yaml(4, "protocol:\n  checkpointInterval: 2048\n")), "protocol.checkpointInterval");
+    assertEquals(256, ClusterConfig.parse(yaml(4, "protocol:\n  windowSize: 256\n  checkpointInterval: 128\n"),
+        null).protocol().windowSize());
+  }
+
+  @Test
+  void batchThatDoesNotFitInAMessageWithItsEnvelopeIsRejected() {
+    int message = 1 << 20;
+    int envelope = ClusterConfig.envelopeBytes(4);
+    String tooBig = "transport:\n  messageBytesMax: " + message + "\nprotocol:\n  batchBytesMax: " + (message - envelope + 1)
+        + "\n  operationBytesMax: 1024\n  stateChunkBytesMax: 1024\n";
+    assertMessageContains(rejects(yaml(4, tooBig)), "protocol.batchBytesMax (" + (message - envelope + 1) + ")",
+        "transport.messageBytesMax (" + message + ")", "n = 4");
+    String fits = tooBig.replace("batchBytesMax: " + (message - envelope + 1), "batchBytesMax: " + (message - envelope));
+    assertEquals(message - envelope, ClusterConfig.parse(yaml(4, fits), null).protocol().batchBytesMax());
+    // The envelope holds 2f + 1 signed commits: what fits 4 replicas does not fit 7.
+    assertMessageContains(rejects(yaml(7, fits)), "protocol.batchBytesMax", "n = 7");
+  }
+
+  @Test
+  void stateChunkThatDoesNotFitInAMessageWithItsEnvelopeIsRejected() {
+    int message = 1 << 20;
+    int envelope = ClusterConfig.envelopeBytes(4);
+    String tooBig = "transport:\n  messageBytesMax: " + message + "\nprotocol:\n  batchBytesMax: 65536\n"
+        + "  operationBytesMax: 1024\n  stateChunkBytesMax: " + message + "\n";
+    assertMessageContains(rejects(yaml(4, tooBig)), "protocol.stateChunkBytesMax (" + message + ")",
+        "transport.messageBytesMax (" + message + ")");
+    String fits = tooBig.replace("stateChunkBytesMax: " + message, "stateChunkBytesMax: " + (message - envelope));
+    assertEquals(message - envelope, ClusterConfig.parse(yaml(4, fits), null).protocol().stateChunkBytesMax());
+  }
+
+  @Test
+  void tickLongerThanHalfTheViewChangeTimeoutIsRejected() {
+    assertMessageContains(rejects(yaml(4, "protocol:\n  viewChangeTimeoutMs: 100\ntransport:\n  tickMs: 51\n")),
+        "transport.tickMs (51) cannot exceed half of protocol.viewChangeTimeoutMs (100)");
+    assertEquals(50, ClusterConfig.parse(yaml(4, "protocol:\n  viewChangeTimeoutMs: 100\ntransport:\n  tickMs: 50\n"),
+        null).transport().tickMs());
   }
 
   @Test
@@ -311,7 +403,37 @@ class ClusterConfigTest {
   @Test
   void withProtocolValidatesTheNewSettings() {
     ClusterConfig c = ClusterConfig.parse(yaml(4, ""), null);
-    assertEquals(16, c.withProtocol(c.protocol().withWindowSize(16).withPipelineDepthMax(2)).protocol().windowSize());
-    assertThrows(ConfigException.class, () -> c.protocol().withWindowSize(2).withPipelineDepthMax(3));
+    ProtocolSettings small = c.protocol().toBuilder().windowSize(16).checkpointInterval(8).pipelineDepthMax(2).build();
+    assertEquals(16, c.withProtocol(small).protocol().windowSize());
+    assertThrows(ConfigException.class, () -> small.withPipelineDepthMax(17));
+    // Rules between the sections hold for every replacement as well.
+    ProtocolSettings bigBatches = c.protocol().toBuilder().batchBytesMax(c.transport().messageBytesMax()).build();
+    assertMessageContains(assertThrows(ConfigException.class, () -> c.withProtocol(bigBatches)),
+        "protocol.batchBytesMax");
+  }
+
+  @Test
+  void withSettingsChangesBothSectionsAtOnce() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, ""), null);
+    TransportSettings tight = c.transport().toBuilder().messageBytesMax(8192).build();
+    // A small message bound alone breaks the rules with the default batches; together they hold.
+    assertThrows(ConfigException.class, () -> c.withTransport(tight));
+    ProtocolSettings small = c.protocol().toBuilder().batchBytesMax(4096).operationBytesMax(1024)
+        .stateChunkBytesMax(4096).build();
+    ClusterConfig both = c.withSettings(small, tight);
+    assertEquals(8192, both.transport().messageBytesMax());
+    assertEquals(4096, both.protocol().batchBytesMax());
+  }
+
+  @Test
+  void toYamlWritesEverySettingOfBothSections() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, "transport:\n  tickMs: 7\n"), null);
+    String yaml = c.toYaml();
+    for (SettingsGroup<?> group : List.of(ProtocolSettings.GROUP, TransportSettings.GROUP)) {
+      for (Setting s : group.settings()) {
+        assertTrue(yaml.contains("  " + s.name() + ": "), "toYaml lacks " + s.key() + ":\n" + yaml);
+      }
+    }
+    assertEquals(7, ClusterConfig.parse(yaml, null).transport().tickMs());
   }
 }

@@ -1,0 +1,81 @@
+package io.pbft.config;
+
+import java.util.List;
+
+/**
+ * Renders {@code docs/CONFIGURATION.md} from the declarations: every setting with its default,
+ * range, unit and meaning, and every rule between settings. A test keeps the file and the
+ * declarations in agreement.
+ */
+public final class ConfigurationReference {
+  private ConfigurationReference() {}
+
+  /** The groups documented, in order: the two sections of cluster.yaml, then the local launcher's. */
+  public static final List<SettingsGroup<?>> GROUPS = List.of(ProtocolSettings.GROUP, TransportSettings.GROUP,
+      LocalClusterSettings.GROUP);
+
+  public static String markdown() {
+    StringBuilder md = new StringBuilder();
+    md.append("# Configuration reference\n\n");
+    md.append("<!-- Generated from the declarations in config/src/main/java/io/pbft/config (ProtocolSettings,\n");
+    md.append("     TransportSettings, ClusterConfig.RULES, LocalClusterSettings); do not edit by hand. After changing\n");
+    md.append("     a declaration, regenerate with\n");
+    md.append("     mvn -o -q -pl config -am test -Dtest=ConfigurationReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dpbft.docs.update=true -->\n\n");
+    md.append("`cluster.yaml` (written by `pbft keygen`, read by every replica and client) holds `f`, `replicas` and\n");
+    md.append("`clients`, described in the [README](../README.md#configuration-file), and the two settings sections\n");
+    md.append("below, `protocol` and `transport`. A section may give any subset of its keys; the others keep their\n");
+    md.append("defaults. Every value is an integer in its range: a value out of range, an unknown key, a fraction, text\n");
+    md.append("or an empty value is rejected with a message naming the key, for example\n");
+    md.append("`protocol.viewChangeTimeoutMs must be between 50 and 600000 ms, got 10`.\n");
+    for (SettingsGroup<?> group : GROUPS) {
+      md.append("\n## ").append(group.title()).append("\n\n");
+      md.append(group.doc()).append("\n\n");
+      md.append("| Key | Default | Range | Unit | Meaning |\n");
+      md.append("| --- | ---: | --- | --- | --- |\n");
+      for (Setting s : group.settings()) {
+        md.append("| `").append(s.key()).append("` | ").append(amount(s.defaultValue(), s.unit())).append(" | ")
+            .append(amount(s.min(), s.unit())).append(" to ").append(amount(s.max(), s.unit())).append(" | ")
+            .append(s.unit()).append(" | ").append(cell(s.doc())).append(" |\n");
+      }
+      rules(md, "Rules between these settings:", group.rules());
+      if (group == TransportSettings.GROUP) {
+        md.append("\n## Rules between the sections\n\n");
+        md.append("Checked where both sections and the number of replicas n are known (`ClusterConfig`):\n\n");
+        for (SettingsRule<?> r : ClusterConfig.RULES) {
+          md.append("- ").append(r.doc()).append('\n');
+        }
+      }
+    }
+    return md.toString();
+  }
+
+  private static void rules(StringBuilder md, String heading, List<? extends SettingsRule<?>> rules) {
+    if (rules.isEmpty()) {
+      return;
+    }
+    md.append('\n').append(heading).append("\n\n");
+    for (SettingsRule<?> r : rules) {
+      md.append("- ").append(r.doc()).append('\n');
+    }
+  }
+
+  /** The value, and for whole KiB, MiB or GiB of bytes that reading as well: 4194304 (4 MiB). */
+  static String amount(int value, String unit) {
+    if (!unit.equals("bytes") || value < 1024) {
+      return Integer.toString(value);
+    }
+    String[] names = {"GiB", "MiB", "KiB"};
+    int[] shifts = {30, 20, 10};
+    for (int i = 0; i < shifts.length; i++) {
+      int size = 1 << shifts[i];
+      if (value % size == 0) {
+        return value + " (" + (value / size) + " " + names[i] + ")";
+      }
+    }
+    return Integer.toString(value);
+  }
+
+  private static String cell(String text) {
+    return text.replace("|", "\\|");
+  }
+}

@@ -1,0 +1,251 @@
+package io.pbft.config;
+
+/**
+ * Settings of the protocol core (the {@code protocol} section of {@code cluster.yaml}): bounds
+ * on batches, queues and messages, the window and checkpoint geometry of the log, and the
+ * view-change timer. Each setting is declared once below with its range, default, unit and
+ * meaning; instances are immutable and valid, made by {@link #newBuilder()}, {@link #toBuilder()}
+ * or {@link #defaults()}.
+ */
+public final class ProtocolSettings extends GroupSettings {
+  public static final SettingsGroup<ProtocolSettings> GROUP = new SettingsGroup<>("protocol",
+      "`protocol`: the protocol core",
+      "Bounds of the PBFT core, the geometry of its log (window and checkpoints) and its timers. The replicas "
+          + "of a cluster judge each other's messages by these values, so they should all use the same ones.",
+      ProtocolSettings::new);
+
+  /**
+   * Bytes a batch needs beyond the operation of its one request: the request's client id,
+   * timestamp and field headers, the client's 64-byte signature, and the batch's own field
+   * header (about 100 bytes at most). Part of the wire format, not a setting.
+   */
+  public static final int REQUEST_ENVELOPE_BYTES = 256;
+
+  public static final Setting BATCH_SIZE_MAX = GROUP.setting("batchSizeMax", "requests", 1, 100_000, 400,
+      "Requests the primary puts in one pre-prepare; a backup drops (and counts) a pre-prepare carrying more.");
+  public static final Setting BATCH_BYTES_MAX = GROUP.setting("batchBytesMax", "bytes", 512, 1 << 30, 4 << 20,
+      "Serialized bytes of the requests in one pre-prepare; a backup drops (and counts) a larger batch.");
+  public static final Setting WINDOW_SIZE = GROUP.setting("windowSize", "sequence numbers", 2, 1 << 24, 1024,
+      "L of the paper: a replica accepts sequence numbers in (h, h + L], h being its last stable checkpoint.");
+  public static final Setting PIPELINE_DEPTH_MAX = GROUP.setting("pipelineDepthMax", "batches", 1, 65_536, 4,
+      "Batches the primary keeps pre-prepared and not yet executed; requests arriving meanwhile wait and ride "
+          + "in the next batch together.");
+  public static final Setting CHECKPOINT_INTERVAL = GROUP.setting("checkpointInterval", "sequence numbers", 1,
+      1 << 23, 128,
+      "K of the paper: a checkpoint every K sequence numbers; once 2f + 1 replicas agree on one it is stable and "
+          + "the log below it is discarded.");
+  public static final Setting PENDING_REQUESTS_MAX = GROUP.setting("pendingRequestsMax", "requests", 1, 1 << 24,
+      20_000,
+      "Client requests the primary queues for its next batches; it drops (and counts) requests beyond.");
+  public static final Setting OPERATION_BYTES_MAX = GROUP.setting("operationBytesMax", "bytes", 1, 1 << 30,
+      1 << 20,
+      "Largest operation a client may submit; the client refuses larger ones and replicas drop (and count) them.");
+  public static final Setting VIEW_CHANGE_TIMEOUT_MS = GROUP.setting("viewChangeTimeoutMs", "ms", 50, 600_000,
+      1000,
+      "How long a backup waits for a request it knows of to execute before it suspects the primary (doubled "
+          + "after each consecutive view change, section 4.5.2); also the period of the heartbeats.");
+  public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
+      1 << 20,
+      "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
+  public static final Setting CATCH_UP_BATCHES_MAX = GROUP.setting("catchUpBatchesMax", "batches", 1, 4096, 64,
+      "Committed certificates a replica sends in answer to one heartbeat of a peer that is behind (also bounded "
+          + "to 2 × batchBytesMax bytes).");
+  public static final Setting VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX = GROUP.setting("viewChangeBackoffDoublingsMax",
+      "doublings", 0, 16, 6,
+      "Consecutive view changes double viewChangeTimeoutMs at most this many times.");
+  public static final Setting AHEAD_CHECKPOINT_VOTES_MAX = GROUP.setting("aheadCheckpointVotesMax", "votes", 2,
+      64, 3,
+      "CHECKPOINT votes kept per peer for sequence numbers beyond this replica's window (its lowest ones and "
+          + "its highest), from which a replica learns it must fetch a newer state.");
+
+  static {
+    GROUP.rule("pipelineDepthMax ≤ windowSize: the primary never assigns sequence numbers beyond the window.",
+        p -> p.pipelineDepthMax() <= p.windowSize() ? null
+            : "protocol.pipelineDepthMax (" + p.pipelineDepthMax() + ") cannot exceed protocol.windowSize ("
+                + p.windowSize() + "): the primary never assigns sequence numbers beyond the window");
+    GROUP.rule("operationBytesMax + " + REQUEST_ENVELOPE_BYTES + " ≤ batchBytesMax: a batch holding one largest "
+            + "request (with its signature and headers) must pass the backups' batch bound, or every primary in "
+            + "turn proposes a batch the backups drop and the cluster changes views without end.",
+        p -> (long) p.operationBytesMax() + REQUEST_ENVELOPE_BYTES <= p.batchBytesMax() ? null
+            : "protocol.operationBytesMax (" + p.operationBytesMax() + ") plus " + REQUEST_ENVELOPE_BYTES
+                + " bytes for the signed request around it cannot exceed protocol.batchBytesMax ("
+                + p.batchBytesMax() + "): a batch of one largest request would be dropped by every backup");
+    GROUP.rule("checkpointInterval divides windowSize: the window then always ends on a checkpoint.",
+        p -> p.windowSize() % p.checkpointInterval() == 0 ? null
+            : "protocol.checkpointInterval (" + p.checkpointInterval() + ") must divide protocol.windowSize ("
+                + p.windowSize() + ") so that the window ends on a checkpoint");
+    GROUP.rule("windowSize ≥ 2 × checkpointInterval: the window must hold a checkpoint interval beyond the last "
+            + "stable checkpoint and more, or the primary stalls at the window's edge waiting for a checkpoint "
+            + "it cannot reach (or, at best, stops at every checkpoint until it is stable).",
+        p -> p.windowSize() >= 2L * p.checkpointInterval() ? null
+            : "protocol.windowSize (" + p.windowSize() + ") must be at least twice protocol.checkpointInterval ("
+                + p.checkpointInterval() + "): otherwise the primary stalls at the window's edge waiting for "
+                + "a checkpoint it cannot reach");
+  }
+
+  private ProtocolSettings(int[] values) {
+    super(values);
+  }
+
+  public static ProtocolSettings defaults() {
+    return GROUP.defaults();
+  }
+
+  /** A builder starting from the defaults. */
+  public static Builder newBuilder() {
+    return new Builder(GROUP.defaultValues());
+  }
+
+  /** A builder starting from these settings. */
+  public Builder toBuilder() {
+    return new Builder(values());
+  }
+
+  @Override
+  public SettingsGroup<ProtocolSettings> group() {
+    return GROUP;
+  }
+
+  public int batchSizeMax() {
+    return get(BATCH_SIZE_MAX);
+  }
+
+  public int batchBytesMax() {
+    return get(BATCH_BYTES_MAX);
+  }
+
+  public int windowSize() {
+    return get(WINDOW_SIZE);
+  }
+
+  public int pipelineDepthMax() {
+    return get(PIPELINE_DEPTH_MAX);
+  }
+
+  public int checkpointInterval() {
+    return get(CHECKPOINT_INTERVAL);
+  }
+
+  public int pendingRequestsMax() {
+    return get(PENDING_REQUESTS_MAX);
+  }
+
+  public int operationBytesMax() {
+    return get(OPERATION_BYTES_MAX);
+  }
+
+  public int viewChangeTimeoutMs() {
+    return get(VIEW_CHANGE_TIMEOUT_MS);
+  }
+
+  public int stateChunkBytesMax() {
+    return get(STATE_CHUNK_BYTES_MAX);
+  }
+
+  public int catchUpBatchesMax() {
+    return get(CATCH_UP_BATCHES_MAX);
+  }
+
+  public int viewChangeBackoffDoublingsMax() {
+    return get(VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX);
+  }
+
+  public int aheadCheckpointVotesMax() {
+    return get(AHEAD_CHECKPOINT_VOTES_MAX);
+  }
+
+  // One setting changed, the result checked like any other. To change settings that constrain
+  // each other (windowSize and checkpointInterval), use toBuilder(), which checks once at build().
+
+  public ProtocolSettings withBatchSizeMax(int v) {
+    return toBuilder().batchSizeMax(v).build();
+  }
+
+  public ProtocolSettings withWindowSize(int v) {
+    return toBuilder().windowSize(v).build();
+  }
+
+  public ProtocolSettings withPipelineDepthMax(int v) {
+    return toBuilder().pipelineDepthMax(v).build();
+  }
+
+  public ProtocolSettings withCheckpointInterval(int v) {
+    return toBuilder().checkpointInterval(v).build();
+  }
+
+  public ProtocolSettings withViewChangeTimeoutMs(int v) {
+    return toBuilder().viewChangeTimeoutMs(v).build();
+  }
+
+  public ProtocolSettings withStateChunkBytesMax(int v) {
+    return toBuilder().stateChunkBytesMax(v).build();
+  }
+
+  /** Collects values; {@link #build} checks every range and rule at once. */
+  public static final class Builder {
+    private final int[] values;
+
+    private Builder(int[] values) {
+      this.values = values;
+    }
+
+    /** Sets any setting of the protocol group by its declaration. */
+    public Builder set(Setting setting, int value) {
+      values[GROUP.indexOf(setting)] = value;
+      return this;
+    }
+
+    public Builder batchSizeMax(int v) {
+      return set(BATCH_SIZE_MAX, v);
+    }
+
+    public Builder batchBytesMax(int v) {
+      return set(BATCH_BYTES_MAX, v);
+    }
+
+    public Builder windowSize(int v) {
+      return set(WINDOW_SIZE, v);
+    }
+
+    public Builder pipelineDepthMax(int v) {
+      return set(PIPELINE_DEPTH_MAX, v);
+    }
+
+    public Builder checkpointInterval(int v) {
+      return set(CHECKPOINT_INTERVAL, v);
+    }
+
+    public Builder pendingRequestsMax(int v) {
+      return set(PENDING_REQUESTS_MAX, v);
+    }
+
+    public Builder operationBytesMax(int v) {
+      return set(OPERATION_BYTES_MAX, v);
+    }
+
+    public Builder viewChangeTimeoutMs(int v) {
+      return set(VIEW_CHANGE_TIMEOUT_MS, v);
+    }
+
+    public Builder stateChunkBytesMax(int v) {
+      return set(STATE_CHUNK_BYTES_MAX, v);
+    }
+
+    public Builder catchUpBatchesMax(int v) {
+      return set(CATCH_UP_BATCHES_MAX, v);
+    }
+
+    public Builder viewChangeBackoffDoublingsMax(int v) {
+      return set(VIEW_CHANGE_BACKOFF_DOUBLINGS_MAX, v);
+    }
+
+    public Builder aheadCheckpointVotesMax(int v) {
+      return set(AHEAD_CHECKPOINT_VOTES_MAX, v);
+    }
+
+    /** The settings, or a {@link ConfigException} naming the first key out of range or rule broken. */
+    public ProtocolSettings build() {
+      return GROUP.create(values);
+    }
+  }
+}
