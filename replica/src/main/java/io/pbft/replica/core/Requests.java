@@ -33,9 +33,12 @@ final class Requests {
   private final Map<Integer, Long> ordering = new HashMap<>();
   /**
    * Per client, the newest request this replica received itself (from the client or relayed) and
-   * has not seen executed. While any waits at a backup, its view-change timer runs.
+   * has not seen executed, and since when that client waits for progress. While any waits at a
+   * backup, its view-change timer runs.
    */
-  private final Map<Integer, VerifiedRequest> awaited = new HashMap<>();
+  private final Map<Integer, Awaited> awaited = new HashMap<>();
+
+  private record Awaited(VerifiedRequest request, long sinceMs) {}
 
   Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
     this.state = state;
@@ -54,6 +57,20 @@ final class Requests {
 
   boolean anyAwaited() {
     return !awaited.isEmpty();
+  }
+
+  /** Since when the longest-waiting client waits for progress; Long.MAX_VALUE if none waits. */
+  long oldestAwaitedSinceMs() {
+    long oldest = Long.MAX_VALUE;
+    for (Awaited a : awaited.values()) {
+      oldest = Math.min(oldest, a.sinceMs());
+    }
+    return oldest;
+  }
+
+  /** This replica stalled for {@code stallMs} after {@code stallStartMs}: waits do not count it. */
+  void shift(long stallMs, long stallStartMs) {
+    awaited.replaceAll((c, a) -> a.sinceMs() <= stallStartMs ? new Awaited(a.request(), a.sinceMs() + stallMs) : a);
   }
 
   Reply lastReply(int clientId) {
@@ -84,9 +101,11 @@ final class Requests {
       outbox.reject(Rejection.STALE_TIMESTAMP, "client %d t=%d last=%d", c, t, last);
       return;
     }
-    VerifiedRequest known = awaited.get(c);
-    if (known == null || known.timestamp() < t) {
-      awaited.put(c, r);
+    Awaited known = awaited.get(c);
+    if (known == null) {
+      awaited.put(c, new Awaited(r, state.nowMs));
+    } else if (known.request().timestamp() < t) {
+      awaited.put(c, new Awaited(r, known.sinceMs())); // the client still waits since then
     }
     Long inOrder = ordering.get(c);
     if (inOrder != null && inOrder >= t) {
@@ -192,15 +211,23 @@ final class Requests {
 
   /**
    * Requests ran: the client table learns their results, and what waited for them stops waiting.
-   * Returns true if a request this replica waited for itself ran.
+   * Returns true if the primary made progress for a client this replica waited for: its request
+   * ran, or an older one of the same client did (then that client's wait starts afresh).
    */
   boolean executed(List<Executed.ClientResult> results) {
     boolean awaitedRan = false;
     for (Executed.ClientResult e : results) {
       clients.executed(e);
-      VerifiedRequest waiting = awaited.get(e.clientId());
-      if (waiting != null && waiting.timestamp() <= e.timestamp()) {
-        awaited.remove(e.clientId());
+      Awaited waiting = awaited.get(e.clientId());
+      if (waiting != null && e.fresh()) {
+        if (waiting.request().timestamp() <= e.timestamp()) {
+          awaited.remove(e.clientId());
+        } else {
+          awaited.put(e.clientId(), new Awaited(waiting.request(), state.nowMs));
+        }
+        awaitedRan = true;
+      } else if (waiting != null && waiting.request().timestamp() <= e.timestamp()) {
+        awaited.remove(e.clientId()); // answered from the client table: it ran before
         awaitedRan = true;
       }
       Long inOrder = ordering.get(e.clientId());
@@ -214,7 +241,7 @@ final class Requests {
   /** A new client table came with a state transfer: forget what it shows executed. */
   void tableReplaced() {
     awaited.entrySet().removeIf(w -> {
-      boolean done = w.getValue().timestamp() <= clients.lastTimestamp(w.getKey());
+      boolean done = w.getValue().request().timestamp() <= clients.lastTimestamp(w.getKey());
       if (done) {
         ordering.remove(w.getKey());
       }
@@ -228,11 +255,19 @@ final class Requests {
     ordering.clear();
   }
 
-  /** The view opened: requests that waited during the view change go to its primary. */
+  /**
+   * The view opened: requests that waited during the view change go to its primary, which gets
+   * a full timeout for them.
+   */
   void viewEntered() {
-    for (VerifiedRequest r : awaited.values()) {
-      ordering.put(r.clientId(), r.timestamp());
-      routeToPrimary(r);
+    awaited.replaceAll((c, a) -> new Awaited(a.request(), state.nowMs));
+    for (Awaited a : awaited.values()) {
+      Long inOrder = ordering.get(a.request().clientId());
+      if (inOrder != null && inOrder >= a.request().timestamp()) {
+        continue; // the NEW-VIEW carries it already: ordering it again would waste a sequence number
+      }
+      ordering.put(a.request().clientId(), a.request().timestamp());
+      routeToPrimary(a.request());
     }
   }
 }

@@ -160,7 +160,7 @@ public final class InboundVerifier {
       }
       case VIEW_CHANGE -> {
         ViewChange vc = message.getViewChange();
-        if (vc.getCheckpointProofCount() > n || vc.getPreparedCount() > windowSize
+        if (vc.getCheckpointProofCount() > n || vc.getComplaintsCount() > n || vc.getPreparedCount() > windowSize
             || vc.getPreparedList().stream().anyMatch(c -> c.getPreparesCount() > n)) {
           return "view-change certificates beyond the window or n";
         }
@@ -182,6 +182,11 @@ public final class InboundVerifier {
 
   /** Signatures of every message a VIEW-CHANGE uses as proof. */
   private boolean embeddedValid(ViewChange vc) {
+    for (SignedMessage c : vc.getComplaintsList()) {
+      if (signedBody(c) == null) {
+        return false;
+      }
+    }
     for (SignedMessage cp : vc.getCheckpointProofList()) {
       if (signedBody(cp) == null) {
         return false;
