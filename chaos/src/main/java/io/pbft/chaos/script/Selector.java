@@ -10,11 +10,12 @@ import java.util.Set;
 /**
  * Which messages in flight a {@code deliver} or {@code drop} means: a route ({@code 0->2},
  * {@code 0->*}, {@code *->3}), kinds ({@code prepare}, {@code !heartbeat} for all but), the view
- * and sequence number they name ({@code v=1 n=3}), a message id ({@code id=1a2b3c4d}) and at most
+ * and sequence number they name ({@code v=1 n=3}), the digest they carry as printed ({@code d=b95e51},
+ * {@code d=null}), a message id ({@code id=1a2b3c4d}: one copy of it) and at most
  * how many ({@code limit=1}). Anything left out matches everything.
  */
-record Selector(int from, int to, Set<BodyCase> kinds, Set<BodyCase> excluded, Long view, Long sequence, String id,
-    int limit) {
+record Selector(int from, int to, Set<BodyCase> kinds, Set<BodyCase> excluded, Long view, Long sequence,
+    String digest, String id, int limit) {
 
   static final int ANY = -1;
 
@@ -36,8 +37,9 @@ record Selector(int from, int to, Set<BodyCase> kinds, Set<BodyCase> excluded, L
     }
     Long view = c.has("v") ? Command.parseLong("v", c.options().get("v")) : null;
     Long sequence = c.has("n") ? Command.parseLong("n", c.options().get("n")) : null;
-    int limit = (int) c.longOption("limit", Integer.MAX_VALUE);
-    return new Selector(from, to, kinds, excluded, view, sequence, c.options().get("id"), limit);
+    // A message named by its id is one delivery of it (a copy sent twice is delivered twice).
+    int limit = (int) c.longOption("limit", c.has("id") ? 1 : Integer.MAX_VALUE);
+    return new Selector(from, to, kinds, excluded, view, sequence, c.options().get("d"), c.options().get("id"), limit);
   }
 
   /** "pre-prepare", "view-change", "forwarded", ...: a kind of replica message. */
@@ -65,7 +67,21 @@ record Selector(int from, int to, Set<BodyCase> kinds, Set<BodyCase> excluded, L
     if ((!kinds.isEmpty() && !kinds.contains(k)) || excluded.contains(k)) {
       return false;
     }
-    return (view == null || view.equals(viewOf(e.body()))) && (sequence == null || sequence.equals(sequenceOf(e.body())));
+    return (view == null || view.equals(viewOf(e.body()))) && (sequence == null || sequence.equals(sequenceOf(e.body())))
+        && (digest == null || digestOf(e.body()).startsWith(digest));
+  }
+
+  private static String digestOf(ReplicaMessage m) {
+    if (m == null) {
+      return "";
+    }
+    return switch (m.getBodyCase()) {
+      case PRE_PREPARE -> Describe.digest(m.getPrePrepare().getDigest());
+      case PREPARE -> Describe.digest(m.getPrepare().getDigest());
+      case COMMIT -> Describe.digest(m.getCommit().getDigest());
+      case CHECKPOINT -> Describe.digest(m.getCheckpoint().getStateDigest());
+      default -> "";
+    };
   }
 
   private static Long viewOf(ReplicaMessage m) {
