@@ -93,8 +93,10 @@ final class Describe {
           prepared.add(pp == null ? "?" : "n=" + pp.getPrePrepare().getSequence() + "@v" + pp.getPrePrepare().getView()
               + ":" + digest(pp.getPrePrepare().getDigest()));
         }
+        StringJoiner evidence = new StringJoiner(",", "[", "]");
+        m.getViewChange().getComplaintsList().forEach(c -> evidence.add("r" + c.getSender()));
         yield "VIEW-CHANGE v=" + m.getViewChange().getNewView() + " h=" + m.getViewChange().getStableSequence()
-            + " prepared=" + prepared;
+            + " prepared=" + prepared + " complaints=" + evidence;
       }
       case NEW_VIEW -> {
         NewView nv = m.getNewView();
@@ -119,6 +121,7 @@ final class Describe {
             + " d=" + digest(pp.getPrePrepare().getDigest());
         yield "COMMITTED " + which + " commits=" + m.getCommitted().getCommitsCount();
       }
+      case COMPLAINT -> "COMPLAINT v=" + m.getComplaint().getView();
       default -> m.getBodyCase().toString();
     };
   }

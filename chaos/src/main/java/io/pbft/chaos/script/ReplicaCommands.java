@@ -51,9 +51,10 @@ final class ReplicaCommands {
   }
 
   /**
-   * {@code tick +MS} (every replica's clock moves on and it ticks), {@code tick r2 +MS},
-   * {@code tick r2 @T} (absolute, the replica's own clock). Down replicas' clocks move but they do
-   * not tick.
+   * {@code tick +MS} (every replica's clock moves on, ticking every {@link #TICK_MS} on the way),
+   * {@code tick r2 +MS}, {@code tick r2 @T} (one tick at an absolute time of the replica's own
+   * clock: a longer gap since its last tick is a stall of its own). Down replicas' clocks move but
+   * they do not tick.
    */
   static void tick(ScriptCluster cluster, Command c) {
     String which = "*";
@@ -68,17 +69,31 @@ final class ReplicaCommands {
     if (delta == null && !c.has("@")) {
       throw new ScriptError("tick needs +MS or @T");
     }
-    for (ScriptReplica r : cluster.replicas(which)) {
-      if (delta != null) {
-        r.clock(r.clock() + delta);
-      } else {
+    if (delta == null) {
+      for (ScriptReplica r : cluster.replicas(which)) {
         at(c, r);
       }
+      for (ScriptReplica r : cluster.replicas(which)) {
+        cluster.tick(r);
+      }
+      return;
     }
-    for (ScriptReplica r : cluster.replicas(which)) {
-      cluster.tick(r);
+    // Time passes as it does for a running replica: a tick every TICK_MS (a replica that goes
+    // without ticks for long takes it as a stall of its own); only ticks that did something print.
+    for (long done = 0; done < delta; ) {
+      long step = Math.min(TICK_MS, delta - done);
+      done += step;
+      for (ScriptReplica r : cluster.replicas(which)) {
+        r.clock(r.clock() + step);
+      }
+      for (ScriptReplica r : cluster.replicas(which)) {
+        cluster.tick(r);
+      }
     }
   }
+
+  /** How often a running replica ticks (the runtime's default transport.tickMs). */
+  static final long TICK_MS = 20;
 
   /** {@code crash 3}: the replica stops; what is sent to it while it is down is lost. */
   static void crash(ScriptCluster cluster, Command c) {
