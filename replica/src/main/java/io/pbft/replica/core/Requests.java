@@ -5,8 +5,6 @@ import io.pbft.proto.Reply;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.VerifiedRequest;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +22,8 @@ final class Requests {
   private final ClientTable clients;
   private final IntPredicate knownClient;
 
-  /** Primary: requests waiting for a batch, oldest first. */
-  private final ArrayDeque<VerifiedRequest> batchQueue = new ArrayDeque<>();
+  /** Primary: requests waiting for a batch, per client, taken round-robin. */
+  private final BatchQueue batchQueue;
   /**
    * Per client, the newest timestamp this replica has queued, seen pre-prepared or forwarded and
    * not yet seen executed: a request at or below it needs nothing new sent.
@@ -44,6 +42,7 @@ final class Requests {
     this.state = state;
     this.outbox = outbox;
     this.knownClient = knownClient;
+    this.batchQueue = new BatchQueue(state.settings.clientRequestsQueuedMax(), state.settings.pendingRequestsMax());
     this.clients = new ClientTable(state.id);
   }
 
@@ -142,11 +141,11 @@ final class Requests {
 
   private void routeToPrimary(VerifiedRequest r) {
     if (state.primary() == state.id) {
-      if (batchQueue.size() >= state.settings.pendingRequestsMax()) {
+      if (batchQueue.offer(r) == BatchQueue.Admission.FULL) {
+        // Not queued, so not being ordered: a retransmission must be able to get in later.
         outbox.reject(Rejection.REQUEST_QUEUE_FULL, "client %d t=%d", r.clientId(), r.timestamp());
-        return;
+        forgetOrdering(r);
       }
-      batchQueue.add(r);
     } else {
       outbox.send(state.primary(), ReplicaMessage.newBuilder()
           .setForwardedRequest(ForwardedRequest.newBuilder().setRequest(r.signed())).build());
@@ -175,27 +174,21 @@ final class Requests {
   }
 
   /**
-   * Primary: the next batch's requests, oldest first, at most {@code countMax} of them and
-   * {@code bytesMax} bytes (one request at least, whatever its size). Requests executed meanwhile
-   * (a retransmission racing its own execution) are dropped from the queue.
+   * Primary: the next batch's requests, round-robin over clients, at most {@code countMax} of them
+   * and {@code bytesMax} bytes (one request at least, whatever its size). Requests executed
+   * meanwhile (a retransmission racing its own execution) are dropped from the queue.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax) {
-    List<VerifiedRequest> batch = new ArrayList<>();
-    int bytes = 0;
-    while (!batchQueue.isEmpty() && batch.size() < countMax) {
-      VerifiedRequest next = batchQueue.peek();
-      int size = next.signed().getSerializedSize() + 8;
-      if (!batch.isEmpty() && bytes + size > bytesMax) {
-        break;
-      }
-      batchQueue.poll();
-      if (next.timestamp() <= clients.lastTimestamp(next.clientId())) {
-        continue;
-      }
-      batch.add(next);
-      bytes += size;
+    return batchQueue.nextBatch(countMax, bytesMax, r -> r.signed().getSerializedSize() + 8L,
+        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()));
+  }
+
+  /** {@code r} is not on its way to being ordered (refused): drop the mark that says it is. */
+  private void forgetOrdering(VerifiedRequest r) {
+    Long inOrder = ordering.get(r.clientId());
+    if (inOrder != null && inOrder == r.timestamp()) {
+      ordering.remove(r.clientId());
     }
-    return batch;
   }
 
   boolean batchQueueEmpty() {

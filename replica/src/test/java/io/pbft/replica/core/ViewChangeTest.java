@@ -219,6 +219,45 @@ class ViewChangeTest {
   }
 
   @Test
+  void timeTheReplicaDidNotRunDoesNotCountAgainstThePrimary() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(3, 1, "waiting");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(200);
+    backup.tickOnce(5_000); // paused (SIGSTOP, a long collection) from 200 to about 5000
+    backup.takeEffects();
+    backup.tick(5_500);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint),
+        "it ran for well under a timeout since the request arrived");
+    backup.tick(5_600);
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "a timeout of its own running time later, it complains");
+  }
+
+  @Test
+  void aClientsWaitStartsAfreshWhenTheprimaryRunsAnOlderRequestOfIt() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest older = fx.request(3, 1, "older");
+    backup.onClientRequest(older, CoreFixture.parse(older));
+    backup.tick(600);
+    SignedRequest newer = fx.request(3, 2, "newer");
+    backup.onClientRequest(newer, CoreFixture.parse(newer));
+    backup.tick(900);
+    List<SignedRequest> batch = List.of(older);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
+    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
+    fx.deliver(backup, 2, CoreFixture.commit(0, 1, digest(batch), 2));
+    backup.takeEffects();
+    backup.tick(1_880);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint),
+        "the primary served client 3 at 900: its wait for t=2 counts from there");
+    backup.tick(1_920);
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "t=2 itself never ran: a timeout after the last progress, it complains");
+  }
+
+  @Test
   void executingTheAwaitedRequestDisarmsTheTimer() {
     TestReplica backup = fx.core(1, new RecordingApp());
     SignedRequest r = fx.request(3, 1, "served");
