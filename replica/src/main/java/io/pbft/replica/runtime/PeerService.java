@@ -30,7 +30,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
           return; // stopped taking part
         }
         replica.verifyPool.execute(() -> {
-          Verdict<VerifiedMessage> verdict = replica.verifier.verify(message);
+          Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
           if (!verdict.isOk()) {
             replica.drop(verdict.reason().label());
             log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
