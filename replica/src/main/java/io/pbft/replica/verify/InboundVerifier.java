@@ -1,6 +1,8 @@
 package io.pbft.replica.verify;
 
+import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.PublicKeyVerifier;
@@ -64,6 +66,9 @@ public final class InboundVerifier {
     if (sender < 0 || sender >= replicas.length) {
       return Verdict.rejected(Rejection.UNKNOWN_SENDER, "sender " + sender);
     }
+    if (!signed.getUnknownFields().asMap().isEmpty()) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in the signed envelope");
+    }
     if (signed.getSerializedSize() > messageBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_MESSAGE, signed.getSerializedSize() + " bytes");
     }
@@ -76,6 +81,9 @@ public final class InboundVerifier {
       message = ReplicaMessage.parseFrom(payload);
     } catch (InvalidProtocolBufferException e) {
       return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
+    }
+    if (hasUnknownFields(message)) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a " + message.getBodyCase() + " payload");
     }
     // Cheap checks before the embedded signatures: a message of a valid sender could otherwise
     // make every replica verify thousands of signatures (as many as fit in messageBytesMax).
@@ -228,6 +236,9 @@ public final class InboundVerifier {
     } catch (InvalidProtocolBufferException e) {
       return Verdict.rejected(Rejection.MALFORMED, "request does not parse");
     }
+    if (!signed.getUnknownFields().asMap().isEmpty() || !request.getUnknownFields().asMap().isEmpty()) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a request");
+    }
     if (sessionClient >= 0 && request.getClientId() != sessionClient) {
       return Verdict.rejected(Rejection.WRONG_CLIENT, "client " + request.getClientId() + " on " + sessionClient + "'s");
     }
@@ -242,5 +253,31 @@ public final class InboundVerifier {
       return Verdict.rejected(Rejection.BAD_CLIENT_SIGNATURE, "client " + request.getClientId());
     }
     return Verdict.ok(new VerifiedRequest(signed, request));
+  }
+
+  /**
+   * Whether {@code m} or any message inside it carries fields this version does not know. They
+   * are refused: a newer peer or client must wait for this replica to be upgraded, and an
+   * outsider cannot make a replica hold bytes that mean nothing.
+   */
+  public static boolean hasUnknownFields(Message m) {
+    if (!m.getUnknownFields().asMap().isEmpty()) {
+      return true;
+    }
+    for (Map.Entry<Descriptors.FieldDescriptor, Object> e : m.getAllFields().entrySet()) {
+      if (e.getKey().getJavaType() != Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+        continue;
+      }
+      if (e.getKey().isRepeated()) {
+        for (Object o : (List<?>) e.getValue()) {
+          if (hasUnknownFields((Message) o)) {
+            return true;
+          }
+        }
+      } else if (hasUnknownFields((Message) e.getValue())) {
+        return true;
+      }
+    }
+    return false;
   }
 }
