@@ -454,6 +454,9 @@ final class Connections {
     private void frameEnded() {
       int type = frameType;
       frameType = -1;
+      if (!c.channel.isActive()) {
+        return; // the other side is gone: what gRPC writes now (GOAWAY INTERNAL_ERROR) answers a reset
+      }
       if (type == 0x7 && payloadFill >= 8) {
         int code = readInt(payload, 4);
         if (code != 0) {
@@ -462,8 +465,11 @@ final class Connections {
         }
       } else if (type == 0x3 && payloadFill >= 4) {
         int code = readInt(payload, 0);
-        // NO_ERROR and CANCEL end calls normally (a client or this replica closing a stream)
-        if (code != 0 && code != 0x8) {
+        if (code == 0x5) {
+          // data for a stream this replica has just closed (a timeout, a bound): the sender's, not garbage
+          garbage.countQuietly("HTTP/2 STREAM_CLOSED: stream reset");
+        } else if (code != 0 && code != 0x8) {
+          // NO_ERROR and CANCEL end calls normally (a client or this replica closing a stream)
           garbage.count("HTTP/2 " + errorName(code) + ": stream reset", c.remote, null);
         }
       }
