@@ -92,8 +92,8 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
 
       @Override
       public void onCompleted() {
+        session.closeWith("session closed by client"); // first: ended() marks it closed, after which nothing is sent
         hygiene.ended(session);
-        session.closeWith("session closed by client");
       }
     };
   }

@@ -1,6 +1,5 @@
 package io.pbft.replica.runtime;
 
-import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.pbft.proto.Ack;
@@ -18,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * the verification pool decides; only verified messages reach the event loop. Cheap checks come
  * first, on arrival: a message with unknown fields or from a sender that does not exist is
  * dropped and counted before it is queued. A stream is pending ({@link PeerStream}) until a
- * message on it verifies: until then garbage closes it, and it is read one message at a time.
+ * message on it verifies: until then it is read one message at a time.
  */
 final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(PeerService.class);
@@ -72,8 +71,8 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
 
       @Override
       public void onCompleted() {
+        stream.complete(); // first: ended() marks the stream closed, after which nothing is sent
         hygiene.ended(stream);
-        stream.complete();
       }
     };
   }
@@ -91,21 +90,17 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   }
 
   /**
-   * Garbage on a peer stream, dropped and counted. A pending stream is closed (its sender has
-   * not shown it can sign anything); an authenticated one is read on.
+   * Garbage on a peer stream: dropped, counted, and the next message read. A stream still without
+   * a verified message stays pending (closed by the handshake timeout, or to make room), and its
+   * bytes stay charged against transport.unauthenticatedBytesMax: reading garbage from it costs
+   * one message at a time and no queue space.
    */
   private void refuse(PeerStream stream, Rejection reason, String detail) {
     replica.drop(reason.label());
-    if (stream.authenticated()) {
-      replica.hygiene.garbage.count(reason.label() + " on a peer stream", stream.connection.remote,
-          "stream of replica " + stream.sender() + "; " + detail);
-      stream.request();
-    } else {
-      replica.hygiene.garbage.count(reason.label() + " on a peer stream", stream.connection.remote,
-          "stream without a verified message, closed; " + detail);
-      stream.abort(Status.INVALID_ARGUMENT.withDescription(reason.label()));
-      replica.hygiene.ended(stream);
-    }
+    replica.hygiene.garbage.count(reason.label() + " on a peer stream", stream.connection.remote,
+        (stream.authenticated() ? "stream of replica " + stream.sender() : "stream without a verified message") + "; "
+            + detail);
+    stream.request();
   }
 
   private void verify(PeerStream stream, SignedMessage message, int size) {
