@@ -37,6 +37,20 @@ class ConnectionHygieneTest {
     return s.getCountersOrDefault(key, 0);
   }
 
+  /**
+   * Waits until every replica's peers have their streams verified and nothing else is pending
+   * (the peers' streams are pending too until a message on them verifies), so that the tests
+   * count only the outsiders' streams.
+   */
+  static void awaitPeerStreams(GrpcCluster cluster) {
+    List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
+        l -> l.stream().allMatch(st -> counter(st, "peer streams") == cluster.n() - 1 && counter(st, "pending streams") == 0),
+        Duration.ofSeconds(30));
+    for (StatusResponse st : all) {
+      assertEquals(cluster.n() - 1, counter(st, "peer streams"), () -> GrpcCluster.describe(all));
+    }
+  }
+
   static final String DISPLACED = "garbage: stream without handshake closed to make room for a newer one";
   static final String HANDSHAKE_TIMEOUT = "garbage: stream closed: no handshake within handshakeTimeoutMs";
 
@@ -51,7 +65,8 @@ class ConnectionHygieneTest {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 3, transport(t -> t.pendingStreamsMax(pendingMax)
             .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(60_000)));
         Outsiders outsiders = new Outsiders()) {
-      cluster.kv(2).put("warm", "up"); // peers' streams are up and verified
+      cluster.kv(2).put("warm", "up");
+      awaitPeerStreams(cluster);
       List<Outsiders.Streams> held = new ArrayList<>();
       for (int r = 0; r < 4; r++) {
         Outsiders.Streams s = new Outsiders.Streams();
@@ -95,6 +110,7 @@ class ConnectionHygieneTest {
             .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(500)));
         Outsiders outsiders = new Outsiders()) {
       int port = cluster.config().replica(0).port();
+      awaitPeerStreams(cluster);
       for (int round = 1; round <= 2; round++) {
         Outsiders.Streams s = outsiders.handshakeless(outsiders.channel(port), pendingMax, new Outsiders.Streams());
         // every one gets a slot: none was displaced (the previous round's slots were freed)
