@@ -302,6 +302,28 @@ final class Outsider implements AutoCloseable {
     return f;
   }
 
+  /**
+   * The attack in a process of its own, so that a client measured meanwhile does not share its
+   * JVM and network threads: {@code streams HOST PORT[,PORT...] COUNT PER_CONNECTION} opens
+   * handshake-less streams on each port, prints how many the replicas have closed every second,
+   * and holds the rest open until it is killed.
+   */
+  public static void main(String[] args) throws Exception {
+    if (args.length != 5 || !args[0].equals("streams")) {
+      throw new IllegalArgumentException("usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION");
+    }
+    Outsider o = new Outsider();
+    List<Streams> all = new ArrayList<>();
+    for (String port : args[2].split(",")) {
+      all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+    }
+    while (true) {
+      System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+      System.out.flush();
+      Thread.sleep(1000);
+    }
+  }
+
   @Override
   public void close() {
     closed.set(true);

@@ -75,6 +75,10 @@ class OutsiderFigures {
   /** Handshake-less client streams on replicas 0, 1 and 2 (f + 1 = 2 answers need two of them). */
   @Test
   void streams() throws Exception {
+    if (Boolean.getBoolean("pbft.figures.attackerProcess")) {
+      streamsFromAnotherProcess();
+      return;
+    }
     run("streams", (cluster, config, outsider) -> {
       List<Outsider.Streams> all = new ArrayList<>();
       for (int r = 0; r < 3; r++) {
@@ -89,6 +93,36 @@ class OutsiderFigures {
       put(config, 1, "later");
       statuses(config);
     });
+  }
+
+  /**
+   * As {@link #streams}, the attacker in a process of its own ({@code
+   * -Dpbft.figures.attackerProcess=true}): the client's time is then not spent on the attacker's
+   * network threads.
+   */
+  private void streamsFromAnotherProcess() throws Exception {
+    run("streams (attacker in its own process)", (cluster, config, outsider) -> {
+      String ports = config.replica(0).port() + "," + config.replica(1).port() + "," + config.replica(2).port();
+      Process attacker = cluster.start("outsider", Outsider.class.getName(),
+          List.of("streams", "127.0.0.1", ports, Integer.toString(STREAMS), "100"));
+      try {
+        Thread.sleep(5000);
+        report("  %d handshake-less streams opened on each of replicas 0-2 by another process; its view after 5 s: %s",
+            STREAMS, lastLine(cluster.dir().resolve("outsider.log")));
+        put(config, 0, "during");
+        Thread.sleep(LATER_SECONDS * 1000L);
+        report("  %d s later: %s", LATER_SECONDS, lastLine(cluster.dir().resolve("outsider.log")));
+        put(config, 1, "later");
+        statuses(config);
+      } finally {
+        attacker.destroyForcibly().waitFor();
+      }
+    });
+  }
+
+  private static String lastLine(Path log) throws IOException {
+    List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+    return lines.isEmpty() ? "(nothing yet)" : lines.get(lines.size() - 1);
   }
 
   /** TCP connections that never send a byte, on replicas 0, 1 and 2. */
