@@ -47,6 +47,15 @@ public final class ProtocolSettings extends GroupSettings {
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
+  public static final Setting CLIENT_REQUESTS_QUEUED_MAX = GROUP.setting("clientRequestsQueuedMax", "requests", 1,
+      1024, 2,
+      "Requests of one client the primary keeps queued for its next batches; a newer request of that client "
+          + "takes the place of its oldest queued one, so a client that floods only delays itself. Batches take "
+          + "the queued requests round-robin over clients.");
+  public static final Setting STATE_BYTES_MAX = GROUP.setting("stateBytesMax", "bytes", 1024, Integer.MAX_VALUE - 64,
+      1 << 30,
+      "Largest replicated state (application snapshot and client table) a replica fetches in a state transfer; "
+          + "a source claiming more is distrusted. The fetched state is held in memory: keep it below the heap.");
   public static final Setting CATCH_UP_BATCHES_MAX = GROUP.setting("catchUpBatchesMax", "batches", 1, 4096, 64,
       "Committed certificates a replica sends in answer to one heartbeat of a peer that is behind (also bounded "
           + "to 2 × batchBytesMax bytes).");
@@ -142,6 +151,14 @@ public final class ProtocolSettings extends GroupSettings {
     return get(STATE_CHUNK_BYTES_MAX);
   }
 
+  public int clientRequestsQueuedMax() {
+    return get(CLIENT_REQUESTS_QUEUED_MAX);
+  }
+
+  public int stateBytesMax() {
+    return get(STATE_BYTES_MAX);
+  }
+
   public int catchUpBatchesMax() {
     return get(CATCH_UP_BATCHES_MAX);
   }
@@ -229,6 +246,14 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder stateChunkBytesMax(int v) {
       return set(STATE_CHUNK_BYTES_MAX, v);
+    }
+
+    public Builder clientRequestsQueuedMax(int v) {
+      return set(CLIENT_REQUESTS_QUEUED_MAX, v);
+    }
+
+    public Builder stateBytesMax(int v) {
+      return set(STATE_BYTES_MAX, v);
     }
 
     public Builder catchUpBatchesMax(int v) {

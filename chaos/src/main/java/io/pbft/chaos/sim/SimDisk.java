@@ -14,7 +14,7 @@ import java.util.List;
  * this. The simulator carries out effects between events, so every record reaches the disk
  * before the messages that depend on it leave, as the runtime's fsync guarantees.
  */
-final class SimDisk implements CheckpointStore, EffectApplier.Storage {
+public final class SimDisk implements CheckpointStore, EffectApplier.Storage {
   private final List<WalRecord> log = new ArrayList<>();
   private long checkpointSequence;
   private byte[] clientTable = new byte[0];
@@ -23,7 +23,7 @@ final class SimDisk implements CheckpointStore, EffectApplier.Storage {
   private long recordsWritten;
 
   /** The application whose state {@link #checkpoint} saves (a new one after each restart). */
-  void attach(StateMachine app) {
+  public void attach(StateMachine app) {
     this.app = app;
   }
 
@@ -48,20 +48,20 @@ final class SimDisk implements CheckpointStore, EffectApplier.Storage {
     }
   }
 
-  long checkpointSequence() {
+  public long checkpointSequence() {
     return checkpointSequence;
   }
 
-  byte[] clientTable() {
+  public byte[] clientTable() {
     return clientTable.clone();
   }
 
   /** The application state of the newest checkpoint, or null if none was taken. */
-  byte[] appSnapshot() {
+  public byte[] appSnapshot() {
     return appSnapshot;
   }
 
-  List<WalRecord> log() {
+  public List<WalRecord> log() {
     return List.copyOf(log);
   }
 

@@ -57,6 +57,7 @@ final class SimReplica {
   /** Counters of the cores this replica ran before its restarts, so that summaries add up. */
   private long priorViewChanges;
   private long priorTransfers;
+  private SimRecorder recorder = SimRecorder.NONE;
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
       boolean durable, Ed25519Keys keys, Behaviour behaviour, boolean traitor, SimNetwork network,
@@ -106,6 +107,11 @@ final class SimReplica {
 
   int id() {
     return id;
+  }
+
+  /** Who hears this replica's ticks, crashes and restarts. */
+  void record(SimRecorder r) {
+    recorder = r;
   }
 
   /** "replica 2", or "replica 2 (twin)". */
@@ -184,6 +190,7 @@ final class SimReplica {
   }
 
   void crash(boolean forever) {
+    recorder.crashed(id);
     down = true;
     downForever |= forever;
   }
@@ -191,6 +198,9 @@ final class SimReplica {
   /** Resumes a paused replica, its memory intact. */
   void restart() {
     if (!downForever) {
+      if (down) {
+        recorder.resumed(id);
+      }
       down = false;
     }
   }
@@ -218,6 +228,7 @@ final class SimReplica {
       replica.execution().recoverAt(appSequence, disk.clientTable());
     }
     executionLog.restarted(id, appSequence);
+    recorder.restarted(id, localNow());
     input(core -> core.recover(localNow(), appSequence, replica.execution().clientTable(), disk.log()));
   }
 
@@ -242,12 +253,13 @@ final class SimReplica {
 
   void tick() {
     if (!down) {
+      recorder.tick(id, localNow());
       input(core -> core.tick(localNow()));
     }
   }
 
   /** This replica's clock: the virtual time, skewed. */
-  private long localNow() {
+  long localNow() {
     return clockOffsetMs + (long) (scheduler.nowMs() * clockRate);
   }
 

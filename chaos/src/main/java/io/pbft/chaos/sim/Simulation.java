@@ -1,9 +1,6 @@
 package io.pbft.chaos.sim;
 
-import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
-import io.pbft.config.ReplicaInfo;
-import io.pbft.config.TransportSettings;
 import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.Reply;
@@ -15,7 +12,6 @@ import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -70,6 +66,7 @@ public final class Simulation implements SimNetwork.Receiver {
   private int clientsFinished;
   private long healedAtMs = -1;
   private boolean stopped;
+  private final SimRecorder recorder;
 
   private record RequestKey(SignedRequest request, int client) {}
 
@@ -83,11 +80,17 @@ public final class Simulation implements SimNetwork.Receiver {
 
   /** Runs one simulation to its end and checks it. */
   public static SimulationResult run(SimulationConfig config) {
-    return new Simulation(config).execute();
+    return run(config, SimRecorder.NONE);
   }
 
-  private Simulation(SimulationConfig config) {
+  /** Runs one simulation, telling {@code recorder} every input its replicas' cores get. */
+  public static SimulationResult run(SimulationConfig config, SimRecorder recorder) {
+    return new Simulation(config, recorder).execute();
+  }
+
+  private Simulation(SimulationConfig config, SimRecorder recorder) {
     this.config = config;
+    this.recorder = recorder;
     this.workload = Workload.create(config.workload(), config);
     int n = config.replicas();
     Random master = new Random(config.seed());
@@ -99,28 +102,10 @@ public final class Simulation implements SimNetwork.Receiver {
     this.checkpoints = new CheckpointLog(this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);
 
-    SecureRandom keySource = new SecureRandom() {
-      @Override
-      public void nextBytes(byte[] bytes) {
-        keyRandom.nextBytes(bytes);
-      }
-    };
-    List<Ed25519Keys> replicaKeys = new ArrayList<>();
-    List<ReplicaInfo> replicaInfos = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      Ed25519Keys k = Ed25519Keys.generate(keySource);
-      replicaKeys.add(k);
-      replicaInfos.add(new ReplicaInfo(i, "sim", 10_000 + i, k.publicKey(), null));
-    }
-    List<Ed25519Keys> clientKeys = new ArrayList<>();
-    List<ClientInfo> clientInfos = new ArrayList<>();
-    for (int c = 0; c < config.clients(); c++) {
-      Ed25519Keys k = Ed25519Keys.generate(keySource);
-      clientKeys.add(k);
-      clientInfos.add(new ClientInfo(c, k.publicKey(), null));
-    }
-    ClusterConfig cluster = new ClusterConfig(replicaInfos, clientInfos, config.f(), config.protocol(),
-        TransportSettings.defaults(), null);
+    ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.clients());
+    List<Ed25519Keys> replicaKeys = keys.replicas();
+    List<Ed25519Keys> clientKeys = keys.clients();
+    ClusterConfig cluster = keys.config(config.f(), config.protocol());
     this.verifier = new InboundVerifier(cluster);
 
     for (int i = 0; i < n; i++) {
@@ -161,6 +146,7 @@ public final class Simulation implements SimNetwork.Receiver {
     SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores,
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
         config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, this::violation);
+    r.record(recorder);
     Faults.Skew skew = config.faults().skewOf(i);
     if (skew != null) {
       r.skewClock(skew.offsetMs(), skew.rate());
@@ -330,6 +316,7 @@ public final class Simulation implements SimNetwork.Receiver {
     }
     trace.record(scheduler.nowMs(), "deliver", "r" + from, "r" + to, message);
     if (twin == null) {
+      recorder.delivered(from, to, r.localNow(), message);
       r.onMessage(v.value());
     } else {
       int side = twinRouting.get(to)[from];
@@ -361,6 +348,7 @@ public final class Simulation implements SimNetwork.Receiver {
     }
     trace.record(scheduler.nowMs(), "deliver", "c" + client, "r" + to, request);
     if (twin == null) {
+      recorder.request(client, to, r.localNow(), request);
       r.onRequest(v.value());
     } else {
       int side = twinRouting.get(to)[config.replicas() + client];

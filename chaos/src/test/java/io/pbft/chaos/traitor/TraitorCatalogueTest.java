@@ -64,8 +64,10 @@ class TraitorCatalogueTest {
     return Stream.of(
         new Case("silent", 0, Faults.none(), Workload.Kind.KV, atLeastOne("a view change", SimulationResult::maxView)),
         new Case("silent-to-some", 0, Faults.none(), Workload.Kind.BANK, r -> { }),
+        // A primary that holds every message back for most of the timeout makes clients and backups
+        // wait past it: the backups complain together and replace it.
         new Case("slow", 0, Faults.none(), Workload.Kind.KV,
-            r -> assertTrue(r.virtualDurationMs() > 10_000, () -> "the slow primary slowed the group: " + r.report())),
+            atLeastOne("a view change away from the slow primary", SimulationResult::maxView)),
         new Case("equivocating-primary", 0, Faults.none(), Workload.Kind.KV_SHARED,
             atLeastOne("a view change away from the equivocator", SimulationResult::maxView)),
         new Case("impostor-primary", 2, Faults.none(), Workload.Kind.KV,

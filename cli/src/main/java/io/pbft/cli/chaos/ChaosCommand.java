@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
     description = {"Byzantine fault injection: traitor replicas, a network nemesis, and checkers.",
         "The simulator runs whole groups from a seed, deterministically.",
         "Every failing seed prints the command that replays it."},
-    subcommands = {SimCommand.class, BehavioursCommand.class})
+    subcommands = {SimCommand.class, ReplayCommand.class, BehavioursCommand.class})
 public final class ChaosCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;

@@ -3,13 +3,20 @@ package io.pbft.cli.chaos;
 import ch.qos.logback.classic.Level;
 import io.pbft.chaos.fuzz.FuzzReport;
 import io.pbft.chaos.fuzz.FuzzRunner;
+import io.pbft.chaos.fuzz.Scenario;
 import io.pbft.chaos.fuzz.ScenarioOptions;
 import io.pbft.chaos.fuzz.Scenarios;
+import io.pbft.chaos.script.ScriptExport;
+import io.pbft.chaos.script.ScriptRunner;
 import io.pbft.chaos.sim.Workload;
 import io.pbft.chaos.traitor.Traitors;
 import io.pbft.cli.CliException;
 import io.pbft.cli.Logging;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -37,6 +44,7 @@ import picocli.CommandLine.Spec;
         "  pbft chaos sim --seed 7 --replicas 4 --traitors 1 --behaviour equivocating-primary --ops 10000",
         "  pbft chaos sim --seeds 10000 --minutes 30",
         "  pbft chaos sim --seeds 20 --replicas 4 --behaviour collusion   (f + 1 traitors: must find violations)",
+        "  pbft chaos sim --seed 7 --ops 40 --script seed-7.txt   (then: pbft chaos replay seed-7.txt)",
         "  pbft chaos behaviours"})
 final class SimCommand implements Callable<Integer> {
   @Spec
@@ -95,6 +103,11 @@ final class SimCommand implements Callable<Integer> {
           + " restarts from disk, clock skew (default: drawn per seed, on in 4 runs of 5).")
   Boolean nemesis;
 
+  @Option(names = "--script", paramLabel = "FILE",
+      description = "With --seed: also write the run as a script (every core's inputs, in order, at its clock), which"
+          + " pbft chaos replay FILE runs again.")
+  Path script;
+
   @Option(names = "--show", paramLabel = "N", defaultValue = "20",
       description = "With --seeds: failing seeds printed in full at most (default: ${DEFAULT-VALUE}); the rest by seed.")
   int show;
@@ -104,7 +117,10 @@ final class SimCommand implements Callable<Integer> {
     quietCores();
     ScenarioOptions options = options();
     if (which.seed != null) {
-      return single(which.seed, options);
+      return script != null ? exported(which.seed, options) : single(which.seed, options);
+    }
+    if (script != null) {
+      throw CliException.usage("--script needs --seed: one run is saved at a time");
     }
     return many(options);
   }
@@ -165,6 +181,29 @@ final class SimCommand implements Callable<Integer> {
       out.println("note: " + o.scenario().traitors().size() + " traitors is more than f = " + o.scenario().f()
           + ": PBFT promises nothing here, and the checkers are expected to find violations");
     }
+    out.flush();
+    return o.failed() ? CliException.FAILED : 0;
+  }
+
+  /** One seed's run, saved as a script as it runs. */
+  private int exported(long seed, ScenarioOptions options) {
+    PrintWriter out = spec.commandLine().getOut();
+    Scenario scenario;
+    try {
+      scenario = Scenarios.draw(seed, options);
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage(e.getMessage());
+    }
+    ScriptExport.Exported e = ScriptExport.export(scenario.config().build(), ScriptRunner.paper());
+    try {
+      Files.writeString(script, e.script(), StandardCharsets.UTF_8);
+    } catch (IOException x) {
+      throw CliException.failed("cannot write " + script + ": " + x.getMessage());
+    }
+    FuzzRunner.Outcome o = new FuzzRunner.Outcome(scenario, e.result(), null);
+    out.print(FuzzReport.single(o));
+    out.println("script: " + script + " (" + e.script().lines().count() + " lines); replay it with: pbft chaos replay "
+        + script);
     out.flush();
     return o.failed() ? CliException.FAILED : 0;
   }

@@ -31,6 +31,8 @@ final class CatchUp {
    * log again and again.
    */
   private final long[] answeredMs;
+  /** The last executed sequence number each peer's latest heartbeat reported. */
+  private final long[] peerExecuted;
 
   CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax) {
     this.state = state;
@@ -38,6 +40,23 @@ final class CatchUp {
     this.batchesPerAnswerMax = batchesPerAnswerMax;
     this.answeredMs = new long[state.n];
     Arrays.fill(answeredMs, Long.MIN_VALUE / 2);
+    this.peerExecuted = new long[state.n];
+  }
+
+  /**
+   * Whether f + 1 peers (so at least one correct one) reported executing more than a pipeline
+   * beyond this replica: then the requests it waits for may have run already, and it catches up
+   * before it suspects anybody.
+   */
+  boolean behindPeers() {
+    long slack = state.settings.pipelineDepthMax();
+    int ahead = 0;
+    for (int r = 0; r < state.n; r++) {
+      if (r != state.id && peerExecuted[r] > state.lastExecuted + slack) {
+        ahead++;
+      }
+    }
+    return ahead >= state.weakQuorum();
   }
 
   /** Multicasts this replica's HEARTBEAT. */
@@ -56,10 +75,12 @@ final class CatchUp {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
       return;
     }
+    peerExecuted[sender] = hb.getLastExecuted();
     boolean behindInViews = hb.getView() < state.view || (hb.getView() == state.view && hb.getViewChanging());
     boolean sendNewView = !state.viewChanging && behindInViews && state.lastNewView != null;
     boolean sendLog = hb.getLastExecuted() < state.lastExecuted;
-    if (!sendNewView && !sendLog) {
+    boolean sendProof = hb.getLowWatermark() < state.lowWatermark && !state.stableProof.isEmpty();
+    if (!sendNewView && !sendLog && !sendProof) {
       return;
     }
     if (state.nowMs - answeredMs[sender] < state.settings.viewChangeTimeoutMs() / 2) {
@@ -69,11 +90,12 @@ final class CatchUp {
     if (sendNewView) {
       outbox.resend(sender, state.lastNewView);
     }
+    if (sendProof) {
+      // Its window did not move with ours (CHECKPOINTs lost): the proof moves it.
+      Checkpoints.sendStableProof(state, outbox, sender);
+    }
     if (!sendLog) {
       return;
-    }
-    if (hb.getLastExecuted() < state.lowWatermark) {
-      Checkpoints.sendStableProof(state, outbox, sender);
     }
     int sent = 0;
     long bytes = 0;

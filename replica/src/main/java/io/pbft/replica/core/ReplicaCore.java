@@ -46,6 +46,7 @@ public final class ReplicaCore {
   private final NormalCase normal;
   private final ExecutionOrder execution;
   private final Checkpoints checkpoints;
+  private final Complaints complaints;
   private final ViewChangeProtocol viewChange;
   private final CatchUp catchUp;
   private final WalCodec wal;
@@ -67,7 +68,8 @@ public final class ReplicaCore {
     this.normal = new NormalCase(state, outbox, rules, requests, transfer::active);
     this.execution = new ExecutionOrder(state, outbox, requests, transfer::active);
     this.checkpoints = new Checkpoints(state, outbox, transfer, normal, settings.aheadCheckpointVotesMax());
-    this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal);
+    this.complaints = new Complaints(state, outbox);
+    this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
     this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax());
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
@@ -116,6 +118,13 @@ public final class ReplicaCore {
         case STATE_CHUNK -> transfer.onChunk(sender, message.getStateChunk());
         case HEARTBEAT -> catchUp.onHeartbeat(sender, message.getHeartbeat());
         case COMMITTED -> catchUp.onCommittedCertificate(sender, message.getCommitted());
+        case COMPLAINT -> {
+          List<io.pbft.proto.SignedMessage> evidence =
+              complaints.onComplaint(sender, message.getComplaint(), m.signed());
+          if (evidence != null) {
+            viewChange.start(message.getComplaint().getView() + 1, evidence);
+          }
+        }
         default -> outbox.reject(Rejection.MALFORMED, "empty body from %d", sender);
       }
     }
@@ -150,10 +159,11 @@ public final class ReplicaCore {
   public void onExecuted(long nowMs, Executed e) {
     clock(nowMs);
     if (execution.onExecuted(e)) {
-      // A request this replica waited for ran: the timer restarts for what still waits (section
-      // 4.4), at the base timeout. Other clients' progress does not count: a primary that serves
-      // everyone but one client must still be suspected.
-      timers.progress(requests.anyAwaited());
+      // The primary served a client this replica waited for: back to the base timeout, and no
+      // more suspicion. Other clients' progress does not count: a primary that serves everyone
+      // but one client must still be suspected (each client's wait is timed on its own).
+      timers.progress();
+      complaints.withdraw();
     }
     if (e.checkpointDigest() != null) {
       checkpoints.taken(e.sequence(), e.checkpointDigest());
@@ -195,24 +205,34 @@ public final class ReplicaCore {
    */
   public void tick(long nowMs) {
     clock(nowMs);
+    long stallStartMs = timers.lastTickMs();
+    long stall = timers.stall();
+    if (stall > 0) {
+      // This replica itself did not run for a while: that time does not count against the primary.
+      log.info("replica {}: stalled for {} ms; its timers do not count it", state.id, stall);
+      requests.shift(stall, stallStartMs);
+      complaints.shift(stall, stallStartMs);
+    }
     if (timers.expired()) {
-      if (!state.viewChanging && (checkpoints.behind() || transfer.active())) {
-        // 2f + 1 replicas proved a checkpoint this replica has not reached: the requests it waits
-        // for are late because it is behind, not because the primary stalls. Suspecting now would
-        // leave it alone in the next view; catch up first (the others suspect a bad primary).
+      if (!state.viewChanging && (checkpoints.behind() || transfer.active() || catchUp.behindPeers())) {
+        // f + 1 replicas are further along (or 2f + 1 proved a checkpoint this replica has not
+        // reached): the requests it waits for are late because it is behind, not because the
+        // primary stalls. Catch up first; the others suspect a bad primary if there is one.
         log.info("replica {}: view-change timer expired in view {} while catching up; not suspecting",
             state.id, state.view);
-        timers.rearm();
+        timers.postpone();
       } else {
-        viewChange.timerExpired();
+        List<io.pbft.proto.SignedMessage> evidence = complaints.complain();
+        if (evidence != null) {
+          viewChange.start(state.view + 1, evidence);
+        }
       }
     }
     checkpoints.tick();
     transfer.tick();
     if (timers.heartbeatDue()) {
-      java.util.Optional.ofNullable(viewChange.own()).ifPresent(
-          // VIEW-CHANGEs can be lost, and without 2f + 1 of them no timer runs: repeat ours.
-          own -> outbox.resend(Effects.Outgoing.ALL, own));
+      complaints.repeat();
+      viewChange.repeatOwn();
       catchUp.heartbeat();
     }
     afterEvent();
@@ -261,7 +281,7 @@ public final class ReplicaCore {
   private void afterEvent() {
     normal.proposeBatches();
     execution.handOut();
-    timers.update(requests.anyAwaited());
+    timers.update(requests.oldestAwaitedSinceMs(), complaints.suspecting());
     if (checkEverything || ++events % FULL_CHECK_EVERY == 0) {
       invariants.checkAll();
     } else {
@@ -336,6 +356,16 @@ public final class ReplicaCore {
 
   public long viewChangesStarted() {
     return viewChange.started();
+  }
+
+  /** Complaints this replica multicast about its primary. */
+  public long complaintsSent() {
+    return complaints.sent();
+  }
+
+  /** Time this replica did not run (paused, starved), which its timers left out. */
+  public long stalledMs() {
+    return timers.stalledMs();
   }
 
   /** Requests waiting at the primary for a batch. */

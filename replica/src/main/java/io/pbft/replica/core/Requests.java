@@ -5,8 +5,6 @@ import io.pbft.proto.Reply;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.VerifiedRequest;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,8 +22,8 @@ final class Requests {
   private final ClientTable clients;
   private final IntPredicate knownClient;
 
-  /** Primary: requests waiting for a batch, oldest first. */
-  private final ArrayDeque<VerifiedRequest> batchQueue = new ArrayDeque<>();
+  /** Primary: requests waiting for a batch, per client, taken round-robin. */
+  private final BatchQueue batchQueue;
   /**
    * Per client, the newest timestamp this replica has queued, seen pre-prepared or forwarded and
    * not yet seen executed: a request at or below it needs nothing new sent.
@@ -33,14 +31,18 @@ final class Requests {
   private final Map<Integer, Long> ordering = new HashMap<>();
   /**
    * Per client, the newest request this replica received itself (from the client or relayed) and
-   * has not seen executed. While any waits at a backup, its view-change timer runs.
+   * has not seen executed, and since when that client waits for progress. While any waits at a
+   * backup, its view-change timer runs.
    */
-  private final Map<Integer, VerifiedRequest> awaited = new HashMap<>();
+  private final Map<Integer, Awaited> awaited = new HashMap<>();
+
+  private record Awaited(VerifiedRequest request, long sinceMs) {}
 
   Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
     this.state = state;
     this.outbox = outbox;
     this.knownClient = knownClient;
+    this.batchQueue = new BatchQueue(state.settings.clientRequestsQueuedMax(), state.settings.pendingRequestsMax());
     this.clients = new ClientTable(state.id);
   }
 
@@ -54,6 +56,20 @@ final class Requests {
 
   boolean anyAwaited() {
     return !awaited.isEmpty();
+  }
+
+  /** Since when the longest-waiting client waits for progress; Long.MAX_VALUE if none waits. */
+  long oldestAwaitedSinceMs() {
+    long oldest = Long.MAX_VALUE;
+    for (Awaited a : awaited.values()) {
+      oldest = Math.min(oldest, a.sinceMs());
+    }
+    return oldest;
+  }
+
+  /** This replica stalled for {@code stallMs} after {@code stallStartMs}: waits do not count it. */
+  void shift(long stallMs, long stallStartMs) {
+    awaited.replaceAll((c, a) -> a.sinceMs() <= stallStartMs ? new Awaited(a.request(), a.sinceMs() + stallMs) : a);
   }
 
   Reply lastReply(int clientId) {
@@ -84,9 +100,11 @@ final class Requests {
       outbox.reject(Rejection.STALE_TIMESTAMP, "client %d t=%d last=%d", c, t, last);
       return;
     }
-    VerifiedRequest known = awaited.get(c);
-    if (known == null || known.timestamp() < t) {
-      awaited.put(c, r);
+    Awaited known = awaited.get(c);
+    if (known == null) {
+      awaited.put(c, new Awaited(r, state.nowMs));
+    } else if (known.request().timestamp() < t) {
+      awaited.put(c, new Awaited(r, known.sinceMs())); // the client still waits since then
     }
     Long inOrder = ordering.get(c);
     if (inOrder != null && inOrder >= t) {
@@ -123,11 +141,11 @@ final class Requests {
 
   private void routeToPrimary(VerifiedRequest r) {
     if (state.primary() == state.id) {
-      if (batchQueue.size() >= state.settings.pendingRequestsMax()) {
+      if (batchQueue.offer(r) == BatchQueue.Admission.FULL) {
+        // Not queued, so not being ordered: a retransmission must be able to get in later.
         outbox.reject(Rejection.REQUEST_QUEUE_FULL, "client %d t=%d", r.clientId(), r.timestamp());
-        return;
+        forgetOrdering(r);
       }
-      batchQueue.add(r);
     } else {
       outbox.send(state.primary(), ReplicaMessage.newBuilder()
           .setForwardedRequest(ForwardedRequest.newBuilder().setRequest(r.signed())).build());
@@ -156,27 +174,21 @@ final class Requests {
   }
 
   /**
-   * Primary: the next batch's requests, oldest first, at most {@code countMax} of them and
-   * {@code bytesMax} bytes (one request at least, whatever its size). Requests executed meanwhile
-   * (a retransmission racing its own execution) are dropped from the queue.
+   * Primary: the next batch's requests, round-robin over clients, at most {@code countMax} of them
+   * and {@code bytesMax} bytes (one request at least, whatever its size). Requests executed
+   * meanwhile (a retransmission racing its own execution) are dropped from the queue.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax) {
-    List<VerifiedRequest> batch = new ArrayList<>();
-    int bytes = 0;
-    while (!batchQueue.isEmpty() && batch.size() < countMax) {
-      VerifiedRequest next = batchQueue.peek();
-      int size = next.signed().getSerializedSize() + 8;
-      if (!batch.isEmpty() && bytes + size > bytesMax) {
-        break;
-      }
-      batchQueue.poll();
-      if (next.timestamp() <= clients.lastTimestamp(next.clientId())) {
-        continue;
-      }
-      batch.add(next);
-      bytes += size;
+    return batchQueue.nextBatch(countMax, bytesMax, r -> r.signed().getSerializedSize() + 8L,
+        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()));
+  }
+
+  /** {@code r} is not on its way to being ordered (refused): drop the mark that says it is. */
+  private void forgetOrdering(VerifiedRequest r) {
+    Long inOrder = ordering.get(r.clientId());
+    if (inOrder != null && inOrder == r.timestamp()) {
+      ordering.remove(r.clientId());
     }
-    return batch;
   }
 
   boolean batchQueueEmpty() {
@@ -192,15 +204,23 @@ final class Requests {
 
   /**
    * Requests ran: the client table learns their results, and what waited for them stops waiting.
-   * Returns true if a request this replica waited for itself ran.
+   * Returns true if the primary made progress for a client this replica waited for: its request
+   * ran, or an older one of the same client did (then that client's wait starts afresh).
    */
   boolean executed(List<Executed.ClientResult> results) {
     boolean awaitedRan = false;
     for (Executed.ClientResult e : results) {
       clients.executed(e);
-      VerifiedRequest waiting = awaited.get(e.clientId());
-      if (waiting != null && waiting.timestamp() <= e.timestamp()) {
-        awaited.remove(e.clientId());
+      Awaited waiting = awaited.get(e.clientId());
+      if (waiting != null && e.fresh()) {
+        if (waiting.request().timestamp() <= e.timestamp()) {
+          awaited.remove(e.clientId());
+        } else {
+          awaited.put(e.clientId(), new Awaited(waiting.request(), state.nowMs));
+        }
+        awaitedRan = true;
+      } else if (waiting != null && waiting.request().timestamp() <= e.timestamp()) {
+        awaited.remove(e.clientId()); // answered from the client table: it ran before
         awaitedRan = true;
       }
       Long inOrder = ordering.get(e.clientId());
@@ -214,7 +234,7 @@ final class Requests {
   /** A new client table came with a state transfer: forget what it shows executed. */
   void tableReplaced() {
     awaited.entrySet().removeIf(w -> {
-      boolean done = w.getValue().timestamp() <= clients.lastTimestamp(w.getKey());
+      boolean done = w.getValue().request().timestamp() <= clients.lastTimestamp(w.getKey());
       if (done) {
         ordering.remove(w.getKey());
       }
@@ -228,11 +248,19 @@ final class Requests {
     ordering.clear();
   }
 
-  /** The view opened: requests that waited during the view change go to its primary. */
+  /**
+   * The view opened: requests that waited during the view change go to its primary, which gets
+   * a full timeout for them.
+   */
   void viewEntered() {
-    for (VerifiedRequest r : awaited.values()) {
-      ordering.put(r.clientId(), r.timestamp());
-      routeToPrimary(r);
+    awaited.replaceAll((c, a) -> new Awaited(a.request(), state.nowMs));
+    for (Awaited a : awaited.values()) {
+      Long inOrder = ordering.get(a.request().clientId());
+      if (inOrder != null && inOrder >= a.request().timestamp()) {
+        continue; // the NEW-VIEW carries it already: ordering it again would waste a sequence number
+      }
+      ordering.put(a.request().clientId(), a.request().timestamp());
+      routeToPrimary(a.request());
     }
   }
 }

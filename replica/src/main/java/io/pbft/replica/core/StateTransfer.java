@@ -23,8 +23,8 @@ import java.util.TreeMap;
  * fetches by asking the executor for chunks.
  */
 final class StateTransfer {
-  /** Largest state this implementation moves (one Java array). */
-  static final long STATE_BYTES_MAX = Integer.MAX_VALUE - 64;
+  /** Old checkpoints (below the stable one) kept for peers still fetching them, at most. */
+  static final int OLD_SNAPSHOTS_MAX = 1;
 
   /** A checkpoint whose state the executor holds frozen, and when a peer last fetched from it. */
   private static final class Retained {
@@ -48,7 +48,9 @@ final class StateTransfer {
   private ByteString targetDigest;
   private List<SignedMessage> targetProof = List.of();
   private int source = -1;
-  private byte[] buffer;
+  /** What arrived so far, grown as chunks come (never sized by what a source claims). */
+  private java.io.ByteArrayOutputStream buffer;
+  private long total = -1;
   private int received;
   private long deadlineMs;
   /** The whole state arrived and waits for the executor to check and install it. */
@@ -94,17 +96,21 @@ final class StateTransfer {
   }
 
   /**
-   * Lets the executor drop snapshots older than the last stable checkpoint, except one a peer is
-   * still fetching: a transfer slower than the checkpoint rate must be able to finish.
+   * Lets the executor drop snapshots older than the last stable checkpoint, except the newest one
+   * a peer is still fetching: a transfer slower than the checkpoint rate must be able to finish,
+   * but peers fetching old checkpoints cannot make this replica keep many of them.
    */
   private void releaseIdle() {
     long keepWhileServedMs = 2L * state.settings.viewChangeTimeoutMs();
-    var it = retained.headMap(stableSequence, false).entrySet().iterator();
+    int kept = 0;
+    var it = retained.headMap(stableSequence, false).descendingMap().entrySet().iterator();
     while (it.hasNext()) {
       var e = it.next();
       Retained r = e.getValue();
       boolean beingFetched = r.lastServedMs != Long.MIN_VALUE && state.nowMs - r.lastServedMs < keepWhileServedMs;
-      if (!beingFetched) {
+      if (beingFetched && kept < OLD_SNAPSHOTS_MAX) {
+        kept++;
+      } else {
         outbox.effects().releasedSnapshots().add(e.getKey());
         it.remove();
       }
@@ -132,6 +138,7 @@ final class StateTransfer {
   /** Restarts the fetch from the beginning with the next replica it still trusts. */
   private void nextSource() {
     buffer = null;
+    total = -1;
     received = 0;
     for (int i = 1; i <= state.n; i++) {
       int candidate = ((source < 0 ? state.id : source) + i) % state.n;
@@ -170,6 +177,10 @@ final class StateTransfer {
       return;
     }
     Retained r = retained.get(fetch.getSequence());
+    boolean old = fetch.getSequence() < stableSequence;
+    if (r != null && old && r.lastServedMs == Long.MIN_VALUE) {
+      r = null; // an old checkpoint nobody was fetching: serve the stable one instead
+    }
     if (r == null || !r.digest.equals(fetch.getStateDigest())) {
       // Discarded since (a newer checkpoint became stable): tell the fetcher about that one.
       outbox.reject(Rejection.FETCH_NOT_HELD, "replica %d asked for %d", sender, fetch.getSequence());
@@ -205,17 +216,28 @@ final class StateTransfer {
           chunk.getOffset());
       return;
     }
-    long total = chunk.getTotalBytes();
-    if (total > STATE_BYTES_MAX || (buffer != null && total != buffer.length)
-        || received + (long) chunk.getData().size() > total || (chunk.getData().isEmpty() && received < total)) {
-      distrust(sender, "inconsistent state chunk sizes");
+    long claimed = chunk.getTotalBytes();
+    if (claimed > state.settings.stateBytesMax()) {
+      distrust(sender, "claims a state of " + claimed + " bytes, more than stateBytesMax");
+      return;
+    }
+    if (total >= 0 && claimed != total) {
+      distrust(sender, "changed the state's size from " + total + " to " + claimed + " bytes");
+      return;
+    }
+    // A correct source sends full chunks: anything shorter (a source trickling a byte at a time
+    // to keep the transfer alive) or longer is a lie.
+    long expected = Math.min(state.settings.stateChunkBytesMax(), claimed - received);
+    if (chunk.getData().size() != expected) {
+      distrust(sender, "sent " + chunk.getData().size() + " bytes at offset " + received + ", expected " + expected);
       return;
     }
     if (buffer == null) {
-      buffer = new byte[(int) total];
+      total = claimed;
+      buffer = new java.io.ByteArrayOutputStream((int) Math.min(claimed, state.settings.stateChunkBytesMax()));
     }
     lastChunkMs = state.nowMs;
-    chunk.getData().copyTo(buffer, received);
+    buffer.writeBytes(chunk.getData().toByteArray());
     received += chunk.getData().size();
     bytesFetched += chunk.getData().size();
     if (received < total) {
@@ -223,8 +245,9 @@ final class StateTransfer {
       return;
     }
     installing = true;
-    outbox.effects().install(new Effects.InstallState(target, targetDigest, buffer));
+    outbox.effects().install(new Effects.InstallState(target, targetDigest, buffer.toByteArray()));
     buffer = null;
+    total = -1;
   }
 
   /**

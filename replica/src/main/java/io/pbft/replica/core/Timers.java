@@ -1,16 +1,26 @@
 package io.pbft.replica.core;
 
 /**
- * The view-change timer (section 4.4, with the backoff of 4.5.2) and the heartbeat schedule.
- * Time comes in with the events; nothing here reads a clock.
+ * The view-change timer (section 4.4, with the backoff of 4.5.2), the heartbeat schedule and this
+ * replica's own stalls. Time comes in with the events; nothing here reads a clock.
+ *
+ * <p>In a view, the timer runs while requests this replica received itself wait for execution:
+ * it expires once the longest-waiting client has seen no progress for the timeout (each client's
+ * wait restarts when the primary executes one of its requests, so a client that floods with ever
+ * newer requests cannot make its own newest one look ignored). While changing views, it is the
+ * NEW-VIEW timer, armed once 2f + 1 replicas want the new view.
  */
 final class Timers {
   private final ReplicaState state;
   /** Consecutive view changes stop doubling the timeout beyond 2^this. */
   private final int backoffDoublingsMax;
   private long deadlineMs = -1;
+  /** The timer does not expire before this (while the replica catches up). */
+  private long postponedUntilMs = Long.MIN_VALUE;
   private int consecutiveViewChanges;
   private long nextHeartbeatMs;
+  private long lastTickMs = Long.MIN_VALUE;
+  private long stalledMs;
 
   Timers(ReplicaState state, int backoffDoublingsMax) {
     this.state = state;
@@ -27,24 +37,21 @@ final class Timers {
     return deadlineMs >= 0;
   }
 
-  long deadlineMs() {
-    return deadlineMs;
-  }
-
-  /** Starts the timer unless it runs already. */
-  void arm() {
-    if (deadlineMs < 0) {
-      deadlineMs = state.nowMs + timeoutMs();
-    }
-  }
-
-  /** Starts the timer afresh. */
+  /** Starts the NEW-VIEW timer afresh. */
   void rearm() {
     deadlineMs = state.nowMs + timeoutMs();
   }
 
   void disarm() {
     deadlineMs = -1;
+  }
+
+  /** The timer may not expire for another timeout: this replica is behind and catches up first. */
+  void postpone() {
+    postponedUntilMs = state.nowMs + timeoutMs();
+    if (deadlineMs >= 0) {
+      deadlineMs = Math.max(deadlineMs, postponedUntilMs);
+    }
   }
 
   /** True once when the timer expires (it is then disarmed). */
@@ -57,30 +64,31 @@ final class Timers {
   }
 
   /**
-   * While requests wait at a backup the timer runs; it stops when none do. During a view change
-   * the view-change protocol arms it itself.
+   * In a view: the timer runs from the longest-waiting client's {@code oldestAwaitedSinceMs}
+   * (Long.MAX_VALUE when none waits), and not at all at the primary or while this replica already
+   * complains (its complaint is repeated instead). During a view change the view-change protocol
+   * arms it itself.
    */
-  void update(boolean requestsAwaited) {
+  void update(long oldestAwaitedSinceMs, boolean complaining) {
     if (state.viewChanging) {
       return;
     }
-    if (!requestsAwaited || state.primary() == state.id) {
+    if (oldestAwaitedSinceMs == Long.MAX_VALUE || state.primary() == state.id || complaining) {
       deadlineMs = -1;
     } else {
-      arm();
+      deadlineMs = Math.max(oldestAwaitedSinceMs + timeoutMs(), postponedUntilMs);
     }
   }
 
   /** A request this replica waited for ran: the primary works, back to the base timeout. */
-  void progress(boolean requestsAwaited) {
+  void progress() {
     consecutiveViewChanges = 0;
-    deadlineMs = -1;
-    update(requestsAwaited);
   }
 
   void viewChangeStarted() {
     consecutiveViewChanges++;
     deadlineMs = -1;
+    postponedUntilMs = Long.MIN_VALUE;
   }
 
   /** True when a heartbeat is due now; schedules the next. */
@@ -90,5 +98,38 @@ final class Timers {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Checks, at a tick, whether this replica itself stalled since the previous one (a pause of its
+   * process, a long collection, a starved CPU): returns how long, or 0. Time it did not run does
+   * not count against the primary: the caller shifts its waits by that much.
+   */
+  long stall() {
+    long gap = lastTickMs == Long.MIN_VALUE ? 0 : state.nowMs - lastTickMs;
+    lastTickMs = state.nowMs;
+    long threshold = Math.max(state.settings.viewChangeTimeoutMs() / 4, 1);
+    if (gap <= threshold) {
+      return 0;
+    }
+    long stall = gap - threshold;
+    stalledMs += stall;
+    if (deadlineMs >= 0) {
+      deadlineMs += stall;
+    }
+    if (postponedUntilMs != Long.MIN_VALUE) {
+      postponedUntilMs += stall;
+    }
+    return stall;
+  }
+
+  /** Total time this replica spent stalled (for status). */
+  long stalledMs() {
+    return stalledMs;
+  }
+
+  /** When the previous tick ran (a stall began after it). */
+  long lastTickMs() {
+    return lastTickMs;
   }
 }

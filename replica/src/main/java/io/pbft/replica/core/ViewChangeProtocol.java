@@ -20,10 +20,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * View changes (OSDI 1999, section 4.4, with the liveness rules of 4.5.2): a backup whose timer
- * expires moves to the next view and multicasts VIEW-CHANGE with its stable checkpoint and
- * prepared certificates; the new primary collects 2f + 1 and multicasts NEW-VIEW with the
- * pre-prepares it computed from them; backups recompute those and enter the view.
+ * View changes (OSDI 1999, section 4.4, with the liveness rules of 4.5.2): once f + 1 replicas
+ * complained about the view ({@link Complaints}), a replica moves to the next view and multicasts
+ * VIEW-CHANGE with that evidence, its stable checkpoint and its prepared certificates; any replica
+ * that receives a VIEW-CHANGE with valid evidence joins. The new primary collects 2f + 1 and
+ * multicasts NEW-VIEW with the pre-prepares it computed from them; backups recompute those and
+ * enter the view.
  */
 final class ViewChangeProtocol {
   private static final Logger log = LoggerFactory.getLogger(ViewChangeProtocol.class);
@@ -36,12 +38,14 @@ final class ViewChangeProtocol {
   private final Timers timers;
   private final Checkpoints checkpoints;
   private final NormalCase normal;
+  private final Complaints complaints;
   /** The newest valid VIEW-CHANGE of each replica for a view above (or at, while changing) ours. */
   private final Map<Integer, ViewChangeRules.Checked> viewChanges = new HashMap<>();
   private long started;
+  private long ownSentMs;
 
   ViewChangeProtocol(ReplicaState state, Outbox outbox, Rules rules, Requests requests, Timers timers,
-      Checkpoints checkpoints, NormalCase normal) {
+      Checkpoints checkpoints, NormalCase normal, Complaints complaints) {
     this.state = state;
     this.outbox = outbox;
     this.rules = rules;
@@ -50,6 +54,7 @@ final class ViewChangeProtocol {
     this.timers = timers;
     this.checkpoints = checkpoints;
     this.normal = normal;
+    this.complaints = complaints;
   }
 
   long started() {
@@ -60,21 +65,29 @@ final class ViewChangeProtocol {
     return certificates;
   }
 
+  /**
+   * Heartbeat: VIEW-CHANGEs can be lost, so this replica repeats its own (its evidence lets any
+   * replica that missed the complaints join), unless it sent it within the last half timeout.
+   */
+  void repeatOwn() {
+    SignedMessage own = own();
+    if (own != null && state.nowMs - ownSentMs >= state.settings.viewChangeTimeoutMs() / 2) {
+      outbox.resend(Effects.Outgoing.ALL, own);
+      ownSentMs = state.nowMs;
+    }
+  }
+
   /** This replica's VIEW-CHANGE for the view it is changing to, or null. */
   SignedMessage own() {
     ViewChangeRules.Checked mine = viewChanges.get(state.id);
     return state.viewChanging && mine != null ? mine.signed() : null;
   }
 
-  /** The view-change timer expired: suspect the primary. */
-  void timerExpired() {
-    log.info("replica {}: view-change timer expired in view {}{}", state.id, state.view,
-        state.viewChanging ? " (no NEW-VIEW)" : "");
-    start(state.view + 1);
-  }
-
-  /** Moves to view {@code v} and multicasts VIEW-CHANGE with this replica's proofs. */
-  void start(long v) {
+  /**
+   * Moves to view {@code v} and multicasts VIEW-CHANGE with this replica's proofs and the
+   * {@code evidence} for leaving view v - 1 (f + 1 complaints about it).
+   */
+  void start(long v, List<SignedMessage> evidence) {
     if (v <= state.view) {
       return;
     }
@@ -83,9 +96,10 @@ final class ViewChangeProtocol {
     started++;
     timers.viewChangeStarted();
     requests.viewChangeStarted(); // what waited is re-sent to the new primary when the view opens
+    complaints.viewChanged();
     ViewChange.Builder vc = ViewChange.newBuilder().setNewView(v).setReplicaId(state.id)
         .setStableSequence(state.lowWatermark).setStableDigest(state.stableDigest)
-        .addAllCheckpointProof(state.stableProof);
+        .addAllCheckpointProof(state.stableProof).addAllComplaints(evidence);
     for (Slot slot : state.slots.values()) {
       if (slot.certificate != null && slot.sequence > state.lowWatermark) {
         vc.addPrepared(slot.certificate);
@@ -93,6 +107,7 @@ final class ViewChangeProtocol {
     }
     ViewChange message = vc.build();
     SignedMessage signed = outbox.broadcast(ReplicaMessage.newBuilder().setViewChange(message).build());
+    ownSentMs = state.nowMs;
     try {
       viewChanges.put(state.id, certificates.check(state.id, message, signed));
     } catch (ViewChangeRules.Invalid e) {
@@ -110,7 +125,7 @@ final class ViewChangeProtocol {
   void onViewChange(int sender, ViewChange vc, SignedMessage signed) {
     long v = vc.getNewView();
     if (v < state.view || (v == state.view && !state.viewChanging)) {
-      if (v == state.view && state.lastNewView != null) {
+      if (v == state.view && state.lastNewView != null && sender != state.primaryOf(v)) {
         outbox.resend(sender, state.lastNewView); // it missed the NEW-VIEW
       }
       return; // stale: that view is open or passed
@@ -127,18 +142,12 @@ final class ViewChangeProtocol {
       return;
     }
     viewChanges.put(sender, checked);
-    // Liveness (section 4.5.2): f + 1 replicas want a view above ours, so at least one correct
-    // replica does; join the smallest such view rather than wait for our own timer.
-    long smallest = Long.MAX_VALUE;
-    int above = 0;
-    for (ViewChangeRules.Checked c : viewChanges.values()) {
-      if (c.sender() != state.id && c.message().getNewView() > state.view) {
-        above++;
-        smallest = Math.min(smallest, c.message().getNewView());
-      }
-    }
-    if (above >= state.weakQuorum()) {
-      start(smallest);
+    if (v > state.view) {
+      // Its evidence shows f + 1 replicas (one correct at least) complained about view v - 1, at
+      // or above ours: the group is leaving it. Join rather than wait for a timer of our own
+      // (this subsumes section 4.5.2's rule of joining the smallest view f + 1 replicas want).
+      log.info("replica {}: joins view {} on replica {}'s VIEW-CHANGE", state.id, v, sender);
+      start(v, vc.getComplaintsList());
       return;
     }
     armNewViewTimer();
@@ -267,6 +276,7 @@ final class ViewChangeProtocol {
   private void enterView(ViewChangeRules.Plan plan, List<SignedMessage> prePrepares) {
     state.viewChanging = false;
     timers.disarm();
+    complaints.viewChanged();
     viewChanges.values().removeIf(c -> c.message().getNewView() <= state.view);
     long minS = plan.stableSequence();
     checkpoints.learnStable(minS, plan.stableDigest(), plan.checkpointProof());
@@ -284,6 +294,7 @@ final class ViewChangeProtocol {
       Slot slot = state.slot(p.sequence());
       if (state.primary() == state.id) {
         slot.accept(state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i));
+        requests.ordering(p.requests());
         normal.checkPrepared(slot);
       } else {
         normal.acceptAsBackup(slot, state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i));

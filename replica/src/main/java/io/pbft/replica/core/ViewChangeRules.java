@@ -93,6 +93,7 @@ final class ViewChangeRules {
     if (vc.getReplicaId() != sender) {
       throw new Invalid("view-change names replica " + vc.getReplicaId() + " but is signed by " + sender);
     }
+    checkEvidence(vc.getNewView(), vc.getComplaintsList());
     long stable = vc.getStableSequence();
     checkCheckpointProof(stable, vc.getStableDigest(), vc.getCheckpointProofList());
     Map<Long, Prepared> prepared = new TreeMap<>();
@@ -107,6 +108,29 @@ final class ViewChangeRules {
       }
     }
     return new Checked(sender, vc, signed, prepared);
+  }
+
+  /**
+   * Why the sender left view {@code newView - 1}: f + 1 signed COMPLAINTs about that view from
+   * distinct replicas, so at least one correct replica suspected its primary.
+   */
+  void checkEvidence(long newView, List<SignedMessage> complaints) throws Invalid {
+    if (newView < 1) {
+      throw new Invalid("view-change to view " + newView);
+    }
+    Set<Integer> signers = new HashSet<>();
+    for (SignedMessage m : complaints) {
+      ReplicaMessage body = parse(m);
+      if (!body.hasComplaint() || body.getComplaint().getReplicaId() != m.getSender()
+          || body.getComplaint().getView() != newView - 1) {
+        throw new Invalid("evidence holds something other than a complaint about view " + (newView - 1));
+      }
+      signers.add(m.getSender());
+    }
+    if (signers.size() < f + 1) {
+      throw new Invalid("evidence has " + signers.size() + " distinct complaints about view " + (newView - 1)
+          + ", needs f+1 = " + (f + 1));
+    }
   }
 
   /** 2f + 1 signed CHECKPOINTs from distinct replicas for (sequence, digest); none for sequence 0. */

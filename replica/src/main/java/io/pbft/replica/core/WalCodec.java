@@ -176,7 +176,13 @@ final class WalCodec {
     state.viewChanging = false;
     state.lastNewView = signed;
     for (SignedMessage m : nv.getPrePreparesList()) {
-      install(ViewChangeRules.parse(m).getPrePrepare(), m);
+      PrePrepare pp = ViewChangeRules.parse(m).getPrePrepare();
+      install(pp, m);
+      if (m.getSender() == state.id) {
+        // It was the new primary: these sequence numbers are assigned in this view. Reusing one
+        // after a restart would be a second, different pre-prepare for the same (v, n).
+        state.lastAssigned = Math.max(state.lastAssigned, pp.getSequence());
+      }
     }
   }
 

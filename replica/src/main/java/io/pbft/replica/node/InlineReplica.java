@@ -20,6 +20,7 @@ public final class InlineReplica {
   private final Execution execution;
   private final EffectApplier applier;
   private final ArrayDeque<Consumer<Long>> reports = new ArrayDeque<>();
+  private Consumer<Effects> applicationObserver = effects -> { };
 
   public InlineReplica(ReplicaCore core, Execution execution, EffectApplier.Storage storage, Behaviour behaviour,
       Behaviour.Signing signing, EffectApplier.Transport transport, EffectApplier.Clients clients) {
@@ -41,8 +42,18 @@ public final class InlineReplica {
         reports.add(now -> core.onStateChunkRead(now, r));
       }
     };
-    this.applier = new EffectApplier(storage, effects -> execution.apply(effects, queue), behaviour, signing,
-        transport, clients);
+    this.applier = new EffectApplier(storage, effects -> {
+      applicationObserver.accept(effects);
+      execution.apply(effects, queue);
+    }, behaviour, signing, transport, clients);
+  }
+
+  /**
+   * Shows {@code observer} each burst of effects that has work for the application, just before
+   * the executor carries it out (a script prints the batches executed with it).
+   */
+  public void observeApplication(Consumer<Effects> observer) {
+    this.applicationObserver = observer;
   }
 
   public ReplicaCore core() {

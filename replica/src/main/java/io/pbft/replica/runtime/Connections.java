@@ -459,7 +459,10 @@ final class Connections {
       }
       if (type == 0x7 && payloadFill >= 8) {
         int code = readInt(payload, 4);
-        if (code != 0) {
+        if (code == 0x2) {
+          // gRPC's answer to its own read failing (a connection reset mid-message): not garbage
+          garbage.countQuietly("HTTP/2 INTERNAL_ERROR: connection closed");
+        } else if (code != 0) {
           String debug = new String(payload, 8, payloadFill - 8, StandardCharsets.UTF_8).replaceAll("\\p{Cntrl}", " ").strip();
           garbage.count("HTTP/2 " + errorName(code) + ": connection closed", c.remote, debug);
         }

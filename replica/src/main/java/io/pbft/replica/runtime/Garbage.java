@@ -20,7 +20,10 @@ import org.slf4j.LoggerFactory;
  */
 final class Garbage {
   private static final Logger log = LoggerFactory.getLogger(Garbage.class);
-  /** Addresses remembered for rate limiting; beyond, entries older than the interval are forgotten. */
+  /**
+   * Addresses remembered for rate limiting (and so lines logged per interval, at most); beyond,
+   * entries older than the interval are forgotten.
+   */
   private static final int REMEMBERED_MAX = 4096;
 
   private final int replicaId;
@@ -29,6 +32,7 @@ final class Garbage {
   private final ConcurrentHashMap<Object, Long> lastLogged = new ConcurrentHashMap<>();
   private final AtomicLong logged = new AtomicLong();
   private final AtomicLong unlogged = new AtomicLong();
+  private volatile long lastForgot = System.nanoTime();
 
   Garbage(int replicaId, long intervalMs) {
     this.replicaId = replicaId;
@@ -44,16 +48,23 @@ final class Garbage {
     Object key = key(from);
     long now = System.nanoTime();
     Long last = lastLogged.get(key);
-    boolean due = last == null ? lastLogged.putIfAbsent(key, now) == null
-        : now - last >= intervalNanos && lastLogged.replace(key, last, now);
+    boolean due;
+    if (last == null) {
+      if (lastLogged.size() >= REMEMBERED_MAX && now - lastForgot > intervalNanos / 8) {
+        lastForgot = now;
+        forgetOlderThan(now - intervalNanos);
+      }
+      // More addresses than it remembers within one interval: the rest are counted, not logged,
+      // so that neither the log nor this map grows with the number of addresses.
+      due = lastLogged.size() < REMEMBERED_MAX && lastLogged.putIfAbsent(key, now) == null;
+    } else {
+      due = now - last >= intervalNanos && lastLogged.replace(key, last, now);
+    }
     if (!due) {
       unlogged.incrementAndGet();
       return;
     }
     logged.incrementAndGet();
-    if (lastLogged.size() > REMEMBERED_MAX) {
-      forgetOlderThan(now - intervalNanos);
-    }
     log.info("replica {}: garbage from {}: {}{} (further garbage from this address is counted, not logged, for {} s;"
         + " see pbft status)", replicaId, describe(from), reason, detail == null || detail.isEmpty() ? "" : " (" + detail + ")",
         intervalNanos / 1_000_000_000L);

@@ -104,7 +104,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   }
 
   private void verify(PeerStream stream, SignedMessage message, int size) {
-    Verdict<VerifiedMessage> verdict = replica.verifier.verify(message);
+    Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
     if (!verdict.isOk()) {
       log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
           verdict.describe());

@@ -268,11 +268,20 @@ public final class ReplicaServer implements AutoCloseable {
     return (System.nanoTime() - clockOrigin) / 1_000_000;
   }
 
+  /** Where the core stood after the last burst, for the verification pool's cheap filter. */
+  private volatile io.pbft.replica.verify.Position position = io.pbft.replica.verify.Position.ANY;
+
+  io.pbft.replica.verify.Position position() {
+    return position;
+  }
+
   /** Runs on the event loop after each burst of events: carries out what the core produced. */
   private void dispatchEffects() {
     if (failure != null) {
       return;
     }
+    position = new io.pbft.replica.verify.Position(core.view(), core.viewChanging(), core.lowWatermark(),
+        core.lastExecuted(), config.protocol().windowSize());
     Effects effects = core.takeEffects();
     if (effects.isEmpty()) {
       return;

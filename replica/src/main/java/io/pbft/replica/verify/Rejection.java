@@ -14,6 +14,7 @@ public enum Rejection {
   UNKNOWN_FIELDS("unknown fields"),
   TOO_MANY_ENTRIES("more entries than the protocol allows"),
   EMBEDDED_BAD_SIGNATURE("embedded message with a bad signature"),
+  STALE_UNCHECKED("stale or far ahead (carried signatures not checked)"),
   EMBEDDED_INVALID_REQUEST("carried request invalid"),
   UNKNOWN_CLIENT("request from unknown client"),
   OVERSIZED_OPERATION("oversized operation"),

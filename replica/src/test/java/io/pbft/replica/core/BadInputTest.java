@@ -47,11 +47,16 @@ class BadInputTest {
     assertRejected(backup, Rejection.PRE_PREPARE_FROM_NON_PRIMARY, c -> fx.deliver(c, 2, prePrepare(0, 1, batch)));
   }
 
-  /** Moves a backup to view 1: a request waits, its view-change timer expires. */
+  /**
+   * Moves a backup to view 1: a request waits, its view-change timer expires, it complains, and
+   * another replica's complaint makes f + 1.
+   */
   private void suspectPrimary(TestReplica backup) {
     SignedRequest r = fx.request(3, 1, "waiting");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.tick(ProtocolSettings.defaults().viewChangeTimeoutMs() + 1);
+    int other = backup.id() == 1 ? 3 : 1;
+    fx.deliver(backup, other, CoreFixture.complaint(0, other));
     assertEquals(1, backup.view());
   }
 

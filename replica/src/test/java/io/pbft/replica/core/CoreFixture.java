@@ -152,6 +152,11 @@ final class CoreFixture {
         .setDigest(digest).setReplicaId(replica)).build();
   }
 
+  static ReplicaMessage complaint(long view, int replica) {
+    return ReplicaMessage.newBuilder().setComplaint(io.pbft.proto.Complaint.newBuilder().setView(view)
+        .setReplicaId(replica)).build();
+  }
+
   /** Delivers a message from {@code sender} to {@code core} as the runtime would after verification. */
   void deliver(TestReplica core, int sender, ReplicaMessage m) {
     core.onMessage(sender, m, signed(sender, m));

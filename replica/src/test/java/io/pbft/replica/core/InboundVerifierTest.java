@@ -195,4 +195,50 @@ class InboundVerifierTest {
     assertEquals(List.of(1L, 5L), v.value().requests().stream().map(r -> r.timestamp()).toList());
     assertEquals(batch, v.value().requests().stream().map(r -> r.signed()).toList());
   }
+
+  // Work a faulty replica can force: messages that cannot matter at the receiver's position are
+  // dropped before their embedded signatures are verified (each case carries forged embedded
+  // signatures, so a verdict other than STALE_UNCHECKED would show they were checked).
+
+  private static final io.pbft.replica.verify.Position IN_VIEW_5 =
+      new io.pbft.replica.verify.Position(5, false, 0, 0, 1024);
+
+  private SignedMessage viewChangeWithJunk(int sender, long newView) {
+    SignedMessage junk = SignedMessage.newBuilder().setSender(3).setPayload(ByteString.copyFromUtf8("junk"))
+        .setSignature(ByteString.copyFrom(new byte[64])).build();
+    io.pbft.proto.ViewChange vc = io.pbft.proto.ViewChange.newBuilder().setNewView(newView).setReplicaId(sender)
+        .addAllComplaints(java.util.Collections.nCopies(4, junk)).build();
+    return fx.signed(sender, ReplicaMessage.newBuilder().setViewChange(vc).build());
+  }
+
+  @Test
+  void staleViewChangeIsDroppedBeforeItsCarriedSignaturesAreChecked() {
+    assertEquals(Rejection.STALE_UNCHECKED, verifier.verify(viewChangeWithJunk(2, 3), IN_VIEW_5).reason());
+    assertEquals(Rejection.STALE_UNCHECKED, verifier.verify(viewChangeWithJunk(2, 5), IN_VIEW_5).reason(),
+        "view 5 is open there");
+    assertEquals(Rejection.EMBEDDED_BAD_SIGNATURE, verifier.verify(viewChangeWithJunk(2, 6), IN_VIEW_5).reason(),
+        "a view-change for the next view is checked in full");
+  }
+
+  @Test
+  void prePrepareForAFarViewIsDroppedBeforeItsRequestsAreChecked() {
+    SignedRequest forged = fx.requestSignedBy(1, 1, "steal", fx.clientKeys.get(0));
+    assertEquals(Rejection.STALE_UNCHECKED,
+        verifier.verify(fx.signed(1, prePrepare(9, 1, List.of(forged))), IN_VIEW_5).reason(), "view 9 is far ahead");
+    assertEquals(Rejection.STALE_UNCHECKED,
+        verifier.verify(fx.signed(1, prePrepare(4, 1, List.of(forged))), IN_VIEW_5).reason(), "view 4 is gone");
+    assertEquals(Rejection.EMBEDDED_INVALID_REQUEST,
+        verifier.verify(fx.signed(1, prePrepare(5, 1, List.of(forged))), IN_VIEW_5).reason());
+  }
+
+  @Test
+  void eachSignatureIsVerifiedOnce() {
+    SignedMessage m = fx.signed(2, prepare);
+    long before = verifier.signaturesReused();
+    assertTrue(verifier.verify(m).isOk());
+    assertTrue(verifier.verify(m).isOk());
+    assertEquals(before + 1, verifier.signaturesReused());
+    SignedMessage tampered = m.toBuilder().setPayload(ByteString.copyFromUtf8("other")).build();
+    assertEquals(Rejection.BAD_SIGNATURE, verifier.verify(tampered).reason(), "the same signature on other bytes");
+  }
 }

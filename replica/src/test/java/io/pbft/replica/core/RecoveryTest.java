@@ -133,6 +133,7 @@ class RecoveryTest {
     SignedRequest r = fx.request(0, 1, "waiting");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.tick(SETTINGS.viewChangeTimeoutMs());
+    fx.deliver(backup, 3, CoreFixture.complaint(0, 3));
     backup.takeEffects();
     assertEquals(1, backup.view());
     TestReplica restarted = restart(2, disk);

@@ -81,7 +81,24 @@ final class TestReplica {
     inline.run(nowMs, c -> c.onSessionOpened(nowMs, clientId));
   }
 
+  /** Ticks between the last tick and {@code now}, as the runtime does. */
+  static final long TICK_MS = 20;
+
+  /**
+   * Time passes to {@code now}, ticking every {@link #TICK_MS} on the way as the runtime's timer
+   * thread does (a replica that does not tick for long takes it as a stall of its own).
+   */
   void tick(long now) {
+    for (long t = nowMs + TICK_MS; t < now; t += TICK_MS) {
+      long at = t;
+      nowMs = at;
+      inline.run(at, c -> c.tick(at));
+    }
+    tickOnce(now);
+  }
+
+  /** One tick at {@code now}, however long since the last: this replica stalled in between. */
+  void tickOnce(long now) {
     nowMs = Math.max(nowMs, now);
     inline.run(nowMs, c -> c.tick(nowMs));
   }

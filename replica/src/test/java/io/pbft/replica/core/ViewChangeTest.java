@@ -44,10 +44,30 @@ class ViewChangeTest {
     return c.build();
   }
 
+  private SignedMessage complaint(long view, int replica) {
+    return fx.signed(replica, ReplicaMessage.newBuilder().setComplaint(
+        io.pbft.proto.Complaint.newBuilder().setView(view).setReplicaId(replica)).build());
+  }
+
+  /** f + 1 = 2 complaints about view {@code view}: the evidence for leaving it. */
+  private List<SignedMessage> evidence(long view) {
+    return List.of(complaint(view, 1), complaint(view, 2));
+  }
+
   private SignedMessage viewChange(int sender, long newView, PreparedCertificate... certs) {
     ViewChange vc = ViewChange.newBuilder().setNewView(newView).setReplicaId(sender).setStableSequence(0)
-        .setStableDigest(ByteString.EMPTY).addAllPrepared(List.of(certs)).build();
+        .setStableDigest(ByteString.EMPTY).addAllPrepared(List.of(certs)).addAllComplaints(evidence(newView - 1))
+        .build();
     return fx.signed(sender, ReplicaMessage.newBuilder().setViewChange(vc).build());
+  }
+
+  /** A backup with a request waiting whose timer expired: it has complained about view 0. */
+  private TestReplica complaining(int id) {
+    TestReplica backup = fx.core(id, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(TIMEOUT);
+    return backup;
   }
 
   private static ViewChange vcOf(SignedMessage m) {
@@ -70,20 +90,93 @@ class ViewChangeTest {
   // ---------------------------------------------------------------- rules
 
   @Test
-  void backupWithAWaitingRequestStartsViewChangeWhenItsTimerExpires() {
+  void backupWhoseTimerExpiresComplainsAndKeepsWorkingInTheView() {
     TestReplica backup = fx.core(2, new RecordingApp());
     SignedRequest r = fx.request(0, 1, "a");
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.takeEffects();
     backup.tick(TIMEOUT - 1);
-    assertEquals(0, backup.view(), "not yet");
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint), "not yet");
     backup.tick(TIMEOUT);
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    io.pbft.proto.Complaint c = out.stream().filter(ReplicaMessage::hasComplaint).findFirst().orElseThrow()
+        .getComplaint();
+    assertEquals(0, c.getView());
+    assertEquals(2, c.getReplicaId());
+    assertTrue(out.stream().noneMatch(ReplicaMessage::hasViewChange), "one complaint is no evidence");
+    assertEquals(0, backup.view());
+    assertFalse(backup.viewChanging());
+  }
+
+  @Test
+  void fPlusOneComplaintsMoveTheReplicaToTheNextViewWithThemAsEvidence() {
+    TestReplica backup = complaining(2);
+    backup.takeEffects();
+    deliverSigned(backup, complaint(0, 3));
     assertEquals(1, backup.view());
     assertTrue(backup.viewChanging());
     ViewChange vc = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasViewChange).findFirst()
         .orElseThrow().getViewChange();
     assertEquals(1, vc.getNewView());
     assertEquals(2, vc.getReplicaId());
+    assertEquals(2, vc.getComplaintsCount(), "f + 1 complaints about view 0");
+    assertEquals(java.util.Set.of(2, 3), vc.getComplaintsList().stream().map(SignedMessage::getSender)
+        .collect(java.util.stream.Collectors.toSet()));
+  }
+
+  @Test
+  void complaintsOfOtherReplicasAloneAreEnoughWithoutATimerOfItsOwn() {
+    TestReplica replica = fx.core(3, new RecordingApp());
+    deliverSigned(replica, complaint(0, 1));
+    assertEquals(0, replica.view(), "f may be faulty: one complaint proves nothing");
+    deliverSigned(replica, complaint(0, 2));
+    assertEquals(1, replica.view(), "f + 1 complaints: at least one correct replica suspects the primary");
+  }
+
+  @Test
+  void complaintsFarApartInTimeDoNotAddUp() {
+    TestReplica replica = fx.core(3, new RecordingApp());
+    deliverSigned(replica, complaint(0, 1));
+    replica.tick(4L * TIMEOUT);
+    deliverSigned(replica, complaint(0, 2));
+    assertEquals(0, replica.view(), "replica 1's complaint, not repeated, went stale");
+  }
+
+  @Test
+  void suspicionEndsWhenTheAwaitedRequestRuns() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(3, 1, "late");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(TIMEOUT);
+    backup.takeEffects();
+    List<SignedRequest> batch = List.of(r);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
+    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
+    fx.deliver(backup, 2, CoreFixture.commit(0, 1, digest(batch), 2));
+    assertEquals(1, backup.lastExecuted());
+    backup.tick(3L * TIMEOUT);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint),
+        "it no longer repeats its complaint");
+  }
+
+  @Test
+  void viewChangeWithoutEvidenceIsRefused() {
+    ViewChange vc = ViewChange.newBuilder().setNewView(1).setReplicaId(3).setStableSequence(0)
+        .setStableDigest(ByteString.EMPTY).addComplaints(complaint(0, 3)).build();
+    TestReplica replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, fx.signed(3, ReplicaMessage.newBuilder().setViewChange(vc).build()));
+    assertEquals(1, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE), "one complaint, f + 1 needed");
+    assertEquals(0, replica.view());
+  }
+
+  @Test
+  void viewChangeWhoseEvidenceIsAboutAnotherViewIsRefused() {
+    ViewChange vc = ViewChange.newBuilder().setNewView(2).setReplicaId(3).setStableSequence(0)
+        .setStableDigest(ByteString.EMPTY).addAllComplaints(evidence(0)).build();
+    TestReplica replica = fx.core(2, new RecordingApp());
+    deliverSigned(replica, fx.signed(3, ReplicaMessage.newBuilder().setViewChange(vc).build()));
+    assertEquals(1, replica.rejections().get(Rejection.INVALID_VIEW_CHANGE), "complaints about view 0 justify view 1");
   }
 
   @Test
@@ -119,8 +212,49 @@ class ViewChangeTest {
       backup.tick(seq * (TIMEOUT / 5L) - 1);
     }
     assertEquals(5, backup.lastExecuted());
+    backup.takeEffects();
     backup.tick(TIMEOUT);
-    assertEquals(1, backup.view(), "the waiting request did not run within the timeout");
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "the waiting request did not run within the timeout");
+  }
+
+  @Test
+  void timeTheReplicaDidNotRunDoesNotCountAgainstThePrimary() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(3, 1, "waiting");
+    backup.onClientRequest(r, CoreFixture.parse(r));
+    backup.tick(200);
+    backup.tickOnce(5_000); // paused (SIGSTOP, a long collection) from 200 to about 5000
+    backup.takeEffects();
+    backup.tick(5_500);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint),
+        "it ran for well under a timeout since the request arrived");
+    backup.tick(5_600);
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "a timeout of its own running time later, it complains");
+  }
+
+  @Test
+  void aClientsWaitStartsAfreshWhenTheprimaryRunsAnOlderRequestOfIt() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest older = fx.request(3, 1, "older");
+    backup.onClientRequest(older, CoreFixture.parse(older));
+    backup.tick(600);
+    SignedRequest newer = fx.request(3, 2, "newer");
+    backup.onClientRequest(newer, CoreFixture.parse(newer));
+    backup.tick(900);
+    List<SignedRequest> batch = List.of(older);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
+    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
+    fx.deliver(backup, 2, CoreFixture.commit(0, 1, digest(batch), 2));
+    backup.takeEffects();
+    backup.tick(1_880);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint),
+        "the primary served client 3 at 900: its wait for t=2 counts from there");
+    backup.tick(1_920);
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "t=2 itself never ran: a timeout after the last progress, it complains");
   }
 
   @Test
@@ -154,6 +288,7 @@ class ViewChangeTest {
     backup.onClientRequest(r, CoreFixture.parse(r));
     backup.takeEffects();
     backup.tick(TIMEOUT);
+    deliverSigned(backup, complaint(0, 3));
     ViewChange vc = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasViewChange).findFirst()
         .orElseThrow().getViewChange();
     assertEquals(1, vc.getPreparedCount());
@@ -165,50 +300,51 @@ class ViewChangeTest {
   @Test
   void timeoutDoublesForEachConsecutiveViewChange() {
     // Replica 3 suspects with the others (replicas 1 and 2 send VIEW-CHANGEs too), but the new
-    // primaries (1, then 2, then 3... itself excluded by the test) never send a NEW-VIEW.
-    TestReplica backup = fx.core(3, new RecordingApp());
-    SignedRequest r = fx.request(0, 1, "a");
-    backup.onClientRequest(r, CoreFixture.parse(r));
-    backup.tick(TIMEOUT);
+    // primaries (1, then 2) never send a NEW-VIEW: each time, its NEW-VIEW timer expires, it
+    // complains about that view, and with another complaint moves on.
+    TestReplica backup = complaining(3);
+    deliverSigned(backup, complaint(0, 1));
     assertEquals(1, backup.view());
     deliverSigned(backup, viewChange(1, 1));
     deliverSigned(backup, viewChange(2, 1));
-    backup.tick(2L * TIMEOUT - 1);
+    long armedAt = TIMEOUT;
+    backup.tick(armedAt + TIMEOUT - 1);
+    backup.takeEffects();
+    deliverSigned(backup, complaint(1, 2));
     assertEquals(1, backup.view(), "waits T for the NEW-VIEW of view 1");
-    backup.tick(2L * TIMEOUT);
-    assertEquals(2, backup.view());
+    backup.tick(armedAt + TIMEOUT);
+    assertEquals(2, backup.view(), "its own complaint about view 1 and replica 2's");
     deliverSigned(backup, viewChange(1, 2));
     deliverSigned(backup, viewChange(2, 2));
-    backup.tick(4L * TIMEOUT - 1);
+    armedAt += TIMEOUT;
+    backup.tick(armedAt + 2L * TIMEOUT - 1);
+    deliverSigned(backup, complaint(2, 1));
     assertEquals(2, backup.view(), "second consecutive view change waits 2T");
-    backup.tick(4L * TIMEOUT);
+    backup.tick(armedAt + 2L * TIMEOUT);
     assertEquals(3, backup.view());
   }
 
   @Test
-  void replicaSuspectingAloneDoesNotRunAheadThroughViews() {
-    TestReplica backup = fx.core(3, new RecordingApp());
-    SignedRequest r = fx.request(0, 1, "a");
-    backup.onClientRequest(r, CoreFixture.parse(r));
-    backup.tick(TIMEOUT);
-    assertEquals(1, backup.view());
+  void replicaSuspectingAloneStaysInItsView() {
+    TestReplica backup = complaining(3);
+    backup.takeEffects();
     backup.tick(TIMEOUT * 1000L);
-    assertEquals(1, backup.view(), "no 2f + 1 VIEW-CHANGEs for view 1: its NEW-VIEW timer never starts");
-    // When the others come round to view 1, it is there.
-    deliverSigned(backup, viewChange(2, 1));
-    deliverSigned(backup, buildNewView(1, List.of(viewChange(1, 1), viewChange(2, 1), viewChange(3, 1))));
-    assertEquals(1, backup.view());
+    assertEquals(0, backup.view(), "its complaint alone proves nothing: it keeps working in view 0");
     assertFalse(backup.viewChanging());
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "it repeats its complaint (complaints can be lost)");
   }
 
   @Test
-  void replicaJoinsTheSmallestViewWhenFPlusOneOthersWantHigherViews() {
+  void aViewChangeCarryingEvidenceIsJoined() {
     TestReplica replica = fx.core(3, new RecordingApp());
     deliverSigned(replica, viewChange(1, 2));
-    assertEquals(0, replica.view(), "one replica (f) may be faulty: wait");
-    deliverSigned(replica, viewChange(2, 1));
-    assertEquals(1, replica.view(), "f + 1 want views 1 and 2: join the smallest");
+    assertEquals(2, replica.view(), "f + 1 complaints about view 1 are in it: the group left view 1");
     assertTrue(replica.viewChanging());
+    ViewChange mine = sent(replica.takeEffects()).stream().filter(ReplicaMessage::hasViewChange).findFirst()
+        .orElseThrow().getViewChange();
+    assertEquals(2, mine.getNewView());
+    assertEquals(2, mine.getComplaintsCount(), "it passes the evidence on");
   }
 
   @Test
