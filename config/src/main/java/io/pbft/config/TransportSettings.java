@@ -25,7 +25,9 @@ public final class TransportSettings extends GroupSettings {
           + "this many); beyond, they are dropped and counted.");
   public static final Setting CLIENT_SESSIONS_MAX = GROUP.setting("clientSessionsMax", "streams", 1, 1 << 20,
       4096,
-      "Client streams one replica serves at once; further ones are refused.");
+      "Established client sessions (signed handshake completed) one replica serves at once; a handshake beyond "
+          + "is refused. A stream takes a slot only once its handshake completes and frees it when it closes; "
+          + "streams still without a handshake count against pendingStreamsMax instead.");
   public static final Setting VERIFY_THREADS = GROUP.setting("verifyThreads", "threads", 0, 1024, 0,
       "Signature verification threads (0: one per available core).");
   public static final Setting RECONNECT_DELAY_MS = GROUP.setting("reconnectDelayMs", "ms", 1, 60_000, 200,
@@ -41,6 +43,80 @@ public final class TransportSettings extends GroupSettings {
       1 << 30, 1 << 20,
       "Reply bytes buffered for one client; while more wait, further replies to it are dropped (a correct "
           + "client retransmits and gets the cached reply).");
+  public static final Setting CONNECTIONS_MAX = GROUP.setting("connectionsMax", "connections", 4, 1 << 20, 1024,
+      "TCP connections one replica keeps open at once. A new connection beyond closes the oldest connection that "
+          + "carries no authenticated stream (an established client session or a peer stream with a verified "
+          + "message), or is refused when every one does. Counted in `pbft status`.");
+  public static final Setting CONNECTIONS_PER_ADDRESS_MAX = GROUP.setting("connectionsPerAddressMax", "connections",
+      1, 1 << 20, 128,
+      "TCP connections from one remote IP address; beyond, as for connectionsMax among that address's connections.");
+  public static final Setting STREAMS_PER_CONNECTION_MAX = GROUP.setting("streamsPerConnectionMax", "streams", 16,
+      1 << 20, 8192,
+      "Concurrent calls on one connection (HTTP/2 MAX_CONCURRENT_STREAMS). A client process multiplexes the "
+          + "sessions of all its identities over one connection per replica, so this must exceed the identities "
+          + "one process runs.");
+  public static final Setting PENDING_STREAMS_MAX = GROUP.setting("pendingStreamsMax", "streams", 1, 1 << 20, 1024,
+      "Streams not yet authenticated, from all addresses: client streams whose signed handshake has not "
+          + "completed, and peer streams that have carried no message with a valid signature yet. A new stream "
+          + "beyond closes the oldest one that has sent nothing (else the oldest): a real handshake completes in one "
+          + "round trip, so outsiders holding streams open cannot lock clients out.");
+  public static final Setting PENDING_STREAMS_PER_ADDRESS_MAX = GROUP.setting("pendingStreamsPerAddressMax",
+      "streams", 1, 1 << 20, 256,
+      "Streams not yet authenticated from one remote IP address; beyond, as for pendingStreamsMax among that "
+          + "address's streams.");
+  public static final Setting HANDSHAKE_TIMEOUT_MS = GROUP.setting("handshakeTimeoutMs", "ms", 100, 600_000, 10_000,
+      "A stream still not authenticated this long after it opened is closed (a client stream without a completed "
+          + "signed handshake, a peer stream without a verified message). So is a connection that has not started "
+          + "HTTP/2 by then, and one that carries no authenticated stream and has had no call for as long.");
+  public static final Setting IDLE_TIMEOUT_MS = GROUP.setting("idleTimeoutMs", "ms", 1000, 1 << 30, 300_000,
+      "An established client session or peer stream with no message either way for this long is closed (a client "
+          + "reopens its session with its next request; peers exchange heartbeats every "
+          + "protocol.viewChangeTimeoutMs), and so is a connection with no call for as long.");
+  public static final Setting SESSIONS_PER_CLIENT_MAX = GROUP.setting("sessionsPerClientMax", "sessions", 1, 64, 2,
+      "Established sessions of one client identity at one replica; a new one beyond closes the oldest. Replies go "
+          + "to the newest.");
+  public static final Setting INBOUND_QUEUE_BYTES_MAX = GROUP.setting("inboundQueueBytesMax", "bytes", 4096, 1 << 30,
+      64 << 20,
+      "Bytes of the messages waiting for signature verification, and of those waiting for the event loop (each "
+          + "queue holds this many, as well as inboundQueueMax messages); beyond, they are dropped and counted.");
+  public static final Setting PEER_QUEUE_BYTES_MAX = GROUP.setting("peerQueueBytesMax", "bytes", 4096, 1 << 30,
+      32 << 20,
+      "Bytes of the messages queued for one peer (as well as peerQueueMax messages); beyond, new ones are dropped "
+          + "and counted.");
+  public static final Setting UNAUTHENTICATED_BYTES_MAX = GROUP.setting("unauthenticatedBytesMax", "bytes", 4096,
+      1 << 30, 64 << 20,
+      "Bytes read, all together, from connections that carry no authenticated stream while they have calls open "
+          + "(partial messages are buffered until complete). Beyond, the oldest such connection is closed.");
+  public static final Setting GARBAGE_LOG_INTERVAL_MS = GROUP.setting("garbageLogIntervalMs", "ms", 100, 86_400_000,
+      60_000,
+      "Garbage (bytes that are not HTTP/2, messages with unknown fields or that do not parse, failed handshakes, "
+          + "streams closed for the bounds above) is counted by reason in `pbft status`, and logged in one line, "
+          + "without a stack trace, at most once per interval per remote address.");
+
+  static {
+    GROUP.rule("connectionsPerAddressMax ≤ connectionsMax and pendingStreamsPerAddressMax ≤ pendingStreamsMax.",
+        t -> t.connectionsPerAddressMax() > t.connectionsMax()
+            ? "transport.connectionsPerAddressMax (" + t.connectionsPerAddressMax() + ") cannot exceed "
+                + "transport.connectionsMax (" + t.connectionsMax() + ")"
+            : t.pendingStreamsPerAddressMax() > t.pendingStreamsMax()
+                ? "transport.pendingStreamsPerAddressMax (" + t.pendingStreamsPerAddressMax() + ") cannot exceed "
+                    + "transport.pendingStreamsMax (" + t.pendingStreamsMax() + ")"
+                : null);
+    GROUP.rule("messageBytesMax ≤ inboundQueueBytesMax and ≤ peerQueueBytesMax, and 2 × messageBytesMax ≤ "
+            + "unauthenticatedBytesMax: a largest message must fit in every queue, and a peer's first messages "
+            + "(before one of them is verified) in the budget of connections not yet authenticated.",
+        t -> t.messageBytesMax() > t.inboundQueueBytesMax()
+            ? "transport.messageBytesMax (" + t.messageBytesMax() + ") cannot exceed transport.inboundQueueBytesMax ("
+                + t.inboundQueueBytesMax() + "): a largest message would never fit in the inbound queues"
+            : t.messageBytesMax() > t.peerQueueBytesMax()
+                ? "transport.messageBytesMax (" + t.messageBytesMax() + ") cannot exceed transport.peerQueueBytesMax ("
+                    + t.peerQueueBytesMax() + "): a largest message would never fit in a peer's queue"
+                : 2L * t.messageBytesMax() > t.unauthenticatedBytesMax()
+                    ? "transport.unauthenticatedBytesMax (" + t.unauthenticatedBytesMax() + ") must be at least twice "
+                        + "transport.messageBytesMax (" + t.messageBytesMax() + "): a peer's first messages must fit "
+                        + "before one of them is verified"
+                    : null);
+  }
 
   private TransportSettings(int[] values) {
     super(values);
@@ -101,6 +177,54 @@ public final class TransportSettings extends GroupSettings {
     return get(CLIENT_SEND_BUFFER_BYTES);
   }
 
+  public int connectionsMax() {
+    return get(CONNECTIONS_MAX);
+  }
+
+  public int connectionsPerAddressMax() {
+    return get(CONNECTIONS_PER_ADDRESS_MAX);
+  }
+
+  public int streamsPerConnectionMax() {
+    return get(STREAMS_PER_CONNECTION_MAX);
+  }
+
+  public int pendingStreamsMax() {
+    return get(PENDING_STREAMS_MAX);
+  }
+
+  public int pendingStreamsPerAddressMax() {
+    return get(PENDING_STREAMS_PER_ADDRESS_MAX);
+  }
+
+  public int handshakeTimeoutMs() {
+    return get(HANDSHAKE_TIMEOUT_MS);
+  }
+
+  public int idleTimeoutMs() {
+    return get(IDLE_TIMEOUT_MS);
+  }
+
+  public int sessionsPerClientMax() {
+    return get(SESSIONS_PER_CLIENT_MAX);
+  }
+
+  public int inboundQueueBytesMax() {
+    return get(INBOUND_QUEUE_BYTES_MAX);
+  }
+
+  public int peerQueueBytesMax() {
+    return get(PEER_QUEUE_BYTES_MAX);
+  }
+
+  public int unauthenticatedBytesMax() {
+    return get(UNAUTHENTICATED_BYTES_MAX);
+  }
+
+  public int garbageLogIntervalMs() {
+    return get(GARBAGE_LOG_INTERVAL_MS);
+  }
+
   /** Collects values; {@link #build} checks every range at once. */
   public static final class Builder {
     private final int[] values;
@@ -149,6 +273,54 @@ public final class TransportSettings extends GroupSettings {
 
     public Builder clientSendBufferBytes(int v) {
       return set(CLIENT_SEND_BUFFER_BYTES, v);
+    }
+
+    public Builder connectionsMax(int v) {
+      return set(CONNECTIONS_MAX, v);
+    }
+
+    public Builder connectionsPerAddressMax(int v) {
+      return set(CONNECTIONS_PER_ADDRESS_MAX, v);
+    }
+
+    public Builder streamsPerConnectionMax(int v) {
+      return set(STREAMS_PER_CONNECTION_MAX, v);
+    }
+
+    public Builder pendingStreamsMax(int v) {
+      return set(PENDING_STREAMS_MAX, v);
+    }
+
+    public Builder pendingStreamsPerAddressMax(int v) {
+      return set(PENDING_STREAMS_PER_ADDRESS_MAX, v);
+    }
+
+    public Builder handshakeTimeoutMs(int v) {
+      return set(HANDSHAKE_TIMEOUT_MS, v);
+    }
+
+    public Builder idleTimeoutMs(int v) {
+      return set(IDLE_TIMEOUT_MS, v);
+    }
+
+    public Builder sessionsPerClientMax(int v) {
+      return set(SESSIONS_PER_CLIENT_MAX, v);
+    }
+
+    public Builder inboundQueueBytesMax(int v) {
+      return set(INBOUND_QUEUE_BYTES_MAX, v);
+    }
+
+    public Builder peerQueueBytesMax(int v) {
+      return set(PEER_QUEUE_BYTES_MAX, v);
+    }
+
+    public Builder unauthenticatedBytesMax(int v) {
+      return set(UNAUTHENTICATED_BYTES_MAX, v);
+    }
+
+    public Builder garbageLogIntervalMs(int v) {
+      return set(GARBAGE_LOG_INTERVAL_MS, v);
     }
 
     /** The settings, or a {@link ConfigException} naming the first key out of range. */

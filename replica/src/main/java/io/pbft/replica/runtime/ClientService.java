@@ -1,5 +1,6 @@
 package io.pbft.replica.runtime;
 
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.pbft.crypto.HandshakeException;
@@ -9,6 +10,7 @@ import io.pbft.proto.ClientServiceGrpc;
 import io.pbft.proto.ReplicaToClient;
 import io.pbft.proto.StatusRequest;
 import io.pbft.proto.StatusResponse;
+import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.security.SecureRandom;
@@ -18,7 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Client streams: a signed handshake that agrees a reply MAC key, then signed requests, each
- * verified in the pool before it reaches the core. Also the status RPC.
+ * verified in the pool before it reaches the core. Also the status RPC. A stream takes a session
+ * slot only once its handshake has completed ({@link Hygiene}); until then it is one of the
+ * replica's pending streams, and garbage on it (unknown fields, an empty or out-of-order message,
+ * a failed handshake) closes it.
  */
 final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(ClientService.class);
@@ -32,70 +37,121 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   @Override
   public StreamObserver<ClientMessage> session(StreamObserver<ReplicaToClient> responseObserver) {
     ServerCallStreamObserver<ReplicaToClient> out = (ServerCallStreamObserver<ReplicaToClient>) responseObserver;
-    ClientSession session = new ClientSession(out, replica.config.transport().clientSendBufferBytes());
-    if (!replica.sessions.admit()) {
-      replica.drop("client session limit reached");
-      session.closeWith("replica " + replica.id + " serves its maximum number of client sessions");
-      return new Ignoring();
-    }
-    out.setOnCancelHandler(() -> replica.sessions.closed(session));
+    // Messages are read one at a time: the handshake, then (once established) one request after
+    // another. A stream without a handshake can therefore buffer one message at most.
+    out.disableAutoRequest();
+    Hygiene hygiene = replica.hygiene;
+    ClientSession session = new ClientSession(out, replica.config.transport().clientSendBufferBytes(), connection());
+    out.setOnCancelHandler(() -> hygiene.ended(session));
+    hygiene.opened(session);
+    session.request();
     return new StreamObserver<>() {
       @Override
       public void onNext(ClientMessage message) {
+        session.touch();
+        String garbage = InboundVerifier.hasUnknownFields(message) ? "unknown fields" : null;
+        if (garbage == null && message.getBodyCase() == ClientMessage.BodyCase.BODY_NOT_SET) {
+          garbage = "malformed client message: empty";
+        }
+        if (garbage != null) {
+          refuse(session, garbage, "refused: " + garbage);
+          return;
+        }
+        session.spoke();
         switch (message.getBodyCase()) {
-          case OPEN -> replica.verifyPool.execute(() -> open(session, message));
-          case REQUEST -> replica.verifyPool.execute(() -> request(session, message));
-          default -> {
-            replica.drop("malformed client message");
-            session.reject("malformed client message");
+          case OPEN -> {
+            if (session.established()) {
+              refuse(session, "second handshake on a session", "session already established");
+            } else if (!replica.verifyPool.submit(() -> open(session, message), message.getSerializedSize())) {
+              replica.drop("verification queue full");
+              session.abort(Status.RESOURCE_EXHAUSTED.withDescription(
+                  "replica " + replica.id + " is overloaded; retry later"));
+              hygiene.ended(session);
+            }
+            // the next message is asked for once the handshake is done
           }
+          case REQUEST -> {
+            if (!session.established()) {
+              refuse(session, "request before handshake", "no session: send a signed SessionOpen first");
+              return;
+            }
+            if (!replica.verifyPool.submit(() -> request(session, message), message.getSerializedSize())) {
+              replica.drop("verification queue full");
+              session.reject("replica " + replica.id + " is overloaded; retry later");
+            }
+            session.request();
+          }
+          default -> refuse(session, "malformed client message", "malformed client message");
         }
       }
 
       @Override
       public void onError(Throwable t) {
-        replica.sessions.closed(session);
+        hygiene.ended(session);
       }
 
       @Override
       public void onCompleted() {
-        replica.sessions.closed(session);
-        session.closeWith("session closed by client");
+        session.closeWith("session closed by client"); // first: ended() marks it closed, after which nothing is sent
+        hygiene.ended(session);
       }
     };
   }
 
-  private void open(ClientSession session, ClientMessage message) {
+  /** The connection of the current call (set by the runtime's interceptor). */
+  private static Connection connection() {
+    Connection c = Connection.CURRENT.get();
+    return c != null ? c : new Connection(null, null);
+  }
+
+  /**
+   * Garbage on a client stream: counted (and logged at most once per interval per address). A
+   * stream still without a handshake is closed; an established one is told and read on.
+   */
+  private void refuse(ClientSession session, String reason, String tell) {
+    replica.hygiene.garbage.count(reason, session.connection.remote,
+        session.established() ? "on client " + session.clientId() + "'s session" : "on a stream without handshake");
     if (session.established()) {
-      replica.drop("second handshake on a session");
-      session.reject("session already established");
-      return;
+      session.reject(tell);
+      session.request();
+    } else {
+      session.abort(Status.INVALID_ARGUMENT.withDescription(tell));
+      replica.hygiene.ended(session);
     }
+  }
+
+  private void open(ClientSession session, ClientMessage message) {
+    if (session.isClosed()) {
+      return; // timed out or displaced while it waited for verification
+    }
+    SessionHandshake.Accepted accepted;
     try {
-      SessionHandshake.Accepted accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.keys,
+      accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.keys,
           replica.verifier::clientVerifier, random);
-      session.establish(accepted.clientId(), accepted.macKey(),
-          ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
-      replica.sessions.register(session);
-      // The reply to this client's latest request may have been produced before its session to
-      // this replica was up (the client sends to the primary first): the core offers it again,
-      // through the effects like every reply.
-      replica.loop.submit(() -> replica.core.onSessionOpened(replica.nowMs(), accepted.clientId()));
     } catch (HandshakeException e) {
       replica.drop("bad client handshake");
-      log.debug("replica {}: refused client handshake: {}", replica.id, e.getMessage());
-      session.reject("handshake refused: " + e.getMessage());
+      replica.hygiene.garbage.count("bad client handshake", session.connection.remote, e.getMessage());
+      session.abort(Status.UNAUTHENTICATED.withDescription("handshake refused: " + e.getMessage()));
+      replica.hygiene.ended(session);
+      return;
     }
+    // Registered before the accept is sent, so that the client's first request finds it; the
+    // accept goes out only if the session took its slot.
+    session.setClient(accepted.clientId(), accepted.macKey());
+    if (!replica.hygiene.establish(session)) {
+      return;
+    }
+    session.send(ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
+    session.request();
+    // The reply to this client's latest request may have been produced before its session to
+    // this replica was up (the client sends to the primary first): the core offers it again,
+    // through the effects like every reply.
+    replica.loop.submit(() -> replica.core.onSessionOpened(replica.nowMs(), accepted.clientId()));
   }
 
   private void request(ClientSession session, ClientMessage message) {
     if (replica.failure() != null) {
       session.reject("replica " + replica.id + " has stopped: " + replica.failure());
-      return;
-    }
-    if (!session.established()) {
-      replica.drop("request before handshake");
-      session.reject("no session: send a signed SessionOpen first");
       return;
     }
     Verdict<VerifiedRequest> verdict = replica.verifier.verify(message.getRequest(), session.clientId());
@@ -110,7 +166,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     if (!replica.behaviour.admitRequest(r.request())) {
       return;
     }
-    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r))) {
+    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r), message.getSerializedSize())) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }
   }
@@ -125,16 +181,5 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
         responseObserver.onCompleted();
       }
     });
-  }
-
-  private static final class Ignoring implements StreamObserver<ClientMessage> {
-    @Override
-    public void onNext(ClientMessage value) {}
-
-    @Override
-    public void onError(Throwable t) {}
-
-    @Override
-    public void onCompleted() {}
   }
 }

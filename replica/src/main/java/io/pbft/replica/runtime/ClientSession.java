@@ -1,8 +1,8 @@
 package io.pbft.replica.runtime;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
-import io.pbft.config.TransportSettings;
 import io.pbft.crypto.Mac;
 import io.pbft.proto.AuthenticatedReply;
 import io.pbft.proto.Rejection;
@@ -11,30 +11,24 @@ import io.pbft.proto.Reply;
 
 /**
  * One client's stream to this replica. Until the signed handshake completes it has no client
- * id and no MAC key; afterwards replies for that client go out on it, authenticated by HMAC.
- * Writes are serialized on the object (gRPC observers are not thread-safe).
+ * id and no MAC key and is one of the replica's pending streams; afterwards replies for that
+ * client go out on it, authenticated by HMAC. Messages are read one at a time: the handshake
+ * first, and nothing more until it has completed. Writes are serialized on the object (gRPC
+ * observers are not thread-safe).
  */
-final class ClientSession {
+final class ClientSession extends GuardedStream {
   private final ServerCallStreamObserver<ReplicaToClient> out;
   private volatile int clientId = -1;
   private Mac mac; // guarded by this
   private volatile boolean closed;
-  private boolean ended; // guarded by this: counted out of ClientSessions
-
-  /**
-   * A session whose stream buffers the default {@code transport.clientSendBufferBytes}. The
-   * configured value reaches a session only through the other constructor; ClientService still
-   * calls this one.
-   */
-  ClientSession(ServerCallStreamObserver<ReplicaToClient> out) {
-    this(out, TransportSettings.CLIENT_SEND_BUFFER_BYTES.defaultValue());
-  }
+  private boolean ended; // guarded by this: counted out of the runtime's bookkeeping
 
   /**
    * @param sendBufferBytes reply bytes buffered for this client before it counts as not reading
    *     ({@code transport.clientSendBufferBytes})
    */
-  ClientSession(ServerCallStreamObserver<ReplicaToClient> out, int sendBufferBytes) {
+  ClientSession(ServerCallStreamObserver<ReplicaToClient> out, int sendBufferBytes, Connection connection) {
+    super(connection);
     this.out = out;
     out.setOnReadyThreshold(sendBufferBytes);
   }
@@ -47,10 +41,30 @@ final class ClientSession {
     return clientId >= 0;
   }
 
-  synchronized void establish(int clientId, byte[] macKey, ReplicaToClient accept) {
+  boolean isClosed() {
+    return closed;
+  }
+
+  /** The handshake has verified: the session belongs to {@code clientId} and MACs its replies. */
+  synchronized void setClient(int clientId, byte[] macKey) {
     this.mac = new Mac(macKey);
     this.clientId = clientId;
-    write(accept);
+  }
+
+  /** Sends {@code message} (the handshake's accept) as it is. */
+  synchronized void send(ReplicaToClient message) {
+    write(message);
+  }
+
+  /** Asks gRPC for the next message of the client (manual flow control). */
+  synchronized void request() {
+    if (!closed) {
+      try {
+        out.request(1);
+      } catch (RuntimeException e) {
+        closed = true; // the call has ended
+      }
+    }
   }
 
   /** Sends an authenticated reply; returns false if the stream is gone or congested. */
@@ -68,6 +82,7 @@ final class ClientSession {
         .setReply(AuthenticatedReply.newBuilder().setReply(ByteString.copyFrom(bytes))
             .setMac(ByteString.copyFrom(mac.compute(bytes))))
         .build());
+    touch();
     return true;
   }
 
@@ -85,6 +100,27 @@ final class ClientSession {
         // already cancelled
       }
     }
+  }
+
+  /** Tells the client why, then ends the call with {@code status}. */
+  @Override
+  synchronized void abort(Status status) {
+    if (status.getDescription() != null) {
+      reject(status.getDescription());
+    }
+    if (!closed) {
+      closed = true;
+      try {
+        out.onError(status.asRuntimeException());
+      } catch (RuntimeException ignored) {
+        // already cancelled
+      }
+    }
+  }
+
+  @Override
+  synchronized boolean hasEnded() {
+    return ended;
   }
 
   /** Marks the session closed; true only the first time (cancel and onError both report it). */

@@ -10,8 +10,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that touches a replica's core. Outside input comes in through a bounded queue;
- * when it is full the task is dropped and counted (a flood never blocks a network thread). The
+ * The one thread that touches a replica's core. Outside input comes in through a queue bounded
+ * in tasks ({@code transport.inboundQueueMax}) and in the bytes of the messages they carry
+ * ({@code transport.inboundQueueBytesMax}); when it is full the task is dropped and counted (a
+ * flood never blocks a network thread). The
  * replica's own reports (execution results) come in through a second queue that is never full:
  * they are bounded by the pipeline and must not be lost. After each burst of at most {@code burstMax} tasks
  * ({@code transport.eventLoopBurstMax}) the loop runs
@@ -32,10 +34,20 @@ final class EventLoop implements AutoCloseable {
   private final int burstMax;
   private final Thread thread;
   private final AtomicLong dropped = new AtomicLong();
+  private final AtomicLong droppedBytes = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final AtomicLong bytesHigh = new AtomicLong();
+  private final long bytesMax;
   private volatile boolean running = true;
 
   EventLoop(String name, int capacity, int burstMax, Runnable afterBurst, Consumer<RuntimeException> onFatal) {
+    this(name, capacity, Long.MAX_VALUE, burstMax, afterBurst, onFatal);
+  }
+
+  EventLoop(String name, int capacity, long bytesMax, int burstMax, Runnable afterBurst,
+      Consumer<RuntimeException> onFatal) {
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.bytesMax = bytesMax;
     this.burstMax = burstMax;
     this.afterBurst = afterBurst;
     this.onFatal = onFatal;
@@ -56,6 +68,37 @@ final class EventLoop implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Queues outside input that holds a message of {@code size} bytes until it runs; returns false
+   * (and counts a drop) when the queue is full by count or by bytes, or the loop stopped.
+   */
+  boolean submit(Runnable task, int size) {
+    if (size <= 0) {
+      return submit(task);
+    }
+    long now = bytes.addAndGet(size);
+    if (now > bytesMax) {
+      bytes.addAndGet(-size);
+      droppedBytes.incrementAndGet();
+      return false;
+    }
+    bytesHigh.accumulateAndGet(now, Math::max);
+    if (!running || !queue.offer(new Sized(task, size))) {
+      bytes.addAndGet(-size);
+      dropped.incrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  /** A task holding {@code size} bytes of the queue's byte bound until it starts. */
+  private record Sized(Runnable task, int size) implements Runnable {
+    @Override
+    public void run() {
+      task.run();
+    }
+  }
+
   /** Queues one of the replica's own reports: never dropped while the loop runs. */
   void submitInternal(Runnable task) {
     if (!running) {
@@ -70,6 +113,21 @@ final class EventLoop implements AutoCloseable {
 
   long dropped() {
     return dropped.get();
+  }
+
+  /** Tasks dropped because the queue held inboundQueueBytesMax bytes. */
+  long droppedBytes() {
+    return droppedBytes.get();
+  }
+
+  /** The most bytes ever queued at once (never above the bound). */
+  long queuedBytesHigh() {
+    return bytesHigh.get();
+  }
+
+  /** Bytes of the messages queued for the loop. */
+  long queuedBytes() {
+    return bytes.get();
   }
 
   boolean running() {
@@ -104,6 +162,9 @@ final class EventLoop implements AutoCloseable {
   }
 
   private void runSafely(Runnable task) {
+    if (task instanceof Sized sized) {
+      bytes.addAndGet(-sized.size());
+    }
     try {
       task.run();
     } catch (IllegalStateException e) {

@@ -14,7 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The outgoing side of one peer: a bounded queue drained into one long-lived gRPC client stream,
+ * The outgoing side of one peer: a queue bounded in messages ({@code transport.peerQueueMax}) and
+ * in bytes ({@code transport.peerQueueBytesMax}) drained into one long-lived gRPC client stream,
  * respecting gRPC flow control ({@code isReady}). A full queue drops the newest message and
  * counts it; a broken stream is reopened after a pause, and queued messages wait for it.
  */
@@ -29,6 +30,8 @@ final class PeerLink implements AutoCloseable {
   private final ArrayBlockingQueue<SignedMessage> queue;
   private final AtomicLong dropped = new AtomicLong();
   private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final long bytesMax;
 
   private ClientCallStreamObserver<SignedMessage> stream; // guarded by this
   private boolean connecting;                              // guarded by this
@@ -36,6 +39,12 @@ final class PeerLink implements AutoCloseable {
 
   PeerLink(int self, int peer, ManagedChannel channel, ScheduledExecutorService scheduler, int queueMax,
       long reconnectDelayMs) {
+    this(self, peer, channel, scheduler, queueMax, Long.MAX_VALUE, reconnectDelayMs);
+  }
+
+  PeerLink(int self, int peer, ManagedChannel channel, ScheduledExecutorService scheduler, int queueMax,
+      long queueBytesMax, long reconnectDelayMs) {
+    this.bytesMax = queueBytesMax;
     this.self = self;
     this.peer = peer;
     this.channel = channel;
@@ -48,10 +57,14 @@ final class PeerLink implements AutoCloseable {
     if (closed) {
       return;
     }
-    if (!queue.offer(message)) {
+    int size = message.getSerializedSize();
+    boolean fits = bytes.addAndGet(size) <= bytesMax;
+    if (!fits || !queue.offer(message)) {
+      bytes.addAndGet(-size);
       long d = dropped.incrementAndGet();
       if (Long.bitCount(d) == 1) {
-        log.warn("replica {}: queue to peer {} full, {} messages dropped so far", self, peer, d);
+        log.warn("replica {}: queue to peer {} full ({}), {} messages dropped so far", self, peer,
+            fits ? "peerQueueMax messages" : "peerQueueBytesMax bytes", d);
       }
     }
     drain();
@@ -63,6 +76,11 @@ final class PeerLink implements AutoCloseable {
 
   long sent() {
     return sent.get();
+  }
+
+  /** Bytes of the messages waiting for this peer. */
+  long queuedBytes() {
+    return bytes.get();
   }
 
   private synchronized void drain() {
@@ -78,6 +96,7 @@ final class PeerLink implements AutoCloseable {
       if (m == null) {
         return;
       }
+      bytes.addAndGet(-m.getSerializedSize());
       stream.onNext(m);
       sent.incrementAndGet();
     }

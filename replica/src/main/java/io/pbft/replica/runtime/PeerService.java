@@ -1,9 +1,12 @@
 package io.pbft.replica.runtime;
 
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.pbft.proto.Ack;
 import io.pbft.proto.ReplicaServiceGrpc;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedMessage;
 import org.slf4j.Logger;
@@ -11,7 +14,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Incoming peer streams. Anyone may connect and claim any sender id: the signature check in
- * the verification pool decides; only verified messages reach the event loop.
+ * the verification pool decides; only verified messages reach the event loop. Cheap checks come
+ * first, on arrival: a message with unknown fields or from a sender that does not exist is
+ * dropped and counted before it is queued. A stream is pending ({@link PeerStream}) until a
+ * message on it verifies: until then it is read one message at a time.
  */
 final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(PeerService.class);
@@ -23,42 +29,102 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
 
   @Override
   public StreamObserver<SignedMessage> stream(StreamObserver<Ack> responseObserver) {
+    ServerCallStreamObserver<Ack> out = (ServerCallStreamObserver<Ack>) responseObserver;
+    out.disableAutoRequest();
+    Hygiene hygiene = replica.hygiene;
+    Connection connection = Connection.CURRENT.get();
+    PeerStream stream = new PeerStream(out, connection != null ? connection : new Connection(null, null));
+    out.setOnCancelHandler(() -> hygiene.ended(stream));
+    hygiene.opened(stream);
+    stream.request();
     return new StreamObserver<>() {
       @Override
       public void onNext(SignedMessage message) {
+        stream.touch();
         if (replica.failure() != null) {
+          stream.request();
           return; // stopped taking part
         }
-        replica.verifyPool.execute(() -> {
-          Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
-          if (!verdict.isOk()) {
-            replica.drop(verdict.reason().label());
-            log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
-                verdict.describe());
-            return;
-          }
-          VerifiedMessage m = verdict.value();
-          if (!replica.behaviour.admitMessage(m.sender(), m.message())) {
-            return;
-          }
-          replica.loop.submit(() -> replica.core.onMessage(replica.nowMs(), m));
-        });
+        Rejection cheap = cheapCheck(message);
+        if (cheap != null) {
+          refuse(stream, cheap, "claims sender " + message.getSender());
+          return;
+        }
+        stream.spoke();
+        boolean pending = !stream.authenticated();
+        int size = message.getSerializedSize();
+        if (!replica.verifyPool.submit(() -> verify(stream, message, size), size)) {
+          replica.drop("verification queue full");
+          stream.request(); // dropped: read on (a pending stream, the next message instead)
+          return;
+        }
+        if (!pending) {
+          stream.request(); // authenticated: read on; a pending stream reads on once this one verifies
+        }
       }
 
       @Override
       public void onError(Throwable t) {
         log.debug("replica {}: inbound peer stream ended: {}", replica.id, t.toString());
+        hygiene.ended(stream);
       }
 
       @Override
       public void onCompleted() {
-        try {
-          responseObserver.onNext(Ack.getDefaultInstance());
-          responseObserver.onCompleted();
-        } catch (RuntimeException ignored) {
-          // the peer went away first
-        }
+        stream.complete(); // first: ended() marks the stream closed, after which nothing is sent
+        hygiene.ended(stream);
       }
     };
+  }
+
+  /** What can be judged without a signature check: unknown fields, the sender's range. */
+  private Rejection cheapCheck(SignedMessage message) {
+    if (!message.getUnknownFields().asMap().isEmpty()) {
+      return Rejection.UNKNOWN_FIELDS;
+    }
+    int sender = message.getSender();
+    if (sender < 0 || sender >= replica.config.n()) {
+      return Rejection.UNKNOWN_SENDER;
+    }
+    return null;
+  }
+
+  /**
+   * Garbage on a peer stream: dropped, counted, and the next message read. A stream still without
+   * a verified message stays pending (closed by the handshake timeout, or to make room), and its
+   * bytes stay charged against transport.unauthenticatedBytesMax: reading garbage from it costs
+   * one message at a time and no queue space.
+   */
+  private void refuse(PeerStream stream, Rejection reason, String detail) {
+    replica.drop(reason.label());
+    replica.hygiene.garbage.count(reason.label() + " on a peer stream", stream.connection.remote,
+        (stream.authenticated() ? "stream of replica " + stream.sender() : "stream without a verified message") + "; "
+            + detail);
+    stream.request();
+  }
+
+  private void verify(PeerStream stream, SignedMessage message, int size) {
+    Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
+    if (!verdict.isOk()) {
+      log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
+          verdict.describe());
+      if (stream.authenticated()) {
+        replica.drop(verdict.reason().label()); // the next message is asked for already
+      } else {
+        refuse(stream, verdict.reason(), verdict.describe());
+      }
+      return;
+    }
+    VerifiedMessage m = verdict.value();
+    if (!stream.authenticated()) {
+      if (!replica.hygiene.authenticated(stream, m.sender())) {
+        return; // ended meanwhile
+      }
+      stream.request();
+    }
+    if (!replica.behaviour.admitMessage(m.sender(), m.message())) {
+      return;
+    }
+    replica.loop.submit(() -> replica.core.onMessage(replica.nowMs(), m), size);
   }
 }

@@ -7,6 +7,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.TransportSettings;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.StatusResponse;
@@ -25,12 +26,10 @@ import java.nio.file.Path;
 import java.util.function.Function;
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -46,6 +45,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class ReplicaServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaServer.class);
+  /** Clients may ping at most this often (gRPC's default); more often, the connection is closed. */
+  private static final int KEEPALIVE_PERMIT_SECONDS = 300;
+  /** RST_STREAM frames a connection may send per window before it is closed (HTTP/2 rapid reset). */
+  private static final int RST_FRAMES_PER_WINDOW = 2000;
+  private static final int RST_WINDOW_SECONDS = 10;
 
   final int id;
   final ClusterConfig config;
@@ -57,8 +61,9 @@ public final class ReplicaServer implements AutoCloseable {
   final EventLoop loop;
   private final EffectApplier applier;
   private final long clockOrigin = System.nanoTime();
-  final ThreadPoolExecutor verifyPool;
+  final InboundPool verifyPool;
   final ClientSessions sessions;
+  final Hygiene hygiene;
   final Behaviour behaviour;
   private final PeerLink[] peers;
   private final ScheduledExecutorService scheduler;
@@ -79,8 +84,10 @@ public final class ReplicaServer implements AutoCloseable {
     this.verifier = new InboundVerifier(config);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
-    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(), config.transport().eventLoopBurstMax(),
-        this::dispatchEffects, this::fatal);
+    MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
+    this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
+        config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(), this::dispatchEffects,
+        this::fatal);
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
       public void executed(io.pbft.replica.core.Executed e) {
@@ -104,10 +111,10 @@ public final class ReplicaServer implements AutoCloseable {
     }
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
-    this.verifyPool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(config.transport().inboundQueueMax()), daemon("pbft-verify-" + id),
-        (task, pool) -> drop("verification queue full"));
-    this.sessions = new ClientSessions(config.transport().clientSessionsMax());
+    this.verifyPool = new InboundPool(threads, config.transport().inboundQueueMax(),
+        config.transport().inboundQueueBytesMax(), daemon("pbft-verify-" + id));
+    this.sessions = new ClientSessions(config.transport().clientSessionsMax(), config.transport().sessionsPerClientMax());
+    this.hygiene = new Hygiene(id, config.transport(), sessions);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
     this.peers = new PeerLink[config.n()];
     for (ReplicaInfo peer : config.replicas()) {
@@ -119,7 +126,7 @@ public final class ReplicaServer implements AutoCloseable {
           .maxInboundMessageSize(config.transport().messageBytesMax())
           .build();
       peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
-          config.transport().reconnectDelayMs());
+          config.transport().peerQueueBytesMax(), config.transport().reconnectDelayMs());
     }
     this.applier = new EffectApplier(
         storage != null ? storage::persist : EffectApplier.Storage.NONE,
@@ -143,13 +150,28 @@ public final class ReplicaServer implements AutoCloseable {
           }
         });
     ReplicaInfo me = config.replica(id);
+    TransportSettings t = config.transport();
     this.server = NettyServerBuilder.forAddress(listen != null ? listen : new InetSocketAddress(me.host(), me.port()))
         .directExecutor() // handlers only hand work to bounded queues; they never block
-        .maxInboundMessageSize(config.transport().messageBytesMax())
+        .maxInboundMessageSize(t.messageBytesMax())
+        // Connection hygiene (see Hygiene): caps on connections at accept, per address and in
+        // total; streams per connection; HTTP/2 started within the handshake timeout; a
+        // connection without calls closed after the idle timeout; pings and resets bounded.
+        .channelFactory(hygiene.connections.serverChannels())
+        .bossEventLoopGroup(hygiene.connections.boss)
+        .workerEventLoopGroup(hygiene.connections.workers)
+        .intercept(hygiene.connections.interceptor())
+        .maxConcurrentCallsPerConnection(t.streamsPerConnectionMax())
+        .handshakeTimeout(t.handshakeTimeoutMs(), TimeUnit.MILLISECONDS)
+        .maxConnectionIdle(t.idleTimeoutMs(), TimeUnit.MILLISECONDS)
+        .permitKeepAliveTime(KEEPALIVE_PERMIT_SECONDS, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(false)
+        .maxRstFramesPerWindow(RST_FRAMES_PER_WINDOW, RST_WINDOW_SECONDS)
         .addService(new PeerService(this))
         .addService(new ClientService(this))
         .addService(health.getHealthService())
         .build();
+    hygiene.start();
   }
 
   /** Starts replica {@code id} of the cluster, loading its key from the configured key file. */
@@ -363,6 +385,27 @@ public final class ReplicaServer implements AutoCloseable {
       }
     }
     b.putCounters("dropped: peer queue full", peerDrops);
+    b.putCounters("dropped: event loop bytes full", loop.droppedBytes());
+    b.putCounters("dropped: verification queue full", verifyPool.droppedFull());
+    b.putCounters("dropped: verification queue bytes full", verifyPool.droppedBytes());
+    hygiene.garbage.snapshot().forEach((reason, count) -> b.putCounters("garbage: " + reason, count));
+    b.putCounters("garbage log lines", hygiene.garbage.linesLogged());
+    b.putCounters("connections", hygiene.connections.size());
+    b.putCounters("connections accepted", hygiene.connections.accepted());
+    b.putCounters("pending streams", hygiene.pending.size());
+    b.putCounters("peer streams", hygiene.peerStreams.size());
+    b.putCounters("queued bytes: verification", verifyPool.queuedBytes());
+    b.putCounters("queued bytes: event loop", loop.queuedBytes());
+    b.putCounters("queued bytes high: verification", verifyPool.queuedBytesHigh());
+    b.putCounters("queued bytes high: event loop", loop.queuedBytesHigh());
+    b.putCounters("bytes read by unauthenticated connections", hygiene.connections.unauthenticatedBytes());
+    long peerBytes = 0;
+    for (PeerLink p : peers) {
+      if (p != null) {
+        peerBytes += p.queuedBytes();
+      }
+    }
+    b.putCounters("queued bytes: peers", peerBytes);
     return b;
   }
 
@@ -400,6 +443,7 @@ public final class ReplicaServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     verifyPool.shutdownNow();
+    hygiene.stop();
     scheduler.shutdownNow();
     loop.close();
     executionThread.close();

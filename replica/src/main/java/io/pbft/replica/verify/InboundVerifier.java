@@ -1,7 +1,9 @@
 package io.pbft.replica.verify;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.PublicKeyVerifier;
@@ -82,6 +84,9 @@ public final class InboundVerifier {
     if (sender < 0 || sender >= replicas.length) {
       return Verdict.rejected(Rejection.UNKNOWN_SENDER, "sender " + sender);
     }
+    if (!signed.getUnknownFields().asMap().isEmpty()) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in the signed envelope");
+    }
     if (signed.getSerializedSize() > messageBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_MESSAGE, signed.getSerializedSize() + " bytes");
     }
@@ -93,6 +98,9 @@ public final class InboundVerifier {
       message = ReplicaMessage.parseFrom(signed.getPayload());
     } catch (InvalidProtocolBufferException e) {
       return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
+    }
+    if (hasUnknownFields(message)) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a " + message.getBodyCase() + " payload");
     }
     // Cheap checks before the embedded signatures: a message of a valid sender could otherwise
     // make every replica verify thousands of signatures (as many as fit in messageBytesMax).
@@ -300,6 +308,9 @@ public final class InboundVerifier {
     } catch (InvalidProtocolBufferException e) {
       return Verdict.rejected(Rejection.MALFORMED, "request does not parse");
     }
+    if (!signed.getUnknownFields().asMap().isEmpty() || !request.getUnknownFields().asMap().isEmpty()) {
+      return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a request");
+    }
     if (sessionClient >= 0 && request.getClientId() != sessionClient) {
       return Verdict.rejected(Rejection.WRONG_CLIENT, "client " + request.getClientId() + " on " + sessionClient + "'s");
     }
@@ -318,5 +329,31 @@ public final class InboundVerifier {
       cache.remember(key);
     }
     return Verdict.ok(new VerifiedRequest(signed, request));
+  }
+
+  /**
+   * Whether {@code m} or any message inside it carries fields this version does not know. They
+   * are refused: a newer peer or client must wait for this replica to be upgraded, and an
+   * outsider cannot make a replica hold bytes that mean nothing.
+   */
+  public static boolean hasUnknownFields(Message m) {
+    if (!m.getUnknownFields().asMap().isEmpty()) {
+      return true;
+    }
+    for (Map.Entry<Descriptors.FieldDescriptor, Object> e : m.getAllFields().entrySet()) {
+      if (e.getKey().getJavaType() != Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+        continue;
+      }
+      if (e.getKey().isRepeated()) {
+        for (Object o : (List<?>) e.getValue()) {
+          if (hasUnknownFields((Message) o)) {
+            return true;
+          }
+        }
+      } else if (hasUnknownFields((Message) e.getValue())) {
+        return true;
+      }
+    }
+    return false;
   }
 }

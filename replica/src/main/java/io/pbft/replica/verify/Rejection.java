@@ -11,6 +11,7 @@ public enum Rejection {
   OVERSIZED_MESSAGE("oversized message"),
   BAD_SIGNATURE("bad signature"),
   MALFORMED("malformed message"),
+  UNKNOWN_FIELDS("unknown fields"),
   TOO_MANY_ENTRIES("more entries than the protocol allows"),
   EMBEDDED_BAD_SIGNATURE("embedded message with a bad signature"),
   STALE_UNCHECKED("stale or far ahead (carried signatures not checked)"),

@@ -1,0 +1,352 @@
+package io.pbft.cli.hygiene;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.pbft.proto.Ack;
+import io.pbft.proto.ClientMessage;
+import io.pbft.proto.ClientServiceGrpc;
+import io.pbft.proto.ReplicaServiceGrpc;
+import io.pbft.proto.ReplicaToClient;
+import io.pbft.proto.SignedMessage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * What anyone who can reach a replica's port can do without a key: open client streams and never
+ * send the signed handshake, hold TCP connections that say nothing, start HTTP/2 and never finish a
+ * frame (slowloris), and push large messages full of unknown protobuf fields down peer streams.
+ * Each attack counts what the replica did about it (streams and sockets it closed). Used by
+ * {@link OutsiderFigures}; closes everything it opened.
+ */
+final class Outsider implements AutoCloseable {
+  /** HTTP/2 connection preface (RFC 9113, section 3.4). */
+  static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final List<Thread> threads = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  /** Streams opened by one attack, and how many of them the server has ended since. */
+  static final class Streams {
+    final int opened;
+    final AtomicInteger endedByServer = new AtomicInteger();
+    final List<ClientCallStreamObserver<ClientMessage>> calls = new CopyOnWriteArrayList<>();
+
+    Streams(int opened) {
+      this.opened = opened;
+    }
+
+    int stillOpen() {
+      return opened - endedByServer.get();
+    }
+  }
+
+  private ManagedChannel channel(String host, int port) {
+    ManagedChannel c = NettyChannelBuilder.forAddress(host, port).usePlaintext()
+        .maxInboundMessageSize(64 << 20).build();
+    channels.add(c);
+    return c;
+  }
+
+  /**
+   * Opens {@code count} ClientService.Session streams to {@code host:port}, {@code perConnection}
+   * on each connection, that never send anything (no signed SessionOpen).
+   */
+  Streams handshakeless(String host, int port, int count, int perConnection) {
+    Streams s = new Streams(count);
+    ManagedChannel c = null;
+    for (int i = 0; i < count; i++) {
+      if (i % perConnection == 0) {
+        c = channel(host, port);
+      }
+      ClientServiceGrpc.newStub(c).session(new ClientResponseObserver<ClientMessage, ReplicaToClient>() {
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ClientMessage> requestStream) {
+          s.calls.add(requestStream);
+        }
+
+        @Override
+        public void onNext(ReplicaToClient value) {}
+
+        @Override
+        public void onError(Throwable t) {
+          s.endedByServer.incrementAndGet();
+        }
+
+        @Override
+        public void onCompleted() {
+          s.endedByServer.incrementAndGet();
+        }
+      });
+    }
+    return s;
+  }
+
+  /** Opens {@code count} TCP connections to {@code host:port} that never send a byte. */
+  List<Socket> idleSockets(String host, int port, int count) throws IOException {
+    List<Socket> opened = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Socket s = new Socket();
+      try {
+        s.connect(new InetSocketAddress(host, port), 5000);
+      } catch (IOException e) {
+        s.close();
+        continue; // refused: the replica's accept queue or a connection cap
+      }
+      opened.add(s);
+      sockets.add(s);
+    }
+    return opened;
+  }
+
+  /**
+   * Slowloris over HTTP/2: {@code count} connections that send the preface, an empty SETTINGS
+   * frame and the 9-byte header of a HEADERS frame promising {@code 64} bytes without END_HEADERS,
+   * then one byte of it every {@code trickleMs} (so the frame never completes in time and the
+   * connection is never idle at the TCP level).
+   */
+  List<Socket> slowloris(String host, int port, int count, long trickleMs) throws IOException {
+    List<Socket> opened = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Socket s = new Socket();
+      try {
+        s.connect(new InetSocketAddress(host, port), 5000);
+        OutputStream out = s.getOutputStream();
+        out.write(PREFACE);
+        out.write(new byte[] {0, 0, 0, 0x4, 0, 0, 0, 0, 0}); // SETTINGS, empty
+        out.write(new byte[] {0, 0, 64, 0x1, 0, 0, 0, 0, 1}); // HEADERS of 64 bytes on stream 1, no END_HEADERS
+        out.flush();
+      } catch (IOException e) {
+        s.close();
+        continue;
+      }
+      opened.add(s);
+      sockets.add(s);
+    }
+    Thread trickle = new Thread(() -> {
+      for (int b = 0; b < 64 && !closed.get(); b++) {
+        try {
+          Thread.sleep(trickleMs);
+        } catch (InterruptedException e) {
+          return;
+        }
+        for (Socket s : opened) {
+          try {
+            s.getOutputStream().write(0x40);
+            s.getOutputStream().flush();
+          } catch (IOException ignored) {
+            // closed by the replica
+          }
+        }
+      }
+    }, "outsider-slowloris");
+    trickle.setDaemon(true);
+    trickle.start();
+    threads.add(trickle);
+    return opened;
+  }
+
+  /**
+   * How many of {@code sockets} the server has not closed: a read that times out means open,
+   * end of stream or a reset means closed. Whatever the server sent is drained.
+   */
+  static int stillOpen(List<Socket> sockets) {
+    int open = 0;
+    byte[] buffer = new byte[4096];
+    for (Socket s : sockets) {
+      if (s.isClosed()) {
+        continue;
+      }
+      try {
+        s.setSoTimeout(1);
+        InputStream in = s.getInputStream();
+        boolean ended = false;
+        while (true) {
+          int n;
+          try {
+            n = in.read(buffer);
+          } catch (SocketTimeoutException e) {
+            break;
+          }
+          if (n < 0) {
+            ended = true;
+            break;
+          }
+        }
+        if (!ended) {
+          open++;
+        }
+      } catch (IOException e) {
+        // reset: closed
+      }
+    }
+    return open;
+  }
+
+  /** A SignedMessage claiming sender 0 whose only content is {@code bytes} of an unknown field. */
+  static SignedMessage unknownFields(int bytes) {
+    return SignedMessage.newBuilder().setSender(0)
+        .setUnknownFields(UnknownFieldSet.newBuilder()
+            .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFrom(new byte[bytes])).build())
+            .build())
+        .build();
+  }
+
+  /** Messages sent and peer streams the server ended, of one flood. */
+  static final class Flood {
+    final AtomicLong sent = new AtomicLong();
+    final AtomicInteger streamsEnded = new AtomicInteger();
+  }
+
+  /**
+   * Pushes {@code message} down {@code streams} ReplicaService.Stream calls (each on a connection
+   * of its own) as fast as HTTP/2 flow control lets it, until {@link #close}; a stream the server
+   * ends is opened again.
+   */
+  Flood flood(String host, int port, int streams, SignedMessage message) {
+    Flood f = new Flood();
+    for (int i = 0; i < streams; i++) {
+      ManagedChannel c = channel(host, port);
+      Thread t = new Thread(() -> {
+        while (!closed.get()) {
+          AtomicBoolean ended = new AtomicBoolean();
+          Object lock = new Object();
+          ClientCallStreamObserver<SignedMessage>[] call = new ClientCallStreamObserver[1];
+          ReplicaServiceGrpc.newStub(c).stream(new ClientResponseObserver<SignedMessage, Ack>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<SignedMessage> requestStream) {
+              call[0] = requestStream;
+              requestStream.setOnReadyHandler(() -> {
+                synchronized (lock) {
+                  lock.notifyAll();
+                }
+              });
+            }
+
+            @Override
+            public void onNext(Ack value) {}
+
+            @Override
+            public void onError(Throwable t) {
+              end();
+            }
+
+            @Override
+            public void onCompleted() {
+              end();
+            }
+
+            private void end() {
+              f.streamsEnded.incrementAndGet();
+              ended.set(true);
+              synchronized (lock) {
+                lock.notifyAll();
+              }
+            }
+          });
+          while (!closed.get() && !ended.get()) {
+            synchronized (lock) {
+              while (!call[0].isReady() && !ended.get() && !closed.get()) {
+                try {
+                  lock.wait(100);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            }
+            if (ended.get() || closed.get()) {
+              break;
+            }
+            try {
+              call[0].onNext(message);
+              f.sent.incrementAndGet();
+            } catch (RuntimeException e) {
+              break;
+            }
+          }
+          try {
+            call[0].cancel("outsider done", null);
+          } catch (RuntimeException ignored) {
+            // already ended
+          }
+          if (!closed.get()) {
+            try {
+              Thread.sleep(50);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        }
+      }, "outsider-flood-" + i);
+      t.setDaemon(true);
+      t.start();
+      threads.add(t);
+    }
+    return f;
+  }
+
+  /**
+   * The attack in a process of its own, so that a client measured meanwhile does not share its
+   * JVM and network threads: {@code streams HOST PORT[,PORT...] COUNT PER_CONNECTION} opens
+   * handshake-less streams on each port, prints how many the replicas have closed every second,
+   * and holds the rest open until it is killed.
+   */
+  public static void main(String[] args) throws Exception {
+    if (args.length != 5 || !args[0].equals("streams")) {
+      throw new IllegalArgumentException("usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION");
+    }
+    Outsider o = new Outsider();
+    List<Streams> all = new ArrayList<>();
+    for (String port : args[2].split(",")) {
+      all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+    }
+    while (true) {
+      System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+      System.out.flush();
+      Thread.sleep(1000);
+    }
+  }
+
+  @Override
+  public void close() {
+    closed.set(true);
+    for (Thread t : threads) {
+      t.interrupt();
+    }
+    for (Socket s : sockets) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // best effort
+      }
+    }
+    for (ManagedChannel c : channels) {
+      c.shutdownNow();
+    }
+    for (ManagedChannel c : channels) {
+      try {
+        c.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+package io.pbft.replica.runtime;
+
+import io.grpc.Status;
+import io.pbft.config.TransportSettings;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The connection and stream bounds of one replica, in one place: connections
+ * ({@link Connections}), streams that have not authenticated yet ({@link PendingStreams}),
+ * established client sessions ({@link ClientSessions}) and authenticated peer streams
+ * ({@link PeerStreams}), the timeouts between them, and the count of garbage ({@link Garbage}).
+ * A periodic sweep closes what timed out; everything else happens as streams open, authenticate
+ * and end.
+ */
+final class Hygiene {
+  final Garbage garbage;
+  final Connections connections;
+  final PendingStreams pending;
+  final PeerStreams peerStreams = new PeerStreams();
+  private final ClientSessions sessions;
+  private final int handshakeTimeoutMs;
+  private final long idleTimeoutNanos;
+  private final int idleTimeoutMs;
+  private ScheduledFuture<?> sweeper;
+
+  Hygiene(int replicaId, TransportSettings t, ClientSessions sessions) {
+    this.garbage = new Garbage(replicaId, t.garbageLogIntervalMs());
+    this.connections = new Connections(replicaId, t, garbage);
+    this.pending = new PendingStreams(t.pendingStreamsMax(), t.pendingStreamsPerAddressMax(), t.handshakeTimeoutMs());
+    this.sessions = sessions;
+    this.handshakeTimeoutMs = t.handshakeTimeoutMs();
+    this.idleTimeoutMs = t.idleTimeoutMs();
+    this.idleTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(t.idleTimeoutMs());
+  }
+
+  /** Starts the periodic sweep (on the acceptor thread, which has little else to do). */
+  void start() {
+    long period = Math.max(25, Math.min(1000, handshakeTimeoutMs / 4));
+    sweeper = connections.boss.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  void stop() {
+    if (sweeper != null) {
+      sweeper.cancel(false);
+    }
+    connections.shutdown();
+  }
+
+  /** A new stream: pending until it authenticates; may displace older pending streams. */
+  void opened(GuardedStream s) {
+    for (GuardedStream displaced : pending.admit(s)) {
+      garbage.count("stream without handshake closed to make room for a newer one", displaced.connection.remote,
+          "transport.pendingStreamsMax / pendingStreamsPerAddressMax");
+      displaced.abort(Status.RESOURCE_EXHAUSTED.withDescription(
+          "too many streams without a completed handshake: the oldest are closed"));
+    }
+  }
+
+  /**
+   * The handshake of {@code s} has completed: it becomes an established session of its client.
+   * False if it cannot (it ended or timed out meanwhile, or the replica serves its maximum of
+   * sessions, in which case it is refused here); the caller then sends nothing more on it.
+   */
+  boolean establish(ClientSession s) {
+    if (!pending.remove(s)) {
+      return false;
+    }
+    List<ClientSession> displaced;
+    // Under the session's lock, against ended(): either it has ended already, or it ends after
+    // being registered and counted (and is then taken out again).
+    synchronized (s) {
+      if (s.hasEnded()) {
+        return false;
+      }
+      displaced = sessions.register(s);
+      if (displaced != null && s.countOnConnection()) {
+        connections.authenticated(s.connection);
+      }
+    }
+    if (displaced == null) {
+      garbage.count("client handshake refused: clientSessionsMax", s.connection.remote, "client " + s.clientId());
+      s.abort(Status.RESOURCE_EXHAUSTED.withDescription("the replica serves its maximum number of client sessions"));
+      ended(s);
+      return false;
+    }
+    for (ClientSession old : displaced) {
+      garbage.countQuietly("session closed: replaced by a newer one of the same client");
+      old.closeWith("replaced by a newer session of client " + old.clientId());
+      ended(old);
+    }
+    return true;
+  }
+
+  /** A message of {@code s} has verified as one of {@code sender}'s; false if the stream ended meanwhile. */
+  boolean authenticated(PeerStream s, int sender) {
+    if (!pending.remove(s)) {
+      return s.authenticated(); // already authenticated, or ended
+    }
+    List<PeerStream> displaced;
+    synchronized (s) {
+      if (s.hasEnded()) {
+        return false;
+      }
+      displaced = peerStreams.register(sender, s);
+      if (s.countOnConnection()) {
+        connections.authenticated(s.connection);
+      }
+    }
+    for (PeerStream old : displaced) {
+      garbage.countQuietly("peer stream closed: replaced by a newer one of the same sender");
+      old.abort(Status.UNAVAILABLE.withDescription("replaced by a newer stream of replica " + sender));
+      ended(old);
+    }
+    return true;
+  }
+
+  /** {@code s} ended (any way, any number of times): it leaves the bookkeeping once. */
+  void ended(ClientSession s) {
+    if (!s.markClosed()) {
+      return;
+    }
+    pending.remove(s);
+    sessions.closed(s);
+    if (s.uncountOnConnection()) {
+      connections.unauthenticated(s.connection);
+    }
+  }
+
+  void ended(PeerStream s) {
+    if (!s.markEnded()) {
+      return;
+    }
+    pending.remove(s);
+    peerStreams.closed(s);
+    if (s.uncountOnConnection()) {
+      connections.unauthenticated(s.connection);
+    }
+  }
+
+  private void ended(GuardedStream s) {
+    if (s instanceof ClientSession c) {
+      ended(c);
+    } else if (s instanceof PeerStream p) {
+      ended(p);
+    }
+  }
+
+  /** Closes what timed out. */
+  void sweep() {
+    long now = System.nanoTime();
+    for (GuardedStream s : pending.expired(now)) {
+      garbage.count("stream closed: no handshake within handshakeTimeoutMs", s.connection.remote,
+          (s instanceof PeerStream ? "a peer stream without a verified message" : "a client stream") + " after "
+              + handshakeTimeoutMs + " ms");
+      s.abort(Status.DEADLINE_EXCEEDED.withDescription("no " + (s instanceof PeerStream ? "verified message"
+          : "signed handshake") + " within " + handshakeTimeoutMs + " ms"));
+      ended(s);
+    }
+    long cutoff = now - idleTimeoutNanos;
+    for (ClientSession s : sessions.idleSince(cutoff)) {
+      garbage.countQuietly("session closed: idle for idleTimeoutMs");
+      s.closeWith("session idle for " + idleTimeoutMs + " ms: closed (send a request to open it again)");
+      ended(s);
+    }
+    for (PeerStream s : peerStreams.idleSince(cutoff)) {
+      garbage.countQuietly("peer stream closed: idle for idleTimeoutMs");
+      s.abort(Status.UNAVAILABLE.withDescription("peer stream idle for " + idleTimeoutMs + " ms"));
+      ended(s);
+    }
+    connections.sweep(now);
+  }
+}
