@@ -43,6 +43,11 @@ public final class TransportSettings extends GroupSettings {
       1 << 30, 1 << 20,
       "Reply bytes buffered for one client; while more wait, further replies to it are dropped (a correct "
           + "client retransmits and gets the cached reply).");
+  public static final Setting CLIENT_REQUESTS_PER_SECOND_MAX = GROUP.setting("clientRequestsPerSecondMax",
+      "requests/s", 1, 1 << 20, 1000,
+      "Requests one client may send to one replica per second, with bursts of as many; beyond, they are dropped "
+          + "before their signatures are checked and counted in `pbft status` (a correct client sends one operation "
+          + "at a time and retransmits slowly, so it never comes near).");
   public static final Setting CONNECTIONS_MAX = GROUP.setting("connectionsMax", "connections", 4, 1 << 20, 1024,
       "TCP connections one replica keeps open at once. A new connection beyond closes the oldest connection that "
           + "carries no authenticated stream (an established client session or a peer stream with a verified "
@@ -177,6 +182,10 @@ public final class TransportSettings extends GroupSettings {
     return get(CLIENT_SEND_BUFFER_BYTES);
   }
 
+  public int clientRequestsPerSecondMax() {
+    return get(CLIENT_REQUESTS_PER_SECOND_MAX);
+  }
+
   public int connectionsMax() {
     return get(CONNECTIONS_MAX);
   }
@@ -273,6 +282,10 @@ public final class TransportSettings extends GroupSettings {
 
     public Builder clientSendBufferBytes(int v) {
       return set(CLIENT_SEND_BUFFER_BYTES, v);
+    }
+
+    public Builder clientRequestsPerSecondMax(int v) {
+      return set(CLIENT_REQUESTS_PER_SECOND_MAX, v);
     }
 
     public Builder connectionsMax(int v) {

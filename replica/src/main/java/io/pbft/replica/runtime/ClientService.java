@@ -29,9 +29,11 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(ClientService.class);
   private final ReplicaServer replica;
   private final SecureRandom random = new SecureRandom();
+  private final ClientRates rates;
 
   ClientService(ReplicaServer replica) {
     this.replica = replica;
+    this.rates = new ClientRates(replica.config.transport().clientRequestsPerSecondMax());
   }
 
   @Override
@@ -75,7 +77,10 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
               refuse(session, "request before handshake", "no session: send a signed SessionOpen first");
               return;
             }
-            if (!replica.verifyPool.submit(() -> request(session, message), message.getSerializedSize())) {
+            if (!rates.tryAcquire(session.clientId(), System.nanoTime())) {
+              // Before verification: a client over its rate costs a parse, not a signature check.
+              replica.drop("client over its request rate");
+            } else if (!replica.verifyPool.submit(() -> request(session, message), message.getSerializedSize())) {
               replica.drop("verification queue full");
               session.reject("replica " + replica.id + " is overloaded; retry later");
             }

@@ -1,0 +1,59 @@
+package io.pbft.replica.runtime;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Each client's request rate at this replica: a token bucket per client id that refills at
+ * {@code perSecond} and holds at most as many. A request that finds the bucket empty is dropped by
+ * the caller before its signature is checked, so one client sending as fast as it can costs the
+ * replica a parse per request and takes no verification time, queue space or batch slots from the
+ * others. Only clients with an established session (so configured clients) get a bucket, which
+ * bounds the map by the configuration.
+ */
+final class ClientRates {
+  private final long perSecond;
+  private final long nanosPerToken;
+  private final ConcurrentHashMap<Integer, Bucket> buckets = new ConcurrentHashMap<>();
+
+  ClientRates(int perSecond) {
+    if (perSecond < 1) {
+      throw new IllegalArgumentException("perSecond must be positive: " + perSecond);
+    }
+    this.perSecond = perSecond;
+    this.nanosPerToken = Math.max(1, 1_000_000_000L / perSecond);
+  }
+
+  /** Takes one token of {@code clientId}'s bucket at {@code nowNanos}; false if there is none. */
+  boolean tryAcquire(int clientId, long nowNanos) {
+    return buckets.computeIfAbsent(clientId, id -> new Bucket(perSecond, nowNanos)).take(nowNanos, perSecond, nanosPerToken);
+  }
+
+  private static final class Bucket {
+    private long tokens;
+    private long refilledAt;
+
+    Bucket(long tokens, long nowNanos) {
+      this.tokens = tokens;
+      this.refilledAt = nowNanos;
+    }
+
+    synchronized boolean take(long nowNanos, long capacity, long nanosPerToken) {
+      long elapsed = nowNanos - refilledAt;
+      if (elapsed >= nanosPerToken) {
+        long add = elapsed / nanosPerToken;
+        if (add >= capacity - tokens) {
+          tokens = capacity;
+          refilledAt = nowNanos;
+        } else {
+          tokens += add;
+          refilledAt += add * nanosPerToken;
+        }
+      }
+      if (tokens == 0) {
+        return false;
+      }
+      tokens--;
+      return true;
+    }
+  }
+}
