@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pbft.cli.bench.Fault;
+import io.pbft.cli.bench.VerifiedPuts;
 import io.pbft.cli.bench.FaultInjector;
 import io.pbft.cli.bench.FaultReport;
 import io.pbft.cli.bench.GcLog;
@@ -43,15 +44,16 @@ import picocli.CommandLine.Spec;
 /**
  * {@code pbft bench}: closed-loop throughput and latency of KV puts, against replica processes
  * it starts, a running cluster (--config), or the unreplicated baseline (--unreplicated). With
- * --fault it kills or silences the primary part way through and reports the outage and the
- * throughput before and after; for processes it started it reports their heap after GC.
+ * --fault it injects one fault of the robustness table part way through ({@link Fault}) and
+ * reports throughput before and under it, the longest gap, the view changes, and whether any
+ * acknowledged put was lost; for processes it started it reports their heap after GC.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = {"Measure throughput and latency of closed-loop key-value clients.",
         "Without --config it starts its own replica processes on free 127.0.0.1 ports and stops them afterwards.",
         "Progress goes to stderr, results to stdout.",
-        "--fault kill-primary sends SIGKILL to the primary's process; --fault silence-primary sends it SIGSTOP",
-        "(it keeps its connections but says nothing) and SIGCONT when the run is over."})
+        "--fault NAME --fault-at S injects a fault S seconds after the warm-up and reports what it cost:",
+        "throughput under it relative to before, the longest gap, view changes, errors, lost acknowledged puts."})
 final class BenchCommand implements Callable<Integer> {
   private static final int KEYS = 1000;
   private static final int DEFAULT_REPLICAS = 4;
@@ -95,7 +97,9 @@ final class BenchCommand implements Callable<Integer> {
   boolean json;
 
   @Option(names = "--fault", paramLabel = "KIND",
-      description = "Fault to inject into the primary: kill-primary (SIGKILL) or silence-primary (SIGSTOP until the end).")
+      description = {"Fault to inject part way through: kill-primary, pause-primary, slow-primary, equivocating-primary,",
+          "slow-backup, stall-all, flood-client, session-exhaustion or garbage-flood (see docs/ROBUSTNESS.md).",
+          "The clients then write keys of their own, and bench reads them back to check that nothing acknowledged was lost."})
   String fault;
 
   @Option(names = "--fault-at", paramLabel = "SECONDS",
@@ -118,6 +122,7 @@ final class BenchCommand implements Callable<Integer> {
     LocalCluster cluster = null;
     ClusterConfig clusterConfig = null;
     KvTarget target = null;
+    FaultInjector injector = null;
     try {
       int replicaCount;
       if (config != null) {
@@ -138,13 +143,17 @@ final class BenchCommand implements Callable<Integer> {
       } else {
         replicaCount = replicas == null ? DEFAULT_REPLICAS : replicas;
         cluster = LocalCluster.create("bench", err);
-        ClusterConfig cfg = cluster.generate(replicaCount, clients);
+        // a flooding client is one more configured client, beyond those bench measures
+        ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind == Fault.FLOOD_CLIENT ? 1 : 0));
         clusterConfig = cfg;
         checkPayload(cfg);
+        if (kind != null) {
+          injector = new FaultInjector(kind, cluster, cfg, err);
+        }
         if (durable) {
           cluster.startDurableReplicas(cfg);
         } else {
-          cluster.startReplicas(cfg);
+          cluster.startReplicas(cfg, injector == null ? Map.of() : injector.replicaArgs());
         }
         cluster.awaitHealthy(ClusterStatus.targets(cfg));
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT);
@@ -154,9 +163,13 @@ final class BenchCommand implements Callable<Integer> {
           mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt));
       err.flush();
-      Report report = measure(target, cluster, clusterConfig, kind, err);
+      Report report = measure(target, cluster, clusterConfig, injector, err);
       print(report, mode, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
       LoadDriver.Result r = report.load();
+      if (report.verified() != null && report.verified().lost() > 0) {
+        throw CliException.failed(report.verified().lost() + " acknowledged puts lost: "
+            + report.verified().examples());
+      }
       if (r.operations() == 0) {
         throw CliException.failed("no operation completed in the measured interval"
             + (r.firstError() == null ? "" : "; first error: " + r.firstError()));
@@ -266,17 +279,20 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** What a run produced: the load's figures, the fault's effect, the cluster's end state, the heap. */
-  private record Report(LoadDriver.Result load, FaultReport fault, ClusterStatus.Snapshot end, HeapReport heap) {}
+  private record Report(LoadDriver.Result load, FaultReport fault, VerifiedPuts.Verdict verified,
+      ClusterStatus.Snapshot end, HeapReport heap) {}
 
   /** Runs the load (injecting the fault, if any, when due), then collects the end status and heap. */
-  private Report measure(KvTarget target, LocalCluster cluster, ClusterConfig cfg, Fault kind, PrintWriter err)
-      throws InterruptedException {
+  private Report measure(KvTarget target, LocalCluster cluster, ClusterConfig cfg, FaultInjector injector,
+      PrintWriter err) throws Exception {
+    Fault kind = injector == null ? null : Fault.parse(fault);
+    // Under a fault, every client writes keys of its own so that the run can be checked for lost
+    // acknowledged puts afterwards.
+    VerifiedPuts verifiedPuts = kind == null ? null : new VerifiedPuts(target, KEYS / Math.max(1, clients) + 1, payload, readRatio);
     LoadDriver driver = new LoadDriver(
         LoadDriver.Plan.timed(clients, Duration.ofSeconds(warmup), Duration.ofSeconds(duration)),
-        KvWorkloads.putGet(target, KEYS, payload, readRatio), err);
-    FaultInjector injector = null;
+        verifiedPuts != null ? verifiedPuts.step() : KvWorkloads.putGet(target, KEYS, payload, readRatio), err);
     if (kind != null) {
-      injector = new FaultInjector(kind, cluster, cfg, err);
       driver.schedule(Duration.ofMillis(Math.round((warmup + faultAt) * 1000)), "fault: " + kind.option(),
           injector::inject);
     }
@@ -291,14 +307,21 @@ final class BenchCommand implements Callable<Integer> {
       cluster.forceFullGc();
     }
     long endEpochMs = System.currentTimeMillis();
-    FaultReport faultReport = null;
-    if (injector != null && r.actionsAtMs().get(0) >= 0 && injector.replica() >= 0) {
-      faultReport = FaultReport.of(kind, injector.replica(), r, r.actionsAtMs().get(0));
+    VerifiedPuts.Verdict verdict = null;
+    if (verifiedPuts != null) {
+      err.println("reading back every key the clients wrote");
+      err.flush();
+      verdict = verifiedPuts.verify();
     }
     // Asked while a silenced primary is still stopped: it shows as unreachable, the others' view is the news.
     ClusterStatus.Snapshot end = cfg == null ? null : endStatus(cfg);
+    FaultReport faultReport = null;
+    if (injector != null && r.actionsAtMs().get(0) >= 0 && injector.viewBefore() >= 0) {
+      faultReport = FaultReport.of(kind, injector.replica(), r, r.actionsAtMs().get(0), injector.viewBefore(),
+          end == null ? -1 : endView(end));
+    }
     HeapReport heap = cluster == null ? null : heap(cluster, startEpochMs, endEpochMs);
-    return new Report(r, faultReport, end, heap);
+    return new Report(r, faultReport, verdict, end, heap);
   }
 
   /** One status round after the load: the view each replica ended in (a killed or paused one is unreachable). */
@@ -373,6 +396,13 @@ final class BenchCommand implements Callable<Integer> {
       if (faultReport != null) {
         faultReport.addTo(o);
       }
+      VerifiedPuts.Verdict v = report.verified();
+      if (v != null) {
+        ObjectNode acks = o.putObject("acknowledged");
+        acks.put("puts", v.acknowledged());
+        acks.put("keysChecked", v.keysChecked());
+        acks.put("lost", v.lost());
+      }
       if (end != null && !unreplicated) {
         o.put("endView", endView(end));
         o.set("endStatus", StatusReport.toJson(end));
@@ -394,6 +424,11 @@ final class BenchCommand implements Callable<Integer> {
       }
       if (faultReport != null) {
         faultReport.print(out);
+      }
+      VerifiedPuts.Verdict v = report.verified();
+      if (v != null) {
+        out.printf("acked:      %d puts acknowledged; %d keys read back, %d acknowledged puts lost%s%n", v.acknowledged(),
+            v.keysChecked(), v.lost(), v.examples().isEmpty() ? "" : " " + v.examples());
       }
       if (end != null && !unreplicated) {
         out.printf("end view:   %d (%s)%n", endView(end), describeViews(end));

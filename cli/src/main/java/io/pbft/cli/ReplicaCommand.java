@@ -56,6 +56,10 @@ final class ReplicaCommand implements Callable<Integer> {
       description = "Seed of a traitor's random choices (env PBFT_TRAITOR_SEED; default 1).")
   Long traitorSeed;
 
+  @Option(names = "--traitor-armed-by", paramLabel = "FILE", hidden = true,
+      description = "Behave honestly until FILE exists, then as --traitor (pbft bench --fault uses it).")
+  Path traitorArmedBy;
+
   @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${env:PBFT_DATA_DIR}",
       description = {"Keep this replica's state in DIR (a write-ahead log and a RocksDB key-value store) so "
           + "that it survives crashes and restarts (env PBFT_DATA_DIR). Without it, state lives in memory and "
@@ -77,6 +81,12 @@ final class ReplicaCommand implements Callable<Integer> {
     ReplicaInfo me = cfg.replica(id);
     InetSocketAddress bind = listenAddress(listen, me);
     Behaviour behaviour = behaviour(traitor, cfg, id, traitorSeed == null ? 1L : traitorSeed);
+    if (traitorArmedBy != null) {
+      if (behaviour == Behaviour.HONEST) {
+        throw CliException.usage("--traitor-armed-by needs --traitor NAME");
+      }
+      behaviour = new ArmedBehaviour(behaviour, traitorArmedBy);
+    }
     Ed25519Keys keys = cfg.replicaKeys(id);
     String where = bind == null ? me.address() : bind.getHostString() + ":" + bind.getPort();
     ReplicaServer server;
@@ -150,7 +160,8 @@ final class ReplicaCommand implements Callable<Integer> {
       return Behaviour.HONEST;
     }
     try {
-      return Traitors.create(name.strip(), new Traitors.Context(id, cfg.n(), cfg.f(), seed));
+      return Traitors.create(name.strip(), new Traitors.Context(id, cfg.n(), cfg.f(), seed,
+          cfg.protocol().viewChangeTimeoutMs(), java.util.Set.of()));
     } catch (IllegalArgumentException e) {
       throw CliException.usage("--traitor: " + e.getMessage());
     }

@@ -3,28 +3,73 @@ package io.pbft.cli.bench;
 import java.util.Arrays;
 import java.util.stream.Collectors;
 
-/** What bench does to the primary during a run (--fault). */
+/**
+ * What bench does to the group part way through a run ({@code --fault NAME}): Aardvark's
+ * robustness table for this project. A fault against the primary should cost one view change;
+ * every other fault none.
+ */
 public enum Fault {
-  /** SIGKILL: the process is gone, its connections reset. */
-  KILL_PRIMARY("kill-primary"),
-  /**
-   * SIGSTOP: the process keeps its sockets but stops reading and sending, which to the others is
-   * a primary that fell silent. It is continued (SIGCONT) when bench stops the cluster.
-   */
-  SILENCE_PRIMARY("silence-primary");
+  KILL_PRIMARY("kill-primary", true, "SIGKILL of the primary's process: gone, its connections reset"),
+  PAUSE_PRIMARY("pause-primary", true,
+      "SIGSTOP of the primary until the end: it keeps its sockets but neither reads nor sends"),
+  SLOW_PRIMARY("slow-primary", true,
+      "the primary holds every message back for 70-95% of the view-change timeout (traitor 'slow')"),
+  EQUIVOCATING_PRIMARY("equivocating-primary", true,
+      "the primary sends different pre-prepares for one sequence number to different backups"),
+  SLOW_BACKUP("slow-backup", false, "a backup holds every message back for 70-95% of the view-change timeout"),
+  STALL_ALL("stall-all", false, "SIGSTOP of every replica for 2 s, then SIGCONT (a profiler attaching, a VM pause)"),
+  FLOOD_CLIENT("flood-client", false,
+      "a configured client sends validly signed requests to every replica as fast as flow control lets it"),
+  SESSION_EXHAUSTION("session-exhaustion", false,
+      "an outsider opens 5,000 client streams per replica and never sends the handshake"),
+  GARBAGE_FLOOD("garbage-flood", false, "an outsider sends random bytes on 4 connections per replica, reconnecting");
 
   private final String option;
+  private final boolean againstPrimary;
+  private final String description;
 
-  Fault(String option) {
+  Fault(String option, boolean againstPrimary, String description) {
     this.option = option;
+    this.againstPrimary = againstPrimary;
+    this.description = description;
   }
 
   public String option() {
     return option;
   }
 
-  /** The fault named {@code option}, or null if there is none by that name. */
+  public String description() {
+    return description;
+  }
+
+  /** Whether the fault is the primary's: then the group should change view once, else never. */
+  public boolean againstPrimary() {
+    return againstPrimary;
+  }
+
+  public int expectedViewChanges() {
+    return againstPrimary ? 1 : 0;
+  }
+
+  /** The traitor behaviour bench starts a replica with (armed when the fault is due), or null. */
+  public String traitor() {
+    return switch (this) {
+      case SLOW_PRIMARY, SLOW_BACKUP -> "slow";
+      case EQUIVOCATING_PRIMARY -> "equivocating-primary";
+      default -> null;
+    };
+  }
+
+  /** The replica a traitor fault is planted in: the primary of view 0, or a backup of it. */
+  public int traitorReplica() {
+    return this == SLOW_BACKUP ? 1 : 0;
+  }
+
+  /** The fault named {@code option} (silence-primary is the old name of pause-primary), or null. */
   public static Fault parse(String option) {
+    if ("silence-primary".equals(option)) {
+      return PAUSE_PRIMARY;
+    }
     return Arrays.stream(values()).filter(f -> f.option.equals(option)).findFirst().orElse(null);
   }
 

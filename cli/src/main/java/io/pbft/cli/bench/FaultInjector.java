@@ -4,20 +4,33 @@ import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.ReplicaInfo;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
- * Injects one {@link Fault} into the replica that leads the cluster when the fault is due: it asks
- * the replicas for their view (the primary of view v is replica v mod n), then kills or pauses
- * that replica's process.
+ * Injects one {@link Fault} when it is due: it asks the replicas for their view (the primary of
+ * view v is replica v mod n) and then kills, pauses, arms a traitor, or starts an attacker process.
+ * Traitor faults need the replicas started with {@link #replicaArgs} so that the traitor lies only
+ * once armed; the view at injection is kept to count the view changes the fault caused.
  */
 public final class FaultInjector {
+  /** How long {@link Fault#STALL_ALL} keeps every replica stopped. */
+  public static final Duration STALL = Duration.ofSeconds(2);
+
   private final Fault fault;
   private final LocalCluster cluster;
   private final ClusterConfig config;
   private final PrintWriter progress;
   private volatile int replica = -1;
+  private volatile long viewBefore = -1;
 
   public FaultInjector(Fault fault, LocalCluster cluster, ClusterConfig config, PrintWriter progress) {
     this.fault = fault;
@@ -26,26 +39,90 @@ public final class FaultInjector {
     this.progress = progress;
   }
 
-  /** The replica the fault hit, or -1 before it did. */
+  /** The file whose creation arms a traitor fault's behaviour. */
+  private Path trigger() {
+    return cluster.dir().resolve("fault-armed");
+  }
+
+  /** Extra command-line arguments per replica for this fault (a traitor waiting to be armed). */
+  public Map<Integer, List<String>> replicaArgs() {
+    if (fault.traitor() == null) {
+      return Map.of();
+    }
+    return Map.of(fault.traitorReplica(),
+        List.of("--traitor", fault.traitor(), "--traitor-armed-by", trigger().toString()));
+  }
+
+  /** The replica the fault hit (-1 for all of them or an outsider's attack), or -1 before it did. */
   public int replica() {
     return replica;
   }
 
+  /** The highest view when the fault was injected, or -1 before it was. */
+  public long viewBefore() {
+    return viewBefore;
+  }
+
   public void inject() {
     long view = currentView();
+    viewBefore = view;
     int primary = (int) (view % config.n());
+    String ports = config.replicas().stream().map(r -> Integer.toString(r.port())).collect(Collectors.joining(","));
     try {
-      long pid = cluster.pid(primary);
       switch (fault) {
-        case KILL_PRIMARY -> cluster.kill(primary);
-        case SILENCE_PRIMARY -> cluster.pause(primary);
+        case KILL_PRIMARY -> {
+          long pid = cluster.pid(primary);
+          cluster.kill(primary);
+          replica = primary;
+          report("killed (SIGKILL) replica %d (pid %d), the primary of view %d", primary, pid, view);
+        }
+        case PAUSE_PRIMARY -> {
+          long pid = cluster.pid(primary);
+          cluster.pause(primary);
+          replica = primary;
+          report("paused (SIGSTOP) replica %d (pid %d), the primary of view %d", primary, pid, view);
+        }
+        case SLOW_PRIMARY, EQUIVOCATING_PRIMARY, SLOW_BACKUP -> {
+          Files.createFile(trigger());
+          replica = fault.traitorReplica();
+          report("armed traitor '%s' in replica %d (the primary of view %d is replica %d)", fault.traitor(),
+              replica, view, primary);
+        }
+        case STALL_ALL -> {
+          for (ReplicaInfo r : config.replicas()) {
+            cluster.pause(r.id());
+          }
+          report("stopped (SIGSTOP) every replica for %d ms", STALL.toMillis());
+          Thread.sleep(STALL.toMillis());
+          for (ReplicaInfo r : config.replicas()) {
+            cluster.resume(r.id());
+          }
+          report("continued (SIGCONT) every replica");
+        }
+        case FLOOD_CLIENT -> {
+          int flooder = config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
+          cluster.start("flooding-client", FloodingClient.class.getName(),
+              List.of(cluster.dir().resolve("cluster.yaml").toString(), Integer.toString(flooder)));
+          report("started flooding client %d (a process of its own; see flooding-client.log)", flooder);
+        }
+        case SESSION_EXHAUSTION -> {
+          cluster.start("outsider", Outsider.class.getName(), List.of("streams", "127.0.0.1", ports, "5000", "100"));
+          report("started an outsider holding 5,000 handshake-less client streams per replica (see outsider.log)");
+        }
+        case GARBAGE_FLOOD -> {
+          cluster.start("outsider", Outsider.class.getName(), List.of("garbage", "127.0.0.1", ports, "4"));
+          report("started an outsider sending garbage on 4 connections per replica (see outsider.log)");
+        }
       }
-      replica = primary;
-      progress.printf("       %s replica %d (pid %d), the primary of view %d%n",
-          fault == Fault.KILL_PRIMARY ? "killed (SIGKILL)" : "paused (SIGSTOP)", primary, pid, view);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
+
+  private void report(String format, Object... args) {
+    progress.printf("       " + format + "%n", args);
     progress.flush();
   }
 

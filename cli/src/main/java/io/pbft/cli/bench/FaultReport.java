@@ -5,43 +5,66 @@ import java.io.PrintWriter;
 
 /**
  * What a fault did to a run, from the completion timeline: throughput in the measured interval
- * before the fault, the longest stretch without any completed operation from the fault on (the
- * outage clients saw), and throughput from the end of that stretch to the end of the run.
+ * before the fault, throughput from the fault to the end of the run (and relative to before), the
+ * longest stretch without any completed operation from the fault on (the outage clients saw),
+ * throughput from the end of that stretch to the end of the run, and the view changes.
  *
- * @param replica the replica the fault hit
+ * @param replica the replica the fault hit, or -1 (every replica, or an outsider's attack)
  * @param atSec when it hit, in seconds after the warm-up
+ * @param throughputUnder throughput from the fault to the end of the run
  * @param firstCompletionAfterMs from the fault to the first operation completed after it, or -1
  * @param maxGapMs the longest stretch without a completion from the fault to the end of the run
  * @param recoveredAtSec where that stretch ended, in seconds after the warm-up; -1 if it lasted
  *     to the end (no recovery)
+ * @param viewBefore the highest view when the fault was injected
+ * @param viewAfter the highest view a reachable replica was in after the run, or -1 if none answered
  */
-public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore,
-    double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec) {
+public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
+    double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
+    long viewBefore, long viewAfter) {
 
-  public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs) {
+  public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs, long viewBefore,
+      long viewAfter) {
     CompletionTimeline t = r.timeline();
     long from = r.measureFromMs();
     long to = r.measureToMs();
     double before = faultAtMs > from ? t.count(from, faultAtMs) * 1000.0 / (faultAtMs - from) : 0;
+    double under = to > faultAtMs ? t.count(faultAtMs, to) * 1000.0 / (to - faultAtMs) : 0;
     long first = t.firstCompletion(faultAtMs, to);
     CompletionTimeline.Gap gap = t.longestGap(faultAtMs, to);
     boolean recovered = gap.toMs() < to;
     double after = recovered && to > gap.toMs() ? t.count(gap.toMs(), to) * 1000.0 / (to - gap.toMs()) : 0;
-    return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, after,
-        first < 0 ? -1 : first - faultAtMs, gap.lengthMs(), recovered ? (gap.toMs() - from) / 1000.0 : -1);
+    return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
+        first < 0 ? -1 : first - faultAtMs, gap.lengthMs(), recovered ? (gap.toMs() - from) / 1000.0 : -1,
+        viewBefore, viewAfter);
   }
 
   public boolean recovered() {
     return recoveredAtSec >= 0;
   }
 
+  /** Views the group moved through from the fault to the end of the run; -1 if unknown. */
+  public long viewChanges() {
+    return viewAfter < 0 ? -1 : viewAfter - viewBefore;
+  }
+
+  /** Throughput under the fault relative to before it (1.0: unchanged). */
+  public double relativeThroughput() {
+    return throughputBefore > 0 ? throughputUnder / throughputBefore : 0;
+  }
+
   public void print(PrintWriter out) {
-    out.printf("fault:      %s of replica %d at %.1f s after the warm-up%n", fault.option(), replica, atSec);
-    out.printf("            throughput before: %.1f ops/s; after recovery: %s%n", throughputBefore,
+    out.printf("fault:      %s%s at %.1f s after the warm-up (%s)%n", fault.option(),
+        replica >= 0 ? " of replica " + replica : "", atSec, fault.description());
+    out.printf("            throughput before: %.1f ops/s; from the fault on: %.1f ops/s (%.2f x); after the longest gap: %s%n",
+        throughputBefore, throughputUnder, relativeThroughput(),
         recovered() ? String.format("%.1f ops/s (from %.1f s)", throughputAfterRecovery, recoveredAtSec)
             : "none (no operation completed after the fault)");
     out.printf("            first completion after the fault: %s; longest gap without completions: %d ms%n",
         firstCompletionAfterMs < 0 ? "none" : firstCompletionAfterMs + " ms", maxGapMs);
+    out.printf("            views: %d -> %s: %s view change%s (expected %d)%n", viewBefore,
+        viewAfter < 0 ? "?" : Long.toString(viewAfter), viewChanges() < 0 ? "?" : Long.toString(viewChanges()),
+        viewChanges() == 1 ? "" : "s", fault.expectedViewChanges());
   }
 
   public void addTo(ObjectNode o) {
@@ -50,6 +73,8 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     f.put("replica", replica);
     f.put("atSec", atSec);
     f.put("throughputBeforeOpsPerSec", Math.round(throughputBefore * 10) / 10.0);
+    f.put("throughputUnderOpsPerSec", Math.round(throughputUnder * 10) / 10.0);
+    f.put("relativeThroughput", Math.round(relativeThroughput() * 100) / 100.0);
     f.put("throughputAfterRecoveryOpsPerSec", Math.round(throughputAfterRecovery * 10) / 10.0);
     f.put("firstCompletionAfterFaultMs", firstCompletionAfterMs);
     f.put("maxCompletionGapMs", maxGapMs);
@@ -59,5 +84,9 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     } else {
       f.putNull("recoveredAtSec");
     }
+    f.put("viewBefore", viewBefore);
+    f.put("viewAfter", viewAfter);
+    f.put("viewChanges", viewChanges());
+    f.put("expectedViewChanges", fault.expectedViewChanges());
   }
 }

@@ -40,12 +40,15 @@ class CompletionTimelineTest {
       t.record(at(ms));
     }
     LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
-    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000);
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 1);
     assertEquals(10.0, f.throughputBefore(), 1e-9);
     assertEquals(10, f.firstCompletionAfterMs());
     assertEquals(8000 - 6011, f.maxGapMs());
     assertEquals(6.0, f.recoveredAtSec(), 1e-9, "recovered 6 s after the warm-up");
     assertEquals(20.0, f.throughputAfterRecovery(), 1e-9);
     assertEquals(4.0, f.atSec(), 1e-9);
+    assertEquals(81 / 6.0, f.throughputUnder(), 1e-9, "from the fault to the end, the gap included");
+    assertEquals(81 / 6.0 / 10.0, f.relativeThroughput(), 1e-9);
+    assertEquals(1, f.viewChanges());
   }
 }

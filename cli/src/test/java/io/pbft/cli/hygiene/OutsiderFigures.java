@@ -1,5 +1,7 @@
 package io.pbft.cli.hygiene;
 
+import io.pbft.cli.bench.Outsider;
+
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.client.KvClient;

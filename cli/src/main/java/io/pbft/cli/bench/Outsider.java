@@ -1,4 +1,4 @@
-package io.pbft.cli.hygiene;
+package io.pbft.cli.bench;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
@@ -31,12 +31,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * What anyone who can reach a replica's port can do without a key: open client streams and never
  * send the signed handshake, hold TCP connections that say nothing, start HTTP/2 and never finish a
  * frame (slowloris), and push large messages full of unknown protobuf fields down peer streams.
- * Each attack counts what the replica did about it (streams and sockets it closed). Used by
- * {@link OutsiderFigures}; closes everything it opened.
+ * frame (slowloris), push large messages full of unknown protobuf fields down peer streams, and
+ * send garbage bytes. Each attack counts what the replica did about it (streams and sockets it
+ * closed). Used by {@code pbft bench --fault session-exhaustion|garbage-flood} (as a process of its
+ * own, through {@link #main}) and by the hygiene figures; closes everything it opened.
  */
-final class Outsider implements AutoCloseable {
+public final class Outsider implements AutoCloseable {
   /** HTTP/2 connection preface (RFC 9113, section 3.4). */
-  static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  public static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -44,16 +46,16 @@ final class Outsider implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
 
   /** Streams opened by one attack, and how many of them the server has ended since. */
-  static final class Streams {
-    final int opened;
-    final AtomicInteger endedByServer = new AtomicInteger();
+  public static final class Streams {
+    public final int opened;
+    public final AtomicInteger endedByServer = new AtomicInteger();
     final List<ClientCallStreamObserver<ClientMessage>> calls = new CopyOnWriteArrayList<>();
 
     Streams(int opened) {
       this.opened = opened;
     }
 
-    int stillOpen() {
+    public int stillOpen() {
       return opened - endedByServer.get();
     }
   }
@@ -69,7 +71,7 @@ final class Outsider implements AutoCloseable {
    * Opens {@code count} ClientService.Session streams to {@code host:port}, {@code perConnection}
    * on each connection, that never send anything (no signed SessionOpen).
    */
-  Streams handshakeless(String host, int port, int count, int perConnection) {
+  public Streams handshakeless(String host, int port, int count, int perConnection) {
     Streams s = new Streams(count);
     ManagedChannel c = null;
     for (int i = 0; i < count; i++) {
@@ -100,7 +102,7 @@ final class Outsider implements AutoCloseable {
   }
 
   /** Opens {@code count} TCP connections to {@code host:port} that never send a byte. */
-  List<Socket> idleSockets(String host, int port, int count) throws IOException {
+  public List<Socket> idleSockets(String host, int port, int count) throws IOException {
     List<Socket> opened = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       Socket s = new Socket();
@@ -122,7 +124,7 @@ final class Outsider implements AutoCloseable {
    * then one byte of it every {@code trickleMs} (so the frame never completes in time and the
    * connection is never idle at the TCP level).
    */
-  List<Socket> slowloris(String host, int port, int count, long trickleMs) throws IOException {
+  public List<Socket> slowloris(String host, int port, int count, long trickleMs) throws IOException {
     List<Socket> opened = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       Socket s = new Socket();
@@ -167,7 +169,7 @@ final class Outsider implements AutoCloseable {
    * How many of {@code sockets} the server has not closed: a read that times out means open,
    * end of stream or a reset means closed. Whatever the server sent is drained.
    */
-  static int stillOpen(List<Socket> sockets) {
+  public static int stillOpen(List<Socket> sockets) {
     int open = 0;
     byte[] buffer = new byte[4096];
     for (Socket s : sockets) {
@@ -201,7 +203,7 @@ final class Outsider implements AutoCloseable {
   }
 
   /** A SignedMessage claiming sender 0 whose only content is {@code bytes} of an unknown field. */
-  static SignedMessage unknownFields(int bytes) {
+  public static SignedMessage unknownFields(int bytes) {
     return SignedMessage.newBuilder().setSender(0)
         .setUnknownFields(UnknownFieldSet.newBuilder()
             .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFrom(new byte[bytes])).build())
@@ -210,9 +212,9 @@ final class Outsider implements AutoCloseable {
   }
 
   /** Messages sent and peer streams the server ended, of one flood. */
-  static final class Flood {
-    final AtomicLong sent = new AtomicLong();
-    final AtomicInteger streamsEnded = new AtomicInteger();
+  public static final class Flood {
+    public final AtomicLong sent = new AtomicLong();
+    public final AtomicInteger streamsEnded = new AtomicInteger();
   }
 
   /**
@@ -220,7 +222,7 @@ final class Outsider implements AutoCloseable {
    * of its own) as fast as HTTP/2 flow control lets it, until {@link #close}; a stream the server
    * ends is opened again.
    */
-  Flood flood(String host, int port, int streams, SignedMessage message) {
+  public Flood flood(String host, int port, int streams, SignedMessage message) {
     Flood f = new Flood();
     for (int i = 0; i < streams; i++) {
       ManagedChannel c = channel(host, port);
@@ -302,6 +304,53 @@ final class Outsider implements AutoCloseable {
     return f;
   }
 
+  /** Garbage bytes sent and connections the server closed, of one garbage flood. */
+  public static final class Garbage {
+    public final AtomicLong bytes = new AtomicLong();
+    public final AtomicLong connectionsClosed = new AtomicLong();
+  }
+
+  /**
+   * Garbage on the port from {@code connections} threads, each on a connection of its own: an
+   * HTTP/2 preface then random bytes in 4 KiB writes, as fast as the socket takes them; a
+   * connection the server closes is opened again (after 10 ms) until {@link #close}.
+   */
+  public Garbage garbage(String host, int port, int connections, long seed) {
+    Garbage g = new Garbage();
+    for (int i = 0; i < connections; i++) {
+      java.util.Random random = new java.util.Random(seed * 31 + i);
+      Thread t = new Thread(() -> {
+        byte[] junk = new byte[4096];
+        while (!closed.get()) {
+          try (Socket s = new Socket()) {
+            sockets.add(s);
+            s.connect(new InetSocketAddress(host, port), 5000);
+            OutputStream out = s.getOutputStream();
+            if (random.nextBoolean()) {
+              out.write(PREFACE); // sometimes past the preface, into the frame parser
+            }
+            while (!closed.get()) {
+              random.nextBytes(junk);
+              out.write(junk);
+              g.bytes.addAndGet(junk.length);
+            }
+          } catch (IOException e) {
+            g.connectionsClosed.incrementAndGet();
+          }
+          try {
+            Thread.sleep(10);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "outsider-garbage-" + i);
+      t.setDaemon(true);
+      t.start();
+      threads.add(t);
+    }
+    return g;
+  }
+
   /**
    * The attack in a process of its own, so that a client measured meanwhile does not share its
    * JVM and network threads: {@code streams HOST PORT[,PORT...] COUNT PER_CONNECTION} opens
@@ -309,18 +358,41 @@ final class Outsider implements AutoCloseable {
    * and holds the rest open until it is killed.
    */
   public static void main(String[] args) throws Exception {
-    if (args.length != 5 || !args[0].equals("streams")) {
-      throw new IllegalArgumentException("usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION");
+    String usage = "usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION | garbage HOST PORT[,PORT...] CONNECTIONS";
+    if (args.length < 4) {
+      throw new IllegalArgumentException(usage);
     }
     Outsider o = new Outsider();
-    List<Streams> all = new ArrayList<>();
-    for (String port : args[2].split(",")) {
-      all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
-    }
-    while (true) {
-      System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
-      System.out.flush();
-      Thread.sleep(1000);
+    String[] ports = args[2].split(",");
+    switch (args[0]) {
+      case "streams" -> {
+        if (args.length != 5) {
+          throw new IllegalArgumentException(usage);
+        }
+        List<Streams> all = new ArrayList<>();
+        for (String port : ports) {
+          all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+        }
+        while (true) {
+          System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+          System.out.flush();
+          Thread.sleep(1000);
+        }
+      }
+      case "garbage" -> {
+        List<Garbage> all = new ArrayList<>();
+        for (int i = 0; i < ports.length; i++) {
+          all.add(o.garbage(args[1], Integer.parseInt(ports[i]), Integer.parseInt(args[3]), i));
+        }
+        while (true) {
+          System.out.println("garbage bytes sent: " + all.stream().map(g -> Long.toString(g.bytes.get())).toList()
+              + ", connections closed by the replicas: "
+              + all.stream().map(g -> Long.toString(g.connectionsClosed.get())).toList());
+          System.out.flush();
+          Thread.sleep(1000);
+        }
+      }
+      default -> throw new IllegalArgumentException(usage);
     }
   }
 

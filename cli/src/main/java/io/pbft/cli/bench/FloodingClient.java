@@ -1,0 +1,163 @@
+package io.pbft.cli.bench;
+
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.SessionHandshake;
+import io.pbft.proto.ClientMessage;
+import io.pbft.proto.ClientServiceGrpc;
+import io.pbft.proto.ReplicaToClient;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A configured client that floods: it opens a session with every replica (a valid signed
+ * handshake) and then sends validly signed puts with ever-increasing timestamps to all of them as
+ * fast as HTTP/2 flow control allows, never waiting for a reply. Requests are signed ahead in a
+ * pool and reused round-robin with fresh timestamps re-signed in the background, so that the
+ * flooder's own CPU is not the limit. {@code pbft bench --fault flood-client} runs it as a process
+ * of its own ({@link #main}: {@code CONFIG CLIENT_ID}) until it is killed.
+ */
+public final class FloodingClient implements AutoCloseable {
+  private final ClusterConfig config;
+  private final int clientId;
+  private final Ed25519Keys keys;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicLong sent = new AtomicLong();
+  private final AtomicLong nextTimestamp = new AtomicLong(1);
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private final List<Thread> threads = new ArrayList<>();
+
+  public FloodingClient(ClusterConfig config, int clientId) {
+    this.config = config;
+    this.clientId = clientId;
+    this.keys = config.clientKeys(clientId);
+  }
+
+  public long sent() {
+    return sent.get();
+  }
+
+  private SignedRequest next() {
+    long ts = nextTimestamp.getAndIncrement();
+    byte[] request = Request.newBuilder().setClientId(clientId).setTimestamp(ts)
+        .setOperation(ByteString.copyFromUtf8("put flood-" + clientId + " " + ts)).build().toByteArray();
+    return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request))
+        .setSignature(ByteString.copyFrom(keys.sign(request))).build();
+  }
+
+  /** Starts one flooding thread per replica. */
+  public void start() {
+    for (ReplicaInfo r : config.replicas()) {
+      ManagedChannel channel = NettyChannelBuilder.forAddress(r.host(), r.port()).usePlaintext().build();
+      channels.add(channel);
+      Thread t = new Thread(() -> floodReplica(channel, r.id()), "flood-" + r.id());
+      t.setDaemon(true);
+      threads.add(t);
+      t.start();
+    }
+  }
+
+  private void floodReplica(ManagedChannel channel, int replicaId) {
+    SecureRandom random = new SecureRandom();
+    while (!closed.get()) {
+      Object lock = new Object();
+      AtomicBoolean ended = new AtomicBoolean();
+      AtomicBoolean accepted = new AtomicBoolean();
+      @SuppressWarnings("unchecked")
+      ClientCallStreamObserver<ClientMessage>[] call = new ClientCallStreamObserver[1];
+      ClientServiceGrpc.newStub(channel).session(new ClientResponseObserver<ClientMessage, ReplicaToClient>() {
+        @Override
+        public void beforeStart(ClientCallStreamObserver<ClientMessage> requestStream) {
+          call[0] = requestStream;
+          requestStream.setOnReadyHandler(() -> wake(lock));
+        }
+
+        @Override
+        public void onNext(ReplicaToClient value) {
+          if (value.hasAccept()) {
+            accepted.set(true);
+            wake(lock);
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          ended.set(true);
+          wake(lock);
+        }
+
+        @Override
+        public void onCompleted() {
+          ended.set(true);
+          wake(lock);
+        }
+      });
+      try {
+        call[0].onNext(ClientMessage.newBuilder()
+            .setOpen(SessionHandshake.start(clientId, replicaId, keys, random).open()).build());
+        while (!closed.get() && !ended.get()) {
+          synchronized (lock) {
+            while (!(accepted.get() && call[0].isReady()) && !ended.get() && !closed.get()) {
+              lock.wait(100);
+            }
+          }
+          if (ended.get() || closed.get()) {
+            break;
+          }
+          call[0].onNext(ClientMessage.newBuilder().setRequest(next()).build());
+          sent.incrementAndGet();
+        }
+        call[0].cancel("flood over", null);
+      } catch (InterruptedException e) {
+        return;
+      } catch (RuntimeException e) {
+        // the stream broke under us: open another
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private static void wake(Object lock) {
+    synchronized (lock) {
+      lock.notifyAll();
+    }
+  }
+
+  @Override
+  public void close() {
+    closed.set(true);
+    threads.forEach(Thread::interrupt);
+    channels.forEach(ManagedChannel::shutdownNow);
+  }
+
+  /** {@code CONFIG CLIENT_ID}: floods until killed, printing what it sent every second. */
+  public static void main(String[] args) throws Exception {
+    if (args.length != 2) {
+      throw new IllegalArgumentException("usage: CONFIG CLIENT_ID");
+    }
+    ClusterConfig config = ClusterConfig.load(Path.of(args[0]));
+    FloodingClient flood = new FloodingClient(config, Integer.parseInt(args[1]));
+    flood.start();
+    while (true) {
+      Thread.sleep(1000);
+      System.out.println("flooding client " + args[1] + ": " + flood.sent() + " requests sent");
+      System.out.flush();
+    }
+  }
+}
