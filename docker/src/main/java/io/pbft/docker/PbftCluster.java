@@ -533,8 +533,8 @@ public final class PbftCluster implements AutoCloseable {
             .append(", last executed ").append(s.getLastExecuted())
             .append(", low watermark ").append(s.getLowWatermark())
             .append(", digest ").append(Digests.hex(s.getStateDigest().toByteArray()), 0, 16)
-            .append(", state transfers ").append(s.getCountersOrDefault("state transfers", 0))
-            .append(", view changes started ").append(s.getCountersOrDefault("view changes started", 0));
+            .append(", state transfers ").append(s.getStateTransfers())
+            .append(", view changes started ").append(s.getViewChangesStarted());
       }
     }
     return b.toString();

@@ -155,7 +155,7 @@ class ContainerClusterTest {
     Ledger ledger = new Ledger();
     write(cluster, ledger, "before", 25, 1, 2);
     long before = settle(cluster, List.of(0, 1, 2, 3), ledger, 4, SETTLE).get(3).getLastExecuted();
-    assertTrue(cluster.status(3).getCountersOrDefault("log bytes on disk", 0) > 0, "the image's replicas are durable");
+    assertTrue(cluster.status(3).getLogBytesOnDisk() > 0, "the image's replicas are durable");
     String id = cluster.containerId(3);
     cluster.restart(3);
     assertEquals(id, cluster.containerId(3), "the same container (and data volume) comes back");
@@ -176,10 +176,10 @@ class ContainerClusterTest {
     write(cluster, ledger, "before", 25, 1, 2);
     cluster.restart(3);
     // (it may have caught up already: "restarts empty" cannot be observed reliably)
-    assertFalse(cluster.status(3).containsCounters("log bytes on disk"), "replica 3 keeps its state in memory");
+    assertFalse(cluster.status(3).getDurable(), "replica 3 keeps its state in memory");
     write(cluster, ledger, "after", 25, 1, 2);
     List<StatusResponse> agreed = settle(cluster, List.of(0, 1, 2, 3), ledger, 4, SETTLE);
-    assertTrue(agreed.get(3).getCountersOrDefault("state transfers", 0) >= 1,
+    assertTrue(agreed.get(3).getStateTransfers() >= 1,
         "the restarted replica recovered by state transfer:" + PbftCluster.describe(List.of(0, 1, 2, 3), agreed));
     ledger.verify(cluster, 5, 6);
     settle(cluster, List.of(0, 1, 2, 3), ledger, 4, SETTLE);

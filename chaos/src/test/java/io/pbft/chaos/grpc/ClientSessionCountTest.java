@@ -36,9 +36,9 @@ class ClientSessionCountTest {
       }
       // Every stream was closed; wait for the replicas to notice, then no session is left open.
       List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
-          s -> s.stream().allMatch(r -> r.getCountersOrDefault("client sessions", 0) <= 0), Duration.ofSeconds(20));
+          s -> s.stream().allMatch(r -> r.getClientSessions() <= 0), Duration.ofSeconds(20));
       for (StatusResponse s : all) {
-        assertEquals(0, s.getCountersOrDefault("client sessions", 0),
+        assertEquals(0, s.getClientSessions(),
             "open client sessions counted at replica " + s.getReplicaId());
       }
     }

@@ -229,11 +229,15 @@ final class GrpcCluster implements AutoCloseable {
     for (StatusResponse s : all) {
       b.append("\n  replica ").append(s.getReplicaId()).append(": view ").append(s.getView())
           .append(", last executed ").append(s.getLastExecuted()).append(", low watermark ").append(s.getLowWatermark());
-      new TreeMap<>(s.getCountersMap()).forEach((k, v) -> {
-        if (v != 0) {
-          b.append(", ").append(k).append(" = ").append(v);
-        }
-      });
+      b.append(s.getViewChanging() ? " (changing)" : "").append(", view changes started ")
+          .append(s.getViewChangesStarted()).append(", state transfers ").append(s.getStateTransfers())
+          .append(", executed requests ").append(s.getExecutedRequests());
+      if (!s.getRejectedMap().isEmpty()) {
+        b.append(", rejected ").append(new TreeMap<>(s.getRejectedMap()));
+      }
+      if (!s.getDropped().getByReasonMap().isEmpty()) {
+        b.append(", dropped ").append(new TreeMap<>(s.getDropped().getByReasonMap()));
+      }
     }
     return b.toString();
   }

@@ -106,7 +106,7 @@ class GrpcClusterTest {
       }
     }
     List<StatusResponse> status = assertReplicasAgree();
-    long executed = status.get(0).getCountersOrDefault("executed requests", 0);
+    long executed = status.get(0).getExecutedRequests();
     assertEquals((long) clients * opsEach + clients, executed, "every operation executed exactly once");
     assertTrue(status.get(0).getLastExecuted() < executed, "requests were batched");
   }
@@ -146,9 +146,9 @@ class GrpcClusterTest {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     StatusResponse s = GrpcCluster.waitFor(() -> status(1),
-        r -> r.getCountersOrDefault("dropped: bad signature", 0) >= 2, Duration.ofSeconds(20));
-    assertEquals(2, s.getCountersOrDefault("dropped: bad signature", 0));
-    assertEquals(1, s.getCountersOrDefault("dropped: unknown sender", 0));
+        r -> r.getDropped().getByReasonOrDefault("bad signature", 0) >= 2, Duration.ofSeconds(20));
+    assertEquals(2, s.getDropped().getByReasonOrDefault("bad signature", 0));
+    assertEquals(1, s.getDropped().getByReasonOrDefault("unknown sender", 0));
     assertEquals(0, s.getLastExecuted(), "nothing changed");
     try (KvClient kv = KvClient.owning(PbftClient.newBuilder().config(config).clientId(3).build())) {
       kv.put(bytes("after"), bytes("ok"));

@@ -1,6 +1,7 @@
 package io.pbft.cli.durability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.proto.StatusResponse;
@@ -80,9 +81,9 @@ class DamagedLogTest {
 
       load.stop();
       List<StatusResponse> end = c.awaitAgreement(Duration.ofSeconds(90));
-      assertTrue(end.get(2).getCountersOrDefault("state transfers", 0) > 0,
+      assertTrue(end.get(2).getStateTransfers() > 0,
           "replica 2 should have recovered its state from its peers:\n" + DurableTestCluster.describe(end));
-      assertEquals(0, end.get(2).getCountersOrDefault("storage failed", -1));
+      assertFalse(end.get(2).getStorageFailed());
       assertEquals(List.of(), load.verify(CLIENTS), "acknowledged puts lost");
       c.awaitAgreement(Duration.ofSeconds(60));
     }

@@ -170,8 +170,8 @@ final class DurableTestCluster implements AutoCloseable {
         b.append("view ").append(s.getView()).append(", last executed ").append(s.getLastExecuted())
             .append(", low watermark ").append(s.getLowWatermark()).append(", digest ")
             .append(HexFormat.of().formatHex(s.getStateDigest().toByteArray()), 0, 16)
-            .append(", state transfers ").append(s.getCountersOrDefault("state transfers", -1))
-            .append(", storage failed ").append(s.getCountersOrDefault("storage failed", -1)).append('\n');
+            .append(", state transfers ").append(s.getStateTransfers())
+            .append(", storage failed ").append(s.getStorageFailed()).append('\n');
       }
     }
     return b.toString();

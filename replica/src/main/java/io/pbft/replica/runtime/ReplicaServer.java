@@ -279,36 +279,37 @@ public final class ReplicaServer implements AutoCloseable {
   }
 
   private StatusResponse statusNow() {
-    StatusResponse.Builder b = StatusResponse.newBuilder()
-        .setReplicaId(id)
-        .setView(core.view())
-        .setPrimary(core.primary())
-        .setLastExecuted(core.lastExecuted())
-        .setLowWatermark(core.lowWatermark())
-        .setStateDigest(ByteString.copyFrom(core.stateDigest()))
-        .setReplicas(config.n());
-    core.rejections().snapshot().forEach((reason, count) -> b.putCounters("rejected: " + reason, count));
-    dropped.forEach((reason, count) -> b.putCounters("dropped: " + reason, count.get()));
-    b.putCounters("executed requests", core.executedRequests());
-    b.putCounters("view changes started", core.viewChangesStarted());
-    b.putCounters("state transfers", core.stateTransfer().transfersCompleted());
-    b.putCounters("state transfer bytes", core.stateTransfer().bytesFetched());
-    b.putCounters("view changing", core.viewChanging() ? 1 : 0);
-    b.putCounters("storage failed", failure != null ? 1 : 0);
-    if (storage != null) {
-      b.putCounters("log bytes on disk", storage.diskBytes());
-    }
-    b.putCounters("dropped: event loop full", loop.dropped());
-    b.putCounters("dropped: replies without session", sessions.repliesDropped());
-    b.putCounters("client sessions", sessions.size());
     long peerDrops = 0;
     for (PeerLink p : peers) {
       if (p != null) {
         peerDrops += p.dropped();
       }
     }
-    b.putCounters("dropped: peer queue full", peerDrops);
-    return b.build();
+    io.pbft.proto.Drops.Builder drops = io.pbft.proto.Drops.newBuilder()
+        .setEventLoopFull(loop.dropped())
+        .setRepliesWithoutSession(sessions.repliesDropped())
+        .setPeerQueueFull(peerDrops);
+    dropped.forEach((reason, count) -> drops.putByReason(reason, count.get()));
+    return StatusResponse.newBuilder()
+        .setReplicaId(id)
+        .setView(core.view())
+        .setPrimary(core.primary())
+        .setLastExecuted(core.lastExecuted())
+        .setLowWatermark(core.lowWatermark())
+        .setStateDigest(ByteString.copyFrom(core.stateDigest()))
+        .setReplicas(config.n())
+        .setViewChanging(core.viewChanging())
+        .setViewChangesStarted(core.viewChangesStarted())
+        .setExecutedRequests(core.executedRequests())
+        .setStateTransfers(core.stateTransfer().transfersCompleted())
+        .setStateTransferBytes(core.stateTransfer().bytesFetched())
+        .setDurable(storage != null)
+        .setLogBytesOnDisk(storage != null ? storage.diskBytes() : 0)
+        .setStorageFailed(failure != null)
+        .setClientSessions(sessions.size())
+        .setDropped(drops)
+        .putAllRejected(core.rejections().snapshot())
+        .build();
   }
 
   public boolean isClosed() {
