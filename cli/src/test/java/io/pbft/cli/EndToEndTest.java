@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.replica.app.kv.KvStateMachine;
 import io.pbft.replica.runtime.ReplicaServer;
+import io.pbft.testkit.Ports;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -36,7 +36,7 @@ class EndToEndTest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    int basePort = FreePorts.findConsecutive(4);
+    int basePort = Ports.consecutive(4);
     ClusterConfig config = ClusterSetup.generate(dir, 4, 2, "127.0.0.1", basePort, -1, new SecureRandom());
     yaml = dir.resolve("cluster.yaml").toString();
     try {

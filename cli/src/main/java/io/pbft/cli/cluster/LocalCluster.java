@@ -5,6 +5,9 @@ import io.pbft.cli.Logging;
 import io.pbft.cli.Main;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.testkit.Directories;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -13,7 +16,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -75,7 +77,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Keys and cluster.yaml for {@code replicas} replicas on free ports and {@code clients} clients. */
   public ClusterConfig generate(int replicas, int clients) {
-    int basePort = FreePorts.findConsecutive(replicas);
+    int basePort = Ports.consecutive(replicas);
     return ClusterSetup.generate(dir, replicas, clients, "127.0.0.1", basePort, -1, new SecureRandom());
   }
 
@@ -148,7 +150,7 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** Waits until every target answers its Status RPC; fails if a process exits meanwhile. */
-  public void awaitHealthy(List<ClusterStatus.Target> targets) throws InterruptedException {
+  public void awaitHealthy(List<StatusProbe.Target> targets) throws InterruptedException {
     try (ClusterStatus status = ClusterStatus.open(targets)) {
       ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, START_TIMEOUT,
           Duration.ofSeconds(1), this::checkAlive);
@@ -375,20 +377,7 @@ public final class LocalCluster implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    deleteRecursively(dir);
+    Directories.deleteRecursively(dir);
   }
 
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort: a leftover file in the temp dir is harmless
-        }
-      });
-    } catch (IOException | UncheckedIOException ignored) {
-      // already gone
-    }
-  }
 }

@@ -4,12 +4,12 @@ import io.pbft.cli.bench.KvWorkloads;
 import io.pbft.cli.bench.LatencySummary;
 import io.pbft.cli.bench.LoadDriver;
 import io.pbft.cli.bench.ReplicatedTarget;
-import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.DiskUsage;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -117,7 +117,7 @@ class DurabilityFigures {
       } else {
         cluster.startReplicas(config);
       }
-      cluster.awaitHealthy(ClusterStatus.targets(config));
+      cluster.awaitHealthy(StatusProbe.targets(config));
       String before = loadAverage();
       try (ReplicatedTarget target = new ReplicatedTarget(config, IntStream.range(0, CLIENTS).boxed().toList(),
           Duration.ofSeconds(30))) {
@@ -152,7 +152,7 @@ class DurabilityFigures {
       ClusterConfig config = generated.withProtocol(rare.apply(generated.protocol()));
       config.write(cluster.dir().resolve("cluster.yaml"));
       cluster.startDurableReplicas(config);
-      cluster.awaitHealthy(ClusterStatus.targets(config));
+      cluster.awaitHealthy(StatusProbe.targets(config));
       String loadBefore = loadAverage();
       long start = System.nanoTime();
       LoadDriver.Result r;
@@ -191,7 +191,7 @@ class DurabilityFigures {
       for (int k = 0; k < RESTARTS; k++) {
         long t0 = System.currentTimeMillis();
         cluster.startReplica(config, 1, data);
-        cluster.awaitHealthy(List.of(new ClusterStatus.Target(1, "127.0.0.1", config.replica(1).port())));
+        cluster.awaitHealthy(List.of(new StatusProbe.Target(1, "127.0.0.1", config.replica(1).port())));
         long up = System.currentTimeMillis() - t0;
         String log = Files.readString(cluster.log(1), StandardCharsets.UTF_8);
         cluster.kill(1);
@@ -204,7 +204,7 @@ class DurabilityFigures {
       for (int k = 0; k < RESTARTS; k++) {
         long t0 = System.currentTimeMillis();
         cluster.startReplica(config, 2, empty.resolve("run-" + k));
-        cluster.awaitHealthy(List.of(new ClusterStatus.Target(2, "127.0.0.1", config.replica(2).port())));
+        cluster.awaitHealthy(List.of(new StatusProbe.Target(2, "127.0.0.1", config.replica(2).port())));
         long up = System.currentTimeMillis() - t0;
         String log = Files.readString(cluster.log(2), StandardCharsets.UTF_8);
         cluster.kill(2);

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
@@ -12,6 +11,7 @@ import io.pbft.config.ReplicaInfo;
 import io.pbft.proto.ClientServiceGrpc;
 import io.pbft.proto.StatusRequest;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -58,7 +58,7 @@ final class DurableTestCluster implements AutoCloseable {
       ClusterConfig config = generated.withProtocol(protocol.apply(generated.protocol()));
       config.write(local.dir().resolve("cluster.yaml"));
       local.startDurableReplicas(config);
-      local.awaitHealthy(ClusterStatus.targets(config));
+      local.awaitHealthy(StatusProbe.targets(config));
       return new DurableTestCluster(local, config);
     } catch (RuntimeException | InterruptedException | Error e) {
       local.close();
@@ -94,10 +94,10 @@ final class DurableTestCluster implements AutoCloseable {
 
   /** Waits until replica {@code id} answers the status RPC (fails if any process died by itself). */
   void awaitUp(int... ids) throws InterruptedException {
-    List<ClusterStatus.Target> targets = new ArrayList<>();
+    List<StatusProbe.Target> targets = new ArrayList<>();
     for (int id : ids) {
       ReplicaInfo r = config.replica(id);
-      targets.add(new ClusterStatus.Target(id, r.host(), r.port()));
+      targets.add(new StatusProbe.Target(id, r.host(), r.port()));
     }
     local.awaitHealthy(targets);
   }
