@@ -89,7 +89,7 @@ class DiskFullTest {
         assertNull(again.failure());
         load.awaitAcknowledged(load.acknowledgedCount() + 200, Duration.ofMinutes(1));
         load.stop();
-        try (var kv = cluster.kv(CLIENTS)) {
+        try (var kv = cluster.kvClient(CLIENTS)) {
           cluster.settle(kv);
         }
         List<StatusResponse> all = cluster.assertRunningReplicasAgree();

@@ -20,6 +20,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.ReplicaServiceGrpc;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -145,7 +146,7 @@ class GrpcClusterTest {
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
-    StatusResponse s = GrpcCluster.waitFor(() -> status(1),
+    StatusResponse s = Polling.until(() -> status(1),
         r -> r.getDropped().getByReasonOrDefault("bad signature", 0) >= 2, Duration.ofSeconds(20));
     assertEquals(2, s.getDropped().getByReasonOrDefault("bad signature", 0));
     assertEquals(1, s.getDropped().getByReasonOrDefault("unknown sender", 0));

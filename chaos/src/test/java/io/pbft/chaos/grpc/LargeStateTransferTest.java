@@ -52,7 +52,7 @@ class LargeStateTransferTest {
             VALUE_BYTES, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
         assertTrue(load.acknowledgedCount() * VALUE_BYTES >= 100L << 20, "at least 100 MiB stored");
       }
-      try (KvClient kv = cluster.kv(CLIENTS)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS)) {
         // The laggard fetches the newest stable checkpoint: small puts until one covers every large put.
         long loaded = cluster.status(0).getLastExecuted();
         int interval = settings().checkpointInterval();

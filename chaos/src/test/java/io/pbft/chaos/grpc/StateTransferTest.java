@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.client.KvClient;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,7 +46,7 @@ class StateTransferTest {
       cluster.restartEmpty(LAGGARD);
       // Caught up while the load goes on: the restarted replica installed a checkpoint's state and
       // executes as far as the others have got.
-      StatusResponse caughtUp = GrpcCluster.waitFor(() -> cluster.status(LAGGARD),
+      StatusResponse caughtUp = Polling.until(() -> cluster.status(LAGGARD),
           s -> s.getStateTransfers() > 0 && s.getLastExecuted() >= othersAt,
           GrpcCluster.SETTLE);
       assertTrue(caughtUp.getStateTransfers() > 0, "state transfers: " + caughtUp);
@@ -59,7 +60,7 @@ class StateTransferTest {
       // The restarted replica keeps up through further state transfers whenever the load leaves it
       // more than a window behind; once the load stops it may sit below the next checkpoint.
       int settlePuts;
-      try (KvClient kv = cluster.kv(CLIENTS)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS)) {
         settlePuts = cluster.settle(kv);
       }
       List<StatusResponse> all = cluster.assertRunningReplicasAgree();
@@ -70,7 +71,7 @@ class StateTransferTest {
 
       // The restarted replica is a full member again: with another backup down, progress needs it.
       cluster.stop(2);
-      try (KvClient kv = cluster.kv(CLIENTS + 1)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS + 1)) {
         kv.put("after", "restart");
         assertEquals("restart", kv.get("after").orElseThrow());
       }
