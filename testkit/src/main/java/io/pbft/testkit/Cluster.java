@@ -68,6 +68,16 @@ public interface Cluster extends AutoCloseable {
    */
   void restart(int id);
 
+  /**
+   * {@link #restart}s every replica in {@code ids}, together where this kind of cluster can (as
+   * after a power loss), and returns once each of them answers.
+   */
+  default void restartAll(Collection<Integer> ids) {
+    for (int id : ids) {
+      restart(id);
+    }
+  }
+
   /** A key-value client with identity {@code clientId} (0 .. clients - 1), closed with the cluster. */
   KvStore kv(int clientId);
 

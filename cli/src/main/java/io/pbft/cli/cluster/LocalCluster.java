@@ -151,14 +151,19 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Waits until every target answers its Status RPC; fails if a process exits meanwhile. */
   public void awaitHealthy(List<StatusProbe.Target> targets) throws InterruptedException {
+    awaitHealthy(targets, START_TIMEOUT);
+  }
+
+  /** As {@link #awaitHealthy(List)}, waiting up to {@code timeout} (a loaded machine starts JVMs slowly). */
+  public void awaitHealthy(List<StatusProbe.Target> targets, Duration timeout) throws InterruptedException {
     try (ClusterStatus status = ClusterStatus.open(targets)) {
-      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, START_TIMEOUT,
+      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, timeout,
           Duration.ofSeconds(1), this::checkAlive);
       if (!s.allReachable()) {
         StringBuilder why = new StringBuilder();
         s.replicas().stream().filter(r -> !r.reachable())
             .forEach(r -> why.append("; ").append(r.id()).append(" at ").append(r.address()).append(": ").append(r.error()));
-        throw CliException.failed("processes not reachable after " + START_TIMEOUT.toSeconds() + " s" + why);
+        throw CliException.failed("processes not reachable after " + timeout.toSeconds() + " s" + why);
       }
     }
   }
@@ -188,6 +193,25 @@ public final class LocalCluster implements AutoCloseable {
     }
     s.process.destroyForcibly(); // SIGKILL on Unix: no shutdown hook, no goodbye to the peers
     s.process.waitFor();
+  }
+
+  /**
+   * Stops replica {@code id} gracefully (SIGTERM: its shutdown hook closes it) and waits until it
+   * is gone, or kills it after 5 s. A paused replica is continued first, or it could not act.
+   */
+  public void stop(int id) throws InterruptedException {
+    Started s;
+    synchronized (this) {
+      s = replica(id);
+      killed.add(s); // exits on purpose
+      if (paused.remove(s)) {
+        signal(s, "CONT");
+      }
+    }
+    s.process.destroy();
+    if (!s.process.waitFor(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+      s.process.destroyForcibly().waitFor();
+    }
   }
 
   /**
@@ -236,11 +260,19 @@ public final class LocalCluster implements AutoCloseable {
    */
   public synchronized Process startReplica(ClusterConfig config, int id, Path dataDir) {
     config.replica(id); // fails for an id the configuration does not have
+    return startReplica(dir.resolve("cluster.yaml"), id, dataDir);
+  }
+
+  /**
+   * As {@link #startReplica(ClusterConfig, int, Path)}, with the configuration file {@code
+   * configFile} (e.g. one of its own, in which its peers are reached through proxies).
+   */
+  public synchronized Process startReplica(Path configFile, int id, Path dataDir) {
     Started before = replicas.get(id);
     if (before != null && before.process.isAlive()) {
       throw new IllegalStateException("replica " + id + " is still running (pid " + before.process.pid() + ")");
     }
-    List<String> args = new ArrayList<>(List.of("replica", "--config", dir.resolve("cluster.yaml").toString(),
+    List<String> args = new ArrayList<>(List.of("replica", "--config", configFile.toString(),
         "--id", String.valueOf(id)));
     if (dataDir != null) {
       args.add("--data-dir");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.cli.cluster.ProcessCluster;
 import io.pbft.proto.StatusResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Timeout;
  * for study, and recovers the state from its peers instead of running on data it cannot trust.
  */
 class DamagedLogTest {
+  private static final List<Integer> ALL = List.of(0, 1, 2, 3);
   private static final int CLIENTS = 6;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PROGRESS = Duration.ofSeconds(60);
@@ -38,8 +40,8 @@ class DamagedLogTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void tornTailIsCutAndCorruptionIsSetAside() throws Exception {
-    try (DurableTestCluster c = DurableTestCluster.start("durability-damage", CLIENTS + 1, DurableTestCluster.SMALL);
-         AckedPuts load = new AckedPuts(c.config, CLIENTS, 16, "damage", OPERATION_TIMEOUT)) {
+    try (ProcessCluster c = ProcessCluster.start("durability-damage", CLIENTS + 1, ProcessCluster.SMALL);
+         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, 16, "damage", OPERATION_TIMEOUT)) {
       load.start();
       assertTrue(load.awaitMore(200, PROGRESS), "no load: " + load.firstFailure());
 
@@ -69,7 +71,7 @@ class DamagedLogTest {
       String log2 = c.log(2);
       assertTrue(CORRUPT_ERROR.matcher(log2).find(), "corruption not reported:\n" + log2);
       assertTrue(log2.contains(damaged.getFileName().toString()), "the report does not name " + damaged + ":\n" + log2);
-      List<String> entries = List.of(DurableTestCluster.listing(c.dataDir(2)).replaceAll("[\\[\\] ]", "").split(","));
+      List<String> entries = List.of(listing(c.dataDir(2)).replaceAll("[\\[\\] ]", "").split(","));
       assertTrue(entries.stream().anyMatch(e -> e.startsWith("wal.corrupt-"))
           && entries.stream().anyMatch(e -> e.startsWith("state.corrupt-")),
           "the damaged log and state were not set aside: " + entries);
@@ -80,12 +82,21 @@ class DamagedLogTest {
       assertTrue(load.awaitMore(50, PROGRESS), "no progress: " + load.firstFailure());
 
       load.stop();
-      List<StatusResponse> end = c.awaitAgreement(Duration.ofSeconds(90));
+      List<StatusResponse> end = c.awaitAgreement(ALL, Duration.ofSeconds(90));
       assertTrue(end.get(2).getStateTransfers() > 0,
-          "replica 2 should have recovered its state from its peers:\n" + DurableTestCluster.describe(end));
+          "replica 2 should have recovered its state from its peers:\n" + ProcessCluster.describe(end));
       assertFalse(end.get(2).getStorageFailed());
       assertEquals(List.of(), load.verify(CLIENTS), "acknowledged puts lost");
-      c.awaitAgreement(Duration.ofSeconds(60));
+      c.awaitAgreement(ALL, Duration.ofSeconds(60));
+    }
+  }
+
+  /** The data directory's entries (names only), for messages. */
+  static String listing(Path dir) {
+    try (Stream<Path> s = Files.list(dir)) {
+      return java.util.Arrays.toString(s.map(p -> p.getFileName().toString()).sorted().toArray());
+    } catch (IOException e) {
+      return "(cannot list " + dir + ": " + e.getMessage() + ")";
     }
   }
 

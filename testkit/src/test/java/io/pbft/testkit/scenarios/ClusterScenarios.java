@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -61,6 +62,15 @@ public abstract class ClusterScenarios {
     return 30;
   }
 
+  /**
+   * Why this implementation leaves {@code scenario} out (empty: it runs it). A scenario left out
+   * is reported as skipped, with the reason; every implementation should say why, e.g. that
+   * another one runs the same code path.
+   */
+  protected Optional<String> leftOut(String scenario) {
+    return Optional.empty();
+  }
+
   /** Checks of the implementation's own at the end of every scenario (the simulator's checkers). */
   protected void verifyAfter(Cluster cluster) {}
 
@@ -69,8 +79,11 @@ public abstract class ClusterScenarios {
 
   @BeforeEach
   void startCluster(TestInfo info) {
+    String scenario = info.getTestMethod().map(m -> m.getName()).orElse("scenario");
+    leftOut(scenario).ifPresent(why -> Assumptions.abort(getClass().getSimpleName() + " leaves " + scenario
+        + " out: " + why));
     startedNanos = System.nanoTime();
-    cluster = newCluster(info.getTestMethod().map(m -> m.getName()).orElse("scenario"));
+    cluster = newCluster(scenario);
     try {
       cluster.start();
     } catch (RuntimeException | Error e) {
@@ -211,9 +224,7 @@ public abstract class ClusterScenarios {
     for (int id : ALL) {
       cluster.kill(id);
     }
-    for (int id : ALL) {
-      cluster.restart(id);
-    }
+    cluster.restartAll(ALL);
     w.awaitMore(phasePuts(), patience()); // the service is back
     w.stop(patience());
     assertTrue(w.acked() > ackedBefore, "puts were acknowledged after the restart");
