@@ -21,7 +21,6 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -231,15 +230,8 @@ class DurabilityFigures {
   }
 
   private static StatusResponse statusOf(ClusterConfig config, int id) {
-    io.grpc.ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-        .forAddress("127.0.0.1", config.replica(id).port()).usePlaintext().build();
-    try {
-      return io.pbft.proto.ClientServiceGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .status(io.pbft.proto.StatusRequest.getDefaultInstance());
-    } catch (RuntimeException e) {
-      return null;
-    } finally {
-      ch.shutdownNow();
+    try (StatusProbe probe = StatusProbe.open(config)) {
+      return probe.ask(id, java.time.Duration.ofSeconds(5)).status(); // null if it does not answer
     }
   }
 
