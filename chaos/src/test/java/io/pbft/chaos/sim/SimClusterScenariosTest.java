@@ -12,12 +12,14 @@ import io.pbft.testkit.scenarios.ClusterScenarios;
  * scenarios' own assertions.
  */
 class SimClusterScenariosTest extends ClusterScenarios {
-  private static final long SEED = Long.getLong("pbft.sim.seed", 20_260_301L);
+  /** The base seed; each scenario adds its name's hash, so that each replays alone. */
+  static long baseSeed() {
+    return Long.getLong("pbft.sim.seed", 20_260_301L);
+  }
 
   @Override
   protected Cluster newCluster(String scenario) {
-    // one seed per scenario, so that each replays alone
-    return SimCluster.of(SEED + scenario.hashCode());
+    return SimCluster.of(baseSeed() + scenario.hashCode());
   }
 
   @Override

@@ -250,23 +250,27 @@ public final class ProcessCluster implements Cluster {
 
   @Override
   public void restart(int id) {
+    launch(id);
+    awaitUp(id);
+  }
+
+  /**
+   * Starts a new process for replica {@code id} on its data directory (stopping a running one
+   * gracefully first) and returns at once, so that a test can watch the others go on while it
+   * starts; {@link #awaitUp} waits for it.
+   */
+  public void launch(int id) {
     if (local.process(id).isAlive()) {
       stop(id);
     }
     local.startReplica(configFile(id), id, dataDir(id));
-    awaitUp(id);
   }
 
   /** Starts a process for every replica in {@code ids} at once, then waits until each answers. */
   @Override
   public void restartAll(Collection<Integer> ids) {
     for (int id : ids) {
-      if (local.process(id).isAlive()) {
-        stop(id);
-      }
-    }
-    for (int id : ids) {
-      local.startReplica(configFile(id), id, dataDir(id));
+      launch(id);
     }
     awaitUp(ids.stream().mapToInt(Integer::intValue).toArray());
   }

@@ -53,7 +53,7 @@ class DamagedLogTest {
       try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
         ch.truncate(size - 3);
       }
-      c.restart(1);
+      c.launch(1);
       c.awaitUp(1);
       String log1 = c.log(1);
       assertTrue(TORN_WARNING.matcher(log1).find(), "no warning about the torn tail:\n" + log1);
@@ -66,7 +66,7 @@ class DamagedLogTest {
       Path damaged = segments(c.dataDir(2)).stream().max(Comparator.comparingLong(DamagedLogTest::size)).orElseThrow();
       long middle = Files.size(damaged) / 2;
       flipByte(damaged, middle);
-      c.restart(2);
+      c.launch(2);
       c.awaitUp(2);
       String log2 = c.log(2);
       assertTrue(CORRUPT_ERROR.matcher(log2).find(), "corruption not reported:\n" + log2);

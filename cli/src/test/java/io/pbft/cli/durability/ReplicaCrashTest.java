@@ -53,7 +53,7 @@ class ReplicaCrashTest {
         ledger.addAll(SignedLedger.readLog(c.dataDir(victim).resolve("wal")), when);
         assertEquals(List.of(), ledger.conflicts(), "conflicting statements after " + when);
         long t0 = System.nanoTime();
-        c.restart(victim);
+        c.launch(victim);
         // The others go on without it (f = 1) while it starts; a crashed primary is replaced by a view change.
         assertTrue(load.awaitMore(10, PROGRESS), "no progress while " + when + " was down; first failure: "
             + load.firstFailure() + "\n" + ProcessCluster.describe(c.statuses()));

@@ -38,7 +38,7 @@ class WholeGroupCrashTest {
         ledger.addAll(SignedLedger.readLog(ReplicaCrashTest.wal(c, i)), "replica " + i + " after the group crash");
       }
       for (int i = 0; i < c.size(); i++) {
-        c.restart(i);
+        c.launch(i);
       }
       c.awaitUp(0, 1, 2, 3);
       for (int i = 0; i < c.size(); i++) {
