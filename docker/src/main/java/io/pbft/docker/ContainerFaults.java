@@ -1,6 +1,7 @@
 package io.pbft.docker;
 
 import com.github.dockerjava.api.model.ContainerNetwork;
+import java.util.Collection;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -41,6 +42,20 @@ final class ContainerFaults {
       stop(id);
     }
     containers.startAgain(id);
+  }
+
+  /** As {@link #restart}, the containers started together, then each awaited. */
+  void restartAll(Collection<Integer> ids) {
+    for (int id : ids) {
+      if (containers.isPaused(id)) {
+        resume(id);
+      }
+      if (containers.isRunning(id)) {
+        stop(id);
+      }
+    }
+    ids.forEach(containers::startOnly);
+    ids.forEach(containers::awaitHealthy);
   }
 
   /** docker pause: every process of the container is frozen; its connections stay open. */

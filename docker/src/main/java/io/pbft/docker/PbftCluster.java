@@ -213,6 +213,13 @@ public final class PbftCluster implements Cluster {
     faults.restart(checked(id));
   }
 
+  /** Starts the containers of {@code ids} again all at once (as after a power loss), then waits until each is healthy. */
+  @Override
+  public void restartAll(Collection<Integer> ids) {
+    ids.forEach(this::checked);
+    faults.restartAll(ids);
+  }
+
   /** Freezes every process of the replica (docker pause): it neither sends nor answers. */
   @Override
   public void pause(int id) {

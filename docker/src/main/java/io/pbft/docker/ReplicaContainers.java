@@ -149,11 +149,16 @@ final class ReplicaContainers implements AutoCloseable {
 
   /** Starts a stopped or killed replica's container again (same data volume) and waits until it is healthy. */
   void startAgain(int id) {
+    startOnly(id);
+    awaitHealthy(id);
+  }
+
+  /** Starts a stopped or killed replica's container again and returns at once. */
+  void startOnly(int id) {
     docker(id).startContainerCmd(containerId(id)).exec();
     // the old log stream ended with the old process: follow again (Docker replays the whole log)
     logs.get(id).setLength(0);
     get(id).followOutput(logConsumers.get(id));
-    awaitHealthy(id);
   }
 
   /** Waits until replica {@code id}'s gRPC health service answers SERVING. */

@@ -29,4 +29,13 @@ class ContainerScenariosTest extends ClusterScenarios {
   protected Duration patience() {
     return Duration.ofSeconds(120);
   }
+
+  @Override
+  protected String evidence(Cluster cluster) {
+    StringBuilder b = new StringBuilder();
+    for (int id = 0; id < cluster.size(); id++) {
+      b.append("replica ").append(id).append(":\n").append(viewLines(((PbftCluster) cluster).logs(id), 25)).append('\n');
+    }
+    return b.toString();
+  }
 }

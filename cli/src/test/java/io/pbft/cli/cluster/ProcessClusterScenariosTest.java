@@ -27,6 +27,16 @@ class ProcessClusterScenariosTest extends ClusterScenarios {
     return Duration.ofSeconds(90);
   }
 
+  @Override
+  protected String evidence(Cluster cluster) {
+    StringBuilder b = new StringBuilder();
+    for (int id = 0; id < cluster.size(); id++) {
+      b.append("replica ").append(id).append(" (latest process):\n")
+          .append(viewLines(((ProcessCluster) cluster).log(id), 25)).append('\n');
+    }
+    return b.toString();
+  }
+
   /**
    * Four JVMs per scenario are costly, so the scenarios whose code path the in-JVM gRPC cluster
    * runs the same way are left out here; those that depend on what only processes have (SIGKILL,

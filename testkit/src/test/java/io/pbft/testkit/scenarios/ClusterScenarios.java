@@ -19,6 +19,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
 
 /**
  * Fault scenarios written once against {@link Cluster} and run over every way a group can run:
@@ -71,10 +73,36 @@ public abstract class ClusterScenarios {
     return Optional.empty();
   }
 
+  /** The scenario's cluster, from {@link #startCluster} until it is closed. */
+  protected Cluster cluster;
+
+  /**
+   * What the replicas said that explains a failure (log lines about view changes, say), added to
+   * a failed scenario's exception while its cluster still runs; empty if there is nothing to add.
+   */
+  protected String evidence(Cluster cluster) {
+    return "";
+  }
+
+  /** Adds {@link #evidence} to whatever a scenario failed with. */
+  @RegisterExtension
+  final TestExecutionExceptionHandler addEvidence = (context, failure) -> {
+    if (cluster != null) {
+      try {
+        String more = evidence(cluster);
+        if (!more.isEmpty()) {
+          failure.addSuppressed(new AssertionError("what the replicas said:\n" + more));
+        }
+      } catch (RuntimeException e) {
+        failure.addSuppressed(e);
+      }
+    }
+    throw failure;
+  };
+
   /** Checks of the implementation's own at the end of every scenario (the simulator's checkers). */
   protected void verifyAfter(Cluster cluster) {}
 
-  protected Cluster cluster;
   private long startedNanos;
 
   @BeforeEach
@@ -282,6 +310,16 @@ public abstract class ClusterScenarios {
     assertEquals(List.of(), lost, lost.size() + " of " + w.acked() + " acknowledged puts lost or changed ("
         + w.failed() + " puts failed)");
     assertTrue(w.acked() > 0, "puts were acknowledged");
+  }
+
+  /**
+   * The lines of {@code log} that tell about views and catching up (view-change timers, VIEW-CHANGE,
+   * NEW-VIEW, state transfers), the last {@code max} of them, for {@link #evidence}.
+   */
+  protected static String viewLines(String log, int max) {
+    List<String> lines = log.lines().filter(l -> l.contains("view") || l.contains("state transfer")
+        || l.contains("recover")).toList();
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - max), lines.size()));
   }
 
   /**
