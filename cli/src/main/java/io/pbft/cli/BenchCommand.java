@@ -18,12 +18,13 @@ import io.pbft.cli.bench.UnreplicatedServer;
 import io.pbft.cli.bench.UnreplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.DiskUsage;
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -134,9 +135,9 @@ final class BenchCommand implements Callable<Integer> {
         requireReachable(cfg);
       } else if (unreplicated) {
         cluster = LocalCluster.create("bench", err);
-        int port = FreePorts.findConsecutive(1);
+        int port = Ports.consecutive(1);
         cluster.start("unreplicated-server", UnreplicatedServer.class.getName(), List.of("--port", String.valueOf(port)));
-        cluster.awaitHealthy(List.of(new ClusterStatus.Target(0, "127.0.0.1", port)));
+        cluster.awaitHealthy(List.of(new StatusProbe.Target(0, "127.0.0.1", port)));
         err.printf("started the unreplicated server on 127.0.0.1:%d%n", port);
         target = new UnreplicatedTarget("127.0.0.1", port, clients, OPERATION_TIMEOUT);
         replicaCount = 1;
@@ -155,7 +156,7 @@ final class BenchCommand implements Callable<Integer> {
         } else {
           cluster.startReplicas(cfg, injector == null ? Map.of() : injector.replicaArgs());
         }
-        cluster.awaitHealthy(ClusterStatus.targets(cfg));
+        cluster.awaitHealthy(StatusProbe.targets(cfg));
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";

@@ -13,6 +13,7 @@ import io.pbft.cli.cluster.StatusReport;
 import io.pbft.chaos.traitor.Traitors;
 import io.pbft.chaos.traitor.Twins;
 import io.pbft.config.ClusterConfig;
+import io.pbft.testkit.StatusProbe;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
@@ -81,7 +82,7 @@ final class DemoCommand implements Callable<Integer> {
       ClusterConfig cfg = cluster.generate(REPLICAS, clients);
       cluster.startReplicas(cfg, traitorAt < 0 ? Map.of() : Map.of(traitorAt,
           List.of("--traitor", traitor.strip(), "--traitor-seed", String.valueOf(traitorSeed))));
-      cluster.awaitHealthy(ClusterStatus.targets(cfg));
+      cluster.awaitHealthy(StatusProbe.targets(cfg));
       if (traitorAt >= 0) {
         err.printf("replica %d is a TRAITOR (%s); the other three are correct%n", traitorAt, traitor.strip());
       }

@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.replica.app.kv.KvStateMachine;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
+import io.pbft.testkit.Ports;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,7 +86,7 @@ class ContainerOptionsTest {
 
   @Test
   void healthAnswersForAReplicaListeningElsewhereThanConfigured() throws Exception {
-    int base = FreePorts.findConsecutive(5);
+    int base = Ports.consecutive(5);
     // configured on base..base+3, but replica 0 listens on base+4: a container's 0.0.0.0 in miniature
     ClusterConfig cfg = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());
     try (ReplicaServer server = ReplicaServer.start(cfg, 0, cfg.replicaKeys(0), new KvStateMachine(),

@@ -1,15 +1,16 @@
 package io.pbft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.replica.app.kv.KvStateMachine;
 import io.pbft.replica.runtime.ReplicaServer;
+import io.pbft.testkit.Ports;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -35,7 +36,7 @@ class EndToEndTest {
 
   @BeforeAll
   void startCluster() throws Exception {
-    int basePort = FreePorts.findConsecutive(4);
+    int basePort = Ports.consecutive(4);
     ClusterConfig config = ClusterSetup.generate(dir, 4, 2, "127.0.0.1", basePort, -1, new SecureRandom());
     yaml = dir.resolve("cluster.yaml").toString();
     try {
@@ -113,6 +114,15 @@ class EndToEndTest {
       assertTrue(r.get("lastExecuted").asLong() >= 1, root.toString());
       assertTrue(r.get("lowWatermark").isIntegralNumber());
       assertEquals(64, r.get("stateDigest").asText().length(), "full SHA-256 digest in hex");
+      // the typed counters: numbers and flags under fixed names, reasons only as keys of objects
+      assertTrue(r.get("executedRequests").asLong() >= 1, root.toString());
+      assertEquals(0, r.get("viewChangesStarted").asLong(), root.toString());
+      assertFalse(r.get("viewChanging").asBoolean(), root.toString());
+      assertFalse(r.get("durable").asBoolean(), "these replicas keep their state in memory: " + root);
+      assertFalse(r.get("storageFailed").asBoolean(), root.toString());
+      assertTrue(r.get("dropped").get("eventLoopFull").isIntegralNumber(), root.toString());
+      assertTrue(r.get("dropped").get("byReason").isObject(), root.toString());
+      assertTrue(r.get("rejected").isObject(), root.toString());
     }
     assertTrue(sameState(root), "replicas disagree: " + root);
     assertTrue(root.get("agree").asBoolean());

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.config.ClusterSetup;
+import io.pbft.testkit.Ports;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -20,7 +20,7 @@ class ReplicaCommandTest {
 
   @Test
   void portInUseExitsOneWithAClearMessage() throws Exception {
-    int base = FreePorts.findConsecutive(4);
+    int base = Ports.consecutive(4);
     ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());
     try (ServerSocket squatter = new ServerSocket()) {
       squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), base));

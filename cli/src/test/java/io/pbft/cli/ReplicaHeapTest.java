@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.testkit.Ports;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import org.junit.jupiter.api.Test;
@@ -23,7 +23,7 @@ class ReplicaHeapTest {
     int gib = 1 << 30;
     long need = 6L * gib; // 2 inbound queues, 3 peers and the unauthenticated budget, 1 GiB each
     assumeTrue(need > Runtime.getRuntime().maxMemory() * 3 / 4, "this JVM's heap is large enough for 6 GiB of bounds");
-    ClusterConfig generated = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", FreePorts.findConsecutive(4), -1,
+    ClusterConfig generated = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", Ports.consecutive(4), -1,
         new SecureRandom());
     generated.withTransport(generated.transport().toBuilder().inboundQueueBytesMax(gib).peerQueueBytesMax(gib)
         .unauthenticatedBytesMax(gib).build()).write(dir.resolve("cluster.yaml"));

@@ -8,6 +8,7 @@ import io.pbft.cli.bench.UnreplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.proto.KvResult;
 import io.pbft.replica.app.kv.KvOperations;
+import io.pbft.testkit.StatusProbe;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -33,7 +34,7 @@ class UnreplicatedServerTest {
       KvResult missing = KvResult.parseFrom(target.execute(1, KvOperations.get(utf8("other"))));
       assertEquals(KvResult.Status.NOT_FOUND, missing.getStatus());
 
-      try (ClusterStatus status = ClusterStatus.open(List.of(new ClusterStatus.Target(0, "127.0.0.1", server.port())))) {
+      try (ClusterStatus status = ClusterStatus.open(List.of(new StatusProbe.Target(0, "127.0.0.1", server.port())))) {
         ClusterStatus.Snapshot s = status.poll(Duration.ofSeconds(5));
         assertTrue(s.allReachable(), s.toString());
         assertEquals(3, s.replicas().get(0).lastExecuted());

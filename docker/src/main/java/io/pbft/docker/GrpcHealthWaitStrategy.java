@@ -30,7 +30,7 @@ public final class GrpcHealthWaitStrategy extends AbstractWaitStrategy {
   @Override
   protected void waitUntilReady() {
     await(host, port, startupTimeout, waitStrategyTarget::isRunning,
-        () -> "container logs:\n" + PbftCluster.tail(waitStrategyTarget.getLogs(), 40));
+        () -> "container logs:\n" + ReplicaContainers.tail(waitStrategyTarget.getLogs(), 40));
   }
 
   /** Polls until SERVING; throws {@link ContainerLaunchException} on timeout or when {@code running} turns false. */

@@ -1,12 +1,12 @@
 package io.pbft.docker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.testkit.ClusterConfigs;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -22,8 +22,8 @@ class PbftClusterTest {
   @Test
   void containerAndHostConfigurationsShareKeysButNotAddresses() {
     ClusterConfig generated = ClusterSetup.generate(dir, 4, 2, "127.0.0.1", 7000, -1, new SecureRandom());
-    ClusterConfig inside = PbftCluster.withAddresses(generated, PbftCluster::hostName, i -> PbftCluster.REPLICA_PORT);
-    ClusterConfig outside = PbftCluster.withAddresses(generated, i -> "127.0.0.1", i -> 40000 + i);
+    ClusterConfig inside = ClusterConfigs.withAddresses(generated, PbftCluster::hostName, i -> PbftCluster.REPLICA_PORT);
+    ClusterConfig outside = ClusterConfigs.withAddresses(generated, i -> "127.0.0.1", i -> 40000 + i);
     assertEquals("replica2:7000", inside.replica(2).address());
     assertEquals("127.0.0.1:40002", outside.replica(2).address());
     for (int i = 0; i < 4; i++) {
@@ -36,15 +36,6 @@ class PbftClusterTest {
   }
 
   @Test
-  void freePortsAreDistinct() {
-    int[] ports = PbftCluster.freePorts(6);
-    assertEquals(6, Arrays.stream(ports).distinct().count());
-    for (int p : ports) {
-      assertNotEquals(0, p);
-    }
-  }
-
-  @Test
   void configurationIsCheckedBeforeAnythingStarts() {
     assertThrows(IllegalArgumentException.class, () -> new PbftCluster(0));
     PbftCluster cluster = new PbftCluster(4);
@@ -54,6 +45,8 @@ class PbftClusterTest {
     assertEquals(List.of(0, 1, 2), cluster.correctReplicas());
     IllegalStateException notStarted = assertThrows(IllegalStateException.class, () -> cluster.status(0));
     assertTrue(notStarted.getMessage().contains("start()"), notStarted.getMessage());
+    assertThrows(IllegalStateException.class, () -> cluster.kill(0), "faults need a started cluster");
+    assertThrows(IllegalStateException.class, () -> cluster.kv(0), "clients need a started cluster");
     cluster.close(); // nothing was made: nothing to remove
   }
 }

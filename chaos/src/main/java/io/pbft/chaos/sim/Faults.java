@@ -175,6 +175,24 @@ public final class Faults {
     return faults;
   }
 
+  /**
+   * Closes, at {@code nowMs}, every window still open then: for a cluster whose faults are
+   * injected while it runs (a partition from now {@link #UNTIL_HEALED}, healed later). Crashes,
+   * restarts and clock skews are not windows and stay as they are.
+   */
+  Faults endWindowsAt(long nowMs) {
+    silences.replaceAll(x -> x.untilMs() > nowMs ? new Silence(x.replica(), x.to(), x.fromMs(), nowMs) : x);
+    censors.replaceAll(x -> x.untilMs() > nowMs ? new IgnoreClient(x.replica(), x.clientId(), x.fromMs(), nowMs) : x);
+    kindDrops.replaceAll(x -> x.untilMs() > nowMs ? new DropKind(x.kind(), x.to(), x.fromMs(), nowMs) : x);
+    lossy.replaceAll(x -> x.untilMs() > nowMs
+        ? new Lossy(x.dropProbability(), x.delayProbability(), x.delayMaxMs(), x.fromMs(), nowMs) : x);
+    partitions.replaceAll(x -> x.untilMs() > nowMs ? new Partition(x.side(), x.withClients(), x.fromMs(), nowMs) : x);
+    cuts.replaceAll(x -> x.untilMs() > nowMs ? new Cut(x.left(), x.right(), x.fromMs(), nowMs) : x);
+    duplicates.replaceAll(x -> x.untilMs() > nowMs
+        ? new Duplicate(x.probability(), x.delayMaxMs(), x.fromMs(), nowMs) : x);
+    return this;
+  }
+
   // ---------------------------------------------------------------- queries for the simulator
 
   List<Crash> crashes() {

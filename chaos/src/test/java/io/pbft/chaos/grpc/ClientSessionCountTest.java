@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pbft.client.KvClient;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -30,15 +31,15 @@ class ClientSessionCountTest {
   void closedClientsLeaveNoSessionsCounted() throws Exception {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, CLIENTS)) {
       for (int c = 0; c < CLIENTS; c++) {
-        try (KvClient kv = cluster.kv(c)) {
+        try (KvClient kv = cluster.kvClient(c)) {
           kv.put("k" + c, "v");
         }
       }
       // Every stream was closed; wait for the replicas to notice, then no session is left open.
-      List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
-          s -> s.stream().allMatch(r -> r.getCountersOrDefault("client sessions", 0) <= 0), Duration.ofSeconds(20));
+      List<StatusResponse> all = Polling.until(() -> cluster.statuses(cluster.running()),
+          s -> s.stream().allMatch(r -> r.getClientSessions() <= 0), Duration.ofSeconds(20));
       for (StatusResponse s : all) {
-        assertEquals(0, s.getCountersOrDefault("client sessions", 0),
+        assertEquals(0, s.getClientSessions(),
             "open client sessions counted at replica " + s.getReplicaId());
       }
     }

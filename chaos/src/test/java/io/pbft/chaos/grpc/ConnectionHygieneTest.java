@@ -8,6 +8,7 @@ import io.pbft.client.KvClient;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.TransportSettings;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,8 +34,9 @@ class ConnectionHygieneTest {
     return c -> c.withTransport(tune.apply(c.transport().toBuilder()).build());
   }
 
-  static long counter(StatusResponse s, String key) {
-    return s.getCountersOrDefault(key, 0);
+  /** Garbage counted by replica {@code s} for {@code reason}. */
+  static long garbage(StatusResponse s, String reason) {
+    return s.getGarbage().getByReasonOrDefault(reason, 0);
   }
 
   /**
@@ -43,16 +45,16 @@ class ConnectionHygieneTest {
    * count only the outsiders' streams.
    */
   static void awaitPeerStreams(GrpcCluster cluster) {
-    List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
-        l -> l.stream().allMatch(st -> counter(st, "peer streams") == cluster.n() - 1 && counter(st, "pending streams") == 0),
+    List<StatusResponse> all = Polling.until(() -> cluster.statuses(cluster.running()),
+        l -> l.stream().allMatch(st -> st.getPeerStreams() == cluster.n() - 1 && st.getPendingStreams() == 0),
         Duration.ofSeconds(30));
     for (StatusResponse st : all) {
-      assertEquals(cluster.n() - 1, counter(st, "peer streams"), () -> GrpcCluster.describe(all));
+      assertEquals(cluster.n() - 1, st.getPeerStreams(), () -> GrpcCluster.describe(all));
     }
   }
 
-  static final String DISPLACED = "garbage: stream without handshake closed to make room for a newer one";
-  static final String HANDSHAKE_TIMEOUT = "garbage: stream closed: no handshake within handshakeTimeoutMs";
+  static final String DISPLACED = "stream without handshake closed to make room for a newer one";
+  static final String HANDSHAKE_TIMEOUT = "stream closed: no handshake within handshakeTimeoutMs";
 
   /**
    * More handshake-less client streams and silent peer streams than pendingStreamsMax, on every
@@ -65,7 +67,7 @@ class ConnectionHygieneTest {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 3, transport(t -> t.pendingStreamsMax(pendingMax)
             .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(60_000)));
         Outsiders outsiders = new Outsiders()) {
-      cluster.kv(2).put("warm", "up");
+      cluster.kvClient(2).put("warm", "up");
       awaitPeerStreams(cluster);
       List<Outsiders.Streams> held = new ArrayList<>();
       for (int r = 0; r < 4; r++) {
@@ -81,23 +83,23 @@ class ConnectionHygieneTest {
         int id = r;
         Outsiders.Streams s = held.get(r);
         // 180 opened, all but pendingMax of them closed to make room
-        GrpcCluster.waitFor(s::open, open -> open <= pendingMax, Duration.ofSeconds(30));
+        Polling.until(s::open, open -> open <= pendingMax, Duration.ofSeconds(30));
         assertEquals(pendingMax, s.open(), "outsider streams still open at replica " + id);
         StatusResponse st = cluster.status(id);
-        assertEquals(pendingMax, counter(st, "pending streams"), () -> GrpcCluster.describe(List.of(st)));
-        assertEquals(180 - pendingMax, counter(st, DISPLACED), () -> GrpcCluster.describe(List.of(st)));
+        assertEquals(pendingMax, st.getPendingStreams(), () -> GrpcCluster.describe(List.of(st)));
+        assertEquals(180 - pendingMax, garbage(st, DISPLACED), () -> GrpcCluster.describe(List.of(st)));
       }
       // Every pending slot of every replica is held by an outsider: new clients get in all the same.
       for (int c = 0; c < 2; c++) {
-        KvClient kv = cluster.kv(c, Duration.ofSeconds(30));
+        KvClient kv = cluster.kvClient(c, Duration.ofSeconds(30));
         for (int i = 0; i < 5; i++) {
           kv.put("k" + c + "/" + i, "v");
         }
       }
       for (StatusResponse st : cluster.statuses(cluster.running())) {
-        assertTrue(counter(st, "pending streams") <= pendingMax, () -> GrpcCluster.describe(List.of(st)));
-        assertEquals(3, counter(st, "peer streams"), () -> "peers' own streams: " + GrpcCluster.describe(List.of(st)));
-        assertTrue(counter(st, "client sessions") >= 2, () -> GrpcCluster.describe(List.of(st)));
+        assertTrue(st.getPendingStreams() <= pendingMax, () -> GrpcCluster.describe(List.of(st)));
+        assertEquals(3, st.getPeerStreams(), () -> "peers' own streams: " + GrpcCluster.describe(List.of(st)));
+        assertTrue(st.getClientSessions() >= 2, () -> GrpcCluster.describe(List.of(st)));
       }
     }
   }
@@ -114,16 +116,16 @@ class ConnectionHygieneTest {
       for (int round = 1; round <= 2; round++) {
         Outsiders.Streams s = outsiders.handshakeless(outsiders.channel(port), pendingMax, new Outsiders.Streams());
         // every one gets a slot: none was displaced (the previous round's slots were freed)
-        StatusResponse admitted = GrpcCluster.waitFor(() -> cluster.status(0),
-            st -> counter(st, "pending streams") == pendingMax || s.ended.get() > 0, Duration.ofSeconds(10));
-        assertEquals(0, counter(admitted, DISPLACED), () -> GrpcCluster.describe(List.of(admitted)));
-        GrpcCluster.waitFor(s.ended::get, n -> n == pendingMax, Duration.ofSeconds(20));
+        StatusResponse admitted = Polling.until(() -> cluster.status(0),
+            st -> st.getPendingStreams() == pendingMax || s.ended.get() > 0, Duration.ofSeconds(10));
+        assertEquals(0, garbage(admitted, DISPLACED), () -> GrpcCluster.describe(List.of(admitted)));
+        Polling.until(s.ended::get, n -> n == pendingMax, Duration.ofSeconds(20));
         assertEquals(pendingMax, s.ended.get(), "streams closed by replica 0 after the handshake timeout");
         int r = round;
-        StatusResponse after = GrpcCluster.waitFor(() -> cluster.status(0),
-            st -> counter(st, "pending streams") == 0, Duration.ofSeconds(10));
-        assertEquals(0, counter(after, "pending streams"));
-        assertEquals((long) r * pendingMax, counter(after, HANDSHAKE_TIMEOUT), () -> GrpcCluster.describe(List.of(after)));
+        StatusResponse after = Polling.until(() -> cluster.status(0),
+            st -> st.getPendingStreams() == 0, Duration.ofSeconds(10));
+        assertEquals(0, after.getPendingStreams());
+        assertEquals((long) r * pendingMax, garbage(after, HANDSHAKE_TIMEOUT), () -> GrpcCluster.describe(List.of(after)));
       }
       // the replica serves clients as before
       Outsiders.Session session = outsiders.session(outsiders.channel(port), cluster.config(), 0, 0);
@@ -137,15 +139,15 @@ class ConnectionHygieneTest {
   void idleSessionIsClosedAfterTheIdleTimeout() throws Exception {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1, c -> transport(t -> t.idleTimeoutMs(1000)).apply(
         c.withProtocol(c.protocol().toBuilder().viewChangeTimeoutMs(300).build())))) {
-      KvClient kv = cluster.kv(0);
+      KvClient kv = cluster.kvClient(0);
       kv.put("a", "1");
-      List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
-          l -> l.stream().allMatch(st -> counter(st, "client sessions") == 0), Duration.ofSeconds(15));
+      List<StatusResponse> all = Polling.until(() -> cluster.statuses(cluster.running()),
+          l -> l.stream().allMatch(st -> st.getClientSessions() == 0), Duration.ofSeconds(15));
       for (StatusResponse st : all) {
-        assertEquals(0, counter(st, "client sessions"), () -> GrpcCluster.describe(all));
-        assertTrue(counter(st, "garbage: session closed: idle for idleTimeoutMs") >= 1, () -> GrpcCluster.describe(all));
+        assertEquals(0, st.getClientSessions(), () -> GrpcCluster.describe(all));
+        assertTrue(garbage(st, "session closed: idle for idleTimeoutMs") >= 1, () -> GrpcCluster.describe(all));
         // peers exchange heartbeats more often than the idle timeout: their streams stay
-        assertEquals(0, counter(st, "garbage: peer stream closed: idle for idleTimeoutMs"), () -> GrpcCluster.describe(all));
+        assertEquals(0, garbage(st, "peer stream closed: idle for idleTimeoutMs"), () -> GrpcCluster.describe(all));
       }
       kv.put("a", "2");
       assertEquals("2", kv.get("a").orElseThrow());
@@ -176,16 +178,16 @@ class ConnectionHygieneTest {
         }
       }
       for (int c = 0; c < 10; c++) {
-        try (KvClient kv = cluster.kv(c % 3)) {
+        try (KvClient kv = cluster.kvClient(c % 3)) {
           kv.put("cycle", Integer.toString(c));
         }
       }
-      List<StatusResponse> all = GrpcCluster.waitFor(() -> cluster.statuses(cluster.running()),
-          l -> l.stream().allMatch(st -> counter(st, "client sessions") == 0 && counter(st, "pending streams") == 0),
+      List<StatusResponse> all = Polling.until(() -> cluster.statuses(cluster.running()),
+          l -> l.stream().allMatch(st -> st.getClientSessions() == 0 && st.getPendingStreams() == 0),
           Duration.ofSeconds(20));
       for (StatusResponse st : all) {
-        assertEquals(0, counter(st, "client sessions"), () -> GrpcCluster.describe(all));
-        assertEquals(0, counter(st, "pending streams"), () -> GrpcCluster.describe(all));
+        assertEquals(0, st.getClientSessions(), () -> GrpcCluster.describe(all));
+        assertEquals(0, st.getPendingStreams(), () -> GrpcCluster.describe(all));
       }
       // newest wins: a third session of client 0 closes its first
       Outsiders.Session first = outsiders.session(channels.get(0), config, 0, 0);
@@ -197,7 +199,7 @@ class ConnectionHygieneTest {
       first.ended.get(10, TimeUnit.SECONDS);
       assertTrue(first.rejections.stream().anyMatch(r -> r.contains("replaced by a newer session")), first.rejections::toString);
       assertTrue(!second.ended.isDone() && !third.ended.isDone(), "the two newest sessions stay");
-      assertEquals(2, counter(cluster.status(0), "client sessions"));
+      assertEquals(2, cluster.status(0).getClientSessions());
     }
   }
 
@@ -212,7 +214,7 @@ class ConnectionHygieneTest {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 2, transport(t -> t.connectionsPerAddressMax(perAddress)
             .connectionsMax(16).handshakeTimeoutMs(60_000)));
         Outsiders outsiders = new Outsiders()) {
-      cluster.kv(1).put("warm", "up");
+      cluster.kvClient(1).put("warm", "up");
       int port = cluster.config().replica(0).port();
       List<Socket> idle = new ArrayList<>();
       long most = 0;
@@ -220,26 +222,26 @@ class ConnectionHygieneTest {
         idle.add(outsiders.connect(port));
         if (i % 10 == 9) {
           Thread.sleep(100);
-          most = Math.max(most, counter(cluster.status(0), "connections"));
+          most = Math.max(most, cluster.status(0).getConnections());
         }
       }
       Thread.sleep(300);
       StatusResponse st = cluster.status(0);
       assertTrue(most <= perAddress, "connections at replica 0 peaked at " + most);
-      assertTrue(counter(st, "connections") <= perAddress, () -> GrpcCluster.describe(List.of(st)));
+      assertTrue(st.getConnections() <= perAddress, () -> GrpcCluster.describe(List.of(st)));
       // the replica closed the sockets beyond its cap; its peers' and the client's connections stayed
       int open = Outsiders.stillOpen(idle);
       assertTrue(open <= perAddress - 4, "idle sockets still open: " + open);
-      assertTrue(counter(st, "garbage: connection closed to make room for a newer one") >= 100 - perAddress,
+      assertTrue(garbage(st, "connection closed to make room for a newer one") >= 100 - perAddress,
           () -> GrpcCluster.describe(List.of(st)));
-      assertEquals(3, counter(st, "peer streams"), () -> GrpcCluster.describe(List.of(st)));
+      assertEquals(3, st.getPeerStreams(), () -> GrpcCluster.describe(List.of(st)));
       // a new client (a new connection from the same address) gets in
       try (io.pbft.client.ClusterChannels fresh = io.pbft.client.ClusterChannels.open(cluster.config());
           KvClient kv = KvClient.owning(io.pbft.client.PbftClient.newBuilder().config(cluster.config()).clientId(0)
               .channels(fresh).operationTimeout(Duration.ofSeconds(30)).build())) {
         kv.put("after", "flood");
       }
-      assertTrue(counter(cluster.status(0), "connections") <= perAddress);
+      assertTrue(cluster.status(0).getConnections() <= perAddress);
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.pbft.chaos.grpc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,7 +70,7 @@ class DiskFullTest {
         assertTrue(failure.startsWith("storage failure: write-ahead log failed"), failure);
         assertTrue(failure.contains("No space left on device"), failure);
         StatusResponse stopped = cluster.status(FULL);
-        assertEquals(1, stopped.getCountersOrDefault("storage failed", -1));
+        assertTrue(stopped.getStorageFailed());
 
         // The others (2f + 1 = 3) go on without it; it executes nothing more.
         long acked = load.acknowledgedCount();
@@ -88,12 +89,12 @@ class DiskFullTest {
         assertNull(again.failure());
         load.awaitAcknowledged(load.acknowledgedCount() + 200, Duration.ofMinutes(1));
         load.stop();
-        try (var kv = cluster.kv(CLIENTS)) {
+        try (var kv = cluster.kvClient(CLIENTS)) {
           cluster.settle(kv);
         }
         List<StatusResponse> all = cluster.assertRunningReplicasAgree();
         assertEquals(4, all.size());
-        assertEquals(0, cluster.status(FULL).getCountersOrDefault("storage failed", -1));
+        assertFalse(cluster.status(FULL).getStorageFailed());
         assertEquals(0, load.failures(), "puts that failed: first " + load.firstFailure());
         load.assertEveryAcknowledgedPutIsRead();
       }

@@ -1,6 +1,6 @@
 package io.pbft.chaos.grpc;
 
-import static io.pbft.chaos.grpc.ConnectionHygieneTest.counter;
+import static io.pbft.chaos.grpc.ConnectionHygieneTest.garbage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,7 +59,7 @@ class GarbageLogTest {
     grpcLog.addHandler(jul);
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1);
         Outsiders outsiders = new Outsiders()) {
-      cluster.kv(0).put("before", "garbage");
+      cluster.kvClient(0).put("before", "garbage");
       int port = cluster.config().replica(0).port();
       Random random = new Random(1);
       int each = 40;
@@ -77,10 +77,10 @@ class GarbageLogTest {
 
       StatusResponse st = cluster.status(0);
       String why = GrpcCluster.describe(List.of(st));
-      assertEquals(each, counter(st, "garbage: not HTTP/2: an HTTP/1.x request"), why);
-      assertEquals(each, counter(st, "garbage: not HTTP/2: a TLS handshake on the plaintext port"), why);
-      assertEquals(each, counter(st, "garbage: not HTTP/2: bytes that are not the HTTP/2 preface"), why);
-      assertEquals(each, counter(st, "garbage: HTTP/2 PROTOCOL_ERROR: connection closed"), why);
+      assertEquals(each, garbage(st, "not HTTP/2: an HTTP/1.x request"), why);
+      assertEquals(each, garbage(st, "not HTTP/2: a TLS handshake on the plaintext port"), why);
+      assertEquals(each, garbage(st, "not HTTP/2: bytes that are not the HTTP/2 preface"), why);
+      assertEquals(each, garbage(st, "HTTP/2 PROTOCOL_ERROR: connection closed"), why);
 
       // one address (127.0.0.1), one interval: one line for the whole flood, no stack trace
       List<ILoggingEvent> replicaZero = lines.list.stream()
@@ -91,9 +91,9 @@ class GarbageLogTest {
       List<LogRecord> traces = grpcRecords.stream().filter(r -> r.getThrown() != null).toList();
       assertEquals(List.of(), traces.stream().map(r -> r.getLoggerName() + ": " + r.getMessage()).toList(),
           "gRPC logged stack traces");
-      assertEquals(1, counter(st, "garbage log lines"), why);
+      assertEquals(1, st.getGarbage().getLogLines(), why);
 
-      cluster.kv(0).put("after", "garbage");
+      cluster.kvClient(0).put("after", "garbage");
     } finally {
       grpcLog.removeHandler(jul);
       garbageLog.detachAppender(lines);

@@ -8,76 +8,175 @@ import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
-import io.pbft.config.ReplicaInfo;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.kv.KvStateMachine;
+import io.pbft.replica.app.kv.RocksKvStateMachine;
+import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.runtime.ReplicaServer;
+import io.pbft.testkit.Cluster;
+import io.pbft.testkit.ClusterConfigs;
+import io.pbft.testkit.KvStore;
+import io.pbft.testkit.Polling;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.ProxyNetwork;
+import io.pbft.testkit.Statuses;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Predicate;
-import java.util.function.Supplier;
+import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
 
 /**
  * Real {@link ReplicaServer}s running the key-value store on free 127.0.0.1 ports inside the test
- * JVM, and clients multiplexed over one shared {@link ClusterChannels}. Replicas can be stopped
- * (a crash, as far as the others can tell) and restarted with an empty state. {@link #close}
- * stops everything it started, so a test that fails half way leaves no replica behind.
+ * JVM, and clients multiplexed over one shared {@link ClusterChannels}. {@link #close} stops
+ * everything it started, so a test that fails half way leaves no replica behind.
+ *
+ * <p>As a {@link Cluster}: with {@link Builder#durable} every replica keeps its state in a data
+ * directory under the cluster's folder (a write-ahead log and RocksDB), so that {@link #restart}
+ * brings it back with its state; with {@link Builder#faultyNetwork} replicas and clients reach
+ * each other through a {@link ProxyNetwork}, which {@link #isolate} and {@link #pause} use (a
+ * replica in this JVM cannot be frozen, so pausing holds every connection to and from it).
+ * {@link #kill} and {@link #stop} both close the replica: the nearest an in-JVM replica has to a
+ * crash is that its peer streams close at once and nothing more leaves it.
  */
-final class GrpcCluster implements AutoCloseable {
+final class GrpcCluster implements Cluster {
   /** How long the helpers wait for the cluster to reach a state before failing the test. */
   static final Duration SETTLE = Duration.ofSeconds(60);
 
-  private final ClusterConfig config;
-  private final ReplicaServer[] replicas;
+  /** How a cluster is made; {@link #build} makes it unstarted, {@link #start} started. */
+  static final class Builder {
+    private final Path dir;
+    private int replicas = 4;
+    private int clients = 8;
+    private UnaryOperator<ClusterConfig> tune = UnaryOperator.identity();
+    private boolean durable;
+    private boolean faultyNetwork;
+
+    private Builder(Path dir) {
+      this.dir = dir;
+    }
+
+    Builder replicas(int n) {
+      replicas = n;
+      return this;
+    }
+
+    Builder clients(int count) {
+      clients = count;
+      return this;
+    }
+
+    /** Adjusts the configuration (protocol and transport settings). */
+    Builder tune(UnaryOperator<ClusterConfig> t) {
+      tune = t;
+      return this;
+    }
+
+    /** Every replica keeps its state in DIR/data/replica-I (RocksDB and a write-ahead log). */
+    Builder durable() {
+      durable = true;
+      return this;
+    }
+
+    /** Every connection goes through a proxy, so that replicas can be isolated and paused. */
+    Builder faultyNetwork() {
+      faultyNetwork = true;
+      return this;
+    }
+
+    GrpcCluster build() {
+      return new GrpcCluster(this);
+    }
+
+    GrpcCluster start() throws IOException {
+      GrpcCluster c = build();
+      try {
+        c.startReplicas();
+      } catch (IOException | RuntimeException e) {
+        c.close();
+        throw e;
+      }
+      return c;
+    }
+  }
+
+  private final Builder options;
+  private ClusterConfig config;
+  private ClusterConfig clientConfig;
+  private ProxyNetwork proxies;
+  private ReplicaServer[] replicas;
   private final List<AutoCloseable> clients = new ArrayList<>();
+  private final Map<Integer, KvStore> stores = new TreeMap<>();
   private ClusterChannels channels;
 
-  private GrpcCluster(ClusterConfig config) {
-    this.config = config;
-    this.replicas = new ReplicaServer[config.n()];
+  private GrpcCluster(Builder options) {
+    this.options = options;
+  }
+
+  static Builder builder(Path dir) {
+    return new Builder(dir);
   }
 
   /**
    * Generates keys for {@code n} replicas and {@code clientCount} clients under {@code dir}, lets
    * {@code tune} adjust the configuration (protocol and transport settings), and starts every
-   * replica.
+   * replica (in memory, without proxies).
    */
   static GrpcCluster start(Path dir, int n, int clientCount, UnaryOperator<ClusterConfig> tune) throws IOException {
-    ClusterConfig generated = ClusterSetup.generate(dir, n, clientCount, "127.0.0.1", freePort(), -1,
-        new SecureRandom());
-    // Every replica gets a port of its own choosing: consecutive ports may be taken on a shared machine.
-    List<ReplicaInfo> withPorts = new ArrayList<>();
-    for (ReplicaInfo r : generated.replicas()) {
-      withPorts.add(new ReplicaInfo(r.id(), r.host(), freePort(), r.publicKey(), r.keyFile()));
-    }
-    ClusterConfig config = tune.apply(new ClusterConfig(withPorts, generated.clients(), generated.f(),
-        generated.protocol(), generated.transport(), generated.baseDir()));
-    GrpcCluster cluster = new GrpcCluster(config);
-    try {
-      for (int i = 0; i < n; i++) {
-        cluster.replicas[i] = ReplicaServer.start(config, i, new KvStateMachine());
-      }
-    } catch (IOException | RuntimeException e) {
-      cluster.close();
-      throw e;
-    }
-    return cluster;
+    return builder(dir).replicas(n).clients(clientCount).tune(tune).start();
   }
 
   static GrpcCluster start(Path dir, int n, int clientCount) throws IOException {
     return start(dir, n, clientCount, UnaryOperator.identity());
   }
 
+  private void startReplicas() throws IOException {
+    int n = options.replicas;
+    ClusterConfig generated = ClusterSetup.generate(options.dir, n, options.clients, "127.0.0.1", Ports.free(), -1,
+        new SecureRandom());
+    // Every replica gets a port of its own: consecutive ports may be taken on a shared machine.
+    int[] ports = Ports.free(n);
+    config = options.tune.apply(ClusterConfigs.onLoopback(generated, ports));
+    if (options.faultyNetwork) {
+      proxies = ProxyNetwork.start(ports);
+      clientConfig = proxies.clientView(config);
+    } else {
+      clientConfig = config;
+    }
+    replicas = new ReplicaServer[n];
+    for (int i = 0; i < n; i++) {
+      replicas[i] = launch(i);
+    }
+  }
+
+  /** The configuration replica {@code id} runs with: behind proxies, its peers at their proxies. */
+  private ClusterConfig view(int id) {
+    return proxies == null ? config : proxies.replicaView(config, id);
+  }
+
+  private ReplicaServer launch(int id) throws IOException {
+    ClusterConfig view = view(id);
+    if (options.durable) {
+      return ReplicaServer.startDurable(view, id, view.replicaKeys(id), Behaviour.HONEST, null, dataDir(id),
+          RocksKvStateMachine::open);
+    }
+    return ReplicaServer.start(view, id, new KvStateMachine());
+  }
+
+  /** Where a durable replica keeps its state. */
+  Path dataDir(int id) {
+    return options.dir.resolve("data").resolve("replica-" + id);
+  }
+
+  /** The configuration with every replica at its real address (replicas behind proxies see their own views). */
   ClusterConfig config() {
     return config;
   }
@@ -93,14 +192,14 @@ final class GrpcCluster implements AutoCloseable {
   /** The shared channels every client of this cluster uses (opened on first use). */
   synchronized ClusterChannels channels() {
     if (channels == null) {
-      channels = ClusterChannels.open(config);
+      channels = ClusterChannels.open(clientConfig);
     }
     return channels;
   }
 
   /** A key-value client for identity {@code clientId}; closed by {@link #close}. */
-  KvClient kv(int clientId, Duration operationTimeout) {
-    PbftClient client = PbftClient.newBuilder().config(config).clientId(clientId).channels(channels())
+  KvClient kvClient(int clientId, Duration operationTimeout) {
+    PbftClient client = PbftClient.newBuilder().config(clientConfig).clientId(clientId).channels(channels())
         .operationTimeout(operationTimeout).build();
     KvClient kv = KvClient.owning(client);
     synchronized (this) {
@@ -109,17 +208,8 @@ final class GrpcCluster implements AutoCloseable {
     return kv;
   }
 
-  KvClient kv(int clientId) {
-    return kv(clientId, Duration.ofSeconds(60));
-  }
-
-  /** Stops replica {@code id} the way a crash looks to the others: its streams and port go away. */
-  void stop(int id) {
-    ReplicaServer r = replicas[id];
-    replicas[id] = null;
-    if (r != null) {
-      r.close();
-    }
+  KvClient kvClient(int clientId) {
+    return kvClient(clientId, Duration.ofSeconds(60));
   }
 
   /**
@@ -127,7 +217,7 @@ final class GrpcCluster implements AutoCloseable {
    * state and must fetch it from the others.
    */
   ReplicaServer restartEmpty(int id) throws IOException, InterruptedException {
-    return restartWith(id, () -> ReplicaServer.start(config, id, new KvStateMachine()));
+    return restartWith(id, () -> ReplicaServer.start(view(id), id, new KvStateMachine()));
   }
 
   /** Starts replica {@code id} (stopped) as {@code starter} makes it, e.g. with a data directory. */
@@ -155,19 +245,6 @@ final class GrpcCluster implements AutoCloseable {
     }
   }
 
-  /** The status of a running replica, as its Status RPC would report it. */
-  StatusResponse status(int id) {
-    ReplicaServer r = replicas[id];
-    if (r == null) {
-      throw new IllegalStateException("replica " + id + " is stopped");
-    }
-    try {
-      return r.status().get(10, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new AssertionError("status of replica " + id + ": " + e, e);
-    }
-  }
-
   List<StatusResponse> statuses(Collection<Integer> ids) {
     List<StatusResponse> all = new ArrayList<>();
     for (int id : ids) {
@@ -192,7 +269,7 @@ final class GrpcCluster implements AutoCloseable {
    */
   List<StatusResponse> assertRunningReplicasAgree() {
     List<Integer> ids = running();
-    List<StatusResponse> all = waitFor(() -> statuses(ids), GrpcCluster::agree, SETTLE);
+    List<StatusResponse> all = Polling.until(() -> statuses(ids), Statuses::agree, SETTLE);
     for (StatusResponse s : all) {
       assertEquals(all.get(0).getLastExecuted(), s.getLastExecuted(),
           () -> "last executed of replica " + s.getReplicaId() + "; " + describe(all));
@@ -214,8 +291,8 @@ final class GrpcCluster implements AutoCloseable {
       // First give heartbeats (one per view-change timeout) time to bring a laggard along.
       Duration wait = i == 0 ? Duration.ofMillis(3L * config.protocol().viewChangeTimeoutMs() + 500)
           : Duration.ofMillis(500);
-      List<StatusResponse> now = waitFor(() -> statuses(running()), GrpcCluster::agree, wait);
-      if (agree(now)) {
+      List<StatusResponse> now = Polling.until(() -> statuses(running()), Statuses::agree, wait);
+      if (Statuses.agree(now)) {
         return i;
       }
       kv.put("settle/" + i, Integer.toString(i));
@@ -225,45 +302,109 @@ final class GrpcCluster implements AutoCloseable {
 
   /** Views, positions and non-zero counters of each replica, for failure messages. */
   static String describe(List<StatusResponse> all) {
-    StringBuilder b = new StringBuilder();
-    for (StatusResponse s : all) {
-      b.append("\n  replica ").append(s.getReplicaId()).append(": view ").append(s.getView())
-          .append(", last executed ").append(s.getLastExecuted()).append(", low watermark ").append(s.getLowWatermark());
-      new TreeMap<>(s.getCountersMap()).forEach((k, v) -> {
-        if (v != 0) {
-          b.append(", ").append(k).append(" = ").append(v);
-        }
-      });
-    }
-    return b.toString();
+    return Statuses.describe(all.stream().map(StatusResponse::getReplicaId).toList(), all);
   }
 
-  static boolean agree(List<StatusResponse> all) {
-    StatusResponse first = all.get(0);
-    return all.stream().allMatch(s -> s.getLastExecuted() == first.getLastExecuted()
-        && s.getStateDigest().equals(first.getStateDigest()));
-  }
+  // ---------------------------------------------------------------- Cluster
 
-  /** Polls {@code probe} until {@code done} holds or {@code limit} passes; returns the last value. */
-  static <T> T waitFor(Supplier<T> probe, Predicate<T> done, Duration limit) {
-    long deadline = System.nanoTime() + limit.toNanos();
-    T value = probe.get();
-    while (!done.test(value) && System.nanoTime() - deadline < 0) {
+  @Override
+  public GrpcCluster start() {
+    if (replicas == null) {
       try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError("interrupted", e);
+        startReplicas();
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot start the cluster", e);
       }
-      value = probe.get();
     }
-    return value;
+    return this;
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  @Override
+  public int size() {
+    return options.replicas;
+  }
+
+  /** Closes replica {@code id}: its streams and port go away, its data directory stays. */
+  @Override
+  public void stop(int id) {
+    ReplicaServer r = replicas[id];
+    replicas[id] = null;
+    if (r != null) {
+      r.close();
     }
+  }
+
+  /** As {@link #stop}: see the class comment. */
+  @Override
+  public void kill(int id) {
+    stop(id);
+  }
+
+  @Override
+  public void pause(int id) {
+    network().pause(id);
+  }
+
+  @Override
+  public void resume(int id) {
+    network().resume(id);
+  }
+
+  @Override
+  public void isolate(int id) {
+    network().isolate(id);
+  }
+
+  @Override
+  public void heal() {
+    network().heal();
+  }
+
+  @Override
+  public void restart(int id) {
+    if (!options.durable) {
+      throw new IllegalStateException("replicas keep no durable state to restart from: build the cluster durable()");
+    }
+    stop(id);
+    try {
+      restartWith(id, () -> launch(id));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot restart replica " + id, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  @Override
+  public synchronized KvStore kv(int clientId) {
+    return stores.computeIfAbsent(clientId, c -> KvStore.of(kvClient(c)));
+  }
+
+  /** The status of a running replica, as its Status RPC would report it (even while it is paused or isolated). */
+  @Override
+  public StatusResponse status(int id) {
+    ReplicaServer r = replicas[id];
+    if (r == null) {
+      throw new IllegalStateException("replica " + id + " is stopped");
+    }
+    try {
+      return r.status().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("status of replica " + id + ": " + e, e);
+    }
+  }
+
+  @Override
+  public void await(String what, BooleanSupplier condition, Duration timeout) {
+    Polling.await(what, condition, timeout);
+  }
+
+  private ProxyNetwork network() {
+    if (proxies == null) {
+      throw new IllegalStateException("no proxies between the replicas: build the cluster with faultyNetwork()");
+    }
+    return proxies;
   }
 
   /** Clients first (they fail what is outstanding), then channels, then every running replica. */
@@ -273,6 +414,7 @@ final class GrpcCluster implements AutoCloseable {
     synchronized (this) {
       open = new ArrayList<>(clients);
       clients.clear();
+      stores.clear();
     }
     for (AutoCloseable c : open) {
       try {
@@ -287,8 +429,18 @@ final class GrpcCluster implements AutoCloseable {
         channels = null;
       }
     }
-    for (int i = 0; i < replicas.length; i++) {
-      stop(i);
+    if (proxies != null) {
+      for (int i = 0; i < options.replicas; i++) {
+        proxies.resume(i); // nothing stays held while the replicas shut down
+      }
+    }
+    if (replicas != null) {
+      for (int i = 0; i < replicas.length; i++) {
+        stop(i);
+      }
+    }
+    if (proxies != null) {
+      proxies.close();
     }
   }
 }

@@ -20,6 +20,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.ReplicaServiceGrpc;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -106,7 +107,7 @@ class GrpcClusterTest {
       }
     }
     List<StatusResponse> status = assertReplicasAgree();
-    long executed = status.get(0).getCountersOrDefault("executed requests", 0);
+    long executed = status.get(0).getExecutedRequests();
     assertEquals((long) clients * opsEach + clients, executed, "every operation executed exactly once");
     assertTrue(status.get(0).getLastExecuted() < executed, "requests were batched");
   }
@@ -145,10 +146,10 @@ class GrpcClusterTest {
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
-    StatusResponse s = GrpcCluster.waitFor(() -> status(1),
-        r -> r.getCountersOrDefault("dropped: bad signature", 0) >= 2, Duration.ofSeconds(20));
-    assertEquals(2, s.getCountersOrDefault("dropped: bad signature", 0));
-    assertEquals(1, s.getCountersOrDefault("dropped: unknown sender", 0));
+    StatusResponse s = Polling.until(() -> status(1),
+        r -> r.getDropped().getByReasonOrDefault("bad signature", 0) >= 2, Duration.ofSeconds(20));
+    assertEquals(2, s.getDropped().getByReasonOrDefault("bad signature", 0));
+    assertEquals(1, s.getDropped().getByReasonOrDefault("unknown sender", 0));
     assertEquals(0, s.getLastExecuted(), "nothing changed");
     try (KvClient kv = KvClient.owning(PbftClient.newBuilder().config(config).clientId(3).build())) {
       kv.put(bytes("after"), bytes("ok"));

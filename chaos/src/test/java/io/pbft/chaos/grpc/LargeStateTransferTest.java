@@ -51,7 +51,7 @@ class LargeStateTransferTest {
             VALUE_BYTES, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - loadStart));
         assertTrue(load.acknowledgedCount() * VALUE_BYTES >= 100L << 20, "at least 100 MiB stored");
       }
-      try (KvClient kv = cluster.kv(CLIENTS)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS)) {
         // The laggard fetches the newest stable checkpoint: small puts until one covers every large put.
         long loaded = cluster.status(0).getLastExecuted();
         int interval = settings().checkpointInterval();
@@ -68,17 +68,17 @@ class LargeStateTransferTest {
         long firstBytesAt = 0;
         StatusResponse s = cluster.status(LAGGARD);
         long deadline = restartedAt + TimeUnit.MINUTES.toNanos(3);
-        while (s.getCountersOrDefault("state transfers", 0) == 0 && System.nanoTime() - deadline < 0) {
+        while (s.getStateTransfers() == 0 && System.nanoTime() - deadline < 0) {
           Thread.sleep(20);
           s = cluster.status(LAGGARD);
-          if (firstBytesAt == 0 && s.getCountersOrDefault("state transfer bytes", 0) > 0) {
+          if (firstBytesAt == 0 && s.getStateTransferBytes() > 0) {
             firstBytesAt = System.nanoTime();
           }
         }
         long doneAt = System.nanoTime();
-        assertTrue(s.getCountersOrDefault("state transfers", 0) > 0, "no state transfer completed: "
+        assertTrue(s.getStateTransfers() > 0, "no state transfer completed: "
             + GrpcCluster.describe(List.of(s)));
-        long bytes = s.getCountersOrDefault("state transfer bytes", 0);
+        long bytes = s.getStateTransferBytes();
         assertTrue(bytes >= 100L << 20, "fetched " + bytes + " bytes");
 
         int settlePuts = cluster.settle(kv);
@@ -88,7 +88,7 @@ class LargeStateTransferTest {
         double fetchSeconds = (doneAt - firstBytesAt) / 1e9;
         System.out.printf("large state transfer: %.1f MiB in %d transfer(s); %.2f s from restart to installed, "
                 + "%.2f s from first bytes to installed: %.1f MB/s; %d puts to settle%n",
-            bytes / 1048576.0, s.getCountersOrDefault("state transfers", 0), (doneAt - restartedAt) / 1e9,
+            bytes / 1048576.0, s.getStateTransfers(), (doneAt - restartedAt) / 1e9,
             fetchSeconds, bytes / 1e6 / fetchSeconds, settlePuts);
       }
     }

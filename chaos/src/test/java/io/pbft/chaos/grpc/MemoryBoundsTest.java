@@ -1,6 +1,6 @@
 package io.pbft.chaos.grpc;
 
-import static io.pbft.chaos.grpc.ConnectionHygieneTest.counter;
+import static io.pbft.chaos.grpc.ConnectionHygieneTest.garbage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +16,7 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.proto.StateChunk;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -53,14 +54,14 @@ class MemoryBoundsTest {
               .setUnknownFields(Outsiders.withUnknownField(1000)))
           .build();
       peer.onNext(signed(zero, 0, withUnknown.toByteString()));
-      GrpcCluster.waitFor(() -> cluster.status(1), st -> counter(st, "dropped: unknown fields") == 2, Duration.ofSeconds(10));
+      Polling.until(() -> cluster.status(1), st -> st.getDropped().getByReasonOrDefault("unknown fields", 0) == 2, Duration.ofSeconds(10));
       peer.onCompleted();
 
       StatusResponse one = cluster.status(1);
-      assertEquals(2, counter(one, "garbage: unknown fields on a peer stream"), () -> GrpcCluster.describe(List.of(one)));
-      assertEquals(2, counter(one, "dropped: unknown fields"), () -> GrpcCluster.describe(List.of(one)));
+      assertEquals(2, garbage(one, "unknown fields on a peer stream"), () -> GrpcCluster.describe(List.of(one)));
+      assertEquals(2, one.getDropped().getByReasonOrDefault("unknown fields", 0), () -> GrpcCluster.describe(List.of(one)));
       // the 1 MiB message was never queued for verification (peers' own messages are small)
-      assertTrue(counter(one, "queued bytes high: verification") < 256 << 10, () -> GrpcCluster.describe(List.of(one)));
+      assertTrue(one.getQueuedBytes().getVerificationHigh() < 256 << 10, () -> GrpcCluster.describe(List.of(one)));
 
       // 3. unknown fields in a client's message: the stream without handshake is closed
       ManagedChannel toZero = outsiders.channel(config.replica(0).port());
@@ -68,7 +69,7 @@ class MemoryBoundsTest {
       @SuppressWarnings("unchecked")
       ClientCallStreamObserver<ClientMessage> call = (ClientCallStreamObserver<ClientMessage>) client.calls.get(0);
       call.onNext(ClientMessage.newBuilder().setUnknownFields(Outsiders.withUnknownField(1 << 20)).build());
-      GrpcCluster.waitFor(client.ended::get, n -> n == 1, Duration.ofSeconds(10));
+      Polling.until(client.ended::get, n -> n == 1, Duration.ofSeconds(10));
       assertEquals(1, client.ended.get());
 
       // 4. unknown fields in a signed request on an established session: refused by the verifier
@@ -79,15 +80,15 @@ class MemoryBoundsTest {
       session.call.onNext(ClientMessage.newBuilder().setRequest(SignedRequest.newBuilder()
           .setRequest(request.toByteString())
           .setSignature(ByteString.copyFrom(config.clientKeys(0).sign(request.toByteArray())))).build());
-      GrpcCluster.waitFor(() -> session.rejections.size(), n -> n > 0, Duration.ofSeconds(10));
+      Polling.until(() -> session.rejections.size(), n -> n > 0, Duration.ofSeconds(10));
       assertTrue(session.rejections.get(0).contains("unknown fields"), session.rejections::toString);
 
       StatusResponse zeroStatus = cluster.status(0);
-      assertEquals(1, counter(zeroStatus, "garbage: unknown fields"), () -> GrpcCluster.describe(List.of(zeroStatus)));
-      assertEquals(1, counter(zeroStatus, "dropped: unknown fields"), () -> GrpcCluster.describe(List.of(zeroStatus)));
+      assertEquals(1, garbage(zeroStatus, "unknown fields"), () -> GrpcCluster.describe(List.of(zeroStatus)));
+      assertEquals(1, zeroStatus.getDropped().getByReasonOrDefault("unknown fields", 0), () -> GrpcCluster.describe(List.of(zeroStatus)));
       session.close();
       // the cluster works on
-      cluster.kv(0).put("still", "fine");
+      cluster.kvClient(0).put("still", "fine");
     }
   }
 
@@ -133,20 +134,20 @@ class MemoryBoundsTest {
         t.join(TimeUnit.SECONDS.toMillis(60));
       }
       long sent = (long) streams * perStream * big.getSerializedSize();
-      StatusResponse one = GrpcCluster.waitFor(() -> cluster.status(1),
-          st -> counter(st, "queued bytes: verification") == 0 && counter(st, "queued bytes: event loop") == 0,
+      StatusResponse one = Polling.until(() -> cluster.status(1),
+          st -> st.getQueuedBytes().getVerification() == 0 && st.getQueuedBytes().getEventLoop() == 0,
           Duration.ofSeconds(30));
       String why = GrpcCluster.describe(List.of(one));
       assertTrue(sent > 20L * queueBytes, "the burst is much larger than the bound");
-      assertTrue(counter(one, "queued bytes high: verification") <= queueBytes, why);
-      assertTrue(counter(one, "queued bytes high: event loop") <= queueBytes, why);
-      assertTrue(counter(one, "queued bytes high: verification") > 0, why);
+      assertTrue(one.getQueuedBytes().getVerificationHigh() <= queueBytes, why);
+      assertTrue(one.getQueuedBytes().getEventLoopHigh() <= queueBytes, why);
+      assertTrue(one.getQueuedBytes().getVerificationHigh() > 0, why);
       // what did not fit was dropped and counted, not buffered
-      long verified = counter(one, "rejected: unexpected state chunk");
-      long dropped = counter(one, "dropped: verification queue bytes full") + counter(one, "dropped: verification queue full")
-          + counter(one, "dropped: event loop bytes full");
+      long verified = one.getRejectedOrDefault("unexpected state chunk", 0);
+      long dropped = one.getDropped().getVerificationQueueBytesFull() + one.getDropped().getVerificationQueueFull()
+          + one.getDropped().getEventLoopBytesFull();
       assertTrue(verified + dropped >= 1, why);
-      cluster.kv(0).put("after", "burst");
+      cluster.kvClient(0).put("after", "burst");
     }
   }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pbft.client.KvClient;
+import io.pbft.testkit.Polling;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,7 +44,7 @@ final class PutLoad implements AutoCloseable {
     this.valueBytes = valueBytes;
     this.clientIds = List.copyOf(clientIds);
     for (int id : clientIds) {
-      clients.add(cluster.kv(id));
+      clients.add(cluster.kvClient(id));
     }
   }
 
@@ -121,7 +122,7 @@ final class PutLoad implements AutoCloseable {
 
   /** Waits until {@code total} puts in all were acknowledged; fails the test after {@code limit}. */
   void awaitAcknowledged(long total, Duration limit) {
-    long seen = GrpcCluster.waitFor(this::acknowledgedCount, n -> n >= total, limit);
+    long seen = Polling.until(this::acknowledgedCount, n -> n >= total, limit);
     if (seen < total) {
       fail("only " + seen + " of " + total + " puts acknowledged within " + limit.toSeconds() + " s; "
           + failures() + " failed" + (firstFailure() == null ? "" : ", first: " + firstFailure()));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.client.KvClient;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -45,10 +46,10 @@ class StateTransferTest {
       cluster.restartEmpty(LAGGARD);
       // Caught up while the load goes on: the restarted replica installed a checkpoint's state and
       // executes as far as the others have got.
-      StatusResponse caughtUp = GrpcCluster.waitFor(() -> cluster.status(LAGGARD),
-          s -> s.getCountersOrDefault("state transfers", 0) > 0 && s.getLastExecuted() >= othersAt,
+      StatusResponse caughtUp = Polling.until(() -> cluster.status(LAGGARD),
+          s -> s.getStateTransfers() > 0 && s.getLastExecuted() >= othersAt,
           GrpcCluster.SETTLE);
-      assertTrue(caughtUp.getCountersOrDefault("state transfers", 0) > 0, "state transfers: " + caughtUp);
+      assertTrue(caughtUp.getStateTransfers() > 0, "state transfers: " + caughtUp);
       assertTrue(caughtUp.getLastExecuted() >= othersAt,
           "replica " + LAGGARD + " executed " + caughtUp.getLastExecuted() + ", the others were at " + othersAt);
       long catchUpMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restartedAt);
@@ -59,18 +60,18 @@ class StateTransferTest {
       // The restarted replica keeps up through further state transfers whenever the load leaves it
       // more than a window behind; once the load stops it may sit below the next checkpoint.
       int settlePuts;
-      try (KvClient kv = cluster.kv(CLIENTS)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS)) {
         settlePuts = cluster.settle(kv);
       }
       List<StatusResponse> all = cluster.assertRunningReplicasAgree();
       assertEquals(4, all.size());
       StatusResponse restarted = all.get(LAGGARD);
-      assertTrue(restarted.getCountersOrDefault("state transfer bytes", 0) > 0);
+      assertTrue(restarted.getStateTransferBytes() > 0);
       load.assertEveryAcknowledgedPutIsRead();
 
       // The restarted replica is a full member again: with another backup down, progress needs it.
       cluster.stop(2);
-      try (KvClient kv = cluster.kv(CLIENTS + 1)) {
+      try (KvClient kv = cluster.kvClient(CLIENTS + 1)) {
         kv.put("after", "restart");
         assertEquals("restart", kv.get("after").orElseThrow());
       }
@@ -78,8 +79,8 @@ class StateTransferTest {
       assertArrayEquals(three.get(0).getStateDigest().toByteArray(), three.get(2).getStateDigest().toByteArray());
       System.out.printf("state transfer: replica %d caught up %d ms after its restart (the others had executed %d batches); "
               + "%d bytes in %d transfer(s) by the end; %d puts acknowledged, %d more to settle%n", LAGGARD, catchUpMs,
-          othersAt, restarted.getCountersOrDefault("state transfer bytes", 0),
-          restarted.getCountersOrDefault("state transfers", 0), load.acknowledgedCount(), settlePuts);
+          othersAt, restarted.getStateTransferBytes(),
+          restarted.getStateTransfers(), load.acknowledgedCount(), settlePuts);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.pbft.chaos.grpc;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -36,11 +37,11 @@ class StateTransferUnderLoadTest {
       }
       try (PutLoad light = PutLoad.start(cluster, "light", PutLoad.ids(8, 1), 16)) {
         cluster.restartEmpty(LAGGARD);
-        StatusResponse s = GrpcCluster.waitFor(() -> cluster.status(LAGGARD),
-            r -> r.getCountersOrDefault("state transfers", 0) > 0, Duration.ofSeconds(90));
+        StatusResponse s = Polling.until(() -> cluster.status(LAGGARD),
+            r -> r.getStateTransfers() > 0, Duration.ofSeconds(90));
         StatusResponse source = cluster.status(0);
         light.stop();
-        assertTrue(s.getCountersOrDefault("state transfers", 0) > 0,
+        assertTrue(s.getStateTransfers() > 0,
             "no transfer completed in 90 s under a one-client load; " + GrpcCluster.describe(List.of(s, source)));
       }
     }

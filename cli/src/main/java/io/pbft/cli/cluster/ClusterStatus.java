@@ -1,85 +1,40 @@
 package io.pbft.cli.cluster;
 
-import io.grpc.ManagedChannel;
-import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.pbft.config.ClusterConfig;
-import io.pbft.config.ReplicaInfo;
-import io.pbft.proto.ClientServiceGrpc;
-import io.pbft.proto.StatusRequest;
-import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.StatusProbe;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
  * Asks every replica for its status over the ClientService.Status RPC, all in parallel and each
- * under a deadline, on channels of its own (so a status check never competes with, or depends
- * on, a client's sessions). Used by {@code status}, and by bench and demo to wait for a cluster
- * to come up and to settle.
+ * under a deadline, on channels of its own (a {@link StatusProbe}, so a status check never
+ * competes with, or depends on, a client's sessions). Used by {@code status}, and by bench and
+ * demo to wait for a cluster to come up and to settle.
  */
 public final class ClusterStatus implements AutoCloseable {
-  /** Where to ask: a replica id and its address. */
-  public record Target(int id, String host, int port) {
-    public String address() {
-      return host + ":" + port;
-    }
+  private final StatusProbe probe;
+
+  private ClusterStatus(StatusProbe probe) {
+    this.probe = probe;
   }
 
-  private final List<Target> targets;
-  private final List<ManagedChannel> channels = new ArrayList<>();
-
-  private ClusterStatus(List<Target> targets) {
-    this.targets = List.copyOf(targets);
-    for (Target t : targets) {
-      channels.add(NettyChannelBuilder.forAddress(t.host(), t.port()).usePlaintext().build());
-    }
-  }
-
+  /** Every replica of {@code config}, at its configured address. */
   public static ClusterStatus open(ClusterConfig config) {
-    return new ClusterStatus(targets(config));
+    return new ClusterStatus(StatusProbe.open(config));
   }
 
-  public static List<Target> targets(ClusterConfig config) {
-    List<Target> targets = new ArrayList<>();
-    for (ReplicaInfo r : config.replicas()) {
-      targets.add(new Target(r.id(), r.host(), r.port()));
-    }
-    return targets;
-  }
-
-  public static ClusterStatus open(List<Target> targets) {
-    return new ClusterStatus(targets);
+  public static ClusterStatus open(List<StatusProbe.Target> targets) {
+    return new ClusterStatus(StatusProbe.open(targets));
   }
 
   /** One round: every replica asked at once, the answers collected within {@code timeout}. */
   public Snapshot poll(Duration timeout) {
-    List<Future<StatusResponse>> calls = new ArrayList<>();
-    for (ManagedChannel channel : channels) {
-      calls.add(ClientServiceGrpc.newFutureStub(channel)
-          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-          .status(StatusRequest.getDefaultInstance()));
-    }
     List<ReplicaStatus> result = new ArrayList<>();
-    for (int i = 0; i < targets.size(); i++) {
-      Target t = targets.get(i);
-      try {
-        // the deadline bounds each call; this wait is only a safety net
-        StatusResponse r = calls.get(i).get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
-        result.add(ReplicaStatus.of(t.id(), t.address(), r));
-      } catch (ExecutionException e) {
-        result.add(ReplicaStatus.unreachable(t.id(), t.address(), describe(e.getCause())));
-      } catch (java.util.concurrent.TimeoutException e) {
-        calls.get(i).cancel(true);
-        result.add(ReplicaStatus.unreachable(t.id(), t.address(), "no answer within " + timeout.toMillis() + " ms"));
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        result.add(ReplicaStatus.unreachable(t.id(), t.address(), "interrupted"));
-      }
+    for (StatusProbe.Answer a : probe.pollAll(timeout)) {
+      result.add(a.reachable() ? ReplicaStatus.of(a.target().id(), a.target().address(), a.status())
+          : ReplicaStatus.unreachable(a.target().id(), a.target().address(), a.error()));
     }
     return new Snapshot(result);
   }
@@ -101,20 +56,9 @@ public final class ClusterStatus implements AutoCloseable {
     }
   }
 
-  private static String describe(Throwable t) {
-    Status s = Status.fromThrowable(t);
-    String d = s.getDescription();
-    if (s.getCode() == Status.Code.UNAVAILABLE && s.getCause() != null && s.getCause().getMessage() != null) {
-      d = s.getCause().getMessage(); // "Connection refused: ..." says more than "io exception"
-    }
-    return s.getCode() + (d == null ? "" : ": " + d);
-  }
-
   @Override
   public void close() {
-    for (ManagedChannel c : channels) {
-      c.shutdownNow();
-    }
+    probe.close();
   }
 
   /** The answers of one round, in replica id order. */

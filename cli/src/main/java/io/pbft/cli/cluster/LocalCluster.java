@@ -6,6 +6,9 @@ import io.pbft.cli.Main;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.config.LocalClusterSettings;
+import io.pbft.testkit.Directories;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -14,7 +17,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -85,7 +87,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Keys and cluster.yaml for {@code replicas} replicas on free ports and {@code clients} clients. */
   public ClusterConfig generate(int replicas, int clients) {
-    int basePort = FreePorts.findConsecutive(replicas);
+    int basePort = Ports.consecutive(replicas);
     return ClusterSetup.generate(dir, replicas, clients, "127.0.0.1", basePort, -1, new SecureRandom());
   }
 
@@ -159,16 +161,20 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   /** Waits until every target answers its Status RPC; fails if a process exits meanwhile. */
-  public void awaitHealthy(List<ClusterStatus.Target> targets) throws InterruptedException {
-    Duration startTimeout = Duration.ofMillis(settings.startTimeoutMs());
+  public void awaitHealthy(List<StatusProbe.Target> targets) throws InterruptedException {
+    awaitHealthy(targets, Duration.ofMillis(settings.startTimeoutMs()));
+  }
+
+  /** As {@link #awaitHealthy(List)}, waiting up to {@code timeout} (a loaded machine starts JVMs slowly). */
+  public void awaitHealthy(List<StatusProbe.Target> targets, Duration timeout) throws InterruptedException {
     try (ClusterStatus status = ClusterStatus.open(targets)) {
-      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, startTimeout,
+      ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, timeout,
           Duration.ofSeconds(1), this::checkAlive);
       if (!s.allReachable()) {
         StringBuilder why = new StringBuilder();
         s.replicas().stream().filter(r -> !r.reachable())
             .forEach(r -> why.append("; ").append(r.id()).append(" at ").append(r.address()).append(": ").append(r.error()));
-        throw CliException.failed("processes not reachable after " + startTimeout.toMillis() + " ms" + why);
+        throw CliException.failed("processes not reachable after " + timeout.toMillis() + " ms" + why);
       }
     }
   }
@@ -198,6 +204,25 @@ public final class LocalCluster implements AutoCloseable {
     }
     s.process.destroyForcibly(); // SIGKILL on Unix: no shutdown hook, no goodbye to the peers
     s.process.waitFor();
+  }
+
+  /**
+   * Stops replica {@code id} gracefully (SIGTERM: its shutdown hook closes it) and waits until it
+   * is gone, or kills it after pbft.cluster.stopGraceMs (default 5 s). A paused replica is continued first, or it could not act.
+   */
+  public void stop(int id) throws InterruptedException {
+    Started s;
+    synchronized (this) {
+      s = replica(id);
+      killed.add(s); // exits on purpose
+      if (paused.remove(s)) {
+        signal(s, "CONT");
+      }
+    }
+    s.process.destroy();
+    if (!s.process.waitFor(settings.stopGraceMs(), TimeUnit.MILLISECONDS)) {
+      s.process.destroyForcibly().waitFor();
+    }
   }
 
   /**
@@ -246,11 +271,19 @@ public final class LocalCluster implements AutoCloseable {
    */
   public synchronized Process startReplica(ClusterConfig config, int id, Path dataDir) {
     config.replica(id); // fails for an id the configuration does not have
+    return startReplica(dir.resolve("cluster.yaml"), id, dataDir);
+  }
+
+  /**
+   * As {@link #startReplica(ClusterConfig, int, Path)}, with the configuration file {@code
+   * configFile} (e.g. one of its own, in which its peers are reached through proxies).
+   */
+  public synchronized Process startReplica(Path configFile, int id, Path dataDir) {
     Started before = replicas.get(id);
     if (before != null && before.process.isAlive()) {
       throw new IllegalStateException("replica " + id + " is still running (pid " + before.process.pid() + ")");
     }
-    List<String> args = new ArrayList<>(List.of("replica", "--config", dir.resolve("cluster.yaml").toString(),
+    List<String> args = new ArrayList<>(List.of("replica", "--config", configFile.toString(),
         "--id", String.valueOf(id)));
     if (dataDir != null) {
       args.add("--data-dir");
@@ -387,20 +420,7 @@ public final class LocalCluster implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    deleteRecursively(dir);
+    Directories.deleteRecursively(dir);
   }
 
-  private static void deleteRecursively(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-          // best effort: a leftover file in the temp dir is harmless
-        }
-      });
-    } catch (IOException | UncheckedIOException ignored) {
-      // already gone
-    }
-  }
 }

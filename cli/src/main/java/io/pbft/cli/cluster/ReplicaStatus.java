@@ -6,18 +6,19 @@ import java.util.Arrays;
 
 /**
  * What one replica's Status RPC said, or why it could not be asked. The numeric fields are
- * meaningful only when {@link #reachable()}.
+ * meaningful only when {@link #reachable()}; {@link #status()} is the whole answer with its typed
+ * counters (null when unreachable).
  */
 public record ReplicaStatus(int id, String address, boolean reachable, long view, int primary,
-    long lastExecuted, long lowWatermark, byte[] stateDigest, String error) {
+    long lastExecuted, long lowWatermark, byte[] stateDigest, String error, StatusResponse status) {
 
   static ReplicaStatus of(int id, String address, StatusResponse r) {
     return new ReplicaStatus(id, address, true, r.getView(), r.getPrimary(), r.getLastExecuted(),
-        r.getLowWatermark(), r.getStateDigest().toByteArray(), null);
+        r.getLowWatermark(), r.getStateDigest().toByteArray(), null, r);
   }
 
   static ReplicaStatus unreachable(int id, String address, String error) {
-    return new ReplicaStatus(id, address, false, 0, 0, 0, 0, null, error);
+    return new ReplicaStatus(id, address, false, 0, 0, 0, 0, null, error, null);
   }
 
   public String digestHex() {

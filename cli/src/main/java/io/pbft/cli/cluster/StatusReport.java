@@ -3,7 +3,11 @@ package io.pbft.cli.cluster;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.proto.StatusResponse;
 import java.io.PrintWriter;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** Renders a {@link ClusterStatus.Snapshot} as a table for people or as JSON for programs. */
 public final class StatusReport {
@@ -38,7 +42,17 @@ public final class StatusReport {
     return "replicas agree: " + (s.reachableAgree() ? "yes" : "no") + counts;
   }
 
-  /** One replica as JSON; an unreachable one has reachable:false, its error and null fields. */
+  /** The typed counters every reachable replica reports, by JSON field name (null for an unreachable one). */
+  private static final List<String> COUNTERS = List.of("viewChanging", "viewChangesStarted", "executedRequests",
+      "stateTransfers", "stateTransferBytes", "durable", "logBytesOnDisk", "storageFailed", "clientSessions",
+      "dropped", "rejected", "garbage", "connections", "connectionsAccepted", "pendingStreams", "peerStreams",
+      "unauthenticatedBytesRead", "queuedBytes");
+
+  /**
+   * One replica as JSON: id, address, view, primary, last executed, low watermark, state digest,
+   * then its counters ({@link #COUNTERS}); drops, rejections and garbage keep their reasons as keys. An
+   * unreachable one has reachable:false, its error and null fields.
+   */
   public static ObjectNode toJson(ReplicaStatus r) {
     ObjectNode o = JSON.createObjectNode();
     o.put("id", r.id());
@@ -50,15 +64,53 @@ public final class StatusReport {
       o.put("lastExecuted", r.lastExecuted());
       o.put("lowWatermark", r.lowWatermark());
       o.put("stateDigest", r.digestHex());
+      StatusResponse s = r.status();
+      o.put("viewChanging", s.getViewChanging());
+      o.put("viewChangesStarted", s.getViewChangesStarted());
+      o.put("executedRequests", s.getExecutedRequests());
+      o.put("stateTransfers", s.getStateTransfers());
+      o.put("stateTransferBytes", s.getStateTransferBytes());
+      o.put("durable", s.getDurable());
+      o.put("logBytesOnDisk", s.getLogBytesOnDisk());
+      o.put("storageFailed", s.getStorageFailed());
+      o.put("clientSessions", s.getClientSessions());
+      ObjectNode dropped = o.putObject("dropped");
+      dropped.put("eventLoopFull", s.getDropped().getEventLoopFull());
+      dropped.put("repliesWithoutSession", s.getDropped().getRepliesWithoutSession());
+      dropped.put("peerQueueFull", s.getDropped().getPeerQueueFull());
+      dropped.put("eventLoopBytesFull", s.getDropped().getEventLoopBytesFull());
+      dropped.put("verificationQueueFull", s.getDropped().getVerificationQueueFull());
+      dropped.put("verificationQueueBytesFull", s.getDropped().getVerificationQueueBytesFull());
+      byReason(dropped.putObject("byReason"), s.getDropped().getByReasonMap());
+      byReason(o.putObject("rejected"), s.getRejectedMap());
+      ObjectNode garbage = o.putObject("garbage");
+      garbage.put("logLines", s.getGarbage().getLogLines());
+      byReason(garbage.putObject("byReason"), s.getGarbage().getByReasonMap());
+      o.put("connections", s.getConnections());
+      o.put("connectionsAccepted", s.getConnectionsAccepted());
+      o.put("pendingStreams", s.getPendingStreams());
+      o.put("peerStreams", s.getPeerStreams());
+      o.put("unauthenticatedBytesRead", s.getUnauthenticatedBytesRead());
+      ObjectNode queued = o.putObject("queuedBytes");
+      queued.put("verification", s.getQueuedBytes().getVerification());
+      queued.put("eventLoop", s.getQueuedBytes().getEventLoop());
+      queued.put("peers", s.getQueuedBytes().getPeers());
+      queued.put("verificationHigh", s.getQueuedBytes().getVerificationHigh());
+      queued.put("eventLoopHigh", s.getQueuedBytes().getEventLoopHigh());
     } else {
       o.putNull("view");
       o.putNull("primary");
       o.putNull("lastExecuted");
       o.putNull("lowWatermark");
       o.putNull("stateDigest");
+      COUNTERS.forEach(o::putNull);
       o.put("error", r.error());
     }
     return o;
+  }
+
+  private static void byReason(ObjectNode into, Map<String, Long> counts) {
+    new TreeMap<>(counts).forEach(into::put);
   }
 
   public static ArrayNode toJson(ClusterStatus.Snapshot s) {

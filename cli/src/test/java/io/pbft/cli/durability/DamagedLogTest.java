@@ -1,8 +1,10 @@
 package io.pbft.cli.durability;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.cli.cluster.ProcessCluster;
 import io.pbft.proto.StatusResponse;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -27,6 +29,7 @@ import org.junit.jupiter.api.Timeout;
  * for study, and recovers the state from its peers instead of running on data it cannot trust.
  */
 class DamagedLogTest {
+  private static final List<Integer> ALL = List.of(0, 1, 2, 3);
   private static final int CLIENTS = 6;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PROGRESS = Duration.ofSeconds(60);
@@ -37,8 +40,8 @@ class DamagedLogTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void tornTailIsCutAndCorruptionIsSetAside() throws Exception {
-    try (DurableTestCluster c = DurableTestCluster.start("durability-damage", CLIENTS + 1, DurableTestCluster.SMALL);
-         AckedPuts load = new AckedPuts(c.config, CLIENTS, 16, "damage", OPERATION_TIMEOUT)) {
+    try (ProcessCluster c = ProcessCluster.start("durability-damage", CLIENTS + 1, ProcessCluster.SMALL);
+         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, 16, "damage", OPERATION_TIMEOUT)) {
       load.start();
       assertTrue(load.awaitMore(200, PROGRESS), "no load: " + load.firstFailure());
 
@@ -50,7 +53,7 @@ class DamagedLogTest {
       try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
         ch.truncate(size - 3);
       }
-      c.restart(1);
+      c.launch(1);
       c.awaitUp(1);
       String log1 = c.log(1);
       assertTrue(TORN_WARNING.matcher(log1).find(), "no warning about the torn tail:\n" + log1);
@@ -63,12 +66,12 @@ class DamagedLogTest {
       Path damaged = segments(c.dataDir(2)).stream().max(Comparator.comparingLong(DamagedLogTest::size)).orElseThrow();
       long middle = Files.size(damaged) / 2;
       flipByte(damaged, middle);
-      c.restart(2);
+      c.launch(2);
       c.awaitUp(2);
       String log2 = c.log(2);
       assertTrue(CORRUPT_ERROR.matcher(log2).find(), "corruption not reported:\n" + log2);
       assertTrue(log2.contains(damaged.getFileName().toString()), "the report does not name " + damaged + ":\n" + log2);
-      List<String> entries = List.of(DurableTestCluster.listing(c.dataDir(2)).replaceAll("[\\[\\] ]", "").split(","));
+      List<String> entries = List.of(listing(c.dataDir(2)).replaceAll("[\\[\\] ]", "").split(","));
       assertTrue(entries.stream().anyMatch(e -> e.startsWith("wal.corrupt-"))
           && entries.stream().anyMatch(e -> e.startsWith("state.corrupt-")),
           "the damaged log and state were not set aside: " + entries);
@@ -79,12 +82,21 @@ class DamagedLogTest {
       assertTrue(load.awaitMore(50, PROGRESS), "no progress: " + load.firstFailure());
 
       load.stop();
-      List<StatusResponse> end = c.awaitAgreement(Duration.ofSeconds(90));
-      assertTrue(end.get(2).getCountersOrDefault("state transfers", 0) > 0,
-          "replica 2 should have recovered its state from its peers:\n" + DurableTestCluster.describe(end));
-      assertEquals(0, end.get(2).getCountersOrDefault("storage failed", -1));
+      List<StatusResponse> end = c.awaitAgreement(ALL, Duration.ofSeconds(90));
+      assertTrue(end.get(2).getStateTransfers() > 0,
+          "replica 2 should have recovered its state from its peers:\n" + ProcessCluster.describe(end));
+      assertFalse(end.get(2).getStorageFailed());
       assertEquals(List.of(), load.verify(CLIENTS), "acknowledged puts lost");
-      c.awaitAgreement(Duration.ofSeconds(60));
+      c.awaitAgreement(ALL, Duration.ofSeconds(60));
+    }
+  }
+
+  /** The data directory's entries (names only), for messages. */
+  static String listing(Path dir) {
+    try (Stream<Path> s = Files.list(dir)) {
+      return java.util.Arrays.toString(s.map(p -> p.getFileName().toString()).sorted().toArray());
+    } catch (IOException e) {
+      return "(cannot list " + dir + ": " + e.getMessage() + ")";
     }
   }
 

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.cli.Main;
-import io.pbft.cli.cluster.ClusterStatus;
-import io.pbft.cli.cluster.FreePorts;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.StatusProbe;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -43,12 +43,12 @@ class DataDirectoryErrorsTest {
       Path yaml = local.dir().resolve("cluster.yaml");
       Path dir0 = local.dataDir(0);
       local.startReplica(config, 0, dir0);
-      local.awaitHealthy(List.of(new ClusterStatus.Target(0, "127.0.0.1", config.replica(0).port())));
+      local.awaitHealthy(List.of(new StatusProbe.Target(0, "127.0.0.1", config.replica(0).port())));
       String identity = Files.readString(dir0.resolve("IDENTITY"));
 
       // A second process for the same replica and directory (on another port, so that only the
       // directory stands in its way).
-      int otherPort = FreePorts.findConsecutive(1);
+      int otherPort = Ports.consecutive(1);
       Exit second = run(local.dir(), "second", "replica", "--config", yaml.toString(), "--id", "0",
           "--data-dir", dir0.toString(), "--listen", "127.0.0.1:" + otherPort);
       assertEquals(2, second.code, second.toString());
@@ -67,7 +67,7 @@ class DataDirectoryErrorsTest {
 
       // Replica 0 of another cluster (other keys) on it.
       Path otherDir = local.dir().resolve("other-cluster");
-      ClusterSetup.generate(otherDir, 4, 1, "127.0.0.1", FreePorts.findConsecutive(4), -1, new SecureRandom());
+      ClusterSetup.generate(otherDir, 4, 1, "127.0.0.1", Ports.consecutive(4), -1, new SecureRandom());
       Exit otherCluster = run(local.dir(), "other-cluster", "replica", "--config",
           otherDir.resolve("cluster.yaml").toString(), "--id", "0", "--data-dir", dir0.toString());
       assertEquals(2, otherCluster.code, otherCluster.toString());
@@ -79,7 +79,7 @@ class DataDirectoryErrorsTest {
       // Nothing was changed: the directory still belongs to replica 0, which starts on it again.
       assertEquals(identity, Files.readString(dir0.resolve("IDENTITY")));
       local.startReplica(config, 0, dir0);
-      local.awaitHealthy(List.of(new ClusterStatus.Target(0, "127.0.0.1", config.replica(0).port())));
+      local.awaitHealthy(List.of(new StatusProbe.Target(0, "127.0.0.1", config.replica(0).port())));
     }
   }
 

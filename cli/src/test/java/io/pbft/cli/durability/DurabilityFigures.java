@@ -4,12 +4,12 @@ import io.pbft.cli.bench.KvWorkloads;
 import io.pbft.cli.bench.LatencySummary;
 import io.pbft.cli.bench.LoadDriver;
 import io.pbft.cli.bench.ReplicatedTarget;
-import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.DiskUsage;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +21,6 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -117,7 +116,7 @@ class DurabilityFigures {
       } else {
         cluster.startReplicas(config);
       }
-      cluster.awaitHealthy(ClusterStatus.targets(config));
+      cluster.awaitHealthy(StatusProbe.targets(config));
       String before = loadAverage();
       try (ReplicatedTarget target = new ReplicatedTarget(config, IntStream.range(0, CLIENTS).boxed().toList(),
           Duration.ofSeconds(30))) {
@@ -154,7 +153,7 @@ class DurabilityFigures {
       ClusterConfig config = generated.withProtocol(rare.apply(generated.protocol()));
       config.write(cluster.dir().resolve("cluster.yaml"));
       cluster.startDurableReplicas(config);
-      cluster.awaitHealthy(ClusterStatus.targets(config));
+      cluster.awaitHealthy(StatusProbe.targets(config));
       String loadBefore = loadAverage();
       long start = System.nanoTime();
       LoadDriver.Result r;
@@ -193,7 +192,7 @@ class DurabilityFigures {
       for (int k = 0; k < RESTARTS; k++) {
         long t0 = System.currentTimeMillis();
         cluster.startReplica(config, 1, data);
-        cluster.awaitHealthy(List.of(new ClusterStatus.Target(1, "127.0.0.1", config.replica(1).port())));
+        cluster.awaitHealthy(List.of(new StatusProbe.Target(1, "127.0.0.1", config.replica(1).port())));
         long up = System.currentTimeMillis() - t0;
         String log = Files.readString(cluster.log(1), StandardCharsets.UTF_8);
         cluster.kill(1);
@@ -206,7 +205,7 @@ class DurabilityFigures {
       for (int k = 0; k < RESTARTS; k++) {
         long t0 = System.currentTimeMillis();
         cluster.startReplica(config, 2, empty.resolve("run-" + k));
-        cluster.awaitHealthy(List.of(new ClusterStatus.Target(2, "127.0.0.1", config.replica(2).port())));
+        cluster.awaitHealthy(List.of(new StatusProbe.Target(2, "127.0.0.1", config.replica(2).port())));
         long up = System.currentTimeMillis() - t0;
         String log = Files.readString(cluster.log(2), StandardCharsets.UTF_8);
         cluster.kill(2);
@@ -233,15 +232,8 @@ class DurabilityFigures {
   }
 
   private static StatusResponse statusOf(ClusterConfig config, int id) {
-    io.grpc.ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-        .forAddress("127.0.0.1", config.replica(id).port()).usePlaintext().build();
-    try {
-      return io.pbft.proto.ClientServiceGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS)
-          .status(io.pbft.proto.StatusRequest.getDefaultInstance());
-    } catch (RuntimeException e) {
-      return null;
-    } finally {
-      ch.shutdownNow();
+    try (StatusProbe probe = StatusProbe.open(config)) {
+      return probe.ask(id, java.time.Duration.ofSeconds(5)).status(); // null if it does not answer
     }
   }
 

@@ -3,6 +3,7 @@ package io.pbft.cli.durability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.cli.cluster.ProcessCluster;
 import io.pbft.proto.StatusResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Timeout;
  * same state, and no replica ever contradicts a statement it signed before a crash.
  */
 class ReplicaCrashTest {
+  private static final List<Integer> ALL = List.of(0, 1, 2, 3);
   private static final int CLIENTS = 6;
   private static final int KEYS_PER_CLIENT = 16;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
@@ -39,22 +41,22 @@ class ReplicaCrashTest {
     long seed = Long.getLong("pbft.test.seed", 20261121L);
     Random random = new Random(seed);
     SignedLedger ledger = new SignedLedger();
-    try (DurableTestCluster c = DurableTestCluster.start("durability-kill", CLIENTS + 1, DurableTestCluster.SMALL);
-         AckedPuts load = new AckedPuts(c.config, CLIENTS, KEYS_PER_CLIENT, "kill", OPERATION_TIMEOUT)) {
+    try (ProcessCluster c = ProcessCluster.start("durability-kill", CLIENTS + 1, ProcessCluster.SMALL);
+         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, KEYS_PER_CLIENT, "kill", OPERATION_TIMEOUT)) {
       load.start();
       assertTrue(load.awaitMore(50, PROGRESS), "no load before the first crash: " + load.firstFailure());
       for (int cycle = 1; cycle <= 8; cycle++) {
-        int victim = random.nextInt(c.config.n());
+        int victim = random.nextInt(c.size());
         Thread.sleep(200 + random.nextInt(1500));
         c.kill(victim);
         String when = "replica " + victim + " after crash " + cycle + " (seed " + seed + ")";
         ledger.addAll(SignedLedger.readLog(c.dataDir(victim).resolve("wal")), when);
         assertEquals(List.of(), ledger.conflicts(), "conflicting statements after " + when);
         long t0 = System.nanoTime();
-        c.restart(victim);
+        c.launch(victim);
         // The others go on without it (f = 1) while it starts; a crashed primary is replaced by a view change.
         assertTrue(load.awaitMore(10, PROGRESS), "no progress while " + when + " was down; first failure: "
-            + load.firstFailure() + "\n" + DurableTestCluster.describe(c.statuses()));
+            + load.firstFailure() + "\n" + ProcessCluster.describe(c.statuses()));
         c.awaitUp(victim);
         long t1 = System.nanoTime();
         assertRecoveredFromDisk(c, victim, when);
@@ -64,18 +66,18 @@ class ReplicaCrashTest {
       }
       assertTrue(load.awaitMore(20, PROGRESS), "no progress after the last restart: " + load.firstFailure());
       load.stop();
-      List<StatusResponse> end = c.awaitAgreement(Duration.ofSeconds(90));
+      List<StatusResponse> end = c.awaitAgreement(ALL, Duration.ofSeconds(90));
       assertEquals(List.of(), load.verify(CLIENTS), "acknowledged puts lost (seed " + seed + ")");
-      assertTrue(load.keysAcked() > 0 && end.get(0).getLastExecuted() > 0, DurableTestCluster.describe(end));
-      c.awaitAgreement(Duration.ofSeconds(60)); // the reads executed everywhere as well
+      assertTrue(load.keysAcked() > 0 && end.get(0).getLastExecuted() > 0, ProcessCluster.describe(end));
+      c.awaitAgreement(ALL, Duration.ofSeconds(60)); // the reads executed everywhere as well
 
       // Every replica's log as a crash of the whole group leaves it.
       c.killAll();
-      for (int i = 0; i < c.config.n(); i++) {
+      for (int i = 0; i < c.size(); i++) {
         ledger.addAll(SignedLedger.readLog(c.dataDir(i).resolve("wal")), "replica " + i + " at the end");
       }
       assertEquals(List.of(), ledger.conflicts(), "a replica contradicted itself (seed " + seed + ")");
-      for (int i = 0; i < c.config.n(); i++) {
+      for (int i = 0; i < c.size(); i++) {
         assertTrue(ledger.count(i, "COMMIT") > 0, "no COMMIT of replica " + i + " found: " + ledger.counts());
       }
       System.err.printf("crash test: seed %d, %d puts acknowledged, %d failed; statements checked: %s%n", seed,
@@ -84,7 +86,7 @@ class ReplicaCrashTest {
   }
 
   /** The new process read a non-empty log back from its data directory. */
-  static void assertRecoveredFromDisk(DurableTestCluster c, int id, String when) {
+  static void assertRecoveredFromDisk(ProcessCluster c, int id, String when) {
     String log = c.log(id);
     Matcher m = RECOVERED.matcher(log);
     assertTrue(m.find(), "no recovery line in the log of " + when + ":\n" + log);
@@ -95,30 +97,30 @@ class ReplicaCrashTest {
    * Waits until replica {@code id} has executed at least what the most advanced other replica
    * had executed when it came back.
    */
-  static void awaitCaughtUp(DurableTestCluster c, int id, String when) throws InterruptedException {
+  static void awaitCaughtUp(ProcessCluster c, int id, String when) throws InterruptedException {
     long target = 0;
-    for (int i = 0; i < c.config.n(); i++) {
-      StatusResponse s = i == id ? null : c.status(i);
+    for (int i = 0; i < c.size(); i++) {
+      StatusResponse s = i == id ? null : c.tryStatus(i).orElse(null);
       if (s != null) {
         target = Math.max(target, s.getLastExecuted());
       }
     }
     long deadline = System.nanoTime() + PROGRESS.toNanos();
     while (true) {
-      c.local.checkAlive();
-      StatusResponse s = c.status(id);
+      c.checkAlive();
+      StatusResponse s = c.tryStatus(id).orElse(null);
       if (s != null && s.getLastExecuted() >= target) {
         return;
       }
       if (System.nanoTime() - deadline >= 0) {
         throw new AssertionError(when + " did not catch up to " + target + " within " + PROGRESS.toSeconds()
-            + " s:\n" + DurableTestCluster.describe(c.statuses()));
+            + " s:\n" + ProcessCluster.describe(c.statuses()));
       }
       Thread.sleep(100);
     }
   }
 
-  static Path wal(DurableTestCluster c, int id) {
+  static Path wal(ProcessCluster c, int id) {
     return c.dataDir(id).resolve("wal");
   }
 }

@@ -3,6 +3,7 @@ package io.pbft.cli.durability;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.cli.cluster.ProcessCluster;
 import io.pbft.proto.StatusResponse;
 import java.time.Duration;
 import java.util.List;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Timeout;
  * what was acknowledged must come back from the data directories alone.
  */
 class WholeGroupCrashTest {
+  private static final List<Integer> ALL = List.of(0, 1, 2, 3);
   private static final int CLIENTS = 8;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration PROGRESS = Duration.ofSeconds(90);
@@ -22,8 +24,8 @@ class WholeGroupCrashTest {
   @Test
   @Timeout(value = 4, unit = TimeUnit.MINUTES)
   void everyAcknowledgedPutSurvivesACrashOfAllReplicas() throws Exception {
-    try (DurableTestCluster c = DurableTestCluster.start("durability-all", CLIENTS + 1, DurableTestCluster.SMALL);
-         AckedPuts load = new AckedPuts(c.config, CLIENTS, 8, "all", OPERATION_TIMEOUT)) {
+    try (ProcessCluster c = ProcessCluster.start("durability-all", CLIENTS + 1, ProcessCluster.SMALL);
+         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, 8, "all", OPERATION_TIMEOUT)) {
       load.start();
       // Long enough for several checkpoints (every 16 batches), so both the application's
       // checkpoints and the log after them are needed.
@@ -32,33 +34,33 @@ class WholeGroupCrashTest {
       long ackedBefore = load.acked();
       c.killAll();
       SignedLedger ledger = new SignedLedger();
-      for (int i = 0; i < c.config.n(); i++) {
+      for (int i = 0; i < c.size(); i++) {
         ledger.addAll(SignedLedger.readLog(ReplicaCrashTest.wal(c, i)), "replica " + i + " after the group crash");
       }
-      for (int i = 0; i < c.config.n(); i++) {
-        c.restart(i);
+      for (int i = 0; i < c.size(); i++) {
+        c.launch(i);
       }
       c.awaitUp(0, 1, 2, 3);
-      for (int i = 0; i < c.config.n(); i++) {
+      for (int i = 0; i < c.size(); i++) {
         ReplicaCrashTest.assertRecoveredFromDisk(c, i, "replica " + i + " after the group crash");
       }
       // The clients went on retransmitting through the outage; the group accepts operations again.
       assertTrue(load.awaitMore(200, PROGRESS), "no progress after the restart; first failure: "
-          + load.firstFailure() + "\n" + DurableTestCluster.describe(c.statuses()));
+          + load.firstFailure() + "\n" + ProcessCluster.describe(c.statuses()));
       load.stop();
-      List<StatusResponse> after = c.awaitAgreement(Duration.ofSeconds(90));
-      for (int i = 0; i < c.config.n(); i++) {
+      List<StatusResponse> after = c.awaitAgreement(ALL, Duration.ofSeconds(90));
+      for (int i = 0; i < c.size(); i++) {
         StatusResponse b = before.get(i);
         assertTrue(b == null || after.get(i).getLastExecuted() > b.getLastExecuted(),
             "replica " + i + " did not move past where it was before the crash:\nbefore\n"
-                + DurableTestCluster.describe(before) + "after\n" + DurableTestCluster.describe(after));
+                + ProcessCluster.describe(before) + "after\n" + ProcessCluster.describe(after));
       }
       assertEquals(List.of(), load.verify(CLIENTS), "acknowledged puts lost in the crash of all replicas ("
           + ackedBefore + " acknowledged before it, " + load.acked() + " in all)");
-      c.awaitAgreement(Duration.ofSeconds(60));
+      c.awaitAgreement(ALL, Duration.ofSeconds(60));
       // No replica, the primary included, contradicted after the restart what it signed before.
       c.killAll();
-      for (int i = 0; i < c.config.n(); i++) {
+      for (int i = 0; i < c.size(); i++) {
         ledger.addAll(SignedLedger.readLog(ReplicaCrashTest.wal(c, i)), "replica " + i + " at the end");
       }
       assertEquals(List.of(), ledger.conflicts(), "a replica contradicted itself after the group crash");

@@ -1,17 +1,12 @@
 package io.pbft.cli.hygiene;
 
 import io.pbft.cli.bench.Outsider;
-
-import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.pbft.proto.ClientServiceGrpc;
-import io.pbft.proto.StatusRequest;
-import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.StatusProbe;
+import io.pbft.testkit.Statuses;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.Socket;
@@ -24,8 +19,6 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -210,7 +203,7 @@ class OutsiderFigures {
         Outsider outsider = new Outsider()) {
       ClusterConfig config = cluster.generate(4, 4);
       cluster.startReplicas(config);
-      cluster.awaitHealthy(ClusterStatus.targets(config));
+      cluster.awaitHealthy(StatusProbe.targets(config));
       put(config, 3, "before");
       attack.run(cluster, config, outsider);
       for (int r = 0; r < config.n(); r++) {
@@ -236,24 +229,15 @@ class OutsiderFigures {
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
   }
 
-  /** Each replica's non-zero counters (dropped, rejected, sessions), from its Status RPC. */
+  /** Each replica's status with its non-zero counters (dropped, rejected, garbage, sessions), from its Status RPC. */
   private static void statuses(ClusterConfig config) {
-    for (int r = 0; r < config.n(); r++) {
-      ManagedChannel c = NettyChannelBuilder.forAddress("127.0.0.1", config.replica(r).port()).usePlaintext().build();
-      try {
-        StatusResponse st = ClientServiceGrpc.newBlockingStub(c).withDeadlineAfter(5, TimeUnit.SECONDS)
-            .status(StatusRequest.getDefaultInstance());
-        Map<String, Long> nonZero = new TreeMap<>();
-        st.getCountersMap().forEach((k, v) -> {
-          if (v != 0 && !k.startsWith("state transfer") && !k.equals("executed requests")) {
-            nonZero.put(k, v);
-          }
-        });
-        report("  replica %d counters: %s", r, nonZero);
-      } catch (RuntimeException e) {
-        report("  replica %d: no status (%s)", r, e.getMessage());
-      } finally {
-        c.shutdownNow();
+    try (StatusProbe probe = StatusProbe.open(config)) {
+      for (StatusProbe.Answer a : probe.pollAll(Duration.ofSeconds(5))) {
+        if (a.reachable()) {
+          report("  replica %d: %s", a.target().id(), Statuses.line(a.status()));
+        } else {
+          report("  replica %d: no status (%s)", a.target().id(), a.error());
+        }
       }
     }
   }

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What outsiders send that is not a protocol message, or what the runtime closed to keep its
- * bounds: counted by reason (the status RPC shows each as {@code garbage: REASON}) and logged in
+ * bounds: counted by reason (the status RPC shows each under {@code garbage.by_reason}) and logged in
  * one line without a stack trace, at most once per {@code transport.garbageLogIntervalMs} per
  * remote address, so that a flood of garbage costs a counter increment, not a log line (let alone
  * the 25-line stack trace gRPC used to log per bad connection).

@@ -358,55 +358,62 @@ public final class ReplicaServer implements AutoCloseable {
   }
 
   private StatusResponse.Builder statusNow() {
-    StatusResponse.Builder b = StatusResponse.newBuilder()
+    long peerDrops = 0;
+    long peerBytes = 0;
+    for (PeerLink p : peers) {
+      if (p != null) {
+        peerDrops += p.dropped();
+        peerBytes += p.queuedBytes();
+      }
+    }
+    io.pbft.proto.Drops.Builder drops = io.pbft.proto.Drops.newBuilder()
+        .setEventLoopFull(loop.dropped())
+        .setEventLoopBytesFull(loop.droppedBytes())
+        .setRepliesWithoutSession(sessions.repliesDropped())
+        .setPeerQueueFull(peerDrops)
+        .setVerificationQueueFull(verifyPool.droppedFull())
+        .setVerificationQueueBytesFull(verifyPool.droppedBytes());
+    // The services count a refused verification task as "verification queue full" whichever bound
+    // refused it; the pool's typed counters tell the two bounds apart, so the reason is left out.
+    dropped.forEach((reason, count) -> {
+      if (!reason.equals("verification queue full")) {
+        drops.putByReason(reason, count.get());
+      }
+    });
+    io.pbft.proto.GarbageCounts.Builder garbage = io.pbft.proto.GarbageCounts.newBuilder()
+        .setLogLines(hygiene.garbage.linesLogged())
+        .putAllByReason(hygiene.garbage.snapshot());
+    io.pbft.proto.QueuedBytes.Builder queued = io.pbft.proto.QueuedBytes.newBuilder()
+        .setVerification(verifyPool.queuedBytes())
+        .setEventLoop(loop.queuedBytes())
+        .setPeers(peerBytes)
+        .setVerificationHigh(verifyPool.queuedBytesHigh())
+        .setEventLoopHigh(loop.queuedBytesHigh());
+    // last_executed and state_digest are the execution thread's: status() fills them in
+    return StatusResponse.newBuilder()
         .setReplicaId(id)
         .setView(core.view())
         .setPrimary(core.primary())
         .setLowWatermark(core.lowWatermark())
-        .setReplicas(config.n());
-    core.rejections().snapshot().forEach((reason, count) -> b.putCounters("rejected: " + reason, count));
-    dropped.forEach((reason, count) -> b.putCounters("dropped: " + reason, count.get()));
-    b.putCounters("executed requests", core.executedRequests());
-    b.putCounters("view changes started", core.viewChangesStarted());
-    b.putCounters("state transfers", core.stateTransfers());
-    b.putCounters("state transfer bytes", core.stateTransferBytes());
-    b.putCounters("view changing", core.viewChanging() ? 1 : 0);
-    b.putCounters("storage failed", failure != null ? 1 : 0);
-    if (storage != null) {
-      b.putCounters("log bytes on disk", storage.diskBytes());
-    }
-    b.putCounters("dropped: event loop full", loop.dropped());
-    b.putCounters("dropped: replies without session", sessions.repliesDropped());
-    b.putCounters("client sessions", sessions.size());
-    long peerDrops = 0;
-    for (PeerLink p : peers) {
-      if (p != null) {
-        peerDrops += p.dropped();
-      }
-    }
-    b.putCounters("dropped: peer queue full", peerDrops);
-    b.putCounters("dropped: event loop bytes full", loop.droppedBytes());
-    b.putCounters("dropped: verification queue full", verifyPool.droppedFull());
-    b.putCounters("dropped: verification queue bytes full", verifyPool.droppedBytes());
-    hygiene.garbage.snapshot().forEach((reason, count) -> b.putCounters("garbage: " + reason, count));
-    b.putCounters("garbage log lines", hygiene.garbage.linesLogged());
-    b.putCounters("connections", hygiene.connections.size());
-    b.putCounters("connections accepted", hygiene.connections.accepted());
-    b.putCounters("pending streams", hygiene.pending.size());
-    b.putCounters("peer streams", hygiene.peerStreams.size());
-    b.putCounters("queued bytes: verification", verifyPool.queuedBytes());
-    b.putCounters("queued bytes: event loop", loop.queuedBytes());
-    b.putCounters("queued bytes high: verification", verifyPool.queuedBytesHigh());
-    b.putCounters("queued bytes high: event loop", loop.queuedBytesHigh());
-    b.putCounters("bytes read by unauthenticated connections", hygiene.connections.unauthenticatedBytes());
-    long peerBytes = 0;
-    for (PeerLink p : peers) {
-      if (p != null) {
-        peerBytes += p.queuedBytes();
-      }
-    }
-    b.putCounters("queued bytes: peers", peerBytes);
-    return b;
+        .setReplicas(config.n())
+        .setViewChanging(core.viewChanging())
+        .setViewChangesStarted(core.viewChangesStarted())
+        .setExecutedRequests(core.executedRequests())
+        .setStateTransfers(core.stateTransfers())
+        .setStateTransferBytes(core.stateTransferBytes())
+        .setDurable(storage != null)
+        .setLogBytesOnDisk(storage != null ? storage.diskBytes() : 0)
+        .setStorageFailed(failure != null)
+        .setClientSessions(sessions.size())
+        .setDropped(drops)
+        .putAllRejected(core.rejections().snapshot())
+        .setGarbage(garbage)
+        .setConnections(hygiene.connections.size())
+        .setConnectionsAccepted(hygiene.connections.accepted())
+        .setPendingStreams(hygiene.pending.size())
+        .setPeerStreams(hygiene.peerStreams.size())
+        .setUnauthenticatedBytesRead(hygiene.connections.unauthenticatedBytes())
+        .setQueuedBytes(queued);
   }
 
   public boolean isClosed() {

@@ -1,0 +1,337 @@
+package io.pbft.cli.cluster;
+
+import io.pbft.client.ClusterChannels;
+import io.pbft.client.KvClient;
+import io.pbft.client.PbftClient;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ClusterSetup;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Cluster;
+import io.pbft.testkit.ClusterConfigs;
+import io.pbft.testkit.KvStore;
+import io.pbft.testkit.Polling;
+import io.pbft.testkit.Ports;
+import io.pbft.testkit.ProxyNetwork;
+import io.pbft.testkit.StatusProbe;
+import io.pbft.testkit.Statuses;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
+
+/**
+ * Four durable replica processes ({@code pbft replica --data-dir}) on 127.0.0.1, started through
+ * {@link LocalCluster} so that every process is stopped and the folder (keys, configurations, logs,
+ * data) deleted on {@link #close}, whatever happened. The processes run this JVM's classpath.
+ *
+ * <p>As a {@link Cluster}: {@link #stop} is SIGTERM, {@link #kill} SIGKILL, {@link #pause} and
+ * {@link #resume} SIGSTOP and SIGCONT, and {@link #restart} starts a new process on the same data
+ * directory. {@link #isolate} needs {@link #withFaultyNetwork}: every replica then runs with a
+ * configuration file of its own in which its peers are reached through a {@link ProxyNetwork}, as
+ * clients reach the replicas; status probes dial the replicas directly.
+ */
+public final class ProcessCluster implements Cluster {
+  /** Checkpoints every 16 batches, a window of 64, a backup suspects the primary after 500 ms. */
+  public static final UnaryOperator<ProtocolSettings> SMALL =
+      p -> p.withCheckpointInterval(16).withWindowSize(64).withViewChangeTimeoutMs(500);
+  private static final int N = 4;
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+  /** How long replica processes may take to answer after a start (JVM, RocksDB, recovery) on a loaded machine. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+
+  private final String purpose;
+  private final int clients;
+  private final UnaryOperator<ProtocolSettings> protocol;
+  private boolean faultyNetwork;
+  private Duration operationTimeout = Duration.ofSeconds(30);
+
+  private LocalCluster local;
+  private ClusterConfig config;
+  private ClusterConfig clientConfig;
+  private ProxyNetwork proxies;
+  private StatusProbe probe;
+  private ClusterChannels channels;
+  private final Map<Integer, KvStore> stores = new TreeMap<>();
+  private final List<KvClient> handedOut = new ArrayList<>();
+
+  private ProcessCluster(String purpose, int clients, UnaryOperator<ProtocolSettings> protocol) {
+    this.purpose = purpose;
+    this.clients = clients;
+    this.protocol = protocol;
+  }
+
+  /** An unstarted cluster of four replicas and {@code clients} client identities, {@code protocol} applied to the defaults. */
+  public static ProcessCluster create(String purpose, int clients, UnaryOperator<ProtocolSettings> protocol) {
+    return new ProcessCluster(purpose, clients, protocol);
+  }
+
+  /** {@link #create} and {@link #start}: returns once every replica answers the status RPC. */
+  public static ProcessCluster start(String purpose, int clients, UnaryOperator<ProtocolSettings> protocol) {
+    return create(purpose, clients, protocol).start();
+  }
+
+  /** Replicas and clients reach each other through proxies, so that replicas can be isolated. */
+  public ProcessCluster withFaultyNetwork() {
+    faultyNetwork = true;
+    return this;
+  }
+
+  /** The operation timeout of the clients {@link #kv} hands out (default 30 s). */
+  public ProcessCluster withOperationTimeout(Duration timeout) {
+    operationTimeout = timeout;
+    return this;
+  }
+
+  @Override
+  public ProcessCluster start() {
+    if (local != null) {
+      return this;
+    }
+    local = LocalCluster.create(purpose, new PrintWriter(System.err, true));
+    try {
+      ClusterConfig generated = ClusterSetup.generate(local.dir(), N, clients, "127.0.0.1", Ports.free(), -1,
+          new SecureRandom());
+      int[] ports = Ports.free(N);
+      config = ClusterConfigs.onLoopback(generated, ports).withProtocol(protocol.apply(generated.protocol()));
+      config.write(local.dir().resolve("cluster.yaml"));
+      clientConfig = config;
+      if (faultyNetwork) {
+        proxies = ProxyNetwork.start(ports);
+        for (int i = 0; i < N; i++) {
+          proxies.replicaView(config, i).write(configFile(i));
+        }
+        clientConfig = proxies.clientView(config);
+        clientConfig.write(local.dir().resolve("clients.yaml"));
+      }
+      probe = StatusProbe.open(config);
+      for (int i = 0; i < N; i++) {
+        local.startReplica(configFile(i), i, dataDir(i));
+      }
+      awaitUp(IntStream.range(0, N).toArray());
+      return this;
+    } catch (RuntimeException | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  /** The configuration replica {@code id} runs with. */
+  private Path configFile(int id) {
+    return proxies == null ? local.dir().resolve("cluster.yaml") : local.dir().resolve("replica-" + id + ".yaml");
+  }
+
+  /** The configuration with every replica at its real address. */
+  public ClusterConfig config() {
+    return config;
+  }
+
+  /** The configuration clients use (through the proxies, with {@link #withFaultyNetwork}). */
+  public ClusterConfig clientConfig() {
+    return clientConfig;
+  }
+
+  public Path dataDir(int id) {
+    return local.dataDir(id);
+  }
+
+  /** The output of replica {@code id}'s latest process. */
+  public String log(int id) {
+    try {
+      return Files.readString(local.log(id), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Throws if a replica process exited by itself (not by stop or kill), quoting the end of its log. */
+  public void checkAlive() {
+    local.checkAlive();
+  }
+
+  /** Waits until each of {@code ids} answers the status RPC (fails if any process died by itself). */
+  public void awaitUp(int... ids) {
+    List<StatusProbe.Target> targets = new ArrayList<>();
+    for (int id : ids) {
+      targets.add(new StatusProbe.Target(id, config.replica(id).host(), config.replica(id).port()));
+    }
+    try {
+      local.awaitHealthy(targets, START_TIMEOUT);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /** SIGKILL to every replica at once (no replica outlives another by more than the signals' gap). */
+  public void killAll() {
+    List<Process> processes = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      processes.add(local.process(i));
+    }
+    processes.forEach(Process::destroyForcibly);
+    for (int i = 0; i < N; i++) {
+      kill(i); // marks it killed on purpose; already dead or dying
+    }
+  }
+
+  /** Every replica's status, null for one that does not answer. */
+  public List<StatusResponse> statuses() {
+    List<StatusResponse> all = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      all.add(tryStatus(i).orElse(null));
+    }
+    return all;
+  }
+
+  /** One line per replica (ids 0..3), "unreachable" for a null status. */
+  public static String describe(List<StatusResponse> statuses) {
+    return Statuses.describe(IntStream.range(0, statuses.size()).boxed().toList(), statuses);
+  }
+
+  // ---------------------------------------------------------------- Cluster
+
+  @Override
+  public int size() {
+    return N;
+  }
+
+  @Override
+  public void stop(int id) {
+    try {
+      local.stop(id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  @Override
+  public void kill(int id) {
+    try {
+      local.kill(id);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  @Override
+  public void pause(int id) {
+    local.pause(id);
+  }
+
+  @Override
+  public void resume(int id) {
+    local.resume(id);
+  }
+
+  @Override
+  public void isolate(int id) {
+    network().isolate(id);
+  }
+
+  @Override
+  public void heal() {
+    network().heal();
+  }
+
+  @Override
+  public void restart(int id) {
+    launch(id);
+    awaitUp(id);
+  }
+
+  /**
+   * Starts a new process for replica {@code id} on its data directory (stopping a running one
+   * gracefully first) and returns at once, so that a test can watch the others go on while it
+   * starts; {@link #awaitUp} waits for it.
+   */
+  public void launch(int id) {
+    if (local.process(id).isAlive()) {
+      stop(id);
+    }
+    local.startReplica(configFile(id), id, dataDir(id));
+  }
+
+  /** Starts a process for every replica in {@code ids} at once, then waits until each answers. */
+  @Override
+  public void restartAll(Collection<Integer> ids) {
+    for (int id : ids) {
+      launch(id);
+    }
+    awaitUp(ids.stream().mapToInt(Integer::intValue).toArray());
+  }
+
+  @Override
+  public synchronized KvStore kv(int clientId) {
+    return stores.computeIfAbsent(clientId, c -> KvStore.of(kvClient(c)));
+  }
+
+  /** A key-value client with identity {@code clientId} on channels shared by this cluster's clients; closed with it. */
+  public synchronized KvClient kvClient(int clientId) {
+    if (channels == null) {
+      channels = ClusterChannels.open(clientConfig);
+    }
+    KvClient kv = KvClient.owning(PbftClient.newBuilder().channels(channels).clientId(clientId)
+        .operationTimeout(operationTimeout).build());
+    handedOut.add(kv);
+    return kv;
+  }
+
+  /** Over the Status RPC at the replica's own address (a replica cut off by the proxies still answers). */
+  @Override
+  public StatusResponse status(int id) {
+    return probe.status(id, PROBE_TIMEOUT);
+  }
+
+  /** Waits in wall time, failing at once (with the end of its log) if a replica process died by itself. */
+  @Override
+  public void await(String what, BooleanSupplier condition, Duration timeout) {
+    Polling.await(what, () -> {
+      local.checkAlive();
+      return condition.getAsBoolean();
+    }, timeout);
+  }
+
+  private ProxyNetwork network() {
+    if (proxies == null) {
+      throw new IllegalStateException("no proxies between the replicas: create the cluster withFaultyNetwork()");
+    }
+    return proxies;
+  }
+
+  @Override
+  public void close() {
+    synchronized (this) {
+      handedOut.forEach(KvClient::close);
+      handedOut.clear();
+      stores.clear();
+      if (channels != null) {
+        channels.close();
+        channels = null;
+      }
+    }
+    if (probe != null) {
+      probe.close();
+    }
+    if (local != null) {
+      local.close(); // continues paused processes, stops every one, deletes the folder
+    }
+    if (proxies != null) {
+      proxies.close();
+    }
+  }
+}
