@@ -42,7 +42,13 @@ import java.util.stream.Stream;
  */
 public final class LocalCluster implements AutoCloseable {
   /** Replica JVMs: throughput collector (pauses matter less than CPU on 2 cores); the heap is a setting. */
-  private static final List<String> JVM_FLAGS = List.of("-XX:+UseParallelGC", "-XX:+ExitOnOutOfMemoryError");
+  /**
+   * MetaspaceSize: class loading at start would otherwise cross the default 20 MB threshold and
+   * force a full collection of a few hundred ms just as the group starts, which with a short
+   * view-change timeout looks like a failed primary.
+   */
+  private static final List<String> JVM_FLAGS =
+      List.of("-XX:+UseParallelGC", "-XX:+ExitOnOutOfMemoryError", "-XX:MetaspaceSize=128m");
 
   private final Path dir;
   private final LocalClusterSettings settings;

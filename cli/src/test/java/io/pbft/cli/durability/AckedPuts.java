@@ -36,6 +36,7 @@ final class AckedPuts implements AutoCloseable {
   private final AtomicLong failed = new AtomicLong();
   private final AtomicReference<String> firstFailure = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile long pauseMs;
 
   /** Per key: its last acknowledged value and what was attempted after it. Owned by one thread. */
   private static final class KeyHistory {
@@ -51,6 +52,15 @@ final class AckedPuts implements AutoCloseable {
     this.prefix = prefix;
     this.operationTimeout = operationTimeout;
     this.channels = ClusterChannels.open(config);
+  }
+
+  /**
+   * Each client waits this long after each put: a paced load leaves CPU for replicas that restart
+   * and catch up on a two-core machine, where a closed loop as fast as it goes starves them.
+   */
+  AckedPuts pausing(Duration pause) {
+    this.pauseMs = pause.toMillis();
+    return this;
   }
 
   void start() {
@@ -83,6 +93,13 @@ final class AckedPuts implements AutoCloseable {
         } catch (RuntimeException e) {
           failed.incrementAndGet();
           firstFailure.compareAndSet(null, e.toString());
+        }
+        if (pauseMs > 0) {
+          try {
+            Thread.sleep(pauseMs);
+          } catch (InterruptedException e) {
+            return;
+          }
         }
       }
     }

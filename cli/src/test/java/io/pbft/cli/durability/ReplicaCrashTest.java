@@ -26,6 +26,12 @@ class ReplicaCrashTest {
   private static final int KEYS_PER_CLIENT = 16;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration PROGRESS = Duration.ofSeconds(60);
+  /**
+   * Between a client's puts: paced (about 6 x 40 puts/s), so that a restarting JVM is not starved
+   * of CPU by the load on two cores (unpaced, a restart took 20-40 s and the eight cycles ran
+   * past the time limit); still hundreds of puts per cycle for the crashes to hit.
+   */
+  private static final Duration PAUSE = Duration.ofMillis(20);
   private static final Pattern RECOVERED =
       Pattern.compile("data directory .*: application checkpoint (\\d+), (\\d+) log records");
 
@@ -42,7 +48,8 @@ class ReplicaCrashTest {
     Random random = new Random(seed);
     SignedLedger ledger = new SignedLedger();
     try (ProcessCluster c = ProcessCluster.start("durability-kill", CLIENTS + 1, ProcessCluster.SMALL);
-         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, KEYS_PER_CLIENT, "kill", OPERATION_TIMEOUT)) {
+         AckedPuts load = new AckedPuts(c.clientConfig(), CLIENTS, KEYS_PER_CLIENT, "kill", OPERATION_TIMEOUT)
+             .pausing(PAUSE)) {
       load.start();
       assertTrue(load.awaitMore(50, PROGRESS), "no load before the first crash: " + load.firstFailure());
       for (int cycle = 1; cycle <= 8; cycle++) {
