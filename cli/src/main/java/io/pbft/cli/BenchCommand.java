@@ -57,6 +57,8 @@ import picocli.CommandLine.Spec;
         "throughput under it relative to before, the longest gap, view changes, errors, lost acknowledged puts."})
 final class BenchCommand implements Callable<Integer> {
   private static final int KEYS = 1000;
+  /** Keys each client writes under --fault, all read back at the end. */
+  private static final int VERIFIED_KEYS_PER_CLIENT = 32;
   private static final int DEFAULT_REPLICAS = 4;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
 
@@ -289,7 +291,7 @@ final class BenchCommand implements Callable<Integer> {
     Fault kind = injector == null ? null : Fault.parse(fault);
     // Under a fault, every client writes keys of its own so that the run can be checked for lost
     // acknowledged puts afterwards.
-    VerifiedPuts verifiedPuts = kind == null ? null : new VerifiedPuts(target, KEYS / Math.max(1, clients) + 1, payload, readRatio);
+    VerifiedPuts verifiedPuts = kind == null ? null : new VerifiedPuts(target, VERIFIED_KEYS_PER_CLIENT, payload, readRatio);
     LoadDriver driver = new LoadDriver(
         LoadDriver.Plan.timed(clients, Duration.ofSeconds(warmup), Duration.ofSeconds(duration)),
         verifiedPuts != null ? verifiedPuts.step() : KvWorkloads.putGet(target, KEYS, payload, readRatio), err);

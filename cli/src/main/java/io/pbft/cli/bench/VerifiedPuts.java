@@ -92,36 +92,69 @@ public final class VerifiedPuts {
     };
   }
 
-  /** Reads back every key a client wrote (call after the load stopped). */
+  /**
+   * Reads back every key a client wrote (call after the load stopped), each client its own keys on
+   * a thread of its own, as the load ran.
+   */
   public Verdict verify() throws Exception {
-    int checked = 0;
-    int lost = 0;
-    long acknowledged = 0;
-    List<String> examples = new ArrayList<>();
-    for (int c = 0; c < clients.length; c++) {
-      PerClient me = clients[c];
-      acknowledged += me.acknowledged;
-      for (int k = 0; k < keysPerClient; k++) {
-        if (me.acked[k] < 0) {
-          continue;
+    List<java.util.concurrent.Future<Verdict>> perClient = new ArrayList<>();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients.length);
+    try {
+      for (int c = 0; c < clients.length; c++) {
+        int client = c;
+        perClient.add(pool.submit(() -> verify(client)));
+      }
+      int checked = 0;
+      int lost = 0;
+      long acknowledged = 0;
+      List<String> examples = new ArrayList<>();
+      for (java.util.concurrent.Future<Verdict> f : perClient) {
+        Verdict v;
+        try {
+          v = f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw e.getCause() instanceof Exception x ? x : e;
         }
-        checked++;
-        KvResult r = result(target.execute(c, KvOperations.get(key(c, k))));
-        long found = -1;
-        if (r.getFound() && r.getValue().size() >= 12) {
-          ByteBuffer b = r.getValue().asReadOnlyByteBuffer();
-          found = b.getInt() == c ? b.getLong() : -2;
-        }
-        if (found != me.acked[k] && !me.uncertain.get(k).contains(found)) {
-          lost++;
+        checked += v.keysChecked();
+        lost += v.lost();
+        acknowledged += v.acknowledged();
+        for (String x : v.examples()) {
           if (examples.size() < 5) {
-            examples.add("client " + c + " key " + k + ": acknowledged put #" + me.acked[k] + ", read "
-                + (found == -1 ? "nothing" : found == -2 ? "another writer's value" : "put #" + found));
+            examples.add(x);
           }
         }
       }
+      return new Verdict(checked, acknowledged, lost, examples);
+    } finally {
+      pool.shutdownNow();
     }
-    return new Verdict(checked, acknowledged, lost, examples);
+  }
+
+  private Verdict verify(int c) throws Exception {
+    PerClient me = clients[c];
+    int checked = 0;
+    int lost = 0;
+    List<String> examples = new ArrayList<>();
+    for (int k = 0; k < keysPerClient; k++) {
+      if (me.acked[k] < 0) {
+        continue;
+      }
+      checked++;
+      KvResult r = result(target.execute(c, KvOperations.get(key(c, k))));
+      long found = -1;
+      if (r.getFound() && r.getValue().size() >= 12) {
+        ByteBuffer b = r.getValue().asReadOnlyByteBuffer();
+        found = b.getInt() == c ? b.getLong() : -2;
+      }
+      if (found != me.acked[k] && !me.uncertain.get(k).contains(found)) {
+        lost++;
+        if (examples.size() < 5) {
+          examples.add("client " + c + " key " + k + ": acknowledged put #" + me.acked[k] + ", read "
+              + (found == -1 ? "nothing" : found == -2 ? "another writer's value" : "put #" + found));
+        }
+      }
+    }
+    return new Verdict(checked, me.acknowledged, lost, examples);
   }
 
   private static KvResult result(byte[] bytes) {
