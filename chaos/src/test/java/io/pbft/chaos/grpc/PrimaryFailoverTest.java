@@ -36,8 +36,16 @@ class PrimaryFailoverTest {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, CLIENTS, c -> c.withProtocol(fastSettings()));
         PutLoad load = PutLoad.start(cluster, "failover", PutLoad.ids(0, CLIENTS), 32)) {
       load.awaitAcknowledged(500, GrpcCluster.SETTLE);
-      int primary = cluster.status(1).getPrimary();
-      assertEquals(0, primary, "view 0 is led by replica 0");
+      // The primary of the view the group is in. Usually replica 0; on a starved machine (one JVM
+      // of four replicas and eight clients compiling on two cores) the first requests can take
+      // longer than the 500 ms timeout, and the group then starts in a later view (docs/ROBUSTNESS.md).
+      StatusResponse before = cluster.status(1);
+      for (int i = 0; i < 100 && before.getViewChanging(); i++) {
+        Thread.sleep(50);
+        before = cluster.status(1);
+      }
+      int primary = before.getPrimary();
+      assertEquals(before.getView() % 4, primary, "the primary of view v is replica v mod n");
 
       long killedAt = System.nanoTime();
       long ackedBefore = load.acknowledgedCount();
@@ -51,7 +59,7 @@ class PrimaryFailoverTest {
 
       List<StatusResponse> survivors = cluster.assertRunningReplicasAgree();
       for (StatusResponse s : survivors) {
-        assertTrue(s.getView() >= 1, "replica " + s.getReplicaId() + " left view 0");
+        assertTrue(s.getView() > before.getView(), "replica " + s.getReplicaId() + " left view " + before.getView());
         assertEquals(survivors.get(0).getView(), s.getView(), "replica " + s.getReplicaId() + " is in the same view");
         assertTrue(s.getPrimary() != primary, "the crashed replica no longer leads");
         assertFalse(s.getViewChanging(), "replica " + s.getReplicaId() + " is in a view");
