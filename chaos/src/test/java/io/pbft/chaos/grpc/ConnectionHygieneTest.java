@@ -1,5 +1,6 @@
 package io.pbft.chaos.grpc;
 
+import io.pbft.chaos.outsider.Outsider;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Outsiders without keys against a real cluster on 127.0.0.1 (the same address as the clients and
+ * Outsider without keys against a real cluster on 127.0.0.1 (the same address as the clients and
  * peers, so per-address bounds do not tell them apart): streams that never complete a handshake,
  * idle connections, and the timeouts and caps that keep them from locking clients out.
  */
@@ -66,12 +67,12 @@ class ConnectionHygieneTest {
     int pendingMax = 64;
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 3, transport(t -> t.pendingStreamsMax(pendingMax)
             .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(60_000)));
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       cluster.kvClient(2).put("warm", "up");
       awaitPeerStreams(cluster);
-      List<Outsiders.Streams> held = new ArrayList<>();
+      List<Outsider.Streams> held = new ArrayList<>();
       for (int r = 0; r < 4; r++) {
-        Outsiders.Streams s = new Outsiders.Streams();
+        Outsider.Streams s = new Outsider.Streams();
         for (int c = 0; c < 3; c++) {
           ManagedChannel ch = outsiders.channel(cluster.config().replica(r).port());
           outsiders.handshakeless(ch, 50, s);
@@ -81,7 +82,7 @@ class ConnectionHygieneTest {
       }
       for (int r = 0; r < 4; r++) {
         int id = r;
-        Outsiders.Streams s = held.get(r);
+        Outsider.Streams s = held.get(r);
         // 180 opened, all but pendingMax of them closed to make room
         Polling.until(s::open, open -> open <= pendingMax, Duration.ofSeconds(30));
         assertEquals(pendingMax, s.open(), "outsider streams still open at replica " + id);
@@ -110,11 +111,11 @@ class ConnectionHygieneTest {
     int pendingMax = 32;
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1, transport(t -> t.pendingStreamsMax(pendingMax)
             .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(500)));
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       int port = cluster.config().replica(0).port();
       awaitPeerStreams(cluster);
       for (int round = 1; round <= 2; round++) {
-        Outsiders.Streams s = outsiders.handshakeless(outsiders.channel(port), pendingMax, new Outsiders.Streams());
+        Outsider.Streams s = outsiders.handshakeless(outsiders.channel(port), pendingMax, new Outsider.Streams());
         // every one gets a slot: none was displaced (the previous round's slots were freed)
         StatusResponse admitted = Polling.until(() -> cluster.status(0),
             st -> st.getPendingStreams() == pendingMax || s.ended.get() > 0, Duration.ofSeconds(10));
@@ -128,7 +129,7 @@ class ConnectionHygieneTest {
         assertEquals((long) r * pendingMax, garbage(after, HANDSHAKE_TIMEOUT), () -> GrpcCluster.describe(List.of(after)));
       }
       // the replica serves clients as before
-      Outsiders.Session session = outsiders.session(outsiders.channel(port), cluster.config(), 0, 0);
+      Outsider.Session session = outsiders.session(outsiders.channel(port), cluster.config(), 0, 0);
       session.accepted.get(10, TimeUnit.SECONDS);
       session.close();
     }
@@ -161,18 +162,18 @@ class ConnectionHygieneTest {
   @Test
   void sessionsAreFreedOnCloseAndTheNewestOfAClientWin() throws Exception {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 3, transport(t -> t.sessionsPerClientMax(2)));
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       ClusterConfig config = cluster.config();
       List<ManagedChannel> channels = new ArrayList<>();
       for (int r = 0; r < 4; r++) {
         channels.add(outsiders.channel(config.replica(r).port()));
       }
       for (int cycle = 0; cycle < 50; cycle++) {
-        List<Outsiders.Session> open = new ArrayList<>();
+        List<Outsider.Session> open = new ArrayList<>();
         for (int r = 0; r < 4; r++) {
           open.add(outsiders.session(channels.get(r), config, cycle % 3, r));
         }
-        for (Outsiders.Session s : open) {
+        for (Outsider.Session s : open) {
           s.accepted.get(10, TimeUnit.SECONDS);
           s.close();
         }
@@ -190,11 +191,11 @@ class ConnectionHygieneTest {
         assertEquals(0, st.getPendingStreams(), () -> GrpcCluster.describe(all));
       }
       // newest wins: a third session of client 0 closes its first
-      Outsiders.Session first = outsiders.session(channels.get(0), config, 0, 0);
+      Outsider.Session first = outsiders.session(channels.get(0), config, 0, 0);
       first.accepted.get(10, TimeUnit.SECONDS);
-      Outsiders.Session second = outsiders.session(channels.get(0), config, 0, 0);
+      Outsider.Session second = outsiders.session(channels.get(0), config, 0, 0);
       second.accepted.get(10, TimeUnit.SECONDS);
-      Outsiders.Session third = outsiders.session(channels.get(0), config, 0, 0);
+      Outsider.Session third = outsiders.session(channels.get(0), config, 0, 0);
       third.accepted.get(10, TimeUnit.SECONDS);
       first.ended.get(10, TimeUnit.SECONDS);
       assertTrue(first.rejections.stream().anyMatch(r -> r.contains("replaced by a newer session")), first.rejections::toString);
@@ -213,7 +214,7 @@ class ConnectionHygieneTest {
     int perAddress = 12;
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 2, transport(t -> t.connectionsPerAddressMax(perAddress)
             .connectionsMax(16).handshakeTimeoutMs(60_000)));
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       cluster.kvClient(1).put("warm", "up");
       int port = cluster.config().replica(0).port();
       List<Socket> idle = new ArrayList<>();
@@ -230,7 +231,7 @@ class ConnectionHygieneTest {
       assertTrue(most <= perAddress, "connections at replica 0 peaked at " + most);
       assertTrue(st.getConnections() <= perAddress, () -> GrpcCluster.describe(List.of(st)));
       // the replica closed the sockets beyond its cap; its peers' and the client's connections stayed
-      int open = Outsiders.stillOpen(idle);
+      int open = Outsider.stillOpen(idle);
       assertTrue(open <= perAddress - 4, "idle sockets still open: " + open);
       assertTrue(garbage(st, "connection closed to make room for a newer one") >= 100 - perAddress,
           () -> GrpcCluster.describe(List.of(st)));

@@ -1,5 +1,6 @@
 package io.pbft.chaos.grpc;
 
+import io.pbft.chaos.outsider.Outsider;
 import static io.pbft.chaos.grpc.ConnectionHygieneTest.garbage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,7 +59,7 @@ class GarbageLogTest {
     java.util.logging.Logger grpcLog = java.util.logging.Logger.getLogger("io.grpc");
     grpcLog.addHandler(jul);
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1);
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       cluster.kvClient(0).put("before", "garbage");
       int port = cluster.config().replica(0).port();
       Random random = new Random(1);
@@ -104,7 +105,7 @@ class GarbageLogTest {
   /** The HTTP/2 preface, an empty SETTINGS frame, then a DATA frame on stream 0 (a connection error). */
   static byte[] dataOnStreamZero() {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
-    b.writeBytes(Outsiders.PREFACE);
+    b.writeBytes(Outsider.PREFACE);
     b.writeBytes(new byte[] {0, 0, 0, 0x4, 0, 0, 0, 0, 0});
     b.writeBytes(new byte[] {0, 0, 1, 0x0, 0, 0, 0, 0, 0, 42});
     return b.toByteArray();

@@ -1,5 +1,6 @@
 package io.pbft.chaos.grpc;
 
+import io.pbft.chaos.outsider.Outsider;
 import static io.pbft.chaos.grpc.ConnectionHygieneTest.garbage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -38,20 +39,20 @@ class MemoryBoundsTest {
   @Test
   void messagesWithUnknownFieldsAreRefusedAndCountedWithoutBeingQueued() throws Exception {
     try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1);
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       ClusterConfig config = cluster.config();
       ManagedChannel toOne = outsiders.channel(config.replica(1).port());
 
       // 1. unknown fields in the signed envelope: refused on arrival
-      Outsiders.Streams streams = new Outsiders.Streams();
+      Outsider.Streams streams = new Outsider.Streams();
       ClientCallStreamObserver<SignedMessage> peer = outsiders.peerStream(toOne, streams);
-      peer.onNext(Outsiders.unknownFields(1 << 20));
+      peer.onNext(Outsider.unknownFields(1 << 20));
 
       // 2. unknown fields inside a validly signed payload: refused by the verifier
       Ed25519Keys zero = config.replicaKeys(0);
       ReplicaMessage withUnknown = ReplicaMessage.newBuilder()
           .setStateChunk(StateChunk.newBuilder().setSequence(1).setReplicaId(0)
-              .setUnknownFields(Outsiders.withUnknownField(1000)))
+              .setUnknownFields(Outsider.withUnknownField(1000)))
           .build();
       peer.onNext(signed(zero, 0, withUnknown.toByteString()));
       Polling.until(() -> cluster.status(1), st -> st.getDropped().getByReasonOrDefault("unknown fields", 0) == 2, Duration.ofSeconds(10));
@@ -65,18 +66,18 @@ class MemoryBoundsTest {
 
       // 3. unknown fields in a client's message: the stream without handshake is closed
       ManagedChannel toZero = outsiders.channel(config.replica(0).port());
-      Outsiders.Streams client = outsiders.handshakeless(toZero, 1, new Outsiders.Streams());
+      Outsider.Streams client = outsiders.handshakeless(toZero, 1, new Outsider.Streams());
       @SuppressWarnings("unchecked")
       ClientCallStreamObserver<ClientMessage> call = (ClientCallStreamObserver<ClientMessage>) client.calls.get(0);
-      call.onNext(ClientMessage.newBuilder().setUnknownFields(Outsiders.withUnknownField(1 << 20)).build());
+      call.onNext(ClientMessage.newBuilder().setUnknownFields(Outsider.withUnknownField(1 << 20)).build());
       Polling.until(client.ended::get, n -> n == 1, Duration.ofSeconds(10));
       assertEquals(1, client.ended.get());
 
       // 4. unknown fields in a signed request on an established session: refused by the verifier
-      Outsiders.Session session = outsiders.session(toZero, config, 0, 0);
+      Outsider.Session session = outsiders.session(toZero, config, 0, 0);
       session.accepted.get(10, TimeUnit.SECONDS);
       Request request = Request.newBuilder().setClientId(0).setTimestamp(1)
-          .setUnknownFields(Outsiders.withUnknownField(100)).build();
+          .setUnknownFields(Outsider.withUnknownField(100)).build();
       session.call.onNext(ClientMessage.newBuilder().setRequest(SignedRequest.newBuilder()
           .setRequest(request.toByteString())
           .setSignature(ByteString.copyFrom(config.clientKeys(0).sign(request.toByteArray())))).build());
@@ -105,7 +106,7 @@ class MemoryBoundsTest {
                 .stateChunkBytesMax(512 << 10).build())
             .withTransport(c.transport().toBuilder().messageBytesMax(2 << 20).inboundQueueBytesMax(queueBytes)
                 .peerQueueBytesMax(queueBytes).unauthenticatedBytesMax(32 << 20).verifyThreads(1).build()));
-        Outsiders outsiders = new Outsiders()) {
+        Outsider outsiders = new Outsider()) {
       ClusterConfig config = cluster.config();
       Ed25519Keys zero = config.replicaKeys(0);
       SignedMessage big = signed(zero, 0, ReplicaMessage.newBuilder()
@@ -117,7 +118,7 @@ class MemoryBoundsTest {
       Thread[] senders = new Thread[streams];
       for (int i = 0; i < streams; i++) {
         ClientCallStreamObserver<SignedMessage> call = outsiders.peerStream(
-            outsiders.channel(config.replica(1).port()), new Outsiders.Streams());
+            outsiders.channel(config.replica(1).port()), new Outsider.Streams());
         senders[i] = new Thread(() -> {
           for (int m = 0; m < perStream; m++) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);

@@ -1,5 +1,6 @@
 package io.pbft.cli.bench;
 
+import io.pbft.chaos.outsider.Outsider;
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;

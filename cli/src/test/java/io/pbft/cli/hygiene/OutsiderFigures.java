@@ -1,6 +1,6 @@
 package io.pbft.cli.hygiene;
 
-import io.pbft.cli.bench.Outsider;
+import io.pbft.chaos.outsider.Outsider;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
@@ -81,10 +81,10 @@ class OutsiderFigures {
       }
       Thread.sleep(3000);
       report("  %d handshake-less streams opened on each of replicas 0-2; still open after 3 s: %s", STREAMS,
-          all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+          all.stream().map(s -> Integer.toString(s.open())).toList());
       put(config, 0, "during");
       Thread.sleep(LATER_SECONDS * 1000L);
-      report("  still open %d s later: %s", LATER_SECONDS, all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+      report("  still open %d s later: %s", LATER_SECONDS, all.stream().map(s -> Integer.toString(s.open())).toList());
       put(config, 1, "later");
       statuses(config);
     });

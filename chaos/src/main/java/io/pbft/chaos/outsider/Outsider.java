@@ -1,4 +1,4 @@
-package io.pbft.cli.bench;
+package io.pbft.chaos.outsider;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
@@ -6,6 +6,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.pbft.config.ClusterConfig;
+import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.Ack;
 import io.pbft.proto.ClientMessage;
 import io.pbft.proto.ClientServiceGrpc;
@@ -19,8 +21,10 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,26 +49,29 @@ public final class Outsider implements AutoCloseable {
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /** Streams opened by one attack, and how many of them the server has ended since. */
+  /** Streams of one kind, and how many of them the server has ended since. */
   public static final class Streams {
-    public final int opened;
-    public final AtomicInteger endedByServer = new AtomicInteger();
-    final List<ClientCallStreamObserver<ClientMessage>> calls = new CopyOnWriteArrayList<>();
+    public final AtomicInteger opened = new AtomicInteger();
+    public final AtomicInteger ended = new AtomicInteger();
+    public final List<ClientCallStreamObserver<?>> calls = new CopyOnWriteArrayList<>();
 
-    Streams(int opened) {
-      this.opened = opened;
-    }
-
-    public int stillOpen() {
-      return opened - endedByServer.get();
+    /** Opened and not yet ended by the server. */
+    public int open() {
+      return opened.get() - ended.get();
     }
   }
 
-  private ManagedChannel channel(String host, int port) {
+  /** A plaintext channel to {@code host:port} (one HTTP/2 connection), closed with this outsider. */
+  public ManagedChannel channel(String host, int port) {
     ManagedChannel c = NettyChannelBuilder.forAddress(host, port).usePlaintext()
         .maxInboundMessageSize(64 << 20).build();
     channels.add(c);
     return c;
+  }
+
+  /** {@link #channel(String, int)} on 127.0.0.1. */
+  public ManagedChannel channel(int port) {
+    return channel("127.0.0.1", port);
   }
 
   /**
@@ -72,33 +79,151 @@ public final class Outsider implements AutoCloseable {
    * on each connection, that never send anything (no signed SessionOpen).
    */
   public Streams handshakeless(String host, int port, int count, int perConnection) {
-    Streams s = new Streams(count);
-    ManagedChannel c = null;
-    for (int i = 0; i < count; i++) {
-      if (i % perConnection == 0) {
-        c = channel(host, port);
-      }
-      ClientServiceGrpc.newStub(c).session(new ClientResponseObserver<ClientMessage, ReplicaToClient>() {
-        @Override
-        public void beforeStart(ClientCallStreamObserver<ClientMessage> requestStream) {
-          s.calls.add(requestStream);
-        }
-
-        @Override
-        public void onNext(ReplicaToClient value) {}
-
-        @Override
-        public void onError(Throwable t) {
-          s.endedByServer.incrementAndGet();
-        }
-
-        @Override
-        public void onCompleted() {
-          s.endedByServer.incrementAndGet();
-        }
-      });
+    Streams s = new Streams();
+    for (int opened = 0; opened < count; opened += perConnection) {
+      handshakeless(channel(host, port), Math.min(perConnection, count - opened), s);
     }
     return s;
+  }
+
+  /** {@code count} ClientService.Session streams on {@code channel} that never send anything. */
+  public Streams handshakeless(ManagedChannel channel, int count, Streams into) {
+    for (int i = 0; i < count; i++) {
+      into.opened.incrementAndGet();
+      ClientServiceGrpc.newStub(channel).session(endCounter(into));
+    }
+    return into;
+  }
+
+  /** {@code count} ReplicaService.Stream calls on {@code channel} that never send a message. */
+  public Streams silentPeerStreams(ManagedChannel channel, int count, Streams into) {
+    for (int i = 0; i < count; i++) {
+      into.opened.incrementAndGet();
+      ReplicaServiceGrpc.newStub(channel).stream(endCounter(into));
+    }
+    return into;
+  }
+
+  /** A peer stream on {@code channel} to send messages down, counting its end in {@code into}. */
+  public ClientCallStreamObserver<SignedMessage> peerStream(ManagedChannel channel, Streams into) {
+    into.opened.incrementAndGet();
+    ClientResponseObserver<SignedMessage, Ack> observer = endCounter(into);
+    ReplicaServiceGrpc.newStub(channel).stream(observer);
+    @SuppressWarnings("unchecked")
+    ClientCallStreamObserver<SignedMessage> call =
+        (ClientCallStreamObserver<SignedMessage>) into.calls.get(into.calls.size() - 1);
+    return call;
+  }
+
+  private static <Q, R> ClientResponseObserver<Q, R> endCounter(Streams into) {
+    return new ClientResponseObserver<>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<Q> requestStream) {
+        into.calls.add(requestStream);
+      }
+
+      @Override
+      public void onNext(R value) {}
+
+      @Override
+      public void onError(Throwable t) {
+        into.ended.incrementAndGet();
+      }
+
+      @Override
+      public void onCompleted() {
+        into.ended.incrementAndGet();
+      }
+    };
+  }
+
+  /** A client stream with a hand-made signed handshake: accepted, and ended, as the replica says. */
+  public static final class Session {
+    public final CompletableFuture<Void> accepted = new CompletableFuture<>();
+    public final CompletableFuture<String> ended = new CompletableFuture<>();
+    public final List<String> rejections = new CopyOnWriteArrayList<>();
+    public ClientCallStreamObserver<ClientMessage> call;
+
+    public void close() {
+      call.cancel("outsider done", null);
+    }
+  }
+
+  /** Opens a session of {@code clientId} (its key from {@code config}) with replica {@code replicaId}. */
+  public Session session(ManagedChannel channel, ClusterConfig config, int clientId, int replicaId) {
+    Session s = new Session();
+    SessionHandshake.Client hs = SessionHandshake.start(clientId, replicaId, config.clientKeys(clientId), new SecureRandom());
+    ClientServiceGrpc.newStub(channel).session(new ClientResponseObserver<ClientMessage, ReplicaToClient>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<ClientMessage> requestStream) {
+        s.call = requestStream;
+      }
+
+      @Override
+      public void onNext(ReplicaToClient m) {
+        switch (m.getBodyCase()) {
+          case ACCEPT -> {
+            try {
+              hs.finish(m.getAccept(), config.replica(replicaId).verifier());
+              s.accepted.complete(null);
+            } catch (Exception e) {
+              s.accepted.completeExceptionally(e);
+            }
+          }
+          case REJECTION -> s.rejections.add(m.getRejection().getReason());
+          default -> { }
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        s.ended.complete(t.getMessage());
+        s.accepted.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        s.ended.complete("completed");
+        s.accepted.completeExceptionally(new IllegalStateException("ended before accept: " + s.rejections));
+      }
+    });
+    s.call.onNext(ClientMessage.newBuilder().setOpen(hs.open()).build());
+    return s;
+  }
+
+  /** A TCP connection to 127.0.0.1:{@code port}. */
+  public Socket connect(int port) throws IOException {
+    Socket s = new Socket();
+    s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+    sockets.add(s);
+    return s;
+  }
+
+  /** Sends {@code bytes} on a new connection and waits (up to 5 s) until the replica closes it. */
+  public boolean sendAndAwaitClose(int port, byte[] bytes) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.getOutputStream().write(bytes);
+      s.getOutputStream().flush();
+      s.setSoTimeout(5000);
+      InputStream in = s.getInputStream();
+      byte[] buf = new byte[4096];
+      try {
+        while (in.read(buf) >= 0) {
+          // drain what the server sends before it closes (a GOAWAY)
+        }
+        return true;
+      } catch (SocketTimeoutException e) {
+        return false;
+      } catch (IOException e) {
+        return true; // reset
+      }
+    }
+  }
+
+  /** Every socket opened so far. */
+  public List<Socket> sockets() {
+    return new ArrayList<>(sockets);
   }
 
   /** Opens {@code count} TCP connections to {@code host:port} that never send a byte. */
@@ -204,10 +329,13 @@ public final class Outsider implements AutoCloseable {
 
   /** A SignedMessage claiming sender 0 whose only content is {@code bytes} of an unknown field. */
   public static SignedMessage unknownFields(int bytes) {
-    return SignedMessage.newBuilder().setSender(0)
-        .setUnknownFields(UnknownFieldSet.newBuilder()
-            .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFrom(new byte[bytes])).build())
-            .build())
+    return SignedMessage.newBuilder().setSender(0).setUnknownFields(withUnknownField(bytes)).build();
+  }
+
+  /** An unknown field set holding one field (number 99) of {@code bytes} zero bytes. */
+  public static UnknownFieldSet withUnknownField(int bytes) {
+    return UnknownFieldSet.newBuilder()
+        .addField(99, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFrom(new byte[bytes])).build())
         .build();
   }
 
@@ -374,7 +502,7 @@ public final class Outsider implements AutoCloseable {
           all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
         }
         while (true) {
-          System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.stillOpen())).toList());
+          System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.open())).toList());
           System.out.flush();
           Thread.sleep(1000);
         }
