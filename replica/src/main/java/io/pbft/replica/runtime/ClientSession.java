@@ -20,15 +20,13 @@ final class ClientSession extends GuardedStream {
   private final ServerCallStreamObserver<ReplicaToClient> out;
   private volatile int clientId = -1;
   private Mac mac; // guarded by this
-  private volatile boolean closed;
-  private boolean ended; // guarded by this: counted out of the runtime's bookkeeping
 
   /**
    * @param sendBufferBytes reply bytes buffered for this client before it counts as not reading
    *     ({@code transport.clientSendBufferBytes})
    */
   ClientSession(ServerCallStreamObserver<ReplicaToClient> out, int sendBufferBytes, Connection connection) {
-    super(connection);
+    super(connection, out);
     this.out = out;
     out.setOnReadyThreshold(sendBufferBytes);
   }
@@ -39,10 +37,6 @@ final class ClientSession extends GuardedStream {
 
   boolean established() {
     return clientId >= 0;
-  }
-
-  boolean isClosed() {
-    return closed;
   }
 
   /** The handshake has verified: the session belongs to {@code clientId} and MACs its replies. */
@@ -56,20 +50,9 @@ final class ClientSession extends GuardedStream {
     write(message);
   }
 
-  /** Asks gRPC for the next message of the client (manual flow control). */
-  synchronized void request() {
-    if (!closed) {
-      try {
-        out.request(1);
-      } catch (RuntimeException e) {
-        closed = true; // the call has ended
-      }
-    }
-  }
-
   /** Sends an authenticated reply; returns false if the stream is gone or congested. */
   synchronized boolean reply(Reply reply) {
-    if (mac == null || closed) {
+    if (mac == null || isClosed()) {
       return false;
     }
     if (!out.isReady()) {
@@ -92,14 +75,7 @@ final class ClientSession extends GuardedStream {
 
   synchronized void closeWith(String reason) {
     reject(reason);
-    if (!closed) {
-      closed = true;
-      try {
-        out.onCompleted();
-      } catch (RuntimeException ignored) {
-        // already cancelled
-      }
-    }
+    complete();
   }
 
   /** Tells the client why, then ends the call with {@code status}. */
@@ -108,37 +84,17 @@ final class ClientSession extends GuardedStream {
     if (status.getDescription() != null) {
       reject(status.getDescription());
     }
-    if (!closed) {
-      closed = true;
-      try {
-        out.onError(status.asRuntimeException());
-      } catch (RuntimeException ignored) {
-        // already cancelled
-      }
-    }
-  }
-
-  @Override
-  synchronized boolean hasEnded() {
-    return ended;
-  }
-
-  /** Marks the session closed; true only the first time (cancel and onError both report it). */
-  synchronized boolean markClosed() {
-    boolean first = !ended;
-    ended = true;
-    closed = true;
-    return first;
+    fail(status);
   }
 
   private void write(ReplicaToClient message) {
-    if (closed) {
+    if (isClosed()) {
       return;
     }
     try {
       out.onNext(message);
     } catch (RuntimeException e) {
-      closed = true; // cancelled by the client
+      markClosed(); // cancelled by the client
     }
   }
 }

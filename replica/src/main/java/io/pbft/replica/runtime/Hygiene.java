@@ -118,22 +118,19 @@ final class Hygiene {
 
   /** {@code s} ended (any way, any number of times): it leaves the bookkeeping once. */
   void ended(ClientSession s) {
-    if (!s.markClosed()) {
-      return;
-    }
-    pending.remove(s);
-    sessions.closed(s);
-    if (s.uncountOnConnection()) {
-      connections.unauthenticated(s.connection);
-    }
+    ended(s, () -> sessions.closed(s));
   }
 
   void ended(PeerStream s) {
+    ended(s, () -> peerStreams.closed(s));
+  }
+
+  private void ended(GuardedStream s, Runnable forget) {
     if (!s.markEnded()) {
       return;
     }
     pending.remove(s);
-    peerStreams.closed(s);
+    forget.run();
     if (s.uncountOnConnection()) {
       connections.unauthenticated(s.connection);
     }

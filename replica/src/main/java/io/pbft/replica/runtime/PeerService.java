@@ -71,7 +71,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
 
       @Override
       public void onCompleted() {
-        stream.complete(); // first: ended() marks the stream closed, after which nothing is sent
+        stream.acknowledgeAndComplete(); // first: ended() marks the stream closed, after which nothing is sent
         hygiene.ended(stream);
       }
     };

@@ -14,11 +14,9 @@ final class PeerStream extends GuardedStream {
   private final ServerCallStreamObserver<Ack> out;
   /** The replica whose verified message authenticated the stream, or -1. */
   private volatile int sender = -1;
-  private boolean closed; // guarded by this
-  private boolean ended;  // guarded by this: counted out of the runtime's bookkeeping
 
   PeerStream(ServerCallStreamObserver<Ack> out, Connection connection) {
-    super(connection);
+    super(connection, out);
     this.out = out;
   }
 
@@ -34,52 +32,20 @@ final class PeerStream extends GuardedStream {
     sender = replica;
   }
 
-  /** Asks gRPC for the next message (manual flow control). */
-  synchronized void request() {
-    if (!closed) {
-      try {
-        out.request(1);
-      } catch (RuntimeException e) {
-        closed = true;
-      }
-    }
-  }
-
   /** The sender half-closed: acknowledge and end the call. */
-  synchronized void complete() {
-    if (!closed) {
-      closed = true;
+  synchronized void acknowledgeAndComplete() {
+    if (!isClosed()) {
       try {
         out.onNext(Ack.getDefaultInstance());
-        out.onCompleted();
       } catch (RuntimeException ignored) {
         // the peer went away first
       }
+      complete();
     }
   }
 
   @Override
-  synchronized void abort(Status status) {
-    if (!closed) {
-      closed = true;
-      try {
-        out.onError(status.asRuntimeException());
-      } catch (RuntimeException ignored) {
-        // already cancelled
-      }
-    }
-  }
-
-  @Override
-  synchronized boolean hasEnded() {
-    return ended;
-  }
-
-  /** True only the first time (cancel, onError and onCompleted may all report the end). */
-  synchronized boolean markEnded() {
-    boolean first = !ended;
-    ended = true;
-    closed = true;
-    return first;
+  void abort(Status status) {
+    fail(status);
   }
 }

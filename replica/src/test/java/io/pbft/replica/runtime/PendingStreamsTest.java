@@ -13,12 +13,7 @@ import org.junit.jupiter.api.Test;
 class PendingStreamsTest {
   static final class Fake extends GuardedStream {
     Fake(String ip, int port) {
-      super(new Connection(null, new InetSocketAddress(ip, port)));
-    }
-
-    @Override
-    boolean hasEnded() {
-      return false;
+      super(new Connection(null, new InetSocketAddress(ip, port)), null);
     }
 
     @Override
