@@ -109,6 +109,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "When to inject the fault, in seconds after the warm-up (required with --fault).")
   Double faultAt;
 
+  @Option(names = "--keep-logs", description = {"Keep bench's temporary directory (each process's log and GC log, keys,",
+      "cluster.yaml) when it ends, instead of deleting it; its path is printed."})
+  boolean keepLogs;
+
   @Option(names = "--heap-report", description = {"Print each started process's heap after GC over the run, and its",
       "live set: bench forces a full GC (jcmd GC.run) at the end of the warm-up and at the end."})
   boolean heapReport;
@@ -137,6 +141,9 @@ final class BenchCommand implements Callable<Integer> {
         requireReachable(cfg);
       } else if (unreplicated) {
         cluster = LocalCluster.create("bench", err);
+        if (keepLogs) {
+          cluster.keepDirectory();
+        }
         int port = Ports.consecutive(1);
         cluster.start("unreplicated-server", UnreplicatedServer.class.getName(), List.of("--port", String.valueOf(port)));
         cluster.awaitHealthy(List.of(new StatusProbe.Target(0, "127.0.0.1", port)));
@@ -146,6 +153,9 @@ final class BenchCommand implements Callable<Integer> {
       } else {
         replicaCount = replicas == null ? DEFAULT_REPLICAS : replicas;
         cluster = LocalCluster.create("bench", err);
+        if (keepLogs) {
+          cluster.keepDirectory();
+        }
         // a flooding client is one more configured client, beyond those bench measures
         ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind == Fault.FLOOD_CLIENT ? 1 : 0));
         clusterConfig = cfg;

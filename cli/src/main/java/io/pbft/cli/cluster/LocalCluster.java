@@ -61,6 +61,8 @@ public final class LocalCluster implements AutoCloseable {
   private final Map<Integer, Integer> runs = new HashMap<>();
   private final Thread hook = new Thread(this::close, "pbft-local-cluster-cleanup");
   private boolean closed;
+  /** Leave the directory (logs, keys, data) in place when stopping. */
+  private volatile boolean keepDirectory;
 
   private record Started(String name, Process process, Path log, Path gcLog) {}
 
@@ -89,6 +91,11 @@ public final class LocalCluster implements AutoCloseable {
 
   public Path dir() {
     return dir;
+  }
+
+  /** Leave the directory, with every process's log, in place when the cluster stops. */
+  public void keepDirectory() {
+    keepDirectory = true;
   }
 
   /** Keys and cluster.yaml for {@code replicas} replicas on free ports and {@code clients} clients. */
@@ -426,7 +433,12 @@ public final class LocalCluster implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    Directories.deleteRecursively(dir);
+    if (keepDirectory) {
+      progress.printf("kept the logs and keys in %s%n", dir);
+      progress.flush();
+    } else {
+      Directories.deleteRecursively(dir);
+    }
   }
 
 }
