@@ -45,10 +45,7 @@ class BenchFaultTest {
    * every process bench started (replicas, attackers, a stopped replica) is gone afterwards.
    */
   @ParameterizedTest
-  // slow-primary is left out: a primary that holds every message back for just under the
-  // timeout is not yet replaced (no view change; throughput falls to a quarter), see
-  // docs/ROBUSTNESS.md. Its row in the table is measured by hand until it is.
-  @EnumSource(value = Fault.class, mode = EnumSource.Mode.EXCLUDE, names = "SLOW_PRIMARY")
+  @EnumSource(Fault.class)
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void shortRunOfEachFault(Fault fault) throws Exception {
     Run run = Run.of("bench", "--clients", "4", "--warmup", "2", "--duration", "10", "--fault", fault.option(),

@@ -117,6 +117,10 @@ class EndToEndTest {
       // the typed counters: numbers and flags under fixed names, reasons only as keys of objects
       assertTrue(r.get("executedRequests").asLong() >= 1, root.toString());
       assertEquals(0, r.get("viewChangesStarted").asLong(), root.toString());
+      // the adaptive request timer stays within [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs] = [500, 8000]
+      long requestTimeout = r.get("requestTimeoutMs").asLong();
+      assertTrue(requestTimeout >= 500 && requestTimeout <= 8000, root.toString());
+      assertTrue(r.get("agreementLatencyMs").isIntegralNumber(), root.toString());
       assertFalse(r.get("viewChanging").asBoolean(), root.toString());
       assertFalse(r.get("durable").asBoolean(), "these replicas keep their state in memory: " + root);
       assertFalse(r.get("storageFailed").asBoolean(), root.toString());

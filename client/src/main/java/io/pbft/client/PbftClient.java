@@ -30,8 +30,11 @@ import java.util.concurrent.TimeUnit;
  * <p>Per the protocol a client has at most one request outstanding: replicas remember only the
  * last reply per client, and a newer timestamp makes them drop an older request. So
  * {@link #invoke} queues operations (FIFO, bounded) and sends the next one when the previous
- * one has its result. A request goes to the presumed primary first; if no result arrives within
- * the request timeout it is retransmitted, byte for byte, to all replicas, with exponential
+ * one has its result. A request goes to every replica at once (Aardvark's way: the backups then
+ * time the primary on every request, so a primary that is slow on purpose or has crashed is
+ * suspected without waiting for the client's timeout; they do not relay it), or, with {@code
+ * sendToAll(false)}, to the presumed primary alone. If no result arrives within the request
+ * timeout it is retransmitted, byte for byte, to all replicas (which relay it), with exponential
  * backoff (capped at {@value #BACKOFF_CAP}x), until the operation timeout. A replica whose
  * session comes up while a request is outstanding is handed that request at once (it may have
  * executed it before it could reply). A result is accepted once f + 1 distinct replicas sent
@@ -61,6 +64,8 @@ public final class PbftClient implements AutoCloseable {
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
   private InFlight current;
   private long nextTimestamp;
+  /** First sends go to every replica (see the class comment). */
+  private final boolean sendToAll;
   private long view;
   private boolean closed;
 
@@ -80,8 +85,9 @@ public final class PbftClient implements AutoCloseable {
   };
 
   PbftClient(ClusterConfig config, int clientId, Ed25519Keys keys, Duration requestTimeout,
-      Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns) {
+      Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns, boolean sendToAll) {
     this.config = config;
+    this.sendToAll = sendToAll;
     this.clientId = clientId;
     this.keys = keys;
     this.requestTimeoutNanos = requestTimeout.toNanos();
@@ -190,10 +196,14 @@ public final class PbftClient implements AutoCloseable {
       current = op;
       int primary = (int) Long.remainderUnsigned(view, sessions.length);
       for (ReplicaSession s : sessions) {
-        // Every replica answers the client directly, so all sessions must be up even though
-        // only the primary gets the request for now.
-        if (s.replicaId() == primary) {
-          s.send(signed);
+        // Every replica answers the client directly, so all sessions must be up. With
+        // sendToAll every replica gets the request now, so that the backups time the primary
+        // on it from the start; otherwise only the primary does until the request timeout.
+        if (sendToAll) {
+          s.send(signed, true);
+          op.sentTo.set(s.replicaId());
+        } else if (s.replicaId() == primary) {
+          s.send(signed, false);
           op.sentTo.set(primary);
         } else {
           s.connect();
@@ -234,7 +244,7 @@ public final class PbftClient implements AutoCloseable {
       } else {
         op.retransmissions++;
         for (ReplicaSession s : sessions) {
-          s.send(op.request);
+          s.send(op.request, false);
           op.sentTo.set(s.replicaId());
           if (s.isUp()) {
             op.reached.set(s.replicaId());
@@ -313,7 +323,7 @@ public final class PbftClient implements AutoCloseable {
       }
     }
     if (resend != null) {
-      sessions[replicaId].send(resend);
+      sessions[replicaId].send(resend, sendToAll);
     }
   }
 

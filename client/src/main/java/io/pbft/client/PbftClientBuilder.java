@@ -13,6 +13,7 @@ public final class PbftClientBuilder {
   private int clientId = -1;
   private Ed25519Keys keys;
   private Duration requestTimeout = PbftClient.DEFAULT_REQUEST_TIMEOUT;
+  private boolean sendToAll = true;
   private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
   private ClusterChannels channels;
   private int queueCapacity = PbftClient.DEFAULT_QUEUE_CAPACITY;
@@ -38,6 +39,18 @@ public final class PbftClientBuilder {
   /** How long to wait for the primary before retransmitting to all replicas (default 1 s). */
   public PbftClientBuilder requestTimeout(Duration timeout) {
     this.requestTimeout = positive("requestTimeout", timeout);
+    return this;
+  }
+
+  /**
+   * Whether a request's first send goes to every replica (default) or to the presumed primary
+   * alone. To all, each backup times the primary on every request from the start, so a primary
+   * that crashed or delays requests on purpose is suspected within the replicas' adaptive
+   * view-change timeout instead of after this client's request timeout; it costs each backup
+   * one signature check per request, which it saves again when the request arrives in a batch.
+   */
+  public PbftClientBuilder sendToAll(boolean toAll) {
+    this.sendToAll = toAll;
     return this;
   }
 
@@ -82,7 +95,7 @@ public final class PbftClientBuilder {
     checkKeyMatchesConfig(cfg, k);
     boolean owns = channels == null;
     ClusterChannels ch = owns ? ClusterChannels.open(cfg) : channels;
-    return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns);
+    return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns, sendToAll);
   }
 
   private void checkKeyMatchesConfig(ClusterConfig cfg, Ed25519Keys k) {

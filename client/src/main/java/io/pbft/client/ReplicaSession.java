@@ -63,7 +63,7 @@ final class ReplicaSession {
   private long retryNotBeforeNanos;
   private boolean retryPending;
   private Mac mac;
-  private final ArrayDeque<SignedRequest> pending = new ArrayDeque<>();
+  private final ArrayDeque<ClientMessage> pending = new ArrayDeque<>();
   private String lastProblem = "never connected";
   /** The last reason the replica gave for refusing something since the session was last up. */
   private String lastRejection;
@@ -110,26 +110,31 @@ final class ReplicaSession {
     }
   }
 
-  /** Sends now if the session is up, otherwise queues until the replica accepts the session. */
-  void send(SignedRequest request) {
+  /**
+   * Sends now if the session is up, otherwise queues until the replica accepts the session.
+   * {@code sentToAll}: this is the request's first send, to every replica at once (see
+   * ClientMessage.sent_to_all); false for a send to the primary alone and for retransmissions.
+   */
+  void send(SignedRequest request, boolean sentToAll) {
+    ClientMessage message = ClientMessage.newBuilder().setRequest(request).setSentToAll(sentToAll).build();
     synchronized (lock) {
       if (closed) {
         return;
       }
       if (state == State.UP) {
         try {
-          out.onNext(ClientMessage.newBuilder().setRequest(request).build());
+          out.onNext(message);
           return;
         } catch (RuntimeException e) {
           // the call ended under us; its onError is on its way, so treat it as broken now
           resetLocked("stream failed: " + e);
         }
       }
-      if (!pending.contains(request)) {
+      if (!pending.contains(message)) {
         if (pending.size() >= PENDING_MAX) {
           pending.removeFirst(); // the oldest is the stalest; retransmission covers anything lost
         }
-        pending.addLast(request);
+        pending.addLast(message);
       }
       ensureOpenLocked();
     }
@@ -246,8 +251,8 @@ final class ReplicaSession {
         state = State.UP;
         lastProblem = "connected";
         lastRejection = null;
-        for (SignedRequest r : pending) {
-          out.onNext(ClientMessage.newBuilder().setRequest(r).build());
+        for (ClientMessage m : pending) {
+          out.onNext(m);
         }
         pending.clear();
       }

@@ -42,8 +42,24 @@ public final class ProtocolSettings extends GroupSettings {
       "Largest operation a client may submit; the client refuses larger ones and replicas drop (and count) them.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MS = GROUP.setting("viewChangeTimeoutMs", "ms", 50, 600_000,
       1000,
-      "How long a backup waits for a request it knows of to execute before it suspects the primary (doubled "
-          + "after each consecutive view change, section 4.5.2); also the period of the heartbeats.");
+      "How long a backup waits for a request it knows of to execute before it suspects the primary, until the "
+          + "request timer has a measured latency to adapt to (see viewChangeTimeoutLatencyFactor); the base of "
+          + "the NEW-VIEW timer, doubled after each consecutive view change (section 4.5.2); the period of the "
+          + "heartbeats.");
+  public static final Setting VIEW_CHANGE_TIMEOUT_LATENCY_FACTOR = GROUP.setting("viewChangeTimeoutLatencyFactor",
+      "times", 1, 10_000, 10,
+      "The adaptive request timer: once batches commit, a backup waits for a request this many times the "
+          + "agreement latency it observes (pre-prepare accepted to committed, a span the primary cannot stretch), "
+          + "kept within [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]. A primary that delays everything just "
+          + "under viewChangeTimeoutMs is then still suspected, and a group that is slow for everyone (a cold or "
+          + "starved machine) is not mistaken for a slow primary.");
+  public static final Setting VIEW_CHANGE_TIMEOUT_MIN_MS = GROUP.setting("viewChangeTimeoutMinMs", "ms", 10,
+      600_000, 500,
+      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower).");
+  public static final Setting VIEW_CHANGE_TIMEOUT_MAX_MS = GROUP.setting("viewChangeTimeoutMaxMs", "ms", 50,
+      3_600_000, 8000,
+      "Upper bound of the adaptive request timer (viewChangeTimeoutMs if that is higher), before the doubling "
+          + "after consecutive view changes.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
@@ -147,6 +163,18 @@ public final class ProtocolSettings extends GroupSettings {
     return get(VIEW_CHANGE_TIMEOUT_MS);
   }
 
+  public int viewChangeTimeoutMinMs() {
+    return get(VIEW_CHANGE_TIMEOUT_MIN_MS);
+  }
+
+  public int viewChangeTimeoutMaxMs() {
+    return get(VIEW_CHANGE_TIMEOUT_MAX_MS);
+  }
+
+  public int viewChangeTimeoutLatencyFactor() {
+    return get(VIEW_CHANGE_TIMEOUT_LATENCY_FACTOR);
+  }
+
   public int stateChunkBytesMax() {
     return get(STATE_CHUNK_BYTES_MAX);
   }
@@ -242,6 +270,18 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder viewChangeTimeoutMs(int v) {
       return set(VIEW_CHANGE_TIMEOUT_MS, v);
+    }
+
+    public Builder viewChangeTimeoutMinMs(int v) {
+      return set(VIEW_CHANGE_TIMEOUT_MIN_MS, v);
+    }
+
+    public Builder viewChangeTimeoutMaxMs(int v) {
+      return set(VIEW_CHANGE_TIMEOUT_MAX_MS, v);
+    }
+
+    public Builder viewChangeTimeoutLatencyFactor(int v) {
+      return set(VIEW_CHANGE_TIMEOUT_LATENCY_FACTOR, v);
     }
 
     public Builder stateChunkBytesMax(int v) {

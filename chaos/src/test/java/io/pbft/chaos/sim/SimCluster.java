@@ -238,6 +238,8 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
         .setReplicas(size())
         .setViewChanging(core.viewChanging())
         .setViewChangesStarted(r.viewChangesStarted())
+        .setRequestTimeoutMs(core.requestTimeoutMs())
+        .setAgreementLatencyMs(core.agreementLatencyMs())
         .setExecutedRequests(core.executedRequests())
         .setStateTransfers(r.stateTransfers())
         .setStateTransferBytes(core.stateTransferBytes())

@@ -12,8 +12,13 @@ public final class ReplicatedTarget implements KvTarget {
   private final ClusterChannels channels;
   private final List<PbftClient> clients = new ArrayList<>();
 
-  /** @param clientIds the configuration's client identities to use, one per closed-loop client */
-  public ReplicatedTarget(ClusterConfig config, List<Integer> clientIds, Duration operationTimeout) {
+  /**
+   * @param clientIds the configuration's client identities to use, one per closed-loop client
+   * @param sendToAll whether each request's first send goes to every replica (see {@code
+   *     PbftClientBuilder.sendToAll})
+   */
+  public ReplicatedTarget(ClusterConfig config, List<Integer> clientIds, Duration operationTimeout,
+      boolean sendToAll) {
     this.channels = ClusterChannels.open(config);
     try {
       for (int id : clientIds) {
@@ -22,6 +27,7 @@ public final class ReplicatedTarget implements KvTarget {
             .clientId(id)
             .channels(channels)
             .operationTimeout(operationTimeout)
+            .sendToAll(sendToAll)
             .build());
       }
     } catch (RuntimeException e) {

@@ -43,7 +43,8 @@ public final class StatusReport {
   }
 
   /** The typed counters every reachable replica reports, by JSON field name (null for an unreachable one). */
-  private static final List<String> COUNTERS = List.of("viewChanging", "viewChangesStarted", "executedRequests",
+  private static final List<String> COUNTERS = List.of("viewChanging", "viewChangesStarted", "requestTimeoutMs",
+      "agreementLatencyMs", "executedRequests",
       "stateTransfers", "stateTransferBytes", "durable", "logBytesOnDisk", "storageFailed", "clientSessions",
       "dropped", "rejected", "garbage", "connections", "connectionsAccepted", "pendingStreams", "peerStreams",
       "unauthenticatedBytesRead", "queuedBytes");
@@ -67,6 +68,8 @@ public final class StatusReport {
       StatusResponse s = r.status();
       o.put("viewChanging", s.getViewChanging());
       o.put("viewChangesStarted", s.getViewChangesStarted());
+      o.put("requestTimeoutMs", s.getRequestTimeoutMs());
+      o.put("agreementLatencyMs", s.getAgreementLatencyMs());
       o.put("executedRequests", s.getExecutedRequests());
       o.put("stateTransfers", s.getStateTransfers());
       o.put("stateTransferBytes", s.getStateTransferBytes());

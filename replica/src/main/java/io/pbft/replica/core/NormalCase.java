@@ -120,6 +120,7 @@ final class NormalCase {
   void acceptAsBackup(Slot slot, long v, ByteString digest, Batch batch, List<VerifiedRequest> batchRequests,
       SignedMessage signed) {
     slot.accept(v, digest, batch, batchRequests, signed);
+    slot.acceptedAtMs = state.nowMs;
     outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
     Prepare prepare = Prepare.newBuilder().setView(v).setSequence(slot.sequence).setDigest(digest)
         .setReplicaId(state.id).build();
@@ -232,6 +233,9 @@ final class NormalCase {
       return;
     }
     slot.committed = true; // handed to the executor, in sequence order, by ExecutionOrder
+    if (slot.acceptedAtMs >= 0 && !state.viewChanging) {
+      state.agreement.sample(state.nowMs - slot.acceptedAtMs);
+    }
   }
 
   /**

@@ -137,8 +137,16 @@ public final class ReplicaCore {
    * view-change timer.
    */
   public void onRequest(long nowMs, VerifiedRequest r) {
+    onRequest(nowMs, r, false);
+  }
+
+  /**
+   * A client request; {@code sentToAll} when the client sent it to every replica at once (its
+   * first send): a backup then times the primary on it without relaying it.
+   */
+  public void onRequest(long nowMs, VerifiedRequest r, boolean sentToAll) {
     clock(nowMs);
-    requests.onRequest(r);
+    requests.onRequest(r, sentToAll);
     afterEvent();
   }
 
@@ -364,6 +372,16 @@ public final class ReplicaCore {
   }
 
   /** Time this replica did not run (paused, starved), which its timers left out. */
+  /** The request timer now: adaptive, with backoff (see {@code viewChangeTimeoutMinMs}). */
+  public long requestTimeoutMs() {
+    return timers.timeoutMs();
+  }
+
+  /** The observed agreement latency in ms (pre-prepare to committed), or 0 before any. */
+  public long agreementLatencyMs() {
+    return state.agreement.known() ? Math.round(state.agreement.estimateMs()) : 0;
+  }
+
   public long stalledMs() {
     return timers.stalledMs();
   }

@@ -40,6 +40,8 @@ final class ReplicaState {
   long lastHandedOut;
   /** The clock as of the event being handled (events carry time; nothing reads a clock). */
   long nowMs;
+  /** How long batches take from pre-prepare to committed here: what the request timer adapts to. */
+  final AgreementLatency agreement = new AgreementLatency();
 
   ReplicaState(int id, int n, int f, ProtocolSettings settings) {
     if (n < 3 * f + 1) {

@@ -78,10 +78,10 @@ final class Requests {
 
   /**
    * A request from a client (verified by the runtime). The primary queues it for a batch; a
-   * backup passes it on to the primary (the client sent it to everyone after a timeout) and waits
-   * for it to execute.
+   * backup waits for it to execute, and passes it on to the primary unless the client sent it to
+   * every replica at once ({@code sentToAll}: its first send, which the primary has too).
    */
-  void onRequest(VerifiedRequest r) {
+  void onRequest(VerifiedRequest r, boolean sentToAll) {
     if (!acceptable(r, "client request")) {
       return;
     }
@@ -106,14 +106,27 @@ final class Requests {
     } else if (known.request().timestamp() < t) {
       awaited.put(c, new Awaited(r, known.sinceMs())); // the client still waits since then
     }
+    if (state.viewChanging) {
+      return; // it waits; viewEntered() sends it to the new view's primary
+    }
+    if (sentToAll && state.primary() != state.id) {
+      // The primary has it from the client: watch it (the timer runs from now) and relay it only
+      // if the client retransmits, or to the next primary if the view changes first.
+      return;
+    }
     Long inOrder = ordering.get(c);
     if (inOrder != null && inOrder >= t) {
       return; // already queued, pre-prepared or forwarded: nothing new to send
     }
-    ordering.put(c, t);
-    if (!state.viewChanging) {
-      routeToPrimary(r);
+    if (inOrder != null && state.primary() != state.id) {
+      // An older request of this client is on its way to being ordered and has not run. A client
+      // waits for each request before the next, so this one comes from a client that does not:
+      // it is watched, not relayed, until the older one runs (a flooding client cannot make the
+      // backups multiply its requests at the primary).
+      return;
     }
+    ordering.put(c, t);
+    routeToPrimary(r);
   }
 
   /** A backup relayed a client's request to this replica, the primary. */
@@ -129,14 +142,20 @@ final class Requests {
     if (r.timestamp() <= clients.lastTimestamp(c)) {
       return; // executed already; the client gets its reply from the replicas directly
     }
+    if (state.viewChanging) {
+      // The primary of the view being entered: keep it with what waits for the view to open.
+      Awaited known = awaited.get(c);
+      if (known == null || known.request().timestamp() < r.timestamp()) {
+        awaited.put(c, new Awaited(r, known == null ? state.nowMs : known.sinceMs()));
+      }
+      return;
+    }
     Long inOrder = ordering.get(c);
     if (inOrder != null && inOrder >= r.timestamp()) {
       return;
     }
     ordering.put(c, r.timestamp());
-    if (!state.viewChanging) {
-      routeToPrimary(r);
-    }
+    routeToPrimary(r);
   }
 
   private void routeToPrimary(VerifiedRequest r) {

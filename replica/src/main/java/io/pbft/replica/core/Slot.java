@@ -36,6 +36,8 @@ final class Slot {
   PreparedCertificate certificate;
   long certificateView = -1;
 
+  /** When this backup accepted the pre-prepare (for the agreement latency), or -1. */
+  long acceptedAtMs = -1;
   boolean commitSent;
   boolean prepared;
   boolean committed;
@@ -65,6 +67,7 @@ final class Slot {
     this.batch = batch;
     this.requests = requests;
     this.prePrepare = prePrepare;
+    this.acceptedAtMs = -1;
     this.commitSent = false;
     this.prepared = false;
     this.committed = false;
@@ -77,6 +80,7 @@ final class Slot {
     batch = null;
     requests = null;
     prePrepare = null;
+    acceptedAtMs = -1;
     commitSent = false;
     prepared = false;
     committed = false;

@@ -27,10 +27,40 @@ final class Timers {
     this.backoffDoublingsMax = backoffDoublingsMax;
   }
 
-  /** The timeout now: the configured one, doubled per consecutive view change. */
+  /**
+   * How long a request may wait before this backup suspects the primary: {@code
+   * viewChangeTimeoutLatencyFactor} times the observed agreement latency, kept within {@code
+   * [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]} ({@code viewChangeTimeoutMs} until a batch
+   * committed here), then doubled per consecutive view change.
+   */
   long timeoutMs() {
-    int doublings = Math.min(Math.max(consecutiveViewChanges - 1, 0), backoffDoublingsMax);
-    return (long) state.settings.viewChangeTimeoutMs() << doublings;
+    return baseRequestTimeoutMs() << doublings();
+  }
+
+  /** The request timer before backoff, as {@link #timeoutMs()} describes it. */
+  long baseRequestTimeoutMs() {
+    long configured = state.settings.viewChangeTimeoutMs();
+    AgreementLatency agreement = state.agreement;
+    if (!agreement.known()) {
+      return configured;
+    }
+    long min = Math.min(state.settings.viewChangeTimeoutMinMs(), configured);
+    long max = Math.max(state.settings.viewChangeTimeoutMaxMs(), configured);
+    double adaptive = Math.ceil(agreement.estimateMs() * state.settings.viewChangeTimeoutLatencyFactor());
+    return (long) Math.max(min, Math.min(max, adaptive));
+  }
+
+  /**
+   * The NEW-VIEW timer, and how long a replica that is catching up holds off suspecting: the
+   * configured timeout, or the request timer if agreement is currently so slow that it is longer,
+   * doubled per consecutive view change.
+   */
+  long newViewTimeoutMs() {
+    return Math.max(state.settings.viewChangeTimeoutMs(), baseRequestTimeoutMs()) << doublings();
+  }
+
+  private int doublings() {
+    return Math.min(Math.max(consecutiveViewChanges - 1, 0), backoffDoublingsMax);
   }
 
   boolean armed() {
@@ -39,7 +69,7 @@ final class Timers {
 
   /** Starts the NEW-VIEW timer afresh. */
   void rearm() {
-    deadlineMs = state.nowMs + timeoutMs();
+    deadlineMs = state.nowMs + newViewTimeoutMs();
   }
 
   void disarm() {
@@ -48,7 +78,7 @@ final class Timers {
 
   /** The timer may not expire for another timeout: this replica is behind and catches up first. */
   void postpone() {
-    postponedUntilMs = state.nowMs + timeoutMs();
+    postponedUntilMs = state.nowMs + newViewTimeoutMs();
     if (deadlineMs >= 0) {
       deadlineMs = Math.max(deadlineMs, postponedUntilMs);
     }

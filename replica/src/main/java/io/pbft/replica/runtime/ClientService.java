@@ -171,7 +171,9 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     if (!replica.behaviour.admitRequest(r.request())) {
       return;
     }
-    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r), message.getSerializedSize())) {
+    boolean sentToAll = message.getSentToAll();
+    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r, sentToAll),
+        message.getSerializedSize())) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }
   }

@@ -398,6 +398,8 @@ public final class ReplicaServer implements AutoCloseable {
         .setReplicas(config.n())
         .setViewChanging(core.viewChanging())
         .setViewChangesStarted(core.viewChangesStarted())
+        .setRequestTimeoutMs(core.requestTimeoutMs())
+        .setAgreementLatencyMs(core.agreementLatencyMs())
         .setExecutedRequests(core.executedRequests())
         .setStateTransfers(core.stateTransfers())
         .setStateTransferBytes(core.stateTransferBytes())

@@ -77,6 +77,11 @@ final class TestReplica {
     inline.run(nowMs, c -> c.onRequest(nowMs, new VerifiedRequest(signed, request)));
   }
 
+  /** The client's first send, to every replica at once (ClientMessage.sent_to_all). */
+  void onClientRequestSentToAll(SignedRequest signed, Request request) {
+    inline.run(nowMs, c -> c.onRequest(nowMs, new VerifiedRequest(signed, request), true));
+  }
+
   void onSessionOpened(int clientId) {
     inline.run(nowMs, c -> c.onSessionOpened(nowMs, clientId));
   }

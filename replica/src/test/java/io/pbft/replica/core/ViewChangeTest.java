@@ -28,7 +28,9 @@ import org.junit.jupiter.api.Test;
 /** View changes, OSDI 1999 section 4.4, on hand-built certificates. */
 class ViewChangeTest {
   private static final int TIMEOUT = ProtocolSettings.defaults().viewChangeTimeoutMs();
-  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+  /** A fixed request timer (both bounds at the timeout): the adaptive one has a test of its own. */
+  private final CoreFixture fx = new CoreFixture(4,
+      ProtocolSettings.defaults().toBuilder().viewChangeTimeoutMinMs(TIMEOUT).viewChangeTimeoutMaxMs(TIMEOUT).build());
 
   // ---------------------------------------------------------------- builders
 
@@ -195,6 +197,78 @@ class ViewChangeTest {
     backup.tick(3L * TIMEOUT);
     assertEquals(0, backup.view(), "lagging, not suspecting");
     assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasViewChange));
+  }
+
+  @Test
+  void backupTimesARequestSentToAllWithoutRelayingIt() {
+    TestReplica backup = fx.core(2, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequestSentToAll(r, CoreFixture.parse(r));
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasForwardedRequest),
+        "the primary has it from the client");
+    backup.tick(TIMEOUT - 1);
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasComplaint));
+    backup.tick(TIMEOUT);
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasComplaint),
+        "a timeout after it arrived, not after the client's own timeout");
+  }
+
+  @Test
+  void aRetransmissionOfARequestSentToAllIsRelayed() {
+    TestReplica backup = fx.core(2, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "a");
+    backup.onClientRequestSentToAll(r, CoreFixture.parse(r));
+    backup.takeEffects();
+    backup.tick(300);
+    backup.onClientRequest(r, CoreFixture.parse(r)); // the client timed out and sent it again
+    Effects out = backup.takeEffects();
+    assertTrue(out.messages().stream().anyMatch(o -> payloadOf(o.message()).hasForwardedRequest()
+        && o.to() == 0), "relayed to the primary, in case the primary lost it");
+  }
+
+  @Test
+  void aBackupRelaysOneRequestPerClientUntilItRuns() {
+    // A client that sends ever newer requests without waiting (and without sent_to_all) must not
+    // have each of them relayed to the primary by every backup.
+    TestReplica backup = fx.core(2, new RecordingApp());
+    for (int t = 1; t <= 50; t++) {
+      SignedRequest r = fx.request(0, t, "flood " + t);
+      backup.onClientRequest(r, CoreFixture.parse(r));
+    }
+    long relayed = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasForwardedRequest).count();
+    assertEquals(1, relayed, "the first; the others wait until it has run");
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "flood 1"));
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 1, prepare(0, 1, digest(batch), 1));
+    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
+    fx.deliver(backup, 1, CoreFixture.commit(0, 1, digest(batch), 1));
+    assertEquals(1, backup.lastExecuted());
+    backup.takeEffects();
+    SignedRequest again = fx.request(0, 50, "flood 50");
+    backup.onClientRequest(again, CoreFixture.parse(again));
+    assertEquals(1, sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasForwardedRequest).count(),
+        "once the relayed one ran, the newest is relayed");
+  }
+
+  @Test
+  void requestArrivingDuringAViewChangeGoesToTheNewPrimaryOnceTheViewOpens() {
+    // Replica 1, the primary of view 1, leaves view 0 on f + 1 complaints and collects view
+    // changes. A request that reaches it meanwhile must be ordered once view 1 opens.
+    TestReplica next = fx.core(1, new RecordingApp());
+    deliverSigned(next, complaint(0, 2));
+    deliverSigned(next, complaint(0, 3));
+    assertTrue(next.viewChanging());
+    assertEquals(1, next.view());
+    SignedRequest r = fx.request(0, 1, "during the view change");
+    next.onClientRequestSentToAll(r, CoreFixture.parse(r));
+    next.takeEffects();
+    deliverSigned(next, viewChange(2, 1));
+    deliverSigned(next, viewChange(3, 1));
+    assertFalse(next.viewChanging(), "2f + 1 view changes: it opened view 1");
+    List<ReplicaMessage> out = sent(next.takeEffects());
+    assertTrue(out.stream().anyMatch(ReplicaMessage::hasNewView));
+    assertTrue(out.stream().anyMatch(m -> m.hasPrePrepare() && m.getPrePrepare().getView() == 1),
+        "the waiting request went into view 1's first batch");
   }
 
   @Test
