@@ -39,6 +39,8 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
 
   final AtomicInteger handshakes = new AtomicInteger();
   final AtomicInteger requestsReceived = new AtomicInteger();
+  /** Of those, how many came flagged as sent to every replica at once. */
+  final AtomicInteger requestsSentToAll = new AtomicInteger();
   final AtomicInteger repliesSent = new AtomicInteger();
   final AtomicInteger rejections = new AtomicInteger();
 
@@ -94,7 +96,12 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
       public void onNext(ClientMessage message) {
         switch (message.getBodyCase()) {
           case OPEN -> open(message);
-          case REQUEST -> request(message.getRequest());
+          case REQUEST -> {
+            if (message.getSentToAll()) {
+              requestsSentToAll.incrementAndGet();
+            }
+            request(message.getRequest());
+          }
           default -> reject("empty message");
         }
       }

@@ -175,9 +175,30 @@ class PbftClientTest {
   }
 
   @Test
+  void aRequestGoesToEveryReplicaAtOnceFlaggedAsSuchAndIsNotSentAgain() throws Exception {
+    FakeCluster cluster = echoCluster(1);
+    // A request timeout far beyond the test: every reply must come from the first send.
+    PbftClient client = client(cluster, 0, Duration.ofSeconds(60), Duration.ofSeconds(120));
+    warmUp(client);
+    int[] before = new int[4];
+    for (int r = 0; r < 4; r++) {
+      before[r] = cluster.replica(r).requestsSentToAll.get();
+    }
+    cluster.behave(0, SILENT); // the primary does not answer: the backups' replies suffice
+    assertEquals("echo:y", string(client.invokeBlocking(bytes("y"))));
+    int reached = 0;
+    for (int r = 0; r < 4; r++) {
+      reached += cluster.replica(r).requestsSentToAll.get() > before[r] ? 1 : 0;
+    }
+    assertTrue(reached >= 2, "f + 1 replicas at least had it from the first send, flagged sent_to_all");
+  }
+
+  @Test
   void silentPrimaryLeadsToRetransmissionToAllAndSuccess() throws Exception {
     FakeCluster cluster = echoCluster(1);
-    PbftClient client = client(cluster, 0, Duration.ofMillis(100), Duration.ofSeconds(20));
+    // Plain PBFT's way: the first send goes to the primary alone.
+    PbftClient client = closing(cluster.client(0).requestTimeout(Duration.ofMillis(100))
+        .operationTimeout(Duration.ofSeconds(20)).sendToAll(false).build());
     // All sessions up first: a session coming up during the operation would be handed the
     // request at once, and this test is about the retransmission.
     warmUp(client);

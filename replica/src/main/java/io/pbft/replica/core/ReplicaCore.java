@@ -152,7 +152,7 @@ public final class ReplicaCore {
 
   /**
    * A client's session to this replica came up: the reply to its latest request may have been
-   * produced before (the client sends to the primary first), so it is offered again.
+   * produced before (a client may send to the primary first), so it is offered again.
    */
   public void onSessionOpened(long nowMs, int clientId) {
     clock(nowMs);

@@ -149,7 +149,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     session.send(ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
     session.request();
     // The reply to this client's latest request may have been produced before its session to
-    // this replica was up (the client sends to the primary first): the core offers it again,
+    // this replica was up (a client may send to the primary first): the core offers it again,
     // through the effects like every reply.
     replica.loop.submit(() -> replica.core.onSessionOpened(replica.nowMs(), accepted.clientId()));
   }
