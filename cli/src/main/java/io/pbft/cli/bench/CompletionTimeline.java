@@ -2,12 +2,17 @@ package io.pbft.cli.bench;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
 
 /**
  * How many operations completed in each millisecond of a run. Enough to answer, after the run,
  * how fast the system went between any two instants and how long it went without completing
  * anything (a fail-over shows up as such a gap), at a cost of one array slot per millisecond
  * rather than one entry per operation: a million-operation run needs no more than a short one.
+ * Latencies are kept per second of completion (one histogram each), so that the latency before a
+ * fault can be set against the latency under it.
  */
 public final class CompletionTimeline {
   /** A stretch without completions, in milliseconds since the start of the run. */
@@ -19,11 +24,14 @@ public final class CompletionTimeline {
 
   private final long startNanos;
   private final AtomicIntegerArray perMs;
+  /** Latencies in microseconds of the operations completed in each second (created on first use). */
+  private final AtomicReferenceArray<Histogram> latencyPerSecond;
 
   /** @param spanMs milliseconds covered from {@code startNanos}; later completions are not recorded */
   public CompletionTimeline(long startNanos, long spanMs) {
     this.startNanos = startNanos;
     this.perMs = new AtomicIntegerArray((int) Math.min(Integer.MAX_VALUE - 8, Math.max(1, spanMs)));
+    this.latencyPerSecond = new AtomicReferenceArray<>(perMs.length() / 1000 + 1);
   }
 
   public long startNanos() {
@@ -40,6 +48,36 @@ public final class CompletionTimeline {
     if (ms >= 0 && ms < perMs.length()) {
       perMs.incrementAndGet((int) ms);
     }
+  }
+
+  /** An operation that took {@code latencyMicros} completed at {@code completedNanos}. */
+  public void record(long completedNanos, long latencyMicros) {
+    record(completedNanos);
+    long ms = msAt(completedNanos);
+    if (ms >= 0 && ms < perMs.length()) {
+      int second = (int) (ms / 1000);
+      Histogram h = latencyPerSecond.get(second);
+      if (h == null) {
+        latencyPerSecond.compareAndSet(second, null, new ConcurrentHistogram(3));
+        h = latencyPerSecond.get(second);
+      }
+      h.recordValue(Math.max(1, latencyMicros));
+    }
+  }
+
+  /**
+   * Median latency in ms of the operations completed in the whole seconds from {@code fromMs}
+   * (rounded up to a second) to {@code toMs} (rounded down), or -1 if none completed there.
+   */
+  public double latencyP50Ms(long fromMs, long toMs) {
+    Histogram all = new Histogram(3);
+    for (long s = Math.max(0, (fromMs + 999) / 1000); s < Math.min(toMs / 1000, latencyPerSecond.length()); s++) {
+      Histogram h = latencyPerSecond.get((int) s);
+      if (h != null) {
+        all.add(h);
+      }
+    }
+    return all.getTotalCount() == 0 ? -1 : all.getValueAtPercentile(50) / 1000.0;
   }
 
   /** Completions in [fromMs, toMs). */

@@ -21,7 +21,7 @@ import java.io.PrintWriter;
  */
 public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
     double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
-    long viewBefore, long viewAfter) {
+    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs) {
 
   public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs, long viewBefore,
       long viewAfter) {
@@ -36,7 +36,12 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     double after = recovered && to > gap.toMs() ? t.count(gap.toMs(), to) * 1000.0 / (to - gap.toMs()) : 0;
     return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
         first < 0 ? -1 : first - faultAtMs, gap.lengthMs(), recovered ? (gap.toMs() - from) / 1000.0 : -1,
-        viewBefore, viewAfter);
+        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to));
+  }
+
+  /** Median latency under the fault relative to before it (1.0: unchanged; 0 if unknown). */
+  public double relativeLatency() {
+    return latencyP50BeforeMs > 0 && latencyP50UnderMs > 0 ? latencyP50UnderMs / latencyP50BeforeMs : 0;
   }
 
   public boolean recovered() {
@@ -60,6 +65,8 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
         throughputBefore, throughputUnder, relativeThroughput(),
         recovered() ? String.format("%.1f ops/s (from %.1f s)", throughputAfterRecovery, recoveredAtSec)
             : "none (no operation completed after the fault)");
+    out.printf("            median latency before: %.1f ms; from the fault on: %.1f ms (%.2f x)%n",
+        latencyP50BeforeMs, latencyP50UnderMs, relativeLatency());
     out.printf("            first completion after the fault: %s; longest gap without completions: %d ms%n",
         firstCompletionAfterMs < 0 ? "none" : firstCompletionAfterMs + " ms", maxGapMs);
     out.printf("            views: %d -> %s: %s view change%s (expected %d)%n", viewBefore,
@@ -75,6 +82,9 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     f.put("throughputBeforeOpsPerSec", Math.round(throughputBefore * 10) / 10.0);
     f.put("throughputUnderOpsPerSec", Math.round(throughputUnder * 10) / 10.0);
     f.put("relativeThroughput", Math.round(relativeThroughput() * 100) / 100.0);
+    f.put("latencyP50BeforeMs", Math.round(latencyP50BeforeMs * 10) / 10.0);
+    f.put("latencyP50UnderMs", Math.round(latencyP50UnderMs * 10) / 10.0);
+    f.put("relativeLatency", Math.round(relativeLatency() * 100) / 100.0);
     f.put("throughputAfterRecoveryOpsPerSec", Math.round(throughputAfterRecovery * 10) / 10.0);
     f.put("firstCompletionAfterFaultMs", firstCompletionAfterMs);
     f.put("maxCompletionGapMs", maxGapMs);

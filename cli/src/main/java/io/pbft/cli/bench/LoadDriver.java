@@ -196,7 +196,7 @@ public final class LoadDriver {
       long end = System.nanoTime();
       completed.incrementAndGet();
       if (ok && end - endNanos <= 0) {
-        timeline.record(end);
+        timeline.record(end, (end - start) / 1_000);
       }
       // Only operations wholly inside the measured interval count: the warm-up is for JIT,
       // connections and batching to settle, and an operation still running at the end belongs

@@ -50,5 +50,25 @@ class CompletionTimelineTest {
     assertEquals(81 / 6.0, f.throughputUnder(), 1e-9, "from the fault to the end, the gap included");
     assertEquals(81 / 6.0 / 10.0, f.relativeThroughput(), 1e-9);
     assertEquals(1, f.viewChanges());
+    assertEquals(-1, f.latencyP50BeforeMs(), "no latencies recorded");
+    assertEquals(0, f.relativeLatency());
+  }
+
+  @Test
+  void medianLatencyBeforeAndUnderAFault() {
+    CompletionTimeline t = new CompletionTimeline(0, 20_000);
+    // 100 ms per operation until the fault at 6 s, 300 ms after it (a flood slowing the others)
+    for (long ms = 2000; ms < 6000; ms += 100) {
+      t.record(at(ms), 100_000);
+    }
+    for (long ms = 6000; ms < 12_000; ms += 100) {
+      t.record(at(ms), ms < 7000 ? 5_000_000 : 300_000); // one slow second just after the fault
+    }
+    assertEquals(100, t.latencyP50Ms(2000, 6000), 1);
+    assertEquals(300, t.latencyP50Ms(6000, 12_000), 1, "the median, not the mean: one slow second is an outlier");
+    assertEquals(-1, t.latencyP50Ms(15_000, 20_000), "nothing completed there");
+    LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
+    FaultReport f = FaultReport.of(Fault.FLOOD_CLIENT, -1, r, 6000, 0, 0);
+    assertEquals(3.0, f.relativeLatency(), 0.02);
   }
 }
