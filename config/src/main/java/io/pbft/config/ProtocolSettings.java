@@ -54,8 +54,11 @@ public final class ProtocolSettings extends GroupSettings {
           + "under viewChangeTimeoutMs is then still suspected, and a group that is slow for everyone (a cold or "
           + "starved machine) is not mistaken for a slow primary.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MIN_MS = GROUP.setting("viewChangeTimeoutMinMs", "ms", 10,
-      600_000, 500,
-      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower).");
+      600_000, 1000,
+      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). At the default the "
+          + "timer only widens beyond viewChangeTimeoutMs when agreement is slow; a lower bound (500) also "
+          + "catches a primary that delays requests just under viewChangeTimeoutMs, at the price of more "
+          + "view changes on a starved machine.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MAX_MS = GROUP.setting("viewChangeTimeoutMaxMs", "ms", 50,
       3_600_000, 8000,
       "Upper bound of the adaptive request timer (viewChangeTimeoutMs if that is higher), before the doubling "
