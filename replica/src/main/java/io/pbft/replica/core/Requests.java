@@ -118,13 +118,6 @@ final class Requests {
     if (inOrder != null && inOrder >= t) {
       return; // already queued, pre-prepared or forwarded: nothing new to send
     }
-    if (inOrder != null && state.primary() != state.id) {
-      // An older request of this client is on its way to being ordered and has not run. A client
-      // waits for each request before the next, so this one comes from a client that does not:
-      // it is watched, not relayed, until the older one runs (a flooding client cannot make the
-      // backups multiply its requests at the primary).
-      return;
-    }
     ordering.put(c, t);
     routeToPrimary(r);
   }

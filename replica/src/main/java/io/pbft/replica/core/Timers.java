@@ -31,10 +31,13 @@ final class Timers {
    * How long a request may wait before this backup suspects the primary: {@code
    * viewChangeTimeoutLatencyFactor} times the observed agreement latency, kept within {@code
    * [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]} ({@code viewChangeTimeoutMs} until a batch
-   * committed here), then doubled per consecutive view change.
+   * committed here); after consecutive view changes, the configured timeout doubled per view
+   * change if that is longer. The adaptive part is never doubled, so backoff grows from the configured timeout as in
+   * the paper, and a widened timer stays within its upper bound.
    */
   long timeoutMs() {
-    return baseRequestTimeoutMs() << doublings();
+    long base = baseRequestTimeoutMs();
+    return doublings() == 0 ? base : Math.max(base, newViewTimeoutMs());
   }
 
   /** The request timer before backoff, as {@link #timeoutMs()} describes it. */
@@ -52,11 +55,11 @@ final class Timers {
 
   /**
    * The NEW-VIEW timer, and how long a replica that is catching up holds off suspecting: the
-   * configured timeout, or the request timer if agreement is currently so slow that it is longer,
-   * doubled per consecutive view change.
+   * configured timeout doubled per consecutive view change (section 4.5.2). While consecutive
+   * view changes double it, the request timer is at least this long as well.
    */
   long newViewTimeoutMs() {
-    return Math.max(state.settings.viewChangeTimeoutMs(), baseRequestTimeoutMs()) << doublings();
+    return (long) state.settings.viewChangeTimeoutMs() << doublings();
   }
 
   private int doublings() {

@@ -227,30 +227,6 @@ class ViewChangeTest {
   }
 
   @Test
-  void aBackupRelaysOneRequestPerClientUntilItRuns() {
-    // A client that sends ever newer requests without waiting (and without sent_to_all) must not
-    // have each of them relayed to the primary by every backup.
-    TestReplica backup = fx.core(2, new RecordingApp());
-    for (int t = 1; t <= 50; t++) {
-      SignedRequest r = fx.request(0, t, "flood " + t);
-      backup.onClientRequest(r, CoreFixture.parse(r));
-    }
-    long relayed = sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasForwardedRequest).count();
-    assertEquals(1, relayed, "the first; the others wait until it has run");
-    List<SignedRequest> batch = List.of(fx.request(0, 1, "flood 1"));
-    fx.deliver(backup, 0, prePrepare(0, 1, batch));
-    fx.deliver(backup, 1, prepare(0, 1, digest(batch), 1));
-    fx.deliver(backup, 0, CoreFixture.commit(0, 1, digest(batch), 0));
-    fx.deliver(backup, 1, CoreFixture.commit(0, 1, digest(batch), 1));
-    assertEquals(1, backup.lastExecuted());
-    backup.takeEffects();
-    SignedRequest again = fx.request(0, 50, "flood 50");
-    backup.onClientRequest(again, CoreFixture.parse(again));
-    assertEquals(1, sent(backup.takeEffects()).stream().filter(ReplicaMessage::hasForwardedRequest).count(),
-        "once the relayed one ran, the newest is relayed");
-  }
-
-  @Test
   void requestArrivingDuringAViewChangeGoesToTheNewPrimaryOnceTheViewOpens() {
     // Replica 1, the primary of view 1, leaves view 0 on f + 1 complaints and collects view
     // changes. A request that reaches it meanwhile must be ordered once view 1 opens.
