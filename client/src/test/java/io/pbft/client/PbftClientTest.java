@@ -178,7 +178,8 @@ class PbftClientTest {
   void aRequestGoesToEveryReplicaAtOnceFlaggedAsSuch() throws Exception {
     FakeCluster cluster = echoCluster(1);
     // A request timeout far beyond the test: every reply must come from the first send.
-    PbftClient client = client(cluster, 0, Duration.ofSeconds(60), Duration.ofSeconds(120));
+    PbftClient client = closing(cluster.client(0).requestTimeout(Duration.ofSeconds(60))
+        .operationTimeout(Duration.ofSeconds(120)).sendToAll(true).build());
     warmUp(client);
     long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
     while (client.sessionsUp() < 4 && System.nanoTime() - giveUp < 0) {
