@@ -36,9 +36,20 @@ class AdaptiveTimerTest {
     backup.tick(ppAt);
     fx.deliver(backup, 0, prePrepare(0, seq, batch));
     backup.tick(ppAt + agreementMs);
+    completeAgreement(fx, backup, seq, batch);
+  }
+
+  /** Replica 2's prepare and the commits of replicas 0 and 2: with backup's own, batch seq commits. */
+  private static void completeAgreement(CoreFixture fx, TestReplica backup, long seq, List<SignedRequest> batch) {
     fx.deliver(backup, 2, prepare(0, seq, digest(batch), 2));
     fx.deliver(backup, 0, commit(0, seq, digest(batch), 0));
     fx.deliver(backup, 2, commit(0, seq, digest(batch), 2));
+  }
+
+  /** The primary's pre-prepare for batch seq arrives now, and agreement completes at once. */
+  private static void preparedAndCommitted(CoreFixture fx, TestReplica backup, long seq, List<SignedRequest> batch) {
+    fx.deliver(backup, 0, prePrepare(0, seq, batch));
+    completeAgreement(fx, backup, seq, batch);
   }
 
   private static boolean complained(TestReplica r) {
@@ -94,11 +105,7 @@ class AdaptiveTimerTest {
     backup.onClientRequest(waiting, CoreFixture.parse(waiting));
     backup.takeEffects();
     backup.tick(2_500);
-    List<SignedRequest> batch = List.of(waiting);
-    fx.deliver(backup, 0, prePrepare(0, 2, batch));
-    fx.deliver(backup, 2, prepare(0, 2, digest(batch), 2));
-    fx.deliver(backup, 0, commit(0, 2, digest(batch), 0));
-    fx.deliver(backup, 2, commit(0, 2, digest(batch), 2));
+    preparedAndCommitted(fx, backup, 2, List.of(waiting));
     assertEquals(2, backup.lastExecuted());
     assertFalse(complained(backup), "the timer had widened to 2.5 s");
     assertEquals(0, backup.view());
@@ -129,11 +136,7 @@ class AdaptiveTimerTest {
     backup.onClientRequest(waiting, CoreFixture.parse(waiting));
     backup.takeEffects();
     backup.tick(1_900);
-    List<SignedRequest> batch = List.of(waiting);
-    fixed.deliver(backup, 0, prePrepare(0, 1, batch));
-    fixed.deliver(backup, 2, prepare(0, 1, digest(batch), 2));
-    fixed.deliver(backup, 0, commit(0, 1, digest(batch), 0));
-    fixed.deliver(backup, 2, commit(0, 1, digest(batch), 2));
+    preparedAndCommitted(fixed, backup, 1, List.of(waiting));
     assertEquals(1, backup.lastExecuted());
     assertFalse(complained(backup));
   }
