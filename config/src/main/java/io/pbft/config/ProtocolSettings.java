@@ -63,6 +63,12 @@ public final class ProtocolSettings extends GroupSettings {
       3_600_000, 8000,
       "Upper bound of the adaptive request timer (viewChangeTimeoutMs if that is higher), before the doubling "
           + "after consecutive view changes.");
+  public static final Setting RELAY_INTERVAL_MS = GROUP.setting("relayIntervalMs", "ms", 0, 60_000, 100,
+      "A backup relays one client's requests to the primary at most once per this interval; requests of that "
+          + "client arriving sooner wait, and when the interval ends only the newest is relayed. A correct client "
+          + "reaches the backups only by retransmitting (at most once per second) or by sending to all, which is "
+          + "not relayed, so it never waits; a client flooding the backups costs the primary one relayed request "
+          + "per backup and interval. 0 relays every request at once.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
@@ -164,6 +170,10 @@ public final class ProtocolSettings extends GroupSettings {
 
   public int viewChangeTimeoutMs() {
     return get(VIEW_CHANGE_TIMEOUT_MS);
+  }
+
+  public int relayIntervalMs() {
+    return get(RELAY_INTERVAL_MS);
   }
 
   public int viewChangeTimeoutMinMs() {
@@ -273,6 +283,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder viewChangeTimeoutMs(int v) {
       return set(VIEW_CHANGE_TIMEOUT_MS, v);
+    }
+
+    public Builder relayIntervalMs(int v) {
+      return set(RELAY_INTERVAL_MS, v);
     }
 
     public Builder viewChangeTimeoutMinMs(int v) {

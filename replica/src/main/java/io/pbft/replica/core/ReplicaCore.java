@@ -236,6 +236,7 @@ public final class ReplicaCore {
         }
       }
     }
+    requests.relayDue();
     checkpoints.tick();
     transfer.tick();
     if (timers.heartbeatDue()) {

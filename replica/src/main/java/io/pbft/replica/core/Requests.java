@@ -6,8 +6,11 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.IntPredicate;
 
 /**
@@ -37,6 +40,14 @@ final class Requests {
   private final Map<Integer, Awaited> awaited = new HashMap<>();
 
   private record Awaited(VerifiedRequest request, long sinceMs) {}
+
+  /** Backup: per client, when it last relayed one of that client's requests to the primary. */
+  private final Map<Integer, Long> lastRelayMs = new HashMap<>();
+  /**
+   * Backup: clients with a request that came within relayIntervalMs of the last relay; when the
+   * interval ends, the newest awaited request of each is relayed ({@link #relayDue}).
+   */
+  private final Set<Integer> relayDeferred = new LinkedHashSet<>();
 
   Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
     this.state = state;
@@ -118,8 +129,51 @@ final class Requests {
     if (inOrder != null && inOrder >= t) {
       return; // already queued, pre-prepared or forwarded: nothing new to send
     }
-    ordering.put(c, t);
+    if (state.primary() != state.id && relayTooSoon(c)) {
+      relayDeferred.add(c); // relayDue() sends the newest once the interval is over
+      return;
+    }
+    relay(c, r);
+  }
+
+  private boolean relayTooSoon(int clientId) {
+    Long last = lastRelayMs.get(clientId);
+    return last != null && state.nowMs - last < state.settings.relayIntervalMs();
+  }
+
+  /** Marks {@code r} as on its way to being ordered and queues or relays it. */
+  private void relay(int clientId, VerifiedRequest r) {
+    ordering.put(clientId, r.timestamp());
+    if (state.primary() != state.id) {
+      lastRelayMs.put(clientId, state.nowMs);
+    }
     routeToPrimary(r);
+  }
+
+  /**
+   * Backup, on every tick: relays the newest awaited request of each client whose requests waited
+   * for the end of its relay interval, unless one at least as new is already being ordered.
+   */
+  void relayDue() {
+    if (relayDeferred.isEmpty()) {
+      return;
+    }
+    if (state.viewChanging || state.primary() == state.id) {
+      relayDeferred.clear(); // viewEntered() routes whatever waits
+      return;
+    }
+    for (Iterator<Integer> it = relayDeferred.iterator(); it.hasNext(); ) {
+      int c = it.next();
+      if (relayTooSoon(c)) {
+        continue;
+      }
+      it.remove();
+      Awaited a = awaited.get(c);
+      Long inOrder = ordering.get(c);
+      if (a != null && (inOrder == null || inOrder < a.request().timestamp())) {
+        relay(c, a.request());
+      }
+    }
   }
 
   /** A backup relayed a client's request to this replica, the primary. */
@@ -147,8 +201,7 @@ final class Requests {
     if (inOrder != null && inOrder >= r.timestamp()) {
       return;
     }
-    ordering.put(c, r.timestamp());
-    routeToPrimary(r);
+    relay(c, r);
   }
 
   private void routeToPrimary(VerifiedRequest r) {
@@ -258,6 +311,7 @@ final class Requests {
   void viewChangeStarted() {
     batchQueue.clear();
     ordering.clear();
+    relayDeferred.clear();
   }
 
   /**
@@ -271,8 +325,7 @@ final class Requests {
       if (inOrder != null && inOrder >= a.request().timestamp()) {
         continue; // the NEW-VIEW carries it already: ordering it again would waste a sequence number
       }
-      ordering.put(a.request().clientId(), a.request().timestamp());
-      routeToPrimary(a.request());
+      relay(a.request().clientId(), a.request());
     }
   }
 }

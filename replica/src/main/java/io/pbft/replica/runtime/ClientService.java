@@ -64,7 +64,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
           case OPEN -> {
             if (session.established()) {
               refuse(session, "second handshake on a session", "session already established");
-            } else if (!replica.verifyPool.submit(() -> open(session, message), message.getSerializedSize())) {
+            } else if (!replica.verifyPool.submitHandshake(() -> open(session, message), message.getSerializedSize()).queued()) {
               replica.drop("verification queue full");
               session.abort(Status.RESOURCE_EXHAUSTED.withDescription(
                   "replica " + replica.id + " is overloaded; retry later"));
@@ -80,7 +80,8 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
             if (!rates.tryAcquire(session.clientId(), System.nanoTime())) {
               // Before verification: a client over its rate costs a parse, not a signature check.
               replica.drop("client over its request rate");
-            } else if (!replica.verifyPool.submit(() -> request(session, message), message.getSerializedSize())) {
+            } else if (!replica.verifyPool.submitClientRequest(session.clientId(), () -> request(session, message),
+                message.getSerializedSize()).queued()) {
               replica.drop("verification queue full");
               session.reject("replica " + replica.id + " is overloaded; retry later");
             }

@@ -1,56 +1,207 @@
 package io.pbft.replica.runtime;
 
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The signature verification pool: a fixed number of threads behind one queue bounded in tasks
- * ({@code transport.inboundQueueMax}) and in the bytes of the messages they carry
- * ({@code transport.inboundQueueBytesMax}). A task that does not fit is refused and counted; a
- * network thread never waits.
+ * The signature verification pool: a fixed number of threads serving queued messages, bounded in
+ * messages ({@code transport.inboundQueueMax}) and in their bytes ({@code
+ * transport.inboundQueueBytesMax}). A task that does not fit is refused and counted; a network
+ * thread never waits.
+ *
+ * <p>The queue is fair rather than first-come first-served, so that what one source sends cannot
+ * hold back the others (as in Aardvark): messages wait in one of two lanes, peers and clients,
+ * which the threads serve in turn while both hold work; within a lane, sources (a peer, a client,
+ * the handshakes) take turns, each in its own arrival order. A client may have at most {@code
+ * clientRequestsVerifyingMax} requests waiting (a newer one displaces its oldest); a peer at most
+ * an n-th of the queue. A client sending thousands of requests a second therefore delays its own
+ * requests, and leaves the replicas' PREPAREs, COMMITs and VIEW-CHANGEs, and every other client,
+ * a wait of a few messages.
  */
 final class InboundPool {
-  private final ThreadPoolExecutor pool;
+  /** What became of a submitted task. */
+  enum Admission {
+    QUEUED,
+    /** Queued, in place of the same client's oldest waiting request, which is dropped. */
+    DISPLACED,
+    /** Refused: the pool, or the source's share of it, holds as many messages as it may. */
+    FULL,
+    /** Refused: the pool holds as many bytes as it may. */
+    BYTES_FULL;
+
+    boolean queued() {
+      return this == QUEUED || this == DISPLACED;
+    }
+  }
+
+  private enum Lane { PEERS, CLIENTS }
+
+  private record Task(Runnable work, int size) {}
+
+  /** Sources of one lane: each with its queue, and the order in which those with work take turns. */
+  private static final class Turns {
+    final Map<Object, ArrayDeque<Task>> queues = new HashMap<>();
+    final ArrayDeque<Object> order = new ArrayDeque<>();
+
+    boolean isEmpty() {
+      return order.isEmpty();
+    }
+
+    Task next() {
+      Object source = order.pollFirst();
+      ArrayDeque<Task> q = queues.get(source);
+      Task t = q.pollFirst();
+      if (q.isEmpty()) {
+        queues.remove(source);
+      } else {
+        order.addLast(source);
+      }
+      return t;
+    }
+  }
+
+  private static final Object HANDSHAKES = "handshakes";
+  private static final Object UNVERIFIED_PEERS = "unverified peers";
+
+  private final int countMax;
   private final long bytesMax;
+  private final int peerShareMax;
+  private final int clientShareMax;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition work = lock.newCondition();
+  private final Turns peers = new Turns();
+  private final Turns clients = new Turns();
+  private final List<Thread> threads = new ArrayList<>();
+  private Lane lastServed = Lane.CLIENTS;
+  private int count;
+  private volatile boolean shutdown;
   private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong bytesHigh = new AtomicLong();
   private final AtomicLong droppedFull = new AtomicLong();
   private final AtomicLong droppedBytes = new AtomicLong();
-
-  InboundPool(int threads, int countMax, long bytesMax, ThreadFactory threadFactory) {
-    this.bytesMax = bytesMax;
-    this.pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
-        new ArrayBlockingQueue<>(countMax), threadFactory, new ThreadPoolExecutor.AbortPolicy());
-  }
+  private final AtomicLong displaced = new AtomicLong();
 
   /**
-   * Queues {@code task}, which carries a message of {@code size} bytes (held against the bound
-   * until the task starts); false, and counted, if the queue is full by count or by bytes.
+   * @param peerCount the number of replicas: a peer's share is an n-th of {@code countMax}
+   * @param clientShareMax requests one client may have waiting
    */
-  boolean submit(Runnable task, int size) {
-    long now = bytes.addAndGet(size);
-    if (now > bytesMax) {
-      bytes.addAndGet(-size);
-      droppedBytes.incrementAndGet();
-      return false;
+  InboundPool(int threads, int countMax, long bytesMax, int peerCount, int clientShareMax,
+      ThreadFactory threadFactory) {
+    this.countMax = countMax;
+    this.bytesMax = bytesMax;
+    this.peerShareMax = Math.max(1, countMax / Math.max(1, peerCount));
+    this.clientShareMax = clientShareMax;
+    for (int i = 0; i < threads; i++) {
+      Thread t = threadFactory.newThread(this::serve);
+      this.threads.add(t);
+      t.start();
     }
-    bytesHigh.accumulateAndGet(now, Math::max);
+  }
+
+  /** A message on the stream of peer {@code sender}, or of an unverified stream if negative. */
+  Admission submitPeer(int sender, Runnable task, int size) {
+    return submit(peers, sender >= 0 ? sender : UNVERIFIED_PEERS, new Task(task, size), peerShareMax, false);
+  }
+
+  /** A request on client {@code clientId}'s session. */
+  Admission submitClientRequest(int clientId, Runnable task, int size) {
+    return submit(clients, clientId, new Task(task, size), clientShareMax, true);
+  }
+
+  /** A client's signed handshake (its client id is not yet proven, so all take one turn). */
+  Admission submitHandshake(Runnable task, int size) {
+    return submit(clients, HANDSHAKES, new Task(task, size), countMax, false);
+  }
+
+  private Admission submit(Turns lane, Object source, Task task, int shareMax, boolean displace) {
+    if (shutdown) {
+      return Admission.FULL;
+    }
+    lock.lock();
     try {
-      pool.execute(() -> {
-        bytes.addAndGet(-size);
-        task.run();
-      });
-      return true;
-    } catch (RejectedExecutionException e) {
-      bytes.addAndGet(-size);
-      if (!pool.isShutdown()) {
+      ArrayDeque<Task> q = lane.queues.get(source);
+      int waiting = q == null ? 0 : q.size();
+      boolean displacing = displace && waiting >= shareMax;
+      if (!displacing && (waiting >= shareMax || count >= countMax)) {
         droppedFull.incrementAndGet();
+        return Admission.FULL;
       }
-      return false;
+      long freed = displacing ? q.peekFirst().size() : 0;
+      long now = bytes.get() - freed + task.size();
+      if (now > bytesMax) {
+        droppedBytes.incrementAndGet();
+        return Admission.BYTES_FULL;
+      }
+      if (displacing) {
+        q.pollFirst();
+        count--;
+        displaced.incrementAndGet();
+      }
+      if (q == null) {
+        q = new ArrayDeque<>();
+        lane.queues.put(source, q);
+      }
+      if (q.isEmpty()) {
+        lane.order.addLast(source);
+      }
+      q.addLast(task);
+      count++;
+      bytes.set(now);
+      bytesHigh.accumulateAndGet(now, Math::max);
+      work.signal();
+      return displacing ? Admission.DISPLACED : Admission.QUEUED;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private Task take() throws InterruptedException {
+    lock.lock();
+    try {
+      while (peers.isEmpty() && clients.isEmpty()) {
+        work.await();
+      }
+      Lane lane;
+      if (peers.isEmpty()) {
+        lane = Lane.CLIENTS;
+      } else if (clients.isEmpty()) {
+        lane = Lane.PEERS;
+      } else {
+        lane = lastServed == Lane.PEERS ? Lane.CLIENTS : Lane.PEERS;
+      }
+      lastServed = lane;
+      Task t = (lane == Lane.PEERS ? peers : clients).next();
+      count--;
+      bytes.addAndGet(-t.size());
+      return t;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void serve() {
+    while (!shutdown) {
+      Task t;
+      try {
+        t = take();
+      } catch (InterruptedException e) {
+        return;
+      }
+      try {
+        t.work().run();
+      } catch (RuntimeException e) {
+        Thread.UncaughtExceptionHandler h = Thread.currentThread().getUncaughtExceptionHandler();
+        if (h != null) {
+          h.uncaughtException(Thread.currentThread(), e); // reported, and the thread serves on
+        }
+      }
     }
   }
 
@@ -65,10 +216,15 @@ final class InboundPool {
   }
 
   int queued() {
-    return pool.getQueue().size();
+    lock.lock();
+    try {
+      return count;
+    } finally {
+      lock.unlock();
+    }
   }
 
-  /** Tasks refused because the queue held inboundQueueMax of them. */
+  /** Tasks refused because the queue, or their source's share of it, was full. */
   long droppedFull() {
     return droppedFull.get();
   }
@@ -78,7 +234,13 @@ final class InboundPool {
     return droppedBytes.get();
   }
 
+  /** Client requests dropped for a newer request of the same client. */
+  long displaced() {
+    return displaced.get();
+  }
+
   void shutdownNow() {
-    pool.shutdownNow();
+    shutdown = true;
+    threads.forEach(Thread::interrupt);
   }
 }

@@ -53,7 +53,8 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
         stream.spoke();
         boolean pending = !stream.authenticated();
         int size = message.getSerializedSize();
-        if (!replica.verifyPool.submit(() -> verify(stream, message, size), size)) {
+        if (!replica.verifyPool.submitPeer(pending ? -1 : stream.sender(), () -> verify(stream, message, size), size)
+            .queued()) {
           replica.drop("verification queue full");
           stream.request(); // dropped: read on (a pending stream, the next message instead)
           return;

@@ -112,7 +112,8 @@ public final class ReplicaServer implements AutoCloseable {
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
     this.verifyPool = new InboundPool(threads, config.transport().inboundQueueMax(),
-        config.transport().inboundQueueBytesMax(), daemon("pbft-verify-" + id));
+        config.transport().inboundQueueBytesMax(), config.n(), config.transport().clientRequestsVerifyingMax(),
+        daemon("pbft-verify-" + id));
     this.sessions = new ClientSessions(config.transport().clientSessionsMax(), config.transport().sessionsPerClientMax());
     this.hygiene = new Hygiene(id, config.transport(), sessions);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
@@ -380,6 +381,9 @@ public final class ReplicaServer implements AutoCloseable {
         drops.putByReason(reason, count.get());
       }
     });
+    if (verifyPool.displaced() > 0) {
+      drops.putByReason("client request displaced by its newer one before verification", verifyPool.displaced());
+    }
     io.pbft.proto.GarbageCounts.Builder garbage = io.pbft.proto.GarbageCounts.newBuilder()
         .setLogLines(hygiene.garbage.linesLogged())
         .putAllByReason(hygiene.garbage.snapshot());

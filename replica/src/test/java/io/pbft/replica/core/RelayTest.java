@@ -1,0 +1,86 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.pbft.config.ProtocolSettings;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** A backup relaying clients' requests to the primary: at most one per client and relay interval. */
+class RelayTest {
+  private static final int INTERVAL = ProtocolSettings.defaults().relayIntervalMs();
+
+  /** The timestamps of the requests {@code backup} relayed to the primary (replica 0) since last asked. */
+  private static List<Long> relayed(TestReplica backup) {
+    return backup.takeEffects().messages().stream()
+        .filter(o -> o.to() == 0)
+        .map(o -> payloadOf(o.message()))
+        .filter(ReplicaMessage::hasForwardedRequest)
+        .map(m -> CoreFixture.parse(m.getForwardedRequest().getRequest()).getTimestamp())
+        .toList();
+  }
+
+  private static void receive(TestReplica backup, SignedRequest r) {
+    backup.onClientRequest(r, CoreFixture.parse(r));
+  }
+
+  @Test
+  void aBurstFromOneClientIsRelayedAsItsFirstAndThenOnlyItsNewest() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+    TestReplica backup = fx.core(1, new RecordingApp());
+    receive(backup, fx.request(0, 1, "first"));
+    assertEquals(List.of(1L), relayed(backup), "the first goes at once");
+    for (long t = 2; t <= 50; t++) {
+      receive(backup, fx.request(0, t, "flood " + t));
+    }
+    receive(backup, fx.request(1, 1, "another client"));
+    assertEquals(List.of(1L), relayed(backup), "another client's request is not held back by the burst");
+    backup.tick(INTERVAL - 20);
+    assertEquals(List.of(), relayed(backup), "within the interval nothing more of client 0 goes");
+    backup.tick(INTERVAL + 20);
+    assertEquals(List.of(50L), relayed(backup), "once the interval is over, only the newest");
+    backup.tick(5L * INTERVAL);
+    assertEquals(List.of(), relayed(backup), "and nothing again until the client sends again");
+  }
+
+  @Test
+  void aRetransmissionAfterTheIntervalIsRelayedAtOnce() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+    TestReplica backup = fx.core(2, new RecordingApp());
+    SignedRequest r = fx.request(0, 7, "a");
+    receive(backup, r);
+    assertEquals(List.of(7L), relayed(backup));
+    backup.tick(3L * INTERVAL);
+    SignedRequest next = fx.request(0, 8, "b");
+    receive(backup, next);
+    assertEquals(List.of(8L), relayed(backup), "a client that sends no faster than the interval never waits");
+  }
+
+  @Test
+  void aZeroIntervalRelaysEveryRequest() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults().toBuilder().relayIntervalMs(0).build());
+    TestReplica backup = fx.core(3, new RecordingApp());
+    for (long t = 1; t <= 5; t++) {
+      receive(backup, fx.request(0, t, "op" + t));
+    }
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L), relayed(backup));
+  }
+
+  @Test
+  void aHeldRequestAlreadyOrderedIsNotRelayed() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+    TestReplica backup = fx.core(1, new RecordingApp());
+    receive(backup, fx.request(0, 1, "first"));
+    SignedRequest second = fx.request(0, 2, "second");
+    receive(backup, second);
+    assertEquals(List.of(1L), relayed(backup));
+    // The primary had the second one from the client: it pre-prepares it before the interval ends.
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(second)));
+    backup.takeEffects();
+    backup.tick(INTERVAL + 20);
+    assertEquals(List.of(), relayed(backup), "being ordered already: relaying it would be wasted");
+  }
+}
