@@ -53,6 +53,12 @@ public final class ProtocolSettings extends GroupSettings {
           + "kept within [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]. A primary that delays everything just "
           + "under viewChangeTimeoutMs is then still suspected, and a group that is slow for everyone (a cold or "
           + "starved machine) is not mistaken for a slow primary.");
+  public static final Setting REQUEST_TIMER_WARM_UP_BATCHES = GROUP.setting("requestTimerWarmUpBatches", "batches",
+      0, 1 << 24, 256,
+      "Until a backup has seen this many batches commit since it started, its request timer is twice what it "
+          + "would be (within viewChangeTimeoutMaxMs). A JVM that is still compiling runs its first seconds several "
+          + "times slower, the primary as well as everyone else, and a cold primary is otherwise taken for a slow "
+          + "one; a primary that fails during the warm-up costs one longer timeout. 0: no warm-up.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MIN_MS = GROUP.setting("viewChangeTimeoutMinMs", "ms", 10,
       600_000, 1000,
       "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). At the default the "
@@ -176,6 +182,10 @@ public final class ProtocolSettings extends GroupSettings {
     return get(RELAY_INTERVAL_MS);
   }
 
+  public int requestTimerWarmUpBatches() {
+    return get(REQUEST_TIMER_WARM_UP_BATCHES);
+  }
+
   public int viewChangeTimeoutMinMs() {
     return get(VIEW_CHANGE_TIMEOUT_MIN_MS);
   }
@@ -287,6 +297,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder relayIntervalMs(int v) {
       return set(RELAY_INTERVAL_MS, v);
+    }
+
+    public Builder requestTimerWarmUpBatches(int v) {
+      return set(REQUEST_TIMER_WARM_UP_BATCHES, v);
     }
 
     public Builder viewChangeTimeoutMinMs(int v) {

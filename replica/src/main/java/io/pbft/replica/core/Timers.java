@@ -31,7 +31,8 @@ final class Timers {
    * How long a request may wait before this backup suspects the primary: {@code
    * viewChangeTimeoutLatencyFactor} times the observed agreement latency, kept within {@code
    * [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]} ({@code viewChangeTimeoutMs} until a batch
-   * committed here); after consecutive view changes, the configured timeout doubled per view
+   * committed here), doubled within that upper bound for the first {@code requestTimerWarmUpBatches}
+   * batches; after consecutive view changes, the configured timeout doubled per view
    * change if that is longer. The adaptive part is never doubled, so backoff grows from the configured timeout as in
    * the paper, and a widened timer stays within its upper bound.
    */
@@ -43,14 +44,20 @@ final class Timers {
   /** The request timer before backoff, as {@link #timeoutMs()} describes it. */
   long baseRequestTimeoutMs() {
     long configured = state.settings.viewChangeTimeoutMs();
-    AgreementLatency agreement = state.agreement;
-    if (!agreement.known()) {
-      return configured;
-    }
-    long min = Math.min(state.settings.viewChangeTimeoutMinMs(), configured);
     long max = Math.max(state.settings.viewChangeTimeoutMaxMs(), configured);
-    double adaptive = Math.ceil(agreement.estimateMs() * state.settings.viewChangeTimeoutLatencyFactor());
-    return (long) Math.max(min, Math.min(max, adaptive));
+    AgreementLatency agreement = state.agreement;
+    long base;
+    if (!agreement.known()) {
+      base = configured;
+    } else {
+      long min = Math.min(state.settings.viewChangeTimeoutMinMs(), configured);
+      double adaptive = Math.ceil(agreement.estimateMs() * state.settings.viewChangeTimeoutLatencyFactor());
+      base = (long) Math.max(min, Math.min(max, adaptive));
+    }
+    if (agreement.samples() < state.settings.requestTimerWarmUpBatches()) {
+      base = Math.max(base, Math.min(2 * base, max)); // still warming up: see requestTimerWarmUpBatches
+    }
+    return base;
   }
 
   /**
@@ -145,7 +152,10 @@ final class Timers {
     if (gap <= threshold) {
       return 0;
     }
-    long stall = gap - threshold;
+    // The whole gap: a replica that did not tick for this long did not run (the tick it would
+    // have had is at most one tick period of it). Counting only the part above the threshold let
+    // a 2 s pause of every replica charge the primary a quarter of a timeout it never had.
+    long stall = gap;
     stalledMs += stall;
     if (deadlineMs >= 0) {
       deadlineMs += stall;

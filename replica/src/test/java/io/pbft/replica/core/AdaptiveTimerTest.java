@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 class AdaptiveTimerTest {
   private static final ProtocolSettings SETTINGS = ProtocolSettings.defaults().toBuilder()
       .viewChangeTimeoutMs(1000).viewChangeTimeoutMinMs(300).viewChangeTimeoutMaxMs(3000)
-      .viewChangeTimeoutLatencyFactor(10).build();
+      .viewChangeTimeoutLatencyFactor(10).requestTimerWarmUpBatches(0).build();
   private final CoreFixture fx = new CoreFixture(4, SETTINGS);
 
   /**
@@ -32,6 +32,10 @@ class AdaptiveTimerTest {
    * prepare and commits that complete it {@code agreementMs} later.
    */
   private void commitBatch(TestReplica backup, long seq, long ppAt, long agreementMs) {
+    commitBatch(fx, backup, seq, ppAt, agreementMs);
+  }
+
+  private static void commitBatch(CoreFixture fx, TestReplica backup, long seq, long ppAt, long agreementMs) {
     List<SignedRequest> batch = List.of(fx.request(2, seq, "op" + seq));
     backup.tick(ppAt);
     fx.deliver(backup, 0, prePrepare(0, seq, batch));
@@ -62,6 +66,24 @@ class AdaptiveTimerTest {
     TestReplica backup = fx.core(1, new RecordingApp());
     assertEquals(1000, backup.core().requestTimeoutMs());
     assertEquals(0, backup.core().agreementLatencyMs());
+  }
+
+  @Test
+  void aColdReplicaDoublesItsTimerForItsFirstBatchesWithinTheUpperBound() {
+    CoreFixture warming = new CoreFixture(4, SETTINGS.toBuilder().requestTimerWarmUpBatches(3).build());
+    TestReplica backup = warming.core(1, new RecordingApp());
+    assertEquals(2000, backup.core().requestTimeoutMs(), "the configured 1000 ms, doubled before any batch");
+    commitBatch(warming, backup, 1, 100, 60);
+    commitBatch(warming, backup, 2, 300, 60);
+    assertEquals(60, backup.core().agreementLatencyMs());
+    assertEquals(1200, backup.core().requestTimeoutMs(), "10 x 60 ms, doubled: two of three warm-up batches");
+    commitBatch(warming, backup, 3, 500, 60);
+    assertEquals(600, backup.core().requestTimeoutMs(), "warm: 10 x 60 ms");
+
+    CoreFixture slow = new CoreFixture(4, SETTINGS.toBuilder().requestTimerWarmUpBatches(3).build());
+    TestReplica crawling = slow.core(1, new RecordingApp());
+    commitBatch(slow, crawling, 1, 100, 250);
+    assertEquals(3000, crawling.core().requestTimeoutMs(), "10 x 250 ms doubled is beyond the 3000 ms bound");
   }
 
   @Test

@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Test;
  * effect, and leaves the replica's state as it was.
  */
 class BadInputTest {
-  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+  /** Without the request timer's warm-up, so that a timeout is the configured one. */
+  private final CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults().toBuilder()
+      .requestTimerWarmUpBatches(0).build());
 
   /** Snapshot of everything observable about a core's state. */
   private record State(long view, long lastExecuted, long low, int logSize, int pending, String digest) {

@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
 class RecoveryTest {
   private static final ProtocolSettings SETTINGS = ProtocolSettings.newBuilder().batchSizeMax(10).batchBytesMax(1 << 20)
       .windowSize(16).pipelineDepthMax(4).checkpointInterval(4).pendingRequestsMax(100).operationBytesMax(1024)
-      .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).build();
+      .viewChangeTimeoutMs(1000).stateChunkBytesMax(1 << 20).requestTimerWarmUpBatches(0).build();
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   /** What survives a crash: the log as the runtime would keep it, and the last checkpoint. */
