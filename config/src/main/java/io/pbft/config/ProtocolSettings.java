@@ -55,16 +55,21 @@ public final class ProtocolSettings extends GroupSettings {
           + "starved machine) is not mistaken for a slow primary.");
   public static final Setting REQUEST_TIMER_WARM_UP_BATCHES = GROUP.setting("requestTimerWarmUpBatches", "batches",
       0, 1 << 24, 256,
-      "Until a backup has seen this many batches commit since it started, its request timer is twice what it "
-          + "would be (within viewChangeTimeoutMaxMs). A JVM that is still compiling runs its first seconds several "
-          + "times slower, the primary as well as everyone else, and a cold primary is otherwise taken for a slow "
-          + "one; a primary that fails during the warm-up costs one longer timeout. 0: no warm-up.");
+      "A backup's request timer is twice what it would be (within viewChangeTimeoutMaxMs) while it warms up: "
+          + "until it has seen this many batches commit since it started, or for requestTimerWarmUpMs, whichever "
+          + "ends first. A JVM that is still compiling runs its first seconds several times slower, the primary "
+          + "as well as everyone else, and a cold primary is otherwise taken for a slow one; a primary that fails "
+          + "during the warm-up costs one longer timeout. 0: no warm-up.");
+  public static final Setting REQUEST_TIMER_WARM_UP_MS = GROUP.setting("requestTimerWarmUpMs", "ms", 0, 600_000,
+      10_000,
+      "The longest a backup's request timer warms up after the replica starts (see requestTimerWarmUpBatches), "
+          + "so that a primary slow from the start is suspected at the normal timer this long after it. 0: no "
+          + "warm-up.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MIN_MS = GROUP.setting("viewChangeTimeoutMinMs", "ms", 10,
-      600_000, 1000,
-      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). At the default the "
-          + "timer only widens beyond viewChangeTimeoutMs when agreement is slow; a lower bound (500) also "
-          + "catches a primary that delays requests just under viewChangeTimeoutMs, at the price of more "
-          + "view changes on a starved machine.");
+      600_000, 500,
+      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). Below "
+          + "viewChangeTimeoutMs, so that a primary delaying every request just under viewChangeTimeoutMs is "
+          + "still suspected when agreement is fast; set it to viewChangeTimeoutMs for a timer that only widens.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MAX_MS = GROUP.setting("viewChangeTimeoutMaxMs", "ms", 50,
       3_600_000, 8000,
       "Upper bound of the adaptive request timer (viewChangeTimeoutMs if that is higher), before the doubling "
@@ -186,6 +191,10 @@ public final class ProtocolSettings extends GroupSettings {
     return get(REQUEST_TIMER_WARM_UP_BATCHES);
   }
 
+  public int requestTimerWarmUpMs() {
+    return get(REQUEST_TIMER_WARM_UP_MS);
+  }
+
   public int viewChangeTimeoutMinMs() {
     return get(VIEW_CHANGE_TIMEOUT_MIN_MS);
   }
@@ -301,6 +310,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder requestTimerWarmUpBatches(int v) {
       return set(REQUEST_TIMER_WARM_UP_BATCHES, v);
+    }
+
+    public Builder requestTimerWarmUpMs(int v) {
+      return set(REQUEST_TIMER_WARM_UP_MS, v);
     }
 
     public Builder viewChangeTimeoutMinMs(int v) {

@@ -20,6 +20,7 @@ final class Timers {
   private int consecutiveViewChanges;
   private long nextHeartbeatMs;
   private long lastTickMs = Long.MIN_VALUE;
+  private long firstTickMs = Long.MIN_VALUE;
   private long stalledMs;
 
   Timers(ReplicaState state, int backoffDoublingsMax) {
@@ -31,8 +32,8 @@ final class Timers {
    * How long a request may wait before this backup suspects the primary: {@code
    * viewChangeTimeoutLatencyFactor} times the observed agreement latency, kept within {@code
    * [viewChangeTimeoutMinMs, viewChangeTimeoutMaxMs]} ({@code viewChangeTimeoutMs} until a batch
-   * committed here), doubled within that upper bound for the first {@code requestTimerWarmUpBatches}
-   * batches; after consecutive view changes, the configured timeout doubled per view
+   * committed here), doubled within that upper bound while the replica warms up ({@code
+   * requestTimerWarmUpBatches}, {@code requestTimerWarmUpMs}); after consecutive view changes, the configured timeout doubled per view
    * change if that is longer. The adaptive part is never doubled, so backoff grows from the configured timeout as in
    * the paper, and a widened timer stays within its upper bound.
    */
@@ -54,10 +55,22 @@ final class Timers {
       double adaptive = Math.ceil(agreement.estimateMs() * state.settings.viewChangeTimeoutLatencyFactor());
       base = (long) Math.max(min, Math.min(max, adaptive));
     }
-    if (agreement.samples() < state.settings.requestTimerWarmUpBatches()) {
-      base = Math.max(base, Math.min(2 * base, max)); // still warming up: see requestTimerWarmUpBatches
+    if (warmingUp()) {
+      base = Math.max(base, Math.min(2 * base, max));
     }
     return base;
+  }
+
+  /**
+   * True until this replica has seen requestTimerWarmUpBatches batches commit since it started,
+   * or for requestTimerWarmUpMs after its first tick, whichever ends first.
+   */
+  private boolean warmingUp() {
+    if (state.agreement.samples() >= state.settings.requestTimerWarmUpBatches()
+        || state.settings.requestTimerWarmUpMs() == 0) {
+      return false;
+    }
+    return firstTickMs == Long.MIN_VALUE || state.nowMs - firstTickMs < state.settings.requestTimerWarmUpMs();
   }
 
   /**
@@ -146,6 +159,9 @@ final class Timers {
    * not count against the primary: the caller shifts its waits by that much.
    */
   long stall() {
+    if (firstTickMs == Long.MIN_VALUE) {
+      firstTickMs = state.nowMs;
+    }
     long gap = lastTickMs == Long.MIN_VALUE ? 0 : state.nowMs - lastTickMs;
     lastTickMs = state.nowMs;
     long threshold = Math.max(state.settings.viewChangeTimeoutMs() / 4, 1);

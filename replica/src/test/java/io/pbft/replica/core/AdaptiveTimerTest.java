@@ -87,6 +87,21 @@ class AdaptiveTimerTest {
   }
 
   @Test
+  void theWarmUpEndsAfterRequestTimerWarmUpMsEvenIfFewBatchesCommitted() {
+    CoreFixture slowStart = new CoreFixture(4, SETTINGS.toBuilder().requestTimerWarmUpBatches(1000)
+        .requestTimerWarmUpMs(5000).build());
+    TestReplica backup = slowStart.core(1, new RecordingApp());
+    backup.tick(20);
+    commitBatch(slowStart, backup, 1, 100, 40);
+    assertEquals(800, backup.core().requestTimeoutMs(), "10 x 40 ms, doubled");
+    backup.tick(5000);
+    assertEquals(800, backup.core().requestTimeoutMs(), "still within 5 s of its first tick");
+    backup.tick(5040);
+    assertEquals(400, backup.core().requestTimeoutMs(),
+        "a primary slow from the start, which lets few batches commit, is timed normally after 5 s");
+  }
+
+  @Test
   void timerIsFactorTimesAgreementLatencyWithinBounds() {
     TestReplica fast = fx.core(1, new RecordingApp());
     commitBatch(fast, 1, 100, 10);
