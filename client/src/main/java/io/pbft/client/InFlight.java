@@ -29,6 +29,11 @@ final class InFlight {
   final BitSet reached = new BitSet();
   /** Replicas the request was handed to (sent, or queued until their session is up). */
   final BitSet sentTo = new BitSet();
+  /**
+   * Whether its first send went to every replica flagged ClientMessage.sent_to_all: only when
+   * the primary's session was up, since backups do not relay a request so flagged.
+   */
+  boolean flaggedSentToAll;
   int retransmissions;
   ScheduledFuture<?> timer;
 

@@ -195,12 +195,16 @@ public final class PbftClient implements AutoCloseable {
           config.f() + 1);
       current = op;
       int primary = (int) Long.remainderUnsigned(view, sessions.length);
+      // The flag tells backups that the primary has the request from the client, so that they
+      // watch it without relaying it. Without a session to the primary (it is down, or it has not
+      // accepted this client yet) the backups must relay it: the send goes unflagged.
+      op.flaggedSentToAll = sendToAll && sessions[primary].isUp();
       for (ReplicaSession s : sessions) {
         // Every replica answers the client directly, so all sessions must be up. With
         // sendToAll every replica gets the request now, so that the backups time the primary
         // on it from the start; otherwise only the primary does until the request timeout.
         if (sendToAll) {
-          s.send(signed, true);
+          s.send(signed, op.flaggedSentToAll);
           op.sentTo.set(s.replicaId());
         } else if (s.replicaId() == primary) {
           s.send(signed, false);
@@ -313,17 +317,19 @@ public final class PbftClient implements AutoCloseable {
    */
   private void onSessionUp(int replicaId) {
     SignedRequest resend = null;
+    boolean flagged = false;
     synchronized (lock) {
       if (current != null) {
         current.reached.set(replicaId);
         if (!current.sentTo.get(replicaId)) {
           current.sentTo.set(replicaId);
           resend = current.request;
+          flagged = current.flaggedSentToAll;
         }
       }
     }
     if (resend != null) {
-      sessions[replicaId].send(resend, sendToAll);
+      sessions[replicaId].send(resend, flagged);
     }
   }
 

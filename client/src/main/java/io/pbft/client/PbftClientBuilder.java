@@ -13,7 +13,7 @@ public final class PbftClientBuilder {
   private int clientId = -1;
   private Ed25519Keys keys;
   private Duration requestTimeout = PbftClient.DEFAULT_REQUEST_TIMEOUT;
-  private boolean sendToAll;
+  private boolean sendToAll = true;
   private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
   private ClusterChannels channels;
   private int queueCapacity = PbftClient.DEFAULT_QUEUE_CAPACITY;
@@ -43,8 +43,8 @@ public final class PbftClientBuilder {
   }
 
   /**
-   * Whether a request's first send goes to every replica or (the default) to the presumed
-   * primary alone. To all, each backup times the primary on every request from the start, so a primary
+   * Whether a request's first send goes to every replica (default) or to the presumed primary
+   * alone. To all, each backup times the primary on every request from the start, so a primary
    * that crashed or delays requests on purpose is suspected within the replicas' adaptive
    * view-change timeout instead of after this client's request timeout; it costs each backup
    * one signature check per request, which it saves again when the request arrives in a batch.

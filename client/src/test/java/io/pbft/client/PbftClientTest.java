@@ -208,6 +208,24 @@ class PbftClientTest {
   }
 
   @Test
+  void withoutASessionToThePrimaryTheFirstSendIsNotFlaggedSoThatBackupsRelayIt() throws Exception {
+    FakeCluster cluster = echoCluster(1);
+    // The primary accepts sessions only after a pause: the first request finds no session to it
+    // (as when an outsider holds its handshake slots, or it is down).
+    cluster.behave(0, FakeCluster.Behavior.SLOW_HANDSHAKE);
+    PbftClient client = closing(cluster.client(0).requestTimeout(Duration.ofSeconds(60))
+        .operationTimeout(Duration.ofSeconds(120)).sendToAll(true).build());
+    assertEquals("echo:x", string(client.invokeBlocking(bytes("x"))));
+    int backupsReached = 0;
+    for (int r = 1; r < 4; r++) {
+      backupsReached += cluster.replica(r).requestsReceived.get();
+      assertEquals(0, cluster.replica(r).requestsSentToAll.get(),
+          "replica " + r + " was told the primary had it, and would not have relayed it");
+    }
+    assertTrue(backupsReached >= 1, "the backups had it from the first send");
+  }
+
+  @Test
   void silentPrimaryLeadsToRetransmissionToAllAndSuccess() throws Exception {
     FakeCluster cluster = echoCluster(1);
     // Plain PBFT's way: the first send goes to the primary alone.
