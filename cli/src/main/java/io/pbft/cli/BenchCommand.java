@@ -109,9 +109,9 @@ final class BenchCommand implements Callable<Integer> {
       description = "When to inject the fault, in seconds after the warm-up (required with --fault).")
   Double faultAt;
 
-  @Option(names = "--send-to-all", description = {"Clients send each request to every replica at once, so that the",
-      "backups time the primary on it, instead of to the presumed primary alone (plain PBFT, the default)."})
-  boolean sendToAll;
+  @Option(names = "--send-to-primary", description = {"Clients send each request to the presumed primary alone",
+      "(plain PBFT) instead of to every replica at once; retransmissions go to all either way."})
+  boolean sendToPrimary;
 
   @Option(names = "--keep-logs", description = {"Keep bench's temporary directory (each process's log and GC log, keys,",
       "cluster.yaml) when it ends, instead of deleting it; its path is printed."})
@@ -140,7 +140,7 @@ final class BenchCommand implements Callable<Integer> {
         ClusterConfig cfg = Configs.load(config);
         clusterConfig = cfg;
         checkPayload(cfg);
-        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, sendToAll);
+        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary);
         replicaCount = cfg.n();
         requireReachable(cfg);
       } else if (unreplicated) {
@@ -173,7 +173,7 @@ final class BenchCommand implements Callable<Integer> {
           cluster.startReplicas(cfg, injector == null ? Map.of() : injector.replicaArgs());
         }
         cluster.awaitHealthy(StatusProbe.targets(cfg));
-        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, sendToAll);
+        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
       err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%n",

@@ -90,7 +90,7 @@ final class DemoCommand implements Callable<Integer> {
       err.flush();
       LoadDriver.Result result;
       List<Integer> ids = IntStream.range(0, clients).boxed().toList();
-      try (ReplicatedTarget target = new ReplicatedTarget(cfg, ids, Duration.ofSeconds(30), false)) {
+      try (ReplicatedTarget target = new ReplicatedTarget(cfg, ids, Duration.ofSeconds(30), true)) {
         result = new LoadDriver(LoadDriver.Plan.counted(clients, ops), KvWorkloads.mixed(target, KEYS), err).run();
       }
       // Backups may still be executing the last batches: wait until every replica reports the

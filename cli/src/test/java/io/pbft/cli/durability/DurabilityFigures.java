@@ -119,7 +119,7 @@ class DurabilityFigures {
       cluster.awaitHealthy(StatusProbe.targets(config));
       String before = loadAverage();
       try (ReplicatedTarget target = new ReplicatedTarget(config, IntStream.range(0, CLIENTS).boxed().toList(),
-          Duration.ofSeconds(30), false)) {
+          Duration.ofSeconds(30), true)) {
         LoadDriver.Result r = new LoadDriver(LoadDriver.Plan.timed(CLIENTS, Duration.ofSeconds(WARMUP),
             Duration.ofSeconds(DURATION)), KvWorkloads.putGet(target, 1000, 0, 0), new PrintWriter(System.err, true))
             .run();
@@ -158,7 +158,7 @@ class DurabilityFigures {
       long start = System.nanoTime();
       LoadDriver.Result r;
       try (ReplicatedTarget target = new ReplicatedTarget(config, IntStream.range(0, CLIENTS).boxed().toList(),
-          Duration.ofSeconds(60), false)) {
+          Duration.ofSeconds(60), true)) {
         r = new LoadDriver(LoadDriver.Plan.counted(CLIENTS, OPS), KvWorkloads.putGet(target, KEYS, 0, 0),
             new PrintWriter(System.err, true)).run();
       }
