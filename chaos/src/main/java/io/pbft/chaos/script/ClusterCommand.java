@@ -29,10 +29,14 @@ final class ClusterCommand {
 
   private ClusterCommand() {}
 
-  /** A script's defaults: a small window and checkpoint interval, so a few requests cross them. */
+  /**
+   * A script's defaults: a small window and checkpoint interval, so a few requests cross them, and
+   * no request-timer warm-up (a script's cores are never a cold JVM, and its ticks count in
+   * viewChangeTimeoutMs).
+   */
   static ProtocolSettings.Builder defaults() {
     return ProtocolSettings.newBuilder().windowSize(8).checkpointInterval(4).batchSizeMax(10).pipelineDepthMax(4)
-        .viewChangeTimeoutMs(1000).stateChunkBytesMax(512);
+        .viewChangeTimeoutMs(1000).stateChunkBytesMax(512).requestTimerWarmUpBatches(0);
   }
 
   static ScriptCluster.Setup parse(Command c) {
