@@ -77,10 +77,11 @@ public final class ProtocolSettings extends GroupSettings {
           + "after consecutive view changes.");
   public static final Setting RELAY_INTERVAL_MS = GROUP.setting("relayIntervalMs", "ms", 0, 60_000, 100,
       "A backup relays one client's requests to the primary at most once per this interval; requests of that "
-          + "client arriving sooner wait, and when the interval ends only the newest is relayed. A correct client "
-          + "reaches the backups only by retransmitting (at most once per second) or by sending to all, which is "
-          + "not relayed, so it never waits; a client flooding the backups costs the primary one relayed request "
-          + "per backup and interval. 0 relays every request at once.");
+          + "client arriving sooner wait, and when the interval ends only the newest is relayed. A correct client's "
+          + "requests are relayed only when it retransmits (at most once per second) or has no session to the "
+          + "primary (its sends to all are then unflagged), so it waits at most one interval, and only then; a "
+          + "client flooding the backups costs the primary one relayed request per backup and interval. 0 relays "
+          + "every request at once.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
