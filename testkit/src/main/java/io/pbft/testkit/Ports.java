@@ -100,7 +100,9 @@ public final class Ports {
   /** The lowest ephemeral port, or 32768 (Linux's default) when the kernel does not say. */
   private static int ephemeralLow() {
     try {
-      String[] range = readFirstLine(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).split("\\s+");
+      // readAllLines, not readString: procfs reports a size of 0, and readString then read one byte
+      String[] range = Files.readAllLines(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).get(0).trim()
+          .split("\\s+");
       int low = Integer.parseInt(range[0]);
       return low > LOWEST + 1_000 ? low : 32_768;
     } catch (IOException | RuntimeException e) {
@@ -113,14 +115,6 @@ public final class Ports {
       s.close();
     } catch (IOException ignored) {
       // nothing to release
-    }
-  }
-
-  /** procfs files report size 0, which Files.readString does not read reliably; read a line instead. */
-  private static String readFirstLine(Path file) throws IOException {
-    try (java.io.BufferedReader r = Files.newBufferedReader(file)) {
-      String line = r.readLine();
-      return line == null ? "" : line.trim();
     }
   }
 }

@@ -16,7 +16,7 @@ class PortsTest {
 
   private static int ephemeralLow() throws IOException {
     Path range = Path.of("/proc/sys/net/ipv4/ip_local_port_range");
-    return Files.exists(range) ? Integer.parseInt(readFirstLine(range).split("\\s+")[0]) : 32_768;
+    return Files.exists(range) ? Integer.parseInt(Files.readAllLines(range).get(0).trim().split("\\s+")[0]) : 32_768;
   }
 
   @Test
@@ -49,14 +49,6 @@ class PortsTest {
       try (ServerSocket s = new ServerSocket()) {
         s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), p));
       }
-    }
-  }
-
-  /** procfs files report size 0, which Files.readString does not read reliably; read a line instead. */
-  private static String readFirstLine(Path file) throws IOException {
-    try (java.io.BufferedReader r = Files.newBufferedReader(file)) {
-      String line = r.readLine();
-      return line == null ? "" : line.trim();
     }
   }
 }

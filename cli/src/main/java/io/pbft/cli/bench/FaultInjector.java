@@ -124,16 +124,9 @@ public final class FaultInjector {
 
   /** A line of progress, stamped with the wall-clock time so that it can be matched with the replicas' logs. */
   private void report(String format, Object... args) {
-    progress.printf("       %s " + format + "%n", prepend(java.time.LocalTime.now().truncatedTo(
-        java.time.temporal.ChronoUnit.MILLIS), args));
+    progress.printf("       %s %s%n", java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS),
+        String.format(format, args));
     progress.flush();
-  }
-
-  private static Object[] prepend(Object first, Object[] rest) {
-    Object[] all = new Object[rest.length + 1];
-    all[0] = first;
-    System.arraycopy(rest, 0, all, 1, rest.length);
-    return all;
   }
 
   /** The highest view a replica reports; view 0 if none answers in time (its primary is replica 0). */
