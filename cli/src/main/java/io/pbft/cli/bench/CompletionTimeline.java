@@ -104,6 +104,16 @@ public final class CompletionTimeline {
    * just after a completion and ending at the next completion (or at {@code toMs} if none came).
    */
   public Gap longestGap(long fromMs, long toMs) {
+    Gap closed = longestClosedGap(fromMs, toMs);
+    Gap trailing = trailingGap(fromMs, toMs);
+    return trailing.lengthMs() > closed.lengthMs() ? trailing : closed;
+  }
+
+  /**
+   * The longest stretch in [fromMs, toMs) that a completion ended: from {@code fromMs} or just
+   * after a completion to the next completion. Zero-length at {@code fromMs} if nothing completed.
+   */
+  public Gap longestClosedGap(long fromMs, long toMs) {
     long end = Math.min(toMs, perMs.length());
     long gapStart = fromMs;
     Gap longest = new Gap(fromMs, fromMs);
@@ -115,9 +125,17 @@ public final class CompletionTimeline {
         gapStart = ms + 1;
       }
     }
-    if (end - gapStart > longest.lengthMs()) {
-      longest = new Gap(gapStart, end);
-    }
     return longest;
+  }
+
+  /** The stretch from just after the last completion in [fromMs, toMs) (or fromMs) to toMs. */
+  public Gap trailingGap(long fromMs, long toMs) {
+    long end = Math.min(toMs, perMs.length());
+    for (long ms = end - 1; ms >= Math.max(0, fromMs); ms--) {
+      if (perMs.get((int) ms) > 0) {
+        return new Gap(ms + 1, end);
+      }
+    }
+    return new Gap(fromMs, end);
   }
 }

@@ -14,14 +14,20 @@ import java.io.PrintWriter;
  * @param throughputUnder throughput from the fault to the end of the run
  * @param firstCompletionAfterMs from the fault to the first operation completed after it, or -1
  * @param maxGapMs the longest stretch without a completion from the fault to the end of the run
- * @param recoveredAtSec where that stretch ended, in seconds after the warm-up; -1 if it lasted
- *     to the end (no recovery)
+ * @param recoveredAtSec where the longest stretch that a completion ended did end, in seconds
+ *     after the warm-up; -1 if nothing completed after the fault, or if the run ended in a silence
+ *     of at least a second that outlasted every earlier one (a stall, no recovery)
  * @param viewBefore the highest view when the fault was injected
  * @param viewAfter the highest view a reachable replica was in after the run, or -1 if none answered
  */
 public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
     double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
     long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs) {
+  /**
+   * A silence at the end of the run shorter than this is not taken for a stall: with a handful of
+   * clients the last completions can be a few hundred milliseconds apart in a healthy run.
+   */
+  static final long STALL_MS = 1000;
 
   public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs, long viewBefore,
       long viewAfter) {
@@ -31,11 +37,18 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     double before = faultAtMs > from ? t.count(from, faultAtMs) * 1000.0 / (faultAtMs - from) : 0;
     double under = to > faultAtMs ? t.count(faultAtMs, to) * 1000.0 / (to - faultAtMs) : 0;
     long first = t.firstCompletion(faultAtMs, to);
-    CompletionTimeline.Gap gap = t.longestGap(faultAtMs, to);
-    boolean recovered = gap.toMs() < to;
-    double after = recovered && to > gap.toMs() ? t.count(gap.toMs(), to) * 1000.0 / (to - gap.toMs()) : 0;
+    // The outage is the longest stretch that a completion ended. The silence after the last
+    // completion is not an outage the group came out of; it counts as a stall (no recovery) only if
+    // it outlasts that stretch and STALL_MS: shorter, it is just where the run was cut off.
+    CompletionTimeline.Gap outage = t.longestClosedGap(faultAtMs, to);
+    CompletionTimeline.Gap trailing = t.trailingGap(faultAtMs, to);
+    boolean recovered = first >= 0
+        && (trailing.lengthMs() < STALL_MS || trailing.lengthMs() <= outage.lengthMs());
+    long recoveredAt = outage.lengthMs() > 0 ? outage.toMs() : first;
+    double after = recovered && to > recoveredAt ? t.count(recoveredAt, to) * 1000.0 / (to - recoveredAt) : 0;
+    long maxGap = Math.max(outage.lengthMs(), trailing.lengthMs());
     return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
-        first < 0 ? -1 : first - faultAtMs, gap.lengthMs(), recovered ? (gap.toMs() - from) / 1000.0 : -1,
+        first < 0 ? -1 : first - faultAtMs, maxGap, recovered ? (recoveredAt - from) / 1000.0 : -1,
         viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to));
   }
 
@@ -64,7 +77,8 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     out.printf("            throughput before: %.1f ops/s; from the fault on: %.1f ops/s (%.2f x); after the longest gap: %s%n",
         throughputBefore, throughputUnder, relativeThroughput(),
         recovered() ? String.format("%.1f ops/s (from %.1f s)", throughputAfterRecovery, recoveredAtSec)
-            : "none (no operation completed after the fault)");
+            : firstCompletionAfterMs < 0 ? "none (no operation completed after the fault)"
+                : "none (the run ended in a stall of " + maxGapMs + " ms)");
     out.printf("            median latency before: %.1f ms; from the fault on: %.1f ms (%.2f x)%n",
         latencyP50BeforeMs, latencyP50UnderMs, relativeLatency());
     out.printf("            first completion after the fault: %s; longest gap without completions: %d ms%n",

@@ -1,6 +1,8 @@
 package io.pbft.cli.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -52,6 +54,39 @@ class CompletionTimelineTest {
     assertEquals(1, f.viewChanges());
     assertEquals(-1, f.latencyP50BeforeMs(), "no latencies recorded");
     assertEquals(0, f.relativeLatency());
+  }
+
+  @Test
+  void aShortSilenceAtTheEndIsNotAStall() {
+    // a healthy run with no gap after the fault longer than the last 120 ms (CI saw this once:
+    // the report said "not recovered" because that tail was its longest gap)
+    CompletionTimeline t = new CompletionTimeline(0, 20_000);
+    for (long ms = 2000; ms < 11_880; ms += 20) {
+      t.record(at(ms));
+    }
+    LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
+    FaultReport f = FaultReport.of(Fault.SLOW_BACKUP, 1, r, 6000, 0, 0);
+    assertTrue(f.recovered());
+    assertEquals(12_000 - 11_861, f.maxGapMs(), "the tail is still reported as the longest gap");
+    assertEquals(0, f.firstCompletionAfterMs());
+  }
+
+  @Test
+  void aLongSilenceAtTheEndIsAStall() {
+    CompletionTimeline t = new CompletionTimeline(0, 20_000);
+    for (long ms = 2000; ms < 7000; ms += 20) { // runs on past the fault at 6 s, then stops for 5 s
+      t.record(at(ms));
+    }
+    LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 0);
+    assertFalse(f.recovered(), "operations completed after the fault, but the group stopped");
+    assertEquals(12_000 - 6981, f.maxGapMs());
+    assertEquals(0, f.throughputAfterRecovery());
+
+    FaultReport none = FaultReport.of(Fault.KILL_PRIMARY, 0,
+        new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(7500L)), 7500, 0, 0);
+    assertFalse(none.recovered());
+    assertEquals(-1, none.firstCompletionAfterMs());
   }
 
   @Test
