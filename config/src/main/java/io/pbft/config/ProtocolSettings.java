@@ -66,11 +66,10 @@ public final class ProtocolSettings extends GroupSettings {
           + "so that a primary slow from the start is suspected at the normal timer this long after it. 0: no "
           + "warm-up.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MIN_MS = GROUP.setting("viewChangeTimeoutMinMs", "ms", 10,
-      600_000, 1000,
-      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). At the default the "
-          + "timer only widens beyond viewChangeTimeoutMs when agreement is slow; a lower bound (500) also "
-          + "catches a primary that delays requests just under viewChangeTimeoutMs when agreement is fast, but "
-          + "under clock skew, loss and partitions a simulator seed then changed view a hundred times.");
+      600_000, 500,
+      "Lower bound of the adaptive request timer (viewChangeTimeoutMs if that is lower). Below "
+          + "viewChangeTimeoutMs, so that a primary that delays requests just under viewChangeTimeoutMs is still "
+          + "suspected when agreement is fast; the timer widens again when agreement is slow.");
   public static final Setting VIEW_CHANGE_TIMEOUT_MAX_MS = GROUP.setting("viewChangeTimeoutMaxMs", "ms", 50,
       3_600_000, 8000,
       "Upper bound of the adaptive request timer (viewChangeTimeoutMs if that is higher), before the doubling "

@@ -239,6 +239,51 @@ final class NormalCase {
   }
 
   /**
+   * Retransmission, at each heartbeat. Links lose messages, and a slot whose PREPAREs or COMMITs
+   * went missing at enough replicas never commits: no replica holds 2f + 1 commits, so none can
+   * send the others a committed certificate, and a replica left behind by it does not suspect the
+   * primary (it catches up first), so it may never be re-proposed either. A slot of the current
+   * view that was already waiting at the previous heartbeat therefore has this replica's own
+   * messages for it sent again to every peer: its PRE-PREPARE if this replica is the primary, its
+   * PREPARE and its COMMIT. Receivers ignore what they already have. Bounded per heartbeat by
+   * pipelineDepthMax slots (the oldest first: later slots cannot execute before them).
+   *
+   * @return the slots whose messages were sent again
+   */
+  int retransmitWaiting() {
+    if (state.viewChanging) {
+      return 0;
+    }
+    int resent = 0;
+    for (Slot slot : state.slots.tailMap(state.lowWatermark, false).values()) {
+      if (!slot.hasPrePrepare() || slot.view != state.view || slot.committed) {
+        slot.waitingSinceMs = -1;
+        continue;
+      }
+      if (slot.waitingSinceMs < 0 || resent >= state.settings.pipelineDepthMax()) {
+        if (slot.waitingSinceMs < 0) {
+          slot.waitingSinceMs = state.nowMs;
+        }
+        continue;
+      }
+      slot.waitingSinceMs = state.nowMs;
+      if (state.primary() == state.id) {
+        outbox.resend(Effects.Outgoing.ALL, slot.prePrepare);
+      }
+      resendOwn(slot.prepares.get(state.id), slot);
+      resendOwn(slot.commits.get(state.id), slot);
+      resent++;
+    }
+    return resent;
+  }
+
+  private void resendOwn(Slot.Vote vote, Slot slot) {
+    if (vote != null && vote.view() == slot.view && vote.digest().equals(slot.digest)) {
+      outbox.resend(Effects.Outgoing.ALL, vote.signed());
+    }
+  }
+
+  /**
    * Fills the pipeline: while requests wait and fewer than pipelineDepthMax batches are in
    * flight, cut a batch (bounded by count and bytes) and pre-prepare it at the next sequence
    * number inside the window. Requests that arrive while the pipeline is full wait and ride in

@@ -242,6 +242,10 @@ public final class ReplicaCore {
     if (timers.heartbeatDue()) {
       complaints.repeat();
       viewChange.repeatOwn();
+      int resent = normal.retransmitWaiting();
+      if (resent > 0) {
+        log.debug("replica {}: sent its messages for {} waiting slots of view {} again", state.id, resent, state.view);
+      }
       catchUp.heartbeat();
     }
     afterEvent();

@@ -38,6 +38,11 @@ final class Slot {
 
   /** When this backup accepted the pre-prepare (for the agreement latency), or -1. */
   long acceptedAtMs = -1;
+  /**
+   * When a heartbeat last found this slot waiting in the current view (pre-prepared here, not
+   * committed), or -1: still waiting at the next one, its messages are sent again.
+   */
+  long waitingSinceMs = -1;
   boolean commitSent;
   boolean prepared;
   boolean committed;
@@ -68,6 +73,7 @@ final class Slot {
     this.requests = requests;
     this.prePrepare = prePrepare;
     this.acceptedAtMs = -1;
+    this.waitingSinceMs = -1;
     this.commitSent = false;
     this.prepared = false;
     this.committed = false;
@@ -81,6 +87,7 @@ final class Slot {
     requests = null;
     prePrepare = null;
     acceptedAtMs = -1;
+    waitingSinceMs = -1;
     commitSent = false;
     prepared = false;
     committed = false;

@@ -282,4 +282,64 @@ class NormalCaseTest {
     assertEquals(4, out.get(3).getPrePrepare().getSequence());
     assertFalse(out.stream().anyMatch(m -> m.getPrePrepare().getSequence() > primary.highWatermark()));
   }
+
+  /** Sequence numbers of the pre-prepares, prepares and commits the core sent to every peer. */
+  private static List<String> votesSent(Effects e) {
+    return e.messages().stream().filter(Effects.Outgoing::broadcast).map(o -> payloadOf(o.message()))
+        .filter(m -> m.hasPrePrepare() || m.hasPrepare() || m.hasCommit())
+        .map(m -> m.hasPrePrepare() ? "pre-prepare " + m.getPrePrepare().getSequence()
+            : m.hasPrepare() ? "prepare " + m.getPrepare().getSequence() : "commit " + m.getCommit().getSequence())
+        .toList();
+  }
+
+  /**
+   * Lost votes are sent again: a slot still waiting at two heartbeats in a row has this replica's
+   * own PREPARE and COMMIT multicast again at each heartbeat until it commits. Without it, a
+   * COMMIT lost at enough replicas left a slot that no replica could prove committed, and a
+   * simulator seed (13002, request timer floor 500 ms) changed view a hundred times.
+   */
+  @Test
+  void backupSendsItsVotesAgainForASlotStillWaitingAtTheNextHeartbeat() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tick(500);
+    List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    assertEquals(List.of("prepare 1", "commit 1"), votesSent(backup.takeEffects()), "sent once, then lost");
+
+    backup.tick(1_500);
+    assertEquals(List.of(), votesSent(backup.takeEffects()), "the first heartbeat only notes that it waits");
+    backup.tick(2_500);
+    assertEquals(List.of("prepare 1", "commit 1"), votesSent(backup.takeEffects()), "still waiting: sent again");
+    backup.tick(3_500);
+    assertEquals(List.of("prepare 1", "commit 1"), votesSent(backup.takeEffects()), "and at every heartbeat");
+
+    fx.deliver(backup, 0, commit(0, 1, d, 0));
+    fx.deliver(backup, 2, commit(0, 1, d, 2));
+    assertEquals(1, backup.lastExecuted());
+    backup.takeEffects();
+    backup.tick(6_500);
+    assertEquals(List.of(), votesSent(backup.takeEffects()), "committed: nothing more to send");
+  }
+
+  @Test
+  void primarySendsItsWaitingPrePreparesAgain() {
+    TestReplica primary = fx.core(0, new RecordingApp());
+    primary.tick(500);
+    int depth = ProtocolSettings.defaults().pipelineDepthMax();
+    for (int c = 0; c < depth + 2; c++) {
+      SignedRequest r = fx.request(c % 4, 1 + c / 4, "op" + c);
+      primary.onClientRequest(r, CoreFixture.parse(r));
+    }
+    assertEquals(depth, votesSent(primary.takeEffects()).size(), "a pipeline of pre-prepares, never prepared");
+    primary.tick(1_500);
+    primary.takeEffects();
+    primary.tick(2_500);
+    List<String> expected = new java.util.ArrayList<>();
+    for (int s = 1; s <= depth; s++) {
+      expected.add("pre-prepare " + s);
+    }
+    assertEquals(expected, votesSent(primary.takeEffects()), "each waiting pre-prepare of the pipeline");
+  }
 }
