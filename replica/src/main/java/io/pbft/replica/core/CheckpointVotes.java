@@ -59,6 +59,18 @@ final class CheckpointVotes {
     return null;
   }
 
+  /** The signed votes of {@code sender}, by sequence number. */
+  TreeMap<Long, SignedMessage> of(int sender) {
+    TreeMap<Long, SignedMessage> out = new TreeMap<>();
+    votes.forEach((s, at) -> {
+      Vote v = at.get(sender);
+      if (v != null) {
+        out.put(s, v.signed());
+      }
+    });
+    return out;
+  }
+
   void discardUpTo(long sequence) {
     votes.headMap(sequence, true).clear();
   }

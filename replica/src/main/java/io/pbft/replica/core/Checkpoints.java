@@ -8,8 +8,10 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.replica.verify.Rejection;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,8 @@ final class Checkpoints {
   private final int aheadVotesMax;
   private final Map<Integer, TreeMap<Long, Ahead>> ahead = new HashMap<>();
   private Behind behind;
+  /** This replica's own checkpoints that were not stable yet at the previous heartbeat. */
+  private Set<Long> ownWaiting = Set.of();
 
   Checkpoints(ReplicaState state, Outbox outbox, StateTransfer transfer, NormalCase normal, int aheadVotesMax) {
     this.state = state;
@@ -64,6 +68,24 @@ final class Checkpoints {
     Checkpoint cp = Checkpoint.newBuilder().setSequence(s).setStateDigest(digest).setReplicaId(state.id).build();
     SignedMessage signed = outbox.broadcast(ReplicaMessage.newBuilder().setCheckpoint(cp).build());
     record(state.id, s, digest, signed);
+  }
+
+  /**
+   * At each heartbeat: this replica's own CHECKPOINTs that were above the low watermark at the
+   * previous heartbeat and still are go to every peer again. A CHECKPOINT lost at enough replicas
+   * otherwise leaves the checkpoint unstable until the next one, and the window does not move.
+   */
+  void repeatOwn() {
+    Set<Long> now = new HashSet<>();
+    votes.of(state.id).forEach((s, signed) -> {
+      if (s > state.lowWatermark) {
+        now.add(s);
+        if (ownWaiting.contains(s)) {
+          outbox.resend(Effects.Outgoing.ALL, signed);
+        }
+      }
+    });
+    ownWaiting = now;
   }
 
   void onCheckpoint(int sender, Checkpoint cp, SignedMessage signed) {

@@ -242,6 +242,7 @@ public final class ReplicaCore {
     if (timers.heartbeatDue()) {
       complaints.repeat();
       viewChange.repeatOwn();
+      checkpoints.repeatOwn();
       int resent = normal.retransmitWaiting();
       if (resent > 0) {
         log.debug("replica {}: sent its messages for {} waiting slots of view {} again", state.id, resent, state.view);

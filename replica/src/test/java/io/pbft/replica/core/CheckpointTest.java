@@ -93,4 +93,34 @@ class CheckpointTest {
     assertEquals(40, backup.lastExecuted(), "40 sequence numbers through a window of 8");
     assertTrue(backup.logSize() <= SETTINGS.windowSize());
   }
+
+  private static List<Long> checkpointsSent(Effects e) {
+    return e.messages().stream().filter(Effects.Outgoing::broadcast).map(m -> payloadOf(m.message()))
+        .filter(ReplicaMessage::hasCheckpoint).map(m -> m.getCheckpoint().getSequence()).toList();
+  }
+
+  /** A CHECKPOINT lost on the way is sent again while the checkpoint is not stable, then no more. */
+  @Test
+  void ownCheckpointIsSentAgainUntilItIsStable() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tick(500);
+    commitAt(backup, 1, 0);
+    commitAt(backup, 2, 1);
+    Effects first = backup.takeEffects();
+    assertEquals(List.of(2L), checkpointsSent(first));
+    ByteString d = payloadOf(first.messages().stream().filter(m -> payloadOf(m.message()).hasCheckpoint())
+        .findFirst().orElseThrow().message()).getCheckpoint().getStateDigest();
+
+    backup.tick(1_500);
+    assertEquals(List.of(), checkpointsSent(backup.takeEffects()), "the first heartbeat only notes it");
+    backup.tick(2_500);
+    assertEquals(List.of(2L), checkpointsSent(backup.takeEffects()), "not stable at the next: sent again");
+
+    fx.deliver(backup, 2, checkpoint(2, d, 2));
+    fx.deliver(backup, 3, checkpoint(2, d, 3));
+    assertEquals(2, backup.lowWatermark());
+    backup.takeEffects();
+    backup.tick(4_500);
+    assertEquals(List.of(), checkpointsSent(backup.takeEffects()), "stable: nothing more to send");
+  }
 }
