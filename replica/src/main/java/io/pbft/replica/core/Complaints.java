@@ -51,9 +51,14 @@ final class Complaints {
     return own != null;
   }
 
-  /** How long a complaint counts after its sender last repeated it. */
+  /**
+   * How long a complaint counts after its sender last repeated it: one heartbeat period (its
+   * sender repeats it at every heartbeat while it suspects) and half of one more for delays. It
+   * used to be three periods, and under an outsider's stream flood, which slowed one backup at a
+   * time for a moment, two such moments 2.7 s apart added up to f + 1 and cost a view change.
+   */
   private long freshMs() {
-    return 3L * state.settings.viewChangeTimeoutMs();
+    return 3L * state.settings.viewChangeTimeoutMs() / 2;
   }
 
   /**

@@ -139,9 +139,23 @@ class ViewChangeTest {
   void complaintsFarApartInTimeDoNotAddUp() {
     TestReplica replica = fx.core(3, new RecordingApp());
     deliverSigned(replica, complaint(0, 1));
-    replica.tick(4L * TIMEOUT);
+    replica.tick(2L * TIMEOUT);
     deliverSigned(replica, complaint(0, 2));
-    assertEquals(0, replica.view(), "replica 1's complaint, not repeated, went stale");
+    assertEquals(0, replica.view(), "replica 1's complaint, not repeated for two heartbeats, went stale");
+  }
+
+  @Test
+  void aComplaintRepeatedAtEveryHeartbeatStaysFresh() {
+    TestReplica replica = fx.core(3, new RecordingApp());
+    deliverSigned(replica, complaint(0, 1));
+    replica.tick(TIMEOUT);
+    deliverSigned(replica, complaint(0, 1));
+    replica.tick(2L * TIMEOUT);
+    deliverSigned(replica, complaint(0, 1));
+    replica.tick(3L * TIMEOUT + TIMEOUT * 4 / 10);
+    assertEquals(0, replica.view());
+    deliverSigned(replica, complaint(0, 2));
+    assertEquals(1, replica.view(), "replica 1 still suspects (it repeated its complaint): with replica 2, f + 1");
   }
 
   @Test
