@@ -255,6 +255,10 @@ public final class ProtocolSettings extends GroupSettings {
     return toBuilder().viewChangeTimeoutMs(v).build();
   }
 
+  public ProtocolSettings withViewChangeTimeoutMinMs(int v) {
+    return toBuilder().viewChangeTimeoutMinMs(v).build();
+  }
+
   public ProtocolSettings withStateChunkBytesMax(int v) {
     return toBuilder().stateChunkBytesMax(v).build();
   }

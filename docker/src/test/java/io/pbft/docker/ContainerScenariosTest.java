@@ -18,10 +18,11 @@ class ContainerScenariosTest extends ClusterScenarios {
   @Override
   protected Cluster newCluster(String scenario) {
     ContainerTests.requireDockerAndImage();
-    // checkpoints every 16 batches in a window of 64; a view-change timeout that a loaded
-    // machine does not reach by accident
+    // checkpoints every 16 batches in a window of 64; a view-change timeout (and a floor for the
+    // adaptive request timer) that a loaded machine does not reach by accident
     return new PbftCluster(4).withImage(ContainerTests.IMAGE).withClients(8)
-        .withProtocol(p -> p.withCheckpointInterval(16).withWindowSize(64).withViewChangeTimeoutMs(2000))
+        .withProtocol(p -> p.withCheckpointInterval(16).withWindowSize(64).withViewChangeTimeoutMs(2000)
+            .withViewChangeTimeoutMinMs(2000))
         .withOperationTimeout(Duration.ofSeconds(40));
   }
 

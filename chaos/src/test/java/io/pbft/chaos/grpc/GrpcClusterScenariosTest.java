@@ -19,11 +19,11 @@ class GrpcClusterScenariosTest extends ClusterScenarios {
 
   @Override
   protected Cluster newCluster(String scenario) {
-    // checkpoints every 16 batches in a window of 64; a view-change timeout that a loaded
-    // two-core machine does not reach by accident
+    // checkpoints every 16 batches in a window of 64; a view-change timeout (and a floor for the
+    // adaptive request timer) that a loaded two-core machine does not reach by accident
     return GrpcCluster.builder(dir).clients(8).durable().faultyNetwork()
         .tune(c -> c.withProtocol(c.protocol().withCheckpointInterval(16).withWindowSize(64)
-            .withViewChangeTimeoutMs(2000)))
+            .withViewChangeTimeoutMs(2000).withViewChangeTimeoutMinMs(2000)))
         .build();
   }
 

@@ -16,10 +16,10 @@ import org.junit.jupiter.api.Timeout;
 class ProcessClusterScenariosTest extends ClusterScenarios {
   @Override
   protected Cluster newCluster(String scenario) {
-    // checkpoints every 16 batches in a window of 64; a view-change timeout that a loaded
-    // two-core machine does not reach by accident
-    return ProcessCluster.create("scenario-" + scenario, 8,
-        p -> p.withCheckpointInterval(16).withWindowSize(64).withViewChangeTimeoutMs(2000)).withFaultyNetwork();
+    // checkpoints every 16 batches in a window of 64; a view-change timeout (and a floor for the
+    // adaptive request timer) that a loaded two-core machine does not reach by accident
+    return ProcessCluster.create("scenario-" + scenario, 8, p -> p.withCheckpointInterval(16).withWindowSize(64)
+        .withViewChangeTimeoutMs(2000).withViewChangeTimeoutMinMs(2000)).withFaultyNetwork();
   }
 
   @Override
