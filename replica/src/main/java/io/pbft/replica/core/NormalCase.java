@@ -244,8 +244,9 @@ final class NormalCase {
    * send the others a committed certificate, and a replica left behind by it does not suspect the
    * primary (it catches up first), so it may never be re-proposed either. A slot of the current
    * view that was already waiting at the previous heartbeat therefore has this replica's own
-   * messages for it sent again to every peer: its PRE-PREPARE if this replica is the primary, its
-   * PREPARE and its COMMIT. Receivers ignore what they already have. Bounded per heartbeat by
+   * messages for it sent again: its PREPARE and its COMMIT to every peer and, if this replica is
+   * the primary, its PRE-PREPARE to the backups that sent neither a PREPARE nor a COMMIT for it
+   * (a batch can be megabytes). Receivers ignore what they already have. Bounded per heartbeat by
    * pipelineDepthMax slots (the oldest first: later slots cannot execute before them).
    *
    * @return the slots whose messages were sent again
@@ -268,7 +269,12 @@ final class NormalCase {
       }
       slot.waitingSinceMs = state.nowMs;
       if (state.primary() == state.id) {
-        outbox.resend(Effects.Outgoing.ALL, slot.prePrepare);
+        // A batch can be megabytes: only to the backups that showed no sign of having it.
+        for (int r = 0; r < state.n; r++) {
+          if (r != state.id && !votedFor(slot.prepares.get(r), slot) && !votedFor(slot.commits.get(r), slot)) {
+            outbox.resend(r, slot.prePrepare);
+          }
+        }
       }
       resendOwn(slot.prepares.get(state.id), slot);
       resendOwn(slot.commits.get(state.id), slot);
@@ -278,9 +284,13 @@ final class NormalCase {
   }
 
   private void resendOwn(Slot.Vote vote, Slot slot) {
-    if (vote != null && vote.view() == slot.view && vote.digest().equals(slot.digest)) {
+    if (votedFor(vote, slot)) {
       outbox.resend(Effects.Outgoing.ALL, vote.signed());
     }
+  }
+
+  private static boolean votedFor(Slot.Vote vote, Slot slot) {
+    return vote != null && vote.view() == slot.view && vote.digest().equals(slot.digest);
   }
 
   /**

@@ -323,23 +323,43 @@ class NormalCaseTest {
     assertEquals(List.of(), votesSent(backup.takeEffects()), "committed: nothing more to send");
   }
 
+  /** "pre-prepare N to R" for each pre-prepare the core sent to one replica. */
+  private static List<String> prePreparesSentTo(Effects e) {
+    return e.messages().stream().filter(o -> !o.broadcast()).filter(o -> payloadOf(o.message()).hasPrePrepare())
+        .map(o -> "pre-prepare " + payloadOf(o.message()).getPrePrepare().getSequence() + " to " + o.to()).toList();
+  }
+
   @Test
-  void primarySendsItsWaitingPrePreparesAgain() {
+  void primarySendsAWaitingPrePrepareAgainOnlyToBackupsThatShowedNoSignOfIt() {
     TestReplica primary = fx.core(0, new RecordingApp());
     primary.tick(500);
-    int depth = ProtocolSettings.defaults().pipelineDepthMax();
-    for (int c = 0; c < depth + 2; c++) {
-      SignedRequest r = fx.request(c % 4, 1 + c / 4, "op" + c);
-      primary.onClientRequest(r, CoreFixture.parse(r));
-    }
-    assertEquals(depth, votesSent(primary.takeEffects()).size(), "a pipeline of pre-prepares, never prepared");
+    SignedRequest r = fx.request(0, 1, "a");
+    primary.onClientRequest(r, CoreFixture.parse(r));
+    assertEquals(List.of("pre-prepare 1"), votesSent(primary.takeEffects()));
+    fx.deliver(primary, 1, prepare(0, 1, digest(List.of(r)), 1)); // backup 1 has it; 2 and 3 are silent
     primary.tick(1_500);
-    primary.takeEffects();
+    assertEquals(List.of(), prePreparesSentTo(primary.takeEffects()), "the first heartbeat only notes it");
     primary.tick(2_500);
+    assertEquals(List.of("pre-prepare 1 to 2", "pre-prepare 1 to 3"), prePreparesSentTo(primary.takeEffects()),
+        "not to backup 1, whose PREPARE shows it has the batch");
+  }
+
+  @Test
+  void retransmissionCoversAtMostPipelineDepthSlotsPerHeartbeatTheOldestFirst() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tick(500);
+    int depth = ProtocolSettings.defaults().pipelineDepthMax();
+    for (int s = 1; s <= depth + 2; s++) {
+      fx.deliver(backup, 0, prePrepare(0, s, List.of(fx.request(s % 4, 1 + s / 4, "op" + s))));
+    }
+    assertEquals(depth + 2, votesSent(backup.takeEffects()).size(), "a PREPARE for each");
+    backup.tick(1_500);
+    backup.takeEffects();
+    backup.tick(2_500);
     List<String> expected = new java.util.ArrayList<>();
     for (int s = 1; s <= depth; s++) {
-      expected.add("pre-prepare " + s);
+      expected.add("prepare " + s);
     }
-    assertEquals(expected, votesSent(primary.takeEffects()), "each waiting pre-prepare of the pipeline");
+    assertEquals(expected, votesSent(backup.takeEffects()), "pipelineDepthMax slots, the oldest first");
   }
 }
