@@ -220,6 +220,9 @@ public final class ReplicaCore {
       log.info("replica {}: stalled for {} ms; its timers do not count it", state.id, stall);
       requests.shift(stall, stallStartMs);
       complaints.shift(stall, stallStartMs);
+      // What arrives now was mostly sent during the stall, and if the whole machine stalled the
+      // primary has the same backlog: give it a full viewChangeTimeoutMs before suspecting it.
+      timers.postpone();
     }
     if (timers.expired()) {
       if (!state.viewChanging && (checkpoints.behind() || transfer.active() || catchUp.behindPeers())) {

@@ -99,7 +99,10 @@ final class Timers {
     deadlineMs = -1;
   }
 
-  /** The timer may not expire for another timeout: this replica is behind and catches up first. */
+  /**
+   * The timer may not expire for another timeout: this replica is behind and catches up first, or
+   * it just resumed from a stall of its own.
+   */
   void postpone() {
     postponedUntilMs = state.nowMs + newViewTimeoutMs();
     if (deadlineMs >= 0) {
