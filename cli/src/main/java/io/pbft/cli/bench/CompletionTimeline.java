@@ -100,16 +100,6 @@ public final class CompletionTimeline {
   }
 
   /**
-   * The longest stretch in [fromMs, toMs) without a completion, starting at {@code fromMs} or
-   * just after a completion and ending at the next completion (or at {@code toMs} if none came).
-   */
-  public Gap longestGap(long fromMs, long toMs) {
-    Gap closed = longestClosedGap(fromMs, toMs);
-    Gap trailing = trailingGap(fromMs, toMs);
-    return trailing.lengthMs() > closed.lengthMs() ? trailing : closed;
-  }
-
-  /**
    * The longest stretch in [fromMs, toMs) that a completion ended: from {@code fromMs} or just
    * after a completion to the next completion. Zero-length at {@code fromMs} if nothing completed.
    */

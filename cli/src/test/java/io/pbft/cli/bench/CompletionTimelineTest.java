@@ -23,11 +23,12 @@ class CompletionTimelineTest {
     assertEquals(7, t.count(0, 10_000));
     assertEquals(1000, t.firstCompletion(31, 10_000));
     assertEquals(-1, t.firstCompletion(3601, 10_000));
-    CompletionTimeline.Gap gap = t.longestGap(40, 5000);
+    CompletionTimeline.Gap gap = t.longestClosedGap(40, 5000);
     assertEquals(1001, gap.fromMs(), "the gap opens after the completion at 1000");
     assertEquals(3500, gap.toMs(), "and closes at the next one");
-    CompletionTimeline.Gap tail = t.longestGap(3700, 10_000);
+    CompletionTimeline.Gap tail = t.trailingGap(3700, 10_000);
     assertEquals(6300, tail.lengthMs(), "no completion after 3700: the gap runs to the end");
+    assertEquals(3601, t.trailingGap(40, 5000).fromMs(), "from just after the last completion");
   }
 
   @Test

@@ -257,17 +257,12 @@ final class NormalCase {
     }
     int resent = 0;
     for (Slot slot : state.slots.tailMap(state.lowWatermark, false).values()) {
-      if (!slot.hasPrePrepare() || slot.view != state.view || slot.committed) {
-        slot.waitingSinceMs = -1;
+      boolean waiting = slot.hasPrePrepare() && slot.view == state.view && !slot.committed;
+      boolean waitedAlready = slot.waitingAtLastHeartbeat;
+      slot.waitingAtLastHeartbeat = waiting;
+      if (!waiting || !waitedAlready || resent >= state.settings.pipelineDepthMax()) {
         continue;
       }
-      if (slot.waitingSinceMs < 0 || resent >= state.settings.pipelineDepthMax()) {
-        if (slot.waitingSinceMs < 0) {
-          slot.waitingSinceMs = state.nowMs;
-        }
-        continue;
-      }
-      slot.waitingSinceMs = state.nowMs;
       if (state.primary() == state.id) {
         // A batch can be megabytes: only to the backups that showed no sign of having it.
         for (int r = 0; r < state.n; r++) {

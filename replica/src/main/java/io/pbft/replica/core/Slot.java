@@ -39,10 +39,10 @@ final class Slot {
   /** When this backup accepted the pre-prepare (for the agreement latency), or -1. */
   long acceptedAtMs = -1;
   /**
-   * When a heartbeat last found this slot waiting in the current view (pre-prepared here, not
-   * committed), or -1: still waiting at the next one, its messages are sent again.
+   * The last heartbeat found this slot waiting in the current view (pre-prepared here, not
+   * committed): still waiting at the next one, its messages are sent again.
    */
-  long waitingSinceMs = -1;
+  boolean waitingAtLastHeartbeat;
   boolean commitSent;
   boolean prepared;
   boolean committed;
@@ -73,7 +73,7 @@ final class Slot {
     this.requests = requests;
     this.prePrepare = prePrepare;
     this.acceptedAtMs = -1;
-    this.waitingSinceMs = -1;
+    this.waitingAtLastHeartbeat = false;
     this.commitSent = false;
     this.prepared = false;
     this.committed = false;
@@ -87,7 +87,7 @@ final class Slot {
     requests = null;
     prePrepare = null;
     acceptedAtMs = -1;
-    waitingSinceMs = -1;
+    waitingAtLastHeartbeat = false;
     commitSent = false;
     prepared = false;
     committed = false;
