@@ -120,6 +120,6 @@ final class KeygenCommand implements Callable<Integer> {
     for (ReplicaInfo r : c.replicas()) {
       moved.add(new ReplicaInfo(r.id(), host.apply(r.id()), port.applyAsInt(r.id()), r.publicKey(), r.keyFile()));
     }
-    return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir());
+    return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir(), c.authentication());
   }
 }

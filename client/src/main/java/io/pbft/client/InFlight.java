@@ -19,7 +19,8 @@ final class InFlight {
 
   final CompletableFuture<byte[]> future;
   final long timestamp;
-  final SignedRequest request;
+  /** As last sent; with MACs rebuilt at each send, for the sessions up by then. */
+  SignedRequest request;
   final long startNanos;
   final long deadlineNanos;
   private final int quorum;

@@ -1,9 +1,12 @@
 package io.pbft.client;
 
 import com.google.protobuf.ByteString;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.RequestMacs;
+import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.ClientServiceGrpc;
 import io.pbft.proto.Reply;
 import io.pbft.proto.Request;
@@ -66,6 +69,8 @@ public final class PbftClient implements AutoCloseable {
   private long nextTimestamp;
   /** First sends go to every replica (see the class comment). */
   private final boolean sendToAll;
+  /** Requests carry an authenticator of MACs instead of a signature ({@code authentication: macs}). */
+  private final boolean macs;
   private long view;
   private boolean closed;
 
@@ -88,6 +93,7 @@ public final class PbftClient implements AutoCloseable {
       Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns, boolean sendToAll) {
     this.config = config;
     this.sendToAll = sendToAll;
+    this.macs = config.authentication() == Authentication.MACS;
     this.clientId = clientId;
     this.keys = keys;
     this.requestTimeoutNanos = requestTimeout.toNanos();
@@ -105,7 +111,7 @@ public final class PbftClient implements AutoCloseable {
     this.sessions = new ReplicaSession[config.n()];
     for (ReplicaInfo r : config.replicas()) {
       sessions[r.id()] = new ReplicaSession(r.id(), r.address(), clientId, keys, r.verifier(),
-          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events);
+          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events, macs);
     }
   }
 
@@ -187,10 +193,11 @@ public final class PbftClient implements AutoCloseable {
           .setOperation(ByteString.copyFrom(next.operation))
           .build()
           .toByteArray();
-      SignedRequest signed = SignedRequest.newBuilder()
-          .setRequest(ByteString.copyFrom(request))
-          .setSignature(ByteString.copyFrom(keys.sign(request)))
-          .build();
+      SignedRequest signed = macs ? authenticate(ByteString.copyFrom(request))
+          : SignedRequest.newBuilder()
+              .setRequest(ByteString.copyFrom(request))
+              .setSignature(ByteString.copyFrom(keys.sign(request)))
+              .build();
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
           config.f() + 1);
       current = op;
@@ -224,6 +231,23 @@ public final class PbftClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The request with an authenticator: one MAC per replica whose session is up, under that
+   * session's request key. A replica whose session is not up gets no entry; it can still accept
+   * the request inside a pre-prepare once the primary and f backups vouch for it, and a session
+   * that comes up later adds its own entry when it sends (see ReplicaSession).
+   */
+  private SignedRequest authenticate(ByteString request) {
+    SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
+    for (ReplicaSession s : sessions) {
+      SessionHandshake.SessionKey key = s.requestKey();
+      if (key != null) {
+        b.addAuthenticator(RequestMacs.entry(s.replicaId(), key, request));
+      }
+    }
+    return b.build();
+  }
+
   private boolean scheduleLocked(InFlight op, long delayNanos) {
     try {
       op.timer = channels.timer().schedule(() -> onTimer(op), delayNanos, TimeUnit.NANOSECONDS);
@@ -247,6 +271,9 @@ public final class PbftClient implements AutoCloseable {
         startNextLocked(after);
       } else {
         op.retransmissions++;
+        if (macs) {
+          op.request = authenticate(op.request.getRequest()); // sessions may have changed since
+        }
         for (ReplicaSession s : sessions) {
           s.send(op.request, false);
           op.sentTo.set(s.replicaId());
@@ -323,6 +350,9 @@ public final class PbftClient implements AutoCloseable {
         current.reached.set(replicaId);
         if (!current.sentTo.get(replicaId)) {
           current.sentTo.set(replicaId);
+          if (macs) {
+            current.request = authenticate(current.request.getRequest());
+          }
           resend = current.request;
           flagged = current.flaggedSentToAll;
         }

@@ -8,12 +8,14 @@ import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.HandshakeException;
 import io.pbft.crypto.Mac;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.AuthenticatedReply;
 import io.pbft.proto.ClientMessage;
 import io.pbft.proto.ClientServiceGrpc;
 import io.pbft.proto.Reply;
 import io.pbft.proto.ReplicaToClient;
+import io.pbft.proto.RequestMac;
 import io.pbft.proto.SignedRequest;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
@@ -63,6 +65,9 @@ final class ReplicaSession {
   private long retryNotBeforeNanos;
   private boolean retryPending;
   private Mac mac;
+  /** The session's key for request MACs; null unless up. */
+  private SessionHandshake.SessionKey requestKey;
+  private final boolean macs;
   private final ArrayDeque<ClientMessage> pending = new ArrayDeque<>();
   private String lastProblem = "never connected";
   /** The last reason the replica gave for refusing something since the session was last up. */
@@ -71,7 +76,8 @@ final class ReplicaSession {
 
   ReplicaSession(int replicaId, String address, int clientId, Ed25519Keys clientKeys,
       PublicKeyVerifier replicaVerifier, ClientServiceGrpc.ClientServiceStub stub, SecureRandom random,
-      long handshakeTimeoutNanos, long retryDelayNanos, Listener listener) {
+      long handshakeTimeoutNanos, long retryDelayNanos, Listener listener, boolean macs) {
+    this.macs = macs;
     this.replicaId = replicaId;
     this.address = address;
     this.clientId = clientId;
@@ -103,6 +109,38 @@ final class ReplicaSession {
     }
   }
 
+  /** The request key of the session while it is up, else null. */
+  SessionHandshake.SessionKey requestKey() {
+    synchronized (lock) {
+      return state == State.UP ? requestKey : null;
+    }
+  }
+
+  /**
+   * With MACs: the message with this session's authenticator entry, made now. A request queued
+   * while the handshake ran, or authenticated before this session existed, would otherwise carry
+   * no valid entry for this replica, which refuses such a request.
+   */
+  private ClientMessage withOwnEntryLocked(ClientMessage m) {
+    if (!macs || requestKey == null || !m.hasRequest()) {
+      return m;
+    }
+    SignedRequest r = m.getRequest();
+    for (RequestMac e : r.getAuthenticatorList()) {
+      if (e.getReplicaId() == replicaId && e.getKeyId().equals(requestKey.keyId())) {
+        return m;
+      }
+    }
+    SignedRequest.Builder b = r.toBuilder().clearAuthenticator();
+    for (RequestMac e : r.getAuthenticatorList()) {
+      if (e.getReplicaId() != replicaId) {
+        b.addAuthenticator(e);
+      }
+    }
+    b.addAuthenticator(RequestMacs.entry(replicaId, requestKey, r.getRequest()));
+    return m.toBuilder().setRequest(b).build();
+  }
+
   /** Opens the session if it is not open or opening. */
   void connect() {
     synchronized (lock) {
@@ -123,7 +161,7 @@ final class ReplicaSession {
       }
       if (state == State.UP) {
         try {
-          out.onNext(message);
+          out.onNext(withOwnEntryLocked(message));
           return;
         } catch (RuntimeException e) {
           // the call ended under us; its onError is on its way, so treat it as broken now
@@ -198,6 +236,7 @@ final class ReplicaSession {
     generation++;
     out = null;
     mac = null;
+    requestKey = null;
     handshake = null;
     state = State.IDLE;
   }
@@ -242,6 +281,7 @@ final class ReplicaSession {
         }
         try {
           mac = new Mac(handshake.finish(message.getAccept(), replicaVerifier));
+          requestKey = handshake.requestKey();
         } catch (HandshakeException e) {
           log.warn("client {}: refusing session with replica {}: {}", clientId, replicaId, e.getMessage());
           resetLocked("bad session accept: " + e.getMessage());
@@ -252,7 +292,7 @@ final class ReplicaSession {
         lastProblem = "connected";
         lastRejection = null;
         for (ClientMessage m : pending) {
-          out.onNext(m);
+          out.onNext(withOwnEntryLocked(m));
         }
         pending.clear();
       }

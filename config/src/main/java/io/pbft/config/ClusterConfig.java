@@ -79,9 +79,16 @@ public final class ClusterConfig {
   private final ProtocolSettings protocol;
   private final TransportSettings transport;
   private final Path baseDir;
+  private final Authentication authentication;
 
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir) {
+    this(replicas, clients, f, protocol, transport, baseDir, Authentication.MACS);
+  }
+
+  public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
+      ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication) {
+    this.authentication = Objects.requireNonNull(authentication, "authentication");
     this.replicas = List.copyOf(replicas);
     this.clients = List.copyOf(clients);
     this.f = f;
@@ -191,17 +198,26 @@ public final class ClusterConfig {
     return baseDir;
   }
 
+  /** How clients authenticate their requests (see {@link Authentication}). */
+  public Authentication authentication() {
+    return authentication;
+  }
+
+  public ClusterConfig withAuthentication(Authentication a) {
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a);
+  }
+
   public ClusterConfig withProtocol(ProtocolSettings p) {
-    return new ClusterConfig(replicas, clients, f, p, transport, baseDir);
+    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication);
   }
 
   public ClusterConfig withTransport(TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir);
+    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication);
   }
 
   /** Both sections at once, for changes that only hold together (a smaller message bound and batch). */
   public ClusterConfig withSettings(ProtocolSettings p, TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, p, t, baseDir);
+    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication);
   }
 
   /** Loads the private key of replica {@code id} from its key file. */
@@ -255,7 +271,7 @@ public final class ClusterConfig {
     if (root == null || !root.isObject()) {
       throw new ConfigException("expected a mapping with 'replicas' at the top level");
     }
-    allowOnly(root, "top level", Set.of("f", "replicas", "clients", "protocol", "transport"));
+    allowOnly(root, "top level", Set.of("f", "authentication", "replicas", "clients", "protocol", "transport"));
     JsonNode rs = root.get("replicas");
     if (rs == null || !rs.isArray()) {
       throw new ConfigException("'replicas' must be a list");
@@ -296,7 +312,15 @@ public final class ClusterConfig {
     int f = root.has("f") ? intField(root, "top level", "f") : faultsTolerated(replicas.size());
     ProtocolSettings protocol = settings(root, ProtocolSettings.GROUP, ProtocolSettings.defaults());
     TransportSettings transport = settings(root, TransportSettings.GROUP, TransportSettings.defaults());
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir);
+    Authentication authentication = Authentication.MACS;
+    JsonNode auth = root.get("authentication");
+    if (auth != null && !auth.isNull()) {
+      if (!auth.isTextual()) {
+        throw new ConfigException("authentication must be 'macs' or 'signatures', got " + auth);
+      }
+      authentication = Authentication.parse(auth.textValue());
+    }
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication);
   }
 
   /** Settings sections may give any subset of fields; the rest keep their defaults. */
@@ -378,6 +402,7 @@ public final class ClusterConfig {
   public String toYaml() {
     ObjectNode root = YAML.createObjectNode();
     root.put("f", f);
+    root.put("authentication", authentication.yamlName());
     ArrayNode rs = root.putArray("replicas");
     for (ReplicaInfo r : replicas) {
       ObjectNode o = rs.addObject();

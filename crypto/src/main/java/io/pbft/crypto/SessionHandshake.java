@@ -17,8 +17,15 @@ import java.util.function.IntFunction;
  * <pre>
  *   client  -> replica: SignedSessionOpen   {client_id, replica_id, eph_c, nonce}  signed by the client
  *   replica -> client:  SignedSessionAccept {replica_id, client_id, eph_r, SHA-256(open)} signed by the replica
- *   key = HKDF(X25519(eph, eph_peer), salt = SHA-256(open bytes || accept bytes), "pbft reply mac v1")
+ *   transcript  = SHA-256(open bytes || accept bytes)
+ *   reply key   = HKDF(X25519(eph, eph_peer), salt = transcript, "pbft reply mac v1")
+ *   request key = HKDF(X25519(eph, eph_peer), salt = transcript, "pbft request mac v1")
+ *   key id      = the first 8 bytes of transcript
  * </pre>
+ *
+ * The reply key authenticates the replica's replies to the client; the request key, named by
+ * the key id, authenticates the client's requests to this replica (one entry of a request's
+ * authenticator, see {@link RequestMacs}).
  *
  * Both long-term signatures cover the ephemeral keys, so nobody else can sit in the middle; the
  * replica id inside the open stops a captured open from being replayed to another replica; the
@@ -31,7 +38,10 @@ public final class SessionHandshake {
   private SessionHandshake() {}
 
   /** Replica side result: who the client is, what to send back, and the session MAC key. */
-  public record Accepted(int clientId, SignedSessionAccept accept, byte[] macKey) {}
+  public record Accepted(int clientId, SignedSessionAccept accept, byte[] macKey, SessionKey requestKey) {}
+
+  /** A session's request key and the id that names it in an authenticator entry. */
+  public record SessionKey(ByteString keyId, byte[] key) {}
 
   /** Client side: builds and signs a fresh open for {@code replicaId}. */
   public static Client start(int clientId, int replicaId, Ed25519Keys clientKeys, SecureRandom rnd) {
@@ -96,13 +106,16 @@ public final class SessionHandshake {
         .setOpenDigest(ByteString.copyFrom(Digests.sha256(openBytes)))
         .build()
         .toByteArray();
-    byte[] macKey = derive(ephemeral, clientEphemeral, openBytes, acceptBytes,
-        "client " + Integer.toUnsignedString(clientId));
+    byte[] transcript = transcript(openBytes, acceptBytes);
+    String peer = "client " + Integer.toUnsignedString(clientId);
+    byte[] macKey = derive(ephemeral, clientEphemeral, transcript, SessionKeysInfo.REPLY, peer);
+    SessionKey requestKey = new SessionKey(keyId(transcript),
+        derive(ephemeral, clientEphemeral, transcript, SessionKeysInfo.REQUEST, peer));
     SignedSessionAccept signed = SignedSessionAccept.newBuilder()
         .setAccept(ByteString.copyFrom(acceptBytes))
         .setSignature(ByteString.copyFrom(replicaKeys.sign(acceptBytes)))
         .build();
-    return new Accepted(clientId, signed, macKey);
+    return new Accepted(clientId, signed, macKey, requestKey);
   }
 
   /** The client's half of one handshake with one replica. Use it for one accept only. */
@@ -112,6 +125,7 @@ public final class SessionHandshake {
     private final SessionKeys ephemeral;
     private final SignedSessionOpen open;
     private final byte[] openBytes;
+    private SessionKey requestKey;
 
     private Client(int clientId, int replicaId, SessionKeys ephemeral, SignedSessionOpen open) {
       this.clientId = clientId;
@@ -132,6 +146,11 @@ public final class SessionHandshake {
 
     public int replicaId() {
       return replicaId;
+    }
+
+    /** The request key of the session, once {@link #finish} has succeeded; null before. */
+    public SessionKey requestKey() {
+      return requestKey;
     }
 
     /**
@@ -168,12 +187,18 @@ public final class SessionHandshake {
       }
       byte[] replicaEphemeral = body.getEphemeralKey().toByteArray();
       checkLength("replica " + replicaId + " ephemeral key", replicaEphemeral, SessionKeys.KEY_BYTES);
-      return derive(ephemeral, replicaEphemeral, openBytes, acceptBytes, "replica " + replicaId);
+      byte[] transcript = transcript(openBytes, acceptBytes);
+      String peer = "replica " + replicaId;
+      byte[] replyKey = derive(ephemeral, replicaEphemeral, transcript, SessionKeysInfo.REPLY, peer);
+      requestKey = new SessionKey(keyId(transcript),
+          derive(ephemeral, replicaEphemeral, transcript, SessionKeysInfo.REQUEST, peer));
+      return replyKey;
     }
   }
 
-  private static byte[] derive(SessionKeys own, byte[] peerEphemeral, byte[] openBytes, byte[] acceptBytes,
-      String peer) throws HandshakeException {
+  private enum SessionKeysInfo { REPLY, REQUEST }
+
+  private static byte[] transcript(byte[] openBytes, byte[] acceptBytes) {
     MessageDigest md;
     try {
       md = MessageDigest.getInstance("SHA-256");
@@ -182,9 +207,18 @@ public final class SessionHandshake {
     }
     md.update(openBytes);
     md.update(acceptBytes);
-    byte[] transcript = md.digest();
+    return md.digest();
+  }
+
+  private static ByteString keyId(byte[] transcript) {
+    return ByteString.copyFrom(transcript, 0, RequestMacs.KEY_ID_BYTES);
+  }
+
+  private static byte[] derive(SessionKeys own, byte[] peerEphemeral, byte[] transcript, SessionKeysInfo purpose,
+      String peer) throws HandshakeException {
     try {
-      return own.deriveMacKey(peerEphemeral, transcript);
+      return purpose == SessionKeysInfo.REPLY ? own.deriveMacKey(peerEphemeral, transcript)
+          : own.deriveKey(peerEphemeral, transcript, SessionKeys.REQUEST_INFO);
     } catch (IllegalArgumentException e) {
       throw new HandshakeException(peer + " ephemeral key is unusable: " + e.getMessage(), e);
     }

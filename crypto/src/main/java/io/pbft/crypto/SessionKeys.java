@@ -14,6 +14,8 @@ import org.bouncycastle.math.ec.rfc7748.X25519;
 public final class SessionKeys {
   public static final int KEY_BYTES = X25519.POINT_SIZE;
   private static final byte[] INFO = "pbft reply mac v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  /** HKDF info of the key a client authenticates its requests to one replica with. */
+  static final byte[] REQUEST_INFO = "pbft request mac v1".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private final byte[] privateKey = new byte[X25519.SCALAR_SIZE];
   private final byte[] publicKey = new byte[X25519.POINT_SIZE];
@@ -34,6 +36,11 @@ public final class SessionKeys {
    * @throws IllegalArgumentException if the peer key is malformed or a low-order point
    */
   public byte[] deriveMacKey(byte[] peerPublicKey, byte[] transcript) {
+    return deriveKey(peerPublicKey, transcript, INFO);
+  }
+
+  /** As {@link #deriveMacKey}, for another purpose named by the HKDF {@code info}. */
+  byte[] deriveKey(byte[] peerPublicKey, byte[] transcript, byte[] info) {
     if (peerPublicKey == null || peerPublicKey.length != X25519.POINT_SIZE) {
       throw new IllegalArgumentException("an X25519 public key is " + X25519.POINT_SIZE + " bytes");
     }
@@ -42,7 +49,7 @@ public final class SessionKeys {
       throw new IllegalArgumentException("X25519 agreement failed: low-order peer key");
     }
     HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new SHA256Digest());
-    hkdf.init(new HKDFParameters(shared, transcript, INFO));
+    hkdf.init(new HKDFParameters(shared, transcript, info));
     byte[] key = new byte[32];
     hkdf.generateBytes(key, 0, key.length);
     return key;

@@ -1,11 +1,16 @@
 package io.pbft.chaos.sim;
 
+import io.pbft.config.Authentication;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.config.TransportSettings;
+import com.google.protobuf.ByteString;
+import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.RequestMacs;
+import io.pbft.crypto.SessionHandshake;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,6 +53,11 @@ public record ClusterKeys(List<Ed25519Keys> replicas, List<Ed25519Keys> clients)
 
   /** A cluster configuration with these keys (simulated addresses), for the inbound verifier. */
   public ClusterConfig config(int f, ProtocolSettings protocol) {
+    return config(f, protocol, Authentication.SIGNATURES);
+  }
+
+  /** As {@link #config(int, ProtocolSettings)}, with clients authenticating requests by {@code authentication}. */
+  public ClusterConfig config(int f, ProtocolSettings protocol, Authentication authentication) {
     List<ReplicaInfo> replicaInfos = new ArrayList<>();
     for (int i = 0; i < replicas.size(); i++) {
       replicaInfos.add(new ReplicaInfo(i, "sim", 10_000 + i, replicas.get(i).publicKey(), null));
@@ -56,6 +66,18 @@ public record ClusterKeys(List<Ed25519Keys> replicas, List<Ed25519Keys> clients)
     for (int c = 0; c < clients.size(); c++) {
       clientInfos.add(new ClientInfo(c, clients.get(c).publicKey(), null));
     }
-    return new ClusterConfig(replicaInfos, clientInfos, f, protocol, TransportSettings.defaults(), null);
+    return new ClusterConfig(replicaInfos, clientInfos, f, protocol, TransportSettings.defaults(), null,
+        authentication);
+  }
+
+  /**
+   * The request key client {@code client} shares with replica {@code replica} in a simulation
+   * ({@code authentication: macs}): derived from the pair alone, so it draws nothing from the
+   * run's generators. Real clients agree one per session in the signed handshake.
+   */
+  public static SessionHandshake.SessionKey requestKey(int client, int replica) {
+    byte[] key = Digests.sha256(("pbft sim request key " + client + " " + replica)
+        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    return new SessionHandshake.SessionKey(ByteString.copyFrom(key, 0, RequestMacs.KEY_ID_BYTES), key);
   }
 }

@@ -1,5 +1,10 @@
 package io.pbft.chaos.sim;
 
+import io.pbft.config.Authentication;
+import io.pbft.crypto.RequestMacs;
+import io.pbft.proto.RequestMac;
+import java.util.Set;
+
 import com.google.protobuf.ByteString;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.Reply;
@@ -80,14 +85,36 @@ final class SimClient {
     log.issued(id, timestamp, operation);
     byte[] request = Request.newBuilder().setClientId(id).setTimestamp(timestamp)
         .setOperation(ByteString.copyFrom(operation)).build().toByteArray();
-    signed = SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request))
-        .setSignature(ByteString.copyFrom(keys.sign(request))).build();
+    signed = authenticate(ByteString.copyFrom(request));
     invokeMs = scheduler.nowMs();
     sends = 1;
     replies.clear();
     network.sendRequest(id, (int) (view % config.replicas()), signed);
     timeoutMs = config.requestTimeoutMs();
     armTimeout(timestamp);
+  }
+
+  /**
+   * Signed, or with {@code authentication: macs} an authenticator with one entry per replica;
+   * a Byzantine client ({@link SimulationConfig#badMacs}) spoils the entries of some replicas.
+   */
+  private SignedRequest authenticate(ByteString request) {
+    if (config.authentication() == Authentication.SIGNATURES) {
+      return SignedRequest.newBuilder().setRequest(request)
+          .setSignature(ByteString.copyFrom(keys.sign(request.toByteArray()))).build();
+    }
+    Set<Integer> spoiled = config.badMacs().getOrDefault(id, Set.of());
+    SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
+    for (int r = 0; r < config.replicas(); r++) {
+      RequestMac entry = RequestMacs.entry(r, ClusterKeys.requestKey(id, r), request);
+      if (spoiled.contains(r)) {
+        byte[] mac = entry.getMac().toByteArray();
+        mac[0] ^= 1;
+        entry = entry.toBuilder().setMac(ByteString.copyFrom(mac)).build();
+      }
+      b.addAuthenticator(entry);
+    }
+    return b.build();
   }
 
   private void armTimeout(long t) {

@@ -8,6 +8,7 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.crypto.SessionHandshake;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedMessage;
@@ -47,6 +48,8 @@ public final class Simulation implements SimNetwork.Receiver {
   private final Trace trace;
   private final SimNetwork network;
   private final InboundVerifier verifier;
+  /** Each replica's own verifier (they differ in the MACs they check), sharing one signature cache. */
+  private final List<InboundVerifier> verifiers = new ArrayList<>();
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
   private final List<SimReplica> replicas = new ArrayList<>();
@@ -59,7 +62,7 @@ public final class Simulation implements SimNetwork.Receiver {
   private final long[] tickPhaseMs;
   private final long[] clientStartMs;
   private final TreeMap<String, Long> verifierRejections = new TreeMap<>();
-  private final Map<SignedMessage, Verdict<VerifiedMessage>> messageVerdicts = lru();
+  private final Map<MessageKey, Verdict<VerifiedMessage>> messageVerdicts = lru();
   private final Map<RequestKey, Verdict<VerifiedRequest>> requestVerdicts = lru();
   private final List<String> violations = new ArrayList<>();
   private List<String> violationTrace = List.of();
@@ -68,7 +71,9 @@ public final class Simulation implements SimNetwork.Receiver {
   private boolean stopped;
   private final SimRecorder recorder;
 
-  private record RequestKey(SignedRequest request, int client) {}
+  private record RequestKey(SignedRequest request, int client, int to) {}
+
+  private record MessageKey(SignedMessage message, int to) {}
 
   /** The behaviour of a twin that does nothing else: honest, but named. */
   private static final Behaviour TWIN = new Behaviour() {
@@ -105,8 +110,15 @@ public final class Simulation implements SimNetwork.Receiver {
     ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.clients());
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
-    ClusterConfig cluster = keys.config(config.f(), config.protocol());
+    ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
     this.verifier = new InboundVerifier(cluster);
+    for (int i = 0; i < n; i++) {
+      int replica = i;
+      verifiers.add(verifier.forReplica(i, (client, keyId) -> {
+        SessionHandshake.SessionKey k = ClusterKeys.requestKey(client, replica);
+        return k.keyId().equals(keyId) ? k.key() : null;
+      }));
+    }
 
     for (int i = 0; i < n; i++) {
       replicas.add(newReplica(i, replicaKeys.get(i), false));
@@ -304,10 +316,11 @@ public final class Simulation implements SimNetwork.Receiver {
       trace.record(scheduler.nowMs(), "missed", "r" + from, "r" + to, message);
       return;
     }
-    Verdict<VerifiedMessage> v = messageVerdicts.get(message);
+    MessageKey mk = new MessageKey(message, to);
+    Verdict<VerifiedMessage> v = messageVerdicts.get(mk);
     if (v == null) {
-      v = verifier.verify(message);
-      messageVerdicts.put(message, v);
+      v = verifiers.get(to).verify(message);
+      messageVerdicts.put(mk, v);
     }
     if (!v.isOk()) {
       verifierRejections.merge(v.reason().label(), 1L, Long::sum);
@@ -336,10 +349,10 @@ public final class Simulation implements SimNetwork.Receiver {
     if (twin == null && r.down()) {
       return;
     }
-    RequestKey key = new RequestKey(request, client);
+    RequestKey key = new RequestKey(request, client, to);
     Verdict<VerifiedRequest> v = requestVerdicts.get(key);
     if (v == null) {
-      v = verifier.verify(request, client);
+      v = verifiers.get(to).verify(request, client);
       requestVerdicts.put(key, v);
     }
     if (!v.isOk()) {

@@ -1,5 +1,7 @@
 package io.pbft.chaos.sim;
 
+import io.pbft.config.Authentication;
+
 import io.pbft.config.ProtocolSettings;
 import io.pbft.crypto.Signer;
 import java.util.function.IntPredicate;
@@ -81,7 +83,9 @@ public record SimulationConfig(
     Set<Integer> twins,
     long livenessOpBoundMs,
     boolean durable,
-    long eventsMax) {
+    long eventsMax,
+    Authentication authentication,
+    Map<Integer, Set<Integer>> badMacs) {
 
   /** Builds a replica's core, with the arguments of {@link ReplicaCore}'s constructor. */
   @FunctionalInterface
@@ -171,6 +175,8 @@ public record SimulationConfig(
     b.livenessOpBoundMs = livenessOpBoundMs;
     b.durable = durable;
     b.eventsMax = eventsMax;
+    b.authentication = authentication;
+    b.badMacs.putAll(badMacs);
     return b;
   }
 
@@ -202,6 +208,8 @@ public record SimulationConfig(
     private long livenessOpBoundMs;
     private boolean durable;
     private long eventsMax;
+    private Authentication authentication = Authentication.SIGNATURES;
+    private final Map<Integer, Set<Integer>> badMacs = new TreeMap<>();
 
     public Builder seed(long v) { seed = v; return this; }
     public Builder replicas(int v) { replicas = v; return this; }
@@ -236,6 +244,18 @@ public record SimulationConfig(
     public Builder durable(boolean v) { durable = v; return this; }
     public Builder eventsMax(long v) { eventsMax = v; return this; }
 
+    /** How clients authenticate requests (signatures unless set; see {@link Authentication}). */
+    public Builder authentication(Authentication v) { authentication = v; return this; }
+
+    /**
+     * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
+     * replicas in {@code replicas} an authenticator entry that does not check.
+     */
+    public Builder badMacs(int client, Set<Integer> replicas) {
+      badMacs.put(client, Set.copyOf(replicas));
+      return this;
+    }
+
     /**
      * Replica {@code replica} runs twice, with the same identity and key (Twins, Bano et al.
      * 2020); it counts as a traitor. Both instances run the behaviour given with {@link #traitor}
@@ -256,7 +276,7 @@ public record SimulationConfig(
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
-          livenessOpBoundMs, durable, eventsMax);
+          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs));
     }
   }
 }

@@ -1,5 +1,7 @@
 package io.pbft.chaos.traitor;
 
+import io.pbft.config.Authentication;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -120,6 +122,30 @@ class TraitorCatalogueTest {
     assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
     assertEquals(c.behaviour(), result.replica(c.replica()).behaviour());
     c.evidence().accept(result);
+  }
+
+  /**
+   * Every behaviour again with {@code authentication: macs}: requests carry authenticators, and a
+   * batch holding a request a backup cannot authenticate waits for the primary and f backups to
+   * vouch for it. What the traitor leaves as evidence differs between the modes (a forged request
+   * is no longer refused by the verifier but never vouched for), so only the outcome is checked.
+   */
+  @ParameterizedTest(name = "{0}, macs")
+  @MethodSource("cases")
+  void oneTraitorCannotBreakSafetyOrLivenessWithMacs(Case c, long seed) {
+    SimulationConfig.Builder b = SimulationConfig.builder().seed(seed * 1_000 + 500 + c.replica()).clients(6)
+        .opsPerClient(25).workload(c.workload()).faults(c.faults()).authentication(Authentication.MACS);
+    if (c.behaviour().equals(Twins.NAME)) {
+      b.twin(c.replica());
+    } else {
+      b.traitor(c.replica(), random -> Traitors.create(c.behaviour(),
+          new Traitors.Context(c.replica(), 4, 1, random.nextLong())));
+    }
+    SimulationConfig config = b.build();
+    SimulationResult result = Simulation.run(config);
+
+    assertTrue(result.ok(), result::report);
+    assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
   }
 
   @Test

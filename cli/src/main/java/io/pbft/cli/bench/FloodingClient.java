@@ -5,9 +5,12 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.HandshakeException;
+import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.ClientMessage;
 import io.pbft.proto.ClientServiceGrpc;
@@ -20,13 +23,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A configured client that floods: it opens a session with every replica (a valid signed
  * handshake) and then sends validly signed puts with ever-increasing timestamps to all of them as
  * fast as HTTP/2 flow control allows, never waiting for a reply. Requests are signed ahead in a
  * pool and reused round-robin with fresh timestamps re-signed in the background, so that the
- * flooder's own CPU is not the limit. {@code pbft bench --fault flood-client} runs it as a process
+ * flooder's own CPU is not the limit. With {@code authentication: macs} its requests carry a full,
+ * valid authenticator (one MAC per replica under its sessions' keys): it is a correct client that
+ * floods, not one that lies. {@code pbft bench --fault flood-client} runs it as a process
  * of its own ({@link #main}: {@code CONFIG CLIENT_ID}) until it is killed.
  */
 public final class FloodingClient implements AutoCloseable {
@@ -38,11 +44,16 @@ public final class FloodingClient implements AutoCloseable {
   private final AtomicLong nextTimestamp = new AtomicLong(1);
   private final List<ManagedChannel> channels = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
+  /** The request key of each replica's session, once up (MACs only). */
+  private final AtomicReferenceArray<SessionHandshake.SessionKey> requestKeys;
+  private final boolean macs;
 
   public FloodingClient(ClusterConfig config, int clientId) {
     this.config = config;
     this.clientId = clientId;
     this.keys = config.clientKeys(clientId);
+    this.requestKeys = new AtomicReferenceArray<>(config.n());
+    this.macs = config.authentication() == Authentication.MACS;
   }
 
   public long sent() {
@@ -53,8 +64,28 @@ public final class FloodingClient implements AutoCloseable {
     long ts = nextTimestamp.getAndIncrement();
     byte[] request = Request.newBuilder().setClientId(clientId).setTimestamp(ts)
         .setOperation(ByteString.copyFromUtf8("put flood-" + clientId + " " + ts)).build().toByteArray();
-    return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request))
-        .setSignature(ByteString.copyFrom(keys.sign(request))).build();
+    if (!macs) {
+      return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request))
+          .setSignature(ByteString.copyFrom(keys.sign(request))).build();
+    }
+    ByteString bytes = ByteString.copyFrom(request);
+    SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(bytes);
+    for (int r = 0; r < requestKeys.length(); r++) {
+      SessionHandshake.SessionKey key = requestKeys.get(r);
+      if (key != null) {
+        b.addAuthenticator(RequestMacs.entry(r, key, bytes));
+      }
+    }
+    return b.build();
+  }
+
+  private boolean allKeysKnown() {
+    for (int r = 0; r < requestKeys.length(); r++) {
+      if (requestKeys.get(r) == null) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Starts one flooding thread per replica. */
@@ -77,6 +108,7 @@ public final class FloodingClient implements AutoCloseable {
       AtomicBoolean accepted = new AtomicBoolean();
       @SuppressWarnings("unchecked")
       ClientCallStreamObserver<ClientMessage>[] call = new ClientCallStreamObserver[1];
+      SessionHandshake.Client handshake = SessionHandshake.start(clientId, replicaId, keys, random);
       ClientServiceGrpc.newStub(channel).session(new ClientResponseObserver<ClientMessage, ReplicaToClient>() {
         @Override
         public void beforeStart(ClientCallStreamObserver<ClientMessage> requestStream) {
@@ -87,6 +119,12 @@ public final class FloodingClient implements AutoCloseable {
         @Override
         public void onNext(ReplicaToClient value) {
           if (value.hasAccept()) {
+            try {
+              handshake.finish(value.getAccept(), config.replica(replicaId).verifier());
+              requestKeys.set(replicaId, handshake.requestKey());
+            } catch (HandshakeException e) {
+              ended.set(true);
+            }
             accepted.set(true);
             wake(lock);
           }
@@ -106,7 +144,12 @@ public final class FloodingClient implements AutoCloseable {
       });
       try {
         call[0].onNext(ClientMessage.newBuilder()
-            .setOpen(SessionHandshake.start(clientId, replicaId, keys, random).open()).build());
+            .setOpen(handshake.open()).build());
+        long waitUntil = System.nanoTime() + 2_000_000_000L;
+        // A full authenticator needs every session's key: wait (briefly) for the others.
+        while (macs && !allKeysKnown() && System.nanoTime() - waitUntil < 0 && !closed.get()) {
+          Thread.sleep(10);
+        }
         while (!closed.get() && !ended.get()) {
           synchronized (lock) {
             while (!(accepted.get() && call[0].isReady()) && !ended.get() && !closed.get()) {

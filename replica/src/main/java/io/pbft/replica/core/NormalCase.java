@@ -116,18 +116,50 @@ final class NormalCase {
     early.values().forEach(m -> m.headMap(s, true).clear());
   }
 
-  /** Accepts a pre-prepare (logging it first) and multicasts this backup's PREPARE. */
+  /**
+   * Accepts a pre-prepare (logging it first) and multicasts this backup's PREPARE, at once if
+   * this replica authenticated every request of the batch, otherwise once the primary and f
+   * backups vouch for it (see {@link #prepareOnceVouched}).
+   */
   void acceptAsBackup(Slot slot, long v, ByteString digest, Batch batch, List<VerifiedRequest> batchRequests,
       SignedMessage signed) {
     slot.accept(v, digest, batch, batchRequests, signed);
     slot.acceptedAtMs = state.nowMs;
     outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
-    Prepare prepare = Prepare.newBuilder().setView(v).setSequence(slot.sequence).setDigest(digest)
+    requests.ordering(batchRequests);
+    slot.awaitingVouch = !batchRequests.stream().allMatch(VerifiedRequest::authenticated);
+    if (!slot.awaitingVouch) {
+      sendPrepare(slot);
+    }
+    checkPrepared(slot);
+  }
+
+  private void sendPrepare(Slot slot) {
+    Prepare prepare = Prepare.newBuilder().setView(slot.view).setSequence(slot.sequence).setDigest(slot.digest)
         .setReplicaId(state.id).build();
     SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrepare(prepare).build());
-    slot.prepares.put(state.id, new Slot.Vote(v, digest, mine));
-    requests.ordering(batchRequests);
-    checkPrepared(slot);
+    slot.prepares.put(state.id, new Slot.Vote(slot.view, slot.digest, mine));
+  }
+
+  /**
+   * A batch holding a request whose MAC this replica could not check (its client sent it a bad
+   * authenticator entry, or none; or a faulty primary made the request up) is prepared here only
+   * once f other backups sent matching PREPAREs. With the primary's pre-prepare that makes f + 1
+   * replicas vouching for the batch, at least one of them correct, and a correct replica
+   * prepares a batch only if it authenticated every request in it or saw such a vouch; by
+   * induction every request in a prepared batch was authenticated by a correct replica, that is,
+   * sent by its client. A faulty primary with its f - 1 faulty accomplices cannot get a request
+   * no client sent prepared.
+   */
+  private void prepareOnceVouched(Slot slot) {
+    if (!slot.awaitingVouch || !slot.hasPrePrepare() || slot.view != state.view || state.viewChanging) {
+      return;
+    }
+    if (slot.matching(slot.prepares) < state.f) {
+      return;
+    }
+    slot.awaitingVouch = false;
+    sendPrepare(slot);
   }
 
   void onPrepare(int sender, Prepare p, SignedMessage signed) {
@@ -203,6 +235,7 @@ final class NormalCase {
 
   /** prepared(m, v, n, i): the pre-prepare plus 2f matching prepares from distinct backups. */
   void checkPrepared(Slot slot) {
+    prepareOnceVouched(slot);
     if (slot.prepared || !slot.hasPrePrepare() || slot.view != state.view || state.viewChanging) {
       return;
     }

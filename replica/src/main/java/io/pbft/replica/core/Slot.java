@@ -44,6 +44,11 @@ final class Slot {
    */
   boolean waitingAtLastHeartbeat;
   boolean commitSent;
+  /**
+   * Accepted, but holding a request this replica could not authenticate: its PREPARE waits for f
+   * matching ones from other backups (see NormalCase#prepareOnceVouched).
+   */
+  boolean awaitingVouch;
   boolean prepared;
   boolean committed;
   /** Handed to the executor (its result may still be on the way). */
@@ -74,6 +79,7 @@ final class Slot {
     this.prePrepare = prePrepare;
     this.acceptedAtMs = -1;
     this.waitingAtLastHeartbeat = false;
+    this.awaitingVouch = false;
     this.commitSent = false;
     this.prepared = false;
     this.committed = false;
@@ -88,6 +94,7 @@ final class Slot {
     prePrepare = null;
     acceptedAtMs = -1;
     waitingAtLastHeartbeat = false;
+    awaitingVouch = false;
     commitSent = false;
     prepared = false;
     committed = false;

@@ -144,6 +144,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     // Registered before the accept is sent, so that the client's first request finds it; the
     // accept goes out only if the session took its slot.
     session.setClient(accepted.clientId(), accepted.macKey());
+    replica.requestKeys.add(accepted.clientId(), accepted.requestKey().keyId(), accepted.requestKey().key());
     if (!replica.hygiene.establish(session)) {
       return;
     }

@@ -55,6 +55,8 @@ public final class ReplicaServer implements AutoCloseable {
   final ClusterConfig config;
   final Ed25519Keys keys;
   final InboundVerifier verifier;
+  /** Keys of the clients' sessions, for the MACs of their requests ({@code authentication: macs}). */
+  final SessionRequestKeys requestKeys = new SessionRequestKeys();
   final ReplicaCore core;
   final Execution execution;
   final ExecutionThread executionThread;
@@ -81,7 +83,7 @@ public final class ReplicaServer implements AutoCloseable {
     this.behaviour = behaviour;
     this.config = config;
     this.keys = keys;
-    this.verifier = new InboundVerifier(config);
+    this.verifier = new InboundVerifier(config, id, requestKeys);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());

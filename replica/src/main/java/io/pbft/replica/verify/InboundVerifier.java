@@ -5,8 +5,12 @@ import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import io.pbft.config.ClientInfo;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
+import io.pbft.crypto.Mac;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.crypto.RequestMacs;
+import io.pbft.proto.RequestMac;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.ViewChange;
@@ -21,10 +25,16 @@ import java.util.Map;
 /**
  * Checks what arrives from outside before the core sees it: sender identity, size, signature,
  * and that the bytes parse. This is the hot cost of a replica (one Ed25519 verification per
- * message and per client request), so the runtime runs it in a pool off the event loop.
- * Stateless and thread-safe; pure computation, usable from the simulator as well.
+ * message, and per client request with {@code authentication: signatures}), so the runtime runs
+ * it in a pool off the event loop. With {@code authentication: macs} a client request is checked
+ * by the one entry of its authenticator meant for this replica, under a key from {@link
+ * RequestKeys}. Thread-safe; pure computation, usable from the simulator as well.
  */
 public final class InboundVerifier {
+  private final Authentication authentication;
+  /** This replica: whose entry of an authenticator it checks; -1 checks none. */
+  private final int self;
+  private final RequestKeys requestKeys;
   private final PublicKeyVerifier[] replicas;
   private final Map<Integer, PublicKeyVerifier> clients = new HashMap<>();
   private final int messageBytesMax;
@@ -33,9 +43,31 @@ public final class InboundVerifier {
   private final int windowSize;
 
   /** Signatures verified once are not verified again (see {@link SignatureCache}). */
-  private final SignatureCache cache = new SignatureCache(1 << 16);
+  private final SignatureCache cache;
+  private final ClusterConfig config;
 
-  public InboundVerifier(ClusterConfig config) {
+  /**
+   * A verifier for replica {@code self}, checking MACs of requests under {@code requestKeys}
+   * (used with {@code authentication: macs}).
+   */
+  public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys) {
+    this(config, self, requestKeys, new SignatureCache(1 << 16));
+  }
+
+  /**
+   * A verifier for replica {@code self} that shares this one's cache of verified signatures (the
+   * simulator checks every replica's MACs apart and every signature once).
+   */
+  public InboundVerifier forReplica(int self, RequestKeys requestKeys) {
+    return new InboundVerifier(config, self, requestKeys, cache);
+  }
+
+  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, SignatureCache cache) {
+    this.config = config;
+    this.cache = cache;
+    this.authentication = config.authentication();
+    this.self = self;
+    this.requestKeys = requestKeys;
     replicas = new PublicKeyVerifier[config.n()];
     for (int i = 0; i < config.n(); i++) {
       replicas[i] = config.replica(i).verifier();
@@ -47,6 +79,15 @@ public final class InboundVerifier {
     operationBytesMax = config.protocol().operationBytesMax();
     batchSizeMax = config.protocol().batchSizeMax();
     windowSize = config.protocol().windowSize();
+  }
+
+  /**
+   * A verifier that is no replica: it checks signatures only, and with {@code authentication:
+   * macs} finds no client request authenticated (requests inside a pre-prepare pass unauthenticated,
+   * requests on their own are refused).
+   */
+  public InboundVerifier(ClusterConfig config) {
+    this(config, -1, RequestKeys.NONE);
   }
 
   public boolean knownClient(int clientId) {
@@ -120,7 +161,7 @@ public final class InboundVerifier {
         List<SignedRequest> batch = message.getPrePrepare().getBatch().getRequestsList();
         List<VerifiedRequest> checked = new ArrayList<>(batch.size());
         for (SignedRequest r : batch) {
-          Verdict<VerifiedRequest> v = verify(r, -1);
+          Verdict<VerifiedRequest> v = check(r, -1, true);
           if (!v.isOk()) {
             return Verdict.rejected(Rejection.EMBEDDED_INVALID_REQUEST, "pre-prepare: " + v.describe());
           }
@@ -298,10 +339,23 @@ public final class InboundVerifier {
   }
 
   /**
-   * Checks a client request: parseable, from a known client (and from {@code sessionClient}
-   * when it is not negative), an operation within bounds, and the client's valid signature.
+   * Checks a client request on its own (from the client, or relayed by a backup): parseable, from
+   * a known client (and from {@code sessionClient} when it is not negative), an operation within
+   * bounds, and authentic: the client's valid signature, or with {@code authentication: macs} a
+   * valid authenticator entry for this replica. A request this replica cannot authenticate is
+   * refused: a correct primary proposes only requests it authenticated itself.
    */
   public Verdict<VerifiedRequest> verify(SignedRequest signed, int sessionClient) {
+    return check(signed, sessionClient, false);
+  }
+
+  /**
+   * As {@link #verify(SignedRequest, int)}; with {@code inBatch} (a request carried by a
+   * pre-prepare) a MAC that does not check leaves the request unauthenticated instead of refused:
+   * the client may have sent this replica a bad MAC on purpose, and the core lets the primary and
+   * f backups vouch for it.
+   */
+  private Verdict<VerifiedRequest> check(SignedRequest signed, int sessionClient, boolean inBatch) {
     Request request;
     try {
       request = Request.parseFrom(signed.getRequest());
@@ -321,6 +375,17 @@ public final class InboundVerifier {
     if (request.getOperation().size() > operationBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_OPERATION, request.getOperation().size() + " bytes");
     }
+    if (authentication == Authentication.MACS) {
+      if (signed.getAuthenticatorCount() > replicas.length) {
+        return Verdict.rejected(Rejection.TOO_MANY_ENTRIES, "authenticator of " + signed.getAuthenticatorCount()
+            + " entries for " + replicas.length + " replicas");
+      }
+      boolean authentic = macValid(signed, request.getClientId());
+      if (!authentic && !inBatch) {
+        return Verdict.rejected(Rejection.BAD_CLIENT_MAC, "client " + request.getClientId() + ", replica " + self);
+      }
+      return Verdict.ok(new VerifiedRequest(signed, request, authentic));
+    }
     ByteString key = SignatureCache.key(1, request.getClientId(), signed.getRequest(), signed.getSignature());
     if (!cache.known(key)) {
       if (!verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray())) {
@@ -329,6 +394,24 @@ public final class InboundVerifier {
       cache.remember(key);
     }
     return Verdict.ok(new VerifiedRequest(signed, request));
+  }
+
+  /** Whether the authenticator's entry for this replica is the MAC of a key it shares with the client. */
+  private boolean macValid(SignedRequest signed, int clientId) {
+    if (self < 0) {
+      return false;
+    }
+    for (RequestMac entry : signed.getAuthenticatorList()) {
+      if (entry.getReplicaId() != self) {
+        continue;
+      }
+      if (entry.getMac().size() != Mac.SIZE_BYTES || entry.getKeyId().size() != RequestMacs.KEY_ID_BYTES) {
+        return false;
+      }
+      byte[] key = requestKeys.key(clientId, entry.getKeyId());
+      return key != null && RequestMacs.verify(key, signed.getRequest(), entry.getMac());
+    }
+    return false;
   }
 
   /**

@@ -19,6 +19,7 @@ public enum Rejection {
   UNKNOWN_CLIENT("request from unknown client"),
   OVERSIZED_OPERATION("oversized operation"),
   BAD_CLIENT_SIGNATURE("bad client signature"),
+  BAD_CLIENT_MAC("no valid client MAC for this replica"),
   WRONG_CLIENT("request for another client's session"),
 
   // --- client requests at the core

@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import com.google.protobuf.ByteString;
 import io.pbft.config.ClientInfo;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.config.ReplicaInfo;
@@ -57,7 +58,9 @@ final class CoreFixture {
       clientKeys.add(k);
       clientInfos.add(new ClientInfo(c, k.publicKey(), null));
     }
-    config = new ClusterConfig(replicas, clientInfos, f, settings, TransportSettings.defaults(), null);
+    // The fixture's requests are signed by their clients.
+    config = new ClusterConfig(replicas, clientInfos, f, settings, TransportSettings.defaults(), null,
+        Authentication.SIGNATURES);
   }
 
   /** Key generation from a seeded source, so failures reproduce. */

@@ -65,6 +65,33 @@ class NormalCaseTest {
   }
 
   @Test
+  void backupPreparesABatchItCannotAuthenticateOnlyOnceFOtherBackupsHave() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest unchecked = fx.request(0, 1, "a").toBuilder().clearSignature().build();
+    List<SignedRequest> batch = List.of(unchecked);
+    ByteString d = digest(batch);
+    fx.deliver(backup, 0, prePrepare(0, 1, batch));
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasPrepare),
+        "the primary alone does not vouch for a request this backup cannot authenticate");
+    fx.deliver(backup, 2, prepare(0, 1, d, 2));
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertTrue(out.stream().anyMatch(ReplicaMessage::hasPrepare),
+        "the pre-prepare and f = 1 other backup's prepare vouch for it: it prepares");
+    assertTrue(out.stream().anyMatch(ReplicaMessage::hasCommit), "its own prepare and replica 2's make 2f");
+  }
+
+  @Test
+  void aBatchNoOtherBackupVouchesForIsNeverPreparedHere() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest madeUp = fx.request(0, 1, "steal").toBuilder().clearSignature().build();
+    fx.deliver(backup, 0, prePrepare(0, 1, List.of(madeUp)));
+    backup.tick(5_000);
+    List<ReplicaMessage> out = sent(backup.takeEffects());
+    assertTrue(out.stream().noneMatch(m -> m.hasPrepare() || m.hasCommit()), out::toString);
+    assertEquals(0, backup.lastExecuted());
+  }
+
+  @Test
   void preparedNeedsTwoFMatchingPreparesFromDistinctBackups() {
     TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(0, 1, "a"));

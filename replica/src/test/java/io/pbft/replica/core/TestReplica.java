@@ -129,7 +129,10 @@ final class TestReplica {
     List<VerifiedRequest> out = new ArrayList<>();
     for (SignedRequest r : carried) {
       try {
-        out.add(new VerifiedRequest(r, Request.parseFrom(r.getRequest())));
+        // A request with neither signature nor authenticator stands for one this replica could
+        // not authenticate (the verifier passes such a request inside a pre-prepare as it is).
+        boolean credentials = !r.getSignature().isEmpty() || r.getAuthenticatorCount() > 0;
+        out.add(new VerifiedRequest(r, Request.parseFrom(r.getRequest()), credentials));
       } catch (InvalidProtocolBufferException e) {
         return List.of(); // the verifier would have refused it; the core sees the mismatch
       }
