@@ -35,6 +35,8 @@ final class InFlight {
    * the primary's session was up, since backups do not relay a request so flagged.
    */
   boolean flaggedSentToAll;
+  /** With MACs: not sent yet, waiting (briefly) for the sessions to come up. */
+  boolean waitingForSessions;
   int retransmissions;
   ScheduledFuture<?> timer;
 

@@ -51,6 +51,8 @@ public final class PbftClient implements AutoCloseable {
   public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(30);
   public static final int DEFAULT_QUEUE_CAPACITY = 1024;
   static final int BACKOFF_CAP = 8;
+  /** With MACs, how long the first request waits for sessions with every replica to come up. */
+  static final long SESSIONS_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
   private static final Duration MIN_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ClusterConfig config;
@@ -71,6 +73,8 @@ public final class PbftClient implements AutoCloseable {
   private final boolean sendToAll;
   /** Requests carry an authenticator of MACs instead of a signature ({@code authentication: macs}). */
   private final boolean macs;
+  private final RequestAuthenticator authenticator;
+  private boolean waitedForSessions;
   private long view;
   private boolean closed;
 
@@ -94,6 +98,7 @@ public final class PbftClient implements AutoCloseable {
     this.config = config;
     this.sendToAll = sendToAll;
     this.macs = config.authentication() == Authentication.MACS;
+    this.authenticator = macs ? new RequestAuthenticator(config.n()) : null;
     this.clientId = clientId;
     this.keys = keys;
     this.requestTimeoutNanos = requestTimeout.toNanos();
@@ -111,7 +116,7 @@ public final class PbftClient implements AutoCloseable {
     this.sessions = new ReplicaSession[config.n()];
     for (ReplicaInfo r : config.replicas()) {
       sessions[r.id()] = new ReplicaSession(r.id(), r.address(), clientId, keys, r.verifier(),
-          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events, macs);
+          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events, authenticator);
     }
   }
 
@@ -201,6 +206,39 @@ public final class PbftClient implements AutoCloseable {
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
           config.f() + 1);
       current = op;
+      if (macs && !waitedForSessions && sessionsUp() < sessions.length) {
+        // The client's first request: sent before the sessions are up it would carry MACs for
+        // few replicas, and the backups without one could authenticate it only with help. Let
+        // the handshakes finish first (they take milliseconds), but not for longer than
+        // SESSIONS_WAIT. Only once: later a replica that is down must not delay every request.
+        waitedForSessions = true;
+        op.waitingForSessions = true;
+        for (ReplicaSession s : sessions) {
+          s.connect();
+        }
+        if (!scheduleLocked(op, Math.min(SESSIONS_WAIT_NANOS, operationTimeoutNanos))) {
+          current = null;
+          after.add(() -> op.future.completeExceptionally(
+              new PbftException("client " + clientId + ": the cluster channels were closed")));
+        }
+        continue;
+      }
+      if (!sendFirstLocked(op)) {
+        current = null;
+        after.add(() -> op.future.completeExceptionally(
+            new PbftException("client " + clientId + ": the cluster channels were closed")));
+      }
+    }
+  }
+
+  /** The first send of {@code op}, and its request timer; false if the timer could not be set. */
+  private boolean sendFirstLocked(InFlight op) {
+    op.waitingForSessions = false;
+    if (macs) {
+      op.request = authenticate(op.request.getRequest());
+    }
+    SignedRequest signed = op.request;
+    {
       int primary = (int) Long.remainderUnsigned(view, sessions.length);
       // The flag tells backups that the primary has the request from the client, so that they
       // watch it without relaying it. Without a session to the primary (it is down, or it has not
@@ -223,29 +261,12 @@ public final class PbftClient implements AutoCloseable {
           op.reached.set(s.replicaId());
         }
       }
-      if (!scheduleLocked(op, Math.min(requestTimeoutNanos, operationTimeoutNanos))) {
-        current = null;
-        after.add(() -> op.future.completeExceptionally(
-            new PbftException("client " + clientId + ": the cluster channels were closed")));
-      }
     }
+    return scheduleLocked(op, Math.min(requestTimeoutNanos, operationTimeoutNanos));
   }
 
-  /**
-   * The request with an authenticator: one MAC per replica whose session is up, under that
-   * session's request key. A replica whose session is not up gets no entry; it can still accept
-   * the request inside a pre-prepare once the primary and f backups vouch for it, and a session
-   * that comes up later adds its own entry when it sends (see ReplicaSession).
-   */
   private SignedRequest authenticate(ByteString request) {
-    SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
-    for (ReplicaSession s : sessions) {
-      SessionHandshake.SessionKey key = s.requestKey();
-      if (key != null) {
-        b.addAuthenticator(RequestMacs.entry(s.replicaId(), key, request));
-      }
-    }
-    return b.build();
+    return authenticator.authenticate(request);
   }
 
   private boolean scheduleLocked(InFlight op, long delayNanos) {
@@ -264,7 +285,13 @@ public final class PbftClient implements AutoCloseable {
         return;
       }
       long now = System.nanoTime();
-      if (now - op.deadlineNanos >= 0) {
+      if (op.waitingForSessions && now - op.deadlineNanos < 0) {
+        if (!sendFirstLocked(op)) { // some sessions are still not up: send anyway
+          current = null;
+          after.add(() -> op.future.completeExceptionally(
+              new PbftException("client " + clientId + ": the cluster channels were closed")));
+        }
+      } else if (now - op.deadlineNanos >= 0) {
         current = null;
         PbftException failure = failure(op);
         after.add(() -> op.future.completeExceptionally(failure));
@@ -346,6 +373,20 @@ public final class PbftClient implements AutoCloseable {
     SignedRequest resend = null;
     boolean flagged = false;
     synchronized (lock) {
+      if (current != null && current.waitingForSessions) {
+        if (sessionsUp() == sessions.length) {
+          if (current.timer != null) {
+            current.timer.cancel(false);
+          }
+          InFlight op = current;
+          if (!sendFirstLocked(op)) {
+            current = null;
+            ForkJoinPool.commonPool().execute(() -> op.future.completeExceptionally(
+                new PbftException("client " + clientId + ": the cluster channels were closed")));
+          }
+        }
+        return;
+      }
       if (current != null) {
         current.reached.set(replicaId);
         if (!current.sentTo.get(replicaId)) {

@@ -8,14 +8,12 @@ import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.HandshakeException;
 import io.pbft.crypto.Mac;
 import io.pbft.crypto.PublicKeyVerifier;
-import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.AuthenticatedReply;
 import io.pbft.proto.ClientMessage;
 import io.pbft.proto.ClientServiceGrpc;
 import io.pbft.proto.Reply;
 import io.pbft.proto.ReplicaToClient;
-import io.pbft.proto.RequestMac;
 import io.pbft.proto.SignedRequest;
 import java.security.SecureRandom;
 import java.util.ArrayDeque;
@@ -67,7 +65,8 @@ final class ReplicaSession {
   private Mac mac;
   /** The session's key for request MACs; null unless up. */
   private SessionHandshake.SessionKey requestKey;
-  private final boolean macs;
+  /** With MACs: where this session publishes its request key; null with signatures. */
+  private final RequestAuthenticator authenticator;
   private final ArrayDeque<ClientMessage> pending = new ArrayDeque<>();
   private String lastProblem = "never connected";
   /** The last reason the replica gave for refusing something since the session was last up. */
@@ -76,8 +75,8 @@ final class ReplicaSession {
 
   ReplicaSession(int replicaId, String address, int clientId, Ed25519Keys clientKeys,
       PublicKeyVerifier replicaVerifier, ClientServiceGrpc.ClientServiceStub stub, SecureRandom random,
-      long handshakeTimeoutNanos, long retryDelayNanos, Listener listener, boolean macs) {
-    this.macs = macs;
+      long handshakeTimeoutNanos, long retryDelayNanos, Listener listener, RequestAuthenticator authenticator) {
+    this.authenticator = authenticator;
     this.replicaId = replicaId;
     this.address = address;
     this.clientId = clientId;
@@ -117,28 +116,17 @@ final class ReplicaSession {
   }
 
   /**
-   * With MACs: the message with this session's authenticator entry, made now. A request queued
-   * while the handshake ran, or authenticated before this session existed, would otherwise carry
-   * no valid entry for this replica, which refuses such a request.
+   * With MACs: the message with an authenticator for every session up now. A request queued
+   * while the handshakes ran, or authenticated before this session existed, would otherwise carry
+   * no valid entry for this replica (which refuses it) or for others (which could then not
+   * authenticate it inside a pre-prepare).
    */
   private ClientMessage withOwnEntryLocked(ClientMessage m) {
-    if (!macs || requestKey == null || !m.hasRequest()) {
+    if (authenticator == null || !m.hasRequest()) {
       return m;
     }
-    SignedRequest r = m.getRequest();
-    for (RequestMac e : r.getAuthenticatorList()) {
-      if (e.getReplicaId() == replicaId && e.getKeyId().equals(requestKey.keyId())) {
-        return m;
-      }
-    }
-    SignedRequest.Builder b = r.toBuilder().clearAuthenticator();
-    for (RequestMac e : r.getAuthenticatorList()) {
-      if (e.getReplicaId() != replicaId) {
-        b.addAuthenticator(e);
-      }
-    }
-    b.addAuthenticator(RequestMacs.entry(replicaId, requestKey, r.getRequest()));
-    return m.toBuilder().setRequest(b).build();
+    SignedRequest now = authenticator.current(m.getRequest());
+    return now == m.getRequest() ? m : m.toBuilder().setRequest(now).build();
   }
 
   /** Opens the session if it is not open or opening. */
@@ -236,6 +224,9 @@ final class ReplicaSession {
     generation++;
     out = null;
     mac = null;
+    if (requestKey != null && authenticator != null) {
+      authenticator.down(replicaId);
+    }
     requestKey = null;
     handshake = null;
     state = State.IDLE;
@@ -282,6 +273,9 @@ final class ReplicaSession {
         try {
           mac = new Mac(handshake.finish(message.getAccept(), replicaVerifier));
           requestKey = handshake.requestKey();
+          if (authenticator != null) {
+            authenticator.up(replicaId, requestKey);
+          }
         } catch (HandshakeException e) {
           log.warn("client {}: refusing session with replica {}: {}", clientId, replicaId, e.getMessage());
           resetLocked("bad session accept: " + e.getMessage());

@@ -119,6 +119,7 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
           SessionHandshake.Accepted accepted =
               SessionHandshake.accept(message.getOpen(), id, keys, clients::get, RANDOM);
           Session s = new Session(accepted.clientId(), new Mac(accepted.macKey()), responses);
+          s.requestKey = accepted.requestKey();
           s.write(ReplicaToClient.newBuilder().setAccept(accepted.accept()).build());
           session = s;
           handshakes.incrementAndGet(); // before replies can use the session
@@ -142,9 +143,13 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
           return;
         }
         PublicKeyVerifier verifier = clients.get(session.clientId);
-        if (request.getClientId() != session.clientId
-            || !verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray())) {
-          reject("request not signed by the session's client");
+        boolean authentic = signed.getAuthenticatorCount() > 0
+            ? signed.getAuthenticatorList().stream().anyMatch(e -> e.getReplicaId() == id
+                && e.getKeyId().equals(session.requestKey.keyId())
+                && io.pbft.crypto.RequestMacs.verify(session.requestKey.key(), signed.getRequest(), e.getMac()))
+            : verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray());
+        if (request.getClientId() != session.clientId || !authentic) {
+          reject("request not authenticated by the session's client");
           return;
         }
         if (behavior == FakeCluster.Behavior.SILENT) {
@@ -190,6 +195,7 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
   private static final class Session {
     final int clientId;
     private final Mac mac;
+    SessionHandshake.SessionKey requestKey;
     private final StreamObserver<ReplicaToClient> out;
     private boolean ended;
 
