@@ -38,6 +38,9 @@ final class NormalCase {
    */
   private final Map<Integer, TreeMap<Long, VerifiedMessage>> early = new HashMap<>();
 
+  /** Sequence numbers of slots whose PREPARE waits for vouchers (see prepareOnceVouched); usually none. */
+  private final java.util.TreeSet<Long> awaitingVouch = new java.util.TreeSet<>();
+
   NormalCase(ReplicaState state, Outbox outbox, Rules rules, Requests requests, BooleanSupplier fetchingState) {
     this.state = state;
     this.outbox = outbox;
@@ -127,11 +130,50 @@ final class NormalCase {
     slot.acceptedAtMs = state.nowMs;
     outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
     requests.ordering(batchRequests);
-    slot.awaitingVouch = !batchRequests.stream().allMatch(VerifiedRequest::authenticated);
-    if (!slot.awaitingVouch) {
+    slot.awaitingVouch = !authenticatedHere(batchRequests);
+    if (slot.awaitingVouch) {
+      awaitingVouch.add(slot.sequence);
+    } else {
       sendPrepare(slot);
     }
     checkPrepared(slot);
+  }
+
+  /**
+   * Every request of the batch authenticated by this replica: by its entry in the request's
+   * authenticator, or because the client sent this very request to this replica too (clients
+   * send to every replica), where its MAC was checked on arrival.
+   */
+  private boolean authenticatedHere(List<VerifiedRequest> batchRequests) {
+    for (VerifiedRequest r : batchRequests) {
+      if (!r.authenticated() && !requests.heldFromClient(r)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A request arrived from its client: a batch that waited for vouchers because of it may now be
+   * authenticated here after all.
+   */
+  void requestArrived() {
+    if (awaitingVouch.isEmpty()) {
+      return;
+    }
+    for (Long s : List.copyOf(awaitingVouch)) {
+      Slot slot = state.slots.get(s);
+      if (slot == null || !slot.awaitingVouch || slot.view != state.view) {
+        awaitingVouch.remove(s);
+        continue;
+      }
+      if (authenticatedHere(slot.requests)) {
+        awaitingVouch.remove(s);
+        slot.awaitingVouch = false;
+        sendPrepare(slot);
+        checkPrepared(slot);
+      }
+    }
   }
 
   private void sendPrepare(Slot slot) {
@@ -159,6 +201,7 @@ final class NormalCase {
       return;
     }
     slot.awaitingVouch = false;
+    awaitingVouch.remove(slot.sequence);
     sendPrepare(slot);
   }
 

@@ -147,6 +147,7 @@ public final class ReplicaCore {
   public void onRequest(long nowMs, VerifiedRequest r, boolean sentToAll) {
     clock(nowMs);
     requests.onRequest(r, sentToAll);
+    normal.requestArrived();
     afterEvent();
   }
 

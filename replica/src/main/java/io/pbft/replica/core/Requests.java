@@ -92,6 +92,16 @@ final class Requests {
    * backup waits for it to execute, and passes it on to the primary unless the client sent it to
    * every replica at once ({@code sentToAll}: its first send, which the primary has too).
    */
+  /**
+   * Whether this replica holds {@code r} as its client sent it to this replica (authenticated on
+   * its own session): the same bytes as the request it awaits from that client.
+   */
+  boolean heldFromClient(VerifiedRequest r) {
+    Awaited known = awaited.get(r.clientId());
+    return known != null && known.request().authenticated()
+        && known.request().signed().getRequest().equals(r.signed().getRequest());
+  }
+
   void onRequest(VerifiedRequest r, boolean sentToAll) {
     if (!acceptable(r, "client request")) {
       return;
