@@ -96,6 +96,11 @@ final class BenchCommand implements Callable<Integer> {
       "per replica under bench's temporary directory): every operation is on disk before it is acknowledged."})
   boolean durable;
 
+  @Option(names = "--set", paramLabel = "KEY=VALUE",
+      description = {"Change one value of the generated cluster.yaml (repeatable): authentication=signatures,",
+          "protocol.pipelineDepthMax=2, transport.verifyThreads=1, ... (see docs/CONFIGURATION.md)."})
+  List<String> overrides = new ArrayList<>();
+
   @Option(names = "--json", description = "Print the result as one JSON object (it always includes the heap report).")
   boolean json;
 
@@ -162,6 +167,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         // a flooding client is one more configured client, beyond those bench measures
         ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind == Fault.FLOOD_CLIENT ? 1 : 0));
+        if (!overrides.isEmpty()) {
+          cfg = cluster.rewrite(cfg.withOverrides(overrides));
+        }
         clusterConfig = cfg;
         checkPayload(cfg);
         if (kind != null) {
@@ -176,12 +184,14 @@ final class BenchCommand implements Callable<Integer> {
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
-      err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%n",
+      err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%s%n",
           mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
-          kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt));
+          kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt),
+          clusterConfig == null ? "" : ", authentication: " + clusterConfig.authentication().yamlName()
+              + (overrides.isEmpty() ? "" : ", " + String.join(", ", overrides)));
       err.flush();
       Report report = measure(target, cluster, clusterConfig, injector, err);
-      print(report, mode, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
+      print(report, mode, clusterConfig, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
       LoadDriver.Result r = report.load();
       if (report.verified() != null && report.verified().lost() > 0) {
         throw CliException.failed(report.verified().lost() + " acknowledged puts lost: "
@@ -380,7 +390,9 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory */
-  private void print(Report report, String mode, int replicaCount, long[] dataDirBytes) throws JsonProcessingException {
+  private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes)
+      throws JsonProcessingException {
+    String auth = cfg == null ? null : cfg.authentication().yamlName();
     PrintWriter out = spec.commandLine().getOut();
     LoadDriver.Result r = report.load();
     FaultReport faultReport = report.fault();
@@ -390,6 +402,9 @@ final class BenchCommand implements Callable<Integer> {
     if (json) {
       ObjectNode o = StatusReport.JSON.createObjectNode();
       o.put("mode", mode);
+      if (auth != null) {
+        o.put("authentication", auth);
+      }
       o.put("durable", durable);
       o.put("throughputOpsPerSec", Math.round(r.throughput() * 10) / 10.0);
       latency.addTo(o);
@@ -429,8 +444,9 @@ final class BenchCommand implements Callable<Integer> {
       }
       out.println(StatusReport.JSON.writeValueAsString(o));
     } else {
-      out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values)%n", mode, replicaCount,
-          unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload);
+      out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values%s)%n", mode, replicaCount,
+          unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload,
+          auth == null ? "" : ", authentication: " + auth);
       out.printf("throughput: %.1f ops/s (%d operations in %d s after a %d s warm-up)%n", r.throughput(),
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());

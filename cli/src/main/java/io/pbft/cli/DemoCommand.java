@@ -12,6 +12,7 @@ import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
 import io.pbft.chaos.traitor.Traitors;
 import io.pbft.chaos.traitor.Twins;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.testkit.StatusProbe;
 import java.io.PrintWriter;
@@ -86,7 +87,9 @@ final class DemoCommand implements Callable<Integer> {
       if (traitorAt >= 0) {
         err.printf("replica %d is a TRAITOR (%s); the other three are correct%n", traitorAt, traitor.strip());
       }
-      err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients%n", ops, KEYS, clients);
+      err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients; requests authenticated "
+          + "by %s%n", ops, KEYS, clients, cfg.authentication() == Authentication.MACS
+              ? "MACs (authentication: macs)" : "signatures (authentication: signatures)");
       err.flush();
       LoadDriver.Result result;
       List<Integer> ids = IntStream.range(0, clients).boxed().toList();
@@ -102,7 +105,7 @@ final class DemoCommand implements Callable<Integer> {
         status = poller.await(s -> correctAgree(s, traitorAt), SETTLE, Duration.ofSeconds(1), () -> { });
       }
       boolean agree = correctAgree(status, traitorAt);
-      print(result, status, agree, traitorAt);
+      print(result, status, agree, traitorAt, cfg.authentication());
       err.println("stopping the replicas");
       err.flush();
       if (!agree || result.errors() > 0) {
@@ -152,7 +155,8 @@ final class DemoCommand implements Callable<Integer> {
         && r.digestHex().equals(first.digestHex()));
   }
 
-  private void print(LoadDriver.Result r, ClusterStatus.Snapshot status, boolean agree, int traitorAt)
+  private void print(LoadDriver.Result r, ClusterStatus.Snapshot status, boolean agree, int traitorAt,
+      Authentication authentication)
       throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     LatencySummary latency = LatencySummary.of(r.latencyMicros());
@@ -169,6 +173,7 @@ final class DemoCommand implements Callable<Integer> {
         replicas.add(StatusReport.toJson(s));
       }
       o.put("agree", agree);
+      o.put("authentication", authentication.yamlName());
       if (traitorAt >= 0) {
         ObjectNode t = o.putObject("traitor");
         t.put("id", traitorAt);
@@ -178,7 +183,8 @@ final class DemoCommand implements Callable<Integer> {
       }
       out.println(StatusReport.JSON.writeValueAsString(o));
     } else {
-      out.printf("operations: %d by %d clients in %.1f s, %d errors%n", r.operations(), clients, r.seconds(), r.errors());
+      out.printf("operations: %d by %d clients in %.1f s, %d errors (authentication: %s)%n", r.operations(), clients,
+          r.seconds(), r.errors(), authentication.yamlName());
       out.printf("throughput: %.1f ops/s%n", r.throughput());
       out.printf("latency:    %s%n", latency.describe());
       out.println();

@@ -6,6 +6,8 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * One gRPC channel per replica plus one timer thread, shared by any number of
  * {@link PbftClient}s in a process. gRPC multiplexes every client's session stream over the
  * channel's single HTTP/2 connection, so hundreds of client identities cost hundreds of streams,
- * not hundreds of connections or threads.
+ * not hundreds of connections or threads. Their callbacks (replies, handshakes) run on a fixed
+ * pool of {@link #callbackThreads()} daemon threads shared by every channel, not on gRPC's default
+ * cached pool, which grows a thread per concurrently active call (dozens under load) and pays a
+ * hand-off for each.
  *
  * <p>Whoever creates an instance closes it, after the clients that use it.
  */
@@ -25,13 +30,26 @@ public final class ClusterChannels implements AutoCloseable {
   private final ClusterConfig config;
   private final List<ManagedChannel> channels;
   private final ScheduledThreadPoolExecutor timer;
+  private final ExecutorService callbacks;
+  private static final AtomicInteger CALLBACK_THREADS = new AtomicInteger();
+
+  /** Threads running the channels' callbacks: one per core, at least two. */
+  static int callbackThreads() {
+    return Math.max(2, Runtime.getRuntime().availableProcessors());
+  }
 
   private ClusterChannels(ClusterConfig config) {
     this.config = config;
     List<ManagedChannel> list = new ArrayList<>(config.n());
+    this.callbacks = Executors.newFixedThreadPool(callbackThreads(), r -> {
+      Thread t = new Thread(r, "pbft-client-" + CALLBACK_THREADS.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
     for (ReplicaInfo r : config.replicas()) {
       list.add(NettyChannelBuilder.forAddress(r.host(), r.port())
           .usePlaintext()
+          .executor(callbacks)
           .maxInboundMessageSize(config.transport().messageBytesMax())
           .build());
     }
@@ -93,5 +111,6 @@ public final class ClusterChannels implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
+    callbacks.shutdown(); // what is queued still runs; the threads end after it
   }
 }

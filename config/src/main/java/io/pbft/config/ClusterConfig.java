@@ -207,6 +207,48 @@ public final class ClusterConfig {
     return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a);
   }
 
+  /**
+   * This configuration with single values changed, each given as {@code KEY=VALUE}:
+   * {@code authentication=signatures}, {@code protocol.pipelineDepthMax=2},
+   * {@code transport.verifyThreads=1}. Checked like the file: unknown keys, values out of range
+   * and broken rules between settings are refused with a message naming the key.
+   */
+  public ClusterConfig withOverrides(List<String> assignments) {
+    Authentication a = authentication;
+    int[] p = protocol.values();
+    int[] t = transport.values();
+    for (String assignment : assignments) {
+      int eq = assignment.indexOf('=');
+      if (eq <= 0) {
+        throw new ConfigException("'" + assignment + "' is not KEY=VALUE");
+      }
+      String key = assignment.substring(0, eq).trim();
+      String value = assignment.substring(eq + 1).trim();
+      if (key.equals("authentication")) {
+        a = Authentication.parse(value);
+        continue;
+      }
+      int dot = key.indexOf('.');
+      SettingsGroup<?> group = dot < 0 ? null
+          : key.startsWith(ProtocolSettings.GROUP.name() + ".") ? ProtocolSettings.GROUP
+          : key.startsWith(TransportSettings.GROUP.name() + ".") ? TransportSettings.GROUP : null;
+      Setting setting = group == null ? null : group.find(key.substring(dot + 1));
+      if (setting == null) {
+        throw new ConfigException("unknown setting '" + key + "' (known: authentication, protocol.*, transport.*;"
+            + " see docs/CONFIGURATION.md)");
+      }
+      long v;
+      try {
+        v = Long.parseLong(value);
+      } catch (NumberFormatException e) {
+        throw new ConfigException(setting.key() + " must be an integer, got '" + value + "'");
+      }
+      (group == ProtocolSettings.GROUP ? p : t)[setting.index()] = setting.check(v);
+    }
+    return new ClusterConfig(replicas, clients, f, ProtocolSettings.GROUP.create(p),
+        TransportSettings.GROUP.create(t), baseDir, a);
+  }
+
   public ClusterConfig withProtocol(ProtocolSettings p) {
     return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication);
   }

@@ -115,6 +115,39 @@ class ClusterConfigTest {
   }
 
   @Test
+  void authenticationIsMacsUnlessTheFileSaysSignatures() {
+    assertEquals(Authentication.MACS, ClusterConfig.parse(yaml(4, ""), null).authentication());
+    assertEquals(Authentication.MACS, ClusterConfig.parse(yaml(4, "authentication: macs\n"), null).authentication());
+    ClusterConfig signed = ClusterConfig.parse(yaml(4, "authentication: signatures\n"), null);
+    assertEquals(Authentication.SIGNATURES, signed.authentication());
+    assertEquals(Authentication.SIGNATURES, ClusterConfig.parse(signed.toYaml(), null).authentication());
+  }
+
+  @Test
+  void anUnknownAuthenticationIsRefusedByName() {
+    assertMessageContains(rejects(yaml(4, "authentication: hmac\n")), "authentication", "'macs' or 'signatures'", "hmac");
+    assertMessageContains(rejects(yaml(4, "authentication: 3\n")), "authentication");
+  }
+
+  @Test
+  void overridesChangeOneValueEachAndAreCheckedLikeTheFile() {
+    ClusterConfig c = ClusterConfig.parse(yaml(4, ""), null).withOverrides(
+        java.util.List.of("authentication=signatures", "protocol.pipelineDepthMax=2", "transport.verifyThreads=1"));
+    assertEquals(Authentication.SIGNATURES, c.authentication());
+    assertEquals(2, c.protocol().pipelineDepthMax());
+    assertEquals(1, c.transport().verifyThreads());
+    ClusterConfig base = ClusterConfig.parse(yaml(4, ""), null);
+    assertMessageContains(assertThrows(ConfigException.class,
+        () -> base.withOverrides(java.util.List.of("protocol.noSuchThing=1"))), "protocol.noSuchThing");
+    assertMessageContains(assertThrows(ConfigException.class,
+        () -> base.withOverrides(java.util.List.of("protocol.pipelineDepthMax=0"))), "protocol.pipelineDepthMax");
+    assertMessageContains(assertThrows(ConfigException.class,
+        () -> base.withOverrides(java.util.List.of("protocol.pipelineDepthMax"))), "KEY=VALUE");
+    assertMessageContains(assertThrows(ConfigException.class,
+        () -> base.withOverrides(java.util.List.of("protocol.windowSize=100"))), "checkpointInterval");
+  }
+
+  @Test
   void toYamlParsesBackToTheSameConfiguration() {
     String yaml = yaml(4, "f: 1\nprotocol:\n  windowSize: 512\n")
         + "clients:\n  - id: 0\n    publicKey: " + key(9) + "\n";

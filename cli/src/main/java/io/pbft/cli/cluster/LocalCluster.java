@@ -104,6 +104,12 @@ public final class LocalCluster implements AutoCloseable {
     return ClusterSetup.generate(dir, replicas, clients, "127.0.0.1", basePort, -1, new SecureRandom());
   }
 
+  /** Replaces the generated {@code cluster.yaml} with {@code config} (settings changed); returns it. */
+  public ClusterConfig rewrite(ClusterConfig config) {
+    config.write(dir.resolve("cluster.yaml"));
+    return config;
+  }
+
   /** Starts one {@code pbft replica} process per replica of {@code config} (written by {@link #generate}). */
   public void startReplicas(ClusterConfig config) {
     startReplicas(config, Map.of());
