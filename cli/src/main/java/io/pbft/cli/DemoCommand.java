@@ -45,10 +45,10 @@ final class DemoCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--ops", paramLabel = "N", defaultValue = "3000", description = "Operations in total (default ${DEFAULT-VALUE}).")
+  @Option(names = "--ops", paramLabel = "N", defaultValue = "20000", description = "Operations in total (default ${DEFAULT-VALUE}).")
   int ops;
 
-  @Option(names = "--clients", paramLabel = "N", defaultValue = "16",
+  @Option(names = "--clients", paramLabel = "N", defaultValue = "50",
       description = "Concurrent clients sharing the operations (default ${DEFAULT-VALUE}).")
   int clients;
 
@@ -80,6 +80,9 @@ final class DemoCommand implements Callable<Integer> {
     int traitorAt = traitorPlace();
     PrintWriter err = spec.commandLine().getErr();
     try (LocalCluster cluster = LocalCluster.create("demo", err)) {
+      // The demo's replicas live for seconds: the C1 compiler alone has them compiled at once,
+      // where the full tiered JIT keeps two cores busy for most of a minute (docs/PERFORMANCE.md).
+      cluster.jvmFlags(List.of("-XX:TieredStopAtLevel=1"));
       ClusterConfig cfg = cluster.generate(REPLICAS, clients);
       cluster.startReplicas(cfg, traitorAt < 0 ? Map.of() : Map.of(traitorAt,
           List.of("--traitor", traitor.strip(), "--traitor-seed", String.valueOf(traitorSeed))));

@@ -138,6 +138,16 @@ public final class LocalCluster implements AutoCloseable {
     progress.flush();
   }
 
+  private List<String> extraJvmFlags = List.of();
+
+  /**
+   * JVM flags for the processes started from now on, before {@code -Dpbft.cluster.jvmFlags}
+   * (which wins).
+   */
+  public synchronized void jvmFlags(List<String> flags) {
+    extraJvmFlags = List.copyOf(flags);
+  }
+
   /** Starts {@code mainClass} in a new JVM with this JVM's classpath; output goes to DIR/NAME.log. */
   public Process start(String name, String mainClass, List<String> args) {
     return launch(name, mainClass, args).process;
@@ -153,6 +163,7 @@ public final class LocalCluster implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx" + settings.heapMb() + "m");
     command.addAll(JVM_FLAGS);
+    command.addAll(extraJvmFlags);
     // e.g. -Dpbft.cluster.jvmFlags=-Xmx4g for measurements that keep a long log in memory:
     // later flags win over the ones above.
     String extra = System.getProperty("pbft.cluster.jvmFlags", "").trim();
