@@ -198,7 +198,9 @@ public final class PbftClient implements AutoCloseable {
           .setOperation(ByteString.copyFrom(next.operation))
           .build()
           .toByteArray();
-      SignedRequest signed = macs ? authenticate(ByteString.copyFrom(request))
+      // With MACs the authenticator is made at the first send (sendFirstLocked), for the
+      // sessions up by then.
+      SignedRequest signed = macs ? SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request)).build()
           : SignedRequest.newBuilder()
               .setRequest(ByteString.copyFrom(request))
               .setSignature(ByteString.copyFrom(keys.sign(request)))
@@ -235,7 +237,7 @@ public final class PbftClient implements AutoCloseable {
   private boolean sendFirstLocked(InFlight op) {
     op.waitingForSessions = false;
     if (macs) {
-      op.request = authenticate(op.request.getRequest());
+      op.request = authenticator.authenticate(op.request.getRequest());
     }
     SignedRequest signed = op.request;
     {
@@ -263,10 +265,6 @@ public final class PbftClient implements AutoCloseable {
       }
     }
     return scheduleLocked(op, Math.min(requestTimeoutNanos, operationTimeoutNanos));
-  }
-
-  private SignedRequest authenticate(ByteString request) {
-    return authenticator.authenticate(request);
   }
 
   private boolean scheduleLocked(InFlight op, long delayNanos) {
@@ -299,7 +297,7 @@ public final class PbftClient implements AutoCloseable {
       } else {
         op.retransmissions++;
         if (macs) {
-          op.request = authenticate(op.request.getRequest()); // sessions may have changed since
+          op.request = authenticator.authenticate(op.request.getRequest()); // sessions may have changed since
         }
         for (ReplicaSession s : sessions) {
           s.send(op.request, false);
@@ -392,7 +390,7 @@ public final class PbftClient implements AutoCloseable {
         if (!current.sentTo.get(replicaId)) {
           current.sentTo.set(replicaId);
           if (macs) {
-            current.request = authenticate(current.request.getRequest());
+            current.request = authenticator.authenticate(current.request.getRequest());
           }
           resend = current.request;
           flagged = current.flaggedSentToAll;

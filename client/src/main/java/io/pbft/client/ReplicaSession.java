@@ -121,7 +121,7 @@ final class ReplicaSession {
    * no valid entry for this replica (which refuses it) or for others (which could then not
    * authenticate it inside a pre-prepare).
    */
-  private ClientMessage withOwnEntryLocked(ClientMessage m) {
+  private ClientMessage authenticatedLocked(ClientMessage m) {
     if (authenticator == null || !m.hasRequest()) {
       return m;
     }
@@ -149,7 +149,7 @@ final class ReplicaSession {
       }
       if (state == State.UP) {
         try {
-          out.onNext(withOwnEntryLocked(message));
+          out.onNext(authenticatedLocked(message));
           return;
         } catch (RuntimeException e) {
           // the call ended under us; its onError is on its way, so treat it as broken now
@@ -286,7 +286,7 @@ final class ReplicaSession {
         lastProblem = "connected";
         lastRejection = null;
         for (ClientMessage m : pending) {
-          out.onNext(withOwnEntryLocked(m));
+          out.onNext(authenticatedLocked(m));
         }
         pending.clear();
       }

@@ -107,19 +107,7 @@ class TraitorCatalogueTest {
   @ParameterizedTest(name = "{0}, seed {1}")
   @MethodSource("cases")
   void oneTraitorCannotBreakSafetyOrLiveness(Case c, long seed) {
-    SimulationConfig.Builder b = SimulationConfig.builder().seed(seed * 1_000 + c.replica()).clients(6)
-        .opsPerClient(25).workload(c.workload()).faults(c.faults());
-    if (c.behaviour().equals(Twins.NAME)) {
-      b.twin(c.replica());
-    } else {
-      b.traitor(c.replica(), random -> Traitors.create(c.behaviour(),
-          new Traitors.Context(c.replica(), 4, 1, random.nextLong())));
-    }
-    SimulationConfig config = b.build();
-    SimulationResult result = Simulation.run(config);
-
-    assertTrue(result.ok(), result::report);
-    assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
+    SimulationResult result = runWithTraitor(c, seed * 1_000 + c.replica(), Authentication.SIGNATURES);
     assertEquals(c.behaviour(), result.replica(c.replica()).behaviour());
     c.evidence().accept(result);
   }
@@ -130,11 +118,16 @@ class TraitorCatalogueTest {
    * vouch for it. What the traitor leaves as evidence differs between the modes (a forged request
    * is no longer refused by the verifier but never vouched for), so only the outcome is checked.
    */
-  @ParameterizedTest(name = "{0}, macs")
+  @ParameterizedTest(name = "{0}, seed {1}, macs")
   @MethodSource("cases")
   void oneTraitorCannotBreakSafetyOrLivenessWithMacs(Case c, long seed) {
-    SimulationConfig.Builder b = SimulationConfig.builder().seed(seed * 1_000 + 500 + c.replica()).clients(6)
-        .opsPerClient(25).workload(c.workload()).faults(c.faults()).authentication(Authentication.MACS);
+    runWithTraitor(c, seed * 1_000 + 500 + c.replica(), Authentication.MACS);
+  }
+
+  /** Runs case {@code c}; asserts no checker fired and every operation completed. */
+  private static SimulationResult runWithTraitor(Case c, long seed, Authentication authentication) {
+    SimulationConfig.Builder b = SimulationConfig.builder().seed(seed).clients(6).opsPerClient(25)
+        .workload(c.workload()).faults(c.faults()).authentication(authentication);
     if (c.behaviour().equals(Twins.NAME)) {
       b.twin(c.replica());
     } else {
@@ -143,9 +136,9 @@ class TraitorCatalogueTest {
     }
     SimulationConfig config = b.build();
     SimulationResult result = Simulation.run(config);
-
     assertTrue(result.ok(), result::report);
     assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
+    return result;
   }
 
   @Test
