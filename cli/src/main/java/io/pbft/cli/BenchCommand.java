@@ -3,6 +3,7 @@ package io.pbft.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.cli.bench.CpuUsage;
 import io.pbft.cli.bench.Fault;
 import io.pbft.cli.bench.VerifiedPuts;
 import io.pbft.cli.bench.FaultInjector;
@@ -36,6 +37,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -307,7 +310,7 @@ final class BenchCommand implements Callable<Integer> {
 
   /** What a run produced: the load's figures, the fault's effect, the cluster's end state, the heap. */
   private record Report(LoadDriver.Result load, FaultReport fault, VerifiedPuts.Verdict verified,
-      ClusterStatus.Snapshot end, HeapReport heap) {}
+      ClusterStatus.Snapshot end, HeapReport heap, CpuUsage.Usage cpu) {}
 
   /** Runs the load (injecting the fault, if any, when due), then collects the end status and heap. */
   private Report measure(KvTarget target, LocalCluster cluster, ClusterConfig cfg, FaultInjector injector,
@@ -328,8 +331,14 @@ final class BenchCommand implements Callable<Integer> {
       // set. One now and one at the end tell whether it grew.
       driver.schedule(Duration.ofSeconds(warmup), "forced full GC (heap report)", cluster::forceFullGc);
     }
+    // CPU from the end of the warm-up to the end of the measured interval, before the heap
+    // report's forced collection and the read-back.
+    Supplier<Map<String, Long>> processes = cluster == null ? Map::of : cluster::cpuNanos;
+    AtomicReference<CpuUsage.Sample> cpuFrom = new AtomicReference<>();
+    driver.schedule(Duration.ofSeconds(warmup), "CPU sample", () -> cpuFrom.set(CpuUsage.sample(processes)));
     long startEpochMs = System.currentTimeMillis();
     LoadDriver.Result r = driver.run();
+    CpuUsage.Usage cpu = cpuFrom.get() == null ? null : CpuUsage.between(cpuFrom.get(), CpuUsage.sample(processes));
     if (heapReport && cluster != null) {
       cluster.forceFullGc();
     }
@@ -348,7 +357,7 @@ final class BenchCommand implements Callable<Integer> {
           end == null ? -1 : endView(end));
     }
     HeapReport heap = cluster == null ? null : heap(cluster, startEpochMs, endEpochMs);
-    return new Report(r, faultReport, verdict, end, heap);
+    return new Report(r, faultReport, verdict, end, heap, cpu);
   }
 
   /** One status round after the load: the view each replica ended in (a killed or paused one is unreachable). */
@@ -389,6 +398,11 @@ final class BenchCommand implements Callable<Integer> {
     return bytes;
   }
 
+  /** Whose CPU besides the clients' the figure counts. */
+  private String cpuOwners() {
+    return unreplicated ? "server" : "replicas";
+  }
+
   /** @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory */
   private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes)
       throws JsonProcessingException {
@@ -418,6 +432,9 @@ final class BenchCommand implements Callable<Integer> {
       o.put("warmupSec", warmup);
       if (r.firstError() != null) {
         o.put("firstError", r.firstError());
+      }
+      if (report.cpu() != null) {
+        report.cpu().addTo(o, r.throughput(), cpuOwners());
       }
       if (dataDirBytes != null) {
         ArrayNode array = o.putArray("dataDirBytes");
@@ -451,6 +468,9 @@ final class BenchCommand implements Callable<Integer> {
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());
       out.printf("errors:     %d%s%n", r.errors(), r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
+      if (report.cpu() != null) {
+        out.printf("cpu:        %s%n", report.cpu().describe(r.throughput(), cpuOwners()));
+      }
       if (dataDirBytes != null) {
         out.printf("disk:       %s bytes in the replicas' data directories (log and state)%n",
             Arrays.toString(dataDirBytes));

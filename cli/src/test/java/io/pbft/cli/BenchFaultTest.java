@@ -65,6 +65,12 @@ class BenchFaultTest {
     assertTrue(acked.get("keysChecked").asInt() > 0, run.toString());
     assertEquals(0, acked.get("lost").asInt(), "acknowledged puts lost\n" + run);
     assertTrue(report.get("recovered").asBoolean(), "operations completed after the fault\n" + run);
+    // CPU is sampled from the replica processes bench started: a stopped one drops out, but at
+    // least 2f + 1 ran through the measured interval.
+    JsonNode cpu = result.get("cpu");
+    assertTrue(cpu.get("processesMeasured").asInt() >= 3, run.toString());
+    assertTrue(cpu.get("replicasMicrosPerOperation").asDouble() > 0, run.toString());
+    assertTrue(cpu.get("clientMicrosPerOperation").asDouble() > 0, run.toString());
     if (fault == Fault.KILL_PRIMARY || fault == Fault.PAUSE_PRIMARY) {
       assertEquals(0, report.get("replica").asInt(), "the primary of view 0");
       assertFalse(result.get("endStatus").get(0).get("reachable").asBoolean(), "the stopped primary does not answer");

@@ -378,6 +378,20 @@ public final class LocalCluster implements AutoCloseable {
     return logs;
   }
 
+  /**
+   * CPU time (user and system) each started process that is still alive has used so far, by its
+   * name, in nanoseconds; a process whose time the system does not report is left out.
+   */
+  public synchronized Map<String, Long> cpuNanos() {
+    Map<String, Long> cpu = new LinkedHashMap<>();
+    for (Started s : started) {
+      if (s.process.isAlive()) {
+        s.process.info().totalCpuDuration().ifPresent(d -> cpu.put(s.name, d.toNanos()));
+      }
+    }
+    return cpu;
+  }
+
   private Started replica(int id) {
     Started s = replicas.get(id);
     if (s == null) {
