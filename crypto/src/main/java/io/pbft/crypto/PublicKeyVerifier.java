@@ -6,7 +6,7 @@ import org.bouncycastle.math.ec.rfc8032.Ed25519;
  * Verifies Ed25519 signatures of one identity. The public key is decoded and validated once,
  * at construction, so every verification skips that work. Thread-safe.
  */
-public final class PublicKeyVerifier {
+public final class PublicKeyVerifier implements SignatureCheck {
   private final byte[] publicKey;
   private final Ed25519.PublicPoint point;
 
@@ -28,6 +28,7 @@ public final class PublicKeyVerifier {
   }
 
   /** Returns false (never throws) for a signature of the wrong size or one that does not verify. */
+  @Override
   public boolean verify(byte[] message, byte[] signature) {
     if (message == null || signature == null || signature.length != Ed25519.SIGNATURE_SIZE) {
       return false;

@@ -70,7 +70,7 @@ public final class SessionHandshake {
    *     unknown client, badly signed, or carries an unusable ephemeral key
    */
   public static Accepted accept(SignedSessionOpen open, int replicaId, Ed25519Keys replicaKeys,
-      IntFunction<PublicKeyVerifier> clientVerifierOrNull, SecureRandom rnd) throws HandshakeException {
+      IntFunction<? extends SignatureCheck> clientVerifierOrNull, SecureRandom rnd) throws HandshakeException {
     byte[] openBytes = open.getOpen().toByteArray();
     SessionOpen body;
     try {
@@ -84,7 +84,7 @@ public final class SessionHandshake {
           + " is meant for replica " + Integer.toUnsignedString(body.getReplicaId())
           + ", not this replica " + replicaId);
     }
-    PublicKeyVerifier clientVerifier = clientVerifierOrNull.apply(clientId);
+    SignatureCheck clientVerifier = clientVerifierOrNull.apply(clientId);
     if (clientVerifier == null) {
       throw new HandshakeException("session open from unknown client " + Integer.toUnsignedString(clientId));
     }
@@ -159,7 +159,7 @@ public final class SessionHandshake {
      * @throws HandshakeException if the accept is badly signed, malformed, addressed to someone
      *     else, answers a different open, or carries an unusable ephemeral key
      */
-    public byte[] finish(SignedSessionAccept accept, PublicKeyVerifier replicaVerifier) throws HandshakeException {
+    public byte[] finish(SignedSessionAccept accept, SignatureCheck replicaVerifier) throws HandshakeException {
       byte[] acceptBytes = accept.getAccept().toByteArray();
       // Signature first: nothing in an unauthenticated accept is worth looking at.
       if (!replicaVerifier.verify(acceptBytes, accept.getSignature().toByteArray())) {

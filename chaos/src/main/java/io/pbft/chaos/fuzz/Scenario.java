@@ -5,6 +5,7 @@ import io.pbft.chaos.sim.SimulationConfig;
 import io.pbft.chaos.sim.Workload;
 import io.pbft.chaos.traitor.Traitors;
 import io.pbft.chaos.traitor.Twins;
+import io.pbft.config.Authentication;
 import io.pbft.config.ProtocolSettings;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,10 +22,13 @@ import java.util.TreeSet;
  * @param traitors behaviour of each traitor, by replica id; a name with a {@code twins} part makes
  *     that replica a twin (two instances) running the other parts
  * @param nemesisKinds names of the kinds of faults drawn, for coverage figures
+ * @param authentication how the clients authenticate requests
+ * @param fastCrypto whether the run signs with keyed hashes instead of Ed25519
  */
 public record Scenario(long seed, ScenarioOptions options, int replicas, int clients, int opsPerClient,
     Workload.Kind workload, Map<Integer, String> traitors, boolean fifoLinks, int latencyMaxMs,
-    ProtocolSettings protocol, boolean durable, Faults faults, Set<String> nemesisKinds) {
+    ProtocolSettings protocol, boolean durable, Faults faults, Set<String> nemesisKinds,
+    Authentication authentication, boolean fastCrypto) {
 
   public Scenario {
     traitors = Map.copyOf(new TreeMap<>(traitors));
@@ -63,7 +67,7 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
     SimulationConfig.Builder b = SimulationConfig.builder().seed(seed).replicas(replicas).clients(clients)
         .opsPerClient(opsPerClient).workload(workload).fifoLinks(fifoLinks).latency(1, latencyMaxMs)
         .protocol(protocol).durable(durable).faults(faults).loadDeadlineMs(LOAD_DEADLINE_MS)
-        .livenessMs(livenessMs());
+        .livenessMs(livenessMs()).authentication(authentication).fastCrypto(fastCrypto);
     int f = f();
     for (Map.Entry<Integer, String> t : traitors.entrySet()) {
       int id = t.getKey();
@@ -106,6 +110,8 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
     if (durable) {
       b.append(", durable");
     }
+    b.append(", ").append(authentication == Authentication.MACS ? "MACs" : "signed requests");
+    b.append(fastCrypto ? ", fast crypto" : ", Ed25519");
     String drawn = faults.toString();
     b.append(drawn.equals("no faults") ? ", no faults" : ", faults " + drawn);
     return b.toString();

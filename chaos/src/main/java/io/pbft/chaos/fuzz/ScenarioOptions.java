@@ -1,5 +1,6 @@
 package io.pbft.chaos.fuzz;
 
+import io.pbft.config.Authentication;
 import io.pbft.chaos.sim.Workload;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,9 +20,19 @@ import java.util.List;
  * @param clients closed-loop clients
  * @param workload kv, kv-shared or bank
  * @param nemesis whether network and process faults strike (drawn per seed when null)
+ * @param authentication how clients authenticate requests (MACs or signatures, even odds, when null)
+ * @param fastCrypto keyed hashes instead of Ed25519 signatures in the simulator (when null: every
+ *     seed but those divisible by {@value Scenarios#REAL_CRYPTO_EVERY}, which run real Ed25519)
  */
 public record ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
-    Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis) {
+    Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis, Authentication authentication,
+    Boolean fastCrypto) {
+
+  /** Authentication and crypto drawn from the seed. */
+  public ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
+      Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis) {
+    this(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, null, null);
+  }
 
   public ScenarioOptions {
     traitorIds = traitorIds == null ? null : List.copyOf(traitorIds);
@@ -33,7 +44,18 @@ public record ScenarioOptions(Integer replicas, Integer traitors, String behavio
   }
 
   public ScenarioOptions withOps(Integer v) {
-    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, v, clients, workload, nemesis);
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, v, clients, workload, nemesis,
+        authentication, fastCrypto);
+  }
+
+  public ScenarioOptions withAuthentication(Authentication v) {
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, v,
+        fastCrypto);
+  }
+
+  public ScenarioOptions withFastCrypto(Boolean v) {
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis,
+        authentication, v);
   }
 
   /** The command-line options that fix what these options fix (after {@code --seed S}). */
@@ -69,6 +91,14 @@ public record ScenarioOptions(Integer replicas, Integer traitors, String behavio
     }
     if (nemesis != null) {
       args.add(nemesis ? "--nemesis" : "--no-nemesis");
+    }
+    if (authentication != null) {
+      args.add("--authentication");
+      args.add(authentication.yamlName());
+    }
+    if (fastCrypto != null) {
+      args.add("--crypto");
+      args.add(fastCrypto ? "fast" : "real");
     }
     return args;
   }

@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import io.pbft.config.Authentication;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -29,6 +30,9 @@ public final class Scenarios {
   /** Behaviours a random mix draws from. */
   private static final List<String> MIXABLE = Traitors.names().stream()
       .filter(n -> !n.equals("honest") && !n.equals("colluding-votes")).toList();
+
+  /** Every this many seeds (those divisible by it), one runs real Ed25519 instead of fast crypto. */
+  public static final int REAL_CRYPTO_EVERY = 10;
 
   private Scenarios() {}
 
@@ -125,8 +129,12 @@ public final class Scenarios {
       kinds = new TreeSet<>(kinds);
       kinds.add("reordering");
     }
+    // Drawn last, so that every earlier draw (and so each seed's scenario before these existed) stays.
+    Authentication authentication = o.authentication() != null ? o.authentication()
+        : r.nextBoolean() ? Authentication.MACS : Authentication.SIGNATURES;
+    boolean fastCrypto = o.fastCrypto() != null ? o.fastCrypto() : Math.floorMod(seed, REAL_CRYPTO_EVERY) != 0;
     return new Scenario(seed, o, n, clients, opsPerClient, workload, traitors, fifo, latencyMax, protocol,
-        allDurable, faults, kinds);
+        allDurable, faults, kinds, authentication, fastCrypto);
   }
 
   private static int pick(Integer fixed, int drawn) {

@@ -1,5 +1,6 @@
 package io.pbft.chaos.script;
 
+import io.pbft.config.Authentication;
 import io.pbft.chaos.sim.SimRecorder;
 import io.pbft.chaos.sim.Simulation;
 import io.pbft.chaos.sim.SimulationConfig;
@@ -43,6 +44,13 @@ public final class ScriptExport implements SimRecorder {
    * with {@code runner} (whose cores must be built as the run's were) to fill in the outputs.
    */
   public static Exported export(SimulationConfig config, ScriptRunner runner) {
+    if (config.fastCrypto() || config.authentication() != Authentication.SIGNATURES) {
+      // A script's replicas sign with the seed's Ed25519 keys and verify signed requests: a run
+      // with fast crypto or MACs would replay as messages nobody accepts.
+      throw new IllegalArgumentException("a script replays runs with real Ed25519 signatures and signed requests"
+          + " (--crypto real --authentication signatures); this run has "
+          + (config.fastCrypto() ? "fast crypto" : "MACs"));
+    }
     ScriptExport recorder = new ScriptExport(config);
     SimulationResult result = Simulation.run(config, recorder);
     String text = recorder.header(result) + recorder.commands + "\nstatus\n\ncheck\n";

@@ -51,6 +51,13 @@ public record ClusterKeys(List<Ed25519Keys> replicas, List<Ed25519Keys> clients)
     return new ClusterKeys(replicaKeys, clientKeys);
   }
 
+  /** Every identity's keys: the replicas', then the clients'. */
+  public List<Ed25519Keys> all() {
+    List<Ed25519Keys> all = new ArrayList<>(replicas);
+    all.addAll(clients);
+    return all;
+  }
+
   /** A cluster configuration with these keys (simulated addresses), for the inbound verifier. */
   public ClusterConfig config(int f, ProtocolSettings protocol) {
     return config(f, protocol, Authentication.SIGNATURES);

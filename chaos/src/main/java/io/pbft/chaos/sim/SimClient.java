@@ -6,7 +6,7 @@ import io.pbft.proto.RequestMac;
 import java.util.Set;
 
 import com.google.protobuf.ByteString;
-import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.Signer;
 import io.pbft.proto.Reply;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedRequest;
@@ -25,7 +25,7 @@ import java.util.Random;
  */
 final class SimClient {
   private final int id;
-  private final Ed25519Keys keys;
+  private final Signer keys;
   private final SimulationConfig config;
   private final Scheduler scheduler;
   private final SimNetwork network;
@@ -44,7 +44,7 @@ final class SimClient {
   private long timeoutMs;
   private final Map<Integer, Reply> replies = new HashMap<>();
 
-  SimClient(int id, Ed25519Keys keys, SimulationConfig config, Workload workload, Scheduler scheduler,
+  SimClient(int id, Signer keys, SimulationConfig config, Workload workload, Scheduler scheduler,
       SimNetwork network, ExecutionLog log, Runnable finished) {
     this.id = id;
     this.keys = keys;

@@ -1,7 +1,7 @@
 package io.pbft.chaos.sim;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.Signer;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
@@ -60,7 +60,7 @@ final class SimReplica {
   private SimRecorder recorder = SimRecorder.NONE;
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
-      boolean durable, Ed25519Keys keys, Behaviour behaviour, boolean traitor, SimNetwork network,
+      boolean durable, Signer keys, Behaviour behaviour, boolean traitor, SimNetwork network,
       Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
     this.id = id;
     this.n = n;

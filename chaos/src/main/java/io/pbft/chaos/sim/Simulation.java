@@ -3,6 +3,7 @@ package io.pbft.chaos.sim;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.Signer;
 import io.pbft.proto.Reply;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
@@ -26,8 +27,9 @@ import java.util.function.BooleanSupplier;
 /**
  * A deterministic simulation of a whole PBFT group: n unchanged {@link ReplicaCore}s with
  * recording applications, closed-loop clients, a network with seeded latencies and faults, all on
- * a virtual clock. Real Ed25519 keys (drawn from the seed) sign every message, and every message
- * passes through the {@link InboundVerifier} before its core sees it, as in the runtime. The same
+ * a virtual clock. Ed25519 keys drawn from the seed sign every message (or, with {@link
+ * SimulationConfig#fastCrypto}, keyed hashes under the same secret keys), and every message passes
+ * through the {@link InboundVerifier} before its core sees it, as in the runtime. The same
  * config replays the same run, event for event.
  *
  * <p>A run has three phases: load, or safety (clients run their operations while faults strike
@@ -111,7 +113,8 @@ public final class Simulation implements SimNetwork.Receiver {
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
-    this.verifier = new InboundVerifier(cluster);
+    this.verifier = config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()))
+        : new InboundVerifier(cluster);
     for (int i = 0; i < n; i++) {
       int replica = i;
       verifiers.add(verifier.forReplica(i, (client, keyId) -> {
@@ -121,9 +124,9 @@ public final class Simulation implements SimNetwork.Receiver {
     }
 
     for (int i = 0; i < n; i++) {
-      replicas.add(newReplica(i, replicaKeys.get(i), false));
+      replicas.add(newReplica(i, signer(replicaKeys.get(i)), false));
       if (config.twins().contains(i)) {
-        twins.put(i, newReplica(i, replicaKeys.get(i), true));
+        twins.put(i, newReplica(i, signer(replicaKeys.get(i)), true));
         int[] routing = new int[n + config.clients()];
         for (int from = 0; from < routing.length; from++) {
           routing[from] = twinRandom.nextInt(3);
@@ -132,7 +135,7 @@ public final class Simulation implements SimNetwork.Receiver {
       }
     }
     for (int c = 0; c < config.clients(); c++) {
-      clients.add(new SimClient(c, clientKeys.get(c), config, workload, scheduler, network, log,
+      clients.add(new SimClient(c, signer(clientKeys.get(c)), config, workload, scheduler, network, log,
           () -> clientsFinished++));
     }
     // Replicas' clocks tick out of phase with each other, as separate processes do.
@@ -146,7 +149,12 @@ public final class Simulation implements SimNetwork.Receiver {
     }
   }
 
-  private SimReplica newReplica(int i, Ed25519Keys keys, boolean twin) {
+  /** What signs as the identity of {@code keys}: Ed25519, or its fast stand-in. */
+  private Signer signer(Ed25519Keys keys) {
+    return config.fastCrypto() ? FastSignatures.signer(keys) : keys;
+  }
+
+  private SimReplica newReplica(int i, Signer keys, boolean twin) {
     int n = config.replicas();
     java.util.function.Supplier<ReplicaCore> cores =
         () -> config.cores().create(i, n, config.f(), config.protocol(), keys, verifier::knownClient);

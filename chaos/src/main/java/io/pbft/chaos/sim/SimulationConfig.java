@@ -56,6 +56,11 @@ import java.util.function.Function;
  *     timers): the simulator charges no virtual time for work, so a traitor that makes correct
  *     replicas do unbounded work shows as a run that never ends; 0 derives a generous bound from
  *     the number of operations
+ * @param authentication how clients authenticate requests
+ * @param badMacs Byzantine clients: for each, the replicas its authenticator entries fail at
+ * @param fastCrypto signatures are a keyed hash under each identity's secret instead of Ed25519
+ *     ({@link FastSignatures}): they bind signer and content as well (a traitor holds its own key
+ *     only), and a run costs a fraction of the CPU; the fuzz runner keeps a share of seeds real
  */
 public record SimulationConfig(
     long seed,
@@ -85,7 +90,8 @@ public record SimulationConfig(
     boolean durable,
     long eventsMax,
     Authentication authentication,
-    Map<Integer, Set<Integer>> badMacs) {
+    Map<Integer, Set<Integer>> badMacs,
+    boolean fastCrypto) {
 
   /** Builds a replica's core, with the arguments of {@link ReplicaCore}'s constructor. */
   @FunctionalInterface
@@ -177,6 +183,7 @@ public record SimulationConfig(
     b.eventsMax = eventsMax;
     b.authentication = authentication;
     b.badMacs.putAll(badMacs);
+    b.fastCrypto = fastCrypto;
     return b;
   }
 
@@ -210,6 +217,7 @@ public record SimulationConfig(
     private long eventsMax;
     private Authentication authentication = Authentication.SIGNATURES;
     private final Map<Integer, Set<Integer>> badMacs = new TreeMap<>();
+    private boolean fastCrypto;
 
     public Builder seed(long v) { seed = v; return this; }
     public Builder replicas(int v) { replicas = v; return this; }
@@ -247,6 +255,9 @@ public record SimulationConfig(
     /** How clients authenticate requests (signatures unless set; see {@link Authentication}). */
     public Builder authentication(Authentication v) { authentication = v; return this; }
 
+    /** Keyed hashes instead of Ed25519 signatures (see {@link SimulationConfig#fastCrypto}). */
+    public Builder fastCrypto(boolean v) { fastCrypto = v; return this; }
+
     /**
      * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
      * replicas in {@code replicas} an authenticator entry that does not check.
@@ -276,7 +287,7 @@ public record SimulationConfig(
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
-          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs));
+          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto);
     }
   }
 }

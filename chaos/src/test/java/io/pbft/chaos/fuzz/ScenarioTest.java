@@ -43,6 +43,27 @@ class ScenarioTest {
   }
 
   @Test
+  void everyTenthSeedRunsRealCryptoAndBothAuthenticationModesAreDrawn() {
+    java.util.Set<io.pbft.config.Authentication> modes = new java.util.HashSet<>();
+    for (long seed = 1; seed <= 40; seed++) {
+      Scenario s = Scenarios.draw(seed, ScenarioOptions.random());
+      assertEquals(seed % Scenarios.REAL_CRYPTO_EVERY != 0, s.fastCrypto(), "seed " + seed);
+      assertEquals(s.fastCrypto(), s.config().build().fastCrypto());
+      assertEquals(s.authentication(), s.config().build().authentication());
+      modes.add(s.authentication());
+    }
+    assertEquals(2, modes.size(), "both modes among 40 seeds");
+    Scenario fixed = Scenarios.draw(10, ScenarioOptions.random().withFastCrypto(true)
+        .withAuthentication(io.pbft.config.Authentication.MACS));
+    assertTrue(fixed.fastCrypto());
+    assertEquals("pbft chaos sim --seed 10 --authentication macs --crypto fast", fixed.replayCommand());
+    // the crypto and authentication draws come last: the rest of a seed's scenario is as before
+    Scenario drawn = Scenarios.draw(10, ScenarioOptions.random());
+    assertEquals(drawn.describe().replaceAll(", (MACs|signed requests), (fast crypto|Ed25519)", ""),
+        fixed.describe().replaceAll(", (MACs|signed requests), (fast crypto|Ed25519)", ""));
+  }
+
+  @Test
   void fixingOneOptionLeavesTheRestOfTheSeedsScenarioAsItWas() {
     Scenario drawn = Scenarios.draw(5, ScenarioOptions.random());
     Scenario fixed = Scenarios.draw(5, new ScenarioOptions(null, null, null, null, null, null,

@@ -55,7 +55,8 @@ class ScriptExportTest {
     // so r2 and the traitor r3 commit alone; then r2 is cut off from r0 and r1, and r3's VIEW-CHANGE
     // lies (omits its certificates): the new view reuses a sequence number r2 executed.
     PlantedBug bug = PlantedBug.COMMIT_QUORUM_TOO_SMALL;
-    ScenarioOptions options = new ScenarioOptions(4, 1, "lying-view-change", List.of(3), 60, null, null, false);
+    ScenarioOptions options = new ScenarioOptions(4, 1, "lying-view-change", List.of(3), 60, null, null, false,
+        io.pbft.config.Authentication.SIGNATURES, false);
     for (long seed = 1; seed <= 10; seed++) {
       long s = seed;
       java.util.function.Consumer<SimulationConfig.Builder> family = b -> {

@@ -5,6 +5,8 @@ import io.pbft.chaos.fuzz.FuzzReport;
 import io.pbft.chaos.fuzz.FuzzRunner;
 import io.pbft.chaos.fuzz.Scenario;
 import io.pbft.chaos.fuzz.ScenarioOptions;
+import io.pbft.config.Authentication;
+import java.util.Arrays;
 import io.pbft.chaos.fuzz.Scenarios;
 import io.pbft.chaos.script.ScriptExport;
 import io.pbft.chaos.script.ScriptRunner;
@@ -103,6 +105,15 @@ final class SimCommand implements Callable<Integer> {
           + " restarts from disk, clock skew (default: drawn per seed, on in 4 runs of 5).")
   Boolean nemesis;
 
+  @Option(names = "--authentication", paramLabel = "MODE",
+      description = "How clients authenticate requests: macs or signatures (default: drawn per seed, even odds).")
+  String authentication;
+
+  @Option(names = "--crypto", paramLabel = "MODE",
+      description = {"real (Ed25519) or fast (a keyed hash under each identity's secret, binding signer and content",
+          "as a signature does, at a fraction of the CPU). Default: fast, but real for every seed divisible by 10."})
+  String crypto;
+
   @Option(names = "--script", paramLabel = "FILE",
       description = "With --seed: also write the run as a script (every core's inputs, in order, at its clock), which"
           + " pbft chaos replay FILE runs again.")
@@ -165,7 +176,16 @@ final class SimCommand implements Callable<Integer> {
         throw CliException.usage("--workload must be kv, kv-shared or bank, got " + workload);
       }
     }
-    return new ScenarioOptions(replicas, traitorCount, behaviour, traitorIds, ops, clients, kind, nemesis);
+    Authentication auth = null;
+    if (authentication != null) {
+      auth = Arrays.stream(Authentication.values()).filter(a -> a.yamlName().equals(authentication)).findFirst()
+          .orElseThrow(() -> CliException.usage("--authentication must be macs or signatures, got " + authentication));
+    }
+    if (crypto != null && !crypto.equals("real") && !crypto.equals("fast")) {
+      throw CliException.usage("--crypto must be real or fast, got " + crypto);
+    }
+    return new ScenarioOptions(replicas, traitorCount, behaviour, traitorIds, ops, clients, kind, nemesis, auth,
+        crypto == null ? null : crypto.equals("fast"));
   }
 
   private int single(long seed, ScenarioOptions options) {
@@ -186,8 +206,13 @@ final class SimCommand implements Callable<Integer> {
   }
 
   /** One seed's run, saved as a script as it runs. */
-  private int exported(long seed, ScenarioOptions options) {
+  private int exported(long seed, ScenarioOptions drawn) {
     PrintWriter out = spec.commandLine().getOut();
+    if (Boolean.TRUE.equals(drawn.fastCrypto()) || drawn.authentication() == Authentication.MACS) {
+      throw CliException.usage("--script replays runs with real Ed25519 signatures and signed requests: "
+          + "leave out --crypto fast and --authentication macs");
+    }
+    ScenarioOptions options = drawn.withFastCrypto(false).withAuthentication(Authentication.SIGNATURES);
     Scenario scenario;
     try {
       scenario = Scenarios.draw(seed, options);

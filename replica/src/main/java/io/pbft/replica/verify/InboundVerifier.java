@@ -9,6 +9,7 @@ import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.Mac;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.crypto.SignatureCheck;
 import io.pbft.crypto.RequestMacs;
 import io.pbft.proto.RequestMac;
 import io.pbft.proto.PreparedCertificate;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Checks what arrives from outside before the core sees it: sender identity, size, signature,
@@ -35,14 +37,19 @@ public final class InboundVerifier {
   /** This replica: whose entry of an authenticator it checks; -1 checks none. */
   private final int self;
   private final RequestKeys requestKeys;
-  private final PublicKeyVerifier[] replicas;
-  private final Map<Integer, PublicKeyVerifier> clients = new HashMap<>();
+  private final SignatureCheck[] replicas;
+  private final Map<Integer, SignatureCheck> clients = new HashMap<>();
+  /** Makes the check of each public key: Ed25519, or the simulator's fast stand-in. */
+  private final Function<byte[], SignatureCheck> checks;
   private final int messageBytesMax;
   private final int operationBytesMax;
   private final int batchSizeMax;
   private final int windowSize;
 
-  /** Signatures verified once are not verified again (see {@link SignatureCache}). */
+  /**
+   * Signatures verified once are not verified again (see {@link SignatureCache}); null with
+   * checks cheaper than the cache's own SHA-256 key (the simulator's fast crypto).
+   */
   private final SignatureCache cache;
   private final ClusterConfig config;
 
@@ -51,7 +58,7 @@ public final class InboundVerifier {
    * (used with {@code authentication: macs}).
    */
   public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys) {
-    this(config, self, requestKeys, new SignatureCache(1 << 16));
+    this(config, self, requestKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of);
   }
 
   /**
@@ -59,21 +66,23 @@ public final class InboundVerifier {
    * simulator checks every replica's MACs apart and every signature once).
    */
   public InboundVerifier forReplica(int self, RequestKeys requestKeys) {
-    return new InboundVerifier(config, self, requestKeys, cache);
+    return new InboundVerifier(config, self, requestKeys, cache, checks);
   }
 
-  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, SignatureCache cache) {
+  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, SignatureCache cache,
+      Function<byte[], SignatureCheck> checks) {
     this.config = config;
+    this.checks = checks;
     this.cache = cache;
     this.authentication = config.authentication();
     this.self = self;
     this.requestKeys = requestKeys;
-    replicas = new PublicKeyVerifier[config.n()];
+    replicas = new SignatureCheck[config.n()];
     for (int i = 0; i < config.n(); i++) {
-      replicas[i] = config.replica(i).verifier();
+      replicas[i] = checks.apply(config.replica(i).publicKey());
     }
     for (ClientInfo c : config.clients()) {
-      clients.put(c.id(), c.verifier());
+      clients.put(c.id(), checks.apply(c.publicKey()));
     }
     messageBytesMax = config.transport().messageBytesMax();
     operationBytesMax = config.protocol().operationBytesMax();
@@ -90,21 +99,30 @@ public final class InboundVerifier {
     this(config, -1, RequestKeys.NONE);
   }
 
+  /**
+   * As {@link #InboundVerifier(ClusterConfig)}, with each identity's signatures checked by what
+   * {@code checks} makes of its public key instead of by Ed25519 (the simulator's fast crypto),
+   * each time: such checks cost less than keying a cache of them.
+   */
+  public InboundVerifier(ClusterConfig config, Function<byte[], SignatureCheck> checks) {
+    this(config, -1, RequestKeys.NONE, null, checks);
+  }
+
   public boolean knownClient(int clientId) {
     return clients.containsKey(clientId);
   }
 
-  public PublicKeyVerifier clientVerifier(int clientId) {
+  public SignatureCheck clientVerifier(int clientId) {
     return clients.get(clientId);
   }
 
-  public PublicKeyVerifier replicaVerifier(int replicaId) {
+  public SignatureCheck replicaVerifier(int replicaId) {
     return replicaId >= 0 && replicaId < replicas.length ? replicas[replicaId] : null;
   }
 
   /** Signature checks saved by the cache of valid signatures. */
   public long signaturesReused() {
-    return cache.hits();
+    return cache == null ? 0 : cache.hits();
   }
 
   /** As {@link #verify(SignedMessage, Position)}, filtering nothing by position. */
@@ -286,6 +304,9 @@ public final class InboundVerifier {
 
   /** The message's signature by its claimed sender, verified once. */
   private boolean replicaSigned(SignedMessage m) {
+    if (cache == null) {
+      return replicas[m.getSender()].verify(m.getPayload().toByteArray(), m.getSignature().toByteArray());
+    }
     ByteString key = SignatureCache.key(0, m.getSender(), m.getPayload(), m.getSignature());
     if (cache.known(key)) {
       return true;
@@ -368,7 +389,7 @@ public final class InboundVerifier {
     if (sessionClient >= 0 && request.getClientId() != sessionClient) {
       return Verdict.rejected(Rejection.WRONG_CLIENT, "client " + request.getClientId() + " on " + sessionClient + "'s");
     }
-    PublicKeyVerifier verifier = clients.get(request.getClientId());
+    SignatureCheck verifier = clients.get(request.getClientId());
     if (verifier == null) {
       return Verdict.rejected(Rejection.UNKNOWN_CLIENT, "client " + request.getClientId());
     }
@@ -385,6 +406,11 @@ public final class InboundVerifier {
         return Verdict.rejected(Rejection.BAD_CLIENT_MAC, "client " + request.getClientId() + ", replica " + self);
       }
       return Verdict.ok(new VerifiedRequest(signed, request, authentic));
+    }
+    if (cache == null) {
+      return verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray())
+          ? Verdict.ok(new VerifiedRequest(signed, request))
+          : Verdict.rejected(Rejection.BAD_CLIENT_SIGNATURE, "client " + request.getClientId());
     }
     ByteString key = SignatureCache.key(1, request.getClientId(), signed.getRequest(), signed.getSignature());
     if (!cache.known(key)) {

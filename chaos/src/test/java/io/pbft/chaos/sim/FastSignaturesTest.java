@@ -1,0 +1,63 @@
+package io.pbft.chaos.sim;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.crypto.SignatureCheck;
+import io.pbft.crypto.Signer;
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+class FastSignaturesTest {
+  private final ClusterKeys keys = ClusterKeys.draw(new Random(5), 4, 2);
+  private final Function<byte[], SignatureCheck> checks = FastSignatures.checks(keys.all());
+  private final byte[] message = "pre-prepare v=0 n=1".getBytes(StandardCharsets.US_ASCII);
+
+  @Test
+  void aSignatureChecksForItsSignerAndContentOnly() {
+    Signer replica1 = FastSignatures.signer(keys.replicas().get(1));
+    byte[] signature = replica1.sign(message);
+    assertEquals(64, signature.length, "the size of an Ed25519 signature");
+    assertArrayEquals(signature, replica1.sign(message), "deterministic, as the simulator's replays need");
+    assertTrue(checks.apply(keys.replicas().get(1).publicKey()).verify(message, signature));
+    assertFalse(checks.apply(keys.replicas().get(2).publicKey()).verify(message, signature),
+        "another identity's check refuses it: a traitor cannot pass as someone else");
+    assertFalse(checks.apply(keys.clients().get(0).publicKey()).verify(message, signature));
+    byte[] altered = message.clone();
+    altered[0] ^= 1;
+    assertFalse(checks.apply(keys.replicas().get(1).publicKey()).verify(altered, signature), "bound to the content");
+    byte[] flipped = signature.clone();
+    flipped[63] ^= 1;
+    assertFalse(checks.apply(keys.replicas().get(1).publicKey()).verify(message, flipped));
+    assertFalse(checks.apply(keys.replicas().get(1).publicKey()).verify(message, new byte[0]));
+    assertFalse(checks.apply(keys.replicas().get(1).publicKey()).verify(null, signature));
+  }
+
+  @Test
+  void anUnknownPublicKeyChecksNothing() {
+    byte[] stranger = ClusterKeys.draw(new Random(6), 1, 0).replicas().get(0).publicKey();
+    Signer signer = FastSignatures.signer(keys.replicas().get(0));
+    assertFalse(checks.apply(stranger).verify(message, signer.sign(message)));
+  }
+
+  @Test
+  void anEd25519SignatureDoesNotPassTheFastCheck() {
+    byte[] real = keys.replicas().get(0).sign(message);
+    assertFalse(checks.apply(keys.replicas().get(0).publicKey()).verify(message, real));
+  }
+
+  @Test
+  void aRunWithFastCryptoReachesTheSameOutcomeAsWithEd25519() {
+    SimulationConfig real = SimulationConfig.builder().seed(11).clients(4).opsPerClient(20).build();
+    SimulationResult withEd25519 = Simulation.run(real);
+    SimulationResult fast = Simulation.run(real.toBuilder().fastCrypto(true).build());
+    assertTrue(withEd25519.ok(), withEd25519::report);
+    assertTrue(fast.ok(), fast::report);
+    assertEquals(withEd25519.opsCompleted(), fast.opsCompleted());
+    assertEquals(80, fast.opsCompleted());
+  }
+}
