@@ -50,7 +50,12 @@ public final class RocksKvStateMachine implements DurableStateMachine {
   private static final Logger log = LoggerFactory.getLogger(RocksKvStateMachine.class);
   private static final byte[] KV_FAMILY = "kv".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] META_KEY = "pbft-kv-checkpoint".getBytes(StandardCharsets.US_ASCII);
-  private static final int META_VERSION = 1;
+  /**
+   * 2: entry hashes expanded with AES-CTR. A version-1 checkpoint (SHA-256 expansion) is read by
+   * rehashing its entries, once, since its persisted accumulator sums the old hashes.
+   */
+  private static final int META_VERSION = 2;
+  private static final int META_VERSION_SHA256_EXPANSION = 1;
   /** A restore is written in batches of about this size, so it needs no more memory than that. */
   private static final long RESTORE_BATCH_BYTES = 4 << 20;
 
@@ -210,6 +215,20 @@ public final class RocksKvStateMachine implements DurableStateMachine {
     };
   }
 
+  /** The digest of the live entries, computed entry by entry. */
+  private KvDigest rehash() {
+    KvDigest d = new KvDigest();
+    try (ReadOptions options = new ReadOptions(); RocksIterator it = db.newIterator(kvFamily, options)) {
+      for (it.seekToFirst(); it.isValid(); it.next()) {
+        d.add(UnsafeByteOperations.unsafeWrap(it.key()), UnsafeByteOperations.unsafeWrap(it.value()));
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("cannot read the key-value state in " + liveDir + ": " + e.getMessage(), e);
+    }
+    return d;
+  }
+
   private byte[] serialize(ReadOptions options, long count) {
     KvSnapshotFormat.Writer writer = new KvSnapshotFormat.Writer(count);
     try (RocksIterator it = db.newIterator(kvFamily, options)) {
@@ -353,9 +372,15 @@ public final class RocksKvStateMachine implements DurableStateMachine {
     ByteBuffer in = ByteBuffer.wrap(meta);
     int version = in.getInt();
     long recorded = in.getLong();
-    if (version != META_VERSION || recorded != sequence) {
+    if ((version != META_VERSION && version != META_VERSION_SHA256_EXPANSION) || recorded != sequence) {
       throw new StorageException(where + " records version " + version + " and sequence " + recorded
           + "; it was not written as this checkpoint");
+    }
+    if (version == META_VERSION_SHA256_EXPANSION) {
+      KvDigest rehashed = rehash();
+      log.info("{} was written by an older version: its digest was recomputed over its {} entries", where,
+          rehashed.count());
+      return rehashed;
     }
     return KvDigest.decode(Arrays.copyOfRange(meta, Integer.BYTES + Long.BYTES, meta.length));
   }

@@ -58,7 +58,8 @@ class KvStateMachineTest {
   /**
    * The digest recomputed from scratch over a model of the state, written independently of the
    * incremental implementation: per entry SHA-256(len(key) || key || value) expanded to 2048
-   * bytes by SHA-256 in counter mode, summed lane-wise (16-bit little-endian lanes) mod 2^16,
+   * bytes by AES-128 under its first 16 bytes of the counter blocks that start at its last 16
+   * (128-bit big-endian increments, each block encrypted on its own in ECB mode), summed lane-wise (16-bit little-endian lanes) mod 2^16,
    * then SHA-256(lanes || entry count).
    */
   private static byte[] recomputeDigest(Map<ByteString, ByteString> state) throws Exception {
@@ -70,10 +71,16 @@ class KvStateMachineTest {
       md.update(e.getValue().toByteArray());
       byte[] seed = md.digest();
       byte[] expanded = new byte[2048];
-      for (int block = 0; block < 64; block++) {
-        md.update(seed);
-        md.update((byte) block);
-        System.arraycopy(md.digest(), 0, expanded, block * 32, 32);
+      javax.crypto.Cipher aes = javax.crypto.Cipher.getInstance("AES/ECB/NoPadding");
+      aes.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(seed, 0, 16, "AES"));
+      java.math.BigInteger counter = new java.math.BigInteger(1, java.util.Arrays.copyOfRange(seed, 16, 32));
+      java.math.BigInteger wrap = java.math.BigInteger.ONE.shiftLeft(128);
+      for (int block = 0; block < 128; block++) {
+        byte[] raw = counter.add(java.math.BigInteger.valueOf(block)).mod(wrap).toByteArray();
+        byte[] counterBlock = new byte[16];
+        int n = Math.min(16, raw.length);
+        System.arraycopy(raw, raw.length - n, counterBlock, 16 - n, n);
+        System.arraycopy(aes.doFinal(counterBlock), 0, expanded, block * 16, 16);
       }
       for (int i = 0; i < lanes.length; i++) {
         lanes[i] = (lanes[i] + ((expanded[2 * i] & 0xff) | (expanded[2 * i + 1] & 0xff) << 8)) & 0xffff;
