@@ -1,5 +1,6 @@
 package io.pbft.chaos.fuzz;
 
+import io.pbft.chaos.sim.SimRecorder;
 import io.pbft.chaos.sim.Simulation;
 import io.pbft.chaos.sim.SimulationConfig;
 import io.pbft.chaos.sim.SimulationResult;
@@ -76,11 +77,17 @@ public final class FuzzRunner {
 
   /** Runs one seed's scenario. */
   public static Outcome runOne(long seed, ScenarioOptions options, Consumer<SimulationConfig.Builder> customize) {
+    return runOne(seed, options, customize, SimRecorder.NONE);
+  }
+
+  /** As {@link #runOne(long, ScenarioOptions, Consumer)}, with {@code recorder} hearing the run. */
+  public static Outcome runOne(long seed, ScenarioOptions options, Consumer<SimulationConfig.Builder> customize,
+      SimRecorder recorder) {
     Scenario scenario = Scenarios.draw(seed, options);
     try {
       SimulationConfig.Builder b = scenario.config();
       customize.accept(b);
-      return new Outcome(scenario, Simulation.run(b.build()), null);
+      return new Outcome(scenario, Simulation.run(b.build(), recorder), null);
     } catch (RuntimeException | StackOverflowError e) {
       return new Outcome(scenario, null, e);
     }

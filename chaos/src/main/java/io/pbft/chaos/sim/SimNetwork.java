@@ -37,6 +37,8 @@ final class SimNetwork {
   private long duplicated;
   private final long[] sentByKind = new long[ReplicaMessage.BodyCase.values().length];
 
+  private SimRecorder tap = SimRecorder.NONE;
+
   SimNetwork(SimulationConfig config, Scheduler scheduler, Random random, Trace trace) {
     this.config = config;
     this.scheduler = scheduler;
@@ -47,6 +49,11 @@ final class SimNetwork {
 
   void connect(Receiver r) {
     receiver = r;
+  }
+
+  /** Tells {@code r} of everything sent, and when it arrives. */
+  void tap(SimRecorder r) {
+    tap = r;
   }
 
   /** Every fault window ends now (crashes are the simulation's business). */
@@ -83,6 +90,7 @@ final class SimNetwork {
     long now = scheduler.nowMs();
     if (faults.blocksReplicaMessage(from, to, parsed.getBodyCase(), client, now, healed)) {
       lose(from, "r" + to, parsed);
+      tap.wire(now, -1, from, to, parsed);
       return;
     }
     transmit(from, to, () -> receiver.replicaMessage(from, to, message), parsed, "r" + from, "r" + to);
@@ -91,6 +99,7 @@ final class SimNetwork {
   void sendRequest(int client, int to, SignedRequest request) {
     if (faults.blocksRequest(client, to, scheduler.nowMs(), healed)) {
       lose(-1 - client, "r" + to, request);
+      tap.wire(scheduler.nowMs(), -1, config.replicas() + client, to, request);
       return;
     }
     transmit(config.replicas() + client, to, () -> receiver.request(client, to, request), request, "c" + client,
@@ -100,6 +109,7 @@ final class SimNetwork {
   void sendReply(int from, int client, Reply reply) {
     if (faults.blocksReply(from, scheduler.nowMs(), healed)) {
       lose(from, "c" + client, reply);
+      tap.wire(scheduler.nowMs(), -1, from, config.replicas() + client, reply);
       return;
     }
     transmit(from, config.replicas() + client, () -> receiver.reply(from, client, reply), reply, "r" + from,
@@ -122,6 +132,7 @@ final class SimNetwork {
       if (roll < lossy.dropProbability()) {
         lost++;
         trace.record(now, "lost", from, to, what);
+        tap.wire(now, -1, fromEndpoint, toEndpoint, what);
         return;
       }
       if (roll < lossy.dropProbability() + lossy.delayProbability()) {
@@ -135,11 +146,14 @@ final class SimNetwork {
       lastArrival.put(link, arrival);
     }
     scheduler.at(arrival, delivery);
+    tap.wire(now, arrival, fromEndpoint, toEndpoint, what);
     Faults.Duplicate duplicate = faults.duplicateAt(now, healed);
     if (duplicate != null && random.nextDouble() < duplicate.probability()) {
       // The copy may overtake later messages on the link, as a retransmitting network's would.
       duplicated++;
-      scheduler.at(arrival + random.nextInt(Math.max(1, duplicate.delayMaxMs())), delivery);
+      long copyArrival = arrival + random.nextInt(Math.max(1, duplicate.delayMaxMs()));
+      scheduler.at(copyArrival, delivery);
+      tap.wire(now, copyArrival, fromEndpoint, toEndpoint, what);
     }
   }
 

@@ -29,4 +29,12 @@ public interface SimRecorder {
 
   /** A new process of the replica recovers from its disk. */
   default void restarted(int replica, long localMs) {}
+
+  /**
+   * Something went on the wire at virtual time {@code sentMs}: a replica message ({@link
+   * io.pbft.proto.ReplicaMessage}), a client's {@link SignedRequest} or a {@link
+   * io.pbft.proto.Reply}. Endpoints are replicas 0..n-1, then clients n, n+1, ...; {@code
+   * arrivalMs} is when the network delivers it, or -1 if it is lost (a duplicate is a second call).
+   */
+  default void wire(long sentMs, long arrivalMs, int from, int to, Object what) {}
 }

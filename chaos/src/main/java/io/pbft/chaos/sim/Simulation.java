@@ -105,6 +105,7 @@ public final class Simulation implements SimNetwork.Receiver {
     this.trace = new Trace(config.traceSize());
     this.network = new SimNetwork(config, scheduler, new Random(master.nextLong()), trace);
     network.connect(this);
+    network.tap(recorder);
     this.log = new ExecutionLog(n, config.faultyReplicas(), this::violation);
     this.checkpoints = new CheckpointLog(this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);

@@ -5,6 +5,8 @@ import io.pbft.chaos.fuzz.FuzzReport;
 import io.pbft.chaos.fuzz.FuzzRunner;
 import io.pbft.chaos.fuzz.Scenario;
 import io.pbft.chaos.fuzz.ScenarioOptions;
+import io.pbft.chaos.sim.SimRecorder;
+import io.pbft.chaos.sim.SpaceTimeDiagram;
 import io.pbft.config.Authentication;
 import java.util.Arrays;
 import io.pbft.chaos.fuzz.Scenarios;
@@ -119,6 +121,12 @@ final class SimCommand implements Callable<Integer> {
           + " pbft chaos replay FILE runs again.")
   Path script;
 
+  @Option(names = "--html", paramLabel = "FILE",
+      description = {"With --seed: also write a space-time diagram of the run (replicas and clients as lanes, messages as",
+          "arrows, view changes marked, the violation highlighted; filterable by kind, sequence number and time)",
+          "as one HTML file to open in a browser."})
+  Path html;
+
   @Option(names = "--show", paramLabel = "N", defaultValue = "20",
       description = "With --seeds: failing seeds printed in full at most (default: ${DEFAULT-VALUE}); the rest by seed.")
   int show;
@@ -132,6 +140,9 @@ final class SimCommand implements Callable<Integer> {
     }
     if (script != null) {
       throw CliException.usage("--script needs --seed: one run is saved at a time");
+    }
+    if (html != null) {
+      throw CliException.usage("--html needs --seed: one run is drawn at a time");
     }
     return many(options);
   }
@@ -191,12 +202,22 @@ final class SimCommand implements Callable<Integer> {
   private int single(long seed, ScenarioOptions options) {
     PrintWriter out = spec.commandLine().getOut();
     FuzzRunner.Outcome o;
+    SpaceTimeDiagram diagram = new SpaceTimeDiagram();
     try {
-      o = FuzzRunner.runOne(seed, options, b -> { });
+      o = FuzzRunner.runOne(seed, options, b -> { }, html == null ? SimRecorder.NONE : diagram);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
     out.print(FuzzReport.single(o));
+    if (html != null && o.result() != null) {
+      try {
+        Files.writeString(html, diagram.html(o.scenario().config().build(), o.result(),
+            o.scenario().replayCommand() + (o.failed() ? ": FAILED" : ": ok")), StandardCharsets.UTF_8);
+      } catch (IOException x) {
+        throw CliException.failed("cannot write " + html + ": " + x.getMessage());
+      }
+      out.println("diagram:  " + html.toAbsolutePath());
+    }
     if (o.scenario().beyondF()) {
       out.println("note: " + o.scenario().traitors().size() + " traitors is more than f = " + o.scenario().f()
           + ": PBFT promises nothing here, and the checkers are expected to find violations");
