@@ -130,9 +130,25 @@ public final class Scenarios {
       kinds.add("reordering");
     }
     // Drawn last, so that every earlier draw (and so each seed's scenario before these existed) stays.
+    boolean drawnMacs = r.nextBoolean(); // drawn even when fixed, so that later draws stay put
     Authentication authentication = o.authentication() != null ? o.authentication()
-        : r.nextBoolean() ? Authentication.MACS : Authentication.SIGNATURES;
+        : drawnMacs ? Authentication.MACS : Authentication.SIGNATURES;
     boolean fastCrypto = o.fastCrypto() != null ? o.fastCrypto() : Math.floorMod(seed, REAL_CRYPTO_EVERY) != 0;
+    // With the nemesis on, one run in four also partitions by protocol round (ByzzFuzz): a few
+    // replicas lose the messages about a few consecutive sequence numbers, whenever they are sent.
+    if (nemesis && r.nextInt(4) == 0) {
+      List<Integer> ids = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        ids.add(i);
+      }
+      Collections.shuffle(ids, r);
+      Set<Integer> side = new TreeSet<>(ids.subList(0, 1 + r.nextInt(Math.max(1, n / 2))));
+      long first = 1 + r.nextInt(Math.max(1, opsPerClient * clients / 4));
+      long last = first + r.nextInt(4);
+      faults = faults.partitionRounds(side, first, last);
+      kinds = new TreeSet<>(kinds);
+      kinds.add("round-partition");
+    }
     return new Scenario(seed, o, n, clients, opsPerClient, workload, traitors, fifo, latencyMax, protocol,
         allDurable, faults, kinds, authentication, fastCrypto);
   }

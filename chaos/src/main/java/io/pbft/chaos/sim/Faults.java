@@ -50,6 +50,14 @@ public final class Faults {
    */
   public record Cut(Set<Integer> left, Set<Integer> right, long fromMs, long untilMs) {}
 
+  /**
+   * A partition by protocol round, not by time, as ByzzFuzz draws them: replica messages about a
+   * sequence number in {@code firstRound..lastRound} (pre-prepares, prepares, commits,
+   * checkpoints, committed certificates) are lost between {@code side} and the other replicas,
+   * whenever they are sent, until the network heals. Messages about no sequence number pass.
+   */
+  public record RoundPartition(Set<Integer> side, long firstRound, long lastRound) {}
+
   /** Each message is delivered twice with {@code probability}, the copy up to delayMaxMs later. */
   public record Duplicate(double probability, int delayMaxMs, long fromMs, long untilMs) {}
 
@@ -76,6 +84,7 @@ public final class Faults {
   private final List<Duplicate> duplicates = new ArrayList<>();
   private final List<Skew> skews = new ArrayList<>();
   private final List<Restart> restarts = new ArrayList<>();
+  private final List<RoundPartition> roundPartitions = new ArrayList<>();
 
   public static Faults none() {
     return new Faults();
@@ -130,6 +139,33 @@ public final class Faults {
   public Faults cut(Set<Integer> left, Set<Integer> right, long fromMs, long untilMs) {
     cuts.add(new Cut(Set.copyOf(left), Set.copyOf(right), fromMs, untilMs));
     return this;
+  }
+
+  /** See {@link RoundPartition}. */
+  public Faults partitionRounds(Set<Integer> side, long firstRound, long lastRound) {
+    roundPartitions.add(new RoundPartition(Set.copyOf(side), firstRound, lastRound));
+    return this;
+  }
+
+  /** The sequence number a replica message is about (its round), or -1 for one about none. */
+  static long roundOf(ReplicaMessage m) {
+    return switch (m.getBodyCase()) {
+      case PRE_PREPARE -> m.getPrePrepare().getSequence();
+      case PREPARE -> m.getPrepare().getSequence();
+      case COMMIT -> m.getCommit().getSequence();
+      case CHECKPOINT -> m.getCheckpoint().getSequence();
+      case COMMITTED -> m.getCommitted().hasPrePrepare() ? roundOfSigned(m.getCommitted().getPrePrepare()) : -1;
+      default -> -1;
+    };
+  }
+
+  private static long roundOfSigned(io.pbft.proto.SignedMessage signed) {
+    try {
+      ReplicaMessage inner = ReplicaMessage.parseFrom(signed.getPayload());
+      return inner.hasPrePrepare() ? inner.getPrePrepare().getSequence() : -1;
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return -1;
+    }
   }
 
   public Faults duplicate(double probability, int delayMaxMs, long fromMs, long untilMs) {
@@ -241,6 +277,19 @@ public final class Faults {
    * request a forwarded request carries, or -1.
    */
   boolean blocksReplicaMessage(int from, int to, ReplicaMessage.BodyCase kind, int client, long now, boolean healed) {
+    return blocksReplicaMessage(from, to, kind, client, -1, now, healed);
+  }
+
+  /** As above, for a message about sequence number {@code round} (or -1: about none). */
+  boolean blocksReplicaMessage(int from, int to, ReplicaMessage.BodyCase kind, int client, long round, long now,
+      boolean healed) {
+    if (round >= 0 && !healed) {
+      for (RoundPartition p : roundPartitions) {
+        if (p.side().contains(from) != p.side().contains(to) && round >= p.firstRound() && round <= p.lastRound()) {
+          return true;
+        }
+      }
+    }
     for (Silence s : silences) {
       boolean addressed = s.to().isEmpty() || s.to().contains(to);
       if (s.replica() == from && addressed && active(s.fromMs(), s.untilMs(), now, healed)) {
@@ -324,6 +373,7 @@ public final class Faults {
     all.addAll(duplicates);
     all.addAll(skews);
     all.addAll(restarts);
+    all.addAll(roundPartitions);
     return all.isEmpty() ? "no faults" : all.toString();
   }
 }

@@ -88,7 +88,7 @@ final class SimNetwork {
     sentByKind[parsed.getBodyCase().ordinal()]++;
     int client = parsed.hasForwardedRequest() ? Trace.clientOf(parsed.getForwardedRequest().getRequest()) : -1;
     long now = scheduler.nowMs();
-    if (faults.blocksReplicaMessage(from, to, parsed.getBodyCase(), client, now, healed)) {
+    if (faults.blocksReplicaMessage(from, to, parsed.getBodyCase(), client, Faults.roundOf(parsed), now, healed)) {
       lose(from, "r" + to, parsed);
       tap.wire(now, -1, from, to, parsed);
       return;

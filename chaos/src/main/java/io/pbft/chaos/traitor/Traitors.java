@@ -69,6 +69,8 @@ public final class Traitors {
         c -> new ImpostorPrimary(c.n(), random(c, "impostor-primary")));
     add("conflicting-votes", Role.ANY, "PREPAREs and COMMITs for different digests to different replicas",
         c -> new ConflictingVotes(c.n(), random(c, "conflicting-votes")));
+    add("mutations", Role.ANY, "one field of some of its messages changed a little, for some recipients (ByzzFuzz)",
+        c -> new Mutations(c.n(), random(c, "mutations")));
     add("colluding-votes", Role.ANY,
         "votes for both sides of an allied equivocating primary (beyond f traitors this breaks agreement)",
         c -> new ColludingVotes(c.n()));

@@ -45,14 +45,17 @@ class ScenarioTest {
   @Test
   void everyTenthSeedRunsRealCryptoAndBothAuthenticationModesAreDrawn() {
     java.util.Set<io.pbft.config.Authentication> modes = new java.util.HashSet<>();
+    int roundPartitions = 0;
     for (long seed = 1; seed <= 40; seed++) {
       Scenario s = Scenarios.draw(seed, ScenarioOptions.random());
+      roundPartitions += s.nemesisKinds().contains("round-partition") ? 1 : 0;
       assertEquals(seed % Scenarios.REAL_CRYPTO_EVERY != 0, s.fastCrypto(), "seed " + seed);
       assertEquals(s.fastCrypto(), s.config().build().fastCrypto());
       assertEquals(s.authentication(), s.config().build().authentication());
       modes.add(s.authentication());
     }
     assertEquals(2, modes.size(), "both modes among 40 seeds");
+    assertTrue(roundPartitions > 0 && roundPartitions < 40, roundPartitions + " of 40 seeds partition by round");
     Scenario fixed = Scenarios.draw(10, ScenarioOptions.random().withFastCrypto(true)
         .withAuthentication(io.pbft.config.Authentication.MACS));
     assertTrue(fixed.fastCrypto());

@@ -100,6 +100,12 @@ class TraitorCatalogueTest {
         new Case("flood", 2, Faults.none(), Workload.Kind.KV,
             atLeastOne("refused garbage", r -> refused(r, Rejection.MALFORMED.label()) + refused(r, Rejection.BAD_SIGNATURE.label())
                 + refused(r, Rejection.OVERSIZED_MESSAGE.label()))),
+        // ByzzFuzz-style mutations, as primary and as backup: what a mutated field breaks is
+        // refused somewhere (a digest that does not match, a view or sequence number out of place)
+        new Case("mutations", 0, Faults.none(), Workload.Kind.KV_SHARED,
+            atLeastOne("refused mutations", r -> rejected(r, "") + refused(r, ""))),
+        new Case("mutations", 2, Faults.none(), Workload.Kind.KV,
+            atLeastOne("refused mutations", r -> rejected(r, "") + refused(r, ""))),
         new Case("twins", 0, Faults.none().lossy(0.01, 0.1, 20, 0, Faults.UNTIL_HEALED), Workload.Kind.KV, r -> { })
     ).flatMap(c -> Stream.of(Arguments.of(c, 1L), Arguments.of(c, 2L)));
   }
