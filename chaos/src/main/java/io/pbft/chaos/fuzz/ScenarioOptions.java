@@ -48,6 +48,11 @@ public record ScenarioOptions(Integer replicas, Integer traitors, String behavio
         authentication, fastCrypto);
   }
 
+  public ScenarioOptions withClients(Integer v) {
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, v, workload, nemesis, authentication,
+        fastCrypto);
+  }
+
   public ScenarioOptions withAuthentication(Authentication v) {
     return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, v,
         fastCrypto);

@@ -361,19 +361,36 @@ public final class Faults {
 
   @Override
   public String toString() {
-    List<Object> all = new ArrayList<>();
-    all.addAll(crashes);
-    all.addAll(midProtocolCrashes);
-    all.addAll(silences);
-    all.addAll(censors);
-    all.addAll(kindDrops);
-    all.addAll(lossy);
-    all.addAll(partitions);
-    all.addAll(cuts);
-    all.addAll(duplicates);
-    all.addAll(skews);
-    all.addAll(restarts);
-    all.addAll(roundPartitions);
+    List<Record> all = parts();
     return all.isEmpty() ? "no faults" : all.toString();
+  }
+
+  private List<List<? extends Record>> lists() {
+    return List.of(crashes, midProtocolCrashes, silences, censors, kindDrops, lossy, partitions, cuts, duplicates,
+        skews, restarts, roundPartitions);
+  }
+
+  /** Every fault, in a fixed order (the order {@link #toString} lists them). */
+  public List<Record> parts() {
+    List<Record> all = new ArrayList<>();
+    lists().forEach(all::addAll);
+    return all;
+  }
+
+  /** A copy without the fault at {@code index} of {@link #parts()} (a shrinker drops faults one by one). */
+  @SuppressWarnings("unchecked")
+  public Faults without(int index) {
+    Faults copy = new Faults();
+    List<List<? extends Record>> from = lists();
+    List<List<? extends Record>> to = copy.lists();
+    int i = 0;
+    for (int l = 0; l < from.size(); l++) {
+      for (Record r : from.get(l)) {
+        if (i++ != index) {
+          ((List<Record>) to.get(l)).add(r);
+        }
+      }
+    }
+    return copy;
   }
 }

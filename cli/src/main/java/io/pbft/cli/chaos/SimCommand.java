@@ -5,6 +5,7 @@ import io.pbft.chaos.fuzz.FuzzReport;
 import io.pbft.chaos.fuzz.FuzzRunner;
 import io.pbft.chaos.fuzz.Scenario;
 import io.pbft.chaos.fuzz.ScenarioOptions;
+import io.pbft.chaos.fuzz.Shrinker;
 import io.pbft.chaos.sim.SimRecorder;
 import io.pbft.chaos.sim.SpaceTimeDiagram;
 import io.pbft.config.Authentication;
@@ -127,6 +128,12 @@ final class SimCommand implements Callable<Integer> {
           "as one HTML file to open in a browser."})
   Path html;
 
+  @Option(names = "--shrink", paramLabel = "FILE",
+      description = {"With --seed of a failing run: reduce it (real crypto and signed requests if it still fails, half",
+          "the operations and clients while it does, each fault left out in turn) and write the smallest run that fails",
+          "the same way as a script (pbft chaos replay FILE)."})
+  Path shrink;
+
   @Option(names = "--show", paramLabel = "N", defaultValue = "20",
       description = "With --seeds: failing seeds printed in full at most (default: ${DEFAULT-VALUE}); the rest by seed.")
   int show;
@@ -136,7 +143,13 @@ final class SimCommand implements Callable<Integer> {
     quietCores();
     ScenarioOptions options = options();
     if (which.seed != null) {
+      if (shrink != null) {
+        return shrunk(which.seed, options);
+      }
       return script != null ? exported(which.seed, options) : single(which.seed, options);
+    }
+    if (shrink != null) {
+      throw CliException.usage("--shrink needs --seed: one failing run is shrunk at a time");
     }
     if (script != null) {
       throw CliException.usage("--script needs --seed: one run is saved at a time");
@@ -224,6 +237,36 @@ final class SimCommand implements Callable<Integer> {
     }
     out.flush();
     return o.failed() ? CliException.FAILED : 0;
+  }
+
+  /** A failing seed reduced, and written as a script. */
+  private int shrunk(long seed, ScenarioOptions options) {
+    PrintWriter out = spec.commandLine().getOut();
+    Shrinker.Shrunk s;
+    try {
+      s = new Shrinker(200, b -> { }, ScriptRunner.paper()).shrink(seed, options);
+    } catch (IllegalArgumentException e) {
+      throw CliException.usage(e.getMessage());
+    }
+    out.printf("shrunk seed %d in %d runs:%n", seed, s.runs());
+    if (s.steps().isEmpty()) {
+      out.println("  nothing could be left out");
+    }
+    s.steps().forEach(step -> out.println("  " + step));
+    out.println("violation: " + s.violation());
+    if (s.script() == null) {
+      out.println("it fails only with fast crypto or MACs, which scripts do not replay: no script written");
+      out.flush();
+      return CliException.FAILED;
+    }
+    try {
+      Files.writeString(shrink, s.script(), StandardCharsets.UTF_8);
+    } catch (IOException x) {
+      throw CliException.failed("cannot write " + shrink + ": " + x.getMessage());
+    }
+    out.println("script:    " + shrink.toAbsolutePath() + " (pbft chaos replay " + shrink + ")");
+    out.flush();
+    return 0;
   }
 
   /** One seed's run, saved as a script as it runs. */
