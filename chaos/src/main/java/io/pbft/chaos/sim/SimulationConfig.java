@@ -58,9 +58,10 @@ import java.util.function.Function;
  *     the number of operations
  * @param authentication how clients authenticate requests
  * @param badMacs Byzantine clients: for each, the replicas its authenticator entries fail at
- * @param fastCrypto signatures are a keyed hash under each identity's secret instead of Ed25519
- *     ({@link FastSignatures}): they bind signer and content as well (a traitor holds its own key
- *     only), and a run costs a fraction of the CPU; the fuzz runner keeps a share of seeds real
+ * @param fastCrypto signatures are a keyed hash under a key derived from each identity's secret
+ *     instead of Ed25519 ({@link FastSignatures}): within a simulation they bind signer and content
+ *     as well (a traitor holds its own key only), and a run costs a fraction of the CPU; the fuzz
+ *     runner keeps a share of seeds real
  */
 public record SimulationConfig(
     long seed,

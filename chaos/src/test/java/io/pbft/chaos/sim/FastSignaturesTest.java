@@ -38,6 +38,24 @@ class FastSignaturesTest {
   }
 
   @Test
+  void everySingleBitFlipOfTheMessageChangesTheTag() {
+    byte[] m = new byte[1027]; // whole 8-byte words and a tail
+    new Random(9).nextBytes(m);
+    Signer signer = FastSignatures.signer(keys.replicas().get(0));
+    SignatureCheck check = checks.apply(keys.replicas().get(0).publicKey());
+    byte[] tag = signer.sign(m);
+    java.util.Set<String> tags = new java.util.HashSet<>();
+    for (int bit = 0; bit < m.length * 8; bit++) {
+      byte[] flipped = m.clone();
+      flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+      assertFalse(check.verify(flipped, tag), "bit " + bit);
+      tags.add(java.util.HexFormat.of().formatHex(signer.sign(flipped)));
+    }
+    assertEquals(m.length * 8, tags.size(), "no two of the flipped messages share a tag");
+    assertFalse(check.verify(java.util.Arrays.copyOf(m, m.length + 1), tag), "a longer message");
+  }
+
+  @Test
   void anUnknownPublicKeyChecksNothing() {
     byte[] stranger = ClusterKeys.draw(new Random(6), 1, 0).replicas().get(0).publicKey();
     Signer signer = FastSignatures.signer(keys.replicas().get(0));
