@@ -90,6 +90,10 @@ public final class Traitors {
         c -> new FalseCheckpoints(random(c, "false-checkpoints")));
     add("corrupt-state", Role.ANY, "serves corrupted chunks to replicas fetching state",
         c -> new CorruptStateTransfer(random(c, "corrupt-state")));
+    add("trickling-state", Role.ANY, "serves state chunks just short of the fetcher's timeout, or a few bytes at a time",
+        c -> new StateSourceLies(StateSourceLies.Kind.TRICKLING, c.viewChangeTimeoutMs(), random(c, "trickling-state")));
+    add("oversized-state", Role.ANY, "serves state chunks that claim a total size far beyond any real state",
+        c -> new StateSourceLies(StateSourceLies.Kind.OVERSIZED, c.viewChangeTimeoutMs(), random(c, "oversized-state")));
     add("lying-view-change", Role.ANY, "VIEW-CHANGEs with fabricated, omitted or outdated certificates",
         c -> new ViewChangeLies(c.n(), random(c, "lying-view-change")));
     add("lying-new-view", Role.NEXT_PRIMARY, "as new primary, a NEW-VIEW with the wrong pre-prepares",

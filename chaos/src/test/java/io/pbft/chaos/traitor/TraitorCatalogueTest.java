@@ -93,6 +93,18 @@ class TraitorCatalogueTest {
             r -> { }),
         new Case("corrupt-state", 2, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
             r -> assertTrue(r.replica(3).stateTransfers() > 0, r::report)),
+        // Replica 3, cut off, fetches state from replica 0 first: the staller, then someone else.
+        new Case("trickling-state", 0, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
+            r -> {
+              assertTrue(r.replica(3).stateTransfers() > 0, r::report);
+              assertTrue(rejected(r, Rejection.LYING_STATE_SOURCE.label()) + rejected(r, Rejection.STATE_SOURCE_SILENT.label())
+                  > 0, r::report);
+            }),
+        new Case("oversized-state", 0, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
+            r -> {
+              assertTrue(r.replica(3).stateTransfers() > 0, r::report);
+              assertTrue(rejected(r, Rejection.LYING_STATE_SOURCE.label()) > 0, r::report);
+            }),
         new Case("lying-view-change", 2, primaryStall(), Workload.Kind.KV,
             atLeastOne("a view change", SimulationResult::maxView)),
         new Case("lying-new-view", 1, primaryStall(), Workload.Kind.KV,
@@ -164,6 +176,7 @@ class TraitorCatalogueTest {
   void catalogueCoversEveryBehaviourTheIssueNames() {
     assertTrue(Traitors.names().containsAll(List.of("equivocating-primary", "conflicting-votes", "wrong-digests",
         "forged-requests", "replay", "stale-future", "forged-identity", "lying-replies", "false-checkpoints",
+        "trickling-state", "oversized-state", "mutations",
         "lying-view-change", "lying-new-view", "silent", "silent-to-some", "slow", "flood", "twins")),
         Traitors.names()::toString);
     for (Traitors.Entry e : Traitors.entries()) {
