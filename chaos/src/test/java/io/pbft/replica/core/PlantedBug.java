@@ -1,5 +1,8 @@
 package io.pbft.replica.core;
 
+import com.google.protobuf.ByteString;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +58,23 @@ enum PlantedBug {
     @Override
     int countPrepares(Slot slot) {
       return (int) slot.prepares.values().stream().filter(p -> p.view() == slot.view).count();
+    }
+  }),
+  /** A second, different pre-prepare accepted for a (view, sequence number) that has one. */
+  CONFLICTING_PRE_PREPARE_ACCEPTED(new Rules() {
+    @Override
+    boolean prePrepareAlreadyAccepted(Slot slot, long view, ByteString digest) {
+      return slot.hasPrePrepare() && slot.view == view && slot.digest.equals(digest);
+    }
+  }),
+  /** A VIEW-CHANGE's prepared certificates taken at their word, without any check. */
+  VIEW_CHANGE_CERTIFICATES_NOT_CHECKED(new Rules() {
+    @Override
+    ViewChangeRules.Prepared checkedCertificate(ViewChangeRules certificates, PreparedCertificate cert,
+        long newView) throws ViewChangeRules.Invalid {
+      PrePrepare pp = ViewChangeRules.parse(cert.getPrePrepare()).getPrePrepare();
+      return new ViewChangeRules.Prepared(pp.getView(), pp.getSequence(), pp.getDigest(), pp.getBatch(),
+          ViewChangeRules.requestsOf(pp.getBatch()));
     }
   });
 

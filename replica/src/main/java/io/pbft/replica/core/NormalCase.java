@@ -90,7 +90,7 @@ final class NormalCase {
       return;
     }
     Slot slot = state.slot(s);
-    if (slot.hasPrePrepare() && slot.view == v) {
+    if (rules.prePrepareAlreadyAccepted(slot, v, digest)) {
       if (!slot.digest.equals(digest)) {
         outbox.reject(Rejection.CONFLICTING_PRE_PREPARE, "v=%d n=%d already accepted another digest", v, s);
       }

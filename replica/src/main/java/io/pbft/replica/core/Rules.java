@@ -1,5 +1,7 @@
 package io.pbft.replica.core;
 
+import com.google.protobuf.ByteString;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
 import java.util.List;
 
@@ -30,6 +32,24 @@ class Rules {
   /** A pre-prepare is accepted only from the primary of its view. */
   boolean prePrepareSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;
+  }
+
+  /**
+   * A backup that accepted a pre-prepare for (view, sequence) accepts no other for them (section
+   * 4.2): true when {@code slot} already holds one for {@code view}, whatever its {@code digest}
+   * (a different one is refused, the same one is a duplicate).
+   */
+  boolean prePrepareAlreadyAccepted(Slot slot, long view, ByteString digest) {
+    return slot.hasPrePrepare() && slot.view == view;
+  }
+
+  /**
+   * A VIEW-CHANGE's prepared certificate counts only once checked (section 4.4): a pre-prepare of
+   * the primary of its view plus 2f matching prepares of distinct backups.
+   */
+  ViewChangeRules.Prepared checkedCertificate(ViewChangeRules certificates, PreparedCertificate cert, long newView)
+      throws ViewChangeRules.Invalid {
+    return certificates.checkCertificate(cert, newView);
   }
 
   /**

@@ -49,7 +49,7 @@ final class ViewChangeProtocol {
     this.state = state;
     this.outbox = outbox;
     this.rules = rules;
-    this.certificates = new ViewChangeRules(state.n, state.f, state.settings.windowSize());
+    this.certificates = new ViewChangeRules(state.n, state.f, state.settings.windowSize(), rules);
     this.requests = requests;
     this.timers = timers;
     this.checkpoints = checkpoints;
