@@ -76,6 +76,16 @@ enum PlantedBug {
       return new ViewChangeRules.Prepared(pp.getView(), pp.getSequence(), pp.getDigest(), pp.getBatch(),
           ViewChangeRules.requestsOf(pp.getBatch()));
     }
+  }),
+  /**
+   * A PREPARE or COMMIT filed under the replica it names without checking that replica signed it,
+   * so one replica's votes count in several places.
+   */
+  VOTES_COUNTED_TWICE(new Rules() {
+    @Override
+    boolean voteSignedByVoter(int signer, int named) {
+      return true;
+    }
   });
 
   private final Rules rules;

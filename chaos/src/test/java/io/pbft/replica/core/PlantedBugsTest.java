@@ -79,6 +79,13 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000);
       }, "fabricated certificates in 3's VIEW-CHANGE, primary (0) stalls");
+      // Replica 3 votes in every other replica's name as well as its own; a correct replica then
+      // prepares and commits on its votes alone and files them in its certificates, which the
+      // view change after the primary's stall exposes.
+      case VOTES_COUNTED_TWICE -> new Family(options(List.of(3), "honest", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().pause(0, t, t + 3_000);
+      }, "votes in others' names from 3, primary (0) stalls");
     };
   }
 
@@ -86,6 +93,8 @@ class PlantedBugsTest {
   private static void traitors(PlantedBug bug, SimulationConfig.Builder b) {
     if (bug == PlantedBug.VIEW_CHANGE_CERTIFICATES_NOT_CHECKED) {
       b.traitor(3, random -> new FabricatedCertificates());
+    } else if (bug == PlantedBug.VOTES_COUNTED_TWICE) {
+      b.traitor(3, random -> new VoteStuffing(4));
     }
   }
 

@@ -205,35 +205,38 @@ final class NormalCase {
     sendPrepare(slot);
   }
 
+  /** A vote is filed under the replica it names, which (checked first) is the one that signed it. */
   void onPrepare(int sender, Prepare p, SignedMessage signed) {
-    if (p.getReplicaId() != sender) {
+    if (!rules.voteSignedByVoter(sender, p.getReplicaId())) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "prepare names %d, signed by %d", p.getReplicaId(), sender);
       return;
     }
-    if (sender == state.primaryOf(p.getView())) {
-      outbox.reject(Rejection.PREPARE_FROM_PRIMARY, "sender %d view %d", sender, p.getView());
+    int voter = p.getReplicaId();
+    if (voter == state.primaryOf(p.getView())) {
+      outbox.reject(Rejection.PREPARE_FROM_PRIMARY, "sender %d view %d", voter, p.getView());
       return;
     }
-    if (!acceptVote("prepare", sender, p.getView(), p.getSequence(), p.getDigest())) {
+    if (!acceptVote("prepare", voter, p.getView(), p.getSequence(), p.getDigest())) {
       return;
     }
     Slot slot = state.slot(p.getSequence());
-    if (!recordVote(slot.prepares, Rejection.CONFLICTING_PREPARE, sender, p.getView(), p.getDigest(), signed)) {
+    if (!recordVote(slot.prepares, Rejection.CONFLICTING_PREPARE, voter, p.getView(), p.getDigest(), signed)) {
       return;
     }
     checkPrepared(slot);
   }
 
   void onCommit(int sender, Commit c, SignedMessage signed) {
-    if (c.getReplicaId() != sender) {
+    if (!rules.voteSignedByVoter(sender, c.getReplicaId())) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "commit names %d, signed by %d", c.getReplicaId(), sender);
       return;
     }
-    if (!acceptVote("commit", sender, c.getView(), c.getSequence(), c.getDigest())) {
+    int voter = c.getReplicaId();
+    if (!acceptVote("commit", voter, c.getView(), c.getSequence(), c.getDigest())) {
       return;
     }
     Slot slot = state.slot(c.getSequence());
-    if (!recordVote(slot.commits, Rejection.CONFLICTING_COMMIT, sender, c.getView(), c.getDigest(), signed)) {
+    if (!recordVote(slot.commits, Rejection.CONFLICTING_COMMIT, voter, c.getView(), c.getDigest(), signed)) {
       return;
     }
     checkCommitted(slot);

@@ -29,6 +29,14 @@ class Rules {
     return slot.matching(slot.prepares);
   }
 
+  /**
+   * A PREPARE or COMMIT counts as the vote of the replica it names only if that replica signed it:
+   * votes are filed one per replica, and a replica's vote must not fill another's place too.
+   */
+  boolean voteSignedByVoter(int signer, int named) {
+    return named == signer;
+  }
+
   /** A pre-prepare is accepted only from the primary of its view. */
   boolean prePrepareSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;
