@@ -86,6 +86,13 @@ enum PlantedBug {
     boolean voteSignedByVoter(int signer, int named) {
       return true;
     }
+  }),
+  /** A checkpoint made stable with 2f matching CHECKPOINTs instead of 2f + 1. */
+  CHECKPOINT_QUORUM_TOO_SMALL(new Rules() {
+    @Override
+    int checkpointVotesNeeded(int f) {
+      return 2 * f;
+    }
   });
 
   private final Rules rules;

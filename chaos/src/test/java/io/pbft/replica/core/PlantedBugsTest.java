@@ -86,6 +86,13 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000);
       }, "votes in others' names from 3, primary (0) stalls");
+      // Checkpoints become stable on two votes, and the proof a replica keeps holds only those;
+      // the view change after the primary's stall carries it in VIEW-CHANGEs. A traitor that
+      // votes made-up state digests (3) keeps its vote from completing honest quorums.
+      case CHECKPOINT_QUORUM_TOO_SMALL -> new Family(options(List.of(3), "false-checkpoints", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().pause(0, t, t + 3_000);
+      }, "false checkpoints from 3, primary (0) stalls");
     };
   }
 

@@ -24,6 +24,14 @@ class Rules {
     return 2 * f + 1;
   }
 
+  /**
+   * A checkpoint this replica took is stable once this many CHECKPOINTs from distinct replicas
+   * match its digest (section 4.3): 2f + 1, so that its proof convinces anyone.
+   */
+  int checkpointVotesNeeded(int f) {
+    return 2 * f + 1;
+  }
+
   /** The PREPAREs that count towards prepared: those matching the pre-prepare's view and digest. */
   int countPrepares(Slot slot) {
     return slot.matching(slot.prepares);
