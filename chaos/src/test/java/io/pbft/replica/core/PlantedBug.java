@@ -93,6 +93,13 @@ enum PlantedBug {
     int checkpointVotesNeeded(int f) {
       return 2 * f;
     }
+  }),
+  /** A NEW-VIEW accepted from a replica that is not the primary of the view it opens. */
+  NEW_VIEW_FROM_ANYONE(new Rules() {
+    @Override
+    boolean newViewSenderValid(int sender, int primaryOfView) {
+      return true;
+    }
   });
 
   private final Rules rules;

@@ -93,6 +93,14 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000);
       }, "false checkpoints from 3, primary (0) stalls");
+      // The primary (0) stalls and the new one (1) cannot reach replica 2 for a while, so 2
+      // hears view 1's NEW-VIEW first from replica 3, which passes it off as its own. Then the
+      // new primary stalls too: the VIEW-CHANGE for view 2 of a replica that took 3's
+      // pre-prepares carries certificates whose pre-prepare is not from view 1's primary.
+      case NEW_VIEW_FROM_ANYONE -> new Family(options(List.of(3), "honest", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().pause(0, t, t + 3_000).silence(1, Set.of(0, 2), t, t + 3_000).pause(1, t + 4_000, t + 7_000);
+      }, "NEW-VIEW passed off as its own by 3, view 1's primary cut off from 2, primaries 0 and 1 stall");
     };
   }
 
@@ -102,6 +110,8 @@ class PlantedBugsTest {
       b.traitor(3, random -> new FabricatedCertificates());
     } else if (bug == PlantedBug.VOTES_COUNTED_TWICE) {
       b.traitor(3, random -> new VoteStuffing(4));
+    } else if (bug == PlantedBug.NEW_VIEW_FROM_ANYONE) {
+      b.traitor(3, random -> new ImpostorNewView(4, 3));
     }
   }
 

@@ -50,6 +50,11 @@ class Rules {
     return sender == primaryOfView;
   }
 
+  /** A NEW-VIEW is accepted only from the primary of the view it opens (section 4.4). */
+  boolean newViewSenderValid(int sender, int primaryOfView) {
+    return sender == primaryOfView;
+  }
+
   /**
    * A backup that accepted a pre-prepare for (view, sequence) accepts no other for them (section
    * 4.2): true when {@code slot} already holds one for {@code view}, whatever its {@code digest}

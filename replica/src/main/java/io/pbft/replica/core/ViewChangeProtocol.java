@@ -211,7 +211,7 @@ final class ViewChangeProtocol {
     if (v < state.view || (v == state.view && !state.viewChanging)) {
       return; // that view is open already or passed
     }
-    if (sender != state.primaryOf(v)) {
+    if (!rules.newViewSenderValid(sender, state.primaryOf(v))) {
       outbox.reject(Rejection.NEW_VIEW_FROM_NON_PRIMARY, "sender %d is not primary of view %d", sender, v);
       return;
     }
