@@ -100,6 +100,13 @@ enum PlantedBug {
     boolean newViewSenderValid(int sender, int primaryOfView) {
       return true;
     }
+  }),
+  /** The NEW-VIEW computed from the certificate of the lowest view for a sequence number, not the highest. */
+  LOWEST_VIEW_CERTIFICATE_CHOSEN(new Rules() {
+    @Override
+    boolean certificateOutranks(ViewChangeRules.Prepared candidate, ViewChangeRules.Prepared best) {
+      return candidate.view() < best.view();
+    }
   });
 
   private final Rules rules;

@@ -101,6 +101,17 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000).silence(1, Set.of(0, 2), t, t + 3_000).pause(1, t + 4_000, t + 7_000);
       }, "NEW-VIEW passed off as its own by 3, view 1's primary cut off from 2, primaries 0 and 1 stall");
+      // Replicas 0, 1 and 2 get no PREPAREs for a while: what the primary proposes then
+      // prepares at replica 3 alone, nothing commits, and the group moves to view 1, where the
+      // new primary (1) proposes other batches at those sequence numbers, which commit. Then it
+      // stalls, and replica 3's VIEW-CHANGE for view 2 reports its view-0 certificates.
+      case LOWEST_VIEW_CERTIFICATE_CHOSEN -> new Family(options(List.of(3), "honest", false), fs -> {
+        Random r = new Random(fs.seed());
+        long t = 40 + r.nextInt(160);
+        long healed = t + 1_300 + r.nextInt(400);
+        long stall = healed + 50 + r.nextInt(200);
+        fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 1, 2), t, healed).pause(1, stall, stall + 3_000);
+      }, "PREPAREs to 0, 1, 2 lost, then view 1's primary stalls; outdated certificates from 3");
     };
   }
 
@@ -112,6 +123,8 @@ class PlantedBugsTest {
       b.traitor(3, random -> new VoteStuffing(4));
     } else if (bug == PlantedBug.NEW_VIEW_FROM_ANYONE) {
       b.traitor(3, random -> new ImpostorNewView(4, 3));
+    } else if (bug == PlantedBug.LOWEST_VIEW_CERTIFICATE_CHOSEN) {
+      b.traitor(3, random -> new OutdatedCertificates());
     }
   }
 

@@ -74,6 +74,14 @@ class Rules {
   }
 
   /**
+   * Computing a NEW-VIEW, a sequence number gets the batch of the certificate from the highest
+   * view among the VIEW-CHANGEs (section 4.4): true when {@code candidate} outranks {@code best}.
+   */
+  boolean certificateOutranks(ViewChangeRules.Prepared candidate, ViewChangeRules.Prepared best) {
+    return candidate.view() > best.view();
+  }
+
+  /**
    * The pre-prepares a backup installs from a NEW-VIEW: those it recomputed from the VIEW-CHANGEs
    * (it refuses a NEW-VIEW whose own list differs).
    */

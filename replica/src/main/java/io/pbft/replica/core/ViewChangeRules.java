@@ -222,7 +222,7 @@ final class ViewChangeRules {
       Prepared best = null;
       for (Checked c : viewChanges) {
         Prepared p = c.prepared().get(s);
-        if (p != null && (best == null || p.view() > best.view())) {
+        if (p != null && (best == null || rules.certificateOutranks(p, best))) {
           best = p;
         }
       }
