@@ -1,15 +1,18 @@
 package io.pbft.replica.core;
 
 import com.google.protobuf.ByteString;
+import io.pbft.chaos.sim.SimulationConfig;
 import io.pbft.proto.PrePrepare;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.execution.PlantedExecutionBugs;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Deliberate protocol bugs that the chaos harness must catch, each one rule of {@link Rules}
- * broken. They live in test code, in the core's package (a split package, fine on the class
+ * Deliberate protocol bugs that the chaos harness must catch, each one rule of {@link Rules} (or
+ * of the executor's ExecutionRules) broken. They live in test code, in the core's package (a split package, fine on the class
  * path): the shipped core has no way to run anything but {@link Rules#PAPER}.
  */
 enum PlantedBug {
@@ -107,16 +110,31 @@ enum PlantedBug {
     boolean certificateOutranks(ViewChangeRules.Prepared candidate, ViewChangeRules.Prepared best) {
       return candidate.view() < best.view();
     }
-  });
+  }),
+  /** A request executed again although its timestamp is not above its client's last executed one. */
+  EXACTLY_ONCE_SKIPPED(Rules.PAPER, PlantedExecutionBugs.exactlyOnceSkipped()),
+  /** A state fetched from peers installed without checking its digest against the certified one. */
+  STATE_DIGEST_NOT_CHECKED(Rules.PAPER, PlantedExecutionBugs.stateDigestNotChecked());
 
   private final Rules rules;
+  private final SimulationConfig.ExecutionFactory executions;
 
   PlantedBug(Rules rules) {
+    this(rules, Execution::new);
+  }
+
+  PlantedBug(Rules rules, SimulationConfig.ExecutionFactory executions) {
     this.rules = rules;
+    this.executions = executions;
+  }
+
+  /** Builds executors that run with this bug (the paper's, for a bug of the core). */
+  SimulationConfig.ExecutionFactory executions() {
+    return executions;
   }
 
   /** Builds cores that run with this bug. */
-  io.pbft.chaos.sim.SimulationConfig.CoreFactory cores() {
+  SimulationConfig.CoreFactory cores() {
     return (id, n, f, settings, signer, knownClient) -> new ReplicaCore(id, n, f, settings, signer, knownClient, rules);
   }
 }

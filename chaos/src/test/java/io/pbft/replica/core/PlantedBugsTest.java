@@ -112,6 +112,16 @@ class PlantedBugsTest {
         long stall = healed + 50 + r.nextInt(200);
         fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 1, 2), t, healed).pause(1, stall, stall + 3_000);
       }, "PREPAREs to 0, 1, 2 lost, then view 1's primary stalls; outdated certificates from 3");
+      // A primary that puts replayed and tampered requests in its batches: a replayed one runs
+      // again where the executor does not check timestamps.
+      case EXACTLY_ONCE_SKIPPED -> new Family(
+          options(null, "forged-requests", false), fs -> { }, "primary forging and replaying requests");
+      // Replica 2 stalls long enough for the others to move a window or more ahead, so it fetches
+      // their state; replica 3 serves it corrupted chunks.
+      case STATE_DIGEST_NOT_CHECKED -> new Family(options(List.of(3), "corrupt-state", false), fs -> {
+        long t = 40 + new Random(fs.seed()).nextInt(160);
+        fs.faults().pause(2, t, t + 2_000);
+      }, "replica 2 stalls and fetches state, 3 serves it corrupted");
     };
   }
 
@@ -158,7 +168,7 @@ class PlantedBugsTest {
       family.faults().accept(new FaultSeed(seed, drawn.faults()));
       traitors(bug, b);
       if (planted) {
-        b.cores(bug.cores());
+        b.cores(bug.cores()).executions(bug.executions());
       }
     });
   }
