@@ -111,6 +111,13 @@ enum PlantedBug {
       return candidate.view() < best.view();
     }
   }),
+  /** A batch prepared at once though this replica could not authenticate a request in it. */
+  UNAUTHENTICATED_REQUESTS_PREPARED(new Rules() {
+    @Override
+    boolean requestAuthenticatedHere(io.pbft.replica.verify.VerifiedRequest r, Requests requests) {
+      return true;
+    }
+  }),
   /** A request executed again although its timestamp is not above its client's last executed one. */
   EXACTLY_ONCE_SKIPPED(Rules.PAPER, PlantedExecutionBugs.exactlyOnceSkipped()),
   /** A state fetched from peers installed without checking its digest against the certified one. */

@@ -116,6 +116,11 @@ class PlantedBugsTest {
       // again where the executor does not check timestamps.
       case EXACTLY_ONCE_SKIPPED -> new Family(
           options(null, "forged-requests", false), fs -> { }, "primary forging and replaying requests");
+      // The same primary, in the seeds that draw MAC authentication: a request whose contents it
+      // changed under the client's old authenticator reaches the backups unauthenticated
+      // (signatures would make the verifier refuse the whole pre-prepare).
+      case UNAUTHENTICATED_REQUESTS_PREPARED -> new Family(
+          options(null, "forged-requests", false), fs -> { }, "primary forging and replaying requests");
       // Replica 2 stalls long enough for the others to move a window or more ahead, so it fetches
       // their state; replica 3 serves it corrupted chunks.
       case STATE_DIGEST_NOT_CHECKED -> new Family(options(List.of(3), "corrupt-state", false), fs -> {

@@ -146,7 +146,7 @@ final class NormalCase {
    */
   private boolean authenticatedHere(List<VerifiedRequest> batchRequests) {
     for (VerifiedRequest r : batchRequests) {
-      if (!r.authenticated() && !requests.heldFromClient(r)) {
+      if (!rules.requestAuthenticatedHere(r, requests)) {
         return false;
       }
     }

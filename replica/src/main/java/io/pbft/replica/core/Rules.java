@@ -3,6 +3,7 @@ package io.pbft.replica.core;
 import com.google.protobuf.ByteString;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
 import java.util.List;
 
 /**
@@ -43,6 +44,15 @@ class Rules {
    */
   boolean voteSignedByVoter(int signer, int named) {
     return named == signer;
+  }
+
+  /**
+   * A backup prepares a batch at once only if it authenticated every request in it itself: by its
+   * authenticator entry, or because the client sent it this very request; otherwise its PREPARE
+   * waits for f other backups to vouch for the batch.
+   */
+  boolean requestAuthenticatedHere(VerifiedRequest r, Requests requests) {
+    return r.authenticated() || requests.heldFromClient(r);
   }
 
   /** A pre-prepare is accepted only from the primary of its view. */
