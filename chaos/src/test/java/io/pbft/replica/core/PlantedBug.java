@@ -118,6 +118,21 @@ enum PlantedBug {
       return true;
     }
   }),
+  /**
+   * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
+   * prepared, after this replica sent its VIEW-CHANGE.
+   */
+  OLD_VIEW_VOTES_AFTER_VIEW_CHANGE(new Rules() {
+    @Override
+    boolean voteForLeftView(long voteView, long currentView) {
+      return false;
+    }
+
+    @Override
+    boolean agreesInView(long slotView, ReplicaState state) {
+      return true;
+    }
+  }),
   /** A request executed again although its timestamp is not above its client's last executed one. */
   EXACTLY_ONCE_SKIPPED(Rules.PAPER, PlantedExecutionBugs.exactlyOnceSkipped()),
   /** A state fetched from peers installed without checking its digest against the certified one. */

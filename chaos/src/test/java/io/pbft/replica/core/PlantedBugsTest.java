@@ -121,6 +121,13 @@ class PlantedBugsTest {
       // (signatures would make the verifier refuse the whole pre-prepare).
       case UNAUTHENTICATED_REQUESTS_PREPARED -> new Family(
           options(null, "forged-requests", false), fs -> { }, "primary forging and replaying requests");
+      // Messages are held up to 1.5 s for a while and the primary stalls: PREPAREs of view 0
+      // reach replicas after they sent their VIEW-CHANGEs for view 1, which did not report those
+      // batches, and view 1 puts other batches at their sequence numbers.
+      case OLD_VIEW_VOTES_AFTER_VIEW_CHANGE -> new Family(options(List.of(3), "honest", false), fs -> {
+        long t = 40 + new Random(fs.seed()).nextInt(160);
+        fs.faults().lossy(0, 0.5, 1_500, t, t + 2_000).pause(0, t + 100, t + 3_000);
+      }, "messages delayed up to 1.5 s, primary (0) stalls");
       // Replica 2 stalls long enough for the others to move a window or more ahead, so it fetches
       // their state; replica 3 serves it corrupted chunks.
       case STATE_DIGEST_NOT_CHECKED -> new Family(options(List.of(3), "corrupt-state", false), fs -> {

@@ -247,7 +247,7 @@ final class NormalCase {
    * overtake the NEW-VIEW that opens that view, and each replica holds one vote per slot.
    */
   private boolean acceptVote(String kind, int sender, long v, long s, ByteString digest) {
-    if (v < state.view) {
+    if (rules.voteForLeftView(v, state.view)) {
       outbox.reject(Rejection.WRONG_VIEW, "%s from %d v=%d n=%d while in view %d", kind, sender, v, s, state.view);
       return false;
     }
@@ -282,7 +282,7 @@ final class NormalCase {
   /** prepared(m, v, n, i): the pre-prepare plus 2f matching prepares from distinct backups. */
   void checkPrepared(Slot slot) {
     prepareOnceVouched(slot);
-    if (slot.prepared || !slot.hasPrePrepare() || slot.view != state.view || state.viewChanging) {
+    if (slot.prepared || !slot.hasPrePrepare() || !rules.agreesInView(slot.view, state)) {
       return;
     }
     if (rules.countPrepares(slot) < rules.preparesNeeded(state.f)) {

@@ -55,6 +55,22 @@ class Rules {
     return r.authenticated() || requests.heldFromClient(r);
   }
 
+  /**
+   * PREPAREs and COMMITs for a view below this replica's are refused: it left that view, and sent
+   * a VIEW-CHANGE reporting what it had prepared there (section 4.4).
+   */
+  boolean voteForLeftView(long voteView, long currentView) {
+    return voteView < currentView;
+  }
+
+  /**
+   * A slot prepares (and this replica sends its COMMIT) only in the view this replica is in, and
+   * not while it changes views: its VIEW-CHANGE stays the whole of what it prepared before leaving.
+   */
+  boolean agreesInView(long slotView, ReplicaState state) {
+    return slotView == state.view && !state.viewChanging;
+  }
+
   /** A pre-prepare is accepted only from the primary of its view. */
   boolean prePrepareSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;
