@@ -17,12 +17,13 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The harness must be able to fail: each {@link PlantedBug}, switched on in every core, is caught
- * by the checkers within a bounded number of seeds, and the seed that caught it runs clean with
- * the bug off (so it was the bug that was caught, not something else).
+ * The harness must be able to fail: each {@link PlantedBug}, switched on in every core (or every
+ * executor), is caught by the checkers within a bounded number of seeds, and the seed that caught
+ * it runs clean with the bug off (so it was the bug that was caught, not something else).
  *
  * <p>This class lives in the core's package (a split package, fine on the class path) because
- * only code compiled into {@code io.pbft.replica.core} can build a core with other {@link Rules}.
+ * only code compiled into {@code io.pbft.replica.core} can build a core with other {@link Rules}
+ * (executors with other rules come from {@code io.pbft.replica.execution.PlantedExecutionBugs}).
  *
  * <p>Each bug gets a family of scenarios, one per seed (the seed draws the workload, clients,
  * latencies, protocol bounds and the timing of faults), with the traitor that makes the bug show:
@@ -137,7 +138,11 @@ class PlantedBugsTest {
     };
   }
 
-  /** Test-side traitors, for lies the catalogue tells too rarely for a small family. */
+  /**
+   * Test-side traitors, for lies the catalogue tells too rarely (or not at all) for a small
+   * family. Their families name an honest traitor at the same id, so that the drawn scenario
+   * places no other traitor; this one replaces it.
+   */
   private static void traitors(PlantedBug bug, SimulationConfig.Builder b) {
     if (bug == PlantedBug.VIEW_CHANGE_CERTIFICATES_NOT_CHECKED) {
       b.traitor(3, random -> new FabricatedCertificates());
