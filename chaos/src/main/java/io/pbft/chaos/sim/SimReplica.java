@@ -31,6 +31,7 @@ final class SimReplica {
   private final int n;
   private final String label;
   private final Supplier<ReplicaCore> cores;
+  private final SimulationConfig.ExecutionFactory executions;
   private final Supplier<RecordingStateMachine> apps;
   private final ExecutionLog executionLog;
   private final CheckpointLog checkpointLog;
@@ -59,13 +60,15 @@ final class SimReplica {
   private long priorTransfers;
   private SimRecorder recorder = SimRecorder.NONE;
 
-  SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
+  SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, SimulationConfig.ExecutionFactory executions,
+      Supplier<RecordingStateMachine> apps,
       boolean durable, Signer keys, Behaviour behaviour, boolean traitor, SimNetwork network,
       Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
     this.id = id;
     this.n = n;
     this.label = label;
     this.cores = cores;
+    this.executions = executions;
     this.apps = apps;
     this.executionLog = executionLog;
     this.checkpointLog = checkpointLog;
@@ -100,7 +103,7 @@ final class SimReplica {
         scheduler.after(delayMs, () -> transmit(out, body));
       }
     };
-    return new InlineReplica(core, new Execution(app, disk != null ? disk : CheckpointStore.NONE),
+    return new InlineReplica(core, executions.create(app, disk != null ? disk : CheckpointStore.NONE),
         disk != null ? disk : EffectApplier.Storage.NONE, behaviour, signing, transport,
         (client, reply) -> network.sendReply(id, client, reply));
   }

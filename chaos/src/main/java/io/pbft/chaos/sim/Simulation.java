@@ -164,7 +164,7 @@ public final class Simulation implements SimNetwork.Receiver {
         ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
         : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
     boolean durable = config.durable() || config.faults().restarts(i);
-    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores,
+    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, config.executions(),
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
         config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, this::violation);
     r.record(recorder);

@@ -6,7 +6,10 @@ import io.pbft.config.ProtocolSettings;
 import io.pbft.crypto.Signer;
 import java.util.function.IntPredicate;
 import io.pbft.replica.node.Behaviour;
+import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Execution;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -62,6 +65,8 @@ import java.util.function.Function;
  *     instead of Ed25519 ({@link FastSignatures}): within a simulation they bind signer and content
  *     as well (a traitor holds its own key only), and a run costs a fraction of the CPU; the fuzz
  *     runner keeps a share of seeds real
+ * @param executions builds each replica's executor; like {@code cores}, a test build passes one
+ *     that plants a deliberate bug
  */
 public record SimulationConfig(
     long seed,
@@ -92,7 +97,14 @@ public record SimulationConfig(
     long eventsMax,
     Authentication authentication,
     Map<Integer, Set<Integer>> badMacs,
-    boolean fastCrypto) {
+    boolean fastCrypto,
+    ExecutionFactory executions) {
+
+  /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
+  @FunctionalInterface
+  public interface ExecutionFactory {
+    Execution create(StateMachine app, CheckpointStore store);
+  }
 
   /** Builds a replica's core, with the arguments of {@link ReplicaCore}'s constructor. */
   @FunctionalInterface
@@ -185,6 +197,7 @@ public record SimulationConfig(
     b.authentication = authentication;
     b.badMacs.putAll(badMacs);
     b.fastCrypto = fastCrypto;
+    b.executions = executions;
     return b;
   }
 
@@ -211,6 +224,7 @@ public record SimulationConfig(
     private boolean requireConvergence = true;
     private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
     private CoreFactory cores = ReplicaCore::new;
+    private ExecutionFactory executions = Execution::new;
     private Workload.Kind workload = Workload.Kind.KV;
     private final Set<Integer> twins = new TreeSet<>();
     private long livenessOpBoundMs;
@@ -243,6 +257,11 @@ public record SimulationConfig(
     public Builder requireConvergence(boolean v) { requireConvergence = v; return this; }
 
     /** How each replica's core is built (a test build plants bugs with it). */
+    public Builder executions(ExecutionFactory v) {
+      executions = v;
+      return this;
+    }
+
     public Builder cores(CoreFactory v) {
       cores = v;
       return this;
@@ -288,7 +307,7 @@ public record SimulationConfig(
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
-          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto);
+          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions);
     }
   }
 }

@@ -106,7 +106,7 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
       Ed25519Keys replicaKey = replicaKeys.get(i);
       Supplier<ReplicaCore> cores =
           () -> config.cores().create(id, n, config.f(), config.protocol(), replicaKey, verifier::knownClient);
-      replicas.add(new SimReplica(i, n, "replica " + i, cores,
+      replicas.add(new SimReplica(i, n, "replica " + i, cores, config.executions(),
           () -> new RecordingStateMachine(id, kv.newStateMachine(), log), true, replicaKey, Behaviour.HONEST, false,
           network, scheduler, log, checkpoints, this::violation));
       verifierDrops.add(new long[1]);

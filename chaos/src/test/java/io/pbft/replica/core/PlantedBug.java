@@ -1,12 +1,18 @@
 package io.pbft.replica.core;
 
+import com.google.protobuf.ByteString;
+import io.pbft.chaos.sim.SimulationConfig;
+import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.execution.Execution;
+import io.pbft.replica.execution.PlantedExecutionBugs;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Deliberate protocol bugs that the chaos harness must catch, each one rule of {@link Rules}
- * broken. They live in test code, in the core's package (a split package, fine on the class
+ * Deliberate protocol bugs that the chaos harness must catch, each one rule of {@link Rules} (or
+ * of the executor's ExecutionRules) broken. They live in test code, in the core's package (a split package, fine on the class
  * path): the shipped core has no way to run anything but {@link Rules#PAPER}.
  */
 enum PlantedBug {
@@ -56,16 +62,101 @@ enum PlantedBug {
     int countPrepares(Slot slot) {
       return (int) slot.prepares.values().stream().filter(p -> p.view() == slot.view).count();
     }
-  });
+  }),
+  /** A second, different pre-prepare accepted for a (view, sequence number) that has one. */
+  CONFLICTING_PRE_PREPARE_ACCEPTED(new Rules() {
+    @Override
+    boolean prePrepareAlreadyAccepted(Slot slot, long view, ByteString digest) {
+      return slot.hasPrePrepare() && slot.view == view && slot.digest.equals(digest);
+    }
+  }),
+  /** A VIEW-CHANGE's prepared certificates taken at their word, without any check. */
+  VIEW_CHANGE_CERTIFICATES_NOT_CHECKED(new Rules() {
+    @Override
+    ViewChangeRules.Prepared checkedCertificate(ViewChangeRules certificates, PreparedCertificate cert,
+        long newView) throws ViewChangeRules.Invalid {
+      PrePrepare pp = ViewChangeRules.parse(cert.getPrePrepare()).getPrePrepare();
+      return new ViewChangeRules.Prepared(pp.getView(), pp.getSequence(), pp.getDigest(), pp.getBatch(),
+          ViewChangeRules.requestsOf(pp.getBatch()));
+    }
+  }),
+  /**
+   * A PREPARE or COMMIT filed under the replica it names without checking that replica signed it,
+   * so one replica's votes count in several places.
+   */
+  VOTES_COUNTED_TWICE(new Rules() {
+    @Override
+    boolean voteSignedByVoter(int signer, int named) {
+      return true;
+    }
+  }),
+  /** A checkpoint made stable with 2f matching CHECKPOINTs instead of 2f + 1. */
+  CHECKPOINT_QUORUM_TOO_SMALL(new Rules() {
+    @Override
+    int checkpointVotesNeeded(int f) {
+      return 2 * f;
+    }
+  }),
+  /** A NEW-VIEW accepted from a replica that is not the primary of the view it opens. */
+  NEW_VIEW_FROM_ANYONE(new Rules() {
+    @Override
+    boolean newViewSenderValid(int sender, int primaryOfView) {
+      return true;
+    }
+  }),
+  /** The NEW-VIEW computed from the certificate of the lowest view for a sequence number, not the highest. */
+  LOWEST_VIEW_CERTIFICATE_CHOSEN(new Rules() {
+    @Override
+    boolean certificateOutranks(ViewChangeRules.Prepared candidate, ViewChangeRules.Prepared best) {
+      return candidate.view() < best.view();
+    }
+  }),
+  /** A batch prepared at once though this replica could not authenticate a request in it. */
+  UNAUTHENTICATED_REQUESTS_PREPARED(new Rules() {
+    @Override
+    boolean requestAuthenticatedHere(io.pbft.replica.verify.VerifiedRequest r, Requests requests) {
+      return true;
+    }
+  }),
+  /**
+   * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
+   * prepared, after this replica sent its VIEW-CHANGE.
+   */
+  OLD_VIEW_VOTES_AFTER_VIEW_CHANGE(new Rules() {
+    @Override
+    boolean voteForLeftView(long voteView, long currentView) {
+      return false;
+    }
+
+    @Override
+    boolean agreesInView(long slotView, ReplicaState state) {
+      return true;
+    }
+  }),
+  /** A request executed again although its timestamp is not above its client's last executed one. */
+  EXACTLY_ONCE_SKIPPED(Rules.PAPER, PlantedExecutionBugs.exactlyOnceSkipped()),
+  /** A state fetched from peers installed without checking its digest against the certified one. */
+  STATE_DIGEST_NOT_CHECKED(Rules.PAPER, PlantedExecutionBugs.stateDigestNotChecked());
 
   private final Rules rules;
+  private final SimulationConfig.ExecutionFactory executions;
 
   PlantedBug(Rules rules) {
+    this(rules, Execution::new);
+  }
+
+  PlantedBug(Rules rules, SimulationConfig.ExecutionFactory executions) {
     this.rules = rules;
+    this.executions = executions;
+  }
+
+  /** Builds executors that run with this bug (the paper's, for a bug of the core). */
+  SimulationConfig.ExecutionFactory executions() {
+    return executions;
   }
 
   /** Builds cores that run with this bug. */
-  io.pbft.chaos.sim.SimulationConfig.CoreFactory cores() {
+  SimulationConfig.CoreFactory cores() {
     return (id, n, f, settings, signer, knownClient) -> new ReplicaCore(id, n, f, settings, signer, knownClient, rules);
   }
 }

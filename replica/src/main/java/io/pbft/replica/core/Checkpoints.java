@@ -34,6 +34,7 @@ final class Checkpoints {
   private final Outbox outbox;
   private final StateTransfer transfer;
   private final NormalCase normal;
+  private final Rules rules;
   private final CheckpointVotes votes = new CheckpointVotes();
   /** Votes kept per replica beyond the window: its two lowest and its highest. */
   private final int aheadVotesMax;
@@ -42,11 +43,13 @@ final class Checkpoints {
   /** This replica's own checkpoints that were not stable yet at the previous heartbeat. */
   private Set<Long> ownWaiting = Set.of();
 
-  Checkpoints(ReplicaState state, Outbox outbox, StateTransfer transfer, NormalCase normal, int aheadVotesMax) {
+  Checkpoints(ReplicaState state, Outbox outbox, StateTransfer transfer, NormalCase normal, Rules rules,
+      int aheadVotesMax) {
     this.state = state;
     this.outbox = outbox;
     this.transfer = transfer;
     this.normal = normal;
+    this.rules = rules;
     this.aheadVotesMax = aheadVotesMax;
   }
 
@@ -130,7 +133,7 @@ final class Checkpoints {
       return;
     }
     List<SignedMessage> proof = votes.matching(s, mine);
-    if (proof.size() >= state.quorum()) {
+    if (proof.size() >= rules.checkpointVotesNeeded(state.f)) {
       makeStable(s, mine, proof);
     }
   }

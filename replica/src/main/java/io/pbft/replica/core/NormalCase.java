@@ -90,7 +90,7 @@ final class NormalCase {
       return;
     }
     Slot slot = state.slot(s);
-    if (slot.hasPrePrepare() && slot.view == v) {
+    if (rules.prePrepareAlreadyAccepted(slot, v, digest)) {
       if (!slot.digest.equals(digest)) {
         outbox.reject(Rejection.CONFLICTING_PRE_PREPARE, "v=%d n=%d already accepted another digest", v, s);
       }
@@ -146,7 +146,7 @@ final class NormalCase {
    */
   private boolean authenticatedHere(List<VerifiedRequest> batchRequests) {
     for (VerifiedRequest r : batchRequests) {
-      if (!r.authenticated() && !requests.heldFromClient(r)) {
+      if (!rules.requestAuthenticatedHere(r, requests)) {
         return false;
       }
     }
@@ -205,35 +205,38 @@ final class NormalCase {
     sendPrepare(slot);
   }
 
+  /** A vote is filed under the replica it names, which (checked first) is the one that signed it. */
   void onPrepare(int sender, Prepare p, SignedMessage signed) {
-    if (p.getReplicaId() != sender) {
+    if (!rules.voteSignedByVoter(sender, p.getReplicaId())) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "prepare names %d, signed by %d", p.getReplicaId(), sender);
       return;
     }
-    if (sender == state.primaryOf(p.getView())) {
-      outbox.reject(Rejection.PREPARE_FROM_PRIMARY, "sender %d view %d", sender, p.getView());
+    int voter = p.getReplicaId();
+    if (voter == state.primaryOf(p.getView())) {
+      outbox.reject(Rejection.PREPARE_FROM_PRIMARY, "sender %d view %d", voter, p.getView());
       return;
     }
-    if (!acceptVote("prepare", sender, p.getView(), p.getSequence(), p.getDigest())) {
+    if (!acceptVote("prepare", voter, p.getView(), p.getSequence(), p.getDigest())) {
       return;
     }
     Slot slot = state.slot(p.getSequence());
-    if (!recordVote(slot.prepares, Rejection.CONFLICTING_PREPARE, sender, p.getView(), p.getDigest(), signed)) {
+    if (!recordVote(slot.prepares, Rejection.CONFLICTING_PREPARE, voter, p.getView(), p.getDigest(), signed)) {
       return;
     }
     checkPrepared(slot);
   }
 
   void onCommit(int sender, Commit c, SignedMessage signed) {
-    if (c.getReplicaId() != sender) {
+    if (!rules.voteSignedByVoter(sender, c.getReplicaId())) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "commit names %d, signed by %d", c.getReplicaId(), sender);
       return;
     }
-    if (!acceptVote("commit", sender, c.getView(), c.getSequence(), c.getDigest())) {
+    int voter = c.getReplicaId();
+    if (!acceptVote("commit", voter, c.getView(), c.getSequence(), c.getDigest())) {
       return;
     }
     Slot slot = state.slot(c.getSequence());
-    if (!recordVote(slot.commits, Rejection.CONFLICTING_COMMIT, sender, c.getView(), c.getDigest(), signed)) {
+    if (!recordVote(slot.commits, Rejection.CONFLICTING_COMMIT, voter, c.getView(), c.getDigest(), signed)) {
       return;
     }
     checkCommitted(slot);
@@ -244,7 +247,7 @@ final class NormalCase {
    * overtake the NEW-VIEW that opens that view, and each replica holds one vote per slot.
    */
   private boolean acceptVote(String kind, int sender, long v, long s, ByteString digest) {
-    if (v < state.view) {
+    if (rules.voteForLeftView(v, state.view)) {
       outbox.reject(Rejection.WRONG_VIEW, "%s from %d v=%d n=%d while in view %d", kind, sender, v, s, state.view);
       return false;
     }
@@ -279,7 +282,7 @@ final class NormalCase {
   /** prepared(m, v, n, i): the pre-prepare plus 2f matching prepares from distinct backups. */
   void checkPrepared(Slot slot) {
     prepareOnceVouched(slot);
-    if (slot.prepared || !slot.hasPrePrepare() || slot.view != state.view || state.viewChanging) {
+    if (slot.prepared || !slot.hasPrePrepare() || !rules.agreesInView(slot.view, state)) {
       return;
     }
     if (rules.countPrepares(slot) < rules.preparesNeeded(state.f)) {

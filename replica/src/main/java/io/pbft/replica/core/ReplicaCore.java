@@ -67,7 +67,7 @@ public final class ReplicaCore {
     this.transfer = new StateTransfer(state, outbox);
     this.normal = new NormalCase(state, outbox, rules, requests, transfer::active);
     this.execution = new ExecutionOrder(state, outbox, requests, transfer::active);
-    this.checkpoints = new Checkpoints(state, outbox, transfer, normal, settings.aheadCheckpointVotesMax());
+    this.checkpoints = new Checkpoints(state, outbox, transfer, normal, rules, settings.aheadCheckpointVotesMax());
     this.complaints = new Complaints(state, outbox);
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
     this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax());

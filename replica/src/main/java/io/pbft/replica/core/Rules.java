@@ -1,6 +1,9 @@
 package io.pbft.replica.core;
 
+import com.google.protobuf.ByteString;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.SignedMessage;
+import io.pbft.replica.verify.VerifiedRequest;
 import java.util.List;
 
 /**
@@ -22,14 +25,86 @@ class Rules {
     return 2 * f + 1;
   }
 
+  /**
+   * A checkpoint this replica took is stable once this many CHECKPOINTs from distinct replicas
+   * match its digest (section 4.3): 2f + 1, so that its proof convinces anyone.
+   */
+  int checkpointVotesNeeded(int f) {
+    return 2 * f + 1;
+  }
+
   /** The PREPAREs that count towards prepared: those matching the pre-prepare's view and digest. */
   int countPrepares(Slot slot) {
     return slot.matching(slot.prepares);
   }
 
+  /**
+   * A PREPARE or COMMIT counts as the vote of the replica it names only if that replica signed it:
+   * votes are filed one per replica, and a replica's vote must not fill another's place too.
+   */
+  boolean voteSignedByVoter(int signer, int named) {
+    return named == signer;
+  }
+
+  /**
+   * A backup prepares a batch at once only if it authenticated every request in it itself: by its
+   * authenticator entry, or because the client sent it this very request; otherwise its PREPARE
+   * waits for f other backups to vouch for the batch.
+   */
+  boolean requestAuthenticatedHere(VerifiedRequest r, Requests requests) {
+    return r.authenticated() || requests.heldFromClient(r);
+  }
+
+  /**
+   * PREPAREs and COMMITs for a view below this replica's are refused: it left that view, and sent
+   * a VIEW-CHANGE reporting what it had prepared there (section 4.4).
+   */
+  boolean voteForLeftView(long voteView, long currentView) {
+    return voteView < currentView;
+  }
+
+  /**
+   * A slot prepares (and this replica sends its COMMIT) only in the view this replica is in, and
+   * not while it changes views: its VIEW-CHANGE stays the whole of what it prepared before leaving.
+   */
+  boolean agreesInView(long slotView, ReplicaState state) {
+    return slotView == state.view && !state.viewChanging;
+  }
+
   /** A pre-prepare is accepted only from the primary of its view. */
   boolean prePrepareSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;
+  }
+
+  /** A NEW-VIEW is accepted only from the primary of the view it opens (section 4.4). */
+  boolean newViewSenderValid(int sender, int primaryOfView) {
+    return sender == primaryOfView;
+  }
+
+  /**
+   * A backup that accepted a pre-prepare for (view, sequence) accepts no other for them (section
+   * 4.2): true when {@code slot} already holds one for {@code view}, whatever its {@code digest}
+   * (a different one is refused, the same one is a duplicate).
+   */
+  boolean prePrepareAlreadyAccepted(Slot slot, long view, ByteString digest) {
+    return slot.hasPrePrepare() && slot.view == view;
+  }
+
+  /**
+   * A VIEW-CHANGE's prepared certificate counts only once checked (section 4.4): a pre-prepare of
+   * the primary of its view plus 2f matching prepares of distinct backups.
+   */
+  ViewChangeRules.Prepared checkedCertificate(ViewChangeRules certificates, PreparedCertificate cert, long newView)
+      throws ViewChangeRules.Invalid {
+    return certificates.checkCertificate(cert, newView);
+  }
+
+  /**
+   * Computing a NEW-VIEW, a sequence number gets the batch of the certificate from the highest
+   * view among the VIEW-CHANGEs (section 4.4): true when {@code candidate} outranks {@code best}.
+   */
+  boolean certificateOutranks(ViewChangeRules.Prepared candidate, ViewChangeRules.Prepared best) {
+    return candidate.view() > best.view();
   }
 
   /**

@@ -49,7 +49,7 @@ final class ViewChangeProtocol {
     this.state = state;
     this.outbox = outbox;
     this.rules = rules;
-    this.certificates = new ViewChangeRules(state.n, state.f, state.settings.windowSize());
+    this.certificates = new ViewChangeRules(state.n, state.f, state.settings.windowSize(), rules);
     this.requests = requests;
     this.timers = timers;
     this.checkpoints = checkpoints;
@@ -211,7 +211,7 @@ final class ViewChangeProtocol {
     if (v < state.view || (v == state.view && !state.viewChanging)) {
       return; // that view is open already or passed
     }
-    if (sender != state.primaryOf(v)) {
+    if (!rules.newViewSenderValid(sender, state.primaryOf(v))) {
       outbox.reject(Rejection.NEW_VIEW_FROM_NON_PRIMARY, "sender %d is not primary of view %d", sender, v);
       return;
     }

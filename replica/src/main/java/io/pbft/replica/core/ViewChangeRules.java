@@ -53,11 +53,13 @@ final class ViewChangeRules {
   private final int n;
   private final int f;
   private final long windowSize;
+  private final Rules rules;
 
-  ViewChangeRules(int n, int f, long windowSize) {
+  ViewChangeRules(int n, int f, long windowSize, Rules rules) {
     this.n = n;
     this.f = f;
     this.windowSize = windowSize;
+    this.rules = rules;
   }
 
   private int primaryOf(long view) {
@@ -98,7 +100,7 @@ final class ViewChangeRules {
     checkCheckpointProof(stable, vc.getStableDigest(), vc.getCheckpointProofList());
     Map<Long, Prepared> prepared = new TreeMap<>();
     for (PreparedCertificate cert : vc.getPreparedList()) {
-      Prepared p = checkCertificate(cert, vc.getNewView());
+      Prepared p = rules.checkedCertificate(this, cert, vc.getNewView());
       if (p.sequence() <= stable || p.sequence() > stable + windowSize) {
         throw new Invalid("prepared certificate for n=" + p.sequence() + " outside (" + stable + ", "
             + (stable + windowSize) + "]");
@@ -220,7 +222,7 @@ final class ViewChangeRules {
       Prepared best = null;
       for (Checked c : viewChanges) {
         Prepared p = c.prepared().get(s);
-        if (p != null && (best == null || p.view() > best.view())) {
+        if (p != null && (best == null || rules.certificateOutranks(p, best))) {
           best = p;
         }
       }
