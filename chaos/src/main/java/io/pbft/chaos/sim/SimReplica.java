@@ -3,6 +3,7 @@ package io.pbft.chaos.sim;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.execution.CheckpointStore;
@@ -12,6 +13,8 @@ import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.node.InlineReplica;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -100,9 +103,18 @@ final class SimReplica {
         scheduler.after(delayMs, () -> transmit(out, body));
       }
     };
-    return new InlineReplica(core, new Execution(app, disk != null ? disk : CheckpointStore.NONE),
+    InlineReplica built = new InlineReplica(core, new Execution(app, disk != null ? disk : CheckpointStore.NONE),
         disk != null ? disk : EffectApplier.Storage.NONE, behaviour, signing, transport,
         (client, reply) -> network.sendReply(id, client, reply));
+    // Each batch as the core ordered it, before the executor filters out what ran already.
+    built.observeApplication(effects -> {
+      for (Effects.Execute e : effects.executions()) {
+        List<SignedRequest> batch = new ArrayList<>(e.requests().size());
+        e.requests().forEach(r -> batch.add(r.signed()));
+        executionLog.batchExecuted(id, e.sequence(), e.view(), batch);
+      }
+    });
+    return built;
   }
 
   int id() {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.app.ExecutionContext;
 import io.pbft.replica.app.Operation;
 import java.util.ArrayList;
@@ -149,6 +151,40 @@ class CheckersTest {
     Checkers.livenessBound(history, 1_000, 599, violations::add);
     assertEquals(1, violations.size());
     assertTrue(violations.get(0).contains("took 600 ms"), violations::toString);
+  }
+
+  // ---------------------------------------------------------------- agreement on every batch
+
+  private static SignedRequest request(int client, long timestamp, KvOp op) {
+    return SignedRequest.newBuilder().setRequest(Request.newBuilder().setClientId(client).setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(op.encode())).build().toByteString()).build();
+  }
+
+  @Test
+  void aBatchWhoseOperationsAllRanAlreadyIsNotTheNullRequest() {
+    // Replica 0 executes at n=7 a batch holding only a retransmission of client 0's t=1, which ran
+    // at n=3: the executor filters it out and the application sees nothing, as for a null request.
+    SignedRequest retransmitted = request(0, 1, put("k0", "a"));
+    log.batchExecuted(0, 7, 1, List.of(retransmitted));
+    log.batchExecuted(1, 7, 1, List.of(retransmitted));
+    assertEquals(List.of(), violations);
+    log.batchExecuted(2, 7, 2, List.of());
+    assertEquals(1, violations.size(), violations::toString);
+    assertEquals("agreement: at n=7 replica 0 executed [c0:t1] (view 1) but replica 2 executed [] (view 2)",
+        violations.get(0));
+  }
+
+  @Test
+  void batchesInAnotherOrderDisagreeAndFaultyReplicasAreNotCompared() {
+    SignedRequest a = request(0, 1, put("k0", "a"));
+    SignedRequest b = request(1, 1, put("k1", "b"));
+    log.batchExecuted(0, 2, 0, List.of(a, b));
+    log.batchExecuted(3, 2, 0, List.of()); // replica 3 is a traitor here: it may execute anything
+    assertEquals(List.of(), violations);
+    log.batchExecuted(1, 2, 0, List.of(b, a));
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).startsWith("agreement: at n=2 replica 0 executed [c0:t1 c1:t1]"), violations::toString);
+    assertEquals(2, log.batchesCompared(), "the traitor's batch is not compared");
   }
 
   @Test
