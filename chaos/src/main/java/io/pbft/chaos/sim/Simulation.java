@@ -216,7 +216,7 @@ public final class Simulation implements SimNetwork.Receiver {
       Checkers.livenessBound(history, healedAtMs, config.effectiveLivenessOpBoundMs(), this::violation);
     }
     if (!stopped && config.requireConvergence()) {
-      Checkers.convergence(replicas, this::violation);
+      Checkers.convergence(endStates(), this::violation);
     }
     if (!stopped && workload.kind() == Workload.Kind.KV) {
       Checkers.durability(clients, replicas, config.f(), config.keysPerClient(), this::violation);
@@ -224,6 +224,19 @@ public final class Simulation implements SimNetwork.Receiver {
     if (!stopped) {
       Checkers.finalState(history, log, replicas, workload, this::violation);
     }
+  }
+
+  /** The end state of every correct replica not crashed for good, for the convergence check. */
+  private List<Checkers.EndState> endStates() {
+    List<Checkers.EndState> out = new ArrayList<>();
+    for (SimReplica r : replicas) {
+      if (!r.downForever() && !r.traitor()) {
+        ReplicaCore core = r.core();
+        out.add(new Checkers.EndState(r.id(), core.view(), core.viewChanging(), r.lastExecuted(), r.stateDigest(),
+            core.fetchingState()));
+      }
+    }
+    return out;
   }
 
   private void runUntil(BooleanSupplier done, long untilMs) {

@@ -37,7 +37,8 @@ import java.util.function.Function;
  * @param faults what goes wrong, and when
  * @param traceSize how many recent events a violation report shows
  * @param stopOnViolation end the run at the first violation (its trace shows what led to it)
- * @param requireConvergence check that every replica not crashed for good ends in the same state
+ * @param requireConvergence check that every correct replica not crashed for good ends in the same
+ *     view (not changing views) and the same state
  * @param traitors replicas that run the real core behind a {@link Behaviour} other than honest,
  *     each built from a generator seeded from the run's seed; the checkers ignore them
  * @param cores builds each replica's core (and again the new core of a replica restarted from its

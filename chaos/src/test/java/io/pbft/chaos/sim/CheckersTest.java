@@ -187,6 +187,31 @@ class CheckersTest {
     assertEquals(2, log.batchesCompared(), "the traitor's batch is not compared");
   }
 
+  // ---------------------------------------------------------------- convergence of views and states
+
+  private static Checkers.EndState end(int id, long view, boolean changing) {
+    return new Checkers.EndState(id, view, changing, 40, new byte[32], false);
+  }
+
+  @Test
+  void replicasThatSettledInOneViewConverge() {
+    Checkers.convergence(List.of(end(0, 2, false), end(1, 2, false), end(2, 2, false)), violations::add);
+    assertEquals(List.of(), violations);
+  }
+
+  @Test
+  void replicaAloneInAHigherViewDoesNotConverge() {
+    Checkers.convergence(List.of(end(0, 1, false), end(1, 1, false), end(2, 2, false)), violations::add);
+    assertEquals(List.of("convergence: replica 2 ended in view 2, 2 of the 3 correct replicas up in view 1"),
+        violations);
+  }
+
+  @Test
+  void replicaStillChangingViewsDoesNotConverge() {
+    Checkers.convergence(List.of(end(0, 3, true), end(1, 3, false), end(2, 3, false)), violations::add);
+    assertEquals(List.of("convergence: replica 0 is still changing to view 3 at the end"), violations);
+  }
+
   @Test
   void bankReadOfAllAccountsMustShowTheInitialTotal() {
     BankWorkload bank = new BankWorkload(3, 100);
