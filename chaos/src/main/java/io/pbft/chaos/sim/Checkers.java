@@ -16,7 +16,8 @@ import java.util.function.Consumer;
 
 /**
  * The end-of-run checks (agreement, exactly-once and validity are checked as execution happens,
- * by {@link ExecutionLog}; equal state at checkpoints by {@link CheckpointLog}):
+ * by {@link ExecutionLog}; equal state at checkpoints by {@link CheckpointLog}; what correct
+ * replicas sign by {@link EquivocationLog}):
  *
  * <ul>
  *   <li>linearizability: the operations correct replicas executed, in the order they executed

@@ -37,6 +37,7 @@ final class SimReplica {
   private final Supplier<RecordingStateMachine> apps;
   private final ExecutionLog executionLog;
   private final CheckpointLog checkpointLog;
+  private final EquivocationLog equivocationLog;
   private InlineReplica replica;
   private RecordingStateMachine app;
   private final SimDisk disk;
@@ -64,7 +65,8 @@ final class SimReplica {
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
       boolean durable, Ed25519Keys keys, Behaviour behaviour, boolean traitor, SimNetwork network,
-      Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
+      Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, EquivocationLog equivocationLog,
+      Consumer<String> violation) {
     this.id = id;
     this.n = n;
     this.label = label;
@@ -72,6 +74,7 @@ final class SimReplica {
     this.apps = apps;
     this.executionLog = executionLog;
     this.checkpointLog = checkpointLog;
+    this.equivocationLog = equivocationLog;
     this.disk = durable ? new SimDisk() : null;
     this.behaviour = behaviour;
     this.traitor = traitor;
@@ -327,6 +330,9 @@ final class SimReplica {
     }
     if (parsed.hasViewChange()) {
       certificatesCarried += parsed.getViewChange().getPreparedCount();
+    }
+    if (!traitor) {
+      equivocationLog.sent(out.message(), parsed);
     }
     if (parsed.hasPrePrepare() && crashAfterPrePrepares > 0 && !network.healed()
         && ++prePreparesSent == crashAfterPrePrepares) {

@@ -34,9 +34,10 @@ import java.util.function.BooleanSupplier;
  * and traitors lie), liveness (every network fault heals and paused or restarted replicas come
  * back; traitors and replicas crashed for good, at most f in all, stay as they are; every
  * operation must complete within a bound), and quiet (no load; the group settles). Checkers watch
- * execution throughout (agreement, exactly-once, validity, equal checkpoints) and the histories
- * and end states afterwards (linearizability, client results, convergence, durability, the
- * application's own invariants).
+ * execution throughout (agreement on every batch, exactly-once, validity, equal checkpoints),
+ * everything correct replicas sign (no equivocation, {@link EquivocationLog}), and the histories
+ * and end states afterwards (linearizability, client results, convergence of views and states,
+ * durability, the application's own invariants).
  */
 public final class Simulation implements SimNetwork.Receiver {
   /** Verdicts kept for messages several receivers verify (a broadcast is one object). */
@@ -52,6 +53,7 @@ public final class Simulation implements SimNetwork.Receiver {
   private final List<InboundVerifier> verifiers = new ArrayList<>();
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
+  private final EquivocationLog equivocations;
   private final List<SimReplica> replicas = new ArrayList<>();
   /** The second instance of each twin replica. */
   private final Map<Integer, SimReplica> twins = new TreeMap<>();
@@ -105,6 +107,7 @@ public final class Simulation implements SimNetwork.Receiver {
     network.connect(this);
     this.log = new ExecutionLog(n, config.faultyReplicas(), this::violation);
     this.checkpoints = new CheckpointLog(this::violation);
+    this.equivocations = new EquivocationLog(config.faultyReplicas(), this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);
 
     ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.clients());
@@ -153,11 +156,13 @@ public final class Simulation implements SimNetwork.Receiver {
     // Traitors draw from their own generators, so adding one leaves every other stream as it was.
     Behaviour behaviour = config.traitors().containsKey(i)
         ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
-        : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
+        : config.plantedBehaviours().containsKey(i)
+            ? config.plantedBehaviours().get(i).apply(new Random(config.seed() * 7919 + i))
+            : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
     boolean durable = config.durable() || config.faults().restarts(i);
     SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores,
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
-        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, this::violation);
+        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation);
     r.record(recorder);
     Faults.Skew skew = config.faults().skewOf(i);
     if (skew != null) {
@@ -433,7 +438,8 @@ public final class Simulation implements SimNetwork.Receiver {
         scheduler.nowMs(), wallMs, List.copyOf(violations), lastEvents, List.copyOf(summaries), transfers,
         viewChanges, certificates, log.crossViewExecutions(), network.sent(), network.lost(),
         new TreeMap<>(verifierRejections), List.copyOf(history), trace.events(), trace.fingerprint(),
-        checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs);
+        checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs, log.batchesCompared(),
+        equivocations.checked());
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

@@ -51,6 +51,9 @@ import java.util.function.Function;
  *     (or of the healing, if it started before); 0 derives it from the protocol: f + 1 view
  *     changes at the largest backed-off timeout (a view change after a long outage may wait that
  *     long, and f faulty primaries in a row may each cost one), plus 30 s
+ * @param plantedBehaviours replicas that the checkers hold to everything a correct replica must
+ *     do, yet whose messages pass through a {@link Behaviour} other than honest: a deliberate bug
+ *     in a correct replica's send path, to show that the checkers catch it (a test build only)
  * @param durable every replica keeps a simulated disk (a replica that a {@link Faults#restart}
  *     names keeps one anyway)
  * @param eventsMax the run stops with a violation after this many events (deliveries, ticks,
@@ -79,6 +82,7 @@ public record SimulationConfig(
     boolean stopOnViolation,
     boolean requireConvergence,
     Map<Integer, Function<Random, Behaviour>> traitors,
+    Map<Integer, Function<Random, Behaviour>> plantedBehaviours,
     CoreFactory cores,
     Workload.Kind workload,
     Set<Integer> twins,
@@ -106,6 +110,7 @@ public record SimulationConfig(
 
   public SimulationConfig {
     traitors = Map.copyOf(traitors);
+    plantedBehaviours = Map.copyOf(plantedBehaviours);
     twins = Set.copyOf(twins);
     if (replicas < 1 || clients < 1 || opsPerClient < 0 || keysPerClient < 1) {
       throw new IllegalArgumentException("need replicas, clients and keys per client >= 1");
@@ -170,6 +175,7 @@ public record SimulationConfig(
     b.stopOnViolation = stopOnViolation;
     b.requireConvergence = requireConvergence;
     b.traitors.putAll(traitors);
+    b.plantedBehaviours.putAll(plantedBehaviours);
     b.cores = cores;
     b.workload = workload;
     b.twins.addAll(twins);
@@ -203,6 +209,7 @@ public record SimulationConfig(
     private boolean stopOnViolation = true;
     private boolean requireConvergence = true;
     private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
+    private final Map<Integer, Function<Random, Behaviour>> plantedBehaviours = new TreeMap<>();
     private CoreFactory cores = ReplicaCore::new;
     private Workload.Kind workload = Workload.Kind.KV;
     private final Set<Integer> twins = new TreeSet<>();
@@ -273,10 +280,19 @@ public record SimulationConfig(
       return this;
     }
 
+    /**
+     * A bug planted in correct replica {@code replica}: its messages pass through the behaviour
+     * {@code factory} builds, but the checkers count it as correct and must catch what it does.
+     */
+    public Builder plantBehaviour(int replica, Function<Random, Behaviour> factory) {
+      plantedBehaviours.put(replica, factory);
+      return this;
+    }
+
     public SimulationConfig build() {
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
-          faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
+          faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs));
     }
   }
