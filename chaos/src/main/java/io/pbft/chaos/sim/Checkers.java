@@ -24,7 +24,8 @@ import java.util.function.Consumer;
  *       them, run through the workload's sequential model give every completed operation the
  *       result its client accepted; every completed operation is in that order; and the order
  *       respects real time (an operation that completed before another was invoked comes first);
- *   <li>liveness bound: once the faults heal, every operation completes within a bound;
+ *   <li>liveness bound: once the faults heal, every operation completes within a bound
+ *       ({@link LivenessBound});
  *   <li>final state: the replicas that executed furthest hold what the model holds after the
  *       whole order (and the application's own invariants, such as the bank's total, hold);
  *   <li>client results: each completed operation returned what executing the client's completed
@@ -200,8 +201,12 @@ final class Checkers {
     }
   }
 
-  /** After healing, each operation completes within {@code boundMs} of its start or the healing. */
-  static void livenessBound(List<OpRecord> history, long healedAtMs, long boundMs, Consumer<String> violation) {
+  /**
+   * After healing, each operation completes within {@code boundMs} of its start or the healing
+   * ({@code explained} says how the bound was derived, for the report).
+   */
+  static void livenessBound(List<OpRecord> history, long healedAtMs, long boundMs, String explained,
+      Consumer<String> violation) {
     if (healedAtMs < 0) {
       return;
     }
@@ -209,7 +214,7 @@ final class Checkers {
       if (o.completed() && o.completeMs() > healedAtMs
           && o.completeMs() - Math.max(o.invokeMs(), healedAtMs) > boundMs) {
         violation.accept("liveness: " + o + " took " + (o.completeMs() - Math.max(o.invokeMs(), healedAtMs))
-            + " ms after the faults healed at " + healedAtMs + " ms, bound " + boundMs + " ms");
+            + " ms after the faults healed at " + healedAtMs + " ms, bound " + explained);
         return;
       }
     }

@@ -61,6 +61,12 @@ final class SimReplica {
   /** Counters of the cores this replica ran before its restarts, so that summaries add up. */
   private long priorViewChanges;
   private long priorTransfers;
+  /** VIEW-CHANGEs for distinct views this replica's current core signed (its timers back off with each). */
+  private int viewChangesSigned;
+  private long lastViewChangeTarget = -1;
+  /** The highest view this replica (any of its cores) signed a VIEW-CHANGE for, and sent a NEW-VIEW for. */
+  private long highestViewChangeSigned = -1;
+  private long highestNewViewSent = -1;
   private SimRecorder recorder = SimRecorder.NONE;
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, Supplier<RecordingStateMachine> apps,
@@ -190,6 +196,25 @@ final class SimReplica {
     return priorTransfers + core().stateTransfers();
   }
 
+  /**
+   * Consecutive view changes this replica's core may have behind it: the VIEW-CHANGEs for
+   * distinct views it signed since it started (counted on the wire, not asked of the core; it
+   * may have made progress in between, which resets its count, so this is an upper bound).
+   */
+  int viewChangesSigned() {
+    return viewChangesSigned;
+  }
+
+  /** The highest view this replica signed a VIEW-CHANGE for (-1: none), restarts included. */
+  long highestViewChangeSigned() {
+    return highestViewChangeSigned;
+  }
+
+  /** The highest view this replica sent a NEW-VIEW for (-1: none), whatever its behaviour. */
+  long highestNewViewSent() {
+    return highestNewViewSent;
+  }
+
   /** Prepared certificates this replica put into the VIEW-CHANGEs it sent. */
   long certificatesCarried() {
     return certificatesCarried;
@@ -230,6 +255,8 @@ final class SimReplica {
     }
     priorViewChanges += core().viewChangesStarted();
     priorTransfers += core().stateTransfers();
+    viewChangesSigned = 0;
+    lastViewChangeTarget = -1;
     restarts++;
     down = false;
     app = apps.get();
@@ -330,6 +357,14 @@ final class SimReplica {
     }
     if (parsed.hasViewChange()) {
       certificatesCarried += parsed.getViewChange().getPreparedCount();
+      if (!traitor && out.message().getSender() == id && parsed.getViewChange().getNewView() > lastViewChangeTarget) {
+        lastViewChangeTarget = parsed.getViewChange().getNewView();
+        viewChangesSigned++;
+        highestViewChangeSigned = Math.max(highestViewChangeSigned, lastViewChangeTarget);
+      }
+    }
+    if (parsed.hasNewView()) {
+      highestNewViewSent = Math.max(highestNewViewSent, parsed.getNewView().getView());
     }
     if (!traitor) {
       equivocationLog.sent(out.message(), parsed);

@@ -48,9 +48,9 @@ import java.util.function.Function;
  * @param twins replicas that run twice: two cores with the same identity and key, each hearing
  *     part of the traffic, both of whose messages reach the network (counted as traitors)
  * @param livenessOpBoundMs after healing, every operation must complete within this of its start
- *     (or of the healing, if it started before); 0 derives it from the protocol: f + 1 view
- *     changes at the largest backed-off timeout (a view change after a long outage may wait that
- *     long, and f faulty primaries in a row may each cost one), plus 30 s
+ *     (or of the healing, if it started before); 0 derives it when the faults heal, from the
+ *     protocol's timers, the replicas still faulty and the view changes behind the correct ones
+ *     ({@link #livenessBound})
  * @param plantedBehaviours replicas that the checkers hold to everything a correct replica must
  *     do, yet whose messages pass through a {@link Behaviour} other than honest: a deliberate bug
  *     in a correct replica's send path, to show that the checkers catch it (a test build only)
@@ -124,17 +124,37 @@ public record SimulationConfig(
     return (replicas - 1) / 3;
   }
 
-  /** The liveness bound per operation after healing, derived from the protocol unless given. */
-  public long effectiveLivenessOpBoundMs() {
-    return livenessOpBoundMs > 0 ? livenessOpBoundMs : derivedLivenessOpBoundMs(f(), protocol);
+  /**
+   * The liveness bound per operation after healing, derived from the protocol's timers (see
+   * {@link LivenessBound}) with the clients, latencies and clock skews of this run.
+   *
+   * @param faultyAfterHealing replicas that stay faulty once the faults heal (traitors, twins,
+   *     replicas crashed for good)
+   * @param viewChangesBeforeHealing consecutive view changes a correct replica may have behind it
+   *     when the faults heal
+   * @param changingWhenHealed the group was changing views when the faults healed
+   */
+  public LivenessBound livenessBound(int faultyAfterHealing, int viewChangesBeforeHealing,
+      boolean changingWhenHealed) {
+    double slowest = 1.0;
+    for (int i = 0; i < replicas; i++) {
+      Faults.Skew skew = faults.skewOf(i);
+      if (skew != null && !faultyReplicas().contains(i)) {
+        slowest = Math.min(slowest, skew.rate());
+      }
+    }
+    return new LivenessBound(protocol, tickMs, requestTimeoutMaxMs, latencyMaxMs, clients, slowest,
+        faultyAfterHealing, viewChangesBeforeHealing, changingWhenHealed);
   }
 
   /**
-   * f + 1 view changes at the largest backed-off timeout, plus 30 s: after a long outage the
-   * first view change may wait that long, and f faulty primaries in a row may each cost one.
+   * The largest bound {@link #livenessBound} can derive for this run: f replicas faulty after the
+   * healing and every correct replica's timers backed off as far as they go. A liveness phase
+   * longer than this leaves the per-operation bound the check that binds.
    */
-  public static long derivedLivenessOpBoundMs(int f, ProtocolSettings protocol) {
-    return (f + 1L) * ((long) protocol.viewChangeTimeoutMs() << protocol.viewChangeBackoffDoublingsMax()) + 30_000;
+  public long largestLivenessOpBoundMs() {
+    return livenessOpBoundMs > 0 ? livenessOpBoundMs
+        : livenessBound(f(), protocol.viewChangeBackoffDoublingsMax() + 1, false).ms();
   }
 
   /** The event budget of a run, derived from its operations unless given. */

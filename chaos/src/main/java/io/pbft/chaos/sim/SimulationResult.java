@@ -27,6 +27,8 @@ import java.util.Map;
  * @param messagesDuplicated messages the network delivered twice
  * @param workload what the clients ran
  * @param healedAtMs when the faults healed and the liveness phase began (-1 if the run stopped before)
+ * @param livenessBoundMs the bound every operation was held to after the healing (-1 if the run
+ *     stopped before)
  * @param batchesCompared batches correct replicas executed (null requests included) whose digests
  *     were compared
  * @param statementsCompared messages correct replicas signed (votes, checkpoints, view changes,
@@ -56,6 +58,7 @@ public record SimulationResult(
     long messagesDuplicated,
     Workload.Kind workload,
     long healedAtMs,
+    long livenessBoundMs,
     long batchesCompared,
     long statementsCompared) {
 

@@ -146,9 +146,9 @@ class CheckersTest {
         new OpRecord(0, 1, op, ByteString.EMPTY, 0, 900, 1),          // done before healing
         new OpRecord(0, 2, op, ByteString.EMPTY, 500, 1_400, 3),      // 400 ms after healing at 1000
         new OpRecord(1, 1, op, ByteString.EMPTY, 1_200, 1_800, 1));   // 600 ms after its start
-    Checkers.livenessBound(history, 1_000, 600, violations::add);
+    Checkers.livenessBound(history, 1_000, 600, "600 ms", violations::add);
     assertEquals(List.of(), violations);
-    Checkers.livenessBound(history, 1_000, 599, violations::add);
+    Checkers.livenessBound(history, 1_000, 599, "599 ms", violations::add);
     assertEquals(1, violations.size());
     assertTrue(violations.get(0).contains("took 600 ms"), violations::toString);
   }
