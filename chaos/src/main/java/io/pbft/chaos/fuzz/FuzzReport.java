@@ -38,9 +38,12 @@ public final class FuzzReport {
     b.append("  replay:   ").append(s.replayCommand()).append('\n');
     b.append("  scenario: ").append(s.describe()).append('\n');
     b.append("  ").append(r.summary()).append('\n');
-    b.append("  checked: agreement and exactly-once at every executed batch, validity of every request, ")
-        .append(r.checkpointsCompared()).append(" checkpoint digests, linearizability of ").append(r.opsCompleted())
-        .append(" operations, liveness after healing, convergence, final state\n");
+    b.append("  checked: agreement on ").append(r.batchesCompared())
+        .append(" executed batches (null requests included), exactly-once, validity of every request, ")
+        .append(r.checkpointsCompared()).append(" checkpoint digests, ").append(r.statementsCompared())
+        .append(" signed statements for equivocation, linearizability of ").append(r.opsCompleted())
+        .append(" operations, liveness after healing").append(r.livenessBoundMs() < 0 ? ""
+            : " (bound " + r.livenessBoundMs() + " ms)").append(", convergence of views and states, final state\n");
     b.append("  run fingerprint: ").append(r.fingerprintHex()).append(" (equal for every replay of this seed)\n");
     r.replicas().forEach(x -> b.append("  ").append(x).append('\n'));
     if (!r.verifierRejections().isEmpty()) {
@@ -57,8 +60,8 @@ public final class FuzzReport {
         s.wallMs() / 1000.0, s.seedsPerMinute(), s.seedsPerCpuMinute()));
     b.append(String.format("simulated:         %d client operations, %.0f ops per second, %.0f virtual seconds%n",
         s.opsCompleted(), s.simulatedOpsPerSecond(), s.virtualMs() / 1000.0));
-    b.append(String.format("liveness:          slowest operation after healing took %.1f virtual s%n",
-        s.slowestAfterHealMs() / 1000.0));
+    b.append(String.format("liveness:          slowest operation after healing took %.1f virtual s; at most %.0f %% "
+        + "of its run's bound%n", s.slowestAfterHealMs() / 1000.0, 100 * s.largestShareOfLivenessBound()));
     b.append("behaviours covered: ").append(s.behaviours().size()).append(' ').append(s.behaviours()).append('\n');
     b.append("nemesis covered:   ").append(s.nemesis()).append('\n');
     b.append("workloads:         ").append(s.workloads().stream().map(w -> w.label()).toList()).append('\n');

@@ -44,7 +44,7 @@ public final class FuzzRunner {
   public record Summary(int runs, List<Outcome> failures, long wallMs, long opsCompleted, long virtualMs,
       Set<String> behaviours, Set<String> nemesis, Set<Workload.Kind> workloads, Map<String, Integer> violationKinds,
       Map<Integer, Integer> groupSizes, int runsWithTraitors, int runsBeyondF, long slowestAfterHealMs,
-      long cpuMs) {
+      double largestShareOfLivenessBound, long cpuMs) {
 
     public double seedsPerMinute() {
       return wallMs == 0 ? 0 : runs * 60_000.0 / wallMs;
@@ -150,6 +150,7 @@ public final class FuzzRunner {
     int withTraitors = 0;
     int beyondF = 0;
     long slowest = 0;
+    double share = 0;
     for (Outcome o : outcomes) {
       Scenario s = o.scenario();
       behaviours.addAll(s.behaviours());
@@ -162,6 +163,9 @@ public final class FuzzRunner {
         ops += o.result().opsCompleted();
         virtualMs += o.result().virtualDurationMs();
         slowest = Math.max(slowest, o.result().slowestAfterHealMs());
+        if (o.result().livenessBoundMs() > 0) {
+          share = Math.max(share, (double) o.result().slowestAfterHealMs() / o.result().livenessBoundMs());
+        }
       }
       if (o.failed()) {
         failures.add(o);
@@ -170,7 +174,7 @@ public final class FuzzRunner {
     }
     failures.sort(Comparator.comparingLong(o -> o.scenario().seed()));
     return new Summary(outcomes.size(), List.copyOf(failures), wallMs, ops, virtualMs, behaviours, nemesis,
-        workloads, kinds, sizes, withTraitors, beyondF, slowest, cpuMs);
+        workloads, kinds, sizes, withTraitors, beyondF, slowest, share, cpuMs);
   }
 
   /** "agreement", "liveness", ...: the word before the colon of "at 123 ms: agreement: ...". */

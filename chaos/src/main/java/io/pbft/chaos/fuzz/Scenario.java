@@ -40,10 +40,11 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
 
   /**
    * The liveness phase lasts long enough for the per-operation bound to be the binding check
-   * (a whole phase shorter than the bound would report a slow operation as unfinished instead).
+   * whatever the faults left behind (a whole phase shorter than the bound would report a slow
+   * operation as unfinished instead): the largest bound the run can derive, plus a minute.
    */
-  long livenessMs() {
-    return SimulationConfig.derivedLivenessOpBoundMs(f(), protocol) + 60_000;
+  static long livenessMs(SimulationConfig config) {
+    return config.largestLivenessOpBoundMs() + 60_000;
   }
 
   public int f() {
@@ -67,7 +68,7 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
     SimulationConfig.Builder b = SimulationConfig.builder().seed(seed).replicas(replicas).clients(clients)
         .opsPerClient(opsPerClient).workload(workload).fifoLinks(fifoLinks).latency(1, latencyMaxMs)
         .protocol(protocol).durable(durable).faults(faults).loadDeadlineMs(LOAD_DEADLINE_MS)
-        .livenessMs(livenessMs()).authentication(authentication).fastCrypto(fastCrypto);
+        .authentication(authentication).fastCrypto(fastCrypto);
     int f = f();
     for (Map.Entry<Integer, String> t : traitors.entrySet()) {
       int id = t.getKey();
@@ -82,7 +83,7 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
       b.traitor(id, random -> Traitors.create(name,
           new Traitors.Context(id, replicas, f, random.nextLong(), timeoutMs, allies)));
     }
-    return b;
+    return b.livenessMs(livenessMs(b.build()));
   }
 
   /** {@code pbft chaos sim --seed S ...}: the command that replays this scenario. */

@@ -16,20 +16,23 @@ import java.util.function.Consumer;
 
 /**
  * The end-of-run checks (agreement, exactly-once and validity are checked as execution happens,
- * by {@link ExecutionLog}; equal state at checkpoints by {@link CheckpointLog}):
+ * by {@link ExecutionLog}; equal state at checkpoints by {@link CheckpointLog}; what correct
+ * replicas sign by {@link EquivocationLog}):
  *
  * <ul>
  *   <li>linearizability: the operations correct replicas executed, in the order they executed
  *       them, run through the workload's sequential model give every completed operation the
  *       result its client accepted; every completed operation is in that order; and the order
  *       respects real time (an operation that completed before another was invoked comes first);
- *   <li>liveness bound: once the faults heal, every operation completes within a bound;
+ *   <li>liveness bound: once the faults heal, every operation completes within a bound
+ *       ({@link LivenessBound});
  *   <li>final state: the replicas that executed furthest hold what the model holds after the
  *       whole order (and the application's own invariants, such as the bank's total, hold);
  *   <li>client results: each completed operation returned what executing the client's completed
  *       operations exactly once, in order, returns;
  *   <li>convergence: every correct replica not crashed for good ends, after the quiet period,
- *       with the same last executed sequence number and state digest;
+ *       in the same view, none of them still changing views, with the same last executed
+ *       sequence number and state digest;
  *   <li>durability: every acknowledged write is in the final state of the replicas that executed
  *       furthest, at least f + 1 of them (each client writes only its own keys, so the expected
  *       value is the client's model).
@@ -57,14 +60,34 @@ final class Checkers {
     }
   }
 
-  static void convergence(List<SimReplica> replicas, Consumer<String> violation) {
-    SimReplica first = null;
-    for (SimReplica r : replicas) {
-      if (r.downForever() || r.traitor()) {
-        continue;
+  /** Where a correct replica (not crashed for good) ended, as convergence compares it. */
+  record EndState(int id, long view, boolean viewChanging, long lastExecuted, byte[] stateDigest,
+      boolean fetchingState) {}
+
+  /**
+   * After the quiet period every correct replica that is up has settled: no state transfer and no
+   * view change still under way (a group at rest has no reason to leave its view, and a view
+   * change that started completes within its timers), all in one view, at one sequence number
+   * and state. A replica alone in a higher view, or one that still waits for a NEW-VIEW, is a
+   * replica the group left behind.
+   */
+  static void convergence(List<EndState> replicas, Consumer<String> violation) {
+    Map<Long, Integer> inView = new java.util.TreeMap<>();
+    replicas.forEach(r -> inView.merge(r.view(), 1, Integer::sum));
+    long groupView = inView.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(0L);
+    for (EndState r : replicas) {
+      if (r.view() != groupView) {
+        violation.accept("convergence: replica " + r.id() + " ended in view " + r.view() + ", "
+            + inView.get(groupView) + " of the " + replicas.size() + " correct replicas up in view " + groupView);
       }
-      if (r.core().fetchingState()) {
+    }
+    EndState first = null;
+    for (EndState r : replicas) {
+      if (r.fetchingState()) {
         violation.accept("convergence: replica " + r.id() + " is still fetching state at the end");
+      }
+      if (r.viewChanging()) {
+        violation.accept("convergence: replica " + r.id() + " is still changing to view " + r.view() + " at the end");
       }
       if (first == null) {
         first = r;
@@ -178,8 +201,12 @@ final class Checkers {
     }
   }
 
-  /** After healing, each operation completes within {@code boundMs} of its start or the healing. */
-  static void livenessBound(List<OpRecord> history, long healedAtMs, long boundMs, Consumer<String> violation) {
+  /**
+   * After healing, each operation completes within {@code boundMs} of its start or the healing
+   * ({@code explained} says how the bound was derived, for the report).
+   */
+  static void livenessBound(List<OpRecord> history, long healedAtMs, long boundMs, String explained,
+      Consumer<String> violation) {
     if (healedAtMs < 0) {
       return;
     }
@@ -187,7 +214,7 @@ final class Checkers {
       if (o.completed() && o.completeMs() > healedAtMs
           && o.completeMs() - Math.max(o.invokeMs(), healedAtMs) > boundMs) {
         violation.accept("liveness: " + o + " took " + (o.completeMs() - Math.max(o.invokeMs(), healedAtMs))
-            + " ms after the faults healed at " + healedAtMs + " ms, bound " + boundMs + " ms");
+            + " ms after the faults healed at " + healedAtMs + " ms, bound " + explained);
         return;
       }
     }

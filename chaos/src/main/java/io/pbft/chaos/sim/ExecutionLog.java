@@ -1,6 +1,10 @@
 package io.pbft.chaos.sim;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.crypto.Digests;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.app.ExecutionContext;
 import io.pbft.replica.app.Operation;
 import java.nio.ByteBuffer;
@@ -20,9 +24,12 @@ import java.util.function.Consumer;
  * reported with the trace that led to it):
  *
  * <ul>
- *   <li>agreement: at each sequence number every replica executes the same operations (the digest
- *       of the (client, timestamp, operation) list the core handed to the application: equal
- *       batches give equal lists at equal states);
+ *   <li>agreement: at each sequence number every replica executes the same batch, as the core
+ *       ordered it (the batch digest of its requests; a null request is the empty batch), so a
+ *       batch whose operations the executor all filtered out (retransmissions of requests that
+ *       ran already) and a null request still count, and differ; and the same operations (the
+ *       digest of the (client, timestamp, operation) list the executor handed to the
+ *       application: equal batches give equal lists at equal states);
  *   <li>exactly once: no replica executes the same (client, timestamp) twice (a replica restarted
  *       from its disk re-executes what followed its last checkpoint: that is not twice);
  *   <li>validity: what executes under (client, timestamp) is what that client signed, so no
@@ -38,7 +45,12 @@ final class ExecutionLog {
 
   private record First(int replica, long view, ByteString digest, String summary, List<Key> ops) {}
 
+  private record FirstBatch(int replica, long view, ByteString digest, String summary) {}
+
   private final Map<Long, First> bySequence = new HashMap<>();
+  /** The batch the first correct replica executed at each sequence number, empty ones included. */
+  private final Map<Long, FirstBatch> batches = new HashMap<>();
+  private long batchesCompared;
   /** Per replica: each (client, timestamp) it executed, and at which sequence number. */
   private final List<Map<Key, Long>> executed = new ArrayList<>();
   private final Map<Key, ByteString> issued = new HashMap<>();
@@ -96,6 +108,49 @@ final class ExecutionLog {
     Map<Key, Long> out = new HashMap<>();
     bySequence.forEach((s, f) -> f.ops().forEach(k -> out.put(k, s)));
     return out;
+  }
+
+  /** Executions of a batch (null requests and batches filtered down to nothing included) compared. */
+  long batchesCompared() {
+    return batchesCompared;
+  }
+
+  /**
+   * Replica {@code replica}'s core handed its executor {@code batch} to execute at {@code sequence}
+   * (committed in {@code view}), before the executor filtered out what ran already: at each
+   * sequence number, every correct replica executes the same batch.
+   */
+  void batchExecuted(int replica, long sequence, long view, List<SignedRequest> batch) {
+    if (traitors.contains(replica)) {
+      return;
+    }
+    batchesCompared++;
+    ByteString digest = ByteString.copyFrom(Digests.batchDigest(batch));
+    FirstBatch first = batches.get(sequence);
+    if (first == null) {
+      batches.put(sequence, new FirstBatch(replica, view, digest, describe(batch)));
+    } else if (!first.digest().equals(digest)) {
+      violation.accept("agreement: at n=" + sequence + " replica " + first.replica() + " executed " + first.summary()
+          + " (view " + first.view() + ") but replica " + replica + " executed " + describe(batch) + " (view " + view
+          + ")");
+    }
+  }
+
+  /** "[c0:t1 c3:t2]", as the scripts print a batch; "[]" is the null request. */
+  private static String describe(List<SignedRequest> batch) {
+    StringJoiner j = new StringJoiner(" ", "[", "]");
+    for (SignedRequest r : batch) {
+      j.add("c" + Trace.clientOf(r) + ":t" + timestampOf(r));
+    }
+    return j.toString();
+  }
+
+  private static long timestampOf(SignedRequest r) {
+    try {
+      return Request.parseFrom(r.getRequest()).getTimestamp();
+    } catch (InvalidProtocolBufferException e) {
+      return -1;
+    }
   }
 
   /**

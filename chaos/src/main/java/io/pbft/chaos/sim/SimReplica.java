@@ -3,6 +3,7 @@ package io.pbft.chaos.sim;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.crypto.Signer;
 import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.execution.CheckpointStore;
@@ -12,6 +13,8 @@ import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.node.InlineReplica;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -35,6 +38,7 @@ final class SimReplica {
   private final Supplier<RecordingStateMachine> apps;
   private final ExecutionLog executionLog;
   private final CheckpointLog checkpointLog;
+  private final EquivocationLog equivocationLog;
   private InlineReplica replica;
   private RecordingStateMachine app;
   private final SimDisk disk;
@@ -58,12 +62,19 @@ final class SimReplica {
   /** Counters of the cores this replica ran before its restarts, so that summaries add up. */
   private long priorViewChanges;
   private long priorTransfers;
+  /** VIEW-CHANGEs for distinct views this replica's current core signed (its timers back off with each). */
+  private int viewChangesSigned;
+  private long lastViewChangeTarget = -1;
+  /** The highest view this replica (any of its cores) signed a VIEW-CHANGE for, and sent a NEW-VIEW for. */
+  private long highestViewChangeSigned = -1;
+  private long highestNewViewSent = -1;
   private SimRecorder recorder = SimRecorder.NONE;
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, SimulationConfig.ExecutionFactory executions,
       Supplier<RecordingStateMachine> apps,
       boolean durable, Signer keys, Behaviour behaviour, boolean traitor, SimNetwork network,
-      Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, Consumer<String> violation) {
+      Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, EquivocationLog equivocationLog,
+      Consumer<String> violation) {
     this.id = id;
     this.n = n;
     this.label = label;
@@ -72,6 +83,7 @@ final class SimReplica {
     this.apps = apps;
     this.executionLog = executionLog;
     this.checkpointLog = checkpointLog;
+    this.equivocationLog = equivocationLog;
     this.disk = durable ? new SimDisk() : null;
     this.behaviour = behaviour;
     this.traitor = traitor;
@@ -103,9 +115,18 @@ final class SimReplica {
         scheduler.after(delayMs, () -> transmit(out, body));
       }
     };
-    return new InlineReplica(core, executions.create(app, disk != null ? disk : CheckpointStore.NONE),
+    InlineReplica built = new InlineReplica(core, executions.create(app, disk != null ? disk : CheckpointStore.NONE),
         disk != null ? disk : EffectApplier.Storage.NONE, behaviour, signing, transport,
         (client, reply) -> network.sendReply(id, client, reply));
+    // Each batch as the core ordered it, before the executor filters out what ran already.
+    built.observeApplication(effects -> {
+      for (Effects.Execute e : effects.executions()) {
+        List<SignedRequest> batch = new ArrayList<>(e.requests().size());
+        e.requests().forEach(r -> batch.add(r.signed()));
+        executionLog.batchExecuted(id, e.sequence(), e.view(), batch);
+      }
+    });
+    return built;
   }
 
   int id() {
@@ -178,6 +199,25 @@ final class SimReplica {
     return priorTransfers + core().stateTransfers();
   }
 
+  /**
+   * Consecutive view changes this replica's core may have behind it: the VIEW-CHANGEs for
+   * distinct views it signed since it started (counted on the wire, not asked of the core; it
+   * may have made progress in between, which resets its count, so this is an upper bound).
+   */
+  int viewChangesSigned() {
+    return viewChangesSigned;
+  }
+
+  /** The highest view this replica signed a VIEW-CHANGE for (-1: none), restarts included. */
+  long highestViewChangeSigned() {
+    return highestViewChangeSigned;
+  }
+
+  /** The highest view this replica sent a NEW-VIEW for (-1: none), whatever its behaviour. */
+  long highestNewViewSent() {
+    return highestNewViewSent;
+  }
+
   /** Prepared certificates this replica put into the VIEW-CHANGEs it sent. */
   long certificatesCarried() {
     return certificatesCarried;
@@ -218,6 +258,8 @@ final class SimReplica {
     }
     priorViewChanges += core().viewChangesStarted();
     priorTransfers += core().stateTransfers();
+    viewChangesSigned = 0;
+    lastViewChangeTarget = -1;
     restarts++;
     down = false;
     app = apps.get();
@@ -318,6 +360,17 @@ final class SimReplica {
     }
     if (parsed.hasViewChange()) {
       certificatesCarried += parsed.getViewChange().getPreparedCount();
+      if (!traitor && out.message().getSender() == id && parsed.getViewChange().getNewView() > lastViewChangeTarget) {
+        lastViewChangeTarget = parsed.getViewChange().getNewView();
+        viewChangesSigned++;
+        highestViewChangeSigned = Math.max(highestViewChangeSigned, lastViewChangeTarget);
+      }
+    }
+    if (parsed.hasNewView()) {
+      highestNewViewSent = Math.max(highestNewViewSent, parsed.getNewView().getView());
+    }
+    if (!traitor) {
+      equivocationLog.sent(out.message(), parsed);
     }
     if (parsed.hasPrePrepare() && crashAfterPrePrepares > 0 && !network.healed()
         && ++prePreparesSent == crashAfterPrePrepares) {

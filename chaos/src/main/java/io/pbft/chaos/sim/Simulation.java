@@ -35,9 +35,11 @@ import java.util.function.BooleanSupplier;
  * <p>A run has three phases: load, or safety (clients run their operations while faults strike
  * and traitors lie), liveness (every network fault heals and paused or restarted replicas come
  * back; traitors and replicas crashed for good, at most f in all, stay as they are; every
- * operation must complete within a bound), and quiet (no load; the group settles). Checkers watch
- * execution throughout (agreement, exactly-once, validity, equal checkpoints) and the histories
- * and end states afterwards (linearizability, client results, convergence, durability, the
+ * operation must complete within a bound derived when the faults heal, {@link LivenessBound}),
+ * and quiet (no load; the group settles). Checkers watch execution throughout (agreement on every
+ * batch, exactly-once, validity, equal checkpoints), everything correct replicas sign (no
+ * equivocation, {@link EquivocationLog}), and the histories and end states afterwards
+ * (linearizability, liveness, client results, convergence of views and states, durability, the
  * application's own invariants).
  */
 public final class Simulation implements SimNetwork.Receiver {
@@ -54,6 +56,7 @@ public final class Simulation implements SimNetwork.Receiver {
   private final List<InboundVerifier> verifiers = new ArrayList<>();
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
+  private final EquivocationLog equivocations;
   private final List<SimReplica> replicas = new ArrayList<>();
   /** The second instance of each twin replica. */
   private final Map<Integer, SimReplica> twins = new TreeMap<>();
@@ -70,6 +73,8 @@ public final class Simulation implements SimNetwork.Receiver {
   private List<String> violationTrace = List.of();
   private int clientsFinished;
   private long healedAtMs = -1;
+  /** Derived when the faults heal, from what they left behind. */
+  private LivenessBound livenessBound;
   private boolean stopped;
   private final SimRecorder recorder;
 
@@ -108,6 +113,7 @@ public final class Simulation implements SimNetwork.Receiver {
     network.tap(recorder);
     this.log = new ExecutionLog(n, config.faultyReplicas(), this::violation);
     this.checkpoints = new CheckpointLog(this::violation);
+    this.equivocations = new EquivocationLog(config.faultyReplicas(), this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);
 
     ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.clients());
@@ -162,11 +168,13 @@ public final class Simulation implements SimNetwork.Receiver {
     // Traitors draw from their own generators, so adding one leaves every other stream as it was.
     Behaviour behaviour = config.traitors().containsKey(i)
         ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
-        : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
+        : config.plantedBehaviours().containsKey(i)
+            ? config.plantedBehaviours().get(i).apply(new Random(config.seed() * 7919 + i))
+            : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
     boolean durable = config.durable() || config.faults().restarts(i);
     SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, config.executions(),
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
-        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, this::violation);
+        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation);
     r.record(recorder);
     Faults.Skew skew = config.faults().skewOf(i);
     if (skew != null) {
@@ -221,11 +229,13 @@ public final class Simulation implements SimNetwork.Receiver {
       Checkers.clientResults(clients, this::violation);
     }
     Checkers.linearizability(history, log, workload, this::violation);
-    if (!stopped) {
-      Checkers.livenessBound(history, healedAtMs, config.effectiveLivenessOpBoundMs(), this::violation);
+    if (!stopped && healedAtMs >= 0) {
+      long boundMs = config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms();
+      String explained = config.livenessOpBoundMs() > 0 ? boundMs + " ms (given)" : livenessBound.explain();
+      Checkers.livenessBound(history, healedAtMs, boundMs, explained, this::violation);
     }
     if (!stopped && config.requireConvergence()) {
-      Checkers.convergence(replicas, this::violation);
+      Checkers.convergence(endStates(), this::violation);
     }
     if (!stopped && workload.kind() == Workload.Kind.KV) {
       Checkers.durability(clients, replicas, config.f(), config.keysPerClient(), this::violation);
@@ -233,6 +243,19 @@ public final class Simulation implements SimNetwork.Receiver {
     if (!stopped) {
       Checkers.finalState(history, log, replicas, workload, this::violation);
     }
+  }
+
+  /** The end state of every correct replica not crashed for good, for the convergence check. */
+  private List<Checkers.EndState> endStates() {
+    List<Checkers.EndState> out = new ArrayList<>();
+    for (SimReplica r : replicas) {
+      if (!r.downForever() && !r.traitor()) {
+        ReplicaCore core = r.core();
+        out.add(new Checkers.EndState(r.id(), core.view(), core.viewChanging(), r.lastExecuted(), r.stateDigest(),
+            core.fetchingState()));
+      }
+    }
+    return out;
   }
 
   private void runUntil(BooleanSupplier done, long untilMs) {
@@ -303,6 +326,45 @@ public final class Simulation implements SimNetwork.Receiver {
     for (int replica : List.copyOf(awaitingRecovery)) {
       recoverFromDisk(replica);
     }
+    int faulty = config.faultyReplicas().size();
+    int behind = 0;
+    long viewChangedTo = -1;
+    long newViewSent = -1;
+    for (SimReplica r : replicas) {
+      newViewSent = Math.max(newViewSent, r.highestNewViewSent());
+      if (r.downForever() && !r.traitor()) {
+        faulty++;
+      } else if (!r.traitor()) {
+        behind = Math.max(behind, viewChangesBehind(r));
+        viewChangedTo = Math.max(viewChangedTo, r.highestViewChangeSigned());
+      }
+    }
+    for (SimReplica twin : twins.values()) {
+      newViewSent = Math.max(newViewSent, twin.highestNewViewSent());
+    }
+    // A correct replica asked for a view that no NEW-VIEW (from anyone) opened: the group is
+    // changing views, and that replica's VIEW-CHANGE brings every correct replica along.
+    livenessBound = config.livenessBound(faulty, behind, viewChangedTo > newViewSent);
+    trace.note(scheduler.nowMs(), "liveness bound " + livenessBound.explain());
+  }
+
+  /**
+   * How many consecutive view changes {@code r}'s timers may be backed off by: at most the
+   * VIEW-CHANGEs it was seen to sign since its core started, and fewer if its request timer
+   * shows less backoff (a core's timer is at least {@code viewChangeTimeoutMs << (c - 1)} after c
+   * consecutive view changes). What the core reports can only lower the count, never raise it
+   * above what the wire showed, so a core that waits longer than its settings say cannot buy
+   * itself a longer bound.
+   */
+  private int viewChangesBehind(SimReplica r) {
+    int signed = r.viewChangesSigned();
+    if (signed == 0) {
+      return 0;
+    }
+    long timeoutMs = config.protocol().viewChangeTimeoutMs();
+    long shown = Math.max(timeoutMs, r.core().requestTimeoutMs()) / timeoutMs;
+    int doublingsShown = 63 - Long.numberOfLeadingZeros(shown);
+    return Math.min(signed, doublingsShown + 1);
   }
 
   private void violation(String what) {
@@ -429,7 +491,9 @@ public final class Simulation implements SimNetwork.Receiver {
         scheduler.nowMs(), wallMs, List.copyOf(violations), lastEvents, List.copyOf(summaries), transfers,
         viewChanges, certificates, log.crossViewExecutions(), network.sent(), network.lost(),
         new TreeMap<>(verifierRejections), List.copyOf(history), trace.events(), trace.fingerprint(),
-        checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs);
+        checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs,
+        healedAtMs < 0 ? -1 : config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms(),
+        log.batchesCompared(), equivocations.checked());
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

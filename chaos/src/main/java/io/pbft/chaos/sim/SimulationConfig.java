@@ -40,7 +40,8 @@ import java.util.function.Function;
  * @param faults what goes wrong, and when
  * @param traceSize how many recent events a violation report shows
  * @param stopOnViolation end the run at the first violation (its trace shows what led to it)
- * @param requireConvergence check that every replica not crashed for good ends in the same state
+ * @param requireConvergence check that every correct replica not crashed for good ends in the same
+ *     view (not changing views) and the same state
  * @param traitors replicas that run the real core behind a {@link Behaviour} other than honest,
  *     each built from a generator seeded from the run's seed; the checkers ignore them
  * @param cores builds each replica's core (and again the new core of a replica restarted from its
@@ -50,9 +51,12 @@ import java.util.function.Function;
  * @param twins replicas that run twice: two cores with the same identity and key, each hearing
  *     part of the traffic, both of whose messages reach the network (counted as traitors)
  * @param livenessOpBoundMs after healing, every operation must complete within this of its start
- *     (or of the healing, if it started before); 0 derives it from the protocol: f + 1 view
- *     changes at the largest backed-off timeout (a view change after a long outage may wait that
- *     long, and f faulty primaries in a row may each cost one), plus 30 s
+ *     (or of the healing, if it started before); 0 derives it when the faults heal, from the
+ *     protocol's timers, the replicas still faulty and the view changes behind the correct ones
+ *     ({@link #livenessBound})
+ * @param plantedBehaviours replicas that the checkers hold to everything a correct replica must
+ *     do, yet whose messages pass through a {@link Behaviour} other than honest: a deliberate bug
+ *     in a correct replica's send path, to show that the checkers catch it (a test build only)
  * @param durable every replica keeps a simulated disk (a replica that a {@link Faults#restart}
  *     names keeps one anyway)
  * @param eventsMax the run stops with a violation after this many events (deliveries, ticks,
@@ -89,6 +93,7 @@ public record SimulationConfig(
     boolean stopOnViolation,
     boolean requireConvergence,
     Map<Integer, Function<Random, Behaviour>> traitors,
+    Map<Integer, Function<Random, Behaviour>> plantedBehaviours,
     CoreFactory cores,
     Workload.Kind workload,
     Set<Integer> twins,
@@ -124,6 +129,7 @@ public record SimulationConfig(
 
   public SimulationConfig {
     traitors = Map.copyOf(traitors);
+    plantedBehaviours = Map.copyOf(plantedBehaviours);
     twins = Set.copyOf(twins);
     if (replicas < 1 || clients < 1 || opsPerClient < 0 || keysPerClient < 1) {
       throw new IllegalArgumentException("need replicas, clients and keys per client >= 1");
@@ -137,17 +143,37 @@ public record SimulationConfig(
     return (replicas - 1) / 3;
   }
 
-  /** The liveness bound per operation after healing, derived from the protocol unless given. */
-  public long effectiveLivenessOpBoundMs() {
-    return livenessOpBoundMs > 0 ? livenessOpBoundMs : derivedLivenessOpBoundMs(f(), protocol);
+  /**
+   * The liveness bound per operation after healing, derived from the protocol's timers (see
+   * {@link LivenessBound}) with the clients, latencies and clock skews of this run.
+   *
+   * @param faultyAfterHealing replicas that stay faulty once the faults heal (traitors, twins,
+   *     replicas crashed for good)
+   * @param viewChangesBeforeHealing consecutive view changes a correct replica may have behind it
+   *     when the faults heal
+   * @param changingWhenHealed the group was changing views when the faults healed
+   */
+  public LivenessBound livenessBound(int faultyAfterHealing, int viewChangesBeforeHealing,
+      boolean changingWhenHealed) {
+    double slowest = 1.0;
+    for (int i = 0; i < replicas; i++) {
+      Faults.Skew skew = faults.skewOf(i);
+      if (skew != null && !faultyReplicas().contains(i)) {
+        slowest = Math.min(slowest, skew.rate());
+      }
+    }
+    return new LivenessBound(protocol, tickMs, requestTimeoutMaxMs, latencyMaxMs, clients, slowest,
+        faultyAfterHealing, viewChangesBeforeHealing, changingWhenHealed);
   }
 
   /**
-   * f + 1 view changes at the largest backed-off timeout, plus 30 s: after a long outage the
-   * first view change may wait that long, and f faulty primaries in a row may each cost one.
+   * The largest bound {@link #livenessBound} can derive for this run: f replicas faulty after the
+   * healing and every correct replica's timers backed off as far as they go. A liveness phase
+   * longer than this leaves the per-operation bound the check that binds.
    */
-  public static long derivedLivenessOpBoundMs(int f, ProtocolSettings protocol) {
-    return (f + 1L) * ((long) protocol.viewChangeTimeoutMs() << protocol.viewChangeBackoffDoublingsMax()) + 30_000;
+  public long largestLivenessOpBoundMs() {
+    return livenessOpBoundMs > 0 ? livenessOpBoundMs
+        : livenessBound(f(), protocol.viewChangeBackoffDoublingsMax() + 1, false).ms();
   }
 
   /** The event budget of a run, derived from its operations unless given. */
@@ -188,6 +214,7 @@ public record SimulationConfig(
     b.stopOnViolation = stopOnViolation;
     b.requireConvergence = requireConvergence;
     b.traitors.putAll(traitors);
+    b.plantedBehaviours.putAll(plantedBehaviours);
     b.cores = cores;
     b.workload = workload;
     b.twins.addAll(twins);
@@ -223,6 +250,7 @@ public record SimulationConfig(
     private boolean stopOnViolation = true;
     private boolean requireConvergence = true;
     private final Map<Integer, Function<Random, Behaviour>> traitors = new TreeMap<>();
+    private final Map<Integer, Function<Random, Behaviour>> plantedBehaviours = new TreeMap<>();
     private CoreFactory cores = ReplicaCore::new;
     private ExecutionFactory executions = Execution::new;
     private Workload.Kind workload = Workload.Kind.KV;
@@ -303,10 +331,19 @@ public record SimulationConfig(
       return this;
     }
 
+    /**
+     * A bug planted in correct replica {@code replica}: its messages pass through the behaviour
+     * {@code factory} builds, but the checkers count it as correct and must catch what it does.
+     */
+    public Builder plantBehaviour(int replica, Function<Random, Behaviour> factory) {
+      plantedBehaviours.put(replica, factory);
+      return this;
+    }
+
     public SimulationConfig build() {
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
-          faults, traceSize, stopOnViolation, requireConvergence, traitors, cores, workload, twins,
+          faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions);
     }
   }

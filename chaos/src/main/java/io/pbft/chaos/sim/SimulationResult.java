@@ -27,6 +27,12 @@ import java.util.Map;
  * @param messagesDuplicated messages the network delivered twice
  * @param workload what the clients ran
  * @param healedAtMs when the faults healed and the liveness phase began (-1 if the run stopped before)
+ * @param livenessBoundMs the bound every operation was held to after the healing (-1 if the run
+ *     stopped before)
+ * @param batchesCompared batches correct replicas executed (null requests included) whose digests
+ *     were compared
+ * @param statementsCompared messages correct replicas signed (votes, checkpoints, view changes,
+ *     complaints) checked against what they signed before about the same thing
  */
 public record SimulationResult(
     long seed,
@@ -51,7 +57,10 @@ public record SimulationResult(
     long checkpointsCompared,
     long messagesDuplicated,
     Workload.Kind workload,
-    long healedAtMs) {
+    long healedAtMs,
+    long livenessBoundMs,
+    long batchesCompared,
+    long statementsCompared) {
 
   /** One replica at the end of the run. */
   public record ReplicaSummary(int id, boolean crashed, String behaviour, long view, boolean viewChanging,

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.app.ExecutionContext;
 import io.pbft.replica.app.Operation;
 import java.util.ArrayList;
@@ -144,11 +146,70 @@ class CheckersTest {
         new OpRecord(0, 1, op, ByteString.EMPTY, 0, 900, 1),          // done before healing
         new OpRecord(0, 2, op, ByteString.EMPTY, 500, 1_400, 3),      // 400 ms after healing at 1000
         new OpRecord(1, 1, op, ByteString.EMPTY, 1_200, 1_800, 1));   // 600 ms after its start
-    Checkers.livenessBound(history, 1_000, 600, violations::add);
+    Checkers.livenessBound(history, 1_000, 600, "600 ms", violations::add);
     assertEquals(List.of(), violations);
-    Checkers.livenessBound(history, 1_000, 599, violations::add);
+    Checkers.livenessBound(history, 1_000, 599, "599 ms", violations::add);
     assertEquals(1, violations.size());
     assertTrue(violations.get(0).contains("took 600 ms"), violations::toString);
+  }
+
+  // ---------------------------------------------------------------- agreement on every batch
+
+  private static SignedRequest request(int client, long timestamp, KvOp op) {
+    return SignedRequest.newBuilder().setRequest(Request.newBuilder().setClientId(client).setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(op.encode())).build().toByteString()).build();
+  }
+
+  @Test
+  void aBatchWhoseOperationsAllRanAlreadyIsNotTheNullRequest() {
+    // Replica 0 executes at n=7 a batch holding only a retransmission of client 0's t=1, which ran
+    // at n=3: the executor filters it out and the application sees nothing, as for a null request.
+    SignedRequest retransmitted = request(0, 1, put("k0", "a"));
+    log.batchExecuted(0, 7, 1, List.of(retransmitted));
+    log.batchExecuted(1, 7, 1, List.of(retransmitted));
+    assertEquals(List.of(), violations);
+    log.batchExecuted(2, 7, 2, List.of());
+    assertEquals(1, violations.size(), violations::toString);
+    assertEquals("agreement: at n=7 replica 0 executed [c0:t1] (view 1) but replica 2 executed [] (view 2)",
+        violations.get(0));
+  }
+
+  @Test
+  void batchesInAnotherOrderDisagreeAndFaultyReplicasAreNotCompared() {
+    SignedRequest a = request(0, 1, put("k0", "a"));
+    SignedRequest b = request(1, 1, put("k1", "b"));
+    log.batchExecuted(0, 2, 0, List.of(a, b));
+    log.batchExecuted(3, 2, 0, List.of()); // replica 3 is a traitor here: it may execute anything
+    assertEquals(List.of(), violations);
+    log.batchExecuted(1, 2, 0, List.of(b, a));
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).startsWith("agreement: at n=2 replica 0 executed [c0:t1 c1:t1]"), violations::toString);
+    assertEquals(2, log.batchesCompared(), "the traitor's batch is not compared");
+  }
+
+  // ---------------------------------------------------------------- convergence of views and states
+
+  private static Checkers.EndState end(int id, long view, boolean changing) {
+    return new Checkers.EndState(id, view, changing, 40, new byte[32], false);
+  }
+
+  @Test
+  void replicasThatSettledInOneViewConverge() {
+    Checkers.convergence(List.of(end(0, 2, false), end(1, 2, false), end(2, 2, false)), violations::add);
+    assertEquals(List.of(), violations);
+  }
+
+  @Test
+  void replicaAloneInAHigherViewDoesNotConverge() {
+    Checkers.convergence(List.of(end(0, 1, false), end(1, 1, false), end(2, 2, false)), violations::add);
+    assertEquals(List.of("convergence: replica 2 ended in view 2, 2 of the 3 correct replicas up in view 1"),
+        violations);
+  }
+
+  @Test
+  void replicaStillChangingViewsDoesNotConverge() {
+    Checkers.convergence(List.of(end(0, 3, true), end(1, 3, false), end(2, 3, false)), violations::add);
+    assertEquals(List.of("convergence: replica 0 is still changing to view 3 at the end"), violations);
   }
 
   @Test

@@ -37,7 +37,8 @@ import java.util.function.Supplier;
  * the same seed replays it event for event.
  *
  * <p>The checkers that watch every simulation watch this one too: agreement, exactly-once and
- * validity as replicas execute, equal digests at every checkpoint ({@link #violations}).
+ * validity as replicas execute, equal digests at every checkpoint, no equivocation in what any
+ * replica signs, restarts included ({@link #violations}).
  *
  * <p>Faults: {@link #kill} and {@link #stop} take a replica down (alike here: every record
  * reaches the simulated disk before anything depending on it leaves); {@link #restart} builds a
@@ -57,6 +58,7 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
   private final InboundVerifier verifier;
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
+  private final EquivocationLog equivocations;
   private final List<SimReplica> replicas = new ArrayList<>();
   private final List<Ed25519Keys> clientKeys = new ArrayList<>();
   private final TreeMap<Integer, SimKvStore> stores = new TreeMap<>();
@@ -97,6 +99,7 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
     network.connect(this);
     this.log = new ExecutionLog(n, Set.of(), this::violation);
     this.checkpoints = new CheckpointLog(this::violation);
+    this.equivocations = new EquivocationLog(Set.of(), this::violation);
     List<Ed25519Keys> replicaKeys = keys.replicas();
     clientKeys.addAll(keys.clients());
     this.verifier = new InboundVerifier(keys.config(config.f(), config.protocol()));
@@ -108,7 +111,7 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
           () -> config.cores().create(id, n, config.f(), config.protocol(), replicaKey, verifier::knownClient);
       replicas.add(new SimReplica(i, n, "replica " + i, cores, config.executions(),
           () -> new RecordingStateMachine(id, kv.newStateMachine(), log), true, replicaKey, Behaviour.HONEST, false,
-          network, scheduler, log, checkpoints, this::violation));
+          network, scheduler, log, checkpoints, equivocations, this::violation));
       verifierDrops.add(new long[1]);
     }
     tickPhaseMs = new long[n];

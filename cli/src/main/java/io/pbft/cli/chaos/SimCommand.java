@@ -42,8 +42,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "sim", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Run simulated PBFT groups with traitors and faults, and check every run.",
-        "Checks: agreement, exactly-once, validity, equal checkpoint digests, linearizability of what clients saw,"
-            + " the bank's total, liveness within a bound once faults heal, convergence.",
+        "Checks: agreement on every batch, exactly-once, validity, equal checkpoint digests, no equivocation by"
+            + " correct replicas, linearizability of what clients saw, the bank's total, liveness within a bound"
+            + " once faults heal, convergence of views and states.",
         "Exit code 0: no violation; 1: violations found (each printed with its replay command)."},
     footer = {"", "Examples:",
         "  pbft chaos sim --seed 7 --replicas 4 --traitors 1 --behaviour equivocating-primary --ops 10000",
