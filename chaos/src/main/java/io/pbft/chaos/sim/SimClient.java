@@ -148,7 +148,7 @@ final class SimClient {
         newestView = Math.max(newestView, r.getView());
       }
     }
-    if (matching < config.f() + 1) {
+    if (matching < config.effectiveClientRepliesNeeded()) {
       return;
     }
     history.add(new OpRecord(id, timestamp, op, reply.getResult(), invokeMs, scheduler.nowMs(), sends));

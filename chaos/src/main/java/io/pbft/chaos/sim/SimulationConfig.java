@@ -71,6 +71,8 @@ import java.util.function.Function;
  *     runner keeps a share of seeds real
  * @param executions builds each replica's executor; like {@code cores}, a test build passes one
  *     that plants a deliberate bug
+ * @param clientRepliesNeeded matching replies a client accepts a result on; 0 means f + 1, the
+ *     paper's rule (a test build plants a client bug with fewer)
  */
 public record SimulationConfig(
     long seed,
@@ -103,7 +105,8 @@ public record SimulationConfig(
     Authentication authentication,
     Map<Integer, Set<Integer>> badMacs,
     boolean fastCrypto,
-    ExecutionFactory executions) {
+    ExecutionFactory executions,
+    int clientRepliesNeeded) {
 
   /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
   @FunctionalInterface
@@ -141,6 +144,11 @@ public record SimulationConfig(
 
   public int f() {
     return (replicas - 1) / 3;
+  }
+
+  /** Matching replies a client accepts a result on: f + 1 unless a test plants a bug. */
+  public int effectiveClientRepliesNeeded() {
+    return clientRepliesNeeded > 0 ? clientRepliesNeeded : f() + 1;
   }
 
   /**
@@ -224,6 +232,7 @@ public record SimulationConfig(
     b.authentication = authentication;
     b.badMacs.putAll(badMacs);
     b.fastCrypto = fastCrypto;
+    b.clientRepliesNeeded = clientRepliesNeeded;
     b.executions = executions;
     return b;
   }
@@ -261,6 +270,7 @@ public record SimulationConfig(
     private Authentication authentication = Authentication.SIGNATURES;
     private final Map<Integer, Set<Integer>> badMacs = new TreeMap<>();
     private boolean fastCrypto;
+    private int clientRepliesNeeded;
 
     public Builder seed(long v) { seed = v; return this; }
     public Builder replicas(int v) { replicas = v; return this; }
@@ -306,6 +316,9 @@ public record SimulationConfig(
     /** Keyed hashes instead of Ed25519 signatures (see {@link SimulationConfig#fastCrypto}). */
     public Builder fastCrypto(boolean v) { fastCrypto = v; return this; }
 
+    /** Matching replies a client needs (see {@link SimulationConfig#clientRepliesNeeded}). */
+    public Builder clientRepliesNeeded(int v) { clientRepliesNeeded = v; return this; }
+
     /**
      * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
      * replicas in {@code replicas} an authenticator entry that does not check.
@@ -344,7 +357,8 @@ public record SimulationConfig(
       return new SimulationConfig(seed, replicas, clients, opsPerClient, keysPerClient, protocol, latencyMinMs,
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
-          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions);
+          livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions,
+          clientRepliesNeeded);
     }
   }
 }

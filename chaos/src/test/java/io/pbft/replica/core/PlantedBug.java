@@ -136,18 +136,32 @@ enum PlantedBug {
   /** A request executed again although its timestamp is not above its client's last executed one. */
   EXACTLY_ONCE_SKIPPED(Rules.PAPER, PlantedExecutionBugs.exactlyOnceSkipped()),
   /** A state fetched from peers installed without checking its digest against the certified one. */
-  STATE_DIGEST_NOT_CHECKED(Rules.PAPER, PlantedExecutionBugs.stateDigestNotChecked());
+  STATE_DIGEST_NOT_CHECKED(Rules.PAPER, PlantedExecutionBugs.stateDigestNotChecked()),
+  /** A client that accepts a result on f matching replies instead of f + 1 (one liar is enough). */
+  CLIENT_ACCEPTS_F_REPLIES(Rules.PAPER, Execution::new, b -> b.clientRepliesNeeded(b.build().f()));
 
   private final Rules rules;
   private final SimulationConfig.ExecutionFactory executions;
+  private final java.util.function.Consumer<SimulationConfig.Builder> clients;
 
   PlantedBug(Rules rules) {
     this(rules, Execution::new);
   }
 
   PlantedBug(Rules rules, SimulationConfig.ExecutionFactory executions) {
+    this(rules, executions, b -> { });
+  }
+
+  PlantedBug(Rules rules, SimulationConfig.ExecutionFactory executions,
+      java.util.function.Consumer<SimulationConfig.Builder> clients) {
     this.rules = rules;
     this.executions = executions;
+    this.clients = clients;
+  }
+
+  /** Plants this bug in the simulated clients, if it is one of theirs. */
+  void plantInClients(SimulationConfig.Builder b) {
+    clients.accept(b);
   }
 
   /** Builds executors that run with this bug (the paper's, for a bug of the core). */

@@ -135,6 +135,10 @@ class PlantedBugsTest {
         long t = 40 + new Random(fs.seed()).nextInt(160);
         fs.faults().pause(2, t, t + 2_000);
       }, "replica 2 stalls and fetches state, 3 serves it corrupted");
+      // A replica answering every client with a wrong result: a client that takes one reply
+      // for the group's answer reports it, and linearizability finds it against the committed order.
+      case CLIENT_ACCEPTS_F_REPLIES -> new Family(options(null, "lying-replies", false), fs -> { },
+          "lying replies from one replica, no faults");
     };
   }
 
@@ -186,6 +190,7 @@ class PlantedBugsTest {
       traitors(bug, b);
       if (planted) {
         b.cores(bug.cores()).executions(bug.executions());
+        bug.plantInClients(b);
       }
     });
   }
