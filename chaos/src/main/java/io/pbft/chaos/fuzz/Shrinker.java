@@ -66,75 +66,80 @@ public final class Shrinker {
     return NUMBER.matcher(s).replaceAll("#");
   }
 
+  /** The smallest failing run found so far, and how it was reached. */
+  private final class Best {
+    final long seed;
+    final String kind;
+    final List<String> steps = new ArrayList<>();
+    ScenarioOptions options;
+    Scenario scenario;
+    Faults faults;
+    String violation;
+
+    Best(long seed, ScenarioOptions options, Scenario scenario, SimulationResult first) {
+      this.seed = seed;
+      this.options = options;
+      this.scenario = scenario;
+      this.faults = scenario.faults();
+      this.violation = first.violations().get(0);
+      this.kind = kind(violation);
+    }
+
+    /** Runs the scenario {@code candidate} draws; keeps it (and says {@code step}) if it fails the same way. */
+    boolean tryOptions(ScenarioOptions candidate, String step) {
+      Scenario drawn = Scenarios.draw(seed, candidate);
+      SimulationResult r = run(drawn, drawn.faults());
+      if (!fails(r, kind)) {
+        return false;
+      }
+      options = candidate;
+      scenario = drawn;
+      faults = drawn.faults();
+      violation = r.violations().get(0);
+      steps.add(step);
+      return true;
+    }
+  }
+
   /** @throws IllegalArgumentException if the seed does not fail to begin with */
   public Shrunk shrink(long seed, ScenarioOptions options) {
     Scenario scenario = Scenarios.draw(seed, options);
-    Faults faults = scenario.faults();
-    SimulationResult first = run(scenario, faults);
+    SimulationResult first = run(scenario, scenario.faults());
     if (first.violations().isEmpty()) {
       throw new IllegalArgumentException("seed " + seed + " runs clean: nothing to shrink");
     }
-    String kind = kind(first.violations().get(0));
-    List<String> steps = new ArrayList<>();
-    String violation = first.violations().get(0);
-
+    Best best = new Best(seed, options, scenario, first);
     if (scenario.fastCrypto() || scenario.authentication() != Authentication.SIGNATURES) {
-      ScenarioOptions real = options.withFastCrypto(false).withAuthentication(Authentication.SIGNATURES);
-      Scenario candidate = Scenarios.draw(seed, real);
-      SimulationResult r = run(candidate, candidate.faults());
-      if (fails(r, kind)) {
-        options = real;
-        scenario = candidate;
-        faults = candidate.faults();
-        violation = r.violations().get(0);
-        steps.add("real Ed25519 and signed requests");
-      }
+      best.tryOptions(options.withFastCrypto(false).withAuthentication(Authentication.SIGNATURES),
+          "real Ed25519 and signed requests");
     }
-    int ops = scenario.opsPerClient() * scenario.clients();
-    while (ops > 1 && runs < runsMax) {
-      ScenarioOptions fewer = options.withOps(ops / 2);
-      Scenario candidate = Scenarios.draw(seed, fewer);
-      SimulationResult r = run(candidate, candidate.faults());
-      if (!fails(r, kind)) {
+    for (int ops = best.scenario.opsPerClient() * best.scenario.clients(); ops > 1 && runs < runsMax; ops /= 2) {
+      if (!best.tryOptions(best.options.withOps(ops / 2),
+          String.format(Locale.ROOT, "%d operations instead of %d", ops / 2, ops))) {
         break;
       }
-      steps.add(String.format(Locale.ROOT, "%d operations instead of %d", ops / 2, ops));
-      ops /= 2;
-      options = fewer;
-      scenario = candidate;
-      faults = candidate.faults();
-      violation = r.violations().get(0);
     }
-    int clients = scenario.clients();
-    while (clients > 1 && runs < runsMax) {
-      ScenarioOptions fewer = options.withClients(clients / 2);
-      Scenario candidate = Scenarios.draw(seed, fewer);
-      SimulationResult r = run(candidate, candidate.faults());
-      if (!fails(r, kind)) {
+    for (int clients = best.scenario.clients(); clients > 1 && runs < runsMax; clients /= 2) {
+      if (!best.tryOptions(best.options.withClients(clients / 2),
+          String.format(Locale.ROOT, "%d clients instead of %d", clients / 2, clients))) {
         break;
       }
-      steps.add(String.format(Locale.ROOT, "%d clients instead of %d", clients / 2, clients));
-      clients /= 2;
-      options = fewer;
-      scenario = candidate;
-      faults = candidate.faults();
-      violation = r.violations().get(0);
     }
-    for (int i = faults.parts().size() - 1; i >= 0 && runs < runsMax; i--) {
-      Faults without = faults.without(i);
-      SimulationResult r = run(scenario, without);
-      if (fails(r, kind)) {
-        steps.add("without " + faults.parts().get(i));
-        faults = without;
-        violation = r.violations().get(0);
+    for (int i = best.faults.parts().size() - 1; i >= 0 && runs < runsMax; i--) {
+      Faults without = best.faults.without(i);
+      SimulationResult r = run(best.scenario, without);
+      if (fails(r, best.kind)) {
+        best.steps.add("without " + best.faults.parts().get(i));
+        best.faults = without;
+        best.violation = r.violations().get(0);
       }
     }
-    SimulationConfig config = build(scenario, faults);
+    SimulationConfig config = build(best.scenario, best.faults);
     String script = null;
     if (!config.fastCrypto() && config.authentication() == Authentication.SIGNATURES) {
       script = ScriptExport.export(config, runner).script();
     }
-    return new Shrunk(config, violation, runs, List.copyOf(steps), script);
+    return new Shrunk(config, best.violation, runs, List.copyOf(best.steps), script);
   }
 
   private SimulationConfig build(Scenario scenario, Faults faults) {
