@@ -278,7 +278,7 @@ final class SimReplica {
   }
 
   void onMessage(VerifiedMessage m) {
-    if (!down && behaviour.admitMessage(m.sender(), m.message())) {
+    if (!down && behaviour.admit(m)) {
       input(core -> core.onMessage(localNow(), m));
     }
   }

@@ -4,6 +4,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Request;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.Effects;
+import io.pbft.replica.verify.VerifiedMessage;
 import java.util.List;
 
 /** Several behaviours applied in order: each sees what the previous one let through. */
@@ -58,10 +59,10 @@ final class Combined implements Behaviour {
   }
 
   @Override
-  public boolean admitMessage(int sender, ReplicaMessage message) {
+  public boolean admit(VerifiedMessage m) {
     boolean admit = true;
     for (Behaviour b : parts) {
-      admit &= b.admitMessage(sender, message);
+      admit &= b.admit(m);
     }
     return admit;
   }

@@ -90,11 +90,25 @@ enum PlantedBug {
       return true;
     }
   }),
+  /** A committed certificate (catch-up) accepted with 2f COMMITs instead of 2f + 1. */
+  COMMITTED_CERTIFICATE_TOO_THIN(new Rules() {
+    @Override
+    int committedCertificateCommitsNeeded(int f) {
+      return 2 * f;
+    }
+  }),
   /** A checkpoint made stable with 2f matching CHECKPOINTs instead of 2f + 1. */
   CHECKPOINT_QUORUM_TOO_SMALL(new Rules() {
     @Override
     int checkpointVotesNeeded(int f) {
       return 2 * f;
+    }
+  }),
+  /** A VIEW-CHANGE's stable checkpoint taken at its word, without checking its proof. */
+  VIEW_CHANGE_CHECKPOINT_PROOF_NOT_CHECKED(new Rules() {
+    @Override
+    void checkedCheckpointProof(ViewChangeRules certificates, long sequence, ByteString digest,
+        List<SignedMessage> proof) {
     }
   }),
   /** A NEW-VIEW accepted from a replica that is not the primary of the view it opens. */

@@ -87,6 +87,16 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000);
       }, "votes in others' names from 3, primary (0) stalls");
+      // Replicas 0 and 3 get no PREPAREs for a while, so what the primary (0) proposes then
+      // prepares at replica 2 alone (with the traitor's PREPARE) and never commits: the traitor (1)
+      // withholds its COMMITs. It passes replica 2's COMMIT and one of its own to 0 and 3 as a
+      // committed certificate; then, as view 1's primary, it hears the VIEW-CHANGEs of 0 and 3 and
+      // its own (which omits what prepared), and the new view puts other batches there: replicas
+      // that ran the thin batches refuse them, and replica 2 is left behind for good.
+      case COMMITTED_CERTIFICATE_TOO_THIN -> new Family(options(List.of(1), "honest", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 3), t, t + 4_000);
+      }, "thin committed certificates from 1, PREPAREs to 0 and 3 lost");
       // Checkpoints become stable on two votes, and the proof a replica keeps holds only those;
       // the view change after the primary's stall carries it in VIEW-CHANGEs. A traitor that
       // votes made-up state digests (3) keeps its vote from completing honest quorums.
@@ -94,6 +104,12 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().pause(0, t, t + 3_000);
       }, "false checkpoints from 3, primary (0) stalls");
+      // The primary stalls, so the group moves to view 1; replica 3's VIEW-CHANGE claims a stable
+      // checkpoint ahead of everyone's, with a made-up digest and only its own CHECKPOINT as proof.
+      case VIEW_CHANGE_CHECKPOINT_PROOF_NOT_CHECKED -> new Family(options(List.of(3), "honest", false), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().pause(0, t, t + 3_000);
+      }, "unproven stable checkpoints in 3's VIEW-CHANGE, primary (0) stalls");
       // The primary (0) stalls and the new one (1) cannot reach replica 2 for a while, so 2
       // hears view 1's NEW-VIEW first from replica 3, which passes it off as its own. Then the
       // new primary stalls too: the VIEW-CHANGE for view 2 of a replica that took 3's
@@ -154,6 +170,10 @@ class PlantedBugsTest {
       b.traitor(3, random -> new VoteStuffing(4));
     } else if (bug == PlantedBug.NEW_VIEW_FROM_ANYONE) {
       b.traitor(3, random -> new ImpostorNewView(4, 3));
+    } else if (bug == PlantedBug.VIEW_CHANGE_CHECKPOINT_PROOF_NOT_CHECKED) {
+      b.traitor(3, random -> new UnprovenCheckpoints());
+    } else if (bug == PlantedBug.COMMITTED_CERTIFICATE_TOO_THIN) {
+      b.traitor(1, random -> new ThinCommittedCertificates(4));
     } else if (bug == PlantedBug.LOWEST_VIEW_CERTIFICATE_CHOSEN) {
       b.traitor(3, random -> new OutdatedCertificates());
     }

@@ -24,6 +24,7 @@ final class CatchUp {
   private final ReplicaState state;
   private final Outbox outbox;
   private final int batchesPerAnswerMax;
+  private final Rules rules;
   /**
    * When each peer's heartbeat was last answered with catch-up material. A correct replica sends
    * one heartbeat per viewChangeTimeoutMs, so answering at most one per half of that costs it
@@ -34,10 +35,11 @@ final class CatchUp {
   /** The last executed sequence number each peer's latest heartbeat reported. */
   private final long[] peerExecuted;
 
-  CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax) {
+  CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax, Rules rules) {
     this.state = state;
     this.outbox = outbox;
     this.batchesPerAnswerMax = batchesPerAnswerMax;
+    this.rules = rules;
     this.answeredMs = new long[state.n];
     Arrays.fill(answeredMs, Long.MIN_VALUE / 2);
     this.peerExecuted = new long[state.n];
@@ -142,7 +144,7 @@ final class CatchUp {
         }
         signers.add(m.getSender());
       }
-      if (signers.size() < state.quorum()) {
+      if (signers.size() < rules.committedCertificateCommitsNeeded(state.f)) {
         throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs 2f+1 = " + state.quorum());
       }
       requests = ViewChangeRules.requestsOf(pp.getBatch());

@@ -70,7 +70,7 @@ public final class ReplicaCore {
     this.checkpoints = new Checkpoints(state, outbox, transfer, normal, rules, settings.aheadCheckpointVotesMax());
     this.complaints = new Complaints(state, outbox);
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
-    this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax());
+    this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax(), rules);
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
   }

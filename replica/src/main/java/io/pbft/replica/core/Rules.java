@@ -26,6 +26,16 @@ class Rules {
   }
 
   /**
+   * A committed certificate (a pre-prepare and COMMITs, which a replica that missed a batch may
+   * run without preparing it itself) proves the batch committed only with this many COMMITs from
+   * distinct replicas: 2f + 1, of which f + 1 correct replicas prepared it, so every view change
+   * quorum reports it.
+   */
+  int committedCertificateCommitsNeeded(int f) {
+    return 2 * f + 1;
+  }
+
+  /**
    * A checkpoint this replica took is stable once this many CHECKPOINTs from distinct replicas
    * match its digest (section 4.3): 2f + 1, so that its proof convinces anyone.
    */
@@ -97,6 +107,15 @@ class Rules {
   ViewChangeRules.Prepared checkedCertificate(ViewChangeRules certificates, PreparedCertificate cert, long newView)
       throws ViewChangeRules.Invalid {
     return certificates.checkCertificate(cert, newView);
+  }
+
+  /**
+   * A VIEW-CHANGE's stable checkpoint counts only with its proof (section 4.4): 2f + 1 CHECKPOINTs
+   * from distinct replicas for its sequence number and digest.
+   */
+  void checkedCheckpointProof(ViewChangeRules certificates, long sequence, ByteString digest, List<SignedMessage> proof)
+      throws ViewChangeRules.Invalid {
+    certificates.checkCheckpointProof(sequence, digest, proof);
   }
 
   /**

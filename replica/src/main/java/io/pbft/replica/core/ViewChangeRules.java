@@ -97,7 +97,7 @@ final class ViewChangeRules {
     }
     checkEvidence(vc.getNewView(), vc.getComplaintsList());
     long stable = vc.getStableSequence();
-    checkCheckpointProof(stable, vc.getStableDigest(), vc.getCheckpointProofList());
+    rules.checkedCheckpointProof(this, stable, vc.getStableDigest(), vc.getCheckpointProofList());
     Map<Long, Prepared> prepared = new TreeMap<>();
     for (PreparedCertificate cert : vc.getPreparedList()) {
       Prepared p = rules.checkedCertificate(this, cert, vc.getNewView());

@@ -6,6 +6,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.replica.core.Effects;
+import io.pbft.replica.verify.VerifiedMessage;
 import java.util.List;
 
 /**
@@ -67,6 +68,14 @@ public interface Behaviour {
   /** Whether a verified replica message reaches the core. */
   default boolean admitMessage(int sender, ReplicaMessage message) {
     return true;
+  }
+
+  /**
+   * Whether a verified replica message reaches the core, seen with its signed form (a traitor
+   * that keeps others' signed votes to pass them on): by default {@link #admitMessage}.
+   */
+  default boolean admit(VerifiedMessage m) {
+    return admitMessage(m.sender(), m.message());
   }
 
   /** A name for logs and summaries. */

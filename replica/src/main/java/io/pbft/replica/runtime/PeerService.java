@@ -123,7 +123,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
       }
       stream.request();
     }
-    if (!replica.behaviour.admitMessage(m.sender(), m.message())) {
+    if (!replica.behaviour.admit(m)) {
       return;
     }
     replica.loop.submit(() -> replica.core.onMessage(replica.nowMs(), m), size);
