@@ -8,6 +8,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -272,9 +275,22 @@ public final class NetnsNetwork implements AutoCloseable {
   private static void remove(String ns) {
     HostCommands.Result pids = HostCommands.attempt(List.of("ip", "netns", "pids", ns));
     if (pids.ok()) {
+      List<ProcessHandle> inside = new ArrayList<>();
       for (String pid : pids.output().trim().split("\\s+")) {
         if (pid.matches("\\d+")) {
-          ProcessHandle.of(Long.parseLong(pid)).ifPresent(ProcessHandle::destroyForcibly);
+          ProcessHandle.of(Long.parseLong(pid)).ifPresent(inside::add);
+        }
+      }
+      inside.forEach(ProcessHandle::destroyForcibly);
+      // the namespace, with its veths and routes, goes only when its last process has gone
+      for (ProcessHandle p : inside) {
+        try {
+          p.onExit().get(5, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          // deleted below all the same; the kernel finishes when the process is gone
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
         }
       }
     }
