@@ -38,6 +38,10 @@ public record LinkConditions(Duration delay, Duration jitter, double loss) {
     return new LinkConditions(Duration.ZERO, Duration.ZERO, loss);
   }
 
+  public LinkConditions withDelay(Duration d) {
+    return new LinkConditions(d, jitter, loss);
+  }
+
   public LinkConditions withJitter(Duration j) {
     return new LinkConditions(delay, j, loss);
   }
