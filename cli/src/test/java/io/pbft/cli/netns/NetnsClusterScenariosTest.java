@@ -44,7 +44,8 @@ class NetnsClusterScenariosTest extends ClusterScenarios {
   @Override
   protected Cluster newCluster(String scenario) {
     LinkConditions links = switch (scenario) {
-      case "healthyCluster" -> WAN; // the healthy scenario's checks, with 50 ms round trips
+      // the healthy scenario's checks, and a crashed primary's replacement, with 50 ms round trips
+      case "healthyCluster", "primaryKilledUnderLoad" -> WAN;
       case "lossyLinksLoseNothing" -> LOSSY;
       default -> LinkConditions.NONE;
     };
@@ -69,11 +70,14 @@ class NetnsClusterScenariosTest extends ClusterScenarios {
     return b.toString();
   }
 
-  /** Crashes, pauses and restarts are the same processes and signals here as in ProcessClusterScenariosTest. */
+  /**
+   * Pauses and restarts are the same processes and signals here as in ProcessClusterScenariosTest
+   * (a crash runs here, over slow links).
+   */
   @Override
   protected Optional<String> leftOut(String scenario) {
     return switch (scenario) {
-      case "primaryKilledUnderLoad", "pausedBackupCatchesUp", "killedReplicaRestartsWithItsState",
+      case "pausedBackupCatchesUp", "killedReplicaRestartsWithItsState",
           "wholeClusterRestart" -> Optional.of("SIGKILL, SIGSTOP and restarts from a data directory run the same "
           + "way in ProcessClusterScenariosTest; here only the network differs");
       default -> Optional.empty();
