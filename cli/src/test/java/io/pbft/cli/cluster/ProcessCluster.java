@@ -43,7 +43,10 @@ import java.util.stream.IntStream;
  * {@link #resume} SIGSTOP and SIGCONT, and {@link #restart} starts a new process on the same data
  * directory. {@link #isolate} needs {@link #withFaultyNetwork}: every replica then runs with a
  * configuration file of its own in which its peers are reached through a {@link ProxyNetwork}, as
- * clients reach the replicas; status probes dial the replicas directly.
+ * clients reach the replicas; status probes dial the replicas directly. With {@link
+ * #inNamespaces} every replica instead runs in a network namespace of its own at its own address
+ * ({@link NetnsNetwork}, root needed; {@code io.pbft.cli.netns.NetnsCluster} is that cluster):
+ * {@link #isolate} then drops its packets in the kernel, and links can be slow or lossy.
  */
 public final class ProcessCluster implements Cluster {
   /** Checkpoints every 16 batches, a window of 64, a backup suspects the primary after 500 ms. */
@@ -124,13 +127,14 @@ public final class ProcessCluster implements Cluster {
     try {
       ClusterConfig generated = ClusterSetup.generate(local.dir(), N, clients, "127.0.0.1", Ports.free(), -1,
           new SecureRandom());
-      int[] ports = Ports.free(N);
+      int[] ports = null;
       if (namespaces != null) {
         // each replica has an address of its own, so they can all listen on one port
         netns = NetnsNetwork.create(N, namespaces);
         local.replicaPrefix(netns::enter);
         config = ClusterConfigs.withAddresses(generated, netns::host, i -> NAMESPACE_PORT);
       } else {
+        ports = Ports.free(N);
         config = ClusterConfigs.onLoopback(generated, ports);
       }
       config = config.withProtocol(protocol.apply(generated.protocol()));
