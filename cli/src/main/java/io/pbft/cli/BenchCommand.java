@@ -22,8 +22,11 @@ import io.pbft.cli.cluster.DiskUsage;
 import io.pbft.cli.cluster.LocalCluster;
 import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.cli.cluster.StatusReport;
+import io.pbft.cli.netns.LinkConditions;
+import io.pbft.cli.netns.NetnsNetwork;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
+import io.pbft.testkit.ClusterConfigs;
 import io.pbft.testkit.Ports;
 import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
@@ -64,6 +67,8 @@ final class BenchCommand implements Callable<Integer> {
   private static final int VERIFIED_KEYS_PER_CLIENT = 32;
   private static final int DEFAULT_REPLICAS = 4;
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
+  /** Every replica listens on this port at its own address when it runs in a namespace (--wan). */
+  private static final int WAN_PORT = 7000;
 
   @Spec
   CommandSpec spec;
@@ -129,6 +134,20 @@ final class BenchCommand implements Callable<Integer> {
       "live set: bench forces a full GC (jcmd GC.run) at the end of the warm-up and at the end."})
   boolean heapReport;
 
+  @Option(names = "--wan", paramLabel = "DELAY",
+      description = {"Run each replica in a network namespace of its own, every link (replica to replica, client",
+          "to replica) holding each packet DELAY one way in the kernel (e.g. 25ms: 50 ms round trips).",
+          "Needs root, iproute2, iptables, gcc and libnetfilter_queue (see README: Real networks)."})
+  String wan;
+
+  @Option(names = "--wan-jitter", paramLabel = "JITTER",
+      description = "With --wan: each packet waits up to JITTER longer, at random (reorders packets; default 0).")
+  String wanJitter;
+
+  @Option(names = "--wan-loss", paramLabel = "PERCENT",
+      description = "With --wan: each packet is dropped with this probability at each crossing (default 0).")
+  Double wanLoss;
+
   @Option(names = "--heap-interval", paramLabel = "SECONDS",
       description = "Interval of the heap report (default: a tenth of the run, at least 5 s).")
   Integer heapInterval;
@@ -142,6 +161,7 @@ final class BenchCommand implements Callable<Integer> {
     ClusterConfig clusterConfig = null;
     KvTarget target = null;
     FaultInjector injector = null;
+    NetnsNetwork netns = null;
     try {
       int replicaCount;
       if (config != null) {
@@ -172,6 +192,13 @@ final class BenchCommand implements Callable<Integer> {
         ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind == Fault.FLOOD_CLIENT ? 1 : 0));
         if (!overrides.isEmpty()) {
           cfg = cluster.rewrite(cfg.withOverrides(overrides));
+        }
+        if (wan != null) {
+          netns = NetnsNetwork.create(replicaCount, wanConditions());
+          err.printf("network: %s%n", netns);
+          cluster.replicaPrefix(netns::enter);
+          // each replica has an address of its own, so they can all listen on one port
+          cfg = cluster.rewrite(ClusterConfigs.withAddresses(cfg, netns::host, i -> WAN_PORT));
         }
         clusterConfig = cfg;
         checkPayload(cfg);
@@ -214,7 +241,17 @@ final class BenchCommand implements Callable<Integer> {
         err.flush();
         cluster.close();
       }
+      if (netns != null) {
+        netns.close(); // after the processes in it: removes the namespaces, their links and rules
+      }
     }
+  }
+
+  /** What --wan, --wan-jitter and --wan-loss ask of every link. */
+  private LinkConditions wanConditions() {
+    return new LinkConditions(LinkConditions.parseDuration(wan),
+        wanJitter == null ? Duration.ZERO : LinkConditions.parseDuration(wanJitter),
+        wanLoss == null ? 0 : wanLoss / 100);
   }
 
   private void validate() {
@@ -264,6 +301,25 @@ final class BenchCommand implements Callable<Integer> {
     if (durable && (config != null || unreplicated)) {
       throw CliException.usage("--durable applies to replica processes that bench starts itself (no --config, "
           + "no --unreplicated)");
+    }
+    if (wan != null && (config != null || unreplicated)) {
+      throw CliException.usage("--wan puts replica processes that bench starts itself into namespaces (no --config, "
+          + "no --unreplicated)");
+    }
+    if ((wanJitter != null || wanLoss != null) && wan == null) {
+      throw CliException.usage("--wan-jitter and --wan-loss need --wan DELAY (0ms for none)");
+    }
+    if (wan != null) {
+      try {
+        wanConditions();
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage("--wan, --wan-jitter, --wan-loss: " + e.getMessage()
+            + " (loss is a percentage below 100)");
+      }
+      String why = NetnsNetwork.unavailable(wanConditions());
+      if (why != null) {
+        throw CliException.failed("--wan: " + why);
+      }
     }
     if (heapInterval != null && heapInterval < 1) {
       throw CliException.usage("--heap-interval must be at least 1 second, got " + heapInterval);
@@ -420,6 +476,13 @@ final class BenchCommand implements Callable<Integer> {
         o.put("authentication", auth);
       }
       o.put("durable", durable);
+      if (wan != null) {
+        LinkConditions links = wanConditions();
+        ObjectNode w = o.putObject("wan");
+        w.put("delayMs", links.delay().toNanos() / 1e6);
+        w.put("jitterMs", links.jitter().toNanos() / 1e6);
+        w.put("lossPercent", links.loss() * 100);
+      }
       o.put("throughputOpsPerSec", Math.round(r.throughput() * 10) / 10.0);
       latency.addTo(o);
       o.put("operations", r.operations());
@@ -464,6 +527,9 @@ final class BenchCommand implements Callable<Integer> {
       out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values%s)%n", mode, replicaCount,
           unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload,
           auth == null ? "" : ", authentication: " + auth);
+      if (wan != null) {
+        out.printf("network:    network namespaces, every link %s%n", wanConditions());
+      }
       out.printf("throughput: %.1f ops/s (%d operations in %d s after a %d s warm-up)%n", r.throughput(),
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 /**
@@ -128,7 +129,7 @@ public final class LocalCluster implements AutoCloseable {
         args.add("--log-level");
         args.add(Logging.explicitLevel());
       }
-      Started s = launch("replica " + i, Main.class.getName(), args);
+      Started s = launch("replica " + i, replicaPrefix.apply(i), Main.class.getName(), args);
       synchronized (this) {
         replicas.put(i, s);
       }
@@ -139,6 +140,16 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   private List<String> extraJvmFlags = List.of();
+  private volatile IntFunction<List<String>> replicaPrefix = id -> List.of();
+
+  /**
+   * A command that every replica process started from now on runs under, before its {@code java}
+   * (e.g. {@code ip netns exec NAME}, which enters a network namespace and then executes the rest
+   * in place, so that the process, its pid and its signals stay the replica's own).
+   */
+  public void replicaPrefix(IntFunction<List<String>> prefix) {
+    replicaPrefix = prefix;
+  }
 
   /**
    * JVM flags for the processes started from now on, before {@code -Dpbft.cluster.jvmFlags}
@@ -150,16 +161,16 @@ public final class LocalCluster implements AutoCloseable {
 
   /** Starts {@code mainClass} in a new JVM with this JVM's classpath; output goes to DIR/NAME.log. */
   public Process start(String name, String mainClass, List<String> args) {
-    return launch(name, mainClass, args).process;
+    return launch(name, List.of(), mainClass, args).process;
   }
 
-  private synchronized Started launch(String name, String mainClass, List<String> args) {
+  private synchronized Started launch(String name, List<String> prefix, String mainClass, List<String> args) {
     if (closed) {
       throw new IllegalStateException("cluster already stopped");
     }
     Path log = dir.resolve(name.replace(' ', '-') + ".log");
     Path gcLog = dir.resolve(name.replace(' ', '-') + "-gc.log");
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(prefix);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx" + settings.heapMb() + "m");
     command.addAll(JVM_FLAGS);
@@ -325,7 +336,8 @@ public final class LocalCluster implements AutoCloseable {
     }
     // The first start of a replica (here or by startReplicas) is run 1.
     int run = runs.merge(id, before == null ? 1 : 2, (counted, one) -> counted + 1);
-    Started s = launch(run == 1 ? "replica " + id : "replica " + id + " run " + run, Main.class.getName(), args);
+    Started s = launch(run == 1 ? "replica " + id : "replica " + id + " run " + run, replicaPrefix.apply(id),
+        Main.class.getName(), args);
     if (before != null) {
       killed.add(before); // exited on purpose (or by itself before the restart): not a failure now
     }

@@ -3,6 +3,8 @@ package io.pbft.cli.cluster;
 import io.pbft.client.ClusterChannels;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
+import io.pbft.cli.netns.LinkConditions;
+import io.pbft.cli.netns.NetnsNetwork;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.config.ProtocolSettings;
@@ -41,7 +43,10 @@ import java.util.stream.IntStream;
  * {@link #resume} SIGSTOP and SIGCONT, and {@link #restart} starts a new process on the same data
  * directory. {@link #isolate} needs {@link #withFaultyNetwork}: every replica then runs with a
  * configuration file of its own in which its peers are reached through a {@link ProxyNetwork}, as
- * clients reach the replicas; status probes dial the replicas directly.
+ * clients reach the replicas; status probes dial the replicas directly. With {@link
+ * #inNamespaces} every replica instead runs in a network namespace of its own at its own address
+ * ({@link NetnsNetwork}, root needed; {@code io.pbft.cli.netns.NetnsCluster} is that cluster):
+ * {@link #isolate} then drops its packets in the kernel, and links can be slow or lossy.
  */
 public final class ProcessCluster implements Cluster {
   /** Checkpoints every 16 batches, a window of 64, a backup suspects the primary after 500 ms. */
@@ -51,11 +56,15 @@ public final class ProcessCluster implements Cluster {
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
   /** How long replica processes may take to answer after a start (JVM, RocksDB, recovery) on a loaded machine. */
   private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
+  private static final int NAMESPACE_PORT = 7000;
 
   private final String purpose;
   private final int clients;
   private final UnaryOperator<ProtocolSettings> protocol;
   private boolean faultyNetwork;
+  /** Null: every replica on 127.0.0.1. */
+  private LinkConditions namespaces;
+  private NetnsNetwork netns;
   private Duration operationTimeout = Duration.ofSeconds(30);
 
   private LocalCluster local;
@@ -89,6 +98,20 @@ public final class ProcessCluster implements Cluster {
     return this;
   }
 
+  /**
+   * Every replica in a network namespace of its own, at its own address, behind links with {@code
+   * conditions}; clients and probes reach them from this JVM's namespace through the same links.
+   */
+  public ProcessCluster inNamespaces(LinkConditions conditions) {
+    namespaces = conditions;
+    return this;
+  }
+
+  /** The namespaces' network (after {@link #start}; null without {@link #inNamespaces}). */
+  public NetnsNetwork netns() {
+    return netns;
+  }
+
   /** The operation timeout of the clients {@link #kv} hands out (default 30 s). */
   public ProcessCluster withOperationTimeout(Duration timeout) {
     operationTimeout = timeout;
@@ -104,11 +127,20 @@ public final class ProcessCluster implements Cluster {
     try {
       ClusterConfig generated = ClusterSetup.generate(local.dir(), N, clients, "127.0.0.1", Ports.free(), -1,
           new SecureRandom());
-      int[] ports = Ports.free(N);
-      config = ClusterConfigs.onLoopback(generated, ports).withProtocol(protocol.apply(generated.protocol()));
+      int[] ports = null;
+      if (namespaces != null) {
+        // each replica has an address of its own, so they can all listen on one port
+        netns = NetnsNetwork.create(N, namespaces);
+        local.replicaPrefix(netns::enter);
+        config = ClusterConfigs.withAddresses(generated, netns::host, i -> NAMESPACE_PORT);
+      } else {
+        ports = Ports.free(N);
+        config = ClusterConfigs.onLoopback(generated, ports);
+      }
+      config = config.withProtocol(protocol.apply(generated.protocol()));
       config.write(local.dir().resolve("cluster.yaml"));
       clientConfig = config;
-      if (faultyNetwork) {
+      if (faultyNetwork && netns == null) {
         proxies = ProxyNetwork.start(ports);
         for (int i = 0; i < N; i++) {
           proxies.replicaView(config, i).write(configFile(i));
@@ -240,12 +272,20 @@ public final class ProcessCluster implements Cluster {
 
   @Override
   public void isolate(int id) {
-    network().isolate(id);
+    if (netns != null) {
+      netns.isolate(id);
+    } else {
+      network().isolate(id);
+    }
   }
 
   @Override
   public void heal() {
-    network().heal();
+    if (netns != null) {
+      netns.heal();
+    } else {
+      network().heal();
+    }
   }
 
   @Override
@@ -302,6 +342,9 @@ public final class ProcessCluster implements Cluster {
   public void await(String what, BooleanSupplier condition, Duration timeout) {
     Polling.await(what, () -> {
       local.checkAlive();
+      if (netns != null) {
+        netns.checkAlive();
+      }
       return condition.getAsBoolean();
     }, timeout);
   }
@@ -332,6 +375,9 @@ public final class ProcessCluster implements Cluster {
     }
     if (proxies != null) {
       proxies.close();
+    }
+    if (netns != null) {
+      netns.close(); // after the processes: it kills whatever is left inside, then removes the namespaces
     }
   }
 }

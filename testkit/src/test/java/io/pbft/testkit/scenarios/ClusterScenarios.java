@@ -49,7 +49,7 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  */
 public abstract class ClusterScenarios {
   /** Replica ids of the four-replica group every scenario runs. */
-  private static final List<Integer> ALL = List.of(0, 1, 2, 3);
+  protected static final List<Integer> ALL = List.of(0, 1, 2, 3);
 
   /** A new, unstarted cluster of four replicas with at least six client identities. */
   protected abstract Cluster newCluster(String scenario);
@@ -268,11 +268,11 @@ public abstract class ClusterScenarios {
   // ---------------------------------------------------------------- helpers
 
   /** A backup that is not the primary of the next view either (so its trouble changes no view). */
-  private int backup() {
+  protected int backup() {
     return (cluster.status(0).getPrimary() + 2) % ALL.size();
   }
 
-  private static List<Integer> others(int id) {
+  protected static List<Integer> others(int id) {
     List<Integer> rest = new ArrayList<>(ALL);
     rest.remove(Integer.valueOf(id));
     return rest;
@@ -282,7 +282,7 @@ public abstract class ClusterScenarios {
    * What the replicas other than {@code behind} have executed now, the most advanced of them;
    * asserts that {@code behind} (when it answers at all) is behind that: the fault had an effect.
    */
-  private long assertLeftBehind(int behind) {
+  protected long assertLeftBehind(int behind) {
     long othersAt = 0;
     for (int id : others(behind)) {
       othersAt = Math.max(othersAt, cluster.tryStatus(id).map(StatusResponse::getLastExecuted).orElse(0L));
@@ -296,7 +296,7 @@ public abstract class ClusterScenarios {
   }
 
   /** Every replica in view 0; those other than {@code troubled} never started a view change. */
-  private static void assertNoViewChange(List<StatusResponse> end, int troubled) {
+  protected static void assertNoViewChange(List<StatusResponse> end, int troubled) {
     for (StatusResponse s : end) {
       boolean stayed = s.getView() == 0 && !s.getViewChanging()
           && (s.getReplicaId() == troubled || s.getViewChangesStarted() == 0);
@@ -306,7 +306,7 @@ public abstract class ClusterScenarios {
   }
 
   /** Reads back every acknowledged put through clients 2 and 3, and asserts that each is there with its value. */
-  private void assertNoneLost(Writers w) {
+  protected void assertNoneLost(Writers w) {
     List<KvStore> readers = List.of(cluster.kv(2), cluster.kv(3));
     List<String> lost = w.lost(readers, patience());
     assertEquals(List.of(), lost, lost.size() + " of " + w.acked() + " acknowledged puts lost or changed ("
