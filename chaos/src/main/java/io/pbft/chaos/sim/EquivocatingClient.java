@@ -14,7 +14,9 @@ import java.util.Set;
 /**
  * {@code equivocating-client}: under one timestamp, different operations (two or three, each
  * validly authenticated) to different replicas, and when it retransmits, one of them again to
- * every replica. At most one of them may execute, the same one at every correct replica: the
+ * every replica; and now and then, long after, another variant of an older timestamp to every
+ * replica (a replica that restarted from its disk, or lags, may not know that timestamp ran
+ * already). At most one of them may execute, the same one at every correct replica: the
  * exactly-once rule of the executor and the agreement on batches are what stand between it and
  * replicas whose states part.
  */
@@ -25,6 +27,9 @@ final class EquivocatingClient extends ByzantineClient {
   private long timestamp;
   /** Per timestamp, per operation, the replicas it reached. */
   private final Map<Long, Map<ByteString, Set<Integer>>> reached = new HashMap<>();
+  /** The variants of the latest timestamps, for late switches. */
+  private final List<List<SignedRequest>> sent = new ArrayList<>();
+  private static final int SWITCHABLE_MAX = 16;
 
   EquivocatingClient(Context c) {
     super(c);
@@ -63,6 +68,15 @@ final class EquivocatingClient extends ByzantineClient {
       send(order.get(i), requests.get(i % requests.size()));
     }
     count("timestamps equivocated");
+    sent.add(requests);
+    if (sent.size() > SWITCHABLE_MAX) {
+      sent.remove(0);
+    }
+    if (sent.size() > 1 && random.nextInt(3) == 0) {
+      List<SignedRequest> older = sent.get(random.nextInt(sent.size() - 1));
+      count("late switches");
+      sendToAll(older.get(random.nextInt(older.size())));
+    }
     if (random.nextInt(3) == 0) {
       // A retransmission that switches: one variant, to everyone, once the first sends have landed.
       SignedRequest again = requests.get(random.nextInt(requests.size()));

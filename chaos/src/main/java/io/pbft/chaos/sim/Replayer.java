@@ -88,8 +88,9 @@ final class Replayer extends ByzantineClient {
       count("replayed after a view change");
     }
     boolean ownLink = random.nextInt(8) == 0;
-    boolean toAll = random.nextBoolean();
-    int one = random.nextInt(config.replicas());
+    boolean toAll = random.nextInt(3) == 0;
+    // The primary most of the time: it is the replica that would order a replay again.
+    int one = random.nextBoolean() ? (int) (world.view() % config.replicas()) : random.nextInt(config.replicas());
     for (int to = 0; to < config.replicas(); to++) {
       if (!toAll && to != one) {
         continue;
