@@ -63,6 +63,14 @@ public final class ClientBehaviours {
     return CATALOGUE.get(random.nextInt(CATALOGUE.size())).entry().name();
   }
 
+  /**
+   * Whether a script ({@code io.pbft.chaos.script}) can replay a run with these clients: a script
+   * knows one signed operation per (client, timestamp), so not an equivocating client's.
+   */
+  public static boolean scriptable(java.util.Collection<String> names) {
+    return !names.contains(EquivocatingClient.NAME);
+  }
+
   static ByzantineClient create(String name, ByzantineClient.Context context) {
     return registered(name).factory().create(context);
   }

@@ -282,7 +282,8 @@ final class SimCommand implements Callable<Integer> {
     s.steps().forEach(step -> out.println("  " + step));
     out.println("violation: " + s.violation());
     if (s.script() == null) {
-      out.println("it fails only with fast crypto or MACs, which scripts do not replay: no script written");
+      out.println("it fails only with fast crypto or MACs, or with an equivocating client, which scripts do not replay:"
+          + " no script written");
       out.flush();
       return CliException.FAILED;
     }
@@ -309,6 +310,10 @@ final class SimCommand implements Callable<Integer> {
       scenario = Scenarios.draw(seed, options);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
+    }
+    if (!ClientBehaviours.scriptable(scenario.clientBehaviours())) {
+      throw CliException.usage("--script: a script holds one signed operation per client and timestamp, and this run"
+          + " has an equivocating client (" + scenario.clientBehaviours() + "): leave it out with --client-behaviour");
     }
     ScriptExport.Exported e = ScriptExport.export(scenario.config().build(), ScriptRunner.paper());
     try {
