@@ -224,12 +224,13 @@ final class ExecutionLog {
       if (signed == null || !signed.contains(payload)) {
         violation.accept("validity: replica " + replica + " executed at n=" + s + " an operation client "
             + op.clientId() + " never issued with timestamp " + op.timestamp());
+        continue; // which signed operation ran is a question for signed operations only
       }
       Ran firstRan = executedOps.putIfAbsent(key, new Ran(payload, s));
       if (firstRan != null && !firstRan.operation().equals(payload)) {
         violation.accept("exactly-once: replica " + replica + " executed at n=" + s + " client " + op.clientId()
             + " timestamp " + op.timestamp() + " as a different operation than another correct replica did"
-            + " (the client signed " + (signed == null ? 0 : signed.size()) + " under that timestamp)");
+            + " (the client signed " + signed.size() + " under that timestamp)");
       }
     }
     operations[replica] += ops.size();
