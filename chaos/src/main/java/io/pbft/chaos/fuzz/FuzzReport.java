@@ -49,6 +49,7 @@ public final class FuzzReport {
     if (!r.verifierRejections().isEmpty()) {
       b.append("  inbound verifier refused: ").append(r.verifierRejections()).append('\n');
     }
+    r.byzantineClients().forEach(c -> b.append("  Byzantine ").append(c).append('\n'));
     return b.toString();
   }
 
@@ -63,6 +64,8 @@ public final class FuzzReport {
     b.append(String.format("liveness:          slowest operation after healing took %.1f virtual s; at most %.0f %% "
         + "of its run's bound%n", s.slowestAfterHealMs() / 1000.0, 100 * s.largestShareOfLivenessBound()));
     b.append("behaviours covered: ").append(s.behaviours().size()).append(' ').append(s.behaviours()).append('\n');
+    b.append("client behaviours: ").append(s.clientBehaviours().size()).append(' ').append(s.clientBehaviours())
+        .append(" in ").append(s.runsWithByzantineClients()).append(" runs with Byzantine clients\n");
     b.append("nemesis covered:   ").append(s.nemesis()).append('\n');
     b.append("workloads:         ").append(s.workloads().stream().map(w -> w.label()).toList()).append('\n');
     b.append("violations:        ").append(s.failures().size());

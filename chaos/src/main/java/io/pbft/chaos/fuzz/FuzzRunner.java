@@ -44,7 +44,7 @@ public final class FuzzRunner {
   public record Summary(int runs, List<Outcome> failures, long wallMs, long opsCompleted, long virtualMs,
       Set<String> behaviours, Set<String> nemesis, Set<Workload.Kind> workloads, Map<String, Integer> violationKinds,
       Map<Integer, Integer> groupSizes, int runsWithTraitors, int runsBeyondF, long slowestAfterHealMs,
-      double largestShareOfLivenessBound, long cpuMs) {
+      double largestShareOfLivenessBound, long cpuMs, Set<String> clientBehaviours, int runsWithByzantineClients) {
 
     public double seedsPerMinute() {
       return wallMs == 0 ? 0 : runs * 60_000.0 / wallMs;
@@ -143,6 +143,8 @@ public final class FuzzRunner {
     long ops = 0;
     long virtualMs = 0;
     Set<String> behaviours = new TreeSet<>();
+    Set<String> clientBehaviours = new TreeSet<>();
+    int withByzantineClients = 0;
     Set<String> nemesis = new TreeSet<>();
     Set<Workload.Kind> workloads = new TreeSet<>();
     Map<String, Integer> kinds = new TreeMap<>();
@@ -154,6 +156,8 @@ public final class FuzzRunner {
     for (Outcome o : outcomes) {
       Scenario s = o.scenario();
       behaviours.addAll(s.behaviours());
+      clientBehaviours.addAll(s.clientBehaviours());
+      withByzantineClients += s.clientBehaviours().isEmpty() ? 0 : 1;
       nemesis.addAll(s.nemesisKinds());
       workloads.add(s.workload());
       sizes.merge(s.replicas(), 1, Integer::sum);
@@ -174,7 +178,7 @@ public final class FuzzRunner {
     }
     failures.sort(Comparator.comparingLong(o -> o.scenario().seed()));
     return new Summary(outcomes.size(), List.copyOf(failures), wallMs, ops, virtualMs, behaviours, nemesis,
-        workloads, kinds, sizes, withTraitors, beyondF, slowest, share, cpuMs);
+        workloads, kinds, sizes, withTraitors, beyondF, slowest, share, cpuMs, clientBehaviours, withByzantineClients);
   }
 
   /** "agreement", "liveness", ...: the word before the colon of "at 123 ms: agreement: ...". */

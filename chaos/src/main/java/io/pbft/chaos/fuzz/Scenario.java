@@ -24,14 +24,17 @@ import java.util.TreeSet;
  * @param nemesisKinds names of the kinds of faults drawn, for coverage figures
  * @param authentication how the clients authenticate requests
  * @param fastCrypto whether the run signs with keyed hashes instead of Ed25519
+ * @param clientBehaviours the Byzantine clients' behaviours ({@code ClientBehaviours}), one per
+ *     client, with ids after the honest clients'
  */
 public record Scenario(long seed, ScenarioOptions options, int replicas, int clients, int opsPerClient,
     Workload.Kind workload, Map<Integer, String> traitors, boolean fifoLinks, int latencyMaxMs,
     ProtocolSettings protocol, boolean durable, Faults faults, Set<String> nemesisKinds,
-    Authentication authentication, boolean fastCrypto) {
+    Authentication authentication, boolean fastCrypto, List<String> clientBehaviours) {
 
   public Scenario {
     traitors = Map.copyOf(new TreeMap<>(traitors));
+    clientBehaviours = List.copyOf(clientBehaviours);
     nemesisKinds = Set.copyOf(nemesisKinds);
   }
 
@@ -68,7 +71,7 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
     SimulationConfig.Builder b = SimulationConfig.builder().seed(seed).replicas(replicas).clients(clients)
         .opsPerClient(opsPerClient).workload(workload).fifoLinks(fifoLinks).latency(1, latencyMaxMs)
         .protocol(protocol).durable(durable).faults(faults).loadDeadlineMs(LOAD_DEADLINE_MS)
-        .authentication(authentication).fastCrypto(fastCrypto);
+        .authentication(authentication).fastCrypto(fastCrypto).byzantineClients(clientBehaviours);
     int f = f();
     for (Map.Entry<Integer, String> t : traitors.entrySet()) {
       int id = t.getKey();
@@ -115,6 +118,14 @@ public record Scenario(long seed, ScenarioOptions options, int replicas, int cli
     b.append(fastCrypto ? ", fast crypto" : ", Ed25519");
     String drawn = faults.toString();
     b.append(drawn.equals("no faults") ? ", no faults" : ", faults " + drawn);
+    if (!clientBehaviours.isEmpty()) {
+      b.append(", Byzantine clients ");
+      StringBuilder ids = new StringBuilder("{");
+      for (int i = 0; i < clientBehaviours.size(); i++) {
+        ids.append(i == 0 ? "" : ", ").append(clients + i).append('=').append(clientBehaviours.get(i));
+      }
+      b.append(ids).append('}');
+    }
     return b.toString();
   }
 }

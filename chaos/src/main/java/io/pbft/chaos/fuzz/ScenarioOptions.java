@@ -1,6 +1,7 @@
 package io.pbft.chaos.fuzz;
 
 import io.pbft.config.Authentication;
+import io.pbft.chaos.sim.ClientBehaviours;
 import io.pbft.chaos.sim.Workload;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,44 +24,70 @@ import java.util.List;
  * @param authentication how clients authenticate requests (MACs or signatures, even odds, when null)
  * @param fastCrypto keyed hashes instead of Ed25519 signatures in the simulator (when null: every
  *     seed but those divisible by {@value Scenarios#REAL_CRYPTO_EVERY}, which run real Ed25519)
+ * @param clientBehaviours the Byzantine clients among the honest ones, one behaviour name of
+ *     {@link ClientBehaviours} each; empty for none (when null: none in most seeds, one or two in
+ *     some, drawn)
  */
 public record ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
     Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis, Authentication authentication,
-    Boolean fastCrypto) {
+    Boolean fastCrypto, List<String> clientBehaviours) {
 
-  /** Authentication and crypto drawn from the seed. */
+  /**
+   * Authentication and crypto drawn from the seed, and no Byzantine clients: the scenarios as
+   * drawn before Byzantine clients existed, which the tests written then measure.
+   */
   public ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
       Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis) {
     this(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, null, null);
   }
 
-  public ScenarioOptions {
-    traitorIds = traitorIds == null ? null : List.copyOf(traitorIds);
+  /** No Byzantine clients (see the constructor above). */
+  public ScenarioOptions(Integer replicas, Integer traitors, String behaviour, List<Integer> traitorIds,
+      Integer ops, Integer clients, Workload.Kind workload, Boolean nemesis, Authentication authentication,
+      Boolean fastCrypto) {
+    this(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, authentication, fastCrypto,
+        List.of());
   }
 
-  /** Everything drawn from the seed. */
+  /** The name that fixes no Byzantine clients on the command line. */
+  public static final String NO_CLIENT_BEHAVIOUR = "none";
+
+  public ScenarioOptions {
+    traitorIds = traitorIds == null ? null : List.copyOf(traitorIds);
+    clientBehaviours = clientBehaviours == null ? null : List.copyOf(clientBehaviours);
+    if (clientBehaviours != null) {
+      clientBehaviours.forEach(ClientBehaviours::check);
+    }
+  }
+
+  /** Everything drawn from the seed, Byzantine clients included. */
   public static ScenarioOptions random() {
-    return new ScenarioOptions(null, null, null, null, null, null, null, null);
+    return new ScenarioOptions(null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  public ScenarioOptions withClientBehaviours(List<String> v) {
+    return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis,
+        authentication, fastCrypto, v);
   }
 
   public ScenarioOptions withOps(Integer v) {
     return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, v, clients, workload, nemesis,
-        authentication, fastCrypto);
+        authentication, fastCrypto, clientBehaviours);
   }
 
   public ScenarioOptions withClients(Integer v) {
     return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, v, workload, nemesis, authentication,
-        fastCrypto);
+        fastCrypto, clientBehaviours);
   }
 
   public ScenarioOptions withAuthentication(Authentication v) {
     return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis, v,
-        fastCrypto);
+        fastCrypto, clientBehaviours);
   }
 
   public ScenarioOptions withFastCrypto(Boolean v) {
     return new ScenarioOptions(replicas, traitors, behaviour, traitorIds, ops, clients, workload, nemesis,
-        authentication, v);
+        authentication, v, clientBehaviours);
   }
 
   /** The command-line options that fix what these options fix (after {@code --seed S}). */
@@ -104,6 +131,10 @@ public record ScenarioOptions(Integer replicas, Integer traitors, String behavio
     if (fastCrypto != null) {
       args.add("--crypto");
       args.add(fastCrypto ? "fast" : "real");
+    }
+    if (clientBehaviours != null) {
+      args.add("--client-behaviour");
+      args.add(clientBehaviours.isEmpty() ? NO_CLIENT_BEHAVIOUR : String.join(",", clientBehaviours));
     }
     return args;
   }

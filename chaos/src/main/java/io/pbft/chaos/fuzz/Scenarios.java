@@ -1,5 +1,6 @@
 package io.pbft.chaos.fuzz;
 
+import io.pbft.chaos.sim.ClientBehaviours;
 import io.pbft.chaos.sim.Faults;
 import io.pbft.chaos.sim.SimulationConfig;
 import io.pbft.chaos.sim.Workload;
@@ -33,6 +34,9 @@ public final class Scenarios {
 
   /** Every this many seeds (those divisible by it), one runs real Ed25519 instead of fast crypto. */
   public static final int REAL_CRYPTO_EVERY = 10;
+
+  /** One seed in this many (drawn) runs one or two Byzantine clients among the honest ones. */
+  public static final int BYZANTINE_CLIENTS_EVERY = 4;
 
   private Scenarios() {}
 
@@ -149,8 +153,18 @@ public final class Scenarios {
       kinds = new TreeSet<>(kinds);
       kinds.add("round-partition");
     }
+    // Byzantine clients, drawn after everything else (every draw happens even when the options fix
+    // them): one seed in four has one or two among the honest clients.
+    List<String> drawnClients = new ArrayList<>();
+    if (r.nextInt(BYZANTINE_CLIENTS_EVERY) == 0) {
+      int count = 1 + r.nextInt(2);
+      for (int i = 0; i < count; i++) {
+        drawnClients.add(ClientBehaviours.draw(r));
+      }
+    }
+    List<String> byzantineClients = o.clientBehaviours() != null ? o.clientBehaviours() : drawnClients;
     return new Scenario(seed, o, n, clients, opsPerClient, workload, traitors, fifo, latencyMax, protocol,
-        allDurable, faults, kinds, authentication, fastCrypto);
+        allDurable, faults, kinds, authentication, fastCrypto, byzantineClients);
   }
 
   private static int pick(Integer fixed, int drawn) {

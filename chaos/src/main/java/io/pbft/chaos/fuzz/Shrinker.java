@@ -2,6 +2,7 @@ package io.pbft.chaos.fuzz;
 
 import io.pbft.chaos.script.ScriptExport;
 import io.pbft.chaos.script.ScriptRunner;
+import io.pbft.chaos.sim.ClientBehaviours;
 import io.pbft.chaos.sim.Faults;
 import io.pbft.chaos.sim.Simulation;
 import io.pbft.chaos.sim.SimulationConfig;
@@ -125,6 +126,11 @@ public final class Shrinker {
         break;
       }
     }
+    for (int i = best.scenario.clientBehaviours().size() - 1; i >= 0 && runs < runsMax; i--) {
+      List<String> fewer = new ArrayList<>(best.scenario.clientBehaviours());
+      String left = fewer.remove(i);
+      best.tryOptions(best.options.withClientBehaviours(fewer), "without the Byzantine client " + left);
+    }
     for (int i = best.faults.parts().size() - 1; i >= 0 && runs < runsMax; i--) {
       Faults without = best.faults.without(i);
       SimulationResult r = run(best.scenario, without);
@@ -136,7 +142,8 @@ public final class Shrinker {
     }
     SimulationConfig config = build(best.scenario, best.faults);
     String script = null;
-    if (!config.fastCrypto() && config.authentication() == Authentication.SIGNATURES) {
+    if (!config.fastCrypto() && config.authentication() == Authentication.SIGNATURES
+        && ClientBehaviours.scriptable(config.byzantineClients())) {
       script = ScriptExport.export(config, runner).script();
     }
     return new Shrunk(config, best.violation, runs, List.copyOf(best.steps), script);

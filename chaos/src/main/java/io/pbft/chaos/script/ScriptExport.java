@@ -69,7 +69,7 @@ public final class ScriptExport implements SimRecorder {
     b.append(result.violations().isEmpty() ? "# The run found no violation.\n"
         : "# The run's first violation: " + result.violations().get(0) + "\n");
     StringJoiner cluster = new StringJoiner(" ");
-    cluster.add("cluster").add("n=" + config.replicas()).add("clients=" + config.clients())
+    cluster.add("cluster").add("n=" + config.replicas()).add("clients=" + config.allClients())
         .add("keys=" + config.seed()).add("app=" + config.workload().label())
         .add("keys-per-client=" + config.keysPerClient());
     StringJoiner durable = new StringJoiner(",");

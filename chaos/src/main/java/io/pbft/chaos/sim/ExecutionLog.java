@@ -33,7 +33,10 @@ import java.util.function.Consumer;
  *   <li>exactly once: no replica executes the same (client, timestamp) twice (a replica restarted
  *       from its disk re-executes what followed its last checkpoint: that is not twice);
  *   <li>validity: what executes under (client, timestamp) is what that client signed, so no
- *       request a client never sent (forged, or replayed under another timestamp) ever runs.
+ *       request a client never sent (forged, or replayed under another timestamp) ever runs. An
+ *       honest client signs one operation per timestamp; a Byzantine client may sign several
+ *       (it equivocates), and then any one of them may run, but every correct replica runs the
+ *       same one (the agreement check sees it too, through the operations' digest).
  * </ul>
  *
  * It also keeps the committed order (the operations of each sequence number, as the first correct
@@ -53,7 +56,13 @@ final class ExecutionLog {
   private long batchesCompared;
   /** Per replica: each (client, timestamp) it executed, and at which sequence number. */
   private final List<Map<Key, Long>> executed = new ArrayList<>();
-  private final Map<Key, ByteString> issued = new HashMap<>();
+  /** What each client signed under each timestamp: one operation, or several for a Byzantine client. */
+  private final Map<Key, List<ByteString>> issued = new HashMap<>();
+  /** The operation the first correct replica executed under each (client, timestamp). */
+  private final Map<Key, Ran> executedOps = new HashMap<>();
+
+  private record Ran(ByteString operation, long sequence) {}
+  private final Set<Integer> byzantineClients;
   private final long[] operations;
   private final Set<Integer> traitors;
   private long crossView;
@@ -61,7 +70,13 @@ final class ExecutionLog {
   private final MessageDigest sha256;
 
   ExecutionLog(int replicas, Set<Integer> traitors, Consumer<String> violation) {
+    this(replicas, traitors, Set.of(), violation);
+  }
+
+  /** {@code byzantineClients} may sign several operations under one timestamp; the others may not. */
+  ExecutionLog(int replicas, Set<Integer> traitors, Set<Integer> byzantineClients, Consumer<String> violation) {
     this.traitors = Set.copyOf(traitors);
+    this.byzantineClients = Set.copyOf(byzantineClients);
     for (int i = 0; i < replicas; i++) {
       executed.add(new HashMap<>());
     }
@@ -74,9 +89,32 @@ final class ExecutionLog {
     }
   }
 
-  /** A client signed {@code operation} under (client, timestamp). */
+  /**
+   * A client signed {@code operation} under (client, timestamp). Only a Byzantine client signs a
+   * second, different operation under one timestamp; an honest one doing so is a simulator bug.
+   */
   void issued(int client, long timestamp, byte[] operation) {
-    issued.put(new Key(client, timestamp), ByteString.copyFrom(operation));
+    ByteString op = ByteString.copyFrom(operation);
+    List<ByteString> ops = issued.computeIfAbsent(new Key(client, timestamp), k -> new ArrayList<>(1));
+    if (ops.contains(op)) {
+      return;
+    }
+    if (!ops.isEmpty() && !byzantineClients.contains(client)) {
+      throw new IllegalStateException("honest client " + client + " signed two operations under timestamp " + timestamp);
+    }
+    ops.add(op);
+  }
+
+  /** The operation correct replicas executed under (client, timestamp), or null if none did yet. */
+  ByteString executedOperation(int client, long timestamp) {
+    Ran ran = executedOps.get(new Key(client, timestamp));
+    return ran == null ? null : ran.operation();
+  }
+
+  /** The sequence number at which correct replicas executed (client, timestamp), or -1. */
+  long executedAt(int client, long timestamp) {
+    Ran ran = executedOps.get(new Key(client, timestamp));
+    return ran == null ? -1 : ran.sequence();
   }
 
   long operationsExecuted(int replica) {
@@ -181,10 +219,18 @@ final class ExecutionLog {
         violation.accept("exactly-once: replica " + replica + " executed client " + op.clientId() + " timestamp "
             + op.timestamp() + " a second time, at n=" + s + " (first at n=" + before + ")");
       }
-      ByteString signed = issued.get(key);
-      if (signed == null || !signed.equals(ByteString.copyFrom(op.payload()))) {
+      ByteString payload = ByteString.copyFrom(op.payload());
+      List<ByteString> signed = issued.get(key);
+      if (signed == null || !signed.contains(payload)) {
         violation.accept("validity: replica " + replica + " executed at n=" + s + " an operation client "
             + op.clientId() + " never issued with timestamp " + op.timestamp());
+        continue; // which signed operation ran is a question for signed operations only
+      }
+      Ran firstRan = executedOps.putIfAbsent(key, new Ran(payload, s));
+      if (firstRan != null && !firstRan.operation().equals(payload)) {
+        violation.accept("exactly-once: replica " + replica + " executed at n=" + s + " client " + op.clientId()
+            + " timestamp " + op.timestamp() + " as a different operation than another correct replica did"
+            + " (the client signed " + signed.size() + " under that timestamp)");
       }
     }
     operations[replica] += ops.size();

@@ -64,6 +64,8 @@ public final class Simulation implements SimNetwork.Receiver {
   private final Map<Integer, int[]> twinRouting = new HashMap<>();
   private final Random twinRandom;
   private final List<SimClient> clients = new ArrayList<>();
+  /** Byzantine clients, by position after the honest ones: client id config.clients() + index. */
+  private final List<ByzantineClient> byzantineClients = new ArrayList<>();
   private final long[] tickPhaseMs;
   private final long[] clientStartMs;
   private final TreeMap<String, Long> verifierRejections = new TreeMap<>();
@@ -111,12 +113,17 @@ public final class Simulation implements SimNetwork.Receiver {
     this.network = new SimNetwork(config, scheduler, new Random(master.nextLong()), trace);
     network.connect(this);
     network.tap(recorder);
-    this.log = new ExecutionLog(n, config.faultyReplicas(), this::violation);
+    java.util.Set<Integer> byzantineIds = new java.util.TreeSet<>();
+    for (int c = config.clients(); c < config.allClients(); c++) {
+      byzantineIds.add(c);
+    }
+    this.log = new ExecutionLog(n, config.faultyReplicas(), byzantineIds, this::violation);
     this.checkpoints = new CheckpointLog(this::violation);
     this.equivocations = new EquivocationLog(config.faultyReplicas(), this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);
 
-    ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.clients());
+    // The Byzantine clients' keys are drawn after the honest clients', which stay as they were.
+    ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.allClients());
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
@@ -134,7 +141,7 @@ public final class Simulation implements SimNetwork.Receiver {
       replicas.add(newReplica(i, signer(replicaKeys.get(i)), false));
       if (config.twins().contains(i)) {
         twins.put(i, newReplica(i, signer(replicaKeys.get(i)), true));
-        int[] routing = new int[n + config.clients()];
+        int[] routing = new int[n + config.allClients()];
         for (int from = 0; from < routing.length; from++) {
           routing[from] = twinRandom.nextInt(3);
         }
@@ -153,6 +160,39 @@ public final class Simulation implements SimNetwork.Receiver {
     clientStartMs = new long[config.clients()];
     for (int c = 0; c < config.clients(); c++) {
       clientStartMs[c] = master.nextInt(20);
+    }
+    ByzantineClient.World world = new ByzantineClient.World() {
+      @Override
+      public long executedAt(int client, long timestamp) {
+        return log.executedAt(client, timestamp);
+      }
+
+      @Override
+      public long stableCheckpoint() {
+        long stable = 0;
+        for (SimReplica r : replicas) {
+          if (!r.traitor()) {
+            stable = Math.max(stable, r.core().lowWatermark());
+          }
+        }
+        return stable;
+      }
+
+      @Override
+      public long view() {
+        long view = 0;
+        for (SimReplica r : replicas) {
+          if (!r.traitor()) {
+            view = Math.max(view, r.core().view());
+          }
+        }
+        return view;
+      }
+    };
+    for (int i = 0; i < config.byzantineClients().size(); i++) {
+      int id = config.clients() + i;
+      byzantineClients.add(ClientBehaviours.create(config.byzantineClients().get(i), new ByzantineClient.Context(id,
+          signer(clientKeys.get(id)), config, workload, scheduler, network, log, world)));
     }
   }
 
@@ -207,6 +247,9 @@ public final class Simulation implements SimNetwork.Receiver {
     for (SimClient c : clients) {
       c.start(clientStartMs[c.id()]);
     }
+    for (ByzantineClient c : byzantineClients) {
+      c.start(clientStartMs.length == 0 ? 0 : clientStartMs[c.id() % clientStartMs.length]);
+    }
 
     BooleanSupplier allFinished = () -> clientsFinished == clients.size();
     runUntil(allFinished, config.loadDeadlineMs());
@@ -216,6 +259,8 @@ public final class Simulation implements SimNetwork.Receiver {
       violation("liveness: " + (clients.size() - clientsFinished) + " clients did not finish within "
           + config.livenessMs() + " ms of healing");
     }
+    // The honest clients are done: the Byzantine ones stop too, so that the group can settle.
+    byzantineClients.forEach(ByzantineClient::stop);
     runUntil(() -> false, scheduler.nowMs() + config.quietMs());
     if (!stopped) {
       checkAtEnd();
@@ -225,10 +270,13 @@ public final class Simulation implements SimNetwork.Receiver {
 
   private void checkAtEnd() {
     List<OpRecord> history = history();
+    // What the Byzantine clients signed (none of it completed) is in the committed order too.
+    List<OpRecord> everyone = new ArrayList<>(history);
+    byzantineClients.forEach(c -> everyone.addAll(c.history()));
     if (workload.kind() == Workload.Kind.KV) {
       Checkers.clientResults(clients, this::violation);
     }
-    Checkers.linearizability(history, log, workload, this::violation);
+    Checkers.linearizability(everyone, log, workload, this::violation);
     if (!stopped && healedAtMs >= 0) {
       long boundMs = config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms();
       String explained = config.livenessOpBoundMs() > 0 ? boundMs + " ms (given)" : livenessBound.explain();
@@ -241,7 +289,7 @@ public final class Simulation implements SimNetwork.Receiver {
       Checkers.durability(clients, replicas, config.f(), config.keysPerClient(), this::violation);
     }
     if (!stopped) {
-      Checkers.finalState(history, log, replicas, workload, this::violation);
+      Checkers.finalState(everyone, log, replicas, workload, this::violation);
     }
   }
 
@@ -426,9 +474,20 @@ public final class Simulation implements SimNetwork.Receiver {
       v = verifiers.get(to).verify(request, client);
       requestVerdicts.put(key, v);
     }
+    ByzantineClient byzantine = byzantineClient(client);
     if (!v.isOk()) {
       verifierRejections.merge(v.reason().label(), 1L, Long::sum);
+      if (byzantine != null) {
+        byzantine.refused(to, request);
+      }
       return;
+    }
+    if (byzantine != null) {
+      byzantine.delivered(to, request);
+    } else {
+      for (ByzantineClient b : byzantineClients) {
+        b.overheard(client, to, request);
+      }
     }
     trace.record(scheduler.nowMs(), "deliver", "c" + client, "r" + to, request);
     if (twin == null) {
@@ -448,7 +507,18 @@ public final class Simulation implements SimNetwork.Receiver {
   @Override
   public void reply(int from, int client, Reply reply) {
     trace.record(scheduler.nowMs(), "deliver", "r" + from, "c" + client, reply);
-    clients.get(client).onReply(from, reply);
+    ByzantineClient byzantine = byzantineClient(client);
+    if (byzantine != null) {
+      byzantine.onReply(from, reply);
+    } else {
+      clients.get(client).onReply(from, reply);
+    }
+  }
+
+  /** The Byzantine client with id {@code client}, or null for an honest one. */
+  private ByzantineClient byzantineClient(int client) {
+    int i = client - config.clients();
+    return i >= 0 && i < byzantineClients.size() ? byzantineClients.get(i) : null;
   }
 
   private static <K, V> Map<K, V> lru() {
@@ -493,7 +563,8 @@ public final class Simulation implements SimNetwork.Receiver {
         new TreeMap<>(verifierRejections), List.copyOf(history), trace.events(), trace.fingerprint(),
         checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs,
         healedAtMs < 0 ? -1 : config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms(),
-        log.batchesCompared(), equivocations.checked());
+        log.batchesCompared(), equivocations.checked(),
+        byzantineClients.stream().map(ByzantineClient::report).toList());
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

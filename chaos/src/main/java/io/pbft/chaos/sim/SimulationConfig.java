@@ -73,6 +73,10 @@ import java.util.function.Function;
  *     that plants a deliberate bug
  * @param clientRepliesNeeded matching replies a client accepts a result on; 0 means f + 1, the
  *     paper's rule (a test build plants a client bug with fewer)
+ * @param byzantineClients Byzantine clients, by behaviour ({@link ClientBehaviours}): keyed
+ *     clients (their requests authenticate) that misbehave, with client ids after the honest
+ *     ones ({@code clients}, {@code clients + 1}, ...); the checkers let them sign several
+ *     operations under one timestamp and do not require theirs to complete
  */
 public record SimulationConfig(
     long seed,
@@ -106,7 +110,8 @@ public record SimulationConfig(
     Map<Integer, Set<Integer>> badMacs,
     boolean fastCrypto,
     ExecutionFactory executions,
-    int clientRepliesNeeded) {
+    int clientRepliesNeeded,
+    java.util.List<String> byzantineClients) {
 
   /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
   @FunctionalInterface
@@ -134,6 +139,8 @@ public record SimulationConfig(
     traitors = Map.copyOf(traitors);
     plantedBehaviours = Map.copyOf(plantedBehaviours);
     twins = Set.copyOf(twins);
+    byzantineClients = java.util.List.copyOf(byzantineClients);
+    byzantineClients.forEach(ClientBehaviours::check);
     if (replicas < 1 || clients < 1 || opsPerClient < 0 || keysPerClient < 1) {
       throw new IllegalArgumentException("need replicas, clients and keys per client >= 1");
     }
@@ -144,6 +151,11 @@ public record SimulationConfig(
 
   public int f() {
     return (replicas - 1) / 3;
+  }
+
+  /** Client identities in the group: the honest clients', then the Byzantine clients'. */
+  public int allClients() {
+    return clients + byzantineClients.size();
   }
 
   /** Matching replies a client accepts a result on: f + 1 unless a test plants a bug. */
@@ -170,7 +182,8 @@ public record SimulationConfig(
         slowest = Math.min(slowest, skew.rate());
       }
     }
-    return new LivenessBound(protocol, tickMs, requestTimeoutMaxMs, latencyMaxMs, clients, slowest,
+    // Byzantine clients take their turns in the primary's round-robin as honest clients do.
+    return new LivenessBound(protocol, tickMs, requestTimeoutMaxMs, latencyMaxMs, allClients(), slowest,
         faultyAfterHealing, viewChangesBeforeHealing, changingWhenHealed);
   }
 
@@ -186,7 +199,8 @@ public record SimulationConfig(
 
   /** The event budget of a run, derived from its operations unless given. */
   public long effectiveEventsMax() {
-    return eventsMax > 0 ? eventsMax : 2_000_000 + 2_000L * clients * opsPerClient;
+    return eventsMax > 0 ? eventsMax
+        : 2_000_000 + 2_000L * clients * opsPerClient + byzantineClients.size() * ClientBehaviours.eventsMax(this);
   }
 
   /** Replicas left out of the checks: traitors and twins. */
@@ -234,6 +248,7 @@ public record SimulationConfig(
     b.fastCrypto = fastCrypto;
     b.clientRepliesNeeded = clientRepliesNeeded;
     b.executions = executions;
+    b.byzantineClients.addAll(byzantineClients);
     return b;
   }
 
@@ -271,6 +286,7 @@ public record SimulationConfig(
     private final Map<Integer, Set<Integer>> badMacs = new TreeMap<>();
     private boolean fastCrypto;
     private int clientRepliesNeeded;
+    private final java.util.List<String> byzantineClients = new java.util.ArrayList<>();
 
     public Builder seed(long v) { seed = v; return this; }
     public Builder replicas(int v) { replicas = v; return this; }
@@ -329,6 +345,23 @@ public record SimulationConfig(
     }
 
     /**
+     * One more Byzantine client, running the client behaviour {@code name} ({@link
+     * ClientBehaviours}); its id follows the honest clients' and the Byzantine clients' before it.
+     */
+    public Builder byzantineClient(String name) {
+      ClientBehaviours.check(name);
+      byzantineClients.add(name);
+      return this;
+    }
+
+    /** Replaces the Byzantine clients with one per name in {@code names}. */
+    public Builder byzantineClients(java.util.List<String> names) {
+      byzantineClients.clear();
+      names.forEach(this::byzantineClient);
+      return this;
+    }
+
+    /**
      * Replica {@code replica} runs twice, with the same identity and key (Twins, Bano et al.
      * 2020); it counts as a traitor. Both instances run the behaviour given with {@link #traitor}
      * for it, or the honest one.
@@ -358,7 +391,7 @@ public record SimulationConfig(
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions,
-          clientRepliesNeeded);
+          clientRepliesNeeded, byzantineClients);
     }
   }
 }

@@ -33,6 +33,8 @@ import java.util.Map;
  *     were compared
  * @param statementsCompared messages correct replicas signed (votes, checkpoints, view changes,
  *     complaints) checked against what they signed before about the same thing
+ * @param byzantineClients what each Byzantine client did (empty without them); their operations
+ *     are not in {@code history}, which holds the honest clients'
  */
 public record SimulationResult(
     long seed,
@@ -60,7 +62,18 @@ public record SimulationResult(
     long healedAtMs,
     long livenessBoundMs,
     long batchesCompared,
-    long statementsCompared) {
+    long statementsCompared,
+    List<ByzantineClientReport> byzantineClients) {
+
+  public SimulationResult {
+    byzantineClients = List.copyOf(byzantineClients);
+  }
+
+  /** The report of the first Byzantine client running {@code behaviour}. */
+  public ByzantineClientReport byzantineClient(String behaviour) {
+    return byzantineClients.stream().filter(c -> c.behaviour().equals(behaviour)).findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no Byzantine client " + behaviour + " in this run"));
+  }
 
   /** One replica at the end of the run. */
   public record ReplicaSummary(int id, boolean crashed, String behaviour, long view, boolean viewChanging,
@@ -144,6 +157,7 @@ public record SimulationResult(
     if (!verifierRejections.isEmpty()) {
       b.append("  inbound verifier rejected: ").append(verifierRejections).append('\n');
     }
+    byzantineClients.forEach(c -> b.append("  Byzantine ").append(c).append('\n'));
     history.stream().filter(o -> !o.completed()).forEach(o -> b.append("  ").append(o).append('\n'));
     return b.toString();
   }

@@ -134,8 +134,9 @@ public final class SpaceTimeDiagram implements SimRecorder {
       String role = config.faultyReplicas().contains(r) ? " (traitor)" : "";
       lanes.add("replica " + r + role);
     }
-    for (int c = 0; c < config.clients(); c++) {
-      lanes.add("client " + c);
+    for (int c = 0; c < config.allClients(); c++) {
+      lanes.add("client " + c + (c < config.clients() ? "" : " (" + config.byzantineClients().get(c - config.clients())
+          + ")"));
     }
     String violation = result.violations().isEmpty() ? "" : result.violations().get(0);
     return TEMPLATE

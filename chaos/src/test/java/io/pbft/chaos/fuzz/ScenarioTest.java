@@ -37,7 +37,7 @@ class ScenarioTest {
         false);
     Scenario s = Scenarios.draw(42, options);
     assertEquals("pbft chaos sim --seed 42 --replicas 7 --traitors 2 --behaviour slow+flood --traitor-ids 3,5 "
-        + "--ops 400 --workload kv-shared --no-nemesis", s.replayCommand());
+        + "--ops 400 --workload kv-shared --no-nemesis --client-behaviour none", s.replayCommand());
     assertEquals(Map.of(3, "slow+flood", 5, "slow+flood"), s.traitors());
     assertEquals("pbft chaos sim --seed 9", Scenarios.draw(9, ScenarioOptions.random()).replayCommand());
   }

@@ -1,5 +1,6 @@
 package io.pbft.cli.chaos;
 
+import io.pbft.chaos.sim.ClientBehaviours;
 import io.pbft.chaos.traitor.Traitors;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code pbft chaos behaviours}: the traitor catalogue. */
 @Command(name = "behaviours", aliases = "behaviors", mixinStandardHelpOptions = true,
-    description = "List the traitor behaviours (for --behaviour, and for pbft replica/demo --traitor).")
+    description = {"List the traitor behaviours (for --behaviour, and for pbft replica/demo --traitor),",
+        "then the Byzantine client behaviours (for pbft chaos sim --client-behaviour)."})
 final class BehavioursCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -30,6 +32,14 @@ final class BehavioursCommand implements Callable<Integer> {
     out.println();
     out.println("Join names with '+' to combine them, e.g. slow+lying-replies. The middle column is where a");
     out.println("behaviour does the most harm; pbft chaos sim puts a traitor there unless --traitor-ids says.");
+    out.println();
+    out.println("Byzantine clients (simulator; pbft chaos sim --client-behaviour NAME[,NAME]): keyed clients,");
+    out.println("so their requests authenticate, that misbehave:");
+    for (ClientBehaviours.Entry e : ClientBehaviours.entries()) {
+      out.printf("%-22s %s%n", e.name(), e.description());
+    }
+    out.println("(Session exhaustion is a transport attack the simulator does not model: pbft bench --fault");
+    out.println("session-exhaustion runs it against replica processes, with io.pbft.chaos.outsider.Outsider.)");
     out.flush();
     return 0;
   }

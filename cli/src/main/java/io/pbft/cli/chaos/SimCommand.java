@@ -6,6 +6,7 @@ import io.pbft.chaos.fuzz.FuzzRunner;
 import io.pbft.chaos.fuzz.Scenario;
 import io.pbft.chaos.fuzz.ScenarioOptions;
 import io.pbft.chaos.fuzz.Shrinker;
+import io.pbft.chaos.sim.ClientBehaviours;
 import io.pbft.chaos.sim.SimRecorder;
 import io.pbft.chaos.sim.SpaceTimeDiagram;
 import io.pbft.config.Authentication;
@@ -51,6 +52,7 @@ import picocli.CommandLine.Spec;
         "  pbft chaos sim --seeds 10000 --minutes 30",
         "  pbft chaos sim --seeds 20 --replicas 4 --behaviour collusion   (f + 1 traitors: must find violations)",
         "  pbft chaos sim --seed 7 --ops 40 --script seed-7.txt   (then: pbft chaos replay seed-7.txt)",
+        "  pbft chaos sim --seeds 50 --client-behaviour replayer,equivocating-client",
         "  pbft chaos behaviours"})
 final class SimCommand implements Callable<Integer> {
   @Spec
@@ -117,6 +119,12 @@ final class SimCommand implements Callable<Integer> {
       description = {"real (Ed25519) or fast (a keyed hash under each identity's secret, binding signer and content",
           "as a signature does, at a fraction of the CPU). Default: fast, but real for every seed divisible by 10."})
   String crypto;
+
+  @Option(names = {"--client-behaviour", "--client-behavior"}, paramLabel = "NAME[,NAME]", split = ",",
+      description = {"Byzantine clients among the honest ones, one per name (flooder, equivocating-client,",
+          "max-timestamp, replayer, partial-authenticator; see pbft chaos behaviours), or 'none'.",
+          "Default: drawn per seed, one or two in one seed of " + Scenarios.BYZANTINE_CLIENTS_EVERY + "."})
+  List<String> clientBehaviours;
 
   @Option(names = "--script", paramLabel = "FILE",
       description = "With --seed: also write the run as a script (every core's inputs, in order, at its clock), which"
@@ -210,7 +218,25 @@ final class SimCommand implements Callable<Integer> {
       throw CliException.usage("--crypto must be real or fast, got " + crypto);
     }
     return new ScenarioOptions(replicas, traitorCount, behaviour, traitorIds, ops, clients, kind, nemesis, auth,
-        crypto == null ? null : crypto.equals("fast"));
+        crypto == null ? null : crypto.equals("fast"), byzantineClients());
+  }
+
+  /** The Byzantine clients --client-behaviour fixes: null (drawn) when not given, none for 'none'. */
+  private List<String> byzantineClients() {
+    if (clientBehaviours == null) {
+      return null;
+    }
+    if (clientBehaviours.equals(List.of(ScenarioOptions.NO_CLIENT_BEHAVIOUR))) {
+      return List.of();
+    }
+    for (String name : clientBehaviours) {
+      try {
+        ClientBehaviours.check(name);
+      } catch (IllegalArgumentException e) {
+        throw CliException.usage("--client-behaviour: " + e.getMessage() + " (or none)");
+      }
+    }
+    return List.copyOf(clientBehaviours);
   }
 
   private int single(long seed, ScenarioOptions options) {
@@ -256,7 +282,8 @@ final class SimCommand implements Callable<Integer> {
     s.steps().forEach(step -> out.println("  " + step));
     out.println("violation: " + s.violation());
     if (s.script() == null) {
-      out.println("it fails only with fast crypto or MACs, which scripts do not replay: no script written");
+      out.println("it fails only with fast crypto or MACs, or with an equivocating client, which scripts do not replay:"
+          + " no script written");
       out.flush();
       return CliException.FAILED;
     }
@@ -283,6 +310,10 @@ final class SimCommand implements Callable<Integer> {
       scenario = Scenarios.draw(seed, options);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
+    }
+    if (!ClientBehaviours.scriptable(scenario.clientBehaviours())) {
+      throw CliException.usage("--script: a script holds one signed operation per client and timestamp, and this run"
+          + " has an equivocating client (" + scenario.clientBehaviours() + "): leave it out with --client-behaviour");
     }
     ScriptExport.Exported e = ScriptExport.export(scenario.config().build(), ScriptRunner.paper());
     try {

@@ -72,5 +72,37 @@ class SimCommandTest {
     Outcome o = run("chaos", "behaviours");
     assertEquals(0, o.code());
     assertTrue(o.out().contains("equivocating-primary") && o.out().contains("collusion"), o.out());
+    for (String client : java.util.List.of("flooder", "equivocating-client", "max-timestamp", "replayer",
+        "partial-authenticator")) {
+      assertTrue(o.out().contains("\n" + client + " "), () -> client + " listed: " + o.out());
+    }
+  }
+
+  @Test
+  void byzantineClientsAreNamedInTheScenarioTheirCountsAndTheReplayCommand() {
+    Outcome o = run("chaos", "sim", "--seed", "4", "--replicas", "4", "--clients", "5", "--ops", "60", "--no-nemesis",
+        "--client-behaviour", "replayer,equivocating-client");
+    assertEquals(0, o.code(), o::toString);
+    assertTrue(o.out().contains("replay:   pbft chaos sim --seed 4 --replicas 4 --ops 60 --clients 5 --no-nemesis "
+        + "--client-behaviour replayer,equivocating-client"), o.out());
+    assertTrue(o.out().contains("Byzantine clients {5=replayer, 6=equivocating-client}"), o.out());
+    assertTrue(o.out().contains("Byzantine client 5 (replayer): {"), o.out());
+    assertTrue(o.out().contains("Byzantine client 6 (equivocating-client): {"), o.out());
+  }
+
+  @Test
+  void batchSummaryNamesTheClientBehavioursCovered() {
+    Outcome o = run("chaos", "sim", "--seeds", "2", "--first-seed", "100", "--ops", "30", "--threads", "2",
+        "--client-behaviour", "flooder,max-timestamp");
+    assertEquals(0, o.code(), o::toString);
+    assertTrue(o.out().contains("client behaviours: 2 [flooder, max-timestamp] in 2 runs with Byzantine clients"),
+        o.out());
+  }
+
+  @Test
+  void unknownClientBehaviourIsAUsageError() {
+    Outcome o = run("chaos", "sim", "--seed", "1", "--client-behaviour", "bogus");
+    assertEquals(2, o.code(), o::toString);
+    assertTrue(o.err().contains("unknown client behaviour 'bogus'"), o.err());
   }
 }
