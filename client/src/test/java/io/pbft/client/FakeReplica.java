@@ -34,8 +34,11 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
   /** The current session of each client, where its replies go. */
   private final Map<Integer, Session> sessions = new ConcurrentHashMap<>();
 
-  /** How long a SLOW_HANDSHAKE replica holds a session open request before accepting it. */
-  static final long SLOW_HANDSHAKE_MS = 500;
+  /**
+   * How long a SLOW_HANDSHAKE replica holds a session open request before accepting it: well past
+   * PbftClient.SESSIONS_WAIT_NANOS (500 ms), so that the first request surely goes without it.
+   */
+  static final long SLOW_HANDSHAKE_MS = 1_500;
 
   final AtomicInteger handshakes = new AtomicInteger();
   final AtomicInteger requestsReceived = new AtomicInteger();
