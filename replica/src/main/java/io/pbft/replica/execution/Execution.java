@@ -41,6 +41,7 @@ public final class Execution {
   /** The state of each checkpoint the core may still ask chunks of, frozen when it was taken. */
   private final Map<Long, StateMachine.Frozen> frozen = new HashMap<>();
   private long lastExecuted;
+  private long executedRequests;
 
   private final ExecutionRules rules;
 
@@ -53,6 +54,14 @@ public final class Execution {
     this.app = app;
     this.store = store;
     this.rules = rules;
+  }
+
+  /**
+   * Requests run (not answered from the client table) since this executor started, counted on the
+   * execution thread so that it always matches {@link #lastExecuted()}.
+   */
+  public long executedRequests() {
+    return executedRequests;
   }
 
   public long lastExecuted() {
@@ -90,6 +99,7 @@ public final class Execution {
       fresh.add(r);
     }
     lastExecuted = sequence;
+    executedRequests += fresh.size();
     if (!ops.isEmpty()) {
       List<byte[]> out = app.execute(new ExecutionContext(sequence, e.view()), ops);
       if (out.size() != ops.size()) {

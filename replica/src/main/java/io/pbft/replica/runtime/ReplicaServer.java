@@ -356,8 +356,10 @@ public final class ReplicaServer implements AutoCloseable {
     if (!loop.submit(() -> protocol.complete(statusNow()))) {
       protocol.completeExceptionally(new IllegalStateException("replica " + id + " is saturated or stopping"));
     }
+    // The request count too: the event loop learns of a batch's execution after the execution
+    // thread ran it, and a status between the two would count one batch fewer than it reports run.
     return protocol.thenCompose(b -> executionThread.ask(ex -> b.setLastExecuted(ex.lastExecuted())
-        .setStateDigest(ex.stateDigest()).build()));
+        .setExecutedRequests(ex.executedRequests()).setStateDigest(ex.stateDigest()).build()));
   }
 
   private StatusResponse.Builder statusNow() {
