@@ -102,6 +102,23 @@ class ByzantineClientSimulationTest {
         result::report);
   }
 
+  /**
+   * Fuzz seeds in which, before replicas suspected such clients, an honest client never finished:
+   * each replica held a request of the Byzantine client that only it could authenticate and, as
+   * primary, batched it with the honest client's request, so every view's batch stalled (the
+   * "big MAC attack"). Now its requests wait for f + 1 backups' relays after the first stall.
+   */
+  @ParameterizedTest
+  @ValueSource(longs = {2097, 1271})
+  void requestsOnlyThePrimaryCanAuthenticateStallOneBatchAtMost(long seed) {
+    List<String> behaviours = seed == 2097 ? List.of(PartialAuthenticator.NAME) : ClientBehaviours.names();
+    io.pbft.chaos.fuzz.FuzzRunner.Outcome outcome = io.pbft.chaos.fuzz.FuzzRunner.runOne(seed,
+        new io.pbft.chaos.fuzz.ScenarioOptions(null, null, null, null, null, null, null, null, Authentication.MACS,
+            null, behaviours), b -> { });
+    assertTrue(!outcome.failed(), () -> io.pbft.chaos.fuzz.FuzzReport.failure(outcome));
+    assertEquals(0, outcome.result().opsIncomplete(), outcome.result()::report);
+  }
+
   @ParameterizedTest
   @ValueSource(longs = {1, 3})
   void signaturesBadAtSomeReplicasOnlyDoNotStallTheOthers(long seed) {

@@ -133,6 +133,11 @@ final class NormalCase {
     slot.awaitingVouch = !authenticatedHere(batchRequests);
     if (slot.awaitingVouch) {
       awaitingVouch.add(slot.sequence);
+      for (VerifiedRequest r : batchRequests) {
+        if (!rules.requestAuthenticatedHere(r, requests)) {
+          requests.suspect(r.clientId());
+        }
+      }
     } else {
       sendPrepare(slot);
     }

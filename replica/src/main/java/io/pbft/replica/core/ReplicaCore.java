@@ -396,6 +396,14 @@ public final class ReplicaCore {
     return timers.stalledMs();
   }
 
+  /**
+   * Clients this replica suspects of sending authenticators that check for some replicas only
+   * (their requests wait, at this replica as primary, for f + 1 backups to relay them).
+   */
+  public int suspectedClients() {
+    return requests.suspectedClients();
+  }
+
   /** Requests waiting at the primary for a batch. */
   public int pendingRequests() {
     return requests.queued();

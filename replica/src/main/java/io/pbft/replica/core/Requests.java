@@ -6,6 +6,7 @@ import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,6 +49,23 @@ final class Requests {
    * interval ends, the newest awaited request of each is relayed ({@link #relayDue}).
    */
   private final Set<Integer> relayDeferred = new LinkedHashSet<>();
+
+  /**
+   * Suspected clients (MAC authentication), until when: this replica accepted a pre-prepare
+   * carrying a request of theirs that it could not authenticate. Either the client sent an
+   * authenticator whose entries check for some replicas only (to stall every batch its request
+   * lands in: a batch prepares only once f + 1 replicas vouch for each of its requests) or the
+   * primary tampered with the request; either way, as primary this replica then orders that
+   * client's requests only once f + 1 backups relayed them (see {@link #routeToPrimary}).
+   */
+  private final Map<Integer, Long> suspectUntilMs = new HashMap<>();
+  /** Primary: per suspected client, the timestamp of its newest relayed request and who relayed it. */
+  private final Map<Integer, Relayed> relayedBy = new HashMap<>();
+
+  private record Relayed(long timestamp, Set<Integer> backups) {}
+
+  /** How long a client stays suspected after its last unauthenticated request, in view-change timeouts. */
+  static final int SUSPICION_VIEW_CHANGE_TIMEOUTS = 30;
 
   Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
     this.state = state;
@@ -199,6 +217,16 @@ final class Requests {
     if (r.timestamp() <= clients.lastTimestamp(c)) {
       return; // executed already; the client gets its reply from the replicas directly
     }
+    if (suspected(c) || !r.authenticated()) {
+      Relayed known = relayedBy.get(c);
+      if (known == null || known.timestamp() < r.timestamp()) {
+        known = new Relayed(r.timestamp(), new HashSet<>());
+        relayedBy.put(c, known);
+      }
+      if (known.timestamp() == r.timestamp()) {
+        known.backups().add(sender);
+      }
+    }
     if (state.viewChanging) {
       // The primary of the view being entered: keep it with what waits for the view to open.
       Awaited known = awaited.get(c);
@@ -216,6 +244,11 @@ final class Requests {
 
   private void routeToPrimary(VerifiedRequest r) {
     if (state.primary() == state.id) {
+      if ((!r.authenticated() || suspected(r.clientId())) && !relayedByEnough(r)) {
+        // Held back: the client retransmits to every replica, whose relays then bring it in.
+        forgetOrdering(r);
+        return;
+      }
       if (batchQueue.offer(r) == BatchQueue.Admission.FULL) {
         // Not queued, so not being ordered: a retransmission must be able to get in later.
         outbox.reject(Rejection.REQUEST_QUEUE_FULL, "client %d t=%d", r.clientId(), r.timestamp());
@@ -225,6 +258,43 @@ final class Requests {
       outbox.send(state.primary(), ReplicaMessage.newBuilder()
           .setForwardedRequest(ForwardedRequest.newBuilder().setRequest(r.signed())).build());
     }
+  }
+
+  /**
+   * A pre-prepare accepted here carried a request of {@code clientId} that this replica could not
+   * authenticate: suspect the client for a while.
+   */
+  void suspect(int clientId) {
+    suspectUntilMs.put(clientId, state.nowMs + SUSPICION_VIEW_CHANGE_TIMEOUTS * state.settings.viewChangeTimeoutMs());
+  }
+
+  boolean suspected(int clientId) {
+    Long until = suspectUntilMs.get(clientId);
+    if (until == null) {
+      return false;
+    }
+    if (until <= state.nowMs) {
+      suspectUntilMs.remove(clientId);
+      relayedBy.remove(clientId);
+      return false;
+    }
+    return true;
+  }
+
+  int suspectedClients() {
+    return (int) suspectUntilMs.values().stream().filter(until -> until > state.nowMs).count();
+  }
+
+  /**
+   * Enough backups relayed {@code r} for a batch holding it to prepare with correct replicas: f + 1
+   * if this replica could not authenticate it (at least one of them is correct, received it from
+   * its client and checked its own entry), f if it could. A correct backup that cannot check its
+   * own entry prepares once f others did, and f relaying backups prepare at once.
+   */
+  private boolean relayedByEnough(VerifiedRequest r) {
+    Relayed known = relayedBy.get(r.clientId());
+    int needed = r.authenticated() ? state.f : state.f + 1;
+    return known != null && known.timestamp() == r.timestamp() && known.backups().size() >= needed;
   }
 
   /**

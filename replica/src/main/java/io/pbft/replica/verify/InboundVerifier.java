@@ -217,7 +217,10 @@ public final class InboundVerifier {
         }
         break;
       case FORWARDED_REQUEST: {
-        Verdict<VerifiedRequest> v = verify(message.getForwardedRequest().getRequest(), -1);
+        // A backup relays what its client sent it, checked against its own authenticator entry;
+        // ours may not check (a client can make entries that check for some replicas only), and
+        // the core orders such a request only once f + 1 backups relayed it.
+        Verdict<VerifiedRequest> v = check(message.getForwardedRequest().getRequest(), -1, true);
         if (!v.isOk()) {
           return Verdict.rejected(Rejection.EMBEDDED_INVALID_REQUEST, "forwarded: " + v.describe());
         }

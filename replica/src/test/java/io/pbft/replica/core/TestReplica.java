@@ -178,6 +178,10 @@ final class TestReplica {
     return core.pendingRequests();
   }
 
+  int suspectedClients() {
+    return core.suspectedClients();
+  }
+
   long viewChangesStarted() {
     return core.viewChangesStarted();
   }

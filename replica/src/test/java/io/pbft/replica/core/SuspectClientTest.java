@@ -1,0 +1,112 @@
+package io.pbft.replica.core;
+
+import static io.pbft.replica.core.CoreFixture.payloadOf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.pbft.config.ProtocolSettings;
+import com.google.protobuf.ByteString;
+import io.pbft.proto.Complaint;
+import io.pbft.proto.ForwardedRequest;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
+import io.pbft.proto.SignedRequest;
+import io.pbft.proto.ViewChange;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With MACs a client can make authenticators whose entries check at some replicas only. A request
+ * only the primary can authenticate stalls the batch it lands in (backups prepare it only once f
+ * + 1 replicas vouch); one the primary cannot authenticate reaches it only relayed. Either way the
+ * primary orders such a request only once f + 1 backups relayed it, at least one of them correct
+ * and holding it from its client (f if it authenticated the request itself).
+ */
+class SuspectClientTest {
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.defaults();
+
+  /** A request as a replica sees it when its own authenticator entry does not check. */
+  private static SignedRequest unauthenticated(SignedRequest r) {
+    return r.toBuilder().clearSignature().clearAuthenticator().build();
+  }
+
+  private static ReplicaMessage forwarded(SignedRequest r) {
+    return ReplicaMessage.newBuilder().setForwardedRequest(ForwardedRequest.newBuilder().setRequest(r)).build();
+  }
+
+  /** Sequence numbers of the pre-prepares {@code primary} sent since last asked, with their first request's client. */
+  private static List<Integer> prePreparedClients(TestReplica primary) {
+    return primary.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
+        .filter(ReplicaMessage::hasPrePrepare)
+        .map(m -> CoreFixture.parse(m.getPrePrepare().getBatch().getRequests(0)).getClientId())
+        .distinct().toList();
+  }
+
+  @Test
+  void aRelayedRequestThePrimaryCannotAuthenticateWaitsForFPlusOneBackups() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica primary = fx.core(0, new RecordingApp());
+    SignedRequest r = unauthenticated(fx.request(2, 1, "valid at the backups only"));
+    fx.deliver(primary, 1, forwarded(r));
+    assertEquals(List.of(), prePreparedClients(primary), "one relay may come from a faulty backup");
+    fx.deliver(primary, 1, forwarded(r));
+    assertEquals(List.of(), prePreparedClients(primary), "the same backup twice is still one");
+    fx.deliver(primary, 3, forwarded(r));
+    assertEquals(List.of(2), prePreparedClients(primary), "f + 1 = 2 backups relayed it: ordered");
+  }
+
+  @Test
+  void aRelayedRequestThePrimaryAuthenticatedItselfIsOrderedAtOnce() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica primary = fx.core(0, new RecordingApp());
+    fx.deliver(primary, 1, forwarded(fx.request(2, 1, "valid everywhere")));
+    assertEquals(List.of(2), prePreparedClients(primary));
+    assertEquals(0, primary.suspectedClients());
+  }
+
+  @Test
+  void aBackupThatCouldNotAuthenticateARequestSuspectsItsClientForAWhile() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest honest = fx.request(3, 1, "honest");
+    SignedRequest partial = unauthenticated(fx.request(2, 1, "valid at the primary only"));
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(honest, partial)));
+    assertEquals(1, backup.suspectedClients(), "client 2, not client 3");
+    backup.takeEffects();
+    long suspicion = (long) Requests.SUSPICION_VIEW_CHANGE_TIMEOUTS * SETTINGS.viewChangeTimeoutMs();
+    backup.tickOnce(suspicion + 1);
+    assertEquals(0, backup.suspectedClients(), "suspicion ends");
+  }
+
+  private static SignedMessage viewChangeTo1(CoreFixture fx, int sender) {
+    List<SignedMessage> evidence = List.of(1, 2).stream().map(r -> fx.signed(r, ReplicaMessage.newBuilder()
+        .setComplaint(Complaint.newBuilder().setView(0).setReplicaId(r)).build())).toList();
+    ViewChange vc = ViewChange.newBuilder().setNewView(1).setReplicaId(sender).setStableSequence(0)
+        .setStableDigest(ByteString.EMPTY).addAllComplaints(evidence).build();
+    return fx.signed(sender, ReplicaMessage.newBuilder().setViewChange(vc).build());
+  }
+
+  @Test
+  void asTheNextPrimaryItOrdersASuspectedClientsRequestOnlyOnceRelayed() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
+    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    assertEquals(1, replica.suspectedClients());
+    for (int sender : new int[] {2, 3}) {
+      SignedMessage vc = viewChangeTo1(fx, sender);
+      replica.onMessage(sender, payloadOf(vc), vc);
+    }
+    assertEquals(1, replica.view());
+    replica.takeEffects();
+
+    SignedRequest next = fx.request(2, 2, "y");
+    replica.onClientRequest(next, CoreFixture.parse(next));
+    assertEquals(List.of(), prePreparedClients(replica), "straight from a suspected client: it waits");
+    assertEquals(0, replica.pendingRequests());
+    fx.deliver(replica, 2, forwarded(next));
+    assertEquals(List.of(2), prePreparedClients(replica),
+        "authenticated here and relayed by f backups: f + 1 replicas hold it, ordered");
+    SignedRequest other = fx.request(3, 1, "an unsuspected client");
+    replica.onClientRequest(other, CoreFixture.parse(other));
+    assertEquals(1, replica.pendingRequests(), "another client's request is queued at once (behind the batch in flight)");
+  }
+}
