@@ -189,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
           cluster.keepDirectory();
         }
         // a flooding client is one more configured client, beyond those bench measures
-        ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind == Fault.FLOOD_CLIENT ? 1 : 0));
+        ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind != null && kind.client() != null ? 1 : 0));
         if (!overrides.isEmpty()) {
           cfg = cluster.rewrite(cfg.withOverrides(overrides));
         }

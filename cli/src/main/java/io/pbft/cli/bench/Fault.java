@@ -20,6 +20,10 @@ public enum Fault {
   STALL_ALL("stall-all", false, "SIGSTOP of every replica for 2 s, then SIGCONT (a profiler attaching, a VM pause)"),
   FLOOD_CLIENT("flood-client", false,
       "a configured client sends validly signed requests to every replica as fast as flow control lets it"),
+  EQUIVOCATING_CLIENT("equivocating-client", false,
+      "a configured client sends each replica a different, validly authenticated operation under one timestamp, 50 times a second"),
+  MAX_TIMESTAMP_CLIENT("max-timestamp-client", false,
+      "a configured client climbs to timestamp Long.MAX_VALUE and keeps sending it, 50 times a second"),
   SESSION_EXHAUSTION("session-exhaustion", false,
       "an outsider opens 5,000 client streams per replica and never sends the handshake"),
   GARBAGE_FLOOD("garbage-flood", false, "an outsider sends random bytes on 4 connections per replica, reconnecting");
@@ -63,6 +67,16 @@ public enum Fault {
   /** The replica a traitor fault is planted in: the primary of view 0, or a backup of it. */
   public int traitorReplica() {
     return this == SLOW_BACKUP ? 1 : 0;
+  }
+
+  /** How a client fault's extra client misbehaves, or null for faults without one. */
+  public FloodingClient.Kind client() {
+    return switch (this) {
+      case FLOOD_CLIENT -> FloodingClient.Kind.FLOOD;
+      case EQUIVOCATING_CLIENT -> FloodingClient.Kind.EQUIVOCATE;
+      case MAX_TIMESTAMP_CLIENT -> FloodingClient.Kind.MAX_TIMESTAMP;
+      default -> null;
+    };
   }
 
   /** The fault named {@code option} (silence-primary is the old name of pause-primary), or null. */

@@ -100,11 +100,12 @@ public final class FaultInjector {
           }
           report("continued (SIGCONT) every replica");
         }
-        case FLOOD_CLIENT -> {
-          int flooder = config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
-          cluster.start("flooding-client", FloodingClient.class.getName(),
-              List.of(cluster.dir().resolve("cluster.yaml").toString(), Integer.toString(flooder)));
-          report("started flooding client %d (a process of its own; see flooding-client.log)", flooder);
+        case FLOOD_CLIENT, EQUIVOCATING_CLIENT, MAX_TIMESTAMP_CLIENT -> {
+          int client = config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
+          String name = fault.client().option() + "-client";
+          cluster.start(name, FloodingClient.class.getName(),
+              List.of(cluster.dir().resolve("cluster.yaml").toString(), Integer.toString(client), fault.client().option()));
+          report("started %s client %d (a process of its own; see %s.log)", fault.client().option(), client, name);
         }
         case SESSION_EXHAUSTION -> {
           cluster.start("outsider", Outsider.class.getName(), List.of("streams", "127.0.0.1", ports, "5000", "100"));

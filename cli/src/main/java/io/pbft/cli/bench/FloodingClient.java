@@ -33,9 +33,46 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * flooder's own CPU is not the limit. With {@code authentication: macs} its requests carry a full,
  * valid authenticator (one MAC per replica under its sessions' keys): it is a correct client that
  * floods, not one that lies. {@code pbft bench --fault flood-client} runs it as a process
- * of its own ({@link #main}: {@code CONFIG CLIENT_ID}) until it is killed.
+ * of its own ({@link #main}: {@code CONFIG CLIENT_ID [KIND]}) until it is killed.
+ *
+ * <p>Other {@link Kind}s make it a client that lies, as the simulator's Byzantine clients do, at
+ * 50 rounds a second: {@code equivocate} sends each replica a different operation under one
+ * timestamp, {@code max-timestamp} uses timestamps at the very top of the range and then
+ * Long.MAX_VALUE itself, over and over ({@code pbft bench --fault equivocating-client} and
+ * {@code max-timestamp-client}).
  */
 public final class FloodingClient implements AutoCloseable {
+  /** How the client misbehaves. */
+  public enum Kind {
+    FLOOD("flood"), EQUIVOCATE("equivocate"), MAX_TIMESTAMP("max-timestamp");
+
+    private final String option;
+
+    Kind(String option) {
+      this.option = option;
+    }
+
+    public String option() {
+      return option;
+    }
+
+    static Kind parse(String option) {
+      for (Kind k : values()) {
+        if (k.option.equals(option)) {
+          return k;
+        }
+      }
+      throw new IllegalArgumentException("kind must be flood, equivocate or max-timestamp, got " + option);
+    }
+  }
+
+  /** Rounds of the lying kinds: one request per replica per round. */
+  private static final long ROUND_MS = 20;
+  /** The max-timestamp client starts this far below Long.MAX_VALUE and climbs one per round. */
+  private static final long MAX_TIMESTAMP_CLIMB = 500;
+
+  private final Kind kind;
+  private final long startMs = System.currentTimeMillis();
   private final ClusterConfig config;
   private final int clientId;
   private final Ed25519Keys keys;
@@ -49,6 +86,11 @@ public final class FloodingClient implements AutoCloseable {
   private final boolean macs;
 
   public FloodingClient(ClusterConfig config, int clientId) {
+    this(config, clientId, Kind.FLOOD);
+  }
+
+  public FloodingClient(ClusterConfig config, int clientId, Kind kind) {
+    this.kind = kind;
     this.config = config;
     this.clientId = clientId;
     this.keys = config.clientKeys(clientId);
@@ -60,10 +102,27 @@ public final class FloodingClient implements AutoCloseable {
     return sent.get();
   }
 
-  private SignedRequest next() {
-    long ts = nextTimestamp.getAndIncrement();
+  /** The next request for {@code replicaId}: the same bytes for every replica in a round, unless equivocating. */
+  private SignedRequest next(int replicaId) {
+    long round = (System.currentTimeMillis() - startMs) / ROUND_MS;
+    long ts;
+    String operation;
+    switch (kind) {
+      case EQUIVOCATE -> {
+        ts = 1 + round;
+        operation = "put equivocate-" + clientId + " " + ts + " told-replica-" + replicaId;
+      }
+      case MAX_TIMESTAMP -> {
+        ts = Long.MAX_VALUE - Math.max(0, MAX_TIMESTAMP_CLIMB - round);
+        operation = "put top-" + clientId + " " + ts;
+      }
+      default -> {
+        ts = nextTimestamp.getAndIncrement();
+        operation = "put flood-" + clientId + " " + ts;
+      }
+    }
     byte[] request = Request.newBuilder().setClientId(clientId).setTimestamp(ts)
-        .setOperation(ByteString.copyFromUtf8("put flood-" + clientId + " " + ts)).build().toByteArray();
+        .setOperation(ByteString.copyFromUtf8(operation)).build().toByteArray();
     if (!macs) {
       return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request))
           .setSignature(ByteString.copyFrom(keys.sign(request))).build();
@@ -159,8 +218,11 @@ public final class FloodingClient implements AutoCloseable {
           if (ended.get() || closed.get()) {
             break;
           }
-          call[0].onNext(ClientMessage.newBuilder().setRequest(next()).build());
+          call[0].onNext(ClientMessage.newBuilder().setRequest(next(replicaId)).build());
           sent.incrementAndGet();
+          if (kind != Kind.FLOOD) {
+            Thread.sleep(ROUND_MS);
+          }
         }
         call[0].cancel("flood over", null);
       } catch (InterruptedException e) {
@@ -189,17 +251,18 @@ public final class FloodingClient implements AutoCloseable {
     channels.forEach(ManagedChannel::shutdownNow);
   }
 
-  /** {@code CONFIG CLIENT_ID}: floods until killed, printing what it sent every second. */
+  /** {@code CONFIG CLIENT_ID [KIND]}: misbehaves until killed, printing what it sent every second. */
   public static void main(String[] args) throws Exception {
-    if (args.length != 2) {
-      throw new IllegalArgumentException("usage: CONFIG CLIENT_ID");
+    if (args.length != 2 && args.length != 3) {
+      throw new IllegalArgumentException("usage: CONFIG CLIENT_ID [flood|equivocate|max-timestamp]");
     }
     ClusterConfig config = ClusterConfig.load(Path.of(args[0]));
-    FloodingClient flood = new FloodingClient(config, Integer.parseInt(args[1]));
+    Kind kind = args.length == 3 ? Kind.parse(args[2]) : Kind.FLOOD;
+    FloodingClient flood = new FloodingClient(config, Integer.parseInt(args[1]), kind);
     flood.start();
     while (true) {
       Thread.sleep(1000);
-      System.out.println("flooding client " + args[1] + ": " + flood.sent() + " requests sent");
+      System.out.println(kind.option() + " client " + args[1] + ": " + flood.sent() + " requests sent");
       System.out.flush();
     }
   }
