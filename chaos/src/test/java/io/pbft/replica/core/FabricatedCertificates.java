@@ -7,9 +7,6 @@ import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
-import io.pbft.replica.node.Behaviour;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A traitor for {@link PlantedBugsTest}: every VIEW-CHANGE it sends claims that the null request
@@ -20,22 +17,12 @@ import java.util.List;
  * from that view's primary, one distinct prepare). The catalogue's lying-view-change tells this
  * lie in one VIEW-CHANGE in forty; this one tells it every time, so a family needs one view change.
  */
-final class FabricatedCertificates implements Behaviour {
+final class FabricatedCertificates extends ViewChangeLie {
   static final int SPAN = 8;
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>(wanted.size());
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = parse(o.message());
-      if (m == null || o.message().getSender() != signing.replicaId() || !m.hasViewChange()) {
-        out.add(o);
-        continue;
-      }
-      ViewChange lie = fabricated(m.getViewChange(), signing);
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setViewChange(lie).build())));
-    }
-    return out;
+  ViewChange lie(ViewChange vc, Signing signing) {
+    return fabricated(vc, signing);
   }
 
   private static ViewChange fabricated(ViewChange vc, Signing signing) {
@@ -58,13 +45,6 @@ final class FabricatedCertificates implements Behaviour {
     return b.build();
   }
 
-  private static ReplicaMessage parse(SignedMessage m) {
-    try {
-      return ViewChangeRules.parse(m);
-    } catch (ViewChangeRules.Invalid e) {
-      return null;
-    }
-  }
 
   @Override
   public String name() {

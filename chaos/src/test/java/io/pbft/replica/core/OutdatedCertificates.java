@@ -2,11 +2,7 @@ package io.pbft.replica.core;
 
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
-import io.pbft.replica.node.Behaviour;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -19,31 +15,21 @@ import java.util.TreeMap;
  * committed since. The catalogue's lying-view-change tells this lie in one VIEW-CHANGE in ten,
  * and only with certificates it saw in others' VIEW-CHANGEs.
  */
-final class OutdatedCertificates implements Behaviour {
+final class OutdatedCertificates extends ViewChangeLie {
   /** Per sequence number, the oldest certificate held there. */
   private final Map<Long, PreparedCertificate> oldest = new TreeMap<>();
   private final Map<Long, Long> oldestView = new TreeMap<>();
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>(wanted.size());
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = parse(o.message());
-      if (m == null || o.message().getSender() != signing.replicaId() || !m.hasViewChange()) {
-        out.add(o);
-        continue;
+  ViewChange lie(ViewChange vc, Signing signing) {
+    vc.getPreparedList().forEach(this::remember);
+    ViewChange.Builder lie = vc.toBuilder().clearPrepared();
+    oldest.forEach((s, c) -> {
+      if (s > vc.getStableSequence() && oldestView.get(s) < vc.getNewView() - 1) {
+        lie.addPrepared(c);
       }
-      ViewChange vc = m.getViewChange();
-      vc.getPreparedList().forEach(this::remember);
-      ViewChange.Builder lie = vc.toBuilder().clearPrepared();
-      oldest.forEach((s, c) -> {
-        if (s > vc.getStableSequence() && oldestView.get(s) < vc.getNewView() - 1) {
-          lie.addPrepared(c);
-        }
-      });
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setViewChange(lie).build())));
-    }
-    return out;
+    });
+    return lie.build();
   }
 
   private void remember(PreparedCertificate c) {
@@ -56,13 +42,6 @@ final class OutdatedCertificates implements Behaviour {
     }
   }
 
-  private static ReplicaMessage parse(SignedMessage m) {
-    try {
-      return ViewChangeRules.parse(m);
-    } catch (ViewChangeRules.Invalid e) {
-      return null;
-    }
-  }
 
   @Override
   public String name() {

@@ -84,7 +84,7 @@ final class ThinCommittedCertificates implements Behaviour {
     this.signing = signing;
     List<Effects.Outgoing> out = new ArrayList<>(wanted.size() + pending.size() * 3);
     for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = parse(o.message());
+      ReplicaMessage m = ViewChangeLie.parse(o.message());
       if (m == null || o.message().getSender() != signing.replicaId()) {
         out.add(o);
       } else if (m.hasCommit()) {
@@ -97,7 +97,7 @@ final class ThinCommittedCertificates implements Behaviour {
       }
     }
     for (CommittedCertificate cert : pending) {
-      ReplicaMessage pp = parse(cert.getPrePrepare());
+      ReplicaMessage pp = ViewChangeLie.parse(cert.getPrePrepare());
       int committer = committerOf.get(List.of(pp.getPrePrepare().getView(), pp.getPrePrepare().getSequence()));
       SignedMessage signed = signing.sign(ReplicaMessage.newBuilder().setCommitted(cert).build());
       for (int to = 0; to < n; to++) {
@@ -110,13 +110,6 @@ final class ThinCommittedCertificates implements Behaviour {
     return out;
   }
 
-  private static ReplicaMessage parse(SignedMessage m) {
-    try {
-      return ViewChangeRules.parse(m);
-    } catch (ViewChangeRules.Invalid e) {
-      return null;
-    }
-  }
 
   @Override
   public String name() {

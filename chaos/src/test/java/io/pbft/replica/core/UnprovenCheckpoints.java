@@ -5,9 +5,6 @@ import io.pbft.proto.Checkpoint;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
-import io.pbft.replica.node.Behaviour;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A traitor for {@link PlantedBugsTest}: every VIEW-CHANGE it sends claims a stable checkpoint
@@ -17,40 +14,21 @@ import java.util.List;
  * new view from starting at a state no correct replica has. The catalogue's lying-view-change
  * moves its stable sequence number without a proof in one VIEW-CHANGE in ten.
  */
-final class UnprovenCheckpoints implements Behaviour {
+final class UnprovenCheckpoints extends ViewChangeLie {
   static final int AHEAD = 40;
 
   @Override
-  public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
-    List<Effects.Outgoing> out = new ArrayList<>(wanted.size());
-    for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = parse(o.message());
-      if (m == null || o.message().getSender() != signing.replicaId() || !m.hasViewChange()) {
-        out.add(o);
-        continue;
-      }
-      ViewChange vc = m.getViewChange();
-      long sequence = vc.getStableSequence() + AHEAD;
-      byte[] digest = new byte[32];
-      for (int i = 0; i < digest.length; i++) {
-        digest[i] = (byte) (sequence * 31 + i);
-      }
-      ByteString made = ByteString.copyFrom(digest);
-      SignedMessage own = signing.sign(ReplicaMessage.newBuilder().setCheckpoint(Checkpoint.newBuilder()
-          .setSequence(sequence).setStateDigest(made).setReplicaId(signing.replicaId())).build());
-      ViewChange lie = vc.toBuilder().clearPrepared().setStableSequence(sequence).setStableDigest(made)
-          .clearCheckpointProof().addCheckpointProof(own).addCheckpointProof(own).addCheckpointProof(own).build();
-      out.add(new Effects.Outgoing(o.to(), signing.sign(ReplicaMessage.newBuilder().setViewChange(lie).build())));
+  ViewChange lie(ViewChange vc, Signing signing) {
+    long sequence = vc.getStableSequence() + AHEAD;
+    byte[] digest = new byte[32];
+    for (int i = 0; i < digest.length; i++) {
+      digest[i] = (byte) (sequence * 31 + i);
     }
-    return out;
-  }
-
-  private static ReplicaMessage parse(SignedMessage m) {
-    try {
-      return ViewChangeRules.parse(m);
-    } catch (ViewChangeRules.Invalid e) {
-      return null;
-    }
+    ByteString made = ByteString.copyFrom(digest);
+    SignedMessage own = signing.sign(ReplicaMessage.newBuilder().setCheckpoint(Checkpoint.newBuilder()
+        .setSequence(sequence).setStateDigest(made).setReplicaId(signing.replicaId())).build());
+    return vc.toBuilder().clearPrepared().setStableSequence(sequence).setStableDigest(made)
+        .clearCheckpointProof().addCheckpointProof(own).addCheckpointProof(own).addCheckpointProof(own).build();
   }
 
   @Override

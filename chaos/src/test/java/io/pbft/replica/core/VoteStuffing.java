@@ -1,7 +1,6 @@
 package io.pbft.replica.core;
 
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.proto.SignedMessage;
 import io.pbft.replica.node.Behaviour;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +23,7 @@ final class VoteStuffing implements Behaviour {
   public List<Effects.Outgoing> outgoing(List<Effects.Outgoing> wanted, Signing signing) {
     List<Effects.Outgoing> out = new ArrayList<>(wanted);
     for (Effects.Outgoing o : wanted) {
-      ReplicaMessage m = parse(o.message());
+      ReplicaMessage m = ViewChangeLie.parse(o.message());
       if (m == null || o.message().getSender() != signing.replicaId()) {
         continue;
       }
@@ -44,13 +43,6 @@ final class VoteStuffing implements Behaviour {
     return out;
   }
 
-  private static ReplicaMessage parse(SignedMessage m) {
-    try {
-      return ViewChangeRules.parse(m);
-    } catch (ViewChangeRules.Invalid e) {
-      return null;
-    }
-  }
 
   @Override
   public String name() {
