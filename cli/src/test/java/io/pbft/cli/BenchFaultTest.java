@@ -7,7 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pbft.cli.bench.Fault;
+import io.pbft.testkit.Directories;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -53,13 +60,25 @@ class BenchFaultTest {
     // run goes on long enough after the warm-up for the backups to replace it.
     String duration = fault == Fault.SLOW_PRIMARY ? "16" : "10";
     Run run = Run.of("bench", "--clients", "4", "--warmup", "2", "--duration", duration, "--fault", fault.option(),
-        "--fault-at", "3", "--json");
+        "--fault-at", "3", "--json", "--keep-logs");
+    Path logs = keptLogs(run);
+    try {
+      check(fault, run, logs);
+    } finally {
+      if (logs != null) {
+        Directories.deleteRecursively(logs);
+      }
+    }
+  }
+
+  private static void check(Fault fault, Run run, Path logs) throws Exception {
     assertEquals(0, run.exitCode(), run.toString());
     JsonNode result = new ObjectMapper().readTree(run.out());
     JsonNode report = result.get("fault");
     assertEquals(fault.option(), report.get("kind").asText(), run.toString());
     assertEquals(fault.expectedViewChanges(), report.get("viewChanges").asLong(),
-        "view changes caused by " + fault.option() + "\n" + run);
+        "view changes caused by " + fault.option() + "\n" + run + "\nwhat the replicas logged about them:\n"
+            + viewChangeLines(logs));
     JsonNode acked = result.get("acknowledged");
     assertTrue(acked.get("puts").asLong() > 0, run.toString());
     assertTrue(acked.get("keysChecked").asInt() > 0, run.toString());
@@ -77,5 +96,29 @@ class BenchFaultTest {
     }
     List<ProcessHandle> left = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive).toList();
     assertEquals(List.of(), left, "processes bench started are still running");
+  }
+
+  /** The directory bench kept (--keep-logs), as its last line of stderr names it; null if none. */
+  private static Path keptLogs(Run run) {
+    Matcher m = Pattern.compile("kept the logs and keys in (\\S+)").matcher(run.err());
+    return m.find() ? Path.of(m.group(1)) : null;
+  }
+
+  /** Each replica's log lines about complaints, stalls and views: why a view changed. */
+  private static String viewChangeLines(Path logs) throws IOException {
+    if (logs == null) {
+      return "(no logs kept)";
+    }
+    StringBuilder out = new StringBuilder();
+    try (Stream<Path> files = Files.list(logs)) {
+      for (Path log : files.filter(f -> f.getFileName().toString().matches("replica-\\d+\\.log")).sorted().toList()) {
+        for (String line : Files.readAllLines(log)) {
+          if (line.contains("complain") || line.contains("stalled") || line.contains("view")) {
+            out.append(log.getFileName()).append(": ").append(line).append('\n');
+          }
+        }
+      }
+    }
+    return out.toString();
   }
 }

@@ -66,12 +66,12 @@ final class Complaints {
    * again while the suspicion lasts). Returns the evidence for leaving the view if f + 1 replicas
    * now complain about it, or null.
    */
-  List<SignedMessage> complain() {
+  List<SignedMessage> complain(String why) {
     if (own == null || complaintView(own) != state.view) {
       own = outbox.broadcast(ReplicaMessage.newBuilder().setComplaint(Complaint.newBuilder().setView(state.view)
           .setReplicaId(state.id)).build());
       sent++;
-      log.info("replica {}: complains about view {} (primary {})", state.id, state.view, state.primary());
+      log.info("replica {}: complains about view {} (primary {}): {}", state.id, state.view, state.primary(), why);
     }
     record(state.id, state.view, own);
     return evidence(state.view);

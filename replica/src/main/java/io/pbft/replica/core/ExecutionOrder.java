@@ -29,18 +29,23 @@ final class ExecutionOrder {
     return executedRequests;
   }
 
-  /** Hands out every committed batch that is next in sequence (none while fetching state). */
-  void handOut() {
+  /**
+   * Hands out every committed batch that is next in sequence (none while fetching state). Returns
+   * true if one held a request this replica waited for (the primary makes progress).
+   */
+  boolean handOut() {
+    boolean awaitedRan = false;
     while (!fetchingState.getAsBoolean()) {
       Slot slot = state.slots.get(state.lastHandedOut + 1);
       if (slot == null || !slot.committed || slot.handedOut) {
-        return;
+        break;
       }
-      handOut(slot);
+      awaitedRan |= handOut(slot);
     }
+    return awaitedRan;
   }
 
-  private void handOut(Slot slot) {
+  private boolean handOut(Slot slot) {
     slot.handedOut = true;
     slot.executedDigest = slot.digest;
     state.lastHandedOut = slot.sequence;
@@ -48,6 +53,7 @@ final class ExecutionOrder {
         .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
     outbox.execute(new Effects.Execute(slot.sequence, slot.view, slot.requests,
         slot.sequence % state.settings.checkpointInterval() == 0));
+    return requests.committed(slot.requests);
   }
 
   /**
@@ -59,14 +65,12 @@ final class ExecutionOrder {
       throw new InvariantViolation("replaying " + sequence + " after " + state.lastHandedOut);
     }
     state.lastHandedOut = sequence;
+    requests.committed(batch);
     outbox.execute(new Effects.Execute(sequence, view, batch, sequence % state.settings.checkpointInterval() == 0));
   }
 
-  /**
-   * The executor ran batch {@code e.sequence()}: answer its clients. Returns true if a request
-   * this replica waited for ran (the primary makes progress).
-   */
-  boolean onExecuted(Executed e) {
+  /** The executor ran batch {@code e.sequence()}: answer its clients. */
+  void onExecuted(Executed e) {
     if (e.sequence() != state.lastExecuted + 1 || e.sequence() > state.lastHandedOut) {
       throw new InvariantViolation("executor reported batch " + e.sequence() + " after " + state.lastExecuted
           + " (handed out up to " + state.lastHandedOut + ")");
@@ -79,7 +83,7 @@ final class ExecutionOrder {
         executedRequests++;
       }
     }
-    return requests.executed(e.results());
+    requests.executed(e.results());
   }
 
   /** State transfer moved execution to checkpoint {@code s}. */

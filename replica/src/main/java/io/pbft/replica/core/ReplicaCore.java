@@ -167,13 +167,7 @@ public final class ReplicaCore {
   /** The executor ran an {@link Effects.Execute}; reports arrive in sequence order. */
   public void onExecuted(long nowMs, Executed e) {
     clock(nowMs);
-    if (execution.onExecuted(e)) {
-      // The primary served a client this replica waited for: back to the base timeout, and no
-      // more suspicion. Other clients' progress does not count: a primary that serves everyone
-      // but one client must still be suspected (each client's wait is timed on its own).
-      timers.progress();
-      complaints.withdraw();
-    }
+    execution.onExecuted(e);
     if (e.checkpointDigest() != null) {
       checkpoints.taken(e.sequence(), e.checkpointDigest());
     }
@@ -234,7 +228,7 @@ public final class ReplicaCore {
             state.id, state.view);
         timers.postpone();
       } else {
-        List<io.pbft.proto.SignedMessage> evidence = complaints.complain();
+        List<io.pbft.proto.SignedMessage> evidence = complaints.complain(requests.longestWait() + ", timer " + timers.timeoutMs() + " ms");
         if (evidence != null) {
           viewChange.start(state.view + 1, evidence);
         }
@@ -298,7 +292,14 @@ public final class ReplicaCore {
   /** What every event ends with: fill the pipeline, hand out what committed, the timer, checks. */
   private void afterEvent() {
     normal.proposeBatches();
-    execution.handOut();
+    if (execution.handOut()) {
+      // A request this replica waited for committed: the primary served that client, so back to
+      // the base timeout and no more suspicion. Other clients' progress does not count: a primary
+      // that serves everyone but one client must still be suspected (each client's wait is timed
+      // on its own).
+      timers.progress();
+      complaints.withdraw();
+    }
     timers.update(requests.oldestAwaitedSinceMs(), complaints.suspecting());
     if (checkEverything || ++events % FULL_CHECK_EVERY == 0) {
       invariants.checkAll();

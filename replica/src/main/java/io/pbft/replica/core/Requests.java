@@ -42,6 +42,12 @@ final class Requests {
 
   private record Awaited(VerifiedRequest request, long sinceMs) {}
 
+  /**
+   * Per client, the newest timestamp committed here, kept until the executor's client table
+   * catches up (then the table says the same): a request at or below it is ordered already.
+   */
+  private final Map<Integer, Long> committedUpTo = new HashMap<>();
+
   /** Backup: per client, when it last relayed one of that client's requests to the primary. */
   private final Map<Integer, Long> lastRelayMs = new HashMap<>();
   /**
@@ -96,6 +102,24 @@ final class Requests {
     return oldest;
   }
 
+  /**
+   * The longest-waiting client and what it waits for, for the log when this replica complains:
+   * "client C t=T waiting W ms", or "nothing awaited".
+   */
+  String longestWait() {
+    Map.Entry<Integer, Awaited> oldest = null;
+    for (Map.Entry<Integer, Awaited> e : awaited.entrySet()) {
+      if (oldest == null || e.getValue().sinceMs() < oldest.getValue().sinceMs()) {
+        oldest = e;
+      }
+    }
+    if (oldest == null) {
+      return "nothing awaited";
+    }
+    return "client " + oldest.getKey() + " t=" + oldest.getValue().request().timestamp() + " waiting "
+        + (state.nowMs - oldest.getValue().sinceMs()) + " ms, " + awaited.size() + " clients waiting";
+  }
+
   /** This replica stalled for {@code stallMs} after {@code stallStartMs}: waits do not count it. */
   void shift(long stallMs, long stallStartMs) {
     awaited.replaceAll((c, a) -> a.sinceMs() <= stallStartMs ? new Awaited(a.request(), a.sinceMs() + stallMs) : a);
@@ -138,6 +162,9 @@ final class Requests {
     if (t < last) {
       outbox.reject(Rejection.STALE_TIMESTAMP, "client %d t=%d last=%d", c, t, last);
       return;
+    }
+    if (t <= committedUpTo(c)) {
+      return; // committed here already: its reply comes once the executor runs it
     }
     Awaited known = awaited.get(c);
     if (known == null) {
@@ -348,32 +375,63 @@ final class Requests {
   }
 
   /**
-   * Requests ran: the client table learns their results, and what waited for them stops waiting.
+   * A batch committed here and goes to the executor (in sequence order): the primary has done its
+   * part for these requests, so whoever waited for them stops waiting now, not once the executor
+   * (which may lag behind on a busy machine: a local delay, not the primary's) reports back.
    * Returns true if the primary made progress for a client this replica waited for: its request
-   * ran, or an older one of the same client did (then that client's wait starts afresh).
+   * committed, or an older one of the same client did (then that client's wait starts afresh).
+   * Only a request newer than everything committed for its client before counts, so a primary
+   * cannot feign progress by ordering a client's old requests again.
    */
-  boolean executed(List<Executed.ClientResult> results) {
+  boolean committed(List<VerifiedRequest> batch) {
     boolean awaitedRan = false;
+    for (VerifiedRequest r : batch) {
+      int c = r.clientId();
+      long t = r.timestamp();
+      if (t <= committedUpTo(c)) {
+        continue; // a duplicate: it runs as nothing new
+      }
+      committedUpTo.put(c, t);
+      Awaited waiting = awaited.get(c);
+      if (waiting != null) {
+        if (waiting.request().timestamp() <= t) {
+          awaited.remove(c);
+        } else {
+          awaited.put(c, new Awaited(waiting.request(), state.nowMs));
+        }
+        awaitedRan = true;
+      }
+    }
+    return awaitedRan;
+  }
+
+  /** The newest timestamp of {@code clientId} committed here (or executed, after a state transfer). */
+  private long committedUpTo(int clientId) {
+    Long committed = committedUpTo.get(clientId);
+    long executed = clients.lastTimestamp(clientId);
+    return committed == null ? executed : Math.max(committed, executed);
+  }
+
+  /**
+   * Requests ran: the client table learns their results, and a wait that began after its request
+   * committed here (it arrived meanwhile) ends.
+   */
+  void executed(List<Executed.ClientResult> results) {
     for (Executed.ClientResult e : results) {
       clients.executed(e);
       Awaited waiting = awaited.get(e.clientId());
-      if (waiting != null && e.fresh()) {
-        if (waiting.request().timestamp() <= e.timestamp()) {
-          awaited.remove(e.clientId());
-        } else {
-          awaited.put(e.clientId(), new Awaited(waiting.request(), state.nowMs));
-        }
-        awaitedRan = true;
-      } else if (waiting != null && waiting.request().timestamp() <= e.timestamp()) {
-        awaited.remove(e.clientId()); // answered from the client table: it ran before
-        awaitedRan = true;
+      if (waiting != null && waiting.request().timestamp() <= e.timestamp()) {
+        awaited.remove(e.clientId());
       }
       Long inOrder = ordering.get(e.clientId());
       if (inOrder != null && inOrder <= e.timestamp()) {
         ordering.remove(e.clientId());
       }
+      Long committed = committedUpTo.get(e.clientId());
+      if (committed != null && committed <= e.timestamp()) {
+        committedUpTo.remove(e.clientId()); // the client table says as much now
+      }
     }
-    return awaitedRan;
   }
 
   /** A new client table came with a state transfer: forget what it shows executed. */

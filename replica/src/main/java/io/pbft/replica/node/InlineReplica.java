@@ -20,6 +20,9 @@ public final class InlineReplica {
   private final Execution execution;
   private final EffectApplier applier;
   private final ArrayDeque<Consumer<Long>> reports = new ArrayDeque<>();
+  /** Execution reports held back while the executor lags ({@link #executorLags}). */
+  private final ArrayDeque<Consumer<Long>> held = new ArrayDeque<>();
+  private boolean lagging;
   private Consumer<Effects> applicationObserver = effects -> { };
 
   public InlineReplica(ReplicaCore core, Execution execution, EffectApplier.Storage storage, Behaviour behaviour,
@@ -64,6 +67,14 @@ public final class InlineReplica {
     return execution;
   }
 
+  /**
+   * While {@code lag} is true, the executor's reports reach the core only once it is set false
+   * again (at the next event): a replica whose execution thread falls behind on a busy machine.
+   */
+  public void executorLags(boolean lag) {
+    this.lagging = lag;
+  }
+
   public Behaviour behaviour() {
     return applier.behaviour();
   }
@@ -76,12 +87,19 @@ public final class InlineReplica {
     try {
       event.accept(core);
       applier.apply(core.takeEffects());
+      if (!lagging) {
+        reports.addAll(held);
+        held.clear();
+      }
       Consumer<Long> report;
-      while ((report = reports.poll()) != null) {
+      while (!lagging && (report = reports.poll()) != null) {
         report.accept(nowMs);
         applier.apply(core.takeEffects());
       }
     } finally {
+      if (lagging) {
+        held.addAll(reports);
+      }
       reports.clear();
     }
   }

@@ -190,4 +190,39 @@ class AdaptiveTimerTest {
     assertEquals(15, backup.core().agreementLatencyMs());
     assertEquals(300, backup.core().requestTimeoutMs());
   }
+
+  /**
+   * The primary's part ends when a request commits: a backup whose executor lags (a busy machine)
+   * does not blame the primary for its own backlog, however long execution takes. A batch that
+   * does not commit still gets the primary suspected.
+   */
+  @Test
+  void aLaggingExecutorIsNotTakenForASlowPrimary() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    commitBatch(backup, 1, 100, 10);
+    assertEquals(300, backup.core().requestTimeoutMs());
+    backup.takeEffects();
+    backup.executorLags(true);
+    SignedRequest waiting = fx.request(3, 1, "slowly executed");
+    backup.onClientRequestSentToAll(waiting, CoreFixture.parse(waiting));
+    backup.tick(250);
+    preparedAndCommitted(fx, backup, 2, List.of(waiting));
+    backup.tick(3000);
+    assertFalse(complained(backup), "committed at 250 ms; execution lagging 2.75 s is this replica's own delay");
+    assertEquals(1, backup.core().lastExecuted(), "the executor has not reported batch 2");
+    backup.executorLags(false);
+    backup.tick(3020);
+    assertEquals(2, backup.core().lastExecuted());
+    assertTrue(backup.takeEffects().replies().stream().anyMatch(r -> r.clientId() == 3), "the client gets its reply");
+
+    TestReplica stuck = fx.core(1, new RecordingApp());
+    commitBatch(stuck, 1, 100, 10);
+    stuck.takeEffects();
+    SignedRequest notCommitted = fx.request(3, 1, "never committed");
+    stuck.onClientRequestSentToAll(notCommitted, CoreFixture.parse(notCommitted));
+    stuck.tick(250);
+    fx.deliver(stuck, 0, prePrepare(0, 2, List.of(notCommitted)));
+    stuck.tick(3000);
+    assertTrue(complained(stuck), "pre-prepared but never committed: the primary is suspected");
+  }
 }

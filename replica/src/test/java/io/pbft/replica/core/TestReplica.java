@@ -64,6 +64,11 @@ final class TestReplica {
     return execution;
   }
 
+  /** While true, what the executor ran reaches the core only when set false again (at the next event). */
+  void executorLags(boolean lag) {
+    inline.executorLags(lag);
+  }
+
   void enableDurability() {
     core.enableDurability();
   }
