@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.proto.KvResult;
 import io.pbft.replica.app.StateMachine;
+import io.pbft.replica.app.kv.KvDigestCache;
 import io.pbft.replica.app.kv.KvOperations;
 import io.pbft.replica.app.kv.KvStateMachine;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +24,8 @@ import java.util.function.Consumer;
 final class KvWorkload implements Workload {
   private final boolean shared;
   private final int keys;
+  /** The replicas of one simulation write the same entries: each entry is hashed once for all. */
+  private final KvDigestCache digestCache = new KvDigestCache(4096);
 
   private KvWorkload(boolean shared, int keys) {
     this.shared = shared;
@@ -44,7 +47,7 @@ final class KvWorkload implements Workload {
 
   @Override
   public StateMachine newStateMachine() {
-    return new KvStateMachine();
+    return new KvStateMachine(digestCache);
   }
 
   @Override

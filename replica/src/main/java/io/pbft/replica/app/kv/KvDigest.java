@@ -33,12 +33,23 @@ final class KvDigest {
   /** Persisted form: entry count (long), then the lanes. */
   static final int ENCODED_BYTES = Long.BYTES + LANE_BYTES;
 
+  KvDigest() {
+    this(null);
+  }
+
+  /** A digest that takes entry hashes from, and gives them to, {@code shared} (may be null). */
+  KvDigest(KvDigestCache shared) {
+    this.shared = shared;
+  }
+
   // char is Java's unsigned 16-bit type: its arithmetic wraps exactly mod 2^16.
   private final char[] lanes = new char[LANES];
   private final MessageDigest sha256 = newSha256();
   private final Cipher aes = newAesCtr();
   /** Encrypted, the keystream itself. */
   private static final byte[] ZEROS = new byte[LANE_BYTES];
+  /** Entry hashes shared with other stores executing the same writes, or null. */
+  private final KvDigestCache shared;
   private long count;
   /** Digest of the current state; null after any change. */
   private byte[] digest;
@@ -122,6 +133,18 @@ final class KvDigest {
    * against 4-5 here, twice per write on every replica.)
    */
   private byte[] expand(ByteString key, ByteString value) {
+    if (shared == null) {
+      return computeExpansion(key, value);
+    }
+    byte[] hash = shared.get(key, value);
+    if (hash == null) {
+      hash = computeExpansion(key, value);
+      shared.put(key, value, hash);
+    }
+    return hash;
+  }
+
+  private byte[] computeExpansion(ByteString key, ByteString value) {
     sha256.reset();
     sha256.update(ByteBuffer.allocate(Integer.BYTES).putInt(key.size()).array());
     sha256.update(key.asReadOnlyByteBuffer());

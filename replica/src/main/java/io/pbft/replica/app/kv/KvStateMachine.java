@@ -24,9 +24,22 @@ public final class KvStateMachine implements StateMachine {
   public static final int KEY_BYTES_MAX = 64 * 1024;
 
   private final TreeMap<ByteString, ByteString> entries = new TreeMap<>(KvSnapshotFormat.KEY_ORDER);
-  private final KvDigest digest = new KvDigest();
+  private final KvDigest digest;
   private final FrozenViews frozen = new FrozenViews(entries);
-  private final KvExecutor executor = new KvExecutor(digest);
+  private final KvExecutor executor;
+  public KvStateMachine() {
+    this(null);
+  }
+
+  /**
+   * A store that shares the digest's entry hashes with the other stores given the same {@code
+   * cache} (the replicas of one simulation); null for none. Digests are the same either way.
+   */
+  public KvStateMachine(KvDigestCache cache) {
+    this.digest = new KvDigest(cache);
+    this.executor = new KvExecutor(digest);
+  }
+
   private final KvEntries view = new KvEntries() {
     @Override
     public ByteString get(ByteString key) {

@@ -44,4 +44,27 @@ class KvDigestTest {
     encoded[0] = (byte) 0x80;  // negative count
     assertThrows(IllegalArgumentException.class, () -> KvDigest.decode(encoded));
   }
+
+  /**
+   * Stores sharing a cache of entry hashes (the replicas of a simulation) get exactly the digests
+   * of stores computing every hash themselves, also once the cache has started afresh.
+   */
+  @Test
+  void sharedEntryHashesChangeNoDigest() {
+    KvDigestCache cache = new KvDigestCache(3);
+    KvDigest alone = new KvDigest();
+    KvDigest first = new KvDigest(cache);
+    KvDigest second = new KvDigest(cache);
+    for (int i = 0; i < 10; i++) {
+      for (KvDigest d : new KvDigest[] {alone, first, second}) {
+        d.replace(s("k" + i % 4), i < 4 ? null : s("v" + (i - 4)), s("v" + i));
+        if (i % 3 == 2) {
+          d.remove(s("k" + i % 4), s("v" + i));
+        }
+      }
+      assertArrayEquals(alone.digest(), first.digest(), "after write " + i);
+      assertArrayEquals(alone.digest(), second.digest(), "after write " + i);
+    }
+    assertThrows(IllegalArgumentException.class, () -> new KvDigestCache(0));
+  }
 }
