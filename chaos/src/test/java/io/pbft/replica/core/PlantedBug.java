@@ -133,6 +133,19 @@ enum PlantedBug {
     }
   }),
   /**
+   * MACs: a request in a pre-prepare counted as the one its client sent this replica when the
+   * client sent one with the same client id and timestamp, whatever its operation (requests are
+   * known by id and timestamp everywhere else), so the client's own copy vouches for what the
+   * primary put in its place.
+   */
+  HELD_REQUEST_MATCHED_BY_TIMESTAMP(new Rules() {
+    @Override
+    boolean sameRequest(io.pbft.replica.verify.VerifiedRequest fromClient,
+        io.pbft.replica.verify.VerifiedRequest proposed) {
+      return fromClient.clientId() == proposed.clientId() && fromClient.timestamp() == proposed.timestamp();
+    }
+  }),
+  /**
    * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
    * prepared, after this replica sent its VIEW-CHANGE.
    */
