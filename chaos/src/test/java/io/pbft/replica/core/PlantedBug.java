@@ -146,6 +146,17 @@ enum PlantedBug {
     }
   }),
   /**
+   * MACs: a request relayed by a backup ordered by the primary at once though its own entry does
+   * not check, as if the relaying backup's check were enough (f + 1 relays needed: the relaying
+   * backup may be the faulty one).
+   */
+  RELAYED_REQUEST_TRUSTED(new Rules() {
+    @Override
+    int relaysNeeded(int f, boolean authenticatedHere, boolean clientSuspected) {
+      return clientSuspected ? f : 0;
+    }
+  }),
+  /**
    * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
    * prepared, after this replica sent its VIEW-CHANGE.
    */

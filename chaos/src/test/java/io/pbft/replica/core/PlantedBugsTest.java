@@ -145,6 +145,11 @@ class PlantedBugsTest {
       // backups' view-change timers run out): same id and timestamp, other bytes.
       case HELD_REQUEST_MATCHED_BY_TIMESTAMP -> new Family(macs(List.of(0), "honest", false, List.of()), fs -> { },
           "MACs, operations rewritten by the primary (0) under their requests' ids");
+      // MACs: a backup (3) relays requests whose timestamp and operation it changed, so no replica
+      // can authenticate them, and PREPAREs every pre-prepare at once: with f + 1 relays needed a
+      // correct primary never orders them.
+      case RELAYED_REQUEST_TRUSTED -> new Family(macs(List.of(3), "honest", false, List.of()), fs -> { },
+          "MACs, forged requests relayed by a backup (3) that prepares everything");
       // Messages are held up to 1.5 s for a while and the primary stalls: PREPAREs of view 0
       // reach replicas after they sent their VIEW-CHANGEs for view 1, which did not report those
       // batches, and view 1 puts other batches at their sequence numbers.
@@ -185,6 +190,8 @@ class PlantedBugsTest {
       b.traitor(3, random -> new OutdatedCertificates());
     } else if (bug == PlantedBug.HELD_REQUEST_MATCHED_BY_TIMESTAMP) {
       b.traitor(0, RewrittenOperations::new);
+    } else if (bug == PlantedBug.RELAYED_REQUEST_TRUSTED) {
+      b.traitor(3, ForgedRelays::new);
     }
   }
 
