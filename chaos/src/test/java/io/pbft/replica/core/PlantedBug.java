@@ -157,6 +157,18 @@ enum PlantedBug {
     }
   }),
   /**
+   * MACs: a primary orders a suspected client's request at once, without waiting for f backups
+   * to relay it, so a client whose authenticators check at the primary only stalls a batch in
+   * every view: the core as it was before clients were suspected, when such a client starved an
+   * honest one for good (ByzantineClientSimulationTest's seeds 2097 and 1271 fail with this bug).
+   */
+  SUSPECTED_CLIENTS_ORDERED_AT_ONCE(new Rules() {
+    @Override
+    int relaysNeeded(int f, boolean authenticatedHere, boolean clientSuspected) {
+      return authenticatedHere ? 0 : f + 1;
+    }
+  }),
+  /**
    * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
    * prepared, after this replica sent its VIEW-CHANGE.
    */
