@@ -133,6 +133,42 @@ enum PlantedBug {
     }
   }),
   /**
+   * MACs: a request in a pre-prepare counted as the one its client sent this replica when the
+   * client sent one with the same client id and timestamp, whatever its operation (requests are
+   * known by id and timestamp everywhere else), so the client's own copy vouches for what the
+   * primary put in its place.
+   */
+  HELD_REQUEST_MATCHED_BY_TIMESTAMP(new Rules() {
+    @Override
+    boolean sameRequest(io.pbft.replica.verify.VerifiedRequest fromClient,
+        io.pbft.replica.verify.VerifiedRequest proposed) {
+      return fromClient.clientId() == proposed.clientId() && fromClient.timestamp() == proposed.timestamp();
+    }
+  }),
+  /**
+   * MACs: a request relayed by a backup ordered by the primary at once though its own entry does
+   * not check, as if the relaying backup's check were enough (f + 1 relays needed: the relaying
+   * backup may be the faulty one).
+   */
+  RELAYED_REQUEST_TRUSTED(new Rules() {
+    @Override
+    int relaysNeeded(int f, boolean authenticatedHere, boolean clientSuspected) {
+      return clientSuspected ? f : 0;
+    }
+  }),
+  /**
+   * MACs: a primary orders a suspected client's request at once, without waiting for f backups
+   * to relay it, so a client whose authenticators check at the primary only stalls a batch in
+   * every view: the core as it was before clients were suspected, when such a client starved an
+   * honest one for good (ByzantineClientSimulationTest's seeds 2097 and 1271 fail with this bug).
+   */
+  SUSPECTED_CLIENTS_ORDERED_AT_ONCE(new Rules() {
+    @Override
+    int relaysNeeded(int f, boolean authenticatedHere, boolean clientSuspected) {
+      return authenticatedHere ? 0 : f + 1;
+    }
+  }),
+  /**
    * Agreement goes on in a view this replica left: its PREPAREs and COMMITs accepted, and its slots
    * prepared, after this replica sent its VIEW-CHANGE.
    */

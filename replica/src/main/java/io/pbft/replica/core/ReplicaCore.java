@@ -63,7 +63,7 @@ public final class ReplicaCore {
     this.state = new ReplicaState(id, n, f, settings);
     this.outbox = new Outbox(id, signer);
     this.timers = new Timers(state, settings.viewChangeBackoffDoublingsMax());
-    this.requests = new Requests(state, outbox, knownClient);
+    this.requests = new Requests(state, outbox, knownClient, rules);
     this.transfer = new StateTransfer(state, outbox);
     this.normal = new NormalCase(state, outbox, rules, requests, transfer::active);
     this.execution = new ExecutionOrder(state, outbox, requests, transfer::active);

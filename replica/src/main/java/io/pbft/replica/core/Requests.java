@@ -25,6 +25,7 @@ final class Requests {
   private final Outbox outbox;
   private final ClientTable clients;
   private final IntPredicate knownClient;
+  private final Rules rules;
 
   /** Primary: requests waiting for a batch, per client, taken round-robin. */
   private final BatchQueue batchQueue;
@@ -73,10 +74,11 @@ final class Requests {
   /** How long a client stays suspected after its last unauthenticated request, in view-change timeouts. */
   static final int SUSPICION_VIEW_CHANGE_TIMEOUTS = 30;
 
-  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient) {
+  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient, Rules rules) {
     this.state = state;
     this.outbox = outbox;
     this.knownClient = knownClient;
+    this.rules = rules;
     this.batchQueue = new BatchQueue(state.settings.clientRequestsQueuedMax(), state.settings.pendingRequestsMax());
     this.clients = new ClientTable(state.id);
   }
@@ -140,8 +142,7 @@ final class Requests {
    */
   boolean heldFromClient(VerifiedRequest r) {
     Awaited known = awaited.get(r.clientId());
-    return known != null && known.request().authenticated()
-        && known.request().signed().getRequest().equals(r.signed().getRequest());
+    return known != null && known.request().authenticated() && rules.sameRequest(known.request(), r);
   }
 
   void onRequest(VerifiedRequest r, boolean sentToAll) {
@@ -313,14 +314,18 @@ final class Requests {
   }
 
   /**
-   * Enough backups relayed {@code r} for a batch holding it to prepare with correct replicas: f + 1
-   * if this replica could not authenticate it (at least one of them is correct, received it from
-   * its client and checked its own entry), f if it could. A correct backup that cannot check its
-   * own entry prepares once f others did, and f relaying backups prepare at once.
+   * Enough backups relayed {@code r} for a batch holding it to prepare with correct replicas (see
+   * {@link Rules#relaysNeeded}): a correct backup that cannot check its own entry prepares once f
+   * others did, and relaying backups, which checked theirs, prepare at once.
    */
   private boolean relayedByEnough(VerifiedRequest r) {
+    Long suspectedUntil = suspectUntilMs.get(r.clientId());
+    boolean suspectedNow = suspectedUntil != null && suspectedUntil > state.nowMs;
+    int needed = rules.relaysNeeded(state.f, r.authenticated(), suspectedNow);
+    if (needed <= 0) {
+      return true;
+    }
     Relayed known = relayedBy.get(r.clientId());
-    int needed = r.authenticated() ? state.f : state.f + 1;
     return known != null && known.timestamp() == r.timestamp() && known.backups().size() >= needed;
   }
 

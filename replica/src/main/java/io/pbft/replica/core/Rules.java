@@ -66,6 +66,32 @@ class Rules {
   }
 
   /**
+   * Whether a request in a pre-prepare is the very request its client sent this replica (whose MAC
+   * this replica checked on arrival): the same bytes, client id, timestamp and operation alike. Not
+   * the same (client id, timestamp) only, which is how the client table knows a request: a faulty
+   * primary can put another operation under the id and timestamp of a request the client sent.
+   */
+  boolean sameRequest(VerifiedRequest fromClient, VerifiedRequest proposed) {
+    return fromClient.signed().getRequest().equals(proposed.signed().getRequest());
+  }
+
+  /**
+   * How many backups must have relayed a client's request before this replica, as primary, orders
+   * it (MAC authentication; 0: at once). f + 1 if it could not authenticate the request itself
+   * (its own entry does not check): at least one of them is correct and checked its own. f if it
+   * could, but suspects the client of authenticators that check at some replicas only: with its
+   * own check that makes f + 1 replicas, enough for a batch holding it to prepare at correct
+   * backups that cannot check theirs, so the client cannot stall one batch per view. None
+   * otherwise.
+   */
+  int relaysNeeded(int f, boolean authenticatedHere, boolean clientSuspected) {
+    if (!authenticatedHere) {
+      return f + 1;
+    }
+    return clientSuspected ? f : 0;
+  }
+
+  /**
    * PREPAREs and COMMITs for a view below this replica's are refused: it left that view, and sent
    * a VIEW-CHANGE reporting what it had prepared there (section 4.4).
    */
