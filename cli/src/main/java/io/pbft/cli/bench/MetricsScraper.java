@@ -27,6 +27,7 @@ public final class MetricsScraper implements AutoCloseable {
   private final AtomicLong scrapes = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
+  private volatile String firstFailure;
 
   private MetricsScraper(List<URI> endpoints) {
     this.endpoints = List.copyOf(endpoints);
@@ -48,22 +49,28 @@ public final class MetricsScraper implements AutoCloseable {
           scrapes.incrementAndGet();
           bytes.addAndGet(r.body().length);
         } else {
-          failures.incrementAndGet();
+          failed(uri + ": HTTP " + r.statusCode());
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
       } catch (java.io.IOException e) {
-        failures.incrementAndGet();
+        failed(uri + ": " + e);
       }
     }
   }
 
-  /** One line: scrapes made, failed, and the average size of a scrape. */
+  private void failed(String why) {
+    if (failures.getAndIncrement() == 0) {
+      firstFailure = why;
+    }
+  }
+
+  /** One line: scrapes made, failed (and why the first did), and the average size of a scrape. */
   public String describe() {
     long n = scrapes.get();
-    return String.format("%d scrapes of %d endpoints, %d failed, %d bytes each on average", n, endpoints.size(),
-        failures.get(), n == 0 ? 0 : bytes.get() / n);
+    return String.format("%d scrapes of %d endpoints, %d failed%s, %d bytes each on average", n, endpoints.size(),
+        failures.get(), firstFailure == null ? "" : " (first: " + firstFailure + ")", n == 0 ? 0 : bytes.get() / n);
   }
 
   @Override
