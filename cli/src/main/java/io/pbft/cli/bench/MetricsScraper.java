@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * not only counting. One daemon thread; the bodies are read and dropped.
  */
 public final class MetricsScraper implements AutoCloseable {
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build(); // plain HTTP/1.1, as Prometheus scrapes: no h2c upgrade
   private final List<URI> endpoints;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "pbft-bench-scraper");

@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * sample per line, no timestamps, label values without escaped quotes.
  */
 final class MetricsText {
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
 
   final String contentType;
   final String body;

@@ -32,7 +32,8 @@ final class PrometheusServer implements AutoCloseable {
   static final String REQUIRE_ENV = "PBFT_REQUIRE_PROMETHEUS";
   static final String JOB = "pbft";
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
 
   private final Process process;
   private final Path log;
