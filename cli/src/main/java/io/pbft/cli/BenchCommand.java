@@ -14,6 +14,7 @@ import io.pbft.cli.bench.KvTarget;
 import io.pbft.cli.bench.KvWorkloads;
 import io.pbft.cli.bench.LatencySummary;
 import io.pbft.cli.bench.LoadDriver;
+import io.pbft.cli.bench.MetricsScraper;
 import io.pbft.cli.bench.ReplicatedTarget;
 import io.pbft.cli.bench.UnreplicatedServer;
 import io.pbft.cli.bench.UnreplicatedTarget;
@@ -26,11 +27,14 @@ import io.pbft.cli.netns.LinkConditions;
 import io.pbft.cli.netns.NetnsNetwork;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.MetricsAddress;
+import io.pbft.config.ReplicaInfo;
 import io.pbft.testkit.ClusterConfigs;
 import io.pbft.testkit.Ports;
 import io.pbft.testkit.StatusProbe;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -69,6 +73,8 @@ final class BenchCommand implements Callable<Integer> {
   private static final Duration OPERATION_TIMEOUT = Duration.ofSeconds(30);
   /** Every replica listens on this port at its own address when it runs in a namespace (--wan). */
   private static final int WAN_PORT = 7000;
+  /** How often --metrics scrapes each replica (a Prometheus server's default is 15 s: this is harsher). */
+  private static final Duration SCRAPE_INTERVAL = Duration.ofSeconds(5);
 
   @Spec
   CommandSpec spec;
@@ -148,6 +154,10 @@ final class BenchCommand implements Callable<Integer> {
       description = "With --wan: each packet is dropped with this probability at each crossing (default 0).")
   Double wanLoss;
 
+  @Option(names = "--metrics", description = {"Start the replicas with their Prometheus endpoints on (free ports, printed)",
+      "and scrape each every 5 s while measuring, as a Prometheus server would: what metrics cost."})
+  boolean metrics;
+
   @Option(names = "--heap-interval", paramLabel = "SECONDS",
       description = "Interval of the heap report (default: a tenth of the run, at least 5 s).")
   Integer heapInterval;
@@ -162,6 +172,7 @@ final class BenchCommand implements Callable<Integer> {
     KvTarget target = null;
     FaultInjector injector = null;
     NetnsNetwork netns = null;
+    MetricsScraper scraper = null;
     try {
       int replicaCount;
       if (config != null) {
@@ -200,6 +211,13 @@ final class BenchCommand implements Callable<Integer> {
           // each replica has an address of its own, so they can all listen on one port
           cfg = cluster.rewrite(ClusterConfigs.withAddresses(cfg, netns::host, i -> WAN_PORT));
         }
+        if (metrics) {
+          ClusterConfig before = cfg;
+          int[] ports = Ports.free(replicaCount);
+          // in namespaces, each replica's metrics at its own address; on this machine, on loopback
+          cfg = cluster.rewrite(cfg.withMetrics(i -> new MetricsAddress(
+              wan != null ? before.replica(i).host() : MetricsAddress.LOOPBACK, ports[i])));
+        }
         clusterConfig = cfg;
         checkPayload(cfg);
         if (kind != null) {
@@ -219,8 +237,21 @@ final class BenchCommand implements Callable<Integer> {
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt),
           clusterConfig == null ? "" : ", authentication: " + clusterConfig.authentication().yamlName()
               + (overrides.isEmpty() ? "" : ", " + String.join(", ", overrides)));
+      if (metrics && clusterConfig != null) {
+        List<URI> endpoints = new ArrayList<>();
+        for (ReplicaInfo r : clusterConfig.replicas()) {
+          endpoints.add(URI.create("http://" + r.metrics() + "/metrics"));
+        }
+        err.printf("metrics: %s .. %s, scraped every %d s%n", endpoints.get(0), endpoints.get(endpoints.size() - 1),
+            SCRAPE_INTERVAL.toSeconds());
+        scraper = MetricsScraper.start(endpoints, SCRAPE_INTERVAL);
+      }
       err.flush();
       Report report = measure(target, cluster, clusterConfig, injector, err);
+      if (scraper != null) {
+        scraper.close();
+        err.printf("metrics: %s%n", scraper.describe());
+      }
       print(report, mode, clusterConfig, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
       LoadDriver.Result r = report.load();
       if (report.verified() != null && report.verified().lost() > 0) {
@@ -233,6 +264,9 @@ final class BenchCommand implements Callable<Integer> {
       }
       return 0;
     } finally {
+      if (scraper != null) {
+        scraper.close();
+      }
       if (target != null) {
         target.close();
       }
@@ -290,6 +324,10 @@ final class BenchCommand implements Callable<Integer> {
     }
     if (fault != null && faultAt == null) {
       throw CliException.usage("--fault needs --fault-at SECONDS (when, after the warm-up)");
+    }
+    if (metrics && (config != null || unreplicated)) {
+      throw CliException.usage("--metrics needs replica processes that bench starts itself (no --config, no "
+          + "--unreplicated)");
     }
     if (faultAt != null && fault == null) {
       throw CliException.usage("--fault-at needs --fault");

@@ -2,6 +2,7 @@ package io.pbft.cli;
 
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.config.MetricsAddress;
 import io.pbft.config.ReplicaInfo;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -53,6 +54,17 @@ final class KeygenCommand implements Callable<Integer> {
       description = "Faulty replicas to tolerate; needs replicas >= 3F + 1 (default: the most the replica count allows).")
   Integer faults;
 
+  @Option(names = "--metrics-base-port", paramLabel = "P",
+      description = {"Give every replica a Prometheus endpoint: replica i serves http://HOST:(P + i)/metrics, or "
+          + "port P on each host with --hosts, HOST being --metrics-host. Default: no endpoint (see the README's "
+          + "Metrics section)."})
+  Integer metricsBasePort;
+
+  @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = MetricsAddress.LOOPBACK,
+      description = {"Address the metrics endpoints bind (default ${DEFAULT-VALUE}: reachable from the replica's "
+          + "own machine only; 0.0.0.0 in a container that a Prometheus server outside scrapes)."})
+  String metricsHost;
+
   @Option(names = "--force", description = "Overwrite an existing DIR/cluster.yaml and its keys.")
   boolean force;
 
@@ -85,6 +97,21 @@ final class KeygenCommand implements Callable<Integer> {
         throw CliException.usage("--base-port " + basePort + " is out of range");
       }
     }
+    if (metricsBasePort != null && (metricsBasePort < 1
+        || (hosts == null ? metricsBasePort + replicas - 1 : metricsBasePort) > 65535)) {
+      throw CliException.usage("--metrics-base-port " + metricsBasePort + " leaves no room for " + replicas + " ports");
+    }
+    // Checked before anything is written: on one host the replicas' ports and the metrics ports
+    // must not overlap (the configuration would refuse them, after the keys were made).
+    if (metricsBasePort != null && (hosts == null
+        ? metricsBasePort < basePort + replicas && basePort < metricsBasePort + replicas
+        : metricsBasePort.intValue() == basePort)) {
+      throw CliException.usage("--metrics-base-port " + metricsBasePort + ": the metrics ports overlap the replicas' "
+          + "ports from --base-port " + basePort);
+    }
+    if (metricsBasePort == null && spec.commandLine().getParseResult().hasMatchedOption("--metrics-host")) {
+      throw CliException.usage("--metrics-host needs --metrics-base-port");
+    }
     if (publishedBasePort != null && (publishedBasePort < 1 || publishedBasePort + replicas - 1 > 65535)) {
       throw CliException.usage("--published-base-port " + publishedBasePort + " leaves no room for " + replicas
           + " ports");
@@ -94,6 +121,19 @@ final class KeygenCommand implements Callable<Integer> {
     if (hosts != null) {
       // every replica at its own host name, all on the same port (containers on one network)
       config = withAddresses(config, i -> hosts.get(i).strip(), i -> basePort);
+    }
+    if (metricsBasePort != null) {
+      MetricsAddress[] metrics = new MetricsAddress[replicas];
+      for (int i = 0; i < replicas; i++) {
+        metrics[i] = new MetricsAddress(metricsHost.strip(), hosts == null ? metricsBasePort + i : metricsBasePort);
+      }
+      try {
+        config = config.withMetrics(i -> metrics[i]);
+      } catch (io.pbft.config.ConfigException e) {
+        throw CliException.usage("--metrics-base-port " + metricsBasePort + ": " + e.getMessage());
+      }
+    }
+    if (hosts != null || metricsBasePort != null) {
       config.write(yaml);
     }
     PrintWriter o = spec.commandLine().getOut();
@@ -103,10 +143,17 @@ final class KeygenCommand implements Callable<Integer> {
         out.resolve("keys"));
     if (publishedBasePort != null) {
       Path hostYaml = out.resolve("cluster-host.yaml");
-      ClusterConfig hostSide = withAddresses(config, i -> "127.0.0.1", i -> publishedBasePort + i);
+      // For clients on the host; the replicas' metrics addresses are binds inside their containers
+      // (and would all be on 127.0.0.1 here), so the host's copy names none.
+      ClusterConfig hostSide = withAddresses(config.withMetrics(i -> null), i -> "127.0.0.1",
+          i -> publishedBasePort + i);
       hostSide.write(hostYaml);
       o.printf("wrote %s: the same cluster seen from the host, replicas at %s..%s%n", hostYaml,
           hostSide.replica(0).address(), hostSide.replica(hostSide.n() - 1).address());
+    }
+    if (metricsBasePort != null) {
+      o.printf("replicas serve Prometheus metrics at http://%s/metrics..http://%s/metrics%n", config.replica(0).metrics(),
+          config.replica(config.n() - 1).metrics());
     }
     o.printf("start replica I with: pbft replica --config %s --id I%n", yaml);
     o.flush();
@@ -118,7 +165,7 @@ final class KeygenCommand implements Callable<Integer> {
       java.util.function.IntUnaryOperator port) {
     List<ReplicaInfo> moved = new ArrayList<>();
     for (ReplicaInfo r : c.replicas()) {
-      moved.add(new ReplicaInfo(r.id(), host.apply(r.id()), port.applyAsInt(r.id()), r.publicKey(), r.keyFile()));
+      moved.add(r.withAddress(host.apply(r.id()), port.applyAsInt(r.id())));
     }
     return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir(), c.authentication());
   }

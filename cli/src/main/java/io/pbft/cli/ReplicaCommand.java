@@ -4,6 +4,8 @@ import io.pbft.chaos.traitor.Traitors;
 import io.pbft.replica.app.kv.RocksKvStateMachine;
 import java.nio.file.Path;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.ConfigException;
+import io.pbft.config.MetricsAddress;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.replica.app.kv.KvStateMachine;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Option;
  *
  * <p>Every option can also come from the environment (an option given on the command line wins),
  * so a container image needs no command line of its own: {@code PBFT_CONFIG}, {@code PBFT_ID},
- * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}, {@code PBFT_DATA_DIR} (empty: in memory).
+ * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}, {@code PBFT_DATA_DIR} (empty: in memory),
+ * {@code PBFT_METRICS}.
  */
 @Command(name = "replica", mixinStandardHelpOptions = true,
     description = {"Run one replica of the replicated key-value store until SIGTERM/SIGINT.",
@@ -66,6 +69,12 @@ final class ReplicaCommand implements Callable<Integer> {
           + "a restarted replica recovers it from its peers."})
   Path dataDir;
 
+  @Option(names = "--metrics", paramLabel = "[HOST:]PORT", defaultValue = "${env:PBFT_METRICS}",
+      description = {"Serve Prometheus metrics at http://HOST:PORT/metrics instead of where this replica's entry in "
+          + "the configuration says (env PBFT_METRICS); a bare port binds 127.0.0.1, 'off' serves none. "
+          + "Default: the configuration's 'metrics', none if it has none."})
+  String metrics;
+
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
@@ -77,7 +86,7 @@ final class ReplicaCommand implements Callable<Integer> {
     if (dataDir != null && dataDir.toString().isBlank()) {
       dataDir = null; // PBFT_DATA_DIR= (set but empty, e.g. to override an image's default): in memory
     }
-    ClusterConfig cfg = Configs.load(config);
+    ClusterConfig cfg = withMetrics(Configs.load(config), id, metrics);
     ReplicaInfo me = cfg.replica(id);
     InetSocketAddress bind = listenAddress(listen, me);
     Behaviour behaviour = behaviour(traitor, cfg, id, traitorSeed == null ? 1L : traitorSeed);
@@ -97,6 +106,9 @@ final class ReplicaCommand implements Callable<Integer> {
     } catch (io.pbft.replica.storage.StorageException e) {
       throw new CliException(CliException.USAGE, "replica " + id + ": " + e.getMessage(), e);
     } catch (IOException e) {
+      if (e instanceof ReplicaServer.MetricsUnavailableException) {
+        throw new CliException(CliException.FAILED, "replica " + id + ": " + e.getMessage(), e);
+      }
       if (addressInUse(e)) {
         throw new CliException(CliException.FAILED, "address " + where + " already in use", e);
       }
@@ -153,6 +165,25 @@ final class ReplicaCommand implements Callable<Integer> {
       host = me.host();
     }
     return new InetSocketAddress(host, port);
+  }
+
+  /** {@code cfg} with replica {@code id}'s metrics endpoint as {@code --metrics} says (null or blank: as configured). */
+  static ClusterConfig withMetrics(ClusterConfig cfg, int id, String spec) {
+    if (spec == null || spec.isBlank()) {
+      return cfg;
+    }
+    cfg.replica(id); // an unknown id is reported as such, not as a metrics problem
+    MetricsAddress address;
+    try {
+      address = spec.strip().equalsIgnoreCase("off") ? null : MetricsAddress.parse(spec);
+    } catch (ConfigException e) {
+      throw CliException.usage("--" + e.getMessage());
+    }
+    try {
+      return cfg.withMetrics(i -> i == id ? address : cfg.replica(i).metrics());
+    } catch (ConfigException e) {
+      throw CliException.usage("--metrics " + spec.strip() + ": " + e.getMessage());
+    }
   }
 
   static Behaviour behaviour(String name, ClusterConfig cfg, int id, long seed) {

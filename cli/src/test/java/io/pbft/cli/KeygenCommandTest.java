@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.MetricsAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -32,6 +34,48 @@ class KeygenCommandTest {
       assertArrayEquals(config.replica(i).publicKey(), config.replicaKeys(i).publicKey());
     }
     assertArrayEquals(config.client(7).publicKey(), config.clientKeys(7).publicKey());
+  }
+
+  @Test
+  void noMetricsEndpointUnlessAsked() {
+    assertEquals(0, Run.of("keygen", "--out", dir.toString()).exitCode());
+    ClusterConfig config = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    config.replicas().forEach(r -> assertNull(r.metrics(), "replica " + r.id()));
+  }
+
+  @Test
+  void metricsBasePortGivesEachReplicaAnEndpointOnLoopback() {
+    Run run = Run.of("keygen", "--out", dir.toString(), "--base-port", "9100", "--metrics-base-port", "9200");
+    assertEquals(0, run.exitCode(), run.toString());
+    assertTrue(run.out().contains("http://127.0.0.1:9200/metrics..http://127.0.0.1:9203/metrics"), run.toString());
+    ClusterConfig config = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    for (int i = 0; i < 4; i++) {
+      assertEquals(new MetricsAddress("127.0.0.1", 9200 + i), config.replica(i).metrics());
+    }
+  }
+
+  @Test
+  void metricsWithOneHostPerReplicaShareOnePortAndTheHostCanBeWildcard() {
+    Run run = Run.of("keygen", "--out", dir.toString(), "--hosts", "a,b,c,d", "--metrics-base-port", "9464",
+        "--metrics-host", "0.0.0.0", "--published-base-port", "17000");
+    assertEquals(0, run.exitCode(), run.toString());
+    ClusterConfig config = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    ClusterConfig hostSide = ClusterConfig.load(dir.resolve("cluster-host.yaml"));
+    for (int i = 0; i < 4; i++) {
+      assertEquals(new MetricsAddress("0.0.0.0", 9464), config.replica(i).metrics(), "replica " + i);
+      assertNull(hostSide.replica(i).metrics(), "the host's copy is for clients: binds inside containers are no use");
+    }
+  }
+
+  @Test
+  void metricsPortsThatCollideWithTheReplicasAreRefused() {
+    Run run = Run.of("keygen", "--out", dir.toString(), "--base-port", "9100", "--metrics-base-port", "9102");
+    assertEquals(2, run.exitCode(), run.toString());
+    assertTrue(run.err().contains("the metrics ports overlap the replicas' ports"), run.toString());
+    assertFalse(Files.exists(dir.resolve("cluster.yaml")), "refused before anything is written");
+    Run hostAlone = Run.of("keygen", "--out", dir.toString(), "--metrics-host", "0.0.0.0");
+    assertEquals(2, hostAlone.exitCode(), hostAlone.toString());
+    assertTrue(hostAlone.err().contains("--metrics-host needs --metrics-base-port"), hostAlone.toString());
   }
 
   @Test

@@ -2,9 +2,14 @@ package io.pbft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.config.MetricsAddress;
 import io.pbft.testkit.Ports;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -29,5 +34,37 @@ class ReplicaCommandTest {
       assertTrue(run.err().contains("address 127.0.0.1:" + base + " already in use"), run.toString());
       assertFalse(run.err().contains("\tat "), run.toString());
     }
+  }
+
+  @Test
+  void metricsPortInUseExitsOneNamingTheMetricsAddress() throws Exception {
+    int base = Ports.consecutive(4);
+    ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());
+    try (ServerSocket squatter = new ServerSocket()) {
+      squatter.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      int taken = squatter.getLocalPort();
+      Run run = Run.of("replica", "--config", dir.resolve("cluster.yaml").toString(), "--id", "0",
+          "--metrics", String.valueOf(taken));
+      assertEquals(1, run.exitCode(), run.toString());
+      assertTrue(run.err().contains("cannot serve metrics on 127.0.0.1:" + taken), run.toString());
+      assertFalse(run.err().contains("\tat "), run.toString());
+    }
+  }
+
+  @Test
+  void metricsOptionReplacesThisReplicasEndpointOnly() {
+    ClusterConfig cfg = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", 7100, -1, new SecureRandom())
+        .withMetrics(i -> new MetricsAddress("127.0.0.1", 9300 + i));
+    assertSame(cfg, ReplicaCommand.withMetrics(cfg, 1, null));
+    assertSame(cfg, ReplicaCommand.withMetrics(cfg, 1, " "));
+    ClusterConfig moved = ReplicaCommand.withMetrics(cfg, 1, "0.0.0.0:9400");
+    assertEquals(new MetricsAddress("0.0.0.0", 9400), moved.replica(1).metrics());
+    assertEquals(new MetricsAddress("127.0.0.1", 9302), moved.replica(2).metrics());
+    assertNull(ReplicaCommand.withMetrics(cfg, 1, "off").replica(1).metrics());
+    assertEquals(new MetricsAddress("127.0.0.1", 9500), ReplicaCommand.withMetrics(cfg, 1, "9500").replica(1).metrics());
+    CliException taken = assertThrows(CliException.class, () -> ReplicaCommand.withMetrics(cfg, 1, "9300"));
+    assertTrue(taken.getMessage().contains("used twice"), taken.getMessage());
+    CliException bad = assertThrows(CliException.class, () -> ReplicaCommand.withMetrics(cfg, 1, "x"));
+    assertTrue(bad.getMessage().contains("--metrics: port in 'x' is not a number"), bad.getMessage());
   }
 }

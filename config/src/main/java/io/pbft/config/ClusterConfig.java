@@ -131,6 +131,23 @@ public final class ClusterConfig {
       }
       checkKey("replica " + r.id(), r.publicKey());
     }
+    // A metrics address is where a replica binds on its own machine: replicas listed at the same
+    // host share one, so their metrics ports must differ from each other's and from their gRPC ports.
+    Set<String> metricsPorts = new HashSet<>();
+    for (ReplicaInfo r : replicas) {
+      MetricsAddress m = r.metrics();
+      if (m == null || m.port() == 0) {
+        continue; // none, or any free port
+      }
+      if (addresses.contains(r.host() + ":" + m.port())) {
+        throw new ConfigException("replica " + r.id() + ": metrics port " + m.port() + " is the port of a replica at "
+            + r.host());
+      }
+      if (!metricsPorts.add(r.host() + ":" + m.port())) {
+        throw new ConfigException("replica " + r.id() + ": metrics port " + m.port() + " is used twice at "
+            + r.host());
+      }
+    }
     Set<Integer> clientIds = new HashSet<>();
     for (ClientInfo c : clients) {
       if (c.id() < 0) {
@@ -249,6 +266,18 @@ public final class ClusterConfig {
         TransportSettings.GROUP.create(t), baseDir, a);
   }
 
+  /**
+   * The same cluster with replica i serving metrics at {@code metrics.apply(i)} (null: none). The
+   * addresses are checked like the file's.
+   */
+  public ClusterConfig withMetrics(java.util.function.IntFunction<MetricsAddress> metrics) {
+    List<ReplicaInfo> changed = new ArrayList<>();
+    for (ReplicaInfo r : replicas) {
+      changed.add(r.withMetrics(metrics.apply(r.id())));
+    }
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication);
+  }
+
   public ClusterConfig withProtocol(ProtocolSettings p) {
     return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication);
   }
@@ -322,7 +351,7 @@ public final class ClusterConfig {
     int index = 0;
     for (JsonNode r : rs) {
       String where = "replicas[" + index++ + "]";
-      allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile"));
+      allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile", "metrics"));
       int id = intField(r, where, "id");
       String address = textField(r, where, "address");
       int colon = address.lastIndexOf(':');
@@ -336,7 +365,7 @@ public final class ClusterConfig {
         throw new ConfigException(where + ": port in '" + address + "' is not a number");
       }
       replicas.add(new ReplicaInfo(id, address.substring(0, colon), port, keyField(r, where),
-          optionalText(r, "keyFile")));
+          optionalText(r, "keyFile"), metricsField(r, where)));
     }
     List<ClientInfo> clients = new ArrayList<>();
     JsonNode cs = root.get("clients");
@@ -432,6 +461,22 @@ public final class ClusterConfig {
     return v == null || v.isNull() ? null : v.asText();
   }
 
+  /** {@code metrics: 9464} or {@code metrics: HOST:PORT}; absent or empty: no endpoint. */
+  private static MetricsAddress metricsField(JsonNode node, String where) {
+    JsonNode v = node.get("metrics");
+    if (v == null || v.isNull()) {
+      return null;
+    }
+    if (!v.isIntegralNumber() && !v.isTextual()) {
+      throw new ConfigException(where + ": metrics must be PORT or HOST:PORT, got " + v);
+    }
+    try {
+      return MetricsAddress.parse(v.asText());
+    } catch (ConfigException e) {
+      throw new ConfigException(where + ": " + e.getMessage(), e);
+    }
+  }
+
   private static byte[] keyField(JsonNode node, String where) {
     String hex = textField(node, where, "publicKey");
     try {
@@ -453,6 +498,9 @@ public final class ClusterConfig {
       o.put("publicKey", Digests.hex(r.publicKey()));
       if (r.keyFile() != null) {
         o.put("keyFile", r.keyFile());
+      }
+      if (r.metrics() != null) {
+        o.put("metrics", r.metrics().toString());
       }
     }
     ArrayNode cs = root.putArray("clients");

@@ -22,7 +22,9 @@ public final class ConfigurationReference {
     md.append("     a declaration, regenerate with\n");
     md.append("     mvn -o -q -pl config -am test -Dtest=ConfigurationReferenceTest -Dsurefire.failIfNoSpecifiedTests=false -Dpbft.docs.update=true -->\n\n");
     md.append("`cluster.yaml` (written by `pbft keygen`, read by every replica and client) holds `f`, `replicas` and\n");
-    md.append("`clients`, described in the [README](../README.md#configuration-file), `authentication` (how clients\n");
+    md.append("`clients`, described in the [README](../README.md#configuration-file) (a replica's entry may name a\n");
+    md.append("Prometheus endpoint, `metrics: PORT` on 127.0.0.1 or `metrics: HOST:PORT`, none when absent: see\n");
+    md.append("[METRICS.md](METRICS.md)), `authentication` (how clients\n");
     md.append("authenticate requests: `macs`, the default, or `signatures`; see [AUTHENTICATION.md](AUTHENTICATION.md)),\n");
     md.append("and the two settings sections\n");
     md.append("below, `protocol` and `transport`. A section may give any subset of its keys; the others keep their\n");

@@ -2,6 +2,7 @@ package io.pbft.config;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -162,6 +163,50 @@ class ClusterConfigTest {
       assertArrayEquals(original.replica(i).publicKey(), again.replica(i).publicKey());
     }
     assertArrayEquals(original.client(0).publicKey(), again.client(0).publicKey());
+  }
+
+  /** n replicas on localhost:7000+i, replica i with {@code metrics: metrics[i]} (null: none). */
+  private static String yamlWithMetrics(String... metrics) {
+    StringBuilder s = new StringBuilder("replicas:\n");
+    for (int i = 0; i < metrics.length; i++) {
+      s.append(replica(i, "localhost:" + (7000 + i), i));
+      if (metrics[i] != null) {
+        s.append("    metrics: ").append(metrics[i]).append('\n');
+      }
+    }
+    return s.toString();
+  }
+
+  @Test
+  void metricsAreOffUnlessAReplicaAsksAndABarePortBindsLoopback() {
+    ClusterConfig c = ClusterConfig.parse(yamlWithMetrics("9100", "0.0.0.0:9101", "'[::1]:9102'", null), null);
+    assertEquals(new MetricsAddress("127.0.0.1", 9100), c.replica(0).metrics());
+    assertEquals(new MetricsAddress("0.0.0.0", 9101), c.replica(1).metrics());
+    assertEquals(new MetricsAddress("::1", 9102), c.replica(2).metrics());
+    assertEquals("[::1]:9102", c.replica(2).metrics().toString());
+    assertNull(c.replica(3).metrics());
+    ClusterConfig again = ClusterConfig.parse(c.toYaml(), null);
+    for (int i = 0; i < 4; i++) {
+      assertEquals(c.replica(i).metrics(), again.replica(i).metrics(), "replica " + i + " after toYaml");
+    }
+    assertEquals(c.replica(1).metrics(), c.withMetrics(i -> c.replica(i).metrics()).replica(1).metrics());
+    assertNull(c.withMetrics(i -> null).replica(0).metrics());
+  }
+
+  @Test
+  void badMetricsAddressesAreRejectedByReplica() {
+    assertMessageContains(rejects(yamlWithMetrics(null, "nope", null, null)), "replicas[1]", "metrics",
+        "not a number");
+    assertMessageContains(rejects(yamlWithMetrics("70000", null, null, null)), "replicas[0]", "out of range");
+    assertMessageContains(rejects(yamlWithMetrics("::1:80", null, null, null)), "IPv6", "brackets");
+    assertMessageContains(rejects(yamlWithMetrics("[1, 2]", null, null, null)), "PORT or HOST:PORT");
+    // Replicas listed at one host share its ports: a metrics port used twice there, or one a
+    // replica listens on, cannot bind.
+    assertMessageContains(rejects(yamlWithMetrics("9100", "9100", null, null)), "replica 1", "9100",
+        "used twice at localhost");
+    assertMessageContains(rejects(yamlWithMetrics(null, null, "7001", null)), "replica 2", "7001",
+        "port of a replica");
+    ClusterConfig.parse(yamlWithMetrics("0", "0", null, null), null); // any free port, each
   }
 
   // ---------------------------------------------------------------- rejected

@@ -15,7 +15,7 @@ public final class ClusterConfigs {
   public static ClusterConfig withAddresses(ClusterConfig c, IntFunction<String> host, IntUnaryOperator port) {
     List<ReplicaInfo> moved = new ArrayList<>();
     for (ReplicaInfo r : c.replicas()) {
-      moved.add(new ReplicaInfo(r.id(), host.apply(r.id()), port.applyAsInt(r.id()), r.publicKey(), r.keyFile()));
+      moved.add(r.withAddress(host.apply(r.id()), port.applyAsInt(r.id())));
     }
     return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir(), c.authentication());
   }

@@ -7,6 +7,7 @@ import io.pbft.cli.netns.LinkConditions;
 import io.pbft.cli.netns.NetnsNetwork;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.config.MetricsAddress;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.proto.StatusResponse;
 import io.pbft.testkit.Cluster;
@@ -62,6 +63,7 @@ public final class ProcessCluster implements Cluster {
   private final int clients;
   private final UnaryOperator<ProtocolSettings> protocol;
   private boolean faultyNetwork;
+  private boolean metrics;
   /** Null: every replica on 127.0.0.1. */
   private LinkConditions namespaces;
   private NetnsNetwork netns;
@@ -96,6 +98,24 @@ public final class ProcessCluster implements Cluster {
   public ProcessCluster withFaultyNetwork() {
     faultyNetwork = true;
     return this;
+  }
+
+  /**
+   * Every replica serves Prometheus metrics: on a free 127.0.0.1 port, or in namespaces at its own
+   * address ({@link #metricsAddress}).
+   */
+  public ProcessCluster withMetrics() {
+    metrics = true;
+    return this;
+  }
+
+  /** Where replica {@code id} serves its metrics (after {@link #start}, with {@link #withMetrics}). */
+  public MetricsAddress metricsAddress(int id) {
+    MetricsAddress m = config.replica(id).metrics();
+    if (m == null) {
+      throw new IllegalStateException("no metrics endpoints: create the cluster withMetrics()");
+    }
+    return m;
   }
 
   /**
@@ -138,6 +158,17 @@ public final class ProcessCluster implements Cluster {
         config = ClusterConfigs.onLoopback(generated, ports);
       }
       config = config.withProtocol(protocol.apply(generated.protocol()));
+      if (metrics) {
+        int[] taken = ports == null ? new int[0] : ports;
+        int[] metricsPorts;
+        do {
+          metricsPorts = Ports.free(N); // the replicas' ports are free too until they start: not those
+        } while (IntStream.of(metricsPorts).anyMatch(p -> IntStream.of(taken).anyMatch(q -> q == p)));
+        int[] chosen = metricsPorts;
+        ClusterConfig placed = config;
+        config = config.withMetrics(i -> new MetricsAddress(netns != null ? placed.replica(i).host() : "127.0.0.1",
+            chosen[i]));
+      }
       config.write(local.dir().resolve("cluster.yaml"));
       clientConfig = config;
       if (faultyNetwork && netns == null) {

@@ -176,5 +176,6 @@ final class CatchUp {
     slot.prepared = true;
     slot.committed = true;
     slot.commitSent = true;
+    outbox.milestone(Effects.Milestone.Kind.COMMITTED, slot);
   }
 }

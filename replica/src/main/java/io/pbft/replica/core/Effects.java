@@ -27,6 +27,9 @@ import java.util.List;
  *
  * Nothing reaches a replica or a client except through these lists, so a traitor's behaviour (which
  * filters the last two) sees every message and every reply.
+ *
+ * <p>{@link #milestones()} asks for nothing: it says which batches reached which phase here, so
+ * that a runtime with a clock can time the phases (the core has none).
  */
 public final class Effects {
   /** A signed message for one replica, or for every other replica when {@code to == ALL}. */
@@ -58,6 +61,22 @@ public final class Effects {
   /** Read up to {@code bytesMax} bytes at {@code offset} of checkpoint {@code sequence}'s state for a peer. */
   public record ReadStateChunk(int to, long sequence, ByteString digest, long offset, int bytesMax) {}
 
+  /**
+   * A batch reached a phase of the normal case at this replica during the events behind these
+   * effects. For metrics only: the core keeps no time, so the runtime stamps each milestone when
+   * it takes the effects and measures the phases between them. {@code requests} is the batch's
+   * (for {@link Kind#PRE_PREPARED}: the runtime knows when each reached the core), empty for
+   * {@link Kind#COMMITTED}.
+   */
+  public record Milestone(Kind kind, long view, long sequence, List<VerifiedRequest> requests) {
+    public enum Kind {
+      /** The primary proposed the batch, or this backup accepted its pre-prepare. */
+      PRE_PREPARED,
+      /** Committed-local: 2f + 1 matching commits, or a committed certificate from a peer. */
+      COMMITTED
+    }
+  }
+
   private final List<WalRecord> records = new ArrayList<>();
   private List<WalRecord> compaction;
   private final List<Execute> executions = new ArrayList<>();
@@ -67,6 +86,8 @@ public final class Effects {
   private long stableCheckpoint = -1;
   private final List<Outgoing> messages = new ArrayList<>();
   private final List<ClientReply> replies = new ArrayList<>();
+  /** Made on the first milestone: most effects carry none, and one is made per burst. */
+  private List<Milestone> milestones;
 
   Effects() {}
 
@@ -129,6 +150,19 @@ public final class Effects {
     return replies;
   }
 
+  /** The batches that reached a phase, in the order they did (see {@link Milestone}). */
+  public List<Milestone> milestones() {
+    return milestones == null ? List.of() : milestones;
+  }
+
+  void milestone(Milestone m) {
+    if (milestones == null) {
+      milestones = new ArrayList<>();
+    }
+    milestones.add(m);
+  }
+
+  /** True when nothing needs doing; {@link #milestones()} only informs and does not count. */
   public boolean isEmpty() {
     return messages.isEmpty() && replies.isEmpty() && records.isEmpty() && compaction == null
         && executions.isEmpty() && install == null && serves.isEmpty() && releasedSnapshots.isEmpty()

@@ -129,6 +129,7 @@ final class NormalCase {
     slot.accept(v, digest, batch, batchRequests, signed);
     slot.acceptedAtMs = state.nowMs;
     outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
+    outbox.milestone(Effects.Milestone.Kind.PRE_PREPARED, slot);
     requests.ordering(batchRequests);
     slot.awaitingVouch = !authenticatedHere(batchRequests);
     if (slot.awaitingVouch) {
@@ -317,6 +318,7 @@ final class NormalCase {
       return;
     }
     slot.committed = true; // handed to the executor, in sequence order, by ExecutionOrder
+    outbox.milestone(Effects.Milestone.Kind.COMMITTED, slot);
     if (slot.acceptedAtMs >= 0 && !state.viewChanging) {
       state.agreement.sample(state.nowMs - slot.acceptedAtMs);
     }
@@ -397,6 +399,7 @@ final class NormalCase {
       SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());
       Slot slot = state.slot(s);
       slot.accept(state.view, digest, b, List.copyOf(next), mine);
+      outbox.milestone(Effects.Milestone.Kind.PRE_PREPARED, slot);
       checkPrepared(slot);
     }
   }

@@ -7,6 +7,7 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.proto.WalRecord;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.Rejections;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,6 +105,12 @@ final class Outbox {
 
   void execute(Effects.Execute execute) {
     effects.executions().add(execute);
+  }
+
+  /** A batch reached a phase here (see {@link Effects.Milestone}); nothing is sent for it. */
+  void milestone(Effects.Milestone.Kind kind, Slot slot) {
+    effects.milestone(new Effects.Milestone(kind, slot.view, slot.sequence,
+        kind == Effects.Milestone.Kind.PRE_PREPARED && slot.requests != null ? slot.requests : List.of()));
   }
 
   /** Counts dropped input by reason and logs the detail at debug level. */

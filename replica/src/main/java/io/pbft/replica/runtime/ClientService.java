@@ -174,7 +174,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
       return;
     }
     boolean sentToAll = message.getSentToAll();
-    if (!replica.loop.submit(() -> replica.core.onRequest(replica.nowMs(), r, sentToAll),
+    if (!replica.loop.submit(() -> replica.onRequest(r, sentToAll),
         message.getSerializedSize())) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }

@@ -20,6 +20,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -148,6 +149,14 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
     return wal.diskBytes();
   }
 
+  /** Told how long each write and fsync of the log took, in ns (on the event loop); null: nobody. */
+  private volatile LongConsumer syncObserver;
+
+  /** From now on, {@code observer} hears how long each {@link #persist}'s write and fsync took. */
+  void onSync(LongConsumer observer) {
+    syncObserver = observer;
+  }
+
   /** Appends a burst's records (and its compaction) and fsyncs once. */
   void persist(List<WalRecord> records, List<WalRecord> compaction) {
     if (records.isEmpty() && compaction == null) {
@@ -165,7 +174,12 @@ final class DurableStorage implements CheckpointStore, AutoCloseable {
         }
       }
     }
+    long start = System.nanoTime();
     wal.sync();
+    LongConsumer observer = syncObserver;
+    if (observer != null) {
+      observer.accept(System.nanoTime() - start);
+    }
     if (compactedFrom >= 0) {
       wal.truncateBefore(compactedFrom);
     }

@@ -125,6 +125,11 @@ final class EventLoop implements AutoCloseable {
     return bytesHigh.get();
   }
 
+  /** Outside input queued for the loop (the replica's own reports, never bounded, not counted). */
+  int queued() {
+    return queue.size();
+  }
+
   /** Bytes of the messages queued for the loop. */
   long queuedBytes() {
     return bytes.get();

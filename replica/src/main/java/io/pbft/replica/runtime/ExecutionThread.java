@@ -41,6 +41,11 @@ final class ExecutionThread implements AutoCloseable {
     queue.add(() -> execution.apply(effects, reports));
   }
 
+  /** Tasks waiting: batches, installs and chunk reads the core handed out, and queries. */
+  int queued() {
+    return queue.size();
+  }
+
   /** Runs {@code query} on the execution thread, after everything submitted before it. */
   <T> CompletableFuture<T> ask(Function<Execution, T> query) {
     CompletableFuture<T> result = new CompletableFuture<>();

@@ -78,6 +78,11 @@ final class PeerLink implements AutoCloseable {
     return sent.get();
   }
 
+  /** Messages waiting for this peer. */
+  int queued() {
+    return queue.size();
+  }
+
   /** Bytes of the messages waiting for this peer. */
   long queuedBytes() {
     return bytes.get();

@@ -75,6 +75,8 @@ public final class ReplicaServer implements AutoCloseable {
   private volatile boolean closed;
   private final DurableStorage storage;
   private volatile String failure;
+  /** The Prometheus endpoint, once started; null when the configuration asks for none. */
+  private volatile ReplicaMetrics metrics;
 
   private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour,
       InetSocketAddress listen, DurableStorage storage) {
@@ -93,7 +95,16 @@ public final class ReplicaServer implements AutoCloseable {
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
       public void executed(io.pbft.replica.core.Executed e) {
-        loop.submitInternal(() -> core.onExecuted(nowMs(), e));
+        ReplicaMetrics m = metrics;
+        if (m == null) {
+          loop.submitInternal(() -> core.onExecuted(nowMs(), e));
+        } else {
+          long ranAt = System.nanoTime(); // when the batch ran, not when the loop hears of it
+          loop.submitInternal(() -> {
+            m.executed(e.sequence(), ranAt);
+            core.onExecuted(nowMs(), e);
+          });
+        }
       }
 
       @Override
@@ -242,9 +253,13 @@ public final class ReplicaServer implements AutoCloseable {
     r.loop.start();
     try {
       r.server.start();
+      r.metrics = ReplicaMetrics.start(r, config.replica(id).metrics());
     } catch (IOException | RuntimeException e) {
-      r.close(); // release the pool, timers and peer channels the constructor made
+      r.close(); // release the pool, timers, peer channels and gRPC server made so far
       throw e;
+    }
+    if (r.metrics != null && r.storage != null) {
+      r.storage.onSync(r.metrics::walSynced);
     }
     // The core has no clock: time reaches it with every event, and as ticks on its own loop every
     // transport.tickMs.
@@ -264,6 +279,24 @@ public final class ReplicaServer implements AutoCloseable {
 
   public int port() {
     return server.getPort();
+  }
+
+  /** The port of the Prometheus endpoint (the one found for port 0), or -1 without one. */
+  public int metricsPort() {
+    ReplicaMetrics m = metrics;
+    return m == null ? -1 : m.port();
+  }
+
+  /**
+   * Hands a verified client request to the core, on the event loop; with metrics on, its arrival
+   * is stamped first, for the request-to-pre-prepare phase.
+   */
+  void onRequest(io.pbft.replica.verify.VerifiedRequest r, boolean sentToAll) {
+    ReplicaMetrics m = metrics;
+    if (m != null) {
+      m.requestArrived(r);
+    }
+    core.onRequest(nowMs(), r, sentToAll);
   }
 
   /** Milliseconds since this replica started: the time every event carries into the core. */
@@ -286,6 +319,10 @@ public final class ReplicaServer implements AutoCloseable {
     position = new io.pbft.replica.verify.Position(core.view(), core.viewChanging(), core.lowWatermark(),
         core.lastExecuted(), config.protocol().windowSize());
     Effects effects = core.takeEffects();
+    ReplicaMetrics m = metrics;
+    if (m != null) {
+      m.effectsTaken(effects);
+    }
     if (effects.isEmpty()) {
       return;
     }
@@ -352,14 +389,38 @@ public final class ReplicaServer implements AutoCloseable {
    * got and the state digest there (the two always match each other).
    */
   public CompletableFuture<StatusResponse> status() {
-    CompletableFuture<StatusResponse.Builder> protocol = new CompletableFuture<>();
-    if (!loop.submit(() -> protocol.complete(statusNow()))) {
+    return metricsSample().thenApply(MetricsSample::status);
+  }
+
+  /**
+   * What a metrics scrape reads: the status, and the client requests the primary holds for its
+   * next batches (the core's, so read on the event loop with the rest).
+   */
+  record MetricsSample(StatusResponse status, int pendingRequests) {}
+
+  /** The status (see {@link #status()}) and what else the metrics read on the event loop. */
+  CompletableFuture<MetricsSample> metricsSample() {
+    record OnLoop(StatusResponse.Builder status, int pendingRequests) {}
+    CompletableFuture<OnLoop> protocol = new CompletableFuture<>();
+    if (!loop.submit(() -> protocol.complete(new OnLoop(statusNow(), core.pendingRequests())))) {
       protocol.completeExceptionally(new IllegalStateException("replica " + id + " is saturated or stopping"));
     }
     // The request count too: the event loop learns of a batch's execution after the execution
     // thread ran it, and a status between the two would count one batch fewer than it reports run.
-    return protocol.thenCompose(b -> executionThread.ask(ex -> b.setLastExecuted(ex.lastExecuted())
-        .setExecutedRequests(ex.executedRequests()).setStateDigest(ex.stateDigest()).build()));
+    return protocol.thenCompose(p -> executionThread.ask(ex -> new MetricsSample(
+        p.status().setLastExecuted(ex.lastExecuted()).setExecutedRequests(ex.executedRequests())
+            .setStateDigest(ex.stateDigest()).build(), p.pendingRequests())));
+  }
+
+  /** Messages queued for all peers together. */
+  int peersQueued() {
+    int queued = 0;
+    for (PeerLink p : peers) {
+      if (p != null) {
+        queued += p.queued();
+      }
+    }
+    return queued;
   }
 
   private StatusResponse.Builder statusNow() {
@@ -426,6 +487,15 @@ public final class ReplicaServer implements AutoCloseable {
         .setQueuedBytes(queued);
   }
 
+  /** The metrics endpoint could not be started (its address is in use, say): the replica did not start. */
+  public static final class MetricsUnavailableException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    MetricsUnavailableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   public boolean isClosed() {
     return closed;
   }
@@ -437,6 +507,10 @@ public final class ReplicaServer implements AutoCloseable {
       return;
     }
     closed = true;
+    ReplicaMetrics m = metrics;
+    if (m != null) {
+      m.close();
+    }
     health.enterTerminalState();
     server.shutdown();
     for (PeerLink p : peers) {

@@ -128,7 +128,7 @@ final class TestReplica {
     return taken;
   }
 
-  private static List<VerifiedRequest> requestsOf(ReplicaMessage m) {
+  static List<VerifiedRequest> requestsOf(ReplicaMessage m) {
     List<SignedRequest> carried = m.hasPrePrepare() ? m.getPrePrepare().getBatch().getRequestsList()
         : m.hasForwardedRequest() ? List.of(m.getForwardedRequest().getRequest()) : List.of();
     List<VerifiedRequest> out = new ArrayList<>();
