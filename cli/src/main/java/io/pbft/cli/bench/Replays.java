@@ -84,7 +84,7 @@ final class Replays implements AutoCloseable {
 
   /** What it read and replayed so far, for its log. */
   String describe() {
-    return captured.get() + " requests overheard, " + picked.get() + " picked, replayed " + replayedSoon.get()
+    return captured.get() + " requests overheard, " + picked.get() + " picked, replays due " + replayedSoon.get()
         + " soon after and " + replayedLate.get() + " long after they were sent";
   }
 
