@@ -16,6 +16,7 @@ import io.pbft.cli.bench.LatencySummary;
 import io.pbft.cli.bench.LoadDriver;
 import io.pbft.cli.bench.MetricsScraper;
 import io.pbft.cli.bench.ReplicatedTarget;
+import io.pbft.cli.bench.RequestCapture;
 import io.pbft.cli.bench.UnreplicatedServer;
 import io.pbft.cli.bench.UnreplicatedTarget;
 import io.pbft.cli.cluster.ClusterStatus;
@@ -120,7 +121,8 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--fault", paramLabel = "KIND",
       description = {"Fault to inject part way through: kill-primary, pause-primary, slow-primary, equivocating-primary,",
-          "slow-backup, stall-all, flood-client, session-exhaustion or garbage-flood (see docs/ROBUSTNESS.md).",
+          "slow-backup, stall-all, flood-client, equivocating-client, max-timestamp-client, replaying-client,",
+          "partial-authenticator-client, session-exhaustion or garbage-flood (see docs/ROBUSTNESS.md).",
           "The clients then write keys of their own, and bench reads them back to check that nothing acknowledged was lost."})
   String fault;
 
@@ -171,6 +173,7 @@ final class BenchCommand implements Callable<Integer> {
     ClusterConfig clusterConfig = null;
     KvTarget target = null;
     FaultInjector injector = null;
+    RequestCapture capture = null;
     NetnsNetwork netns = null;
     MetricsScraper scraper = null;
     try {
@@ -229,7 +232,10 @@ final class BenchCommand implements Callable<Integer> {
           cluster.startReplicas(cfg, injector == null ? Map.of() : injector.replicaArgs());
         }
         cluster.awaitHealthy(StatusProbe.targets(cfg));
-        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary);
+        if (injector != null && injector.captureFile() != null) {
+          capture = RequestCapture.open(injector.captureFile()); // the replaying client's tap
+        }
+        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary, capture);
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
       err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%s%n",
@@ -269,6 +275,9 @@ final class BenchCommand implements Callable<Integer> {
       }
       if (target != null) {
         target.close();
+      }
+      if (capture != null) {
+        capture.close();
       }
       if (cluster != null) {
         err.println("stopping the processes bench started");

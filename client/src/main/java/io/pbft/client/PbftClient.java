@@ -26,6 +26,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Invokes operations on a PBFT replica group as one client identity.
@@ -74,6 +75,8 @@ public final class PbftClient implements AutoCloseable {
   /** Requests carry an authenticator of MACs instead of a signature ({@code authentication: macs}). */
   private final boolean macs;
   private final RequestAuthenticator authenticator;
+  /** Told of every request sent (see {@link PbftClientBuilder#requestListener}); null for none. */
+  private final Consumer<SignedRequest> requestListener;
   private boolean waitedForSessions;
   private long view;
   private boolean closed;
@@ -94,8 +97,10 @@ public final class PbftClient implements AutoCloseable {
   };
 
   PbftClient(ClusterConfig config, int clientId, Ed25519Keys keys, Duration requestTimeout,
-      Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns, boolean sendToAll) {
+      Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns, boolean sendToAll,
+      Consumer<SignedRequest> requestListener) {
     this.config = config;
+    this.requestListener = requestListener;
     this.sendToAll = sendToAll;
     this.macs = config.authentication() == Authentication.MACS;
     this.authenticator = macs ? new RequestAuthenticator(config.n()) : null;
@@ -240,6 +245,7 @@ public final class PbftClient implements AutoCloseable {
       op.request = authenticator.authenticate(op.request.getRequest());
     }
     SignedRequest signed = op.request;
+    sentLocked(signed);
     {
       int primary = (int) Long.remainderUnsigned(view, sessions.length);
       // The flag tells backups that the primary has the request from the client, so that they
@@ -265,6 +271,13 @@ public final class PbftClient implements AutoCloseable {
       }
     }
     return scheduleLocked(op, Math.min(requestTimeoutNanos, operationTimeoutNanos));
+  }
+
+  /** Tells the request listener, if any, that {@code request} is being sent. */
+  private void sentLocked(SignedRequest request) {
+    if (requestListener != null) {
+      requestListener.accept(request);
+    }
   }
 
   private boolean scheduleLocked(InFlight op, long delayNanos) {
@@ -299,6 +312,7 @@ public final class PbftClient implements AutoCloseable {
         if (macs) {
           op.request = authenticator.authenticate(op.request.getRequest()); // sessions may have changed since
         }
+        sentLocked(op.request);
         for (ReplicaSession s : sessions) {
           s.send(op.request, false);
           op.sentTo.set(s.replicaId());
@@ -394,6 +408,7 @@ public final class PbftClient implements AutoCloseable {
           }
           resend = current.request;
           flagged = current.flaggedSentToAll;
+          sentLocked(resend);
         }
       }
     }

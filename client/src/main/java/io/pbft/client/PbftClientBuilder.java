@@ -4,8 +4,10 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ConfigException;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.SignedRequest;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /** Configures a {@link PbftClient}; {@code config} (or {@code channels}) and {@code clientId} are required. */
 public final class PbftClientBuilder {
@@ -17,6 +19,7 @@ public final class PbftClientBuilder {
   private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
   private ClusterChannels channels;
   private int queueCapacity = PbftClient.DEFAULT_QUEUE_CAPACITY;
+  private Consumer<SignedRequest> requestListener;
 
   PbftClientBuilder() {}
 
@@ -75,6 +78,18 @@ public final class PbftClientBuilder {
     return this;
   }
 
+  /**
+   * Told of every request the client sends, as it sends it: the first send and each
+   * retransmission, once per send to the replicas (not once per replica), with the signature or
+   * authenticator it carries then. For instrumentation, such as a benchmark that hands the
+   * requests to a replaying attacker; default: none. It runs on the sending thread while the
+   * client holds its lock, so it must be quick and must not call the client.
+   */
+  public PbftClientBuilder requestListener(Consumer<SignedRequest> listener) {
+    this.requestListener = listener;
+    return this;
+  }
+
   public PbftClient build() {
     ClusterConfig cfg = config != null ? config : channels != null ? channels.config() : null;
     if (cfg == null) {
@@ -95,7 +110,8 @@ public final class PbftClientBuilder {
     checkKeyMatchesConfig(cfg, k);
     boolean owns = channels == null;
     ClusterChannels ch = owns ? ClusterChannels.open(cfg) : channels;
-    return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns, sendToAll);
+    return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns, sendToAll,
+        requestListener);
   }
 
   private void checkKeyMatchesConfig(ClusterConfig cfg, Ed25519Keys k) {

@@ -13,10 +13,13 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -253,6 +256,47 @@ class PbftClientTest {
       backupsReached += cluster.replica(r).requestsReceived.get() > before[r] ? 1 : 0;
     }
     assertTrue(backupsReached > 0, "a backup got the retransmission");
+  }
+
+  @Test
+  void theRequestListenerIsToldOfTheFirstSendAndOfEveryRetransmission() throws Exception {
+    FakeCluster cluster = echoCluster(1);
+    List<SignedRequest> sent = new CopyOnWriteArrayList<>();
+    PbftClient client = closing(cluster.client(0).requestTimeout(Duration.ofMillis(50))
+        .operationTimeout(Duration.ofMillis(600)).requestListener(sent::add).build());
+    warmUp(client);
+    // A session coming up during the operation would be handed the request: one more send.
+    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(HANG_GUARD_SECONDS);
+    while (client.sessionsUp() < 4 && System.nanoTime() - giveUp < 0) {
+      Thread.sleep(10);
+    }
+    assertEquals(4, client.sessionsUp());
+    assertFalse(sent.isEmpty(), "the warm-up's sends");
+    sent.clear();
+
+    assertEquals("echo:a", string(client.invokeBlocking(bytes("a"))));
+    assertEquals(List.of("a"), operations(sent), "one send, told once (not once per replica)");
+
+    cluster.behave(1, SILENT);
+    cluster.behave(2, SILENT);
+    cluster.behave(3, SILENT);
+    sent.clear();
+    assertInstanceOf(PbftTimeoutException.class, failureOf(client.invoke(bytes("b"))));
+    assertTrue(sent.size() >= 2, "the first send and its retransmissions: " + operations(sent));
+    Request first = Request.parseFrom(sent.get(0).getRequest());
+    for (SignedRequest r : sent) {
+      Request request = Request.parseFrom(r.getRequest());
+      assertEquals(first, request, "every send is the same request");
+      assertEquals(0, request.getClientId());
+    }
+  }
+
+  private static List<String> operations(List<SignedRequest> sent) throws Exception {
+    List<String> ops = new ArrayList<>();
+    for (SignedRequest r : sent) {
+      ops.add(Request.parseFrom(r.getRequest()).getOperation().toStringUtf8());
+    }
+    return ops;
   }
 
   @Test

@@ -6,7 +6,8 @@ import java.util.stream.Collectors;
 /**
  * What bench does to the group part way through a run ({@code --fault NAME}): Aardvark's
  * robustness table for this project. A fault against the primary should cost one view change;
- * every other fault none.
+ * every other fault none, except the partial authenticator, which may cost one (see {@link
+ * #expectedViewChangesMax}).
  */
 public enum Fault {
   KILL_PRIMARY("kill-primary", true, "SIGKILL of the primary's process: gone, its connections reset"),
@@ -24,17 +25,36 @@ public enum Fault {
       "a configured client sends each replica a different, validly authenticated operation under one timestamp, 50 times a second"),
   MAX_TIMESTAMP_CLIENT("max-timestamp-client", false,
       "a configured client climbs to timestamp Long.MAX_VALUE and keeps sending it, 50 times a second"),
+  REPLAYING_CLIENT("replaying-client", false,
+      "a configured client re-sends other clients' requests to every replica on its own sessions, 100 ms and again"
+          + " 3 s after they were sent, 50 replays a second (bench's clients hand it what they send)"),
+  /**
+   * With MACs this is Aardvark's big MAC attack: the first batch holding a request only the primary
+   * can authenticate cannot prepare, and the group changes view once; after that the backups
+   * suspect the client and the primaries order its requests only as backups vouch for them.
+   */
+  PARTIAL_AUTHENTICATOR_CLIENT("partial-authenticator-client", false, 1,
+      "a configured client sends every replica the same request, 50 rounds a second, with MACs valid at some of"
+          + " them only (the primary alone, a backup alone, ...: a different split each round; with signed requests,"
+          + " a spoiled signature to the others)"),
   SESSION_EXHAUSTION("session-exhaustion", false,
       "an outsider opens 5,000 client streams per replica and never sends the handshake"),
   GARBAGE_FLOOD("garbage-flood", false, "an outsider sends random bytes on 4 connections per replica, reconnecting");
 
   private final String option;
   private final boolean againstPrimary;
+  private final int viewChangesMax;
   private final String description;
 
   Fault(String option, boolean againstPrimary, String description) {
+    this(option, againstPrimary, againstPrimary ? 1 : 0, description);
+  }
+
+  /** @param viewChangesMax the most view changes the fault may cost; the fewest is 1 against the primary, else 0 */
+  Fault(String option, boolean againstPrimary, int viewChangesMax, String description) {
     this.option = option;
     this.againstPrimary = againstPrimary;
+    this.viewChangesMax = viewChangesMax;
     this.description = description;
   }
 
@@ -46,13 +66,34 @@ public enum Fault {
     return description;
   }
 
-  /** Whether the fault is the primary's: then the group should change view once, else never. */
+  /** Whether the fault is the primary's: then the group should change view once. */
   public boolean againstPrimary() {
     return againstPrimary;
   }
 
-  public int expectedViewChanges() {
+  /** The fewest view changes the fault should cost: one for a fault of the primary, else none. */
+  public int expectedViewChangesMin() {
     return againstPrimary ? 1 : 0;
+  }
+
+  /**
+   * The most view changes the fault may cost: as many as {@link #expectedViewChangesMin} for every
+   * fault but the partial authenticator, which may cost one (the first time, see {@link
+   * #PARTIAL_AUTHENTICATOR_CLIENT}) or none (signed requests, or a run that ends first).
+   */
+  public int expectedViewChangesMax() {
+    return viewChangesMax;
+  }
+
+  /** Whether {@code viewChanges} is what the fault should cost. */
+  public boolean viewChangesAsExpected(long viewChanges) {
+    return viewChanges >= expectedViewChangesMin() && viewChanges <= expectedViewChangesMax();
+  }
+
+  /** The expected view changes in words: "1", "0", or "0 to 1". */
+  public String expectedViewChangesText() {
+    return expectedViewChangesMin() == expectedViewChangesMax() ? Integer.toString(expectedViewChangesMin())
+        : expectedViewChangesMin() + " to " + expectedViewChangesMax();
   }
 
   /** The traitor behaviour bench starts a replica with (armed when the fault is due), or null. */
@@ -75,6 +116,8 @@ public enum Fault {
       case FLOOD_CLIENT -> FloodingClient.Kind.FLOOD;
       case EQUIVOCATING_CLIENT -> FloodingClient.Kind.EQUIVOCATE;
       case MAX_TIMESTAMP_CLIENT -> FloodingClient.Kind.MAX_TIMESTAMP;
+      case REPLAYING_CLIENT -> FloodingClient.Kind.REPLAY;
+      case PARTIAL_AUTHENTICATOR_CLIENT -> FloodingClient.Kind.PARTIAL_AUTHENTICATOR;
       default -> null;
     };
   }

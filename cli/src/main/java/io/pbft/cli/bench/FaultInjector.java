@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -52,6 +53,14 @@ public final class FaultInjector {
     }
     return Map.of(fault.traitorReplica(),
         List.of("--traitor", fault.traitor(), "--traitor-armed-by", trigger().toString()));
+  }
+
+  /**
+   * Where bench's own clients append every request they send ({@link RequestCapture}), for the
+   * replaying client to replay; null for every other fault (nothing is captured then).
+   */
+  public Path captureFile() {
+    return fault.client() == FloodingClient.Kind.REPLAY ? cluster.dir().resolve("requests-sent.bin") : null;
   }
 
   /** The replica the fault hit (-1 for all of them or an outsider's attack), or -1 before it did. */
@@ -100,11 +109,15 @@ public final class FaultInjector {
           }
           report("continued (SIGCONT) every replica");
         }
-        case FLOOD_CLIENT, EQUIVOCATING_CLIENT, MAX_TIMESTAMP_CLIENT -> {
+        case FLOOD_CLIENT, EQUIVOCATING_CLIENT, MAX_TIMESTAMP_CLIENT, REPLAYING_CLIENT, PARTIAL_AUTHENTICATOR_CLIENT -> {
           int client = config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
           String name = fault.client().option() + "-client";
-          cluster.start(name, FloodingClient.class.getName(),
-              List.of(cluster.dir().resolve("cluster.yaml").toString(), Integer.toString(client), fault.client().option()));
+          List<String> args = new ArrayList<>(List.of(cluster.dir().resolve("cluster.yaml").toString(),
+              Integer.toString(client), fault.client().option()));
+          if (captureFile() != null) {
+            args.add(captureFile().toString());
+          }
+          cluster.start(name, FloodingClient.class.getName(), args);
           report("started %s client %d (a process of its own; see %s.log)", fault.client().option(), client, name);
         }
         case SESSION_EXHAUSTION -> {

@@ -83,9 +83,9 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
         latencyP50BeforeMs, latencyP50UnderMs, relativeLatency());
     out.printf("            first completion after the fault: %s; longest gap without completions: %d ms%n",
         firstCompletionAfterMs < 0 ? "none" : firstCompletionAfterMs + " ms", maxGapMs);
-    out.printf("            views: %d -> %s: %s view change%s (expected %d)%n", viewBefore,
+    out.printf("            views: %d -> %s: %s view change%s (expected %s)%n", viewBefore,
         viewAfter < 0 ? "?" : Long.toString(viewAfter), viewChanges() < 0 ? "?" : Long.toString(viewChanges()),
-        viewChanges() == 1 ? "" : "s", fault.expectedViewChanges());
+        viewChanges() == 1 ? "" : "s", fault.expectedViewChangesText());
   }
 
   public void addTo(ObjectNode o) {
@@ -111,6 +111,14 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     f.put("viewBefore", viewBefore);
     f.put("viewAfter", viewAfter);
     f.put("viewChanges", viewChanges());
-    f.put("expectedViewChanges", fault.expectedViewChanges());
+    // A number when the fault should cost exactly that many, null when a range (see the bounds).
+    if (fault.expectedViewChangesMin() == fault.expectedViewChangesMax()) {
+      f.put("expectedViewChanges", fault.expectedViewChangesMin());
+    } else {
+      f.putNull("expectedViewChanges");
+    }
+    f.put("expectedViewChangesMin", fault.expectedViewChangesMin());
+    f.put("expectedViewChangesMax", fault.expectedViewChangesMax());
+    f.put("viewChangesAsExpected", viewChanges() >= 0 && fault.viewChangesAsExpected(viewChanges()));
   }
 }

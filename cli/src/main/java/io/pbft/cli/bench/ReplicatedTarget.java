@@ -3,9 +3,11 @@ package io.pbft.cli.bench;
 import io.pbft.client.ClusterChannels;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
+import io.pbft.proto.SignedRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /** One {@link PbftClient} per client identity, all multiplexed over one shared channel pool. */
 public final class ReplicatedTarget implements KvTarget {
@@ -19,6 +21,12 @@ public final class ReplicatedTarget implements KvTarget {
    */
   public ReplicatedTarget(ClusterConfig config, List<Integer> clientIds, Duration operationTimeout,
       boolean sendToAll) {
+    this(config, clientIds, operationTimeout, sendToAll, null);
+  }
+
+  /** @param requestListener told of every request each client sends (see {@link RequestCapture}), or null */
+  public ReplicatedTarget(ClusterConfig config, List<Integer> clientIds, Duration operationTimeout,
+      boolean sendToAll, Consumer<SignedRequest> requestListener) {
     this.channels = ClusterChannels.open(config);
     try {
       for (int id : clientIds) {
@@ -28,6 +36,7 @@ public final class ReplicatedTarget implements KvTarget {
             .channels(channels)
             .operationTimeout(operationTimeout)
             .sendToAll(sendToAll)
+            .requestListener(requestListener)
             .build());
       }
     } catch (RuntimeException e) {

@@ -8,6 +8,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 
 /**
@@ -68,13 +69,16 @@ final class BatchQueue {
   /**
    * The next batch: one request of each waiting client in turn, oldest first within a client, at
    * most {@code countMax} requests and {@code bytesMax} bytes (one request at least, whatever its
-   * size). Requests {@code stale} says are done already are dropped on the way. Clients served
-   * go to the back of the line.
+   * size), and at most one request that {@code vouched} says was let in on backups' relays (see
+   * {@code Requests.nextBatch}); a client whose next request would be a second one waits for the
+   * next batch, first in line. Requests {@code stale} says are done already are dropped on the
+   * way. Clients served go to the back of the line.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax, ToLongFunction<VerifiedRequest> sizeOf,
-      java.util.function.Predicate<VerifiedRequest> stale) {
+      Predicate<VerifiedRequest> stale, Predicate<VerifiedRequest> vouched) {
     List<VerifiedRequest> batch = new ArrayList<>();
     long bytes = 0;
+    boolean holdsVouched = false;
     boolean progress = true;
     while (batch.size() < countMax && size > 0 && progress) {
       progress = false;
@@ -84,6 +88,10 @@ final class BatchQueue {
         Map.Entry<Integer, ArrayDeque<VerifiedRequest>> e = turn.next();
         ArrayDeque<VerifiedRequest> q = e.getValue();
         VerifiedRequest next = q.peekFirst();
+        boolean needsVouchers = vouched.test(next);
+        if (needsVouchers && holdsVouched) {
+          continue; // its turn stays: it leads the next batch
+        }
         long requestBytes = sizeOf.applyAsLong(next);
         if (!batch.isEmpty() && bytes + requestBytes > bytesMax) {
           return finish(batch, served);
@@ -102,6 +110,7 @@ final class BatchQueue {
         }
         batch.add(next);
         bytes += requestBytes;
+        holdsVouched |= needsVouchers;
       }
       served.forEach(byClient::put); // to the back of the line, in the order they were served
     }

@@ -354,10 +354,29 @@ final class Requests {
    * Primary: the next batch's requests, round-robin over clients, at most {@code countMax} of them
    * and {@code bytesMax} bytes (one request at least, whatever its size). Requests executed
    * meanwhile (a retransmission racing its own execution) are dropped from the queue.
+   *
+   * <p>At most one request per batch that was ordered on backups' relays ({@link
+   * #orderedOnRelays}). A backup prepares a batch at once only if it authenticated every request in
+   * it, and the others wait for f such PREPAREs; the relays that let such a request in show that f
+   * backups hold that request, not that the same f hold another one. Two of them in one batch,
+   * relayed by different backups, can leave no backup able to authenticate the whole batch: it
+   * never prepares and the group changes view. (Seen with the partial-authenticator-client bench
+   * fault: two requests of one suspected client, each valid at the primary and one backup, a
+   * different one, in one batch; two to four view changes in 30 s instead of the big MAC attack's
+   * one.) Honest clients' requests are authenticated at every correct backup, so with one relayed
+   * request per batch the backups that relayed it can prepare the whole batch.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax) {
     return batchQueue.nextBatch(countMax, bytesMax, r -> r.signed().getSerializedSize() + 8L,
-        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()));
+        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()), this::orderedOnRelays);
+  }
+
+  /**
+   * Whether this primary orders {@code r} only because backups relayed it: it could not
+   * authenticate it, or it suspects its client (see {@link #routeToPrimary}).
+   */
+  private boolean orderedOnRelays(VerifiedRequest r) {
+    return !r.authenticated() || suspected(r.clientId());
   }
 
   /** {@code r} is not on its way to being ordered (refused): drop the mark that says it is. */

@@ -101,6 +101,20 @@ class InboundVerifierMacTest {
     assertEquals(Rejection.BAD_CLIENT_MAC, verifier.verify(forged, -1).reason());
   }
 
+  /**
+   * A replayer (client 1) re-sends a request of client 0 as captured, authenticator and all, on
+   * its own session: the entries are valid under client 0's keys, which the replica finds by the
+   * request's client id, so only the session check keeps the replay out. It does, before any MAC
+   * is looked at: the replay never reaches the core and cannot pass for client 0's own send.
+   */
+  @Test
+  void anotherClientsAuthenticRequestReplayedOnOnesOwnSessionIsRefused() {
+    SignedRequest captured = authenticated(0, 1, "a");
+    assertTrue(verifier.verify(captured, 0).isOk(), "valid on client 0's own session");
+    Verdict<VerifiedRequest> replayed = verifier.verify(captured, 1);
+    assertEquals(Rejection.WRONG_CLIENT, replayed.reason(), replayed::describe);
+  }
+
   @Test
   void moreEntriesThanReplicasAreRefused() {
     SignedRequest r = authenticated(0, 1, "a");

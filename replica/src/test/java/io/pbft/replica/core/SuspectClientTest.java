@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import static io.pbft.replica.core.CoreFixture.payloadOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.config.ProtocolSettings;
 import com.google.protobuf.ByteString;
@@ -108,5 +109,72 @@ class SuspectClientTest {
     SignedRequest other = fx.request(3, 1, "an unsuspected client");
     replica.onClientRequest(other, CoreFixture.parse(other));
     assertEquals(1, replica.pendingRequests(), "another client's request is queued at once (behind the batch in flight)");
+  }
+
+  /** The pre-prepares {@code primary} sent since last asked. */
+  private static List<io.pbft.proto.PrePrepare> prePrepares(TestReplica primary) {
+    return primary.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
+        .filter(ReplicaMessage::hasPrePrepare).map(ReplicaMessage::getPrePrepare).toList();
+  }
+
+  private static List<Integer> clientsOf(io.pbft.proto.PrePrepare pp) {
+    return pp.getBatch().getRequestsList().stream().map(r -> CoreFixture.parse(r).getClientId()).sorted().toList();
+  }
+
+  /** The backups prepare and commit {@code pp} at {@code primary}: it commits and executes. */
+  private static void agree(CoreFixture fx, TestReplica primary, io.pbft.proto.PrePrepare pp) {
+    for (int backup : new int[] {2, 3}) {
+      fx.deliver(primary, backup, CoreFixture.prepare(pp.getView(), pp.getSequence(), pp.getDigest(), backup));
+    }
+    for (int backup : new int[] {2, 3}) {
+      fx.deliver(primary, backup, CoreFixture.commit(pp.getView(), pp.getSequence(), pp.getDigest(), backup));
+    }
+  }
+
+  /**
+   * Each relayed request is held by the backups that relayed it, and only one is sure to be held
+   * by the same backups as another: two in one batch, relayed by different backups, leave no backup
+   * able to authenticate the whole batch, so none prepares it and the group changes view. Seen with
+   * the partial-authenticator-client bench fault (two requests of one suspected client, each valid
+   * at the primary and a different backup). The primary takes one per batch.
+   */
+  @Test
+  void aBatchHoldsAtMostOneRequestOrderedOnRelays() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
+    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")),
+        unauthenticated(fx.request(3, 1, "y")))));
+    assertEquals(2, replica.suspectedClients());
+    for (int sender : new int[] {2, 3}) {
+      SignedMessage vc = viewChangeTo1(fx, sender);
+      replica.onMessage(sender, payloadOf(vc), vc);
+    }
+    assertEquals(1, replica.view());
+    replica.takeEffects();
+
+    SignedRequest honest = fx.request(0, 1, "honest");
+    replica.onClientRequest(honest, CoreFixture.parse(honest));
+    List<io.pbft.proto.PrePrepare> inFlight = prePrepares(replica);
+    assertEquals(1, inFlight.size(), "the honest request goes out at once");
+    // While that batch is in flight, two suspected clients' requests come in, each valid here
+    // and relayed by one backup, a different one: both are queued.
+    fx.deliver(replica, 2, forwarded(fx.request(2, 2, "valid here and at backup 2")));
+    fx.deliver(replica, 3, forwarded(fx.request(3, 2, "valid here and at backup 3")));
+    SignedRequest honestToo = fx.request(0, 2, "honest again");
+    replica.onClientRequest(honestToo, CoreFixture.parse(honestToo));
+    assertEquals(3, replica.pendingRequests());
+
+    agree(fx, replica, inFlight.get(0));
+    List<io.pbft.proto.PrePrepare> next = prePrepares(replica);
+    assertEquals(1, next.size(), "pipeline depth 1");
+    List<Integer> clients = clientsOf(next.get(0));
+    assertTrue(clients.equals(List.of(0, 2)) || clients.equals(List.of(0, 3)),
+        "the honest request and one relayed request: " + clients);
+    assertEquals(1, replica.pendingRequests(), "the other relayed request waits for the next batch");
+
+    agree(fx, replica, next.get(0));
+    List<io.pbft.proto.PrePrepare> last = prePrepares(replica);
+    assertEquals(1, last.size());
+    assertEquals(List.of(clients.contains(2) ? 3 : 2), clientsOf(last.get(0)), "the other one, leading the next batch");
   }
 }
