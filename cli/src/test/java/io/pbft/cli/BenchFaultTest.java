@@ -104,6 +104,11 @@ class BenchFaultTest {
     assertEquals(fault.expectedViewChangesMin(), report.get("expectedViewChangesMin").asInt(), run.toString());
     assertEquals(fault.expectedViewChangesMax(), report.get("expectedViewChangesMax").asInt(), run.toString());
     assertTrue(report.get("viewChangesAsExpected").asBoolean(), run.toString());
+    if (fault.client() != null) {
+      // The Byzantine client's process starts with the replicas and waits to be armed: the attack
+      // must actually have happened, or the counts above say nothing about it.
+      assertTrue(report.get("attackerRequestsSent").asLong() > 0, "the " + fault.option() + " sent nothing\n" + run);
+    }
     JsonNode acked = result.get("acknowledged");
     assertTrue(acked.get("puts").asLong() > 0, run.toString());
     assertTrue(acked.get("keysChecked").asInt() > 0, run.toString());

@@ -11,6 +11,8 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,6 +35,7 @@ public final class FaultInjector {
   private final PrintWriter progress;
   private volatile int replica = -1;
   private volatile long viewBefore = -1;
+  private Process attacker;
 
   public FaultInjector(Fault fault, LocalCluster cluster, ClusterConfig config, PrintWriter progress) {
     this.fault = fault;
@@ -41,7 +44,7 @@ public final class FaultInjector {
     this.progress = progress;
   }
 
-  /** The file whose creation arms a traitor fault's behaviour. */
+  /** The file whose creation arms a traitor fault's behaviour or a Byzantine client. */
   private Path trigger() {
     return cluster.dir().resolve("fault-armed");
   }
@@ -62,6 +65,59 @@ public final class FaultInjector {
   public Path captureFile() {
     return fault.client() == FloodingClient.Kind.REPLAY ? cluster.dir().resolve("requests-sent.bin") : null;
   }
+
+  /**
+   * Starts what the fault needs ahead of time: a Byzantine client's process, which then waits for
+   * the trigger file. Started when the fault is due, its JVM took 5 s and more on a loaded machine
+   * to send anything, so a short run often never saw the attack. Call once the replicas are up
+   * (and, for the replayer, once the capture file exists).
+   */
+  public void prepare() {
+    if (fault.client() == null || attacker != null) {
+      return;
+    }
+    List<String> args = new ArrayList<>(List.of(cluster.dir().resolve("cluster.yaml").toString(),
+        Integer.toString(attackerClient()), fault.client().option()));
+    if (captureFile() != null) {
+      args.add(captureFile().toString());
+    }
+    args.addAll(List.of(FloodingClient.ARMED_BY, trigger().toString()));
+    attacker = cluster.start(attackerName(), FloodingClient.class.getName(), args);
+  }
+
+  private int attackerClient() {
+    return config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
+  }
+
+  private String attackerName() {
+    return fault.client().option() + "-client";
+  }
+
+  private Path attackerLog() {
+    return cluster.dir().resolve(attackerName() + ".log");
+  }
+
+  /**
+   * Requests the Byzantine client had sent by its last report (it reports every second), or -1 for
+   * faults without one or if it reported nothing: that the attack happened at all.
+   */
+  public long attackerRequestsSent() {
+    if (fault.client() == null || !Files.exists(attackerLog())) {
+      return -1;
+    }
+    try {
+      long sent = -1;
+      Matcher m = SENT.matcher(Files.readString(attackerLog()));
+      while (m.find()) {
+        sent = Long.parseLong(m.group(1));
+      }
+      return sent;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static final Pattern SENT = Pattern.compile(": (\\d+) requests sent");
 
   /** The replica the fault hit (-1 for all of them or an outsider's attack), or -1 before it did. */
   public int replica() {
@@ -110,15 +166,13 @@ public final class FaultInjector {
           report("continued (SIGCONT) every replica");
         }
         case FLOOD_CLIENT, EQUIVOCATING_CLIENT, MAX_TIMESTAMP_CLIENT, REPLAYING_CLIENT, PARTIAL_AUTHENTICATOR_CLIENT -> {
-          int client = config.clients().stream().mapToInt(c -> c.id()).max().orElseThrow();
-          String name = fault.client().option() + "-client";
-          List<String> args = new ArrayList<>(List.of(cluster.dir().resolve("cluster.yaml").toString(),
-              Integer.toString(client), fault.client().option()));
-          if (captureFile() != null) {
-            args.add(captureFile().toString());
+          if (attacker == null) {
+            prepare(); // not started with the replicas: start it now, armed at once
           }
-          cluster.start(name, FloodingClient.class.getName(), args);
-          report("started %s client %d (a process of its own; see %s.log)", fault.client().option(), client, name);
+          Files.createFile(trigger());
+          replica = -1;
+          report("armed %s client %d (a process of its own since the start; see %s)", fault.client().option(),
+              attackerClient(), attackerLog().getFileName());
         }
         case SESSION_EXHAUSTION -> {
           cluster.start("outsider", Outsider.class.getName(), List.of("streams", "127.0.0.1", ports, "5000", "100"));

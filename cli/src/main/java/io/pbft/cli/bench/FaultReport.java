@@ -19,10 +19,11 @@ import java.io.PrintWriter;
  *     of at least a second that outlasted every earlier one (a stall, no recovery)
  * @param viewBefore the highest view when the fault was injected
  * @param viewAfter the highest view a reachable replica was in after the run, or -1 if none answered
+ * @param attackerRequestsSent requests the fault's Byzantine client sent, or -1 (none, or unknown)
  */
 public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
     double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
-    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs) {
+    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs, long attackerRequestsSent) {
   /**
    * A silence at the end of the run shorter than this is not taken for a stall: with a handful of
    * clients the last completions can be a few hundred milliseconds apart in a healthy run.
@@ -30,7 +31,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
   static final long STALL_MS = 1000;
 
   public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs, long viewBefore,
-      long viewAfter) {
+      long viewAfter, long attackerRequestsSent) {
     CompletionTimeline t = r.timeline();
     long from = r.measureFromMs();
     long to = r.measureToMs();
@@ -49,7 +50,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     long maxGap = Math.max(outage.lengthMs(), trailing.lengthMs());
     return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
         first < 0 ? -1 : first - faultAtMs, maxGap, recovered ? (recoveredAt - from) / 1000.0 : -1,
-        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to));
+        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to), attackerRequestsSent);
   }
 
   /** Median latency under the fault relative to before it (1.0: unchanged; 0 if unknown). */
@@ -86,6 +87,10 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     out.printf("            views: %d -> %s: %s view change%s (expected %s)%n", viewBefore,
         viewAfter < 0 ? "?" : Long.toString(viewAfter), viewChanges() < 0 ? "?" : Long.toString(viewChanges()),
         viewChanges() == 1 ? "" : "s", fault.expectedViewChangesText());
+    if (fault.client() != null) {
+      out.printf("            the Byzantine client sent %s requests%n",
+          attackerRequestsSent < 0 ? "no report of its" : Long.toString(attackerRequestsSent));
+    }
   }
 
   public void addTo(ObjectNode o) {
@@ -119,6 +124,9 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     }
     f.put("expectedViewChangesMin", fault.expectedViewChangesMin());
     f.put("expectedViewChangesMax", fault.expectedViewChangesMax());
+    if (fault.client() != null) {
+      f.put("attackerRequestsSent", attackerRequestsSent);
+    }
     f.put("viewChangesAsExpected", viewChanges() >= 0 && fault.viewChangesAsExpected(viewChanges()));
   }
 }

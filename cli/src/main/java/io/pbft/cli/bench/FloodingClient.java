@@ -21,6 +21,7 @@ import io.pbft.proto.RequestMac;
 import io.pbft.proto.SignedRequest;
 import io.pbft.proto.StatusRequest;
 import io.pbft.proto.StatusResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -60,6 +61,9 @@ import java.util.stream.Collectors;
  * them with what it sent: that is what the replicas made of it.
  */
 public final class FloodingClient implements AutoCloseable {
+  /** Option naming a file whose creation starts the attack (the process waits for it, warmed up). */
+  public static final String ARMED_BY = "--armed-by";
+
   /** How the client misbehaves. */
   public enum Kind {
     FLOOD("flood"), EQUIVOCATE("equivocate"), MAX_TIMESTAMP("max-timestamp"),
@@ -398,18 +402,33 @@ public final class FloodingClient implements AutoCloseable {
    * misbehaves until killed, printing every second what it sent and what the replicas answered.
    */
   public static void main(String[] args) throws Exception {
-    if (args.length < 2 || args.length > 4) {
-      throw new IllegalArgumentException("usage: CONFIG CLIENT_ID [flood|equivocate|max-timestamp|partial-authenticator"
-          + "|replay CAPTURE_FILE]");
+    List<String> positional = new ArrayList<>(List.of(args));
+    Path armedBy = null;
+    int at = positional.indexOf(ARMED_BY);
+    if (at >= 0 && at + 1 < positional.size()) {
+      armedBy = Path.of(positional.get(at + 1));
+      positional.subList(at, at + 2).clear();
     }
-    ClusterConfig config = ClusterConfig.load(Path.of(args[0]));
-    Kind kind = args.length >= 3 ? Kind.parse(args[2]) : Kind.FLOOD;
-    Path capture = args.length == 4 ? Path.of(args[3]) : null;
-    FloodingClient flood = new FloodingClient(config, Integer.parseInt(args[1]), kind, capture);
+    if (positional.size() < 2 || positional.size() > 4) {
+      throw new IllegalArgumentException("usage: CONFIG CLIENT_ID [flood|equivocate|max-timestamp|partial-authenticator"
+          + "|replay CAPTURE_FILE] [" + ARMED_BY + " FILE]");
+    }
+    ClusterConfig config = ClusterConfig.load(Path.of(positional.get(0)));
+    Kind kind = positional.size() >= 3 ? Kind.parse(positional.get(2)) : Kind.FLOOD;
+    Path capture = positional.size() == 4 ? Path.of(positional.get(3)) : null;
+    String clientId = positional.get(1);
+    FloodingClient flood = new FloodingClient(config, Integer.parseInt(clientId), kind, capture);
+    if (armedBy != null) {
+      System.out.println(kind.option() + " client " + clientId + ": waiting for " + armedBy);
+      System.out.flush();
+      while (!Files.exists(armedBy)) {
+        Thread.sleep(10);
+      }
+    }
     flood.start();
     while (true) {
       Thread.sleep(1000);
-      System.out.println(kind.option() + " client " + args[1] + ": " + flood.describe());
+      System.out.println(kind.option() + " client " + clientId + ": " + flood.describe());
       System.out.flush();
     }
   }

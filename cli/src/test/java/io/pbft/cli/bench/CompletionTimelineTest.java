@@ -43,7 +43,7 @@ class CompletionTimelineTest {
       t.record(at(ms));
     }
     LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
-    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 1);
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 1, -1);
     assertEquals(10.0, f.throughputBefore(), 1e-9);
     assertEquals(10, f.firstCompletionAfterMs());
     assertEquals(8000 - 6011, f.maxGapMs());
@@ -66,7 +66,7 @@ class CompletionTimelineTest {
       t.record(at(ms));
     }
     LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
-    FaultReport f = FaultReport.of(Fault.SLOW_BACKUP, 1, r, 6000, 0, 0);
+    FaultReport f = FaultReport.of(Fault.SLOW_BACKUP, 1, r, 6000, 0, 0, -1);
     assertTrue(f.recovered());
     assertEquals(12_000 - 11_861, f.maxGapMs(), "the tail is still reported as the longest gap");
     assertEquals(0, f.firstCompletionAfterMs());
@@ -79,13 +79,13 @@ class CompletionTimelineTest {
       t.record(at(ms));
     }
     LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
-    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 0);
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 0, -1);
     assertFalse(f.recovered(), "operations completed after the fault, but the group stopped");
     assertEquals(12_000 - 6981, f.maxGapMs());
     assertEquals(0, f.throughputAfterRecovery());
 
     FaultReport none = FaultReport.of(Fault.KILL_PRIMARY, 0,
-        new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(7500L)), 7500, 0, 0);
+        new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(7500L)), 7500, 0, 0, -1);
     assertFalse(none.recovered());
     assertEquals(-1, none.firstCompletionAfterMs());
   }
@@ -104,7 +104,7 @@ class CompletionTimelineTest {
     assertEquals(300, t.latencyP50Ms(6000, 12_000), 1, "the median, not the mean: one slow second is an outlier");
     assertEquals(-1, t.latencyP50Ms(15_000, 20_000), "nothing completed there");
     LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
-    FaultReport f = FaultReport.of(Fault.FLOOD_CLIENT, -1, r, 6000, 0, 0);
+    FaultReport f = FaultReport.of(Fault.FLOOD_CLIENT, -1, r, 6000, 0, 0, -1);
     assertEquals(3.0, f.relativeLatency(), 0.02);
   }
 }
