@@ -1,5 +1,6 @@
 package io.pbft.docker;
 
+import com.github.dockerjava.api.exception.InternalServerErrorException;
 import com.github.dockerjava.api.model.ContainerNetwork;
 import java.util.Collection;
 import java.util.Set;
@@ -58,9 +59,45 @@ final class ContainerFaults {
     ids.forEach(containers::awaitHealthy);
   }
 
-  /** docker pause: every process of the container is frozen; its connections stay open. */
+  /**
+   * docker pause: every process of the container is frozen; its connections stay open.
+   *
+   * <p>The runtime sometimes gives up freezing a busy JVM ("OCI runtime pause failed: unable to
+   * freeze"): the cgroup did not report frozen within its short poll, and the runtime thawed it
+   * again. That is a transient refusal of the host, not a fault of the replica, so the pause is
+   * tried again a few times before the error reaches the test.
+   */
   void pause(int id) {
-    containers.docker(id).pauseContainerCmd(containers.containerId(id)).exec();
+    InternalServerErrorException last = null;
+    for (int attempt = 1; attempt <= PAUSE_ATTEMPTS; attempt++) {
+      try {
+        containers.docker(id).pauseContainerCmd(containers.containerId(id)).exec();
+        return;
+      } catch (InternalServerErrorException e) {
+        if (!String.valueOf(e.getMessage()).contains("unable to freeze")) {
+          throw e;
+        }
+        last = e;
+        if (containers.isPaused(id)) {
+          return; // frozen after all
+        }
+        System.err.println("[containers] docker pause of replica " + id + " refused (attempt " + attempt
+            + " of " + PAUSE_ATTEMPTS + "): " + e.getMessage());
+        sleep(200L * attempt);
+      }
+    }
+    throw last;
+  }
+
+  private static final int PAUSE_ATTEMPTS = 6;
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while pausing a container", e);
+    }
   }
 
   void resume(int id) {
