@@ -234,7 +234,7 @@ public final class ReplicaCore {
         }
       }
     }
-    requests.relayDue();
+    requests.relayDue(timers.timeoutMs() / 2);
     checkpoints.tick();
     transfer.tick();
     if (timers.heartbeatDue()) {

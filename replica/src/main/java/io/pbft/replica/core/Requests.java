@@ -21,6 +21,8 @@ import java.util.function.IntPredicate;
  * its view-change timer).
  */
 final class Requests {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Requests.class);
+
   private final ReplicaState state;
   private final Outbox outbox;
   private final ClientTable clients;
@@ -118,8 +120,14 @@ final class Requests {
     if (oldest == null) {
       return "nothing awaited";
     }
-    return "client " + oldest.getKey() + " t=" + oldest.getValue().request().timestamp() + " waiting "
-        + (state.nowMs - oldest.getValue().sinceMs()) + " ms, " + awaited.size() + " clients waiting";
+    int c = oldest.getKey();
+    VerifiedRequest r = oldest.getValue().request();
+    Long inOrder = ordering.get(c);
+    return "client " + c + " t=" + r.timestamp() + " waiting " + (state.nowMs - oldest.getValue().sinceMs()) + " ms ("
+        + (inOrder != null && inOrder >= r.timestamp() ? "pre-prepared" : "not pre-prepared") + " here"
+        + (r.authenticated() ? "" : ", its MAC for this replica does not check")
+        + (suspected(c) ? ", client suspected" : "") + ", committed up to t=" + committedUpTo(c) + "), "
+        + awaited.size() + " clients waiting";
   }
 
   /** This replica stalled for {@code stallMs} after {@code stallStartMs}: waits do not count it. */
@@ -176,9 +184,11 @@ final class Requests {
     if (state.viewChanging) {
       return; // it waits; viewEntered() sends it to the new view's primary
     }
-    if (sentToAll && state.primary() != state.id) {
+    if (sentToAll && state.primary() != state.id && !suspected(c)) {
       // The primary has it from the client: watch it (the timer runs from now) and relay it only
-      // if the client retransmits, or to the next primary if the view changes first.
+      // if the client retransmits, if it is still not pre-prepared halfway to this backup's
+      // timeout (relayDue), or to the next primary if the view changes first. A suspected client's
+      // request is relayed at once: a primary that suspects it too holds it until backups do.
       return;
     }
     Long inOrder = ordering.get(c);
@@ -208,14 +218,39 @@ final class Requests {
 
   /**
    * Backup, on every tick: relays the newest awaited request of each client whose requests waited
-   * for the end of its relay interval, unless one at least as new is already being ordered.
+   * for the end of its relay interval, unless one at least as new is already being ordered; and
+   * relays every watched request (the client sent it to all, so it was not relayed) that has
+   * waited {@code watchedForMs} without being pre-prepared here.
+   *
+   * <p>The second rule keeps a primary that holds a request until backups relay it (it could not
+   * authenticate it, or it suspects the client) from waiting for the client's retransmission,
+   * which comes later than the backups' timeout: after a primary crash, a new primary that had
+   * suspected honest clients, whose first requests reached it with MACs for few replicas while
+   * their sessions came up, otherwise cost one view change after another.
    */
-  void relayDue() {
-    if (relayDeferred.isEmpty()) {
-      return;
-    }
+  void relayDue(long watchedForMs) {
     if (state.viewChanging || state.primary() == state.id) {
       relayDeferred.clear(); // viewEntered() routes whatever waits
+      return;
+    }
+    for (Map.Entry<Integer, Awaited> e : awaited.entrySet()) {
+      Awaited a = e.getValue();
+      if (state.nowMs - a.sinceMs() < watchedForMs) {
+        continue;
+      }
+      int c = e.getKey();
+      long t = a.request().timestamp();
+      Long inOrder = ordering.get(c);
+      if ((inOrder != null && inOrder >= t) || t <= committedUpTo(c)) {
+        continue;
+      }
+      if (relayTooSoon(c)) {
+        relayDeferred.add(c);
+      } else {
+        relay(c, a.request());
+      }
+    }
+    if (relayDeferred.isEmpty()) {
       return;
     }
     for (Iterator<Integer> it = relayDeferred.iterator(); it.hasNext(); ) {
@@ -293,6 +328,10 @@ final class Requests {
    * authenticate: suspect the client for a while.
    */
   void suspect(int clientId) {
+    if (!suspected(clientId)) {
+      log.info("replica {}: suspects client {} in view {}: a pre-prepare carried a request of it whose MAC for this"
+          + " replica does not check", state.id, clientId, state.view);
+    }
     suspectUntilMs.put(clientId, state.nowMs + SUSPICION_VIEW_CHANGE_TIMEOUTS * state.settings.viewChangeTimeoutMs());
   }
 

@@ -83,4 +83,38 @@ class RelayTest {
     backup.tick(INTERVAL + 20);
     assertEquals(List.of(), relayed(backup), "being ordered already: relaying it would be wasted");
   }
+
+  /**
+   * A request the client sent to every replica is only watched by a backup, since the primary has
+   * it from the client; but a primary may hold a request until backups relay it (it could not
+   * authenticate it, or suspects its client), and the client retransmits later than the backups'
+   * timer runs out. Not pre-prepared halfway to the timeout, it is relayed, once.
+   */
+  @Test
+  void aWatchedRequestNotPrePreparedHalfwayToTheTimeoutIsRelayedOnce() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "sent to all");
+    backup.onClientRequestSentToAll(r, CoreFixture.parse(r));
+    long half = backup.requestTimeoutMs() / 2;
+    assertEquals(List.of(), relayed(backup), "the primary has it from the client");
+    backup.tick(half - TestReplica.TICK_MS);
+    assertEquals(List.of(), relayed(backup), "still well within the timer: only watched");
+    backup.tick(half + TestReplica.TICK_MS);
+    assertEquals(List.of(1L), relayed(backup), "halfway to the timeout and not pre-prepared: relayed");
+    backup.tick(2 * half - TestReplica.TICK_MS);
+    assertEquals(List.of(), relayed(backup), "relayed once, not at every tick");
+  }
+
+  @Test
+  void aWatchedRequestPrePreparedInTimeIsNeverRelayed() {
+    CoreFixture fx = new CoreFixture(4, ProtocolSettings.defaults());
+    TestReplica backup = fx.core(1, new RecordingApp());
+    SignedRequest r = fx.request(0, 1, "sent to all");
+    backup.onClientRequestSentToAll(r, CoreFixture.parse(r));
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(r)));
+    backup.takeEffects();
+    backup.tick(backup.requestTimeoutMs() - TestReplica.TICK_MS);
+    assertEquals(List.of(), relayed(backup));
+  }
 }

@@ -177,4 +177,29 @@ class SuspectClientTest {
     assertEquals(1, last.size());
     assertEquals(List.of(clients.contains(2) ? 3 : 2), clientsOf(last.get(0)), "the other one, leading the next batch");
   }
+
+  /**
+   * A backup that suspects a client relays its requests at once, even those the client sent to
+   * every replica: a primary that suspects the client too orders them only once backups relay
+   * them, and waiting for the client's retransmission outlasts the backups' timer. Seen when
+   * honest clients' first requests reached the primary with MACs for few replicas (their sessions
+   * were still coming up): after the primary crashed, every new primary held those clients'
+   * requests and the group changed view again and again.
+   */
+  @Test
+  void aBackupRelaysASuspectedClientsRequestAtOnceThoughTheClientSentItToAll() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = fx.core(1, new RecordingApp());
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    assertEquals(1, backup.suspectedClients());
+    backup.takeEffects();
+    SignedRequest suspectedNext = fx.request(2, 2, "y");
+    backup.onClientRequestSentToAll(suspectedNext, CoreFixture.parse(suspectedNext));
+    SignedRequest other = fx.request(3, 1, "z");
+    backup.onClientRequestSentToAll(other, CoreFixture.parse(other));
+    List<Integer> relayedClients = backup.takeEffects().messages().stream().filter(o -> o.to() == 0)
+        .map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasForwardedRequest)
+        .map(m -> CoreFixture.parse(m.getForwardedRequest().getRequest()).getClientId()).toList();
+    assertEquals(List.of(2), relayedClients, "the suspected client's request goes to the primary; the other is watched");
+  }
 }

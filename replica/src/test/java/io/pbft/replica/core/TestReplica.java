@@ -187,6 +187,11 @@ final class TestReplica {
     return core.suspectedClients();
   }
 
+  /** How long a request may wait here before this replica suspects its primary. */
+  long requestTimeoutMs() {
+    return core.requestTimeoutMs();
+  }
+
   long viewChangesStarted() {
     return core.viewChangesStarted();
   }
