@@ -69,6 +69,10 @@ final class DemoCommand implements Callable<Integer> {
       description = "Seed of the traitor's random choices (default ${DEFAULT-VALUE}).")
   long traitorSeed;
 
+  @Option(names = "--keep-logs", description = "Keep the demo's temporary directory (each replica's log and GC log, "
+      + "keys, cluster file) and print where it is.")
+  boolean keepLogs;
+
   @Override
   public Integer call() throws Exception {
     if (ops < 1) {
@@ -80,6 +84,9 @@ final class DemoCommand implements Callable<Integer> {
     int traitorAt = traitorPlace();
     PrintWriter err = spec.commandLine().getErr();
     try (LocalCluster cluster = LocalCluster.create("demo", err)) {
+      if (keepLogs) {
+        cluster.keepDirectory();
+      }
       // The demo's replicas live for seconds: the C1 compiler alone has them compiled at once,
       // where the full tiered JIT keeps two cores busy for most of a minute (docs/PERFORMANCE.md).
       cluster.jvmFlags(List.of("-XX:TieredStopAtLevel=1"));

@@ -54,6 +54,11 @@ public final class PbftClient implements AutoCloseable {
   static final int BACKOFF_CAP = 8;
   /** With MACs, how long the first request waits for sessions with every replica to come up. */
   static final long SESSIONS_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+  /**
+   * With MACs, after {@link #SESSIONS_WAIT_NANOS}, how often the first request checks again
+   * whether sessions with a quorum are up, for as long as a handshake may take.
+   */
+  static final long SESSIONS_RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
   private static final Duration MIN_HANDSHAKE_TIMEOUT = Duration.ofSeconds(5);
 
   private final ClusterConfig config;
@@ -61,6 +66,8 @@ public final class PbftClient implements AutoCloseable {
   private final Ed25519Keys keys;
   private final long requestTimeoutNanos;
   private final long operationTimeoutNanos;
+  /** How long a session handshake may take before the session starts over. */
+  private final long handshakeTimeoutNanos;
   private final int queueCapacity;
   private final ClusterChannels channels;
   private final boolean ownsChannels;
@@ -117,6 +124,7 @@ public final class PbftClient implements AutoCloseable {
     this.nextTimestamp = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
     SecureRandom random = new SecureRandom();
     long handshakeTimeout = Math.max(MIN_HANDSHAKE_TIMEOUT.toNanos(), requestTimeoutNanos * BACKOFF_CAP);
+    this.handshakeTimeoutNanos = handshakeTimeout;
     long retryDelay = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
     this.sessions = new ReplicaSession[config.n()];
     for (ReplicaInfo r : config.replicas()) {
@@ -296,7 +304,23 @@ public final class PbftClient implements AutoCloseable {
         return;
       }
       long now = System.nanoTime();
-      if (op.waitingForSessions && now - op.deadlineNanos < 0) {
+      if (op.waitingForSessions && now - op.deadlineNanos < 0 && sessionsUp() < sessionQuorum()
+          && now - op.startNanos < handshakeTimeoutNanos) {
+        // Fewer than 2f + 1 sessions: the request would carry MACs for too few replicas. Each
+        // backup without an entry prepares its batch only once the primary and f backups that
+        // have one vouch for it; with f or fewer such backups (and slow handshakes at a cold start
+        // left clients with a session to the primary alone) no batch holding it could prepare
+        // until the client's own copies reached the backups, and every batch after it waited
+        // too: the backups changed view. Wait on while the handshakes may still finish.
+        for (ReplicaSession s : sessions) {
+          s.connect();
+        }
+        if (!scheduleLocked(op, SESSIONS_RECHECK_NANOS)) {
+          current = null;
+          after.add(() -> op.future.completeExceptionally(
+              new PbftException("client " + clientId + ": the cluster channels were closed")));
+        }
+      } else if (op.waitingForSessions && now - op.deadlineNanos < 0) {
         if (!sendFirstLocked(op)) { // some sessions are still not up: send anyway
           current = null;
           after.add(() -> op.future.completeExceptionally(
@@ -386,7 +410,9 @@ public final class PbftClient implements AutoCloseable {
     boolean flagged = false;
     synchronized (lock) {
       if (current != null && current.waitingForSessions) {
-        if (sessionsUp() == sessions.length) {
+        int up = sessionsUp();
+        if (up == sessions.length
+            || (up >= sessionQuorum() && System.nanoTime() - current.startNanos >= SESSIONS_WAIT_NANOS)) {
           if (current.timer != null) {
             current.timer.cancel(false);
           }
@@ -418,6 +444,11 @@ public final class PbftClient implements AutoCloseable {
   }
 
   /** How many replica sessions are up now (diagnostics and tests). */
+  /** 2f + 1: with MACs for that many replicas a request's batch prepares with f of them faulty. */
+  private int sessionQuorum() {
+    return config.n() - config.f();
+  }
+
   int sessionsUp() {
     int up = 0;
     for (ReplicaSession s : sessions) {

@@ -46,6 +46,8 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
   final AtomicInteger requestsSentToAll = new AtomicInteger();
   final AtomicInteger repliesSent = new AtomicInteger();
   final AtomicInteger rejections = new AtomicInteger();
+  /** Per request received, how many replicas its authenticator had a MAC for, in arrival order. */
+  final java.util.List<Integer> authenticatorSizes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   FakeReplica(int id, Ed25519Keys keys, FakeCluster cluster) {
     this.id = id;
@@ -138,6 +140,7 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
           return;
         }
         requestsReceived.incrementAndGet();
+        authenticatorSizes.add(signed.getAuthenticatorCount());
         Request request;
         try {
           request = Request.parseFrom(signed.getRequest());

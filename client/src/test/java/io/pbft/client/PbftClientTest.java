@@ -323,6 +323,25 @@ class PbftClientTest {
     }
   }
 
+  /**
+   * With sessions to fewer than 2f + 1 replicas, a request would carry MACs for too few of them:
+   * backups without an entry prepare its batch only once the primary and f backups vouch for it,
+   * and a cluster at a cold start changed view over it. The first request waits for a quorum of
+   * sessions, past the usual short wait for all of them.
+   */
+  @Test
+  void theFirstRequestWaitsForSessionsWithAQuorumOfReplicas() throws Exception {
+    FakeCluster cluster = echoCluster(1);
+    for (int r = 2; r < 4; r++) {
+      cluster.behave(r, FakeCluster.Behavior.SLOW_HANDSHAKE); // up only after PbftClient.SESSIONS_WAIT_NANOS
+    }
+    PbftClient client = client(cluster, 0, Duration.ofSeconds(60), Duration.ofSeconds(120));
+    assertEquals("echo:x", string(client.invokeBlocking(bytes("x"))));
+    List<Integer> atPrimary = cluster.replica(0).authenticatorSizes;
+    assertEquals(1, atPrimary.size(), "the primary got it once: " + atPrimary);
+    assertTrue(atPrimary.get(0) >= 3, "the primary's copy has MACs for 2f + 1 = 3 replicas or more: " + atPrimary);
+  }
+
   @Test
   void allReplicasSilentTimesOut() throws Exception {
     FakeCluster cluster = echoCluster(1);
