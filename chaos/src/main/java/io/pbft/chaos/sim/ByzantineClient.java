@@ -3,7 +3,6 @@ package io.pbft.chaos.sim;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.config.Authentication;
-import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.Signer;
 import io.pbft.proto.Reply;
 import io.pbft.proto.Request;
@@ -163,7 +162,7 @@ abstract class ByzantineClient {
     }
     SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
     for (int r = 0; r < config.replicas(); r++) {
-      RequestMac entry = RequestMacs.entry(r, ClusterKeys.requestKey(id, r), request);
+      RequestMac entry = ClusterKeys.macEntry(config.fastCrypto(), id, r, request);
       if (!validAt.contains(r)) {
         byte[] mac = entry.getMac().toByteArray();
         mac[0] ^= 1;

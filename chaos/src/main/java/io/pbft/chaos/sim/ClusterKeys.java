@@ -10,6 +10,7 @@ import com.google.protobuf.ByteString;
 import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.RequestMacs;
+import io.pbft.proto.RequestMac;
 import io.pbft.crypto.SessionHandshake;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -83,8 +84,28 @@ public record ClusterKeys(List<Ed25519Keys> replicas, List<Ed25519Keys> clients)
    * run's generators. Real clients agree one per session in the signed handshake.
    */
   public static SessionHandshake.SessionKey requestKey(int client, int replica) {
-    byte[] key = Digests.sha256(("pbft sim request key " + client + " " + replica)
-        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    return new SessionHandshake.SessionKey(ByteString.copyFrom(key, 0, RequestMacs.KEY_ID_BYTES), key);
+    return REQUEST_KEYS.computeIfAbsent(((long) client << 32) | (replica & 0xffffffffL), k -> {
+      byte[] key = Digests.sha256(("pbft sim request key " + client + " " + replica)
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      return new SessionHandshake.SessionKey(ByteString.copyFrom(key, 0, RequestMacs.KEY_ID_BYTES), key);
+    });
+  }
+
+  /** Request keys by (client, replica): pure functions of the pair, so every simulation shares them. */
+  private static final java.util.concurrent.ConcurrentHashMap<Long, SessionHandshake.SessionKey> REQUEST_KEYS =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Client {@code client}'s authenticator entry for replica {@code replica}: HMAC-SHA256 under
+   * their request key, or with {@code fastCrypto} the simulator's stand-in ({@link
+   * FastSignatures#requestMac}), which the simulation's verifiers then check.
+   */
+  static RequestMac macEntry(boolean fastCrypto, int client, int replica, ByteString request) {
+    SessionHandshake.SessionKey key = requestKey(client, replica);
+    if (!fastCrypto) {
+      return RequestMacs.entry(replica, key, request);
+    }
+    return RequestMac.newBuilder().setReplicaId(replica).setKeyId(key.keyId())
+        .setMac(ByteString.copyFrom(FastSignatures.requestMac(key.key(), request))).build();
   }
 }

@@ -1,7 +1,6 @@
 package io.pbft.chaos.sim;
 
 import io.pbft.config.Authentication;
-import io.pbft.crypto.RequestMacs;
 import io.pbft.proto.RequestMac;
 import java.util.Set;
 
@@ -106,7 +105,7 @@ final class SimClient {
     Set<Integer> spoiled = config.badMacs().getOrDefault(id, Set.of());
     SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
     for (int r = 0; r < config.replicas(); r++) {
-      RequestMac entry = RequestMacs.entry(r, ClusterKeys.requestKey(id, r), request);
+      RequestMac entry = ClusterKeys.macEntry(config.fastCrypto(), id, r, request);
       if (spoiled.contains(r)) {
         byte[] mac = entry.getMac().toByteArray();
         mac[0] ^= 1;

@@ -1,6 +1,6 @@
 package io.pbft.chaos.sim;
 
-import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.ByteString;
 import io.pbft.crypto.Signer;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedRequest;
@@ -11,11 +11,14 @@ import io.pbft.replica.execution.Execution;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.node.InlineReplica;
+import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.verify.ParsedPayloads;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -69,6 +72,16 @@ final class SimReplica {
   private long highestViewChangeSigned = -1;
   private long highestNewViewSent = -1;
   private SimRecorder recorder = SimRecorder.NONE;
+  /**
+   * Parses what this replica sends; the simulation's verifiers share it, so that its receivers
+   * find each message parsed already.
+   */
+  private Function<ByteString, ParsedPayloads.Parsed> payloads = ParsedPayloads::parseNow;
+
+  /** Parses what this replica sends as {@code verifier} parses what replicas receive. */
+  void parseWith(InboundVerifier verifier) {
+    payloads = verifier::parse;
+  }
 
   SimReplica(int id, int n, String label, Supplier<ReplicaCore> cores, SimulationConfig.ExecutionFactory executions,
       Supplier<RecordingStateMachine> apps,
@@ -343,10 +356,8 @@ final class SimReplica {
 
   /** Parses an outgoing message once, for the network's fault rules and the checkers' records. */
   private ReplicaMessage inspect(Effects.Outgoing out) {
-    ReplicaMessage parsed;
-    try {
-      parsed = ReplicaMessage.parseFrom(out.message().getPayload());
-    } catch (InvalidProtocolBufferException e) {
+    ReplicaMessage parsed = payloads.apply(out.message().getPayload()).message();
+    if (parsed == null) {
       if (!traitor) {
         violation.accept(label + " sent a message that does not parse");
       }

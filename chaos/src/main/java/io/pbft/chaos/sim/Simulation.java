@@ -127,8 +127,8 @@ public final class Simulation implements SimNetwork.Receiver {
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
-    this.verifier = config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()))
-        : new InboundVerifier(cluster);
+    this.verifier = (config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()), FastSignatures::requestMac)
+        : new InboundVerifier(cluster)).parsingOnce();
     for (int i = 0; i < n; i++) {
       int replica = i;
       verifiers.add(verifier.forReplica(i, (client, keyId) -> {
@@ -216,6 +216,7 @@ public final class Simulation implements SimNetwork.Receiver {
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
         config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation);
     r.record(recorder);
+    r.parseWith(verifier);
     Faults.Skew skew = config.faults().skewOf(i);
     if (skew != null) {
       r.skewClock(skew.offsetMs(), skew.rate());

@@ -78,4 +78,24 @@ class FastSignaturesTest {
     assertEquals(withEd25519.opsCompleted(), fast.opsCompleted());
     assertEquals(80, fast.opsCompleted());
   }
+
+  /**
+   * In fast-crypto runs requests' MACs are the keyed hash too: an entry checks at the replica
+   * whose session key made it, under that key only, and a verifier of the simulation's kind
+   * refuses an entry made for another replica.
+   */
+  @Test
+  void aFastRequestMacChecksUnderItsSessionKeyOnly() {
+    com.google.protobuf.ByteString request = com.google.protobuf.ByteString.copyFromUtf8("client 1 t=5 put k v");
+    io.pbft.proto.RequestMac forReplica2 = ClusterKeys.macEntry(true, 1, 2, request);
+    assertEquals(32, forReplica2.getMac().size(), "the size of an HMAC-SHA256");
+    assertArrayEquals(forReplica2.getMac().toByteArray(),
+        FastSignatures.requestMac(ClusterKeys.requestKey(1, 2).key(), request));
+    assertFalse(java.util.Arrays.equals(forReplica2.getMac().toByteArray(),
+        FastSignatures.requestMac(ClusterKeys.requestKey(1, 3).key(), request)), "another session's key");
+    assertFalse(java.util.Arrays.equals(forReplica2.getMac().toByteArray(),
+        FastSignatures.requestMac(ClusterKeys.requestKey(1, 2).key(), request.concat(request))), "other bytes");
+    assertFalse(java.util.Arrays.equals(forReplica2.getMac().toByteArray(),
+        ClusterKeys.macEntry(false, 1, 2, request).getMac().toByteArray()), "not the HMAC of real runs");
+  }
 }

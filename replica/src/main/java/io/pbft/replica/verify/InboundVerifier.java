@@ -18,10 +18,12 @@ import io.pbft.proto.ViewChange;
 import io.pbft.proto.Request;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -51,6 +53,10 @@ public final class InboundVerifier {
    * checks cheaper than the cache's own SHA-256 key (the simulator's fast crypto).
    */
   private final SignatureCache cache;
+  /** Computes a request's MAC under a session key: HMAC-SHA256, or the simulator's fast stand-in. */
+  private final BiFunction<byte[], ByteString, byte[]> requestMac;
+  /** Payloads parsed once for every verifier sharing it (the simulator's replicas); null parses each. */
+  private final ParsedPayloads parsed;
   private final ClusterConfig config;
 
   /**
@@ -58,7 +64,7 @@ public final class InboundVerifier {
    * (used with {@code authentication: macs}).
    */
   public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys) {
-    this(config, self, requestKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of);
+    this(config, self, requestKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of, RequestMacs::mac, null);
   }
 
   /**
@@ -66,14 +72,26 @@ public final class InboundVerifier {
    * simulator checks every replica's MACs apart and every signature once).
    */
   public InboundVerifier forReplica(int self, RequestKeys requestKeys) {
-    return new InboundVerifier(config, self, requestKeys, cache, checks);
+    return new InboundVerifier(config, self, requestKeys, cache, checks, requestMac, parsed);
+  }
+
+  /**
+   * This verifier, and every one {@link #forReplica} makes of it, parsing each payload object
+   * once among them (see {@link ParsedPayloads}): for the simulator, whose replicas receive the
+   * same message objects. Not thread-safe.
+   */
+  public InboundVerifier parsingOnce() {
+    return new InboundVerifier(config, self, requestKeys, cache, checks, requestMac, new ParsedPayloads(1 << 12));
   }
 
   private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, SignatureCache cache,
-      Function<byte[], SignatureCheck> checks) {
+      Function<byte[], SignatureCheck> checks, BiFunction<byte[], ByteString, byte[]> requestMac,
+      ParsedPayloads parsed) {
     this.config = config;
+    this.requestMac = requestMac;
     this.checks = checks;
     this.cache = cache;
+    this.parsed = parsed;
     this.authentication = config.authentication();
     this.self = self;
     this.requestKeys = requestKeys;
@@ -105,7 +123,16 @@ public final class InboundVerifier {
    * each time: such checks cost less than keying a cache of them.
    */
   public InboundVerifier(ClusterConfig config, Function<byte[], SignatureCheck> checks) {
-    this(config, -1, RequestKeys.NONE, null, checks);
+    this(config, checks, RequestMacs::mac);
+  }
+
+  /**
+   * As {@link #InboundVerifier(ClusterConfig, Function)}, with requests' MACs computed by {@code
+   * requestMac} (key, request bytes) instead of HMAC-SHA256: the simulator's fast crypto.
+   */
+  public InboundVerifier(ClusterConfig config, Function<byte[], SignatureCheck> checks,
+      BiFunction<byte[], ByteString, byte[]> requestMac) {
+    this(config, -1, RequestKeys.NONE, null, checks, requestMac, null);
   }
 
   public boolean knownClient(int clientId) {
@@ -152,13 +179,12 @@ public final class InboundVerifier {
     if (!replicaSigned(signed)) {
       return Verdict.rejected(Rejection.BAD_SIGNATURE, "claims sender " + sender);
     }
-    ReplicaMessage message;
-    try {
-      message = ReplicaMessage.parseFrom(signed.getPayload());
-    } catch (InvalidProtocolBufferException e) {
+    ParsedPayloads.Parsed payload = parse(signed.getPayload());
+    ReplicaMessage message = payload.message();
+    if (message == null) {
       return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
     }
-    if (hasUnknownFields(message)) {
+    if (payload.unknownFields()) {
       return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a " + message.getBodyCase() + " payload");
     }
     // Cheap checks before the embedded signatures: a message of a valid sender could otherwise
@@ -355,8 +381,17 @@ public final class InboundVerifier {
     if (!replicaSigned(m)) {
       return null;
     }
+    return parsed == null ? parseOnly(m.getPayload()) : parsed.parse(m.getPayload()).message();
+  }
+
+  /** A payload parsed and checked for unknown fields, through the shared memory if there is one. */
+  public ParsedPayloads.Parsed parse(ByteString payload) {
+    return parsed == null ? ParsedPayloads.parseNow(payload) : parsed.parse(payload);
+  }
+
+  private static ReplicaMessage parseOnly(ByteString payload) {
     try {
-      return ReplicaMessage.parseFrom(m.getPayload());
+      return ReplicaMessage.parseFrom(payload);
     } catch (InvalidProtocolBufferException e) {
       return null;
     }
@@ -438,7 +473,7 @@ public final class InboundVerifier {
         return false;
       }
       byte[] key = requestKeys.key(clientId, entry.getKeyId());
-      return key != null && RequestMacs.verify(key, signed.getRequest(), entry.getMac());
+      return key != null && MessageDigest.isEqual(requestMac.apply(key, signed.getRequest()), entry.getMac().toByteArray());
     }
     return false;
   }

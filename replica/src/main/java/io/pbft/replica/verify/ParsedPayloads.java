@@ -1,0 +1,61 @@
+package io.pbft.replica.verify;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.proto.ReplicaMessage;
+
+/**
+ * Replica message payloads parsed and checked for unknown fields once per payload object, for
+ * verifiers that see the very same bytes: the simulator hands one signed message to every
+ * replica it is addressed to, and each would otherwise parse it and walk it for unknown fields
+ * again (about a sixth of a simulated run). A payload is known by its identity, not its content:
+ * two equal payloads parse alike, so a miss costs only the work it would have cost anyway, and a
+ * hit returns an immutable message. Not thread-safe: one per simulation, whose replicas run on
+ * one thread. Replicas over the network parse each payload they receive once and need none.
+ */
+public final class ParsedPayloads {
+  /** A payload parsed: its message, or null if it does not parse; and whether any part has unknown fields. */
+  public record Parsed(ReplicaMessage message, boolean unknownFields) {}
+
+  private final ByteString[] keys;
+  private final Parsed[] values;
+  private final int mask;
+
+  /** Remembers up to {@code slots} payloads (a power of two), the newest in each slot. */
+  public ParsedPayloads(int slots) {
+    if (Integer.bitCount(slots) != 1) {
+      throw new IllegalArgumentException("slots must be a power of two, got " + slots);
+    }
+    keys = new ByteString[slots];
+    values = new Parsed[slots];
+    mask = slots - 1;
+  }
+
+  /** {@code payload} parsed, from memory if this very object was parsed before. */
+  public Parsed parse(ByteString payload) {
+    int slot = mix(System.identityHashCode(payload)) & mask;
+    if (keys[slot] == payload) {
+      return values[slot];
+    }
+    Parsed p = parseNow(payload);
+    keys[slot] = payload;
+    values[slot] = p;
+    return p;
+  }
+
+  /** Parses {@code payload} without remembering it. */
+  public static Parsed parseNow(ByteString payload) {
+    ReplicaMessage m;
+    try {
+      m = ReplicaMessage.parseFrom(payload);
+    } catch (InvalidProtocolBufferException e) {
+      return new Parsed(null, false);
+    }
+    return new Parsed(m, InboundVerifier.hasUnknownFields(m));
+  }
+
+  private static int mix(int h) {
+    h *= 0x9E3779B9;
+    return h ^ (h >>> 16);
+  }
+}
