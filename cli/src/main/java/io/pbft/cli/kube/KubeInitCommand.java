@@ -105,6 +105,10 @@ public final class KubeInitCommand implements Callable<Integer> {
     }
     PrintWriter o = spec.commandLine().getOut();
     List<Path> copied = copyTree(configFrom, out);
+    if (!Files.isRegularFile(out.resolve("cluster.yaml"))) {
+      throw CliException.usage("no cluster.yaml in " + configFrom + ": is the ConfigMap pbft-config there "
+          + "(deploy/kubernetes/make-secrets.sh, kubectl apply -k)?");
+    }
     String secret = secretPrefix + id;
     Map<String, byte[]> data = fetchSecret(secret);
     if (!data.containsKey(SIGNING_KEY)) {

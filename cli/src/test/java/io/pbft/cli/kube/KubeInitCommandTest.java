@@ -121,4 +121,14 @@ class KubeInitCommandTest {
     assertTrue(err.toString().contains("no Secret pbft-test/pbft-replica-0 (404)"), err.toString());
     assertTrue(err.toString().contains("make-secrets.sh"), err.toString());
   }
+
+  @Test
+  void withoutTheConfigMapItRefusesBeforeAskingForKeys() throws IOException {
+    Files.delete(dir.resolve("config/cluster.yaml"));
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    assertEquals(CliException.USAGE, run(3, out, err), out + "\n" + err);
+    assertTrue(err.toString().contains("no cluster.yaml in"), err.toString());
+    assertEquals(List.of(), asked);
+  }
 }
