@@ -328,6 +328,34 @@ class KubernetesManifestsTest {
   }
 
   @Test
+  void exampleClientJobGetsThroughThePolicyWithItsKeyWhereClusterYamlSaysIt() throws Exception {
+    Setup s = setUp(4);
+    List<JsonNode> docs = render(s.manifests());
+    JsonNode job = YAML.readTree(MANIFESTS.resolve("examples/kv-client-job.yaml").toFile());
+    JsonNode podLabels = job.path("spec").path("template").path("metadata").path("labels");
+    int grpcPort = containerPort(container(one(docs, "StatefulSet").path("spec").path("template").path("spec")
+        .path("containers"), "replica"), "grpc");
+    boolean admitted = false;
+    for (JsonNode rule : one(docs, "NetworkPolicy").path("spec").path("ingress")) {
+      boolean port = false;
+      for (JsonNode p : rule.path("ports")) {
+        port |= p.path("port").asInt() == grpcPort;
+      }
+      for (JsonNode from : rule.path("from")) {
+        admitted |= port && !from.has("namespaceSelector") && matches(from.path("podSelector").path("matchLabels"), podLabels);
+      }
+    }
+    assertTrue(admitted, "the example client may reach the replicas' port");
+    JsonNode sources = job.path("spec").path("template").path("spec").path("volumes").path(0).path("projected")
+        .path("sources");
+    JsonNode map = sources.path(0).path("configMap");
+    assertEquals(one(docs, "ConfigMap").path("metadata").path("name").asText(), map.path("name").asText());
+    assertEquals("cluster.yaml", map.path("items").path(0).path("path").asText());
+    assertEquals(s.config().client(0).keyFile(), sources.path(1).path("secret").path("items").path(0).path("path").asText(),
+        "the client's key lies where cluster.yaml says");
+  }
+
+  @Test
   void makeSecretsRefusesAConfigurationWhosePeersAreNotThePods() throws Exception {
     Path keys = dir.resolve("keys");
     assertEquals(0, pbft("keygen", "--replicas", "4", "--clients", "1", "--out", keys.toString()));
