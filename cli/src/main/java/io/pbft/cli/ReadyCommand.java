@@ -1,6 +1,6 @@
 package io.pbft.cli;
 
-import io.pbft.cli.kube.CatchUp;
+import io.pbft.cli.kube.CaughtUp;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.proto.StatusResponse;
@@ -19,7 +19,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pbft ready}: exit 0 only when this replica answers and has caught up with its group
- * ({@link CatchUp}). A readiness probe, where {@code pbft health} is a liveness one: a replica
+ * ({@link CaughtUp}). A readiness probe, where {@code pbft health} is a liveness one: a replica
  * that serves but is still fetching state is healthy and not ready.
  */
 @Command(name = "ready", mixinStandardHelpOptions = true,
@@ -88,7 +88,7 @@ final class ReadyCommand implements Callable<Integer> {
       }
     }
     long lag = lagMax != null ? lagMax : cfg.protocol().checkpointInterval();
-    CatchUp.Verdict v = CatchUp.judge(own, storageFailed, peers, cfg.n(), cfg.f(), lag);
+    CaughtUp.Verdict v = CaughtUp.judge(own, storageFailed, peers, cfg.n(), cfg.f(), lag);
     if (!quiet) {
       PrintWriter out = spec.commandLine().getOut();
       out.println("replica " + id + (v.caughtUp() ? " is ready: " : " is not ready: ") + v.reason());

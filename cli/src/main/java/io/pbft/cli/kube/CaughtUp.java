@@ -15,8 +15,8 @@ import java.util.OptionalLong;
  * it is at most {@code lagMax} (by default one checkpoint interval, the granularity of state
  * transfer, section 4.3 of the paper) behind the target, and its storage has not failed.
  */
-public final class CatchUp {
-  private CatchUp() {}
+public final class CaughtUp {
+  private CaughtUp() {}
 
   /** The answer, with the reason in words (printed by {@code pbft ready}). */
   public record Verdict(boolean caughtUp, String reason) {}
