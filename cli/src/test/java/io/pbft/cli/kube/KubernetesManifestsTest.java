@@ -179,7 +179,8 @@ class KubernetesManifestsTest {
     // readiness means caught up; liveness is the gRPC health service
     JsonNode readiness = replica.path("readinessProbe");
     assertTrue(String.join(" ", texts(readiness.path("exec").path("command"))).contains(" ready"), readiness.toString());
-    assertEquals(grpcPort, replica.path("livenessProbe").path("grpc").path("port").asInt());
+    assertTrue(String.join(" ", texts(replica.path("livenessProbe").path("exec").path("command"))).contains(" health"),
+        "liveness is the gRPC health check the image's HEALTHCHECK runs");
 
     // one PersistentVolumeClaim per pod, mounted where the replica keeps its state
     JsonNode claim = spec.path("volumeClaimTemplates").path(0);
@@ -315,6 +316,16 @@ class KubernetesManifestsTest {
     volume.path("configMap").path("items").forEach(i -> paths.put(i.path("key").asText(), i.path("path").asText()));
     assertEquals(Map.of("cluster.yaml", "cluster.yaml", "ca.crt", "tls/ca.crt"), paths,
         "the layout keygen writes, relative to cluster.yaml");
+    // Once keygen writes a tls section, its paths are the ones the pod lays out.
+    JsonNode tls = YAML.readTree(map.path("data").path("cluster.yaml").asText()).path("tls");
+    if (!tls.isMissingNode()) {
+      assertEquals(paths.get("ca.crt"), tls.path("caCertFile").asText(), "cluster.yaml's CA is where the pod has it");
+      for (JsonNode r : tls.path("replicas")) {
+        int id = r.path("id").asInt();
+        assertEquals(String.format(KubeInitCommand.ITEMS.get("tls.crt"), id), r.path("certFile").asText());
+        assertEquals(String.format(KubeInitCommand.ITEMS.get("tls.key"), id), r.path("keyFile").asText());
+      }
+    }
     JsonNode replica = container(pod.path("containers"), "replica");
     JsonNode init = container(pod.path("initContainers"), "kube-init");
     String config = env(replica, "PBFT_CONFIG").path("value").asText();
