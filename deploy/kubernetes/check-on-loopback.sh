@@ -110,7 +110,8 @@ echo "check-on-loopback: all four pods healthy and ready"
 kill "${replica_pid[2]}"; wait "${replica_pid[2]}" 2>/dev/null || true
 (pod 2 health.sh) >/dev/null 2>&1 && fail "a stopped replica is healthy"
 java -Xmx256m -jar "$jar" --log-level WARN bench --config keys/cluster.yaml --clients 8 --duration 10 --warmup 2 \
-  2>/dev/null | grep 'end view' || fail "bench against three replicas"
+  > bench.out 2>&1 || { cat bench.out >&2; fail "bench against three replicas"; }
+grep 'end view' bench.out
 start 2
 sleep 3
 out="$(pod 2 ready.sh 2>&1)" || true
