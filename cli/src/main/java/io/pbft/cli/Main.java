@@ -24,7 +24,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 @Command(name = "pbft", mixinStandardHelpOptions = true, version = "pbft 0.1.0",
     description = "Byzantine fault tolerant replicated key-value store (PBFT).",
     subcommands = {KeygenCommand.class, ReplicaCommand.class, KvCommand.class, StatusCommand.class,
-        BenchCommand.class, DemoCommand.class, HealthCommand.class, io.pbft.cli.chaos.ChaosCommand.class},
+        BenchCommand.class, DemoCommand.class, HealthCommand.class, ReadyCommand.class,
+        io.pbft.cli.kube.KubeInitCommand.class, io.pbft.cli.chaos.ChaosCommand.class},
     commandListHeading = "%nCommands:%n",
     footer = {"", "Exit codes: 0 ok, 1 operation failed, 2 bad arguments or configuration.",
         "Log level: --log-level LEVEL or PBFT_LOG_LEVEL (default INFO); logs go to stderr."})
