@@ -10,12 +10,33 @@ import io.pbft.proto.ReplicaMessage;
  * replica it is addressed to, and each would otherwise parse it and walk it for unknown fields
  * again (about a sixth of a simulated run). A payload is known by its identity, not its content:
  * two equal payloads parse alike, so a miss costs only the work it would have cost anyway, and a
- * hit returns an immutable message. Not thread-safe: one per simulation, whose replicas run on
+ * hit returns an immutable message. Not thread-safe (nor is a Parsed): one per simulation, whose replicas run on
  * one thread. Replicas over the network parse each payload they receive once and need none.
  */
 public final class ParsedPayloads {
-  /** A payload parsed: its message, or null if it does not parse; and whether any part has unknown fields. */
-  public record Parsed(ReplicaMessage message, boolean unknownFields) {}
+  /**
+   * A payload parsed: its message, or null if it does not parse; and whether any part has unknown
+   * fields, found out on first asking (a message embedded in another is only parsed, not checked).
+   */
+  public static final class Parsed {
+    private final ReplicaMessage message;
+    private byte unknownFields = -1;
+
+    Parsed(ReplicaMessage message) {
+      this.message = message;
+    }
+
+    public ReplicaMessage message() {
+      return message;
+    }
+
+    public boolean unknownFields() {
+      if (unknownFields < 0) {
+        unknownFields = (byte) (message != null && InboundVerifier.hasUnknownFields(message) ? 1 : 0);
+      }
+      return unknownFields == 1;
+    }
+  }
 
   private final ByteString[] keys;
   private final Parsed[] values;
@@ -45,13 +66,11 @@ public final class ParsedPayloads {
 
   /** Parses {@code payload} without remembering it. */
   public static Parsed parseNow(ByteString payload) {
-    ReplicaMessage m;
     try {
-      m = ReplicaMessage.parseFrom(payload);
+      return new Parsed(ReplicaMessage.parseFrom(payload));
     } catch (InvalidProtocolBufferException e) {
-      return new Parsed(null, false);
+      return new Parsed(null);
     }
-    return new Parsed(m, InboundVerifier.hasUnknownFields(m));
   }
 
   private static int mix(int h) {
