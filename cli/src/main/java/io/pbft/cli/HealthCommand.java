@@ -6,7 +6,10 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.pbft.client.ClientTls;
 import io.pbft.config.ClusterConfig;
+import java.nio.file.Files;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -32,7 +35,8 @@ final class HealthCommand implements Callable<Integer> {
   String address;
 
   @Option(names = "--config", paramLabel = "FILE", defaultValue = "${env:PBFT_CONFIG}",
-      description = "With --id instead of --address: the replica's port comes from this file (env PBFT_CONFIG).")
+      description = {"With --id instead of --address: the replica's port comes from this file (env PBFT_CONFIG).",
+          "With TLS on in it, the check is made over TLS, the replica authenticated against its CA."})
   Path config;
 
   @Option(names = "--id", paramLabel = "I", defaultValue = "${env:PBFT_ID}",
@@ -67,7 +71,11 @@ final class HealthCommand implements Callable<Integer> {
       host = host.substring(1, host.length() - 1);
     }
     PrintWriter out = spec.commandLine().getOut();
-    ManagedChannel channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    // With TLS on in the configuration (--config or PBFT_CONFIG), the replica is checked against its
+    // CA; the health service asks for no certificate of the caller.
+    SslContext tls = config != null && Files.isReadable(config) ? ClientTls.context(Configs.load(config), null) : null;
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
+    ManagedChannel channel = (tls != null ? builder.sslContext(tls) : builder.usePlaintext()).build();
     try {
       HealthCheckResponse r = HealthGrpc.newBlockingStub(channel)
           .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
@@ -79,10 +87,20 @@ final class HealthCommand implements Callable<Integer> {
       return r.getStatus() == HealthCheckResponse.ServingStatus.SERVING ? 0 : CliException.FAILED;
     } catch (StatusRuntimeException e) {
       throw CliException.failed(target + " is not healthy: " + e.getStatus().getCode()
-          + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"));
+          + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")")
+          + (tlsFailure(e) == null ? "" : " (TLS handshake failed: " + tlsFailure(e) + ")"));
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  private static String tlsFailure(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof javax.net.ssl.SSLException) {
+        return c.getMessage();
+      }
+    }
+    return null;
   }
 
   /** 127.0.0.1 and this container's replica port: from PBFT_LISTEN if it names one, else from the config. */
