@@ -95,12 +95,7 @@ final class HealthCommand implements Callable<Integer> {
   }
 
   private static String tlsFailure(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof javax.net.ssl.SSLException) {
-        return c.getMessage();
-      }
-    }
-    return null;
+    return ClientTls.handshakeFailure(t);
   }
 
   /** 127.0.0.1 and this container's replica port: from PBFT_LISTEN if it names one, else from the config. */

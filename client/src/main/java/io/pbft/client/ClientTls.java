@@ -70,4 +70,23 @@ public final class ClientTls {
   public static SslContext adminContext(ClusterConfig config) {
     return context(config, adminIdentity(config));
   }
+
+  /**
+   * Why a TLS handshake failed, if {@code t} (a gRPC failure's cause) says it did: the innermost
+   * cause, which names the problem ("PKIX path building failed", "No subject alternative names
+   * matching IP address ...") where the outer ones say "General OpenSslEngine problem". Null if
+   * the failure was not a TLS one.
+   */
+  public static String handshakeFailure(Throwable t) {
+    boolean tls = false;
+    Throwable innermost = null;
+    for (Throwable c = t; c != null && c != innermost; c = c.getCause()) {
+      tls |= c instanceof javax.net.ssl.SSLException;
+      innermost = c;
+    }
+    if (!tls) {
+      return null;
+    }
+    return innermost.getMessage() == null ? innermost.getClass().getSimpleName() : innermost.getMessage();
+  }
 }

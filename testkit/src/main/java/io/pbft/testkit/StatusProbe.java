@@ -152,11 +152,9 @@ public final class StatusProbe implements AutoCloseable {
     String d = s.getDescription();
     if (s.getCode() == Status.Code.UNAVAILABLE && s.getCause() != null && s.getCause().getMessage() != null) {
       d = s.getCause().getMessage(); // "Connection refused: ..." says more than "io exception"
-      for (Throwable c = s.getCause(); c != null; c = c.getCause()) {
-        if (c instanceof javax.net.ssl.SSLException) {
-          d = "TLS handshake failed: " + c.getMessage();
-          break;
-        }
+      String tls = ClientTls.handshakeFailure(s.getCause());
+      if (tls != null) {
+        d = "TLS handshake failed: " + tls;
       }
     }
     return s.getCode() + (d == null ? "" : ": " + d);
