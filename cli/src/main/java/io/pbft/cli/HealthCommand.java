@@ -6,6 +6,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.pbft.client.ClientTls;
 import io.pbft.config.ClusterConfig;
@@ -43,6 +44,10 @@ final class HealthCommand implements Callable<Integer> {
       description = "With --config: which replica (env PBFT_ID).")
   Integer id;
 
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "Check over TLS, the replica authenticated against this CA certificate (PEM); default: the CA of --config if it has TLS on.")
+  Path tlsCa;
+
   @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "2000",
       description = "Deadline of the check (default ${DEFAULT-VALUE}).")
   long timeoutMs;
@@ -73,7 +78,13 @@ final class HealthCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     // With TLS on in the configuration (--config or PBFT_CONFIG), the replica is checked against its
     // CA; the health service asks for no certificate of the caller.
-    SslContext tls = config != null && Files.isReadable(config) ? ClientTls.context(Configs.load(config), null) : null;
+    SslContext tls;
+    try {
+      tls = tlsCa != null ? GrpcSslContexts.forClient().trustManager(tlsCa.toFile()).build()
+          : config != null && Files.isReadable(config) ? ClientTls.context(Configs.load(config), null) : null;
+    } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+      throw CliException.usage("--tls-ca " + tlsCa + ": " + e.getMessage());
+    }
     NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
     ManagedChannel channel = (tls != null ? builder.sslContext(tls) : builder.usePlaintext()).build();
     try {
@@ -88,7 +99,9 @@ final class HealthCommand implements Callable<Integer> {
     } catch (StatusRuntimeException e) {
       throw CliException.failed(target + " is not healthy: " + e.getStatus().getCode()
           + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")")
-          + (tlsFailure(e) == null ? "" : " (TLS handshake failed: " + tlsFailure(e) + ")"));
+          + (tlsFailure(e) == null ? "" : " (TLS handshake failed: " + tlsFailure(e) + ")")
+          + (tls == null && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+              ? "; checked without TLS: if the replica has TLS on, give --config FILE or --tls-ca FILE" : ""));
     } finally {
       channel.shutdownNow();
     }
