@@ -179,7 +179,7 @@ public final class ReplicaServer implements AutoCloseable {
         listen != null ? listen : new InetSocketAddress(me.host(), me.port()));
     if (tls != null) {
       // gRPC runs the interceptor added last first: connection accounting wraps the identity check
-      serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity());
+      serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity(config));
     }
     this.server = serverBuilder
         .directExecutor() // handlers only hand work to bounded queues; they never block

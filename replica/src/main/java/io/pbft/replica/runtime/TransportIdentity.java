@@ -29,6 +29,25 @@ final class TransportIdentity implements ServerInterceptor {
   /** The caller's identity; null when it presented no certificate. */
   static final Context.Key<TlsIdentity> CURRENT = Context.key("pbft-tls-identity");
 
+  private final io.pbft.config.ClusterConfig config;
+
+  TransportIdentity(io.pbft.config.ClusterConfig config) {
+    this.config = config;
+  }
+
+  /**
+   * Whether a certificate names an identity of this cluster: a replica id in range, a configured
+   * client or the operator (an existing CA may issue certificates for anything else too).
+   */
+  private boolean known(TlsIdentity who) {
+    return switch (who.kind()) {
+      case REPLICA -> who.id() < config.n();
+      case CLIENT -> config.clients().stream().anyMatch(c -> c.id() == who.id());
+      case OPERATOR -> true;
+      case OTHER -> false;
+    };
+  }
+
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
@@ -38,14 +57,18 @@ final class TransportIdentity implements ServerInterceptor {
     if (method.equals(ReplicaServiceGrpc.getStreamMethod().getFullMethodName())) {
       if (caller == null) {
         refusal = "a peer stream needs a replica certificate from the cluster CA; the caller presented none";
-      } else if (caller.kind() != TlsIdentity.Kind.REPLICA) {
-        refusal = "a peer stream needs a replica certificate; the caller presented one for " + caller;
+      } else if (caller.kind() != TlsIdentity.Kind.REPLICA || !known(caller)) {
+        refusal = "a peer stream needs a replica certificate; the caller presented one for " + caller
+            + " (subject CN must be replica-<id> of a configured replica)";
       }
     } else if (method.equals(ClientServiceGrpc.getStatusMethod().getFullMethodName()) && caller == null) {
       call.close(Status.UNAUTHENTICATED.withDescription("the status RPC answers only callers with a certificate "
           + "from the cluster CA (the operator's, a replica's or a client's); the caller presented none"),
           new Metadata());
       return new ServerCall.Listener<>() { };
+    } else if (method.equals(ClientServiceGrpc.getStatusMethod().getFullMethodName()) && !known(caller)) {
+      refusal = "the status RPC answers only the operator, a replica or a configured client; the caller's "
+          + "certificate names " + caller + " (subject CN must be operator, replica-<id> or client-<id>)";
     }
     if (refusal != null) {
       call.close(Status.PERMISSION_DENIED.withDescription(refusal), new Metadata());

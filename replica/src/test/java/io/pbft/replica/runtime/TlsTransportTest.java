@@ -214,8 +214,8 @@ class TlsTransportTest {
     startReplica();
     Status ended = peerStream(context(config.clientTls(0), config.tlsTrusted()));
     assertEquals(Status.Code.PERMISSION_DENIED, ended.getCode(), ended.toString());
-    assertEquals("a peer stream needs a replica certificate; the caller presented one for client-0",
-        ended.getDescription());
+    assertEquals("a peer stream needs a replica certificate; the caller presented one for client-0 (subject CN must "
+        + "be replica-<id> of a configured replica)", ended.getDescription());
   }
 
   @Test
@@ -269,6 +269,20 @@ class TlsTransportTest {
         e.getStatus().getDescription());
     assertEquals(0, status(context(config.operatorTls(), config.tlsTrusted())).getReplicaId());
     assertEquals(0, status(context(config.clientTls(0), config.tlsTrusted())).getReplicaId());
+  }
+
+  @Test
+  void statusRefusesACertificateOfTheCaForSomeoneElse() throws Exception {
+    startReplica();
+    // an existing CA may issue certificates for anything: only cluster identities are answered
+    TlsMaterial stranger = issued(ca, "web-frontend", List.of(), "frontend");
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+        () -> status(context(stranger, config.tlsTrusted())));
+    assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode());
+    assertTrue(e.getStatus().getDescription().contains("names an unknown identity"), e.getStatus().getDescription());
+    TlsMaterial unlisted = issued(ca, "client-99", List.of(), "client-99");
+    assertEquals(Status.Code.PERMISSION_DENIED, assertThrows(StatusRuntimeException.class,
+        () -> status(context(unlisted, config.tlsTrusted()))).getStatus().getCode());
   }
 
   @Test
