@@ -526,6 +526,7 @@ final class BenchCommand implements Callable<Integer> {
       o.put("mode", mode);
       if (auth != null) {
         o.put("authentication", auth);
+        o.put("tls", cfg.tls().enabled());
       }
       o.put("durable", durable);
       if (wan != null) {
@@ -578,7 +579,7 @@ final class BenchCommand implements Callable<Integer> {
     } else {
       out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values%s)%n", mode, replicaCount,
           unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload,
-          auth == null ? "" : ", authentication: " + auth);
+          auth == null ? "" : ", authentication: " + auth + ", TLS " + (cfg.tls().enabled() ? "on" : "off"));
       if (wan != null) {
         out.printf("network:    network namespaces, every link %s%n", wanConditions());
       }
