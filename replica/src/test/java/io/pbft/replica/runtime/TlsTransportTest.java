@@ -286,6 +286,18 @@ class TlsTransportTest {
   }
 
   @Test
+  void theJdksOwnTlsCompletesTheHandshakeWithTheseCertificates() throws Exception {
+    startReplica();
+    // the replica runs gRPC's default engine (BoringSSL when bundled); a caller on the JDK 17
+    // provider, with the operator's ECDSA P-256 certificate, must get through as well
+    SslContext jdk = GrpcSslContexts.configure(SslContextBuilder.forClient(),
+            io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider.JDK)
+        .trustManager(new ReloadableTrustManager(config.tlsTrusted()))
+        .keyManager(new ReloadableKeyManager(config.operatorTls())).build();
+    assertEquals(0, status(jdk).getReplicaId());
+  }
+
+  @Test
   void callerTrustingAnotherCaCannotConnect() throws Exception {
     startReplica();
     CertificateAuthority stranger = CertificateAuthority.generate("stranger", Duration.ofDays(2), RANDOM);
