@@ -50,11 +50,11 @@ export PBFT_PORT0=$base PBFT_PORT1=$((base + 1)) PBFT_PORT2=$((base + 2)) PBFT_P
 
 pbft keygen --replicas 4 --clients 8 --out "$dir" --force \
   --hosts replica0,replica1,replica2,replica3 --base-port 7000 --published-base-port "$base" >/dev/null
-# the replicas run as uid 10001 and read their own key only
+# the replicas run as uid 10001 and read their own keys only (Ed25519 and TLS)
 if [ "$(id -u)" = 0 ]; then
-  chown 10001:10001 "$dir"/keys/replica-*.key
+  chown 10001:10001 "$dir"/keys/replica-*.key "$dir"/tls/replica-*.key
 else
-  sudo -n chown 10001:10001 "$dir"/keys/replica-*.key \
+  sudo -n chown 10001:10001 "$dir"/keys/replica-*.key "$dir"/tls/replica-*.key \
     || { echo "compose-smoke: run as root (or with passwordless sudo): replica keys must belong to uid 10001" >&2; exit 1; }
 fi
 

@@ -212,7 +212,8 @@ final class BenchCommand implements Callable<Integer> {
           err.printf("network: %s%n", netns);
           cluster.replicaPrefix(netns::enter);
           // each replica has an address of its own, so they can all listen on one port
-          cfg = cluster.rewrite(ClusterConfigs.withAddresses(cfg, netns::host, i -> WAN_PORT));
+          // (and certificates naming those addresses, which the replicas check when they dial each other)
+          cfg = cluster.rewrite(cluster.reissueTls(ClusterConfigs.withAddresses(cfg, netns::host, i -> WAN_PORT)));
         }
         if (metrics) {
           ClusterConfig before = cfg;
@@ -245,6 +246,7 @@ final class BenchCommand implements Callable<Integer> {
           mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt),
           clusterConfig == null ? "" : ", authentication: " + clusterConfig.authentication().yamlName()
+              + ", TLS " + (clusterConfig.tls().enabled() ? "on" : "off")
               + (overrides.isEmpty() ? "" : ", " + String.join(", ", overrides)));
       if (metrics && clusterConfig != null) {
         List<URI> endpoints = new ArrayList<>();
@@ -524,6 +526,7 @@ final class BenchCommand implements Callable<Integer> {
       o.put("mode", mode);
       if (auth != null) {
         o.put("authentication", auth);
+        o.put("tls", cfg.tls().enabled());
       }
       o.put("durable", durable);
       if (wan != null) {
@@ -576,7 +579,7 @@ final class BenchCommand implements Callable<Integer> {
     } else {
       out.printf("mode:       %s (%d %s%s, %d clients, %d-byte values%s)%n", mode, replicaCount,
           unreplicated ? "server" : "replicas", durable ? " with data directories" : "", clients, payload,
-          auth == null ? "" : ", authentication: " + auth);
+          auth == null ? "" : ", authentication: " + auth + ", TLS " + (cfg.tls().enabled() ? "on" : "off"));
       if (wan != null) {
         out.printf("network:    network namespaces, every link %s%n", wanConditions());
       }

@@ -6,7 +6,11 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.pbft.client.ClientTls;
 import io.pbft.config.ClusterConfig;
+import java.nio.file.Files;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -32,12 +36,17 @@ final class HealthCommand implements Callable<Integer> {
   String address;
 
   @Option(names = "--config", paramLabel = "FILE", defaultValue = "${env:PBFT_CONFIG}",
-      description = "With --id instead of --address: the replica's port comes from this file (env PBFT_CONFIG).")
+      description = {"With --id instead of --address: the replica's port comes from this file (env PBFT_CONFIG).",
+          "With TLS on in it, the check is made over TLS, the replica authenticated against its CA."})
   Path config;
 
   @Option(names = "--id", paramLabel = "I", defaultValue = "${env:PBFT_ID}",
       description = "With --config: which replica (env PBFT_ID).")
   Integer id;
+
+  @Option(names = "--tls-ca", paramLabel = "FILE",
+      description = "Check over TLS, the replica authenticated against this CA certificate (PEM); default: the CA of --config if it has TLS on.")
+  Path tlsCa;
 
   @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "2000",
       description = "Deadline of the check (default ${DEFAULT-VALUE}).")
@@ -67,7 +76,17 @@ final class HealthCommand implements Callable<Integer> {
       host = host.substring(1, host.length() - 1);
     }
     PrintWriter out = spec.commandLine().getOut();
-    ManagedChannel channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    // With TLS on in the configuration (--config or PBFT_CONFIG), the replica is checked against its
+    // CA; the health service asks for no certificate of the caller.
+    SslContext tls;
+    try {
+      tls = tlsCa != null ? GrpcSslContexts.forClient().trustManager(tlsCa.toFile()).build()
+          : config != null && Files.isReadable(config) ? ClientTls.context(Configs.load(config), null) : null;
+    } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+      throw CliException.usage("--tls-ca " + tlsCa + ": " + e.getMessage());
+    }
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
+    ManagedChannel channel = (tls != null ? builder.sslContext(tls) : builder.usePlaintext()).build();
     try {
       HealthCheckResponse r = HealthGrpc.newBlockingStub(channel)
           .withDeadlineAfter(timeoutMs, TimeUnit.MILLISECONDS)
@@ -79,10 +98,17 @@ final class HealthCommand implements Callable<Integer> {
       return r.getStatus() == HealthCheckResponse.ServingStatus.SERVING ? 0 : CliException.FAILED;
     } catch (StatusRuntimeException e) {
       throw CliException.failed(target + " is not healthy: " + e.getStatus().getCode()
-          + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")"));
+          + (e.getStatus().getDescription() == null ? "" : " (" + e.getStatus().getDescription() + ")")
+          + (tlsFailure(e) == null ? "" : " (TLS handshake failed: " + tlsFailure(e) + ")")
+          + (tls == null && e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+              ? "; checked without TLS: if the replica has TLS on, give --config FILE or --tls-ca FILE" : ""));
     } finally {
       channel.shutdownNow();
     }
+  }
+
+  private static String tlsFailure(Throwable t) {
+    return ClientTls.handshakeFailure(t);
   }
 
   /** 127.0.0.1 and this container's replica port: from PBFT_LISTEN if it names one, else from the config. */

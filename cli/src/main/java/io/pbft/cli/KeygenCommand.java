@@ -4,6 +4,10 @@ import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
 import io.pbft.config.MetricsAddress;
 import io.pbft.config.ReplicaInfo;
+import io.pbft.config.TlsConfig;
+import io.pbft.crypto.tls.CertificateAuthority;
+import io.pbft.crypto.tls.TlsMaterialException;
+import java.time.Duration;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +22,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code pbft keygen}: key pairs for every replica and client, and the cluster configuration. */
 @Command(name = "keygen", mixinStandardHelpOptions = true,
-    description = "Generate keys and a cluster configuration (DIR/cluster.yaml, DIR/keys/).")
+    description = "Generate keys, TLS certificates and a cluster configuration (DIR/cluster.yaml, DIR/keys/, DIR/tls/).")
 final class KeygenCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -68,8 +72,42 @@ final class KeygenCommand implements Callable<Integer> {
   @Option(names = "--force", description = "Overwrite an existing DIR/cluster.yaml and its keys.")
   boolean force;
 
+  @Option(names = "--no-tls", description = {"Plaintext links: no DIR/tls/, and 'tls: {enabled: false}' in the "
+      + "configuration. Default: TLS on every link, with a new cluster CA (DIR/tls/ca.crt, ca.key) and a certificate "
+      + "for every replica, client and the operator."})
+  boolean noTls;
+
+  @Option(names = "--tls-ca-cert", paramLabel = "FILE",
+      description = "Issue the certificates with this existing CA (PEM certificate; needs --tls-ca-key) instead of a new one.")
+  Path tlsCaCert;
+
+  @Option(names = "--tls-ca-key", paramLabel = "FILE",
+      description = "The existing CA's private key (PEM, unencrypted); it is not copied into DIR.")
+  Path tlsCaKey;
+
+  @Option(names = "--tls-days", paramLabel = "DAYS", defaultValue = "365",
+      description = "Validity of the certificates issued (default ${DEFAULT-VALUE} days; never beyond the CA's).")
+  int tlsDays;
+
+  @Option(names = "--reissue-tls", description = {"Only issue new TLS certificates for the cluster in DIR (its "
+      + "cluster.yaml and keys stay), with DIR/tls/ca.key or --tls-ca-cert/--tls-ca-key: how certificates are "
+      + "rotated. Running replicas pick the new files up within seconds, without a restart."})
+  boolean reissueTls;
+
   @Override
   public Integer call() {
+    if ((tlsCaCert == null) != (tlsCaKey == null)) {
+      throw CliException.usage("--tls-ca-cert and --tls-ca-key go together");
+    }
+    if (noTls && (tlsCaCert != null || reissueTls)) {
+      throw CliException.usage("--no-tls cannot be combined with --tls-ca-cert or --reissue-tls");
+    }
+    if (tlsDays < 1) {
+      throw CliException.usage("--tls-days must be at least 1, got " + tlsDays);
+    }
+    if (reissueTls) {
+      return reissue();
+    }
     if (faults != null && faults < 0) {
       throw CliException.usage("--faults must not be negative, got " + faults);
     }
@@ -116,8 +154,10 @@ final class KeygenCommand implements Callable<Integer> {
       throw CliException.usage("--published-base-port " + publishedBasePort + " leaves no room for " + replicas
           + " ports");
     }
-    ClusterConfig config = ClusterSetup.generate(out, replicas, clients, host, basePort,
-        faults == null ? -1 : faults, new SecureRandom());
+    SecureRandom random = new SecureRandom();
+    CertificateAuthority ca = noTls ? null : certificateAuthority(random); // a bad CA file: nothing written yet
+    ClusterConfig config = ClusterSetup.generateWithoutTls(out, replicas, clients, host, basePort,
+        faults == null ? -1 : faults, random);
     if (hosts != null) {
       // every replica at its own host name, all on the same port (containers on one network)
       config = withAddresses(config, i -> hosts.get(i).strip(), i -> basePort);
@@ -133,9 +173,13 @@ final class KeygenCommand implements Callable<Integer> {
         throw CliException.usage("--metrics-base-port " + metricsBasePort + ": " + e.getMessage());
       }
     }
-    if (hosts != null || metricsBasePort != null) {
-      config.write(yaml);
+    if (ca != null) {
+      // after the addresses are final: each replica's certificate names its host
+      config = ClusterSetup.issueTls(out, config, ca, tlsCaCert == null, Duration.ofDays(tlsDays));
+    } else {
+      config = config.withTls(TlsConfig.DISABLED);
     }
+    config.write(yaml);
     PrintWriter o = spec.commandLine().getOut();
     o.printf("wrote %s: n = %d replicas (f = %d), %d clients, replicas at %s..%s%n", yaml, config.n(), config.f(),
         config.clients().size(), config.replica(0).address(), config.replica(config.n() - 1).address());
@@ -151,11 +195,58 @@ final class KeygenCommand implements Callable<Integer> {
       o.printf("wrote %s: the same cluster seen from the host, replicas at %s..%s%n", hostYaml,
           hostSide.replica(0).address(), hostSide.replica(hostSide.n() - 1).address());
     }
+    if (ca != null) {
+      o.printf("wrote TLS certificates to %s (CA: %s%s)%n", out.resolve(TlsConfig.DIRECTORY),
+          tlsCaCert != null ? tlsCaCert : out.resolve(TlsConfig.CA_CERT_FILE),
+          tlsCaCert != null ? ", an existing CA" : "; keep " + out.resolve(TlsConfig.CA_KEY_FILE)
+              + " offline once the certificates are issued, and bring it back to issue more");
+    } else {
+      o.printf("TLS is off (--no-tls): every link is plaintext%n");
+    }
     if (metricsBasePort != null) {
       o.printf("replicas serve Prometheus metrics at http://%s/metrics..http://%s/metrics%n", config.replica(0).metrics(),
           config.replica(config.n() - 1).metrics());
     }
     o.printf("start replica I with: pbft replica --config %s --id I%n", yaml);
+    o.flush();
+    return 0;
+  }
+
+  /** The CA to issue with: the one given, or a new one. */
+  private CertificateAuthority certificateAuthority(SecureRandom random) {
+    try {
+      return tlsCaCert != null ? CertificateAuthority.load(tlsCaCert, tlsCaKey, random)
+          : CertificateAuthority.generate("pbft cluster CA", ClusterSetup.CA_VALIDITY, random);
+    } catch (TlsMaterialException e) {
+      throw CliException.usage("--tls-ca-cert/--tls-ca-key: " + e.getMessage());
+    }
+  }
+
+  /** {@code --reissue-tls}: new certificates for the cluster in DIR, everything else kept. */
+  private int reissue() {
+    Path yaml = out.resolve("cluster.yaml");
+    if (!Files.isRegularFile(yaml)) {
+      throw CliException.usage("--reissue-tls: " + yaml + " does not exist (run keygen without it first)");
+    }
+    ClusterConfig config = Configs.load(yaml);
+    CertificateAuthority ca;
+    try {
+      ca = tlsCaCert != null ? CertificateAuthority.load(tlsCaCert, tlsCaKey, new SecureRandom())
+          : CertificateAuthority.load(out.resolve(TlsConfig.CA_CERT_FILE), out.resolve(TlsConfig.CA_KEY_FILE),
+              new SecureRandom());
+    } catch (TlsMaterialException e) {
+      throw CliException.usage("--reissue-tls needs the CA: " + e.getMessage()
+          + (tlsCaCert == null ? " (or give --tls-ca-cert and --tls-ca-key)" : ""));
+    }
+    boolean wasOn = config.tls().enabled();
+    config = ClusterSetup.issueTls(out, config, ca, false, Duration.ofDays(tlsDays));
+    if (!wasOn) {
+      config.write(yaml);
+    }
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf("issued new TLS certificates for %d replicas, %d clients and the operator in %s%s%n", config.n(),
+        config.clients().size(), out.resolve(TlsConfig.DIRECTORY), wasOn ? "" : "; TLS is now on in " + yaml);
+    o.printf("running replicas use them for new connections within seconds, without a restart%n");
     o.flush();
     return 0;
   }
@@ -167,6 +258,6 @@ final class KeygenCommand implements Callable<Integer> {
     for (ReplicaInfo r : c.replicas()) {
       moved.add(r.withAddress(host.apply(r.id()), port.applyAsInt(r.id())));
     }
-    return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir(), c.authentication());
+    return c.withReplicas(moved);
   }
 }

@@ -75,6 +75,8 @@ final class KvCommand implements Callable<Integer> {
         .config(cfg)
         .clientId(clientId)
         .operationTimeout(timeout)
+        // with TLS, the client's own certificate too when its files are here (optional for replicas)
+        .clientCertificate(cfg.tls().enabled() && cfg.tlsFilesPresent(cfg.tls().clientFiles(clientId)))
         // retransmit to every replica well within a short --timeout
         .requestTimeout(min(PbftClient.DEFAULT_REQUEST_TIMEOUT, timeout.dividedBy(4)))
         .build();

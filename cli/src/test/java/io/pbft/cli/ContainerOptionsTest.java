@@ -91,10 +91,18 @@ class ContainerOptionsTest {
     ClusterConfig cfg = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());
     try (ReplicaServer server = ReplicaServer.start(cfg, 0, cfg.replicaKeys(0), new KvStateMachine(),
         Behaviour.HONEST, new InetSocketAddress("127.0.0.1", base + 4))) {
-      Run ok = Run.of("health", "--address", "127.0.0.1:" + (base + 4));
+      // TLS on (generated configurations have it): the check authenticates the replica with the CA
+      String config = dir.resolve("cluster.yaml").toString();
+      Run ok = Run.of("health", "--address", "127.0.0.1:" + (base + 4), "--config", config);
       assertEquals(0, ok.exitCode(), ok.toString());
       assertTrue(ok.out().contains("SERVING"), ok.toString());
-      Run down = Run.of("health", "--address", "127.0.0.1:" + base, "--timeout-ms", "500");
+      Run withCa = Run.of("health", "--address", "127.0.0.1:" + (base + 4), "--tls-ca",
+          dir.resolve("tls/ca.crt").toString());
+      assertEquals(0, withCa.exitCode(), withCa.toString());
+      Run plaintext = Run.of("health", "--address", "127.0.0.1:" + (base + 4), "--timeout-ms", "2000");
+      assertEquals(1, plaintext.exitCode(), plaintext.toString());
+      assertTrue(plaintext.err().contains("checked without TLS"), plaintext.toString());
+      Run down = Run.of("health", "--address", "127.0.0.1:" + base, "--config", config, "--timeout-ms", "500");
       assertEquals(1, down.exitCode(), down.toString());
       assertTrue(down.err().contains("not healthy"), down.toString());
       assertEquals(0, server.id());

@@ -11,6 +11,7 @@ import io.pbft.config.ClusterSetup;
 import io.pbft.replica.app.kv.KvStateMachine;
 import io.pbft.replica.runtime.ReplicaServer;
 import io.pbft.testkit.Ports;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -138,6 +139,18 @@ class EndToEndTest {
     assertEquals(0, run.exitCode(), run.toString());
     assertTrue(run.out().startsWith("ID  REACHABLE"), run.toString());
     assertTrue(run.out().contains("replicas agree:"), run.toString());
+  }
+
+  /** With TLS on, a status caller without a certificate (only the CA's here) is refused, saying why. */
+  @Test
+  void statusWithoutACertificateIsRefused() throws Exception {
+    Path bare = Files.createDirectories(dir.resolve("bare/tls"));
+    Files.copy(dir.resolve("tls/ca.crt"), bare.resolve("ca.crt"));
+    Files.copy(Path.of(yaml), bare.getParent().resolve("cluster.yaml"));
+    Run run = Run.of("status", "--config", bare.getParent().resolve("cluster.yaml").toString());
+    assertTrue(run.out().contains("UNAUTHENTICATED: the status RPC answers only callers with a certificate from the "
+        + "cluster CA"), run.toString());
+    assertTrue(run.out().contains("replicas agree: unknown"), run.toString());
   }
 
   private static boolean sameState(JsonNode root) {

@@ -1,9 +1,10 @@
 package io.pbft.client;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.tls.TlsMaterial;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -38,8 +39,9 @@ public final class ClusterChannels implements AutoCloseable {
     return Math.max(2, Runtime.getRuntime().availableProcessors());
   }
 
-  private ClusterChannels(ClusterConfig config) {
+  private ClusterChannels(ClusterConfig config, TlsMaterial identity) {
     this.config = config;
+    SslContext tls = ClientTls.context(config, identity);
     List<ManagedChannel> list = new ArrayList<>(config.n());
     this.callbacks = Executors.newFixedThreadPool(callbackThreads(), r -> {
       Thread t = new Thread(r, "pbft-client-" + CALLBACK_THREADS.incrementAndGet());
@@ -47,8 +49,7 @@ public final class ClusterChannels implements AutoCloseable {
       return t;
     });
     for (ReplicaInfo r : config.replicas()) {
-      list.add(NettyChannelBuilder.forAddress(r.host(), r.port())
-          .usePlaintext()
+      list.add(ClientTls.builder(r, tls)
           .executor(callbacks)
           .maxInboundMessageSize(config.transport().messageBytesMax())
           .build());
@@ -63,12 +64,24 @@ public final class ClusterChannels implements AutoCloseable {
     this.timer.setRemoveOnCancelPolicy(true);
   }
 
-  /** Creates channels to every replica of {@code config}. Connections are made on first use. */
+  /**
+   * Creates channels to every replica of {@code config}. Connections are made on first use. With
+   * TLS on, the replicas are authenticated against the configured CA, and this side presents no
+   * certificate.
+   */
   public static ClusterChannels open(ClusterConfig config) {
+    return open(config, null);
+  }
+
+  /**
+   * As above, presenting {@code identity} in the TLS handshake (say, {@code config.clientTls(id)});
+   * null for none. Ignored with TLS off.
+   */
+  public static ClusterChannels open(ClusterConfig config, TlsMaterial identity) {
     if (config == null) {
       throw new IllegalArgumentException("config is required");
     }
-    return new ClusterChannels(config);
+    return new ClusterChannels(config, identity);
   }
 
   public ClusterConfig config() {

@@ -18,6 +18,7 @@ public final class PbftClientBuilder {
   private boolean sendToAll = true;
   private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
   private ClusterChannels channels;
+  private boolean clientCertificate;
   private int queueCapacity = PbftClient.DEFAULT_QUEUE_CAPACITY;
   private Consumer<SignedRequest> requestListener;
 
@@ -69,6 +70,17 @@ public final class PbftClientBuilder {
     return this;
   }
 
+  /**
+   * With TLS on, present client {@code clientId}'s certificate ({@code config.clientTls(clientId)})
+   * on the channels this client opens; default: none, the replicas being authenticated either
+   * way. Shared {@link #channels} carry their own certificate ({@link ClusterChannels#open(
+   * ClusterConfig, io.pbft.crypto.tls.TlsMaterial)}).
+   */
+  public PbftClientBuilder clientCertificate(boolean present) {
+    this.clientCertificate = present;
+    return this;
+  }
+
   /** Operations {@link #invoke} accepts while one is outstanding (default 1024). */
   public PbftClientBuilder queueCapacity(int capacity) {
     if (capacity < 1) {
@@ -109,7 +121,8 @@ public final class PbftClientBuilder {
     Ed25519Keys k = keys != null ? keys : cfg.clientKeys(clientId);
     checkKeyMatchesConfig(cfg, k);
     boolean owns = channels == null;
-    ClusterChannels ch = owns ? ClusterChannels.open(cfg) : channels;
+    ClusterChannels ch = owns ? ClusterChannels.open(cfg,
+        clientCertificate && cfg.tls().enabled() ? cfg.clientTls(clientId) : null) : channels;
     return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns, sendToAll,
         requestListener);
   }

@@ -323,6 +323,11 @@ final class ReplicaSession {
     public void onError(Throwable t) {
       Status status = Status.fromThrowable(t);
       String cause = status.getCause() == null ? "" : " (" + status.getCause().getMessage() + ")";
+      String tls = ClientTls.handshakeFailure(status.getCause());
+      if (tls != null) {
+        cause = " (TLS handshake failed: " + tls + "; is tls.caCertFile the CA that issued the replicas'"
+            + " certificates, and do they name the host dialled?)";
+      }
       ended(status.getCode() + (status.getDescription() == null ? "" : ": " + status.getDescription()) + cause);
     }
 

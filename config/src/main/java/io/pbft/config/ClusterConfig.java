@@ -11,9 +11,12 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.crypto.tls.TlsMaterial;
+import io.pbft.crypto.tls.TlsMaterialException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -80,6 +83,7 @@ public final class ClusterConfig {
   private final TransportSettings transport;
   private final Path baseDir;
   private final Authentication authentication;
+  private final TlsConfig tls;
 
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir) {
@@ -88,7 +92,14 @@ public final class ClusterConfig {
 
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication) {
+    this(replicas, clients, f, protocol, transport, baseDir, authentication, TlsConfig.DISABLED);
+  }
+
+  public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
+      ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication,
+      TlsConfig tls) {
     this.authentication = Objects.requireNonNull(authentication, "authentication");
+    this.tls = Objects.requireNonNull(tls, "tls");
     this.replicas = List.copyOf(replicas);
     this.clients = List.copyOf(clients);
     this.f = f;
@@ -221,7 +232,7 @@ public final class ClusterConfig {
   }
 
   public ClusterConfig withAuthentication(Authentication a) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls);
   }
 
   /**
@@ -232,6 +243,7 @@ public final class ClusterConfig {
    */
   public ClusterConfig withOverrides(List<String> assignments) {
     Authentication a = authentication;
+    TlsConfig tlsSection = tls;
     int[] p = protocol.values();
     int[] t = transport.values();
     for (String assignment : assignments) {
@@ -245,13 +257,20 @@ public final class ClusterConfig {
         a = Authentication.parse(value);
         continue;
       }
+      if (key.equals("tls.enabled")) {
+        if (!value.equals("true") && !value.equals("false")) {
+          throw new ConfigException("tls.enabled must be true or false, got '" + value + "'");
+        }
+        tlsSection = tlsSection.withEnabled(Boolean.parseBoolean(value));
+        continue;
+      }
       int dot = key.indexOf('.');
       SettingsGroup<?> group = dot < 0 ? null
           : key.startsWith(ProtocolSettings.GROUP.name() + ".") ? ProtocolSettings.GROUP
           : key.startsWith(TransportSettings.GROUP.name() + ".") ? TransportSettings.GROUP : null;
       Setting setting = group == null ? null : group.find(key.substring(dot + 1));
       if (setting == null) {
-        throw new ConfigException("unknown setting '" + key + "' (known: authentication, protocol.*, transport.*;"
+        throw new ConfigException("unknown setting '" + key + "' (known: authentication, tls.enabled, protocol.*, transport.*;"
             + " see docs/CONFIGURATION.md)");
       }
       long v;
@@ -263,7 +282,7 @@ public final class ClusterConfig {
       (group == ProtocolSettings.GROUP ? p : t)[setting.index()] = setting.check(v);
     }
     return new ClusterConfig(replicas, clients, f, ProtocolSettings.GROUP.create(p),
-        TransportSettings.GROUP.create(t), baseDir, a);
+        TransportSettings.GROUP.create(t), baseDir, a, tlsSection);
   }
 
   /**
@@ -275,20 +294,87 @@ public final class ClusterConfig {
     for (ReplicaInfo r : replicas) {
       changed.add(r.withMetrics(metrics.apply(r.id())));
     }
-    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication);
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls);
+  }
+
+  /** The same cluster with other replica entries (addresses moved), checked like the file's. */
+  public ClusterConfig withReplicas(List<ReplicaInfo> changed) {
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls);
+  }
+
+  public ClusterConfig withTls(TlsConfig t) {
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, t);
+  }
+
+  /** The {@code tls:} section; {@link TlsConfig#DISABLED} when the file has none. */
+  public TlsConfig tls() {
+    return tls;
+  }
+
+  /** The CA certificates every party trusts, read from {@code tls.caCertFile} and checked. */
+  public List<X509Certificate> tlsTrusted() {
+    requireTls();
+    Path file = resolve(tls.caCertFile());
+    try {
+      return TlsMaterial.loadTrusted(file);
+    } catch (TlsMaterialException e) {
+      throw new ConfigException("tls.caCertFile: " + e.getMessage(), e);
+    }
+  }
+
+  /** Replica {@code id}'s TLS certificate and key, checked against the CA. */
+  public TlsMaterial replicaTls(int id) {
+    replica(id);
+    return tlsMaterial("replica " + id, tls.replicaFiles(id));
+  }
+
+  /** Client {@code id}'s TLS certificate and key, checked against the CA. */
+  public TlsMaterial clientTls(int id) {
+    client(id);
+    return tlsMaterial("client " + id, tls.clientFiles(id));
+  }
+
+  /** The operator's TLS certificate and key (for {@code pbft status} and other admin calls). */
+  public TlsMaterial operatorTls() {
+    return tlsMaterial("the operator", tls.operatorFiles());
+  }
+
+  /** Whether the files of an identity are present here (a machine usually holds only its own). */
+  public boolean tlsFilesPresent(TlsConfig.Files files) {
+    return Files.isReadable(resolve(files.certFile())) && Files.isReadable(resolve(files.keyFile()));
+  }
+
+  private TlsMaterial tlsMaterial(String who, TlsConfig.Files files) {
+    List<X509Certificate> trusted = tlsTrusted();
+    try {
+      return TlsMaterial.load(resolve(files.certFile()), resolve(files.keyFile()), trusted);
+    } catch (TlsMaterialException e) {
+      throw new ConfigException(who + "'s TLS identity: " + e.getMessage(), e);
+    }
+  }
+
+  private void requireTls() {
+    if (!tls.enabled()) {
+      throw new IllegalStateException("TLS is not enabled in this configuration");
+    }
+  }
+
+  /** A path of the configuration, relative to its directory. */
+  public Path resolve(String file) {
+    return baseDir == null ? Path.of(file) : baseDir.resolve(file);
   }
 
   public ClusterConfig withProtocol(ProtocolSettings p) {
-    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication);
+    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication, tls);
   }
 
   public ClusterConfig withTransport(TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication);
+    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication, tls);
   }
 
   /** Both sections at once, for changes that only hold together (a smaller message bound and batch). */
   public ClusterConfig withSettings(ProtocolSettings p, TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication);
+    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication, tls);
   }
 
   /** Loads the private key of replica {@code id} from its key file. */
@@ -326,7 +412,11 @@ public final class ClusterConfig {
     }
     Path dir = file.toAbsolutePath().getParent();
     try {
-      return parse(text, dir);
+      ClusterConfig config = parse(text, dir);
+      if (config.tls.enabled()) {
+        config.tlsTrusted(); // every party needs the CA: a missing or expired one is this file's fault
+      }
+      return config;
     } catch (ConfigException e) {
       throw new ConfigException(file + ": " + e.getMessage(), e);
     }
@@ -342,7 +432,7 @@ public final class ClusterConfig {
     if (root == null || !root.isObject()) {
       throw new ConfigException("expected a mapping with 'replicas' at the top level");
     }
-    allowOnly(root, "top level", Set.of("f", "authentication", "replicas", "clients", "protocol", "transport"));
+    allowOnly(root, "top level", Set.of("f", "authentication", "replicas", "clients", "protocol", "transport", "tls"));
     JsonNode rs = root.get("replicas");
     if (rs == null || !rs.isArray()) {
       throw new ConfigException("'replicas' must be a list");
@@ -391,7 +481,57 @@ public final class ClusterConfig {
       }
       authentication = Authentication.parse(auth.textValue());
     }
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication);
+    TlsConfig tls = tlsSection(root.get("tls"));
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls);
+  }
+
+  /** {@code tls:} absent or empty is TLS off (files written before TLS existed keep working). */
+  private static TlsConfig tlsSection(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return TlsConfig.DISABLED;
+    }
+    allowOnly(node, "tls", Set.of("enabled", "caCertFile", "replicas", "clients", "operator"));
+    JsonNode enabled = node.get("enabled");
+    if (enabled != null && !enabled.isBoolean()) {
+      throw new ConfigException("tls.enabled must be true or false, got " + enabled);
+    }
+    boolean on = enabled == null || enabled.booleanValue();
+    String ca = optionalText(node, "caCertFile");
+    if (on && (ca == null || ca.isBlank())) {
+      throw new ConfigException("tls.caCertFile is required when TLS is enabled (the CA certificate every party "
+          + "trusts, e.g. tls/ca.crt)");
+    }
+    JsonNode op = node.get("operator");
+    return new TlsConfig(on, ca, tlsEntries(node, "replicas"), tlsEntries(node, "clients"),
+        op == null || op.isNull() ? null : tlsFiles(op, "tls.operator"));
+  }
+
+  private static Map<Integer, TlsConfig.Files> tlsEntries(JsonNode tls, String name) {
+    Map<Integer, TlsConfig.Files> entries = new java.util.TreeMap<>();
+    JsonNode list = tls.get(name);
+    if (list == null || list.isNull()) {
+      return entries;
+    }
+    if (!list.isArray()) {
+      throw new ConfigException("tls." + name + " must be a list of {id, certFile, keyFile}");
+    }
+    int index = 0;
+    for (JsonNode e : list) {
+      String where = "tls." + name + "[" + index++ + "]";
+      allowOnly(e, where, Set.of("id", "certFile", "keyFile"));
+      int id = intField(e, where, "id");
+      if (entries.put(id, tlsFiles(e, where)) != null) {
+        throw new ConfigException(where + ": id " + id + " is listed twice");
+      }
+    }
+    return entries;
+  }
+
+  private static TlsConfig.Files tlsFiles(JsonNode node, String where) {
+    if (!where.contains("[")) {
+      allowOnly(node, where, Set.of("certFile", "keyFile"));
+    }
+    return new TlsConfig.Files(textField(node, where, "certFile"), textField(node, where, "keyFile"));
   }
 
   /** Settings sections may give any subset of fields; the rest keep their defaults. */
@@ -512,6 +652,7 @@ public final class ClusterConfig {
         o.put("keyFile", c.keyFile());
       }
     }
+    root.set("tls", tlsNode());
     root.set(ProtocolSettings.GROUP.name(), settingsNode(protocol));
     root.set(TransportSettings.GROUP.name(), settingsNode(transport));
     try {
@@ -520,6 +661,33 @@ public final class ClusterConfig {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The files of every identity, written out even where they follow the layout, so that they show. */
+  private ObjectNode tlsNode() {
+    ObjectNode node = YAML.createObjectNode();
+    node.put("enabled", tls.enabled());
+    if (tls.caCertFile() != null) {
+      node.put("caCertFile", tls.caCertFile());
+    }
+    if (!tls.enabled() && tls.replicas().isEmpty() && tls.clients().isEmpty()) {
+      return node;
+    }
+    ArrayNode rs = node.putArray("replicas");
+    for (ReplicaInfo r : replicas) {
+      filesNode(rs.addObject().put("id", r.id()), tls.replicaFiles(r.id()));
+    }
+    ArrayNode cs = node.putArray("clients");
+    for (ClientInfo c : clients) {
+      filesNode(cs.addObject().put("id", c.id()), tls.clientFiles(c.id()));
+    }
+    filesNode(node.putObject("operator"), tls.operatorFiles());
+    return node;
+  }
+
+  private static void filesNode(ObjectNode node, TlsConfig.Files files) {
+    node.put("certFile", files.certFile());
+    node.put("keyFile", files.keyFile());
   }
 
   /** Every setting of the group, in the order of its declarations. */

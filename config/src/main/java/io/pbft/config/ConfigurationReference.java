@@ -31,6 +31,7 @@ public final class ConfigurationReference {
     md.append("defaults. Every value is an integer in its range: a value out of range, an unknown key, a fraction, text\n");
     md.append("or an empty value is rejected with a message naming the key, for example\n");
     md.append("`protocol.viewChangeTimeoutMs must be between 50 and 600000 ms, got 10`.\n");
+    tls(md);
     for (SettingsGroup<?> group : GROUPS) {
       md.append("\n## ").append(group.title()).append("\n\n");
       md.append(group.doc()).append("\n\n");
@@ -51,6 +52,35 @@ public final class ConfigurationReference {
       }
     }
     return md.toString();
+  }
+
+  /** The {@code tls:} section ({@link TlsConfig}): file names, not numbers, so written out here. */
+  private static void tls(StringBuilder md) {
+    md.append("\n## TLS (`tls`)\n\n");
+    md.append("Whether every link is TLS, and where the certificates are (see the README's TLS section). Paths are\n");
+    md.append("relative to the directory of `cluster.yaml` (or absolute). Files are PEM: certificates (a leaf, then any\n");
+    md.append("intermediates) and unencrypted private keys (PKCS#8 `PRIVATE KEY`, or `EC PRIVATE KEY`). The CA\n");
+    md.append("certificate is read and checked when the configuration is loaded; an identity's certificate and key when\n");
+    md.append("it is used (a replica at its start, `pbft status` for the operator's), so a machine needs only its own.\n\n");
+    md.append("| Key | Default | Meaning |\n");
+    md.append("| --- | --- | --- |\n");
+    md.append("| `tls.enabled` | `true` when the section is present; a file without `tls:` is plaintext | TLS on every link. "
+        + "`false`: plaintext, as before TLS existed. Also `--set tls.enabled=false` where a command takes `--set`. |\n");
+    md.append("| `tls.caCertFile` | required when enabled; keygen: `" + TlsConfig.CA_CERT_FILE + "` | The CA certificate(s) "
+        + "every party trusts: replicas check peers' and clients' certificates against it, callers the replicas'. "
+        + "Must be a CA (basicConstraints CA:true) and valid now. |\n");
+    md.append("| `tls.replicas` | `[]`: replica I uses `" + TlsConfig.replicaLayout(0).certFile().replace("0", "I") + "` and `"
+        + TlsConfig.replicaLayout(0).keyFile().replace("0", "I") + "` | List of `{id, certFile, keyFile}`: replica id's "
+        + "certificate (subject CN `replica-<id>`, SANs the host it is dialled at) and key. |\n");
+    md.append("| `tls.clients` | `[]`: client J uses `" + TlsConfig.clientLayout(0).certFile().replace("0", "J") + "` and `"
+        + TlsConfig.clientLayout(0).keyFile().replace("0", "J") + "` | List of `{id, certFile, keyFile}`: the optional "
+        + "client certificates (CN `client-<id>`). |\n");
+    md.append("| `tls.operator` | `{certFile: " + TlsConfig.operatorLayout().certFile() + ", keyFile: "
+        + TlsConfig.operatorLayout().keyFile() + "}` | The operator's certificate (CN `operator`), presented by "
+        + "`pbft status`: the Status RPC answers only callers with a certificate from the CA. |\n\n");
+    md.append("Each file is checked with a message naming it: missing, a key that does not match its certificate, a\n");
+    md.append("certificate expired or not yet valid, or one not issued by `caCertFile`. Replicas reload their\n");
+    md.append("certificate, key and CA files when they change (polled every 2 s) without a restart.\n");
   }
 
   private static void rules(StringBuilder md, String heading, List<? extends SettingsRule<?>> rules) {

@@ -1,6 +1,8 @@
 package io.pbft.docker;
 
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.TlsConfig;
+import io.pbft.crypto.tls.CertificateAuthority;
 import io.pbft.config.ClusterSetup;
 import io.pbft.testkit.ClusterConfigs;
 import io.pbft.testkit.Directories;
@@ -42,6 +44,12 @@ final class ClusterFiles implements AutoCloseable {
           options.transport.apply(generated.transport()));
       ClusterConfig inside = ClusterConfigs.withAddresses(generated, PbftCluster::hostName,
           i -> PbftCluster.REPLICA_PORT);
+      if (inside.tls().enabled()) {
+        // certificates naming the container host names the peers dial (and 127.0.0.1, where the
+        // host reaches the published ports), from the CA the generation made
+        inside = ClusterSetup.issueTls(dir, inside, CertificateAuthority.load(dir.resolve(TlsConfig.CA_CERT_FILE),
+            dir.resolve(TlsConfig.CA_KEY_FILE), new SecureRandom()), false, ClusterSetup.CERTIFICATE_VALIDITY);
+      }
       inside.write(dir.resolve("cluster.yaml"));
       int[] ports = Ports.free(options.n);
       ClusterConfig outside = ClusterConfigs.onLoopback(generated, ports);
@@ -80,6 +88,15 @@ final class ClusterFiles implements AutoCloseable {
       return Files.readAllBytes(dir.resolve(containerConfig.replica(id).keyFile()));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the key of replica " + id, e);
+    }
+  }
+
+  /** A file of the cluster folder (a TLS certificate or key), as it is copied into a container. */
+  byte[] file(String relative) {
+    try {
+      return Files.readAllBytes(dir.resolve(relative));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + relative + " of the cluster", e);
     }
   }
 

@@ -6,6 +6,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -21,23 +22,32 @@ import org.testcontainers.containers.wait.strategy.AbstractWaitStrategy;
 public final class GrpcHealthWaitStrategy extends AbstractWaitStrategy {
   private final String host;
   private final int port;
+  private final SslContext tls;
 
   public GrpcHealthWaitStrategy(String host, int port) {
+    this(host, port, null);
+  }
+
+  /** Over TLS {@code tls} (the replica authenticated; the health service asks no certificate); null: plaintext. */
+  public GrpcHealthWaitStrategy(String host, int port, SslContext tls) {
     this.host = host;
     this.port = port;
+    this.tls = tls;
   }
 
   @Override
   protected void waitUntilReady() {
-    await(host, port, startupTimeout, waitStrategyTarget::isRunning,
+    await(host, port, tls, startupTimeout, waitStrategyTarget::isRunning,
         () -> "container logs:\n" + ReplicaContainers.tail(waitStrategyTarget.getLogs(), 40));
   }
 
   /** Polls until SERVING; throws {@link ContainerLaunchException} on timeout or when {@code running} turns false. */
-  static void await(String host, int port, Duration timeout, BooleanSupplier running, Supplier<String> diagnostics) {
+  static void await(String host, int port, SslContext tls, Duration timeout, BooleanSupplier running,
+      Supplier<String> diagnostics) {
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "no answer yet";
-    ManagedChannel channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    NettyChannelBuilder builder = NettyChannelBuilder.forAddress(host, port);
+    ManagedChannel channel = (tls != null ? builder.sslContext(tls) : builder.usePlaintext()).build();
     try {
       while (true) {
         try {

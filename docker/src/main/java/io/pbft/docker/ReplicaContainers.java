@@ -103,7 +103,8 @@ final class ReplicaContainers implements AutoCloseable {
             "/pbft/config/keys/replica-" + id + ".key")
         .withCommand("replica")
         .withLogConsumer(consumer)
-        .waitingFor(new GrpcHealthWaitStrategy("127.0.0.1", hostPort).withStartupTimeout(options.startupTimeout))
+        .waitingFor(new GrpcHealthWaitStrategy("127.0.0.1", hostPort, io.pbft.client.ClientTls.context(files.hostConfig(), null))
+            .withStartupTimeout(options.startupTimeout))
         .withCreateContainerCmdModifier(cmd -> {
           cmd.withName("pbft-" + clusterId + "-" + name).withHostName(name);
           // a fixed host port on the loopback interface only, kept across restarts
@@ -113,6 +114,15 @@ final class ReplicaContainers implements AutoCloseable {
           // the wait strategy and status() probe over gRPC; the image's JVM health check only costs CPU here
           cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
         });
+    if (files.containerConfig().tls().enabled()) {
+      // the CA every replica trusts, and this replica's own certificate and key (readable by it only)
+      io.pbft.config.TlsConfig tls = files.containerConfig().tls();
+      io.pbft.config.TlsConfig.Files own = tls.replicaFiles(id);
+      c.withCopyToContainer(Transferable.of(files.file(tls.caCertFile()), 0644), "/pbft/config/" + tls.caCertFile())
+          .withCopyToContainer(Transferable.of(files.file(own.certFile()), 0644), "/pbft/config/" + own.certFile())
+          .withCopyToContainer(new OwnedFile(files.file(own.keyFile()), 0400, PbftCluster.CONTAINER_UID),
+              "/pbft/config/" + own.keyFile());
+    }
     if (options.traitors.containsKey(id)) {
       c.withEnv("PBFT_TRAITOR", options.traitors.get(id));
     }
@@ -163,7 +173,8 @@ final class ReplicaContainers implements AutoCloseable {
 
   /** Waits until replica {@code id}'s gRPC health service answers SERVING. */
   void awaitHealthy(int id) {
-    GrpcHealthWaitStrategy.await("127.0.0.1", files.hostPort(id), options.startupTimeout, () -> isRunning(id),
+    GrpcHealthWaitStrategy.await("127.0.0.1", files.hostPort(id),
+        io.pbft.client.ClientTls.context(files.hostConfig(), null), options.startupTimeout, () -> isRunning(id),
         () -> "replica " + id + " logs:\n" + tail(logs(id), 40));
   }
 

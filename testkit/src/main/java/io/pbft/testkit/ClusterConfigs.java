@@ -17,7 +17,7 @@ public final class ClusterConfigs {
     for (ReplicaInfo r : c.replicas()) {
       moved.add(r.withAddress(host.apply(r.id()), port.applyAsInt(r.id())));
     }
-    return new ClusterConfig(moved, c.clients(), c.f(), c.protocol(), c.transport(), c.baseDir(), c.authentication());
+    return c.withReplicas(moved);
   }
 
   /** The same with every replica on 127.0.0.1 at {@code ports[i]}. */

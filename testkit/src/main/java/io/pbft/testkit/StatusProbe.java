@@ -3,6 +3,8 @@ package io.pbft.testkit;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.pbft.client.ClientTls;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.proto.ClientServiceGrpc;
@@ -43,20 +45,33 @@ public final class StatusProbe implements AutoCloseable {
   private final Map<Integer, Target> targets = new LinkedHashMap<>();
   private final Map<Integer, ManagedChannel> channels = new LinkedHashMap<>();
 
-  private StatusProbe(List<Target> targets) {
+  private StatusProbe(List<Target> targets, SslContext tls) {
     for (Target t : targets) {
       this.targets.put(t.id(), t);
-      channels.put(t.id(), NettyChannelBuilder.forAddress(t.host(), t.port()).usePlaintext().build());
+      NettyChannelBuilder b = NettyChannelBuilder.forAddress(t.host(), t.port());
+      channels.put(t.id(), (tls != null ? b.sslContext(tls) : b.usePlaintext()).build());
     }
   }
 
+  /** Plaintext channels to {@code targets} (replicas with TLS off, or another plaintext server). */
   public static StatusProbe open(List<Target> targets) {
-    return new StatusProbe(targets);
+    return new StatusProbe(targets, null);
   }
 
-  /** Every replica of {@code config}, at its configured address. */
+  /**
+   * Channels to {@code targets} with TLS {@code tls} (from {@link ClientTls#adminContext}: with TLS
+   * on, the status RPC answers only callers with a certificate); null for plaintext.
+   */
+  public static StatusProbe open(List<Target> targets, SslContext tls) {
+    return new StatusProbe(targets, tls);
+  }
+
+  /**
+   * Every replica of {@code config}, at its configured address; with TLS on, as the operator (or
+   * the first client whose certificate is here: {@link ClientTls#adminIdentity}).
+   */
   public static StatusProbe open(ClusterConfig config) {
-    return new StatusProbe(targets(config));
+    return new StatusProbe(targets(config), ClientTls.adminContext(config));
   }
 
   public static List<Target> targets(ClusterConfig config) {
@@ -137,6 +152,10 @@ public final class StatusProbe implements AutoCloseable {
     String d = s.getDescription();
     if (s.getCode() == Status.Code.UNAVAILABLE && s.getCause() != null && s.getCause().getMessage() != null) {
       d = s.getCause().getMessage(); // "Connection refused: ..." says more than "io exception"
+      String tls = ClientTls.handshakeFailure(s.getCause());
+      if (tls != null) {
+        d = "TLS handshake failed: " + tls;
+      }
     }
     return s.getCode() + (d == null ? "" : ": " + d);
   }

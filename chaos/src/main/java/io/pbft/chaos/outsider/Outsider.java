@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.pbft.config.ClusterConfig;
@@ -48,6 +49,21 @@ public final class Outsider implements AutoCloseable {
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** TLS for gRPC channels (server authenticated, no certificate of its own); null: plaintext. */
+  private final SslContext tls;
+
+  /** An outsider speaking plaintext. */
+  public Outsider() {
+    this(null);
+  }
+
+  /**
+   * An outsider whose gRPC channels speak TLS with {@code tls} (to a cluster with TLS on: it
+   * authenticates the replicas but has no certificate, like any client). Raw sockets stay raw.
+   */
+  public Outsider(SslContext tls) {
+    this.tls = tls;
+  }
 
   /** Streams of one kind, and how many of them the server has ended since. */
   public static final class Streams {
@@ -61,9 +77,10 @@ public final class Outsider implements AutoCloseable {
     }
   }
 
-  /** A plaintext channel to {@code host:port} (one HTTP/2 connection), closed with this outsider. */
+  /** A channel to {@code host:port} (one HTTP/2 connection), closed with this outsider. */
   public ManagedChannel channel(String host, int port) {
-    ManagedChannel c = NettyChannelBuilder.forAddress(host, port).usePlaintext()
+    NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port);
+    ManagedChannel c = (tls != null ? b.sslContext(tls) : b.usePlaintext())
         .maxInboundMessageSize(64 << 20).build();
     channels.add(c);
     return c;
@@ -486,11 +503,18 @@ public final class Outsider implements AutoCloseable {
    * and holds the rest open until it is killed.
    */
   public static void main(String[] args) throws Exception {
-    String usage = "usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION | garbage HOST PORT[,PORT...] CONNECTIONS";
+    String usage = "usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION | garbage HOST PORT[,PORT...] CONNECTIONS"
+        + " [--tls-ca CA_FILE]";
+    SslContext tls = null;
+    if (args.length > 2 && args[args.length - 2].equals("--tls-ca")) {
+      tls = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+          .trustManager(new java.io.File(args[args.length - 1])).build();
+      args = java.util.Arrays.copyOf(args, args.length - 2);
+    }
     if (args.length < 4) {
       throw new IllegalArgumentException(usage);
     }
-    Outsider o = new Outsider();
+    Outsider o = new Outsider(tls);
     String[] ports = args[2].split(",");
     switch (args[0]) {
       case "streams" -> {

@@ -140,7 +140,9 @@ final class GrpcCluster implements Cluster {
 
   private void startReplicas() throws IOException {
     int n = options.replicas;
-    ClusterConfig generated = ClusterSetup.generate(options.dir, n, options.clients, "127.0.0.1", Ports.free(), -1,
+    // Plaintext: the hygiene tests here reach the replicas as plaintext outsiders (TLS is covered by the
+    // replica module's TlsTransportTest and the process clusters, whose generated configurations have it on).
+    ClusterConfig generated = ClusterSetup.generateWithoutTls(options.dir, n, options.clients, "127.0.0.1", Ports.free(), -1,
         new SecureRandom());
     // Every replica gets a port of its own: consecutive ports may be taken on a shared machine.
     int[] ports = Ports.free(n);

@@ -45,6 +45,16 @@ public final class FaultInjector {
   }
 
   /** The file whose creation arms a traitor fault's behaviour or a Byzantine client. */
+  /** The outsider's arguments; with TLS on it speaks TLS too (no certificate), or it would not get past the handshake. */
+  private List<String> outsiderArgs(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    if (config.tls().enabled()) {
+      all.add("--tls-ca");
+      all.add(config.resolve(config.tls().caCertFile()).toString());
+    }
+    return all;
+  }
+
   private Path trigger() {
     return cluster.dir().resolve("fault-armed");
   }
@@ -175,11 +185,11 @@ public final class FaultInjector {
               attackerClient(), attackerLog().getFileName());
         }
         case SESSION_EXHAUSTION -> {
-          cluster.start("outsider", Outsider.class.getName(), List.of("streams", "127.0.0.1", ports, "5000", "100"));
+          cluster.start("outsider", Outsider.class.getName(), outsiderArgs("streams", "127.0.0.1", ports, "5000", "100"));
           report("started an outsider holding 5,000 handshake-less client streams per replica (see outsider.log)");
         }
         case GARBAGE_FLOOD -> {
-          cluster.start("outsider", Outsider.class.getName(), List.of("garbage", "127.0.0.1", ports, "4"));
+          cluster.start("outsider", Outsider.class.getName(), outsiderArgs("garbage", "127.0.0.1", ports, "4"));
           report("started an outsider sending garbage on 4 connections per replica (see outsider.log)");
         }
       }

@@ -2,7 +2,6 @@ package io.pbft.cli.bench;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.pbft.config.Authentication;
@@ -253,8 +252,10 @@ public final class FloodingClient implements AutoCloseable {
     if (replays != null) {
       replays.start();
     }
+    // a client of the cluster: TLS when the cluster has it, with no certificate of its own
+    io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls = io.pbft.client.ClientTls.context(config, null);
     for (ReplicaInfo r : config.replicas()) {
-      ManagedChannel channel = NettyChannelBuilder.forAddress(r.host(), r.port()).usePlaintext().build();
+      ManagedChannel channel = io.pbft.client.ClientTls.builder(r, tls).build();
       channels.add(channel);
       Thread t = new Thread(() -> floodReplica(channel, r.id()), "flood-" + r.id());
       t.setDaemon(true);

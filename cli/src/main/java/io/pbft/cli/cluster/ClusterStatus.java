@@ -29,6 +29,12 @@ public final class ClusterStatus implements AutoCloseable {
     return new ClusterStatus(StatusProbe.open(targets));
   }
 
+  /** {@code targets} over TLS {@code tls} (null: plaintext). */
+  public static ClusterStatus open(List<StatusProbe.Target> targets,
+      io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls) {
+    return new ClusterStatus(StatusProbe.open(targets, tls));
+  }
+
   /** One round: every replica asked at once, the answers collected within {@code timeout}. */
   public Snapshot poll(Duration timeout) {
     List<ReplicaStatus> result = new ArrayList<>();

@@ -99,14 +99,40 @@ public final class LocalCluster implements AutoCloseable {
     keepDirectory = true;
   }
 
-  /** Keys and cluster.yaml for {@code replicas} replicas on free ports and {@code clients} clients. */
+  /**
+   * Keys and cluster.yaml for {@code replicas} replicas on free ports and {@code clients} clients,
+   * TLS on (a CA and certificates in {@code tls/}).
+   */
   public ClusterConfig generate(int replicas, int clients) {
     int basePort = Ports.consecutive(replicas);
-    return ClusterSetup.generate(dir, replicas, clients, "127.0.0.1", basePort, -1, new SecureRandom());
+    return tracked(ClusterSetup.generate(dir, replicas, clients, "127.0.0.1", basePort, -1, new SecureRandom()));
+  }
+
+  /** TLS of the status calls {@link #awaitHealthy} makes: the generated cluster's operator's, if any. */
+  private volatile io.grpc.netty.shaded.io.netty.handler.ssl.SslContext statusTls;
+
+  private ClusterConfig tracked(ClusterConfig config) {
+    statusTls = io.pbft.client.ClientTls.adminContext(config);
+    return config;
+  }
+
+  /**
+   * New certificates for {@code config}'s replicas from the cluster CA in {@code tls/} (after
+   * their addresses moved: the certificates name them), written in place; returns the config.
+   */
+  public ClusterConfig reissueTls(ClusterConfig config) {
+    if (!config.tls().enabled()) {
+      return config;
+    }
+    io.pbft.crypto.tls.CertificateAuthority ca = io.pbft.crypto.tls.CertificateAuthority.load(
+        dir.resolve(io.pbft.config.TlsConfig.CA_CERT_FILE), dir.resolve(io.pbft.config.TlsConfig.CA_KEY_FILE),
+        new SecureRandom());
+    return ClusterSetup.issueTls(dir, config, ca, false, ClusterSetup.CERTIFICATE_VALIDITY);
   }
 
   /** Replaces the generated {@code cluster.yaml} with {@code config} (settings changed); returns it. */
   public ClusterConfig rewrite(ClusterConfig config) {
+    tracked(config);
     config.write(dir.resolve("cluster.yaml"));
     return config;
   }
@@ -208,7 +234,7 @@ public final class LocalCluster implements AutoCloseable {
 
   /** As {@link #awaitHealthy(List)}, waiting up to {@code timeout} (a loaded machine starts JVMs slowly). */
   public void awaitHealthy(List<StatusProbe.Target> targets, Duration timeout) throws InterruptedException {
-    try (ClusterStatus status = ClusterStatus.open(targets)) {
+    try (ClusterStatus status = ClusterStatus.open(targets, statusTls)) {
       ClusterStatus.Snapshot s = status.await(ClusterStatus.Snapshot::allReachable, timeout,
           Duration.ofSeconds(1), this::checkAlive);
       if (!s.allReachable()) {

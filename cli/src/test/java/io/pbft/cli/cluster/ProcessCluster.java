@@ -169,7 +169,9 @@ public final class ProcessCluster implements Cluster {
         config = config.withMetrics(i -> new MetricsAddress(netns != null ? placed.replica(i).host() : "127.0.0.1",
             chosen[i]));
       }
-      config.write(local.dir().resolve("cluster.yaml"));
+      // in namespaces the replicas have addresses of their own, which their certificates must name;
+      // rewritten through the local cluster, whose status checks then present the operator's certificate
+      config = local.rewrite(netns != null ? local.reissueTls(config) : config);
       clientConfig = config;
       if (faultyNetwork && netns == null) {
         proxies = ProxyNetwork.start(ports);

@@ -24,6 +24,7 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.pbft.config.TransportSettings;
@@ -81,8 +82,16 @@ final class Connections {
   private final AtomicLong unauthenticatedBytes = new AtomicLong();
   private final AtomicLong accepted = new AtomicLong();
 
+  /** The port speaks TLS: the preface and frames are watched on the decrypted bytes. */
+  private final boolean tls;
+
   Connections(int replicaId, TransportSettings t, Garbage garbage) {
+    this(replicaId, t, garbage, false);
+  }
+
+  Connections(int replicaId, TransportSettings t, Garbage garbage, boolean tls) {
     this.replicaId = replicaId;
+    this.tls = tls;
     this.max = t.connectionsMax();
     this.perAddressMax = t.connectionsPerAddressMax();
     this.handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(t.handshakeTimeoutMs());
@@ -351,14 +360,62 @@ final class Connections {
         child.unsafe().closeForcibly(); // not registered yet: close the socket at once
         return;
       }
-      child.pipeline().addFirst("pbft-connection", new Watch(c));
+      child.pipeline().addFirst("pbft-connection", tls ? new TlsGate(c) : new Watch(c));
       child.closeFuture().addListener(f -> closed(c));
       ctx.fireChannelRead(child);
     }
   }
 
   /**
-   * First in each connection's pipeline: checks the HTTP/2 preface, charges unauthenticated bytes,
+   * First in each connection's pipeline when the port speaks TLS: what arrives must start a TLS
+   * handshake (anything else is garbage, counted, and the connection closed); on the first bytes
+   * it puts the {@link Watch} right after gRPC's TLS handler, where the bytes are HTTP/2 again.
+   */
+  private final class TlsGate extends ChannelInboundHandlerAdapter {
+    private final Connection c;
+    private boolean checked;
+
+    TlsGate(Connection c) {
+      this.c = c;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      c.head = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (!checked && msg instanceof ByteBuf buf && buf.isReadable()) {
+        checked = true;
+        if ((buf.getByte(buf.readerIndex()) & 0xff) != 0x16) { // TLS record type handshake
+          garbage.count(classifyOnTlsPort(buf), c.remote, null);
+          ReferenceCountUtil.release(msg);
+          c.close();
+          return;
+        }
+        ChannelHandlerContext ssl = ctx.pipeline().context(SslHandler.class);
+        if (ssl == null) {
+          // gRPC adds its TLS handler when the connection is set up, before anything is read
+          throw new IllegalStateException("no TLS handler in the pipeline of a TLS connection");
+        }
+        ctx.pipeline().addAfter(ssl.name(), "pbft-connection-http2", new Watch(c));
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  /** What the first bytes on the TLS port look like when they do not start a TLS handshake. */
+  static String classifyOnTlsPort(ByteBuf buf) {
+    String plaintext = classify(buf, buf.readerIndex(), 0);
+    return plaintext.startsWith("not HTTP/2: bytes") ? "not TLS: bytes that do not start a TLS handshake"
+        : buf.readableBytes() >= 3 && buf.getByte(buf.readerIndex()) == 'P' && buf.getByte(buf.readerIndex() + 1) == 'R'
+            ? "not TLS: plaintext HTTP/2 on the TLS port (a client without TLS?)"
+            : "not TLS: " + plaintext.substring("not HTTP/2: ".length()) + " on the TLS port";
+  }
+
+  /**
+   * First in each connection's pipeline (after the TLS handler, with TLS): checks the HTTP/2 preface, charges unauthenticated bytes,
    * and watches the frames the replica sends for GOAWAY and RST_STREAM errors.
    */
   private final class Watch extends ChannelDuplexHandler {

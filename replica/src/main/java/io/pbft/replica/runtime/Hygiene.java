@@ -26,8 +26,12 @@ final class Hygiene {
   private ScheduledFuture<?> sweeper;
 
   Hygiene(int replicaId, TransportSettings t, ClientSessions sessions) {
+    this(replicaId, t, sessions, false);
+  }
+
+  Hygiene(int replicaId, TransportSettings t, ClientSessions sessions, boolean tls) {
     this.garbage = new Garbage(replicaId, t.garbageLogIntervalMs());
-    this.connections = new Connections(replicaId, t, garbage);
+    this.connections = new Connections(replicaId, t, garbage, tls);
     this.pending = new PendingStreams(t.pendingStreamsMax(), t.pendingStreamsPerAddressMax(), t.handshakeTimeoutMs());
     this.sessions = sessions;
     this.handshakeTimeoutMs = t.handshakeTimeoutMs();

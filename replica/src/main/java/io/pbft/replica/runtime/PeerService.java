@@ -33,6 +33,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     out.disableAutoRequest();
     Hygiene hygiene = replica.hygiene;
     Connection connection = Connection.CURRENT.get();
+    io.pbft.crypto.tls.TlsIdentity certified = TransportIdentity.CURRENT.get(); // null with TLS off
     PeerStream stream = new PeerStream(out, connection != null ? connection : new Connection(null, null));
     out.setOnCancelHandler(() -> hygiene.ended(stream));
     hygiene.opened(stream);
@@ -45,7 +46,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
           stream.request();
           return; // stopped taking part
         }
-        Rejection cheap = cheapCheck(message);
+        Rejection cheap = cheapCheck(message, certified);
         if (cheap != null) {
           refuse(stream, cheap, "claims sender " + message.getSender());
           return;
@@ -78,14 +79,20 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     };
   }
 
-  /** What can be judged without a signature check: unknown fields, the sender's range. */
-  private Rejection cheapCheck(SignedMessage message) {
+  /**
+   * What can be judged without a signature check: unknown fields, the sender's range and, with
+   * TLS, that the sender is the replica whose certificate the stream came with.
+   */
+  private Rejection cheapCheck(SignedMessage message, io.pbft.crypto.tls.TlsIdentity certified) {
     if (!message.getUnknownFields().asMap().isEmpty()) {
       return Rejection.UNKNOWN_FIELDS;
     }
     int sender = message.getSender();
     if (sender < 0 || sender >= replica.config.n()) {
       return Rejection.UNKNOWN_SENDER;
+    }
+    if (certified != null && certified.id() != sender) {
+      return Rejection.SENDER_NOT_CERTIFIED;
     }
     return null;
   }

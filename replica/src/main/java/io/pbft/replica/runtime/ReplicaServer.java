@@ -68,6 +68,8 @@ public final class ReplicaServer implements AutoCloseable {
   final Hygiene hygiene;
   final Behaviour behaviour;
   private final PeerLink[] peers;
+  /** TLS of the server and the peer channels; null with TLS off. */
+  final ReplicaTls tls;
   private final ScheduledExecutorService scheduler;
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
@@ -84,6 +86,7 @@ public final class ReplicaServer implements AutoCloseable {
     this.storage = storage;
     this.behaviour = behaviour;
     this.config = config;
+    this.tls = ReplicaTls.of(config, id); // first: bad TLS files stop the start before any thread does
     this.keys = keys;
     this.verifier = new InboundVerifier(config, id, requestKeys);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
@@ -128,15 +131,22 @@ public final class ReplicaServer implements AutoCloseable {
         config.transport().inboundQueueBytesMax(), config.n(), config.transport().clientRequestsVerifyingMax(),
         daemon("pbft-verify-" + id));
     this.sessions = new ClientSessions(config.transport().clientSessionsMax(), config.transport().sessionsPerClientMax());
-    this.hygiene = new Hygiene(id, config.transport(), sessions);
+    this.hygiene = new Hygiene(id, config.transport(), sessions, config.tls().enabled());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
     this.peers = new PeerLink[config.n()];
     for (ReplicaInfo peer : config.replicas()) {
       if (peer.id() == id) {
         continue;
       }
-      ManagedChannel channel = NettyChannelBuilder.forAddress(peer.host(), peer.port())
-          .usePlaintext()
+      // With TLS: mutual, this replica's certificate shown, the peer's checked against the CA and
+      // against the host name it is dialled at.
+      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(peer.host(), peer.port());
+      if (tls != null) {
+        builder.sslContext(tls.peerContext());
+      } else {
+        builder.usePlaintext();
+      }
+      ManagedChannel channel = builder
           .maxInboundMessageSize(config.transport().messageBytesMax())
           .build();
       peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
@@ -165,7 +175,13 @@ public final class ReplicaServer implements AutoCloseable {
         });
     ReplicaInfo me = config.replica(id);
     TransportSettings t = config.transport();
-    this.server = NettyServerBuilder.forAddress(listen != null ? listen : new InetSocketAddress(me.host(), me.port()))
+    NettyServerBuilder serverBuilder = NettyServerBuilder.forAddress(
+        listen != null ? listen : new InetSocketAddress(me.host(), me.port()));
+    if (tls != null) {
+      // gRPC runs the interceptor added last first: connection accounting wraps the identity check
+      serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity(config));
+    }
+    this.server = serverBuilder
         .directExecutor() // handlers only hand work to bounded queues; they never block
         .maxInboundMessageSize(t.messageBytesMax())
         // Connection hygiene (see Hygiene): caps on connections at accept, per address and in
@@ -268,8 +284,13 @@ public final class ReplicaServer implements AutoCloseable {
         tickMs, tickMs, TimeUnit.MILLISECONDS);
     // Effects of the recovery (batches to replay, fetches) go out once everything runs.
     r.loop.submitInternal(() -> { });
+    if (r.tls != null) {
+      r.tls.startWatching(r.scheduler);
+    }
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    log.info("replica {} of {} (f = {}) listening on {}", id, config.n(), config.f(), config.replica(id).address());
+    log.info("replica {} of {} (f = {}) listening on {}{}", id, config.n(), config.f(), config.replica(id).address(),
+        r.tls == null ? " (plaintext: TLS is off)" : " (TLS, certificate serial "
+            + r.tls.certificate().getSerialNumber().toString(16) + ")");
     return r;
   }
 
@@ -507,6 +528,9 @@ public final class ReplicaServer implements AutoCloseable {
       return;
     }
     closed = true;
+    if (tls != null) {
+      tls.close();
+    }
     ReplicaMetrics m = metrics;
     if (m != null) {
       m.close();
