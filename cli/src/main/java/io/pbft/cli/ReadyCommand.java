@@ -73,7 +73,7 @@ final class ReadyCommand implements Callable<Integer> {
     OptionalLong own = OptionalLong.empty();
     boolean storageFailed = false;
     List<Long> peers = new ArrayList<>();
-    try (StatusProbe probe = StatusProbe.open(targets)) {
+    try (StatusProbe probe = StatusProbe.open(targets, statusTls(cfg))) {
       for (StatusProbe.Answer a : probe.pollAll(Duration.ofMillis(timeoutMs))) {
         if (!a.reachable()) {
           continue;
@@ -95,6 +95,21 @@ final class ReadyCommand implements Callable<Integer> {
       out.flush();
     }
     return v.caughtUp() ? 0 : CliException.FAILED;
+  }
+
+  /**
+   * With TLS on, the Status RPC answers only identities of the cluster: the probe runs beside the
+   * replica (a Kubernetes pod holds only that replica's files), so it calls as that replica, or
+   * as the operator or a client where those files are here instead. Null with TLS off.
+   */
+  private io.grpc.netty.shaded.io.netty.handler.ssl.SslContext statusTls(ClusterConfig cfg) {
+    if (!cfg.tls().enabled()) {
+      return null;
+    }
+    if (cfg.tlsFilesPresent(cfg.tls().replicaFiles(id))) {
+      return io.pbft.client.ClientTls.context(cfg, cfg.replicaTls(id));
+    }
+    return io.pbft.client.ClientTls.adminContext(cfg);
   }
 
   private StatusProbe.Target self(ReplicaInfo r) {
