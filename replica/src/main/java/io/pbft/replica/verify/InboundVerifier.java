@@ -489,12 +489,18 @@ public final class InboundVerifier {
    * Whether {@code m} or any message inside it carries fields this version does not know. They
    * are refused: a newer peer or client must wait for this replica to be upgraded, and an
    * outsider cannot make a replica hold bytes that mean nothing.
+   *
+   * <p>It visits only message-typed fields: listing every set field with {@code getAllFields},
+   * as it first did, built a sorted map per message (8 % of a simulated run).
    */
   public static boolean hasUnknownFields(Message m) {
     if (!m.getUnknownFields().asMap().isEmpty()) {
       return true;
     }
-    for (Descriptors.FieldDescriptor field : messageFields(m.getDescriptorForType())) {
+    for (Descriptors.FieldDescriptor field : m.getDescriptorForType().getFields()) {
+      if (field.getJavaType() != Descriptors.FieldDescriptor.JavaType.MESSAGE) {
+        continue; // only message-typed fields can hold unknown fields further down
+      }
       if (field.isRepeated()) {
         int count = m.getRepeatedFieldCount(field);
         for (int i = 0; i < count; i++) {
@@ -508,18 +514,5 @@ public final class InboundVerifier {
     }
     return false;
   }
-
-  /**
-   * The message-typed fields of a message type, found once per type: only they can hold unknown
-   * fields further down. (Listing every set field with {@code getAllFields}, as this walk first
-   * did, built a sorted map per message, a twelfth of a simulated run.)
-   */
-  private static List<Descriptors.FieldDescriptor> messageFields(Descriptors.Descriptor type) {
-    return MESSAGE_FIELDS.computeIfAbsent(type, t -> t.getFields().stream()
-        .filter(f -> f.getJavaType() == Descriptors.FieldDescriptor.JavaType.MESSAGE).toList());
-  }
-
-  private static final java.util.concurrent.ConcurrentHashMap<Descriptors.Descriptor, List<Descriptors.FieldDescriptor>>
-      MESSAGE_FIELDS = new java.util.concurrent.ConcurrentHashMap<>();
 
 }
