@@ -29,6 +29,11 @@ class KeygenTlsTest {
     for (String f : new String[] {"ca.crt", "ca.key", "replica-0.crt", "replica-0.key", "replica-3.crt",
         "client-0.crt", "client-1.key", "operator.crt", "operator.key"}) {
       assertTrue(Files.isRegularFile(dir.resolve("tls").resolve(f)), f);
+      // certificates are public (a replica container, another uid, reads them through a bind
+      // mount); private keys are the owner's alone
+      String mode = java.nio.file.attribute.PosixFilePermissions.toString(
+          Files.getPosixFilePermissions(dir.resolve("tls").resolve(f)));
+      assertEquals(f.endsWith(".crt") ? "rw-r--r--" : "rw-------", mode, f);
     }
     ClusterConfig inside = ClusterConfig.load(dir.resolve("cluster.yaml"));
     ClusterConfig hostSide = ClusterConfig.load(dir.resolve("cluster-host.yaml"));

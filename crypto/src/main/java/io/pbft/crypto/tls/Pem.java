@@ -53,12 +53,12 @@ public final class Pem {
       Files.createDirectories(parent);
       // written beside and moved into place: a replica polling the file never reads half of it
       Path partial = Files.createTempFile(parent, "." + file.getFileName(), ".partial");
-      if (secret) {
-        try {
-          Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString("rw-------"));
-        } catch (UnsupportedOperationException ignored) {
-          // not a POSIX file system
-        }
+      // createTempFile makes it rw------- whatever it holds: a certificate is public, and a
+      // replica in a container (another uid) must read the CA's and its own through a bind mount
+      try {
+        Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--"));
+      } catch (UnsupportedOperationException ignored) {
+        // not a POSIX file system
       }
       Files.writeString(partial, text.toString());
       Files.move(partial, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
