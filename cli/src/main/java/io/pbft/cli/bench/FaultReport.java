@@ -43,6 +43,16 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     // it outlasts that stretch and STALL_MS: shorter, it is just where the run was cut off.
     CompletionTimeline.Gap outage = t.longestClosedGap(faultAtMs, to);
     CompletionTimeline.Gap trailing = t.trailingGap(faultAtMs, to);
+    if (first >= 0 && trailing.lengthMs() >= STALL_MS && trailing.lengthMs() > outage.lengthMs()) {
+      // The window ended in a silence (a view change the fault caused, late in the run): if an
+      // operation in flight then completed afterwards, the group came out of it, and the
+      // silence, up to that completion, is the outage.
+      long next = t.firstCompletion(to, Long.MAX_VALUE);
+      if (next >= 0) {
+        outage = new CompletionTimeline.Gap(trailing.fromMs(), next);
+        trailing = new CompletionTimeline.Gap(to, to);
+      }
+    }
     boolean recovered = first >= 0
         && (trailing.lengthMs() < STALL_MS || trailing.lengthMs() <= outage.lengthMs());
     long recoveredAt = outage.lengthMs() > 0 ? outage.toMs() : first;

@@ -73,6 +73,9 @@ public final class LoadDriver {
 
   private record Scheduled(Duration at, String name, Runnable action) {}
 
+  /** How long after a timed window the timeline still records completions of operations in flight. */
+  static final long IN_FLIGHT_TAIL_MS = 30_000;
+
   private final Plan plan;
   private final ClientStep step;
   private final PrintWriter progress;
@@ -105,8 +108,11 @@ public final class LoadDriver {
     startNanos = System.nanoTime();
     measureFromNanos = startNanos + plan.warmup().toNanos();
     endNanos = plan.timed() ? measureFromNanos + plan.duration().toNanos() : Long.MAX_VALUE;
+    // A timed run's timeline goes on past the window for the operations still in flight at its
+    // end: they count in no figure, but show whether an outage that began just before the end
+    // was one the group came out of (FaultReport).
     timeline = new CompletionTimeline(startNanos, plan.timed()
-        ? TimeUnit.NANOSECONDS.toMillis(endNanos - startNanos) + 1 : COUNTED_TIMELINE_MS);
+        ? TimeUnit.NANOSECONDS.toMillis(endNanos - startNanos) + 1 + IN_FLIGHT_TAIL_MS : COUNTED_TIMELINE_MS);
     // Per action: NOT_YET, CANCELLED, or the nanoTime it began. Whoever moves it from NOT_YET wins.
     AtomicLongArray actionNanos = new AtomicLongArray(scheduled.size());
     for (int i = 0; i < scheduled.size(); i++) {
@@ -197,6 +203,8 @@ public final class LoadDriver {
       completed.incrementAndGet();
       if (ok && end - endNanos <= 0) {
         timeline.record(end, (end - start) / 1_000);
+      } else if (ok) {
+        timeline.record(end); // after the window: its completion only, for FaultReport
       }
       // Only operations wholly inside the measured interval count: the warm-up is for JIT,
       // connections and batching to settle, and an operation still running at the end belongs

@@ -91,6 +91,25 @@ class CompletionTimelineTest {
   }
 
   @Test
+  void aSilenceAtTheEndThatOperationsInFlightEndedAfterTheWindowIsAnOutageRecoveredFrom() {
+    // CI: a view change the fault may cause began 1.3 s before the window ended; the operations
+    // in flight completed after it, in the new view. That is an outage the group came out of.
+    CompletionTimeline t = new CompletionTimeline(0, 40_000);
+    for (long ms = 2000; ms < 10_700; ms += 20) {
+      t.record(at(ms));
+    }
+    t.record(at(12_900)); // after the window, in flight at its end
+    LoadDriver.Result r = new LoadDriver.Result(0, 0, 10, null, null, t, 2000, 12_000, java.util.List.of(6000L));
+    FaultReport f = FaultReport.of(Fault.KILL_PRIMARY, 0, r, 6000, 0, 1, -1);
+    assertTrue(f.recovered());
+    assertEquals(12_900 - 10_681, f.maxGapMs(), "from the last completion to the one after the window");
+    assertEquals(10.9, f.recoveredAtSec(), 1e-9);
+    assertEquals(0, f.throughputAfterRecovery(), "nothing of the window is left after it");
+    assertEquals(t.count(6000, 12_000) / 6.0, f.throughputUnder(), 1e-9,
+        "completions after the window count in no throughput");
+  }
+
+  @Test
   void medianLatencyBeforeAndUnderAFault() {
     CompletionTimeline t = new CompletionTimeline(0, 20_000);
     // 100 ms per operation until the fault at 6 s, 300 ms after it (a flood slowing the others)
