@@ -1,6 +1,9 @@
 package io.pbft.chaos.sim;
 
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
+import io.pbft.crypto.PeerKeys;
+import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.Signer;
@@ -54,6 +57,9 @@ public final class Simulation implements SimNetwork.Receiver {
   private final InboundVerifier verifier;
   /** Each replica's own verifier (they differ in the MACs they check), sharing one signature cache. */
   private final List<InboundVerifier> verifiers = new ArrayList<>();
+  /** Each replica's pair keys under {@code authentication: macs} (null entries with signatures). */
+  private final List<PeerKeys> peerKeys = new ArrayList<>();
+  private final Random peerKeyRandom;
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
   private final EquivocationLog equivocations;
@@ -155,12 +161,20 @@ public final class Simulation implements SimNetwork.Receiver {
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
     this.verifier = (config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()), FastSignatures::requestMac)
         : new InboundVerifier(cluster)).parsingOnce();
+    // Pair keys for the replicas' MACs: drawn from a generator of their own, so that every other
+    // stream stays as it was; a twin shares its replica's (a faulty replica has all its secrets).
+    peerKeyRandom = new Random(config.seed() * 1_000_033 + 11);
+    for (int i = 0; i < n; i++) {
+      peerKeys.add(config.authentication() == Authentication.MACS
+          ? new PeerKeys(i, n, peerPrivateKey(), 1, config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
+          : null);
+    }
     for (int i = 0; i < n; i++) {
       int replica = i;
       verifiers.add(verifier.forReplica(i, (client, keyId) -> {
         SessionHandshake.SessionKey k = ClusterKeys.requestKey(client, replica);
         return k.keyId().equals(keyId) ? k.key() : null;
-      }));
+      }, peerKeys.get(i)));
     }
 
     for (int i = 0; i < n; i++) {
@@ -227,10 +241,21 @@ public final class Simulation implements SimNetwork.Receiver {
     return config.fastCrypto() ? FastSignatures.signer(keys) : keys;
   }
 
+  private byte[] peerPrivateKey() {
+    byte[] key = new byte[32];
+    peerKeyRandom.nextBytes(key);
+    return key;
+  }
+
   private SimReplica newReplica(int i, Signer keys, boolean twin) {
     int n = config.replicas();
-    java.util.function.Supplier<ReplicaCore> cores =
-        () -> config.cores().create(i, n, config.f(), config.protocol(), keys, verifier::knownClient);
+    java.util.function.Supplier<ReplicaCore> cores = () -> {
+      ReplicaCore core = config.cores().create(i, n, config.f(), config.protocol(), keys, verifier::knownClient);
+      if (peerKeys.get(i) != null) {
+        core.useMacs(peerKeys.get(i));
+      }
+      return core;
+    };
     // Traitors draw from their own generators, so adding one leaves every other stream as it was.
     Behaviour behaviour = config.traitors().containsKey(i)
         ? config.traitors().get(i).apply(new Random(config.seed() * 7919 + i + (twin ? 1_000_003 : 0)))
@@ -387,6 +412,10 @@ public final class Simulation implements SimNetwork.Receiver {
       return;
     }
     trace.note(scheduler.nowMs(), "replica " + replica + " restarts from its disk");
+    PeerKeys keys = peerKeys.get(replica);
+    if (keys != null) {
+      keys.renew(peerPrivateKey(), keys.incarnation() + 1); // a new process: a new pair key
+    }
     replicas.get(replica).recoverFromDisk();
   }
 

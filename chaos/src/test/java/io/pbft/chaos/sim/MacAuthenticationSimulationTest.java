@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.chaos.traitor.ForgedRequests;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.pbft.config.Authentication;
+import io.pbft.proto.ReplicaMessage;
+import io.pbft.proto.SignedMessage;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -71,5 +74,81 @@ class MacAuthenticationSimulationTest {
 
     assertTrue(result.ok(), result::report);
     assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
+  }
+
+  /** Counts what was delivered: COMMITs by how they were authenticated, catch-up messages by kind. */
+  private static final class Deliveries implements SimRecorder {
+    int macedCommits;
+    int signedCommits;
+    int claimsTo3;
+    int proofsTo3;
+
+    @Override
+    public void delivered(int from, int to, long localMs, SignedMessage message) {
+      ReplicaMessage body;
+      try {
+        body = ReplicaMessage.parseFrom(message.getPayload());
+      } catch (InvalidProtocolBufferException e) {
+        throw new AssertionError(e);
+      }
+      if (body.hasCommit()) {
+        if (message.getAuthenticatorCount() > 0) {
+          macedCommits++;
+        } else {
+          signedCommits++;
+        }
+      } else if (body.hasCommitted() && to == 3) {
+        if (body.getCommitted().getCommitsCount() == 0) {
+          claimsTo3++;
+        } else {
+          proofsTo3++;
+        }
+      }
+    }
+  }
+
+  @Test
+  void commitsBetweenReplicasAreAuthenticatedByMacsOnceThePairKeysAreAnnounced() {
+    SimulationConfig config = macs(6).build();
+    Deliveries seen = new Deliveries();
+    SimulationResult result = Simulation.run(config, seen);
+
+    assertHealthy(config, result);
+    assertSurvivorsAgree(result);
+    assertEquals(0, result.viewChangesStarted(), result::report);
+    for (SimulationResult.ReplicaSummary r : result.replicas()) {
+      assertTrue(r.rejections().isEmpty(), () -> "no MAC of a correct replica is refused: " + r);
+    }
+    // Only COMMITs sent before the first heartbeats crossed are signed.
+    assertTrue(seen.macedCommits > 0 && seen.signedCommits * 20 < seen.macedCommits,
+        () -> seen.macedCommits + " COMMITs with MACs, " + seen.signedCommits + " signed");
+  }
+
+  @Test
+  void withSignaturesEveryCommitIsSigned() {
+    SimulationConfig config = macs(6).authentication(Authentication.SIGNATURES).build();
+    Deliveries seen = new Deliveries();
+    SimulationResult result = Simulation.run(config, seen);
+
+    assertHealthy(config, result);
+    assertEquals(0, seen.macedCommits);
+    assertTrue(seen.signedCommits > 0);
+  }
+
+  @Test
+  void aReplicaThatMissedTheCommitsCatchesUpOnThePeersClaims() {
+    // Replica 3 gets every PRE-PREPARE and PREPARE but no COMMIT for the first 0.4 s, so it commits
+    // nothing itself and falls behind. MAC-authenticated COMMITs prove nothing to a third party,
+    // so its peers answer its heartbeats with claims (certificates without commits), and it runs
+    // a batch on f + 1 matching ones (or, once far behind, by state transfer).
+    SimulationConfig config = macs(7).faults(Faults.none().drop(ReplicaMessage.BodyCase.COMMIT, Set.of(3), 0, 400))
+        .build();
+    Deliveries seen = new Deliveries();
+    SimulationResult result = Simulation.run(config, seen);
+
+    assertHealthy(config, result);
+    assertSurvivorsAgree(result);
+    assertTrue(seen.claimsTo3 > 0, () -> "claims " + seen.claimsTo3 + ", proofs " + seen.proofsTo3);
+    assertEquals(0, seen.proofsTo3, "nobody holds 2f + 1 signed COMMITs");
   }
 }

@@ -97,6 +97,16 @@ enum PlantedBug {
       return 2 * f;
     }
   }),
+  /**
+   * A batch run on f replicas' claims that they committed it (catch-up under {@code
+   * authentication: macs}) instead of f + 1: one faulty replica's word.
+   */
+  COMMITTED_CLAIMS_TOO_FEW(new Rules() {
+    @Override
+    int committedClaimsNeeded(int f) {
+      return f;
+    }
+  }),
   /** A checkpoint made stable with 2f matching CHECKPOINTs instead of 2f + 1. */
   CHECKPOINT_QUORUM_TOO_SMALL(new Rules() {
     @Override

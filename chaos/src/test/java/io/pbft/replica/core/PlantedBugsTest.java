@@ -99,6 +99,12 @@ class PlantedBugsTest {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 3), t, t + 4_000);
       }, "thin committed certificates from 1, PREPAREs to 0 and 3 lost");
+      // The same scenario with MACs: replica 2's COMMIT carries MACs, so the traitor (1) sends 0
+      // and 3 its bare claim that it committed the batch, which they take at its word.
+      case COMMITTED_CLAIMS_TOO_FEW -> new Family(macs(List.of(1), "honest", false, List.of()), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 3), t, t + 4_000);
+      }, "claims of committed batches from 1 (MACs), PREPAREs to 0 and 3 lost");
       // Checkpoints become stable on two votes, and the proof a replica keeps holds only those;
       // the view change after the primary's stall carries it in VIEW-CHANGEs. A traitor that
       // votes made-up state digests (3) keeps its vote from completing honest quorums.
@@ -194,7 +200,7 @@ class PlantedBugsTest {
       b.traitor(3, random -> new ImpostorNewView(4, 3));
     } else if (bug == PlantedBug.VIEW_CHANGE_CHECKPOINT_PROOF_NOT_CHECKED) {
       b.traitor(3, random -> new UnprovenCheckpoints());
-    } else if (bug == PlantedBug.COMMITTED_CERTIFICATE_TOO_THIN) {
+    } else if (bug == PlantedBug.COMMITTED_CERTIFICATE_TOO_THIN || bug == PlantedBug.COMMITTED_CLAIMS_TOO_FEW) {
       b.traitor(1, random -> new ThinCommittedCertificates(4));
     } else if (bug == PlantedBug.LOWEST_VIEW_CERTIFICATE_CHOSEN) {
       b.traitor(3, random -> new OutdatedCertificates());

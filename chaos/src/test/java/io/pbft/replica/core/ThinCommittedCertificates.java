@@ -22,7 +22,9 @@ import java.util.Set;
  * and it ignores the VIEW-CHANGEs of the replicas whose COMMITs it used, so that as the next
  * primary it computes its NEW-VIEW from the replicas that never prepared those batches. Only the
  * rule that a committed certificate needs 2f + 1 COMMITs keeps a replica from running a batch that
- * the next view then replaces.
+ * the next view then replaces. Under {@code authentication: macs} the COMMITs it receives carry
+ * MACs and cannot be passed on, so it sends its bare claim that it committed the batch instead, and
+ * only the rule that a claim counts with f others keeps a replica from running it.
  */
 final class ThinCommittedCertificates implements Behaviour {
   /** Signed pre-prepares it accepted, by (view, sequence). */
@@ -53,9 +55,15 @@ final class ThinCommittedCertificates implements Behaviour {
       commitsSeen.computeIfAbsent(slot, k -> new HashSet<>()).add(m.sender());
       SignedMessage pp = prePrepares.get(slot);
       if (pp != null && !committerOf.containsKey(slot)) {
-        SignedMessage own = signing.sign(ReplicaMessage.newBuilder()
-            .setCommit(c.toBuilder().setReplicaId(signing.replicaId())).build());
-        pending.add(CommittedCertificate.newBuilder().setPrePrepare(pp).addCommits(m.signed()).addCommits(own).build());
+        if (m.signed().getSignature().isEmpty()) {
+          // authentication: macs, the COMMIT came with MACs and proves nothing to others: the
+          // traitor claims it committed the batch instead, a claim f + 1 replicas must back.
+          pending.add(CommittedCertificate.newBuilder().setPrePrepare(pp).build());
+        } else {
+          SignedMessage own = signing.sign(ReplicaMessage.newBuilder()
+              .setCommit(c.toBuilder().setReplicaId(signing.replicaId())).build());
+          pending.add(CommittedCertificate.newBuilder().setPrePrepare(pp).addCommits(m.signed()).addCommits(own).build());
+        }
         committerOf.put(slot, m.sender());
       }
     } else if (body.hasViewChange() && reportsThinBatch(m.sender(), body.getViewChange().getNewView())) {

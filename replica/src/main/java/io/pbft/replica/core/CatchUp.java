@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import com.google.protobuf.ByteString;
 import io.pbft.crypto.Digests;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.proto.CommittedCertificate;
 import io.pbft.proto.Heartbeat;
 import io.pbft.proto.PrePrepare;
@@ -63,9 +64,18 @@ final class CatchUp {
 
   /** Multicasts this replica's HEARTBEAT. */
   void heartbeat() {
-    outbox.broadcast(ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(state.view)
-        .setViewChanging(state.viewChanging).setLastExecuted(state.lastExecuted)
-        .setLowWatermark(state.lowWatermark).setReplicaId(state.id)).build());
+    outbox.broadcast(heartbeatMessage());
+  }
+
+  /** This replica's HEARTBEAT, with its pair-key announcement under {@code authentication: macs}. */
+  private ReplicaMessage heartbeatMessage() {
+    Heartbeat.Builder hb = Heartbeat.newBuilder().setView(state.view).setViewChanging(state.viewChanging)
+        .setLastExecuted(state.lastExecuted).setLowWatermark(state.lowWatermark).setReplicaId(state.id);
+    PeerKeys keys = outbox.peerKeys();
+    if (keys != null) {
+      hb.setPeerKey(keys.publicKey()).setPeerKeyIncarnation(keys.incarnation());
+    }
+    return ReplicaMessage.newBuilder().setHeartbeat(hb).build();
   }
 
   /**
@@ -78,6 +88,12 @@ final class CatchUp {
       return;
     }
     peerExecuted[sender] = hb.getLastExecuted();
+    PeerKeys keys = outbox.peerKeys();
+    if (keys != null && !hb.getPeerKey().isEmpty() && keys.learn(sender, hb.getPeerKey(), hb.getPeerKeyIncarnation())) {
+      // A new pair key (the peer started or restarted): answer with ours at once, so that both
+      // ends MAC from now on instead of at the next heartbeat.
+      outbox.send(sender, heartbeatMessage());
+    }
     boolean behindInViews = hb.getView() < state.view || (hb.getView() == state.view && hb.getViewChanging());
     boolean sendNewView = !state.viewChanging && behindInViews && state.lastNewView != null;
     boolean sendLog = hb.getLastExecuted() < state.lastExecuted;
@@ -107,24 +123,32 @@ final class CatchUp {
         break;
       }
       if (slot.committed && slot.prePrepare != null) {
-        List<SignedMessage> commits = slot.matchingCommits();
-        if (commits.size() < state.quorum()) {
-          continue; // committed here without the proof (after a restart): nothing to show
+        // The proof if this replica holds one (2f + 1 signed commits); otherwise its own claim that
+        // it committed the batch (its commits were MAC-authenticated, or it recovered the batch
+        // from its log after a restart), which the peer counts with f others.
+        CommittedCertificate.Builder cert = CommittedCertificate.newBuilder().setPrePrepare(slot.prePrepare);
+        List<SignedMessage> commits = slot.matchingSignedCommits();
+        if (commits.size() >= state.quorum()) {
+          cert.addAllCommits(commits);
         }
-        ReplicaMessage cert = ReplicaMessage.newBuilder().setCommitted(CommittedCertificate.newBuilder()
-            .setPrePrepare(slot.prePrepare).addAllCommits(commits)).build();
-        outbox.send(sender, cert);
+        ReplicaMessage message = ReplicaMessage.newBuilder().setCommitted(cert).build();
+        outbox.send(sender, message);
         sent++;
-        bytes += cert.getSerializedSize();
+        bytes += message.getSerializedSize();
       }
     }
   }
 
-  /** A batch proven committed by a signed pre-prepare and 2f + 1 matching commits: run it. */
+  /**
+   * A batch proven committed by a signed pre-prepare and 2f + 1 matching commits, or claimed
+   * committed by its sender (a certificate without commits): run it once proven, or once f + 1
+   * distinct replicas claimed the same batch (so at least one correct replica committed it).
+   */
   void onCommittedCertificate(int sender, CommittedCertificate cert) {
     PrePrepare pp;
     ByteString digest;
     List<VerifiedRequest> requests;
+    boolean claim = cert.getCommitsCount() == 0;
     try {
       ReplicaMessage body = ViewChangeRules.parse(cert.getPrePrepare());
       if (!body.hasPrePrepare() || cert.getPrePrepare().getSender() != state.primaryOf(body.getPrePrepare().getView())) {
@@ -144,7 +168,7 @@ final class CatchUp {
         }
         signers.add(m.getSender());
       }
-      if (signers.size() < rules.committedCertificateCommitsNeeded(state.f)) {
+      if (!claim && signers.size() < rules.committedCertificateCommitsNeeded(state.f)) {
         throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs 2f+1 = " + state.quorum());
       }
       requests = ViewChangeRules.requestsOf(pp.getBatch());
@@ -157,6 +181,18 @@ final class CatchUp {
       return; // nothing to do with it
     }
     Slot slot = state.slot(s);
+    if (claim && !slot.committed) {
+      slot.committedClaims.put(sender, new Slot.Claim(digest, cert.getPrePrepare()));
+      int matching = 0;
+      for (Slot.Claim c : slot.committedClaims.values()) {
+        if (c.digest().equals(digest)) {
+          matching++;
+        }
+      }
+      if (matching < rules.committedClaimsNeeded(state.f)) {
+        return; // not yet vouched for by a correct replica
+      }
+    }
     if (slot.committed && !slot.digest.equals(digest)) {
       throw new InvariantViolation("two different batches committed at " + s);
     }
@@ -165,7 +201,7 @@ final class CatchUp {
     }
     if (slot.hasPrePrepare() && slot.view == pp.getView() && !slot.digest.equals(digest)) {
       // An equivocating primary gave this replica another batch for the same (view, sequence);
-      // 2f + 1 commits prove which one the group committed.
+      // 2f + 1 commits (or f + 1 replicas' claims) show which one the group committed.
       slot.forgetPrePrepare();
     }
     slot.accept(pp.getView(), digest, pp.getBatch(), requests, cert.getPrePrepare());
@@ -176,6 +212,7 @@ final class CatchUp {
     slot.prepared = true;
     slot.committed = true;
     slot.commitSent = true;
+    slot.committedClaims.clear();
     outbox.milestone(Effects.Milestone.Kind.COMMITTED, slot);
   }
 }

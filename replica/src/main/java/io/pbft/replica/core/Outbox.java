@@ -1,10 +1,13 @@
 package io.pbft.replica.core;
 
 import com.google.protobuf.ByteString;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.Signer;
+import io.pbft.proto.PeerMac;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.WalRecord;
+import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.Rejections;
 import java.util.List;
@@ -21,6 +24,8 @@ final class Outbox {
 
   private final int id;
   private final Signer signer;
+  /** Pair keys for MACs ({@code authentication: macs}); null signs everything. */
+  private PeerKeys peerKeys;
   private final Rejections rejections = new Rejections();
   private boolean durable;
   private boolean compactionDue;
@@ -29,6 +34,18 @@ final class Outbox {
   Outbox(int id, Signer signer) {
     this.id = id;
     this.signer = signer;
+  }
+
+  /**
+   * From now on the messages that never travel as proof ({@link InboundVerifier#macAllowed}) go
+   * out with MACs under {@code keys} to the peers whose keys are known, signed to the others.
+   */
+  void useMacs(PeerKeys keys) {
+    peerKeys = keys;
+  }
+
+  PeerKeys peerKeys() {
+    return peerKeys;
   }
 
   void enableDurability() {
@@ -67,30 +84,94 @@ final class Outbox {
   }
 
   SignedMessage sign(ReplicaMessage message) {
-    byte[] payload = message.toByteArray();
-    return SignedMessage.newBuilder().setSender(id).setPayload(ByteString.copyFrom(payload))
-        .setSignature(ByteString.copyFrom(signer.sign(payload))).build();
+    return signed(message.toByteString());
   }
 
-  /** Signs, logs (if it is a protocol statement) and multicasts to every other replica. */
+  /**
+   * Authenticates (signs, or MACs where allowed), logs (if it is a protocol statement) and
+   * multicasts to every other replica.
+   */
   SignedMessage broadcast(ReplicaMessage message) {
-    SignedMessage signed = sign(message);
-    recordSent(message, signed);
-    effects.messages().add(new Effects.Outgoing(Effects.Outgoing.ALL, signed));
-    return signed;
+    ByteString payload = message.toByteString();
+    SignedMessage out = macable(message.getBodyCase()) ? emitMaced(Effects.Outgoing.ALL, payload) : null;
+    if (out == null) {
+      out = signed(payload);
+      effects.messages().add(new Effects.Outgoing(Effects.Outgoing.ALL, out));
+    }
+    recordSent(message, out);
+    return out;
   }
 
-  /** Signs, logs (if it is a protocol statement) and sends to one replica. */
+  /** Authenticates, logs (if it is a protocol statement) and sends to one replica. */
   SignedMessage send(int to, ReplicaMessage message) {
-    SignedMessage signed = sign(message);
-    recordSent(message, signed);
-    effects.messages().add(new Effects.Outgoing(to, signed));
-    return signed;
+    ByteString payload = message.toByteString();
+    SignedMessage out = macable(message.getBodyCase()) ? emitMaced(to, payload) : null;
+    if (out == null) {
+      out = signed(payload);
+      effects.messages().add(new Effects.Outgoing(to, out));
+    }
+    recordSent(message, out);
+    return out;
   }
 
-  /** Sends again, unchanged, something signed before (by this replica or relayed from another). */
+  /**
+   * Sends again, unchanged, something signed before (by this replica or relayed from another).
+   * This replica's own MAC-authenticated messages get fresh MACs: a peer may have restarted with
+   * a new key since.
+   */
   void resend(int to, SignedMessage signed) {
+    if (signed.getSender() == id && signed.getSignature().isEmpty() && peerKeys != null) {
+      if (emitMaced(to, signed.getPayload()) == null) {
+        effects.messages().add(new Effects.Outgoing(to, signed(signed.getPayload())));
+      }
+      return;
+    }
     effects.messages().add(new Effects.Outgoing(to, signed));
+  }
+
+  private boolean macable(ReplicaMessage.BodyCase kind) {
+    return peerKeys != null && InboundVerifier.macAllowed(kind);
+  }
+
+  private SignedMessage signed(ByteString payload) {
+    return SignedMessage.newBuilder().setSender(id).setPayload(payload)
+        .setSignature(ByteString.copyFrom(signer.sign(payload.toByteArray()))).build();
+  }
+
+  /**
+   * Queues {@code payload} with MACs for {@code to} (or every peer): one message with an entry per
+   * peer whose key is known, and a signed copy to each peer whose key is not (it has not announced
+   * one yet). Returns the MAC-authenticated message, or null (nothing queued) if no key is known.
+   */
+  private SignedMessage emitMaced(int to, ByteString payload) {
+    List<PeerMac> macs = peerKeys.authenticator(payload, to == Effects.Outgoing.ALL ? null : new int[] {to});
+    if (macs.isEmpty()) {
+      return null;
+    }
+    SignedMessage maced = SignedMessage.newBuilder().setSender(id).setPayload(payload).addAllAuthenticator(macs).build();
+    if (to != Effects.Outgoing.ALL || macs.size() == peerCount()) {
+      effects.messages().add(new Effects.Outgoing(to, maced));
+      return maced;
+    }
+    SignedMessage signedCopy = null;
+    for (int r = 0; r < peerKeys.replicas(); r++) {
+      if (r == id) {
+        continue;
+      }
+      if (peerKeys.knows(r)) {
+        effects.messages().add(new Effects.Outgoing(r, maced));
+      } else {
+        if (signedCopy == null) {
+          signedCopy = signed(payload);
+        }
+        effects.messages().add(new Effects.Outgoing(r, signedCopy));
+      }
+    }
+    return maced;
+  }
+
+  private int peerCount() {
+    return peerKeys.replicas() - 1;
   }
 
   void record(WalRecord r) {

@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import com.google.protobuf.ByteString;
 import io.pbft.config.ProtocolSettings;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.Signer;
 import io.pbft.proto.CommittedBatch;
 import io.pbft.proto.ReplicaMessage;
@@ -83,6 +84,15 @@ public final class ReplicaCore {
    */
   public void enableDurability() {
     outbox.enableDurability();
+  }
+
+  /**
+   * Authenticates COMMITs and catch-up claims with MACs under {@code keys} ({@code
+   * authentication: macs}), and announces this replica's pair key in its heartbeats. Call before
+   * the first event.
+   */
+  public void useMacs(PeerKeys keys) {
+    outbox.useMacs(keys);
   }
 
   /** Walk the whole log after every event, not only every so often (the simulator does). */

@@ -36,6 +36,15 @@ class Rules {
   }
 
   /**
+   * Without such a proof (COMMITs authenticated by MACs prove nothing to a third party), a
+   * replica that missed a batch runs it once this many distinct replicas claimed they committed
+   * it: f + 1, so that at least one of them is correct and really did.
+   */
+  int committedClaimsNeeded(int f) {
+    return f + 1;
+  }
+
+  /**
    * A checkpoint this replica took is stable once this many CHECKPOINTs from distinct replicas
    * match its digest (section 4.3): 2f + 1, so that its proof convinces anyone.
    */

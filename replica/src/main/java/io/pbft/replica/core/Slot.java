@@ -31,6 +31,12 @@ final class Slot {
 
   final Map<Integer, Vote> prepares = new HashMap<>();
   final Map<Integer, Vote> commits = new HashMap<>();
+  /**
+   * Peers' claims that they committed a batch at this sequence number (catch-up without a
+   * transferable proof): the digest each claimed, with the signed pre-prepare it sent. One per
+   * peer, the latest.
+   */
+  final Map<Integer, Claim> committedClaims = new HashMap<>();
 
   /** Proof of the highest-view prepare at this replica; survives view changes (section 4.4). */
   PreparedCertificate certificate;
@@ -111,11 +117,14 @@ final class Slot {
     return out;
   }
 
-  /** The commits matching the accepted pre-prepare's (view, digest), as signed messages. */
-  List<SignedMessage> matchingCommits() {
+  /**
+   * The signed commits matching the accepted pre-prepare's (view, digest): those that can prove to
+   * a third party that the batch committed (a COMMIT authenticated by MACs cannot).
+   */
+  List<SignedMessage> matchingSignedCommits() {
     List<SignedMessage> out = new ArrayList<>();
     for (Vote v : commits.values()) {
-      if (v.view() == view && v.digest().equals(digest)) {
+      if (v.view() == view && v.digest().equals(digest) && !v.signed().getSignature().isEmpty()) {
         out.add(v.signed());
       }
     }
@@ -139,4 +148,7 @@ final class Slot {
     }
     return count;
   }
+
+  /** A peer's claim that it committed {@code digest} here, with the pre-prepare that carries it. */
+  record Claim(ByteString digest, SignedMessage prePrepare) {}
 }

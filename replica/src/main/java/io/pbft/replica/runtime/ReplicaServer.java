@@ -6,10 +6,12 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.TransportSettings;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.core.Effects;
@@ -25,6 +27,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.function.Function;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -88,8 +91,16 @@ public final class ReplicaServer implements AutoCloseable {
     this.config = config;
     this.tls = ReplicaTls.of(config, id); // first: bad TLS files stop the start before any thread does
     this.keys = keys;
-    this.verifier = new InboundVerifier(config, id, requestKeys);
+    // With MACs, pair keys with the other replicas: a fresh X25519 key per process, announced in
+    // signed heartbeats; the start time as incarnation, so that peers take a restart's key over
+    // the one before (and ignore replays of older announcements).
+    PeerKeys peerKeys = config.authentication() == Authentication.MACS
+        ? PeerKeys.generate(id, config.n(), new SecureRandom(), System.currentTimeMillis()) : null;
+    this.verifier = new InboundVerifier(config, id, requestKeys, peerKeys);
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
+    if (peerKeys != null) {
+      core.useMacs(peerKeys);
+    }
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),

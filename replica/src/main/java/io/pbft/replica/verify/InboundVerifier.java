@@ -8,6 +8,7 @@ import io.pbft.config.ClientInfo;
 import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.crypto.Mac;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.PublicKeyVerifier;
 import io.pbft.crypto.SignatureCheck;
 import io.pbft.crypto.RequestMacs;
@@ -39,6 +40,8 @@ public final class InboundVerifier {
   /** This replica: whose entry of an authenticator it checks; -1 checks none. */
   private final int self;
   private final RequestKeys requestKeys;
+  /** The pair keys MAC-authenticated replica messages are checked with; null accepts none. */
+  private final PeerKeys peerKeys;
   private final SignatureCheck[] replicas;
   private final Map<Integer, SignatureCheck> clients;
   /** Makes the check of each public key: Ed25519, or the simulator's fast stand-in. */
@@ -64,7 +67,30 @@ public final class InboundVerifier {
    * (used with {@code authentication: macs}).
    */
   public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys) {
-    this(config, self, requestKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of, RequestMacs::mac, null, null);
+    this(config, self, requestKeys, null);
+  }
+
+  /**
+   * As {@link #InboundVerifier(ClusterConfig, int, RequestKeys)}, also accepting the replica
+   * messages that {@link #macAllowed} names when they carry a valid MAC under {@code peerKeys}
+   * (null: signatures only).
+   */
+  public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys) {
+    this(config, self, requestKeys, peerKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of, RequestMacs::mac,
+        null, null);
+  }
+
+  /**
+   * The messages that may come MAC-authenticated under {@code authentication: macs}: those that
+   * never travel as proof to a third party. A COMMIT (a replica's committed certificate carries
+   * only signed ones) and a catch-up certificate's envelope (whose claim counts only for its
+   * sender). Everything else is signed in both modes: PRE-PREPARE and PREPARE (prepared
+   * certificates in VIEW-CHANGEs), CHECKPOINT (stable proofs), VIEW-CHANGE, NEW-VIEW, COMPLAINT
+   * (view-change evidence), HEARTBEAT (it announces the pair keys), relayed requests and state
+   * transfer.
+   */
+  public static boolean macAllowed(ReplicaMessage.BodyCase kind) {
+    return kind == ReplicaMessage.BodyCase.COMMIT || kind == ReplicaMessage.BodyCase.COMMITTED;
   }
 
   /**
@@ -72,7 +98,12 @@ public final class InboundVerifier {
    * simulator checks every replica's MACs apart and every signature once).
    */
   public InboundVerifier forReplica(int self, RequestKeys requestKeys) {
-    return new InboundVerifier(config, self, requestKeys, cache, checks, requestMac, parsed, this);
+    return forReplica(self, requestKeys, null);
+  }
+
+  /** As {@link #forReplica(int, RequestKeys)}, checking replica MACs under {@code peerKeys}. */
+  public InboundVerifier forReplica(int self, RequestKeys requestKeys, PeerKeys peerKeys) {
+    return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, this);
   }
 
   /**
@@ -81,10 +112,11 @@ public final class InboundVerifier {
    * same message objects. Not thread-safe.
    */
   public InboundVerifier parsingOnce() {
-    return new InboundVerifier(config, self, requestKeys, cache, checks, requestMac, new ParsedPayloads(1 << 12), this);
+    return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, new ParsedPayloads(1 << 12),
+        this);
   }
 
-  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, SignatureCache cache,
+  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys, SignatureCache cache,
       Function<byte[], SignatureCheck> checks, BiFunction<byte[], ByteString, byte[]> requestMac,
       ParsedPayloads parsed, InboundVerifier from) {
     this.config = config;
@@ -95,6 +127,7 @@ public final class InboundVerifier {
     this.authentication = config.authentication();
     this.self = self;
     this.requestKeys = requestKeys;
+    this.peerKeys = peerKeys;
     if (from != null) {
       // the same identities checked the same way: decoding each public key once is enough
       replicas = from.replicas;
@@ -139,7 +172,7 @@ public final class InboundVerifier {
    */
   public InboundVerifier(ClusterConfig config, Function<byte[], SignatureCheck> checks,
       BiFunction<byte[], ByteString, byte[]> requestMac) {
-    this(config, -1, RequestKeys.NONE, null, checks, requestMac, null, null);
+    this(config, -1, RequestKeys.NONE, null, null, checks, requestMac, null, null);
   }
 
   public boolean knownClient(int clientId) {
@@ -183,13 +216,27 @@ public final class InboundVerifier {
     if (signed.getSerializedSize() > messageBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_MESSAGE, signed.getSerializedSize() + " bytes");
     }
-    if (!replicaSigned(signed)) {
+    boolean maced = signed.getAuthenticatorCount() > 0;
+    if (maced) {
+      if (!signed.getSignature().isEmpty()) {
+        return Verdict.rejected(Rejection.MALFORMED, "both a signature and an authenticator");
+      }
+      if (signed.getAuthenticatorCount() > replicas.length) {
+        return Verdict.rejected(Rejection.TOO_MANY_ENTRIES, signed.getAuthenticatorCount() + " authenticator entries");
+      }
+      if (peerKeys == null || !peerKeys.check(sender, signed.getAuthenticatorList(), signed.getPayload())) {
+        return Verdict.rejected(Rejection.BAD_PEER_MAC, "claims sender " + sender);
+      }
+    } else if (!replicaSigned(signed)) {
       return Verdict.rejected(Rejection.BAD_SIGNATURE, "claims sender " + sender);
     }
     ParsedPayloads.Parsed payload = parse(signed.getPayload());
     ReplicaMessage message = payload.message();
     if (message == null) {
       return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
+    }
+    if (maced && !macAllowed(message.getBodyCase())) {
+      return Verdict.rejected(Rejection.MAC_NOT_ALLOWED, "a " + message.getBodyCase());
     }
     if (payload.unknownFields()) {
       return Verdict.rejected(Rejection.UNKNOWN_FIELDS, "in a " + message.getBodyCase() + " payload");

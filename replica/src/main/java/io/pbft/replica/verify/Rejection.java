@@ -12,6 +12,10 @@ public enum Rejection {
   SENDER_NOT_CERTIFIED("sender is not the replica of the stream's TLS certificate"),
   OVERSIZED_MESSAGE("oversized message"),
   BAD_SIGNATURE("bad signature"),
+  /** No authenticator entry for this replica checks under the pair key it shares with the sender. */
+  BAD_PEER_MAC("no valid peer MAC for this replica"),
+  /** A message that may travel as proof (or carries a key) came with MACs instead of a signature. */
+  MAC_NOT_ALLOWED("MACs on a message that must be signed"),
   MALFORMED("malformed message"),
   UNKNOWN_FIELDS("unknown fields"),
   TOO_MANY_ENTRIES("more entries than the protocol allows"),
