@@ -11,17 +11,21 @@ import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.HandshakeException;
 import io.pbft.crypto.Mac;
+import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.proto.AuthenticatedReply;
 import io.pbft.proto.Batch;
 import io.pbft.proto.ClientMessage;
+import io.pbft.proto.Commit;
+import io.pbft.proto.Heartbeat;
 import io.pbft.proto.KvCompareAndSet;
 import io.pbft.proto.KvDelete;
 import io.pbft.proto.KvGet;
 import io.pbft.proto.KvOperation;
 import io.pbft.proto.KvPut;
 import io.pbft.proto.KvResult;
+import io.pbft.proto.PeerMac;
 import io.pbft.proto.PrePrepare;
 import io.pbft.proto.Prepare;
 import io.pbft.proto.ReplicaMessage;
@@ -122,6 +126,28 @@ class ProtocolVectorsTest {
   }
 
   @Test
+  void pairKeysFollowTheFormulasOfTheSpecificationFromBothEnds() throws Exception {
+    PairKeys pair = pairKeys();
+    assertArrayEquals(x25519(pair.private1(), pair.public2()), x25519(pair.private2(), pair.public1()),
+        "X25519 secret of the two replicas");
+    PeerKeys one = new PeerKeys(1, N, pair.private1(), PEER_INCARNATION, RequestMacs::mac);
+    PeerKeys two = new PeerKeys(2, N, pair.private2(), PEER_INCARNATION, RequestMacs::mac);
+    assertEquals(ByteString.copyFrom(pair.public1()), one.publicKey());
+    assertEquals(ByteString.copyFrom(pair.public2()), two.publicKey());
+    assertTrue(one.learn(2, two.publicKey(), PEER_INCARNATION));
+    assertTrue(two.learn(1, one.publicKey(), PEER_INCARNATION));
+    ByteString payload = ByteString.copyFromUtf8("any payload");
+    PeerMac m12 = one.authenticator(payload, new int[] {2}).get(0);
+    PeerMac m21 = two.authenticator(payload, new int[] {1}).get(0);
+    assertArrayEquals(hmac(pair.key12(), payload.toByteArray()), m12.getMac().toByteArray(), "1 > 2 under the key");
+    assertArrayEquals(hmac(pair.key21(), payload.toByteArray()), m21.getMac().toByteArray(), "2 > 1 under the key");
+    assertArrayEquals(pair.keyId12(), m12.getKeyId().toByteArray());
+    assertArrayEquals(pair.keyId21(), m21.getKeyId().toByteArray());
+    assertTrue(two.check(1, List.of(m12), payload));
+    assertTrue(one.check(2, List.of(m21), payload));
+  }
+
+  @Test
   void theKeyFileLineOfTheSpecificationLoads() throws Exception {
     String md = Files.readString(specification());
     Matcher line = Pattern.compile("(?m)^ed25519-secret [0-9a-f]{64}$").matcher(md);
@@ -160,6 +186,28 @@ class ProtocolVectorsTest {
 
   static Ed25519Keys replicaKeys(int r) {
     return Ed25519Keys.fromSecretKey(seed("replica " + r + " ed25519"));
+  }
+
+  static final long PEER_INCARNATION = 1_700_000_000_000L; // a start time in ms, as the runtime uses
+
+  /** The pair keys of replicas 1 and 2, from the formulas of the specification written out here. */
+  record PairKeys(byte[] private1, byte[] public1, byte[] private2, byte[] public2, byte[] salt, byte[] key12,
+      byte[] keyId12, byte[] key21, byte[] keyId21) {}
+
+  static PairKeys pairKeys() throws Exception {
+    byte[] private1 = seed("replica 1 x25519");
+    byte[] private2 = seed("replica 2 x25519");
+    byte[] public1 = new byte[32];
+    byte[] public2 = new byte[32];
+    X25519.generatePublicKey(private1, 0, public1, 0);
+    X25519.generatePublicKey(private2, 0, public2, 0);
+    byte[] shared = x25519(private1, public2);
+    byte[] salt = Digests.sha256(concat("pbft peer keys v1".getBytes(StandardCharsets.US_ASCII), concat(public1, public2)));
+    byte[] key12 = hkdf(shared, salt, "pbft peer mac v1 1>2");
+    byte[] key21 = hkdf(shared, salt, "pbft peer mac v1 2>1");
+    byte[] id12 = java.util.Arrays.copyOf(Digests.sha256(concat(salt, "pbft peer mac v1 1>2".getBytes(StandardCharsets.US_ASCII))), 8);
+    byte[] id21 = java.util.Arrays.copyOf(Digests.sha256(concat(salt, "pbft peer mac v1 2>1".getBytes(StandardCharsets.US_ASCII))), 8);
+    return new PairKeys(private1, public1, private2, public2, salt, key12, id12, key21, id21);
   }
 
   /** One handshake between the client and replica {@code r}, run by SessionHandshake with fixed randomness. */
@@ -297,6 +345,31 @@ class ProtocolVectorsTest {
     v.put("prepare.signed_message", hex(SignedMessage.newBuilder().setSender(1).setPayload(ByteString.copyFrom(prepare))
         .setSignature(ByteString.copyFrom(prepareSignature)).build().toByteArray()));
     v.put("null_batch.digest", hex(Digests.batchDigest(List.of())));
+
+    // Pair keys between replicas 1 and 2 (authentication: macs), replica 1's HEARTBEAT announcing
+    // its key, and its COMMIT for the batch above with the authenticator entry for replica 2.
+    PairKeys pair = pairKeys();
+    v.put("peer.1.x25519.private", hex(pair.private1()));
+    v.put("peer.1.x25519.public", hex(pair.public1()));
+    v.put("peer.2.x25519.private", hex(pair.private2()));
+    v.put("peer.2.x25519.public", hex(pair.public2()));
+    v.put("peer.1_2.salt", hex(pair.salt()));
+    v.put("peer.1to2.key", hex(pair.key12()));
+    v.put("peer.1to2.key_id", hex(pair.keyId12()));
+    v.put("peer.2to1.key", hex(pair.key21()));
+    v.put("peer.2to1.key_id", hex(pair.keyId21()));
+    v.put("heartbeat.1.payload", hex(ReplicaMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setView(0)
+        .setLastExecuted(1).setLowWatermark(0).setReplicaId(1).setPeerKey(ByteString.copyFrom(pair.public1()))
+        .setPeerKeyIncarnation(PEER_INCARNATION)).build().toByteArray()));
+    ByteString commit = ReplicaMessage.newBuilder().setCommit(Commit.newBuilder().setView(0).setSequence(1)
+        .setDigest(ByteString.copyFrom(batchDigest)).setReplicaId(1)).build().toByteString();
+    PeerKeys one = new PeerKeys(1, N, pair.private1(), PEER_INCARNATION, RequestMacs::mac);
+    one.learn(2, ByteString.copyFrom(pair.public2()), PEER_INCARNATION);
+    List<PeerMac> entry = one.authenticator(commit, new int[] {2});
+    v.put("commit.payload", hex(commit.toByteArray()));
+    v.put("commit.mac_for_2", hex(entry.get(0).getMac().toByteArray()));
+    v.put("commit.signed_message_to_2", hex(SignedMessage.newBuilder().setSender(1).setPayload(commit)
+        .addAllAuthenticator(entry).build().toByteArray()));
 
     // The key-value store's other encodings
     v.put("kv.get", hex(KvOperation.newBuilder().setGet(KvGet.newBuilder().setKey(ByteString.copyFrom(KEY))).build()
