@@ -46,7 +46,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
           stream.request();
           return; // stopped taking part
         }
-        Rejection cheap = cheapCheck(message, certified);
+        Rejection cheap = cheapCheck(message);
         if (cheap != null) {
           refuse(stream, cheap, "claims sender " + message.getSender());
           return;
@@ -54,7 +54,8 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
         stream.spoke();
         boolean pending = !stream.authenticated();
         int size = message.getSerializedSize();
-        if (!replica.verifyPool.submitPeer(pending ? -1 : stream.sender(), () -> verify(stream, message, size), size)
+        if (!replica.verifyPool.submitPeer(pending ? -1 : stream.sender(), () -> verify(stream, certified, message, size),
+            size)
             .queued()) {
           replica.drop("verification queue full");
           stream.request(); // dropped: read on (a pending stream, the next message instead)
@@ -80,19 +81,18 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   }
 
   /**
-   * What can be judged without a signature check: unknown fields, the sender's range and, with
-   * TLS, that the sender is the replica whose certificate the stream came with.
+   * What can be judged without a signature check: unknown fields and the sender's range. The sender
+   * need not be the replica whose TLS certificate the stream came with: replicas pass on messages
+   * others signed (a NEW-VIEW to a replica that missed it, the CHECKPOINTs of a stable proof), and
+   * each message is authenticated by its own signature or MACs, not by the stream.
    */
-  private Rejection cheapCheck(SignedMessage message, io.pbft.crypto.tls.TlsIdentity certified) {
+  private Rejection cheapCheck(SignedMessage message) {
     if (!message.getUnknownFields().asMap().isEmpty()) {
       return Rejection.UNKNOWN_FIELDS;
     }
     int sender = message.getSender();
     if (sender < 0 || sender >= replica.config.n()) {
       return Rejection.UNKNOWN_SENDER;
-    }
-    if (certified != null && certified.id() != sender) {
-      return Rejection.SENDER_NOT_CERTIFIED;
     }
     return null;
   }
@@ -111,7 +111,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     stream.request();
   }
 
-  private void verify(PeerStream stream, SignedMessage message, int size) {
+  private void verify(PeerStream stream, io.pbft.crypto.tls.TlsIdentity certified, SignedMessage message, int size) {
     Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
     if (!verdict.isOk()) {
       log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
@@ -125,7 +125,8 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     }
     VerifiedMessage m = verdict.value();
     if (!stream.authenticated()) {
-      if (!replica.hygiene.authenticated(stream, m.sender())) {
+      // With TLS the stream is the certified replica's, whoever signed its first message.
+      if (!replica.hygiene.authenticated(stream, certified != null ? certified.id() : m.sender())) {
         return; // ended meanwhile
       }
       stream.request();

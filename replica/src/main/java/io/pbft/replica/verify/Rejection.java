@@ -8,8 +8,6 @@ package io.pbft.replica.verify;
 public enum Rejection {
   // --- the inbound verifier: before the core sees anything
   UNKNOWN_SENDER("unknown sender"),
-  /** A peer stream carries messages of a replica other than the one its TLS certificate names. */
-  SENDER_NOT_CERTIFIED("sender is not the replica of the stream's TLS certificate"),
   OVERSIZED_MESSAGE("oversized message"),
   BAD_SIGNATURE("bad signature"),
   /** No authenticator entry for this replica checks under the pair key it shares with the sender. */
