@@ -86,16 +86,22 @@ final class InFlight {
   }
 
   /**
-   * Whether no result can reach the quorum any more: the replicas that have not replied could not
-   * lift the best result to it (the replies split: a concurrent write, a lagging or lying replica).
+   * Whether no result can reach the quorum any more: the {@code stillAnswerable} replicas that have
+   * not replied yet (and may) could not lift the best result to it (the replies split: a concurrent
+   * write, a lagging or lying replica; or too many replicas are out of reach).
    */
-  boolean cannotAgree(int replicas) {
+  boolean cannotAgree(int stillAnswerable) {
     Map<ByteString, Integer> counts = new HashMap<>();
     int best = 0;
     for (Reply r : replies.values()) {
       best = Math.max(best, counts.merge(r.getResult(), 1, Integer::sum));
     }
-    return best + (replicas - replies.size()) < quorum;
+    return best + stillAnswerable < quorum;
+  }
+
+  /** Whether replica {@code id} has replied to this request. */
+  boolean replied(int id) {
+    return replies.containsKey(id);
   }
 
   /** Replicas that replied (any result), for error messages. */

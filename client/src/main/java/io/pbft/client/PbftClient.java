@@ -485,7 +485,7 @@ public final class PbftClient implements AutoCloseable {
       }
       agreement = op.add(replicaId, reply);
       if (agreement == null) {
-        if (!op.readOnly || op.waitingForSessions || !op.cannotAgree(sessions.length)) {
+        if (!op.readOnly || op.waitingForSessions || !op.cannotAgree(stillAnswerableLocked(op))) {
           return;
         }
         fallBackLocked(op, after); // the answers split: no need to wait for the timeout
@@ -551,6 +551,21 @@ public final class PbftClient implements AutoCloseable {
     if (resend != null) {
       sessions[replicaId].send(resend, flagged);
     }
+  }
+
+  /**
+   * Replicas that have not replied to {@code op} and may still: those with a session up. A replica
+   * without one cannot answer a read-only request before the client gives up on it (a session that
+   * comes up later is handed the request, but by then the read has its answers or is ordered).
+   */
+  private int stillAnswerableLocked(InFlight op) {
+    int n = 0;
+    for (ReplicaSession s : sessions) {
+      if (!op.replied(s.replicaId()) && s.isUp()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** How many replica sessions are up now (diagnostics and tests). */
