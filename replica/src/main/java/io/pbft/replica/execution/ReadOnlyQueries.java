@@ -64,7 +64,7 @@ public final class ReadOnlyQueries {
       return List.of(answer(execution, new Waiting(r, floor, view)));
     }
     Waiting before = waiting.get(r.clientId());
-    if (before != null && Long.compareUnsigned(before.request().timestamp(), r.timestamp()) > 0) {
+    if (before != null && before.request().timestamp() > r.timestamp()) { // signed, as the client table compares
       displaced++;
       return List.of(); // an older read arriving late: the client no longer waits for it
     }

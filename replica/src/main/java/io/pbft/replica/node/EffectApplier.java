@@ -97,7 +97,7 @@ public final class EffectApplier {
    */
   public void reply(List<Effects.ClientReply> replies) {
     List<Effects.ClientReply> out;
-    synchronized (behaviour) {
+    synchronized (this) { // not the behaviour: HONEST is one object shared by every replica in a JVM
       out = behaviour.replies(replies, signing);
     }
     for (Effects.ClientReply reply : out) {
