@@ -100,6 +100,11 @@ public record SimulationResult(
     return wallMs == 0 ? opsCompleted * 1000.0 : opsCompleted * 1000.0 / wallMs;
   }
 
+  /** Completed operations that went through ordering (all but the reads answered read-only). */
+  public long opsOrdered() {
+    return history.stream().filter(o -> o.completed() && !o.readOnly()).count();
+  }
+
   /** Reads completed read-only: on matching answers from the replicas' states, never ordered. */
   public long readOnlyAnswered() {
     return history.stream().filter(o -> o.readOnly() && o.completed()).count();
