@@ -3,6 +3,7 @@ package io.pbft.cli;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.client.KvClient;
 import io.pbft.cli.bench.CpuUsage;
 import io.pbft.cli.bench.Fault;
 import io.pbft.cli.bench.VerifiedPuts;
@@ -101,6 +102,12 @@ final class BenchCommand implements Callable<Integer> {
       description = "Fraction of operations that are gets instead of puts, 0..1 (default ${DEFAULT-VALUE}).")
   double readRatio;
 
+  @Option(names = "--read-mode", paramLabel = "MODE", defaultValue = "read-only",
+      description = {"How the gets run: read-only (every replica answers from its state, 2f + 1 matching answers,",
+          "ordered when they do not agree; KvClient.get) or ordered (through the three phases like a put).",
+          "Default ${DEFAULT-VALUE}."})
+  String readMode;
+
   @Option(names = "--config", paramLabel = "FILE", description = "Drive this running cluster instead of starting one.")
   Path config;
 
@@ -182,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
         ClusterConfig cfg = Configs.load(config);
         clusterConfig = cfg;
         checkPayload(cfg);
-        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary);
+        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary).readMode(readModeOption());
         replicaCount = cfg.n();
         requireReachable(cfg);
       } else if (unreplicated) {
@@ -239,11 +246,14 @@ final class BenchCommand implements Callable<Integer> {
         if (injector != null) {
           injector.prepare(); // a Byzantine client's process starts now and waits to be armed
         }
-        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary, capture);
+        target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary, capture)
+            .readMode(readModeOption());
       }
       String mode = unreplicated ? "unreplicated" : "replicated";
-      err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f, warm-up %d s, measuring %d s%s%s%n",
-          mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio, warmup, duration,
+      err.printf("bench: %s%s, %d %s, %d clients, %d-byte values, read ratio %.2f%s, warm-up %d s, measuring %d s%s%s%n",
+          mode, durable ? " (durable)" : "", replicaCount, unreplicated ? "server" : "replicas", clients, payload, readRatio,
+          readRatio > 0 && !unreplicated ? " (" + readModeOption().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")" : "",
+          warmup, duration,
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt),
           clusterConfig == null ? "" : ", authentication: " + clusterConfig.authentication().yamlName()
               + ", TLS " + (clusterConfig.tls().enabled() ? "on" : "off")
@@ -263,7 +273,8 @@ final class BenchCommand implements Callable<Integer> {
         scraper.close();
         err.printf("metrics: %s%n", scraper.describe());
       }
-      print(report, mode, clusterConfig, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null);
+      print(report, mode, clusterConfig, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null,
+          target instanceof ReplicatedTarget rt ? new long[] {rt.readOnlyAnswered(), rt.readOnlyFallbacks()} : null);
       LoadDriver.Result r = report.load();
       if (report.verified() != null && report.verified().lost() > 0) {
         throw CliException.failed(report.verified().lost() + " acknowledged puts lost: "
@@ -295,6 +306,15 @@ final class BenchCommand implements Callable<Integer> {
     }
   }
 
+  /** --read-mode as the client's ReadMode. */
+  private KvClient.ReadMode readModeOption() {
+    return switch (readMode.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "read-only", "readonly" -> KvClient.ReadMode.READ_ONLY;
+      case "ordered" -> KvClient.ReadMode.ORDERED;
+      default -> throw CliException.usage("--read-mode must be read-only or ordered, got " + readMode);
+    };
+  }
+
   /** What --wan, --wan-jitter and --wan-loss ask of every link. */
   private LinkConditions wanConditions() {
     return new LinkConditions(LinkConditions.parseDuration(wan),
@@ -315,6 +335,7 @@ final class BenchCommand implements Callable<Integer> {
     if (payload < 0) {
       throw CliException.usage("--payload must not be negative, got " + payload);
     }
+    readModeOption(); // fails with the usage message for an unknown mode
     if (!(readRatio >= 0 && readRatio <= 1)) {
       throw CliException.usage("--read-ratio must be between 0 and 1, got " + readRatio);
     }
@@ -512,8 +533,9 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory */
-  private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes)
-      throws JsonProcessingException {
+  private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes,
+      long[] readOnly) throws JsonProcessingException {
+    boolean reads = readOnly != null && readRatio > 0;
     String auth = cfg == null ? null : cfg.authentication().yamlName();
     PrintWriter out = spec.commandLine().getOut();
     LoadDriver.Result r = report.load();
@@ -544,6 +566,11 @@ final class BenchCommand implements Callable<Integer> {
       o.put("replicas", replicaCount);
       o.put("payloadBytes", payload);
       o.put("readRatio", readRatio);
+      if (reads) {
+        o.put("readMode", readMode);
+        o.put("readOnlyAnswered", readOnly[0]);
+        o.put("readOnlyFallbacks", readOnly[1]);
+      }
       o.put("durationSec", duration);
       o.put("warmupSec", warmup);
       if (r.firstError() != null) {
@@ -587,6 +614,10 @@ final class BenchCommand implements Callable<Integer> {
           r.operations(), duration, warmup);
       out.printf("latency:    %s%n", latency.describe());
       out.printf("errors:     %d%s%n", r.errors(), r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
+      if (reads) {
+        out.printf("reads:      %s; %d answered read-only, %d fell back to ordering (warm-up included)%n",
+            readModeOption() == KvClient.ReadMode.READ_ONLY ? "read-only" : "ordered", readOnly[0], readOnly[1]);
+      }
       if (report.cpu() != null) {
         out.printf("cpu:        %s%n", report.cpu().describe(r.throughput(), cpuOwners()));
       }

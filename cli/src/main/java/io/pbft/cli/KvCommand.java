@@ -153,14 +153,20 @@ final class KvCommand implements Callable<Integer> {
   }
 
   @Command(name = "get", mixinStandardHelpOptions = true,
-      description = "Print the value of KEY; prints nothing (exit 0) if KEY has no value.")
+      description = {"Print the value of KEY; prints nothing (exit 0) if KEY has no value.",
+          "A read-only read: every replica answers from its state and 2f + 1 matching answers are the "
+              + "result; if they do not agree it is ordered like a write. --ordered orders it at once."})
   static final class Get extends Operation {
     @Parameters(index = "0", paramLabel = "KEY")
     String key;
 
+    @Option(names = "--ordered", description = "Order the read through the three phases like a write.")
+    boolean ordered;
+
     @Override
     public Integer call() {
-      Optional<byte[]> value = kv.run(c -> c.getAsync(utf8(key)));
+      KvClient.ReadMode mode = ordered ? KvClient.ReadMode.ORDERED : KvClient.ReadMode.READ_ONLY;
+      Optional<byte[]> value = kv.run(c -> c.getAsync(utf8(key), mode));
       value.ifPresent(v -> out().println(text(v)));
       out().flush();
       return 0;

@@ -92,6 +92,7 @@ class ArgumentErrorsTest {
   void benchOptionConflicts() {
     assertUsageError(Run.of("bench", "--unreplicated", "--config", "x.yaml"), "cannot be combined with --config");
     assertUsageError(Run.of("bench", "--read-ratio", "1.5"), "--read-ratio must be between 0 and 1");
+    assertUsageError(Run.of("bench", "--read-mode", "sideways"), "--read-mode must be read-only or ordered");
     assertUsageError(Run.of("bench", "--clients", "0"), "--clients must be at least 1");
     assertUsageError(Run.of("bench", "--unreplicated", "--wan", "25ms"), "--wan puts replica processes");
     assertUsageError(Run.of("bench", "--wan-loss", "2"), "need --wan DELAY");

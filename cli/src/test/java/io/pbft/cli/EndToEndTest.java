@@ -67,6 +67,7 @@ class EndToEndTest {
   void putGetDelete() {
     assertEquals("OK\n", kv("put", "greeting", "hello world").out());
     assertEquals("hello world\n", kv("get", "greeting").out());
+    assertEquals("hello world\n", kv("get", "--ordered", "greeting").out(), "the ordered read agrees");
     assertEquals("", kv("get", "no-such-key").out(), "a missing key prints nothing");
     assertEquals("deleted\n", kv("delete", "greeting").out());
     assertEquals("not found\n", kv("delete", "greeting").out());

@@ -19,6 +19,13 @@ final class InFlight {
 
   final CompletableFuture<byte[]> future;
   final long timestamp;
+  /**
+   * Sent as a read-only request: only replies flagged read-only count, 2f + 1 of them must match,
+   * and failing that the operation goes again as an ordered request.
+   */
+  final boolean readOnly;
+  /** The operation, kept for a read-only one: its fallback is a new request of the same operation. */
+  final byte[] operation;
   /** As last sent; with MACs rebuilt at each send, for the sessions up by then. */
   SignedRequest request;
   final long startNanos;
@@ -42,6 +49,13 @@ final class InFlight {
 
   InFlight(CompletableFuture<byte[]> future, long timestamp, SignedRequest request, long startNanos,
       long timeoutNanos, int quorum) {
+    this(future, timestamp, request, startNanos, timeoutNanos, quorum, false, null);
+  }
+
+  InFlight(CompletableFuture<byte[]> future, long timestamp, SignedRequest request, long startNanos,
+      long timeoutNanos, int quorum, boolean readOnly, byte[] operation) {
+    this.readOnly = readOnly;
+    this.operation = operation;
     this.future = future;
     this.timestamp = timestamp;
     this.request = request;
@@ -69,6 +83,25 @@ final class InFlight {
       }
     }
     return matching >= quorum ? new Agreement(result.toByteArray(), view) : null;
+  }
+
+  /**
+   * Whether no result can reach the quorum any more: the {@code stillAnswerable} replicas that have
+   * not replied yet (and may) could not lift the best result to it (the replies split: a concurrent
+   * write, a lagging or lying replica; or too many replicas are out of reach).
+   */
+  boolean cannotAgree(int stillAnswerable) {
+    Map<ByteString, Integer> counts = new HashMap<>();
+    int best = 0;
+    for (Reply r : replies.values()) {
+      best = Math.max(best, counts.merge(r.getResult(), 1, Integer::sum));
+    }
+    return best + stillAnswerable < quorum;
+  }
+
+  /** Whether replica {@code id} has replied to this request. */
+  boolean replied(int id) {
+    return replies.containsKey(id);
   }
 
   /** Replicas that replied (any result), for error messages. */

@@ -20,15 +20,30 @@ import java.util.function.Function;
  * Typed access to the replicated key-value store: encodes {@link KvOperation}s, runs them through
  * a {@link PbftClient} and decodes the agreed {@link KvResult}. String keys and values are UTF-8.
  *
+ * <p>Reads name how they run ({@link ReadMode}): {@link #get} is a read-only operation (answered
+ * by 2f + 1 matching replicas from their state, without ordering, and ordered only when they do
+ * not agree in time); {@link #getOrdered} orders the read through the three phases like a write.
+ * Both are linearizable; the read-only one saves the agreement and the primary's batching.
+ *
  * <p>A {@code BAD_OPERATION} result (the replicas could not apply the operation) and a result
  * that is not a KvResult at all fail with {@link PbftException}.
  */
 public final class KvClient implements AutoCloseable {
+  /** How a read runs. */
+  public enum ReadMode {
+    /**
+     * The read-only optimisation ({@link PbftClient#invokeReadOnly}): sent to every replica and
+     * answered from each one's state; accepted on 2f + 1 matching answers, else ordered.
+     */
+    READ_ONLY,
+    /** Ordered like a write ({@link PbftClient#invoke}): f + 1 matching replies after agreement. */
+    ORDERED
+  }
+
   private final PbftClient client;
   private final boolean ownsClient;
 
-  /** @param ownsClient whether {@link #close} closes {@code client} too */
-  public KvClient(PbftClient client, boolean ownsClient) {
+  private KvClient(PbftClient client, boolean ownsClient) {
     this.client = Objects.requireNonNull(client, "client");
     this.ownsClient = ownsClient;
   }
@@ -36,6 +51,11 @@ public final class KvClient implements AutoCloseable {
   /** A KvClient that closes {@code client} when it is closed. */
   public static KvClient owning(PbftClient client) {
     return new KvClient(client, true);
+  }
+
+  /** A KvClient over {@code client} that leaves it open when it is closed (the caller closes it). */
+  public static KvClient borrowing(PbftClient client) {
+    return new KvClient(client, false);
   }
 
   public PbftClient pbftClient() {
@@ -48,16 +68,22 @@ public final class KvClient implements AutoCloseable {
     KvOperation op = KvOperation.newBuilder()
         .setPut(KvPut.newBuilder().setKey(bytes(key, "key")).setValue(bytes(value, "value")))
         .build();
-    return run(op, "put", r -> {
+    return run(op, "put", false, r -> {
       expect(r, "put", KvResult.Status.OK);
       return null;
     });
   }
 
-  /** The value, or empty if the key has none. */
+  /** The value, or empty if the key has none: a read-only operation ({@link ReadMode#READ_ONLY}). */
   public CompletableFuture<Optional<byte[]>> getAsync(byte[] key) {
+    return getAsync(key, ReadMode.READ_ONLY);
+  }
+
+  /** The value, or empty if the key has none, read as {@code mode} says. */
+  public CompletableFuture<Optional<byte[]>> getAsync(byte[] key, ReadMode mode) {
+    Objects.requireNonNull(mode, "mode");
     KvOperation op = KvOperation.newBuilder().setGet(KvGet.newBuilder().setKey(bytes(key, "key"))).build();
-    return run(op, "get", r -> {
+    return run(op, "get", mode == ReadMode.READ_ONLY, r -> {
       expect(r, "get", KvResult.Status.OK, KvResult.Status.NOT_FOUND);
       boolean present = r.getStatus() == KvResult.Status.OK && r.getFound();
       return present ? Optional.of(r.getValue().toByteArray()) : Optional.empty();
@@ -67,7 +93,7 @@ public final class KvClient implements AutoCloseable {
   /** True if the key existed (and is now gone), false if there was nothing to delete. */
   public CompletableFuture<Boolean> deleteAsync(byte[] key) {
     KvOperation op = KvOperation.newBuilder().setDelete(KvDelete.newBuilder().setKey(bytes(key, "key"))).build();
-    return run(op, "delete", r -> {
+    return run(op, "delete", false, r -> {
       expect(r, "delete", KvResult.Status.OK, KvResult.Status.NOT_FOUND);
       return r.getStatus() == KvResult.Status.OK;
     });
@@ -87,7 +113,7 @@ public final class KvClient implements AutoCloseable {
       cas.setExpected(ByteString.copyFrom(expected));
     }
     KvOperation op = KvOperation.newBuilder().setCas(cas).build();
-    return run(op, "compareAndSet", r -> {
+    return run(op, "compareAndSet", false, r -> {
       expect(r, "compareAndSet", KvResult.Status.OK, KvResult.Status.CAS_FAILED);
       return r.getStatus() == KvResult.Status.OK;
     });
@@ -103,12 +129,32 @@ public final class KvClient implements AutoCloseable {
     put(utf8(key, "key"), utf8(value, "value"));
   }
 
+  /** Read-only, falling back to ordering (see {@link ReadMode#READ_ONLY}). */
   public Optional<byte[]> get(byte[] key) {
-    return await(getAsync(key));
+    return get(key, ReadMode.READ_ONLY);
   }
 
+  /** Read-only, falling back to ordering (see {@link ReadMode#READ_ONLY}). */
   public Optional<String> get(String key) {
-    return get(utf8(key, "key")).map(v -> new String(v, StandardCharsets.UTF_8));
+    return get(key, ReadMode.READ_ONLY);
+  }
+
+  public Optional<byte[]> get(byte[] key, ReadMode mode) {
+    return await(getAsync(key, mode));
+  }
+
+  public Optional<String> get(String key, ReadMode mode) {
+    return get(utf8(key, "key"), mode).map(v -> new String(v, StandardCharsets.UTF_8));
+  }
+
+  /** Ordered through the three phases like a write ({@link ReadMode#ORDERED}). */
+  public Optional<byte[]> getOrdered(byte[] key) {
+    return get(key, ReadMode.ORDERED);
+  }
+
+  /** Ordered through the three phases like a write ({@link ReadMode#ORDERED}). */
+  public Optional<String> getOrdered(String key) {
+    return get(key, ReadMode.ORDERED);
   }
 
   public boolean delete(byte[] key) {
@@ -138,8 +184,9 @@ public final class KvClient implements AutoCloseable {
 
   // ---------------------------------------------------------------- helpers
 
-  private <T> CompletableFuture<T> run(KvOperation op, String what, Function<KvResult, T> decode) {
-    return client.invoke(op.toByteArray()).thenApply(bytes -> {
+  private <T> CompletableFuture<T> run(KvOperation op, String what, boolean readOnly, Function<KvResult, T> decode) {
+    byte[] operation = op.toByteArray();
+    return (readOnly ? client.invokeReadOnly(operation) : client.invoke(operation)).thenApply(bytes -> {
       KvResult result;
       try {
         result = KvResult.parseFrom(bytes);

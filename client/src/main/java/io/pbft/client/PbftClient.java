@@ -44,11 +44,22 @@ import java.util.function.Consumer;
  * executed it before it could reply). A result is accepted once f + 1 distinct replicas sent
  * authenticated replies with identical result bytes.
  *
+ * <p>{@link #invokeReadOnly} is the read-only optimisation (Castro and Liskov, TOCS 2002, section
+ * 5.1.3): the request, flagged read-only inside its authenticated bytes, goes to every replica,
+ * each answers from its current state without ordering it, and the result is accepted once 2f + 1
+ * replicas answered it alike. When that cannot happen within the read-only timeout (a concurrent
+ * write splits the answers, a replica lags, lies or is down) the same operation is sent as an
+ * ordered request under a new timestamp, as {@link #invoke} would. Its timestamp comes from the
+ * same counter as the ordered ones; replicas never record it, so it neither advances nor disturbs
+ * the exactly-once bookkeeping of ordered requests (the counter only grows, and gaps are allowed).
+ *
  * <p>Futures are completed on gRPC or pool threads; keep callbacks short or use the async
  * variants of CompletableFuture. Thread-safe.
  */
 public final class PbftClient implements AutoCloseable {
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(1);
+  /** How long a read-only operation waits for 2f + 1 matching replies before it is ordered. */
+  public static final Duration DEFAULT_READ_ONLY_TIMEOUT = Duration.ofMillis(250);
   public static final Duration DEFAULT_OPERATION_TIMEOUT = Duration.ofSeconds(30);
   public static final int DEFAULT_QUEUE_CAPACITY = 1024;
   static final int BACKOFF_CAP = 8;
@@ -66,6 +77,10 @@ public final class PbftClient implements AutoCloseable {
   private final Ed25519Keys keys;
   private final long requestTimeoutNanos;
   private final long operationTimeoutNanos;
+  private final long readOnlyTimeoutNanos;
+  /** Read-only operations answered by 2f + 1 matching replies, and those that fell back to ordering. */
+  private long readOnlyAnswered;
+  private long readOnlyFallbacks;
   /** How long a session handshake may take before the session starts over. */
   private final long handshakeTimeoutNanos;
   private final int queueCapacity;
@@ -88,7 +103,7 @@ public final class PbftClient implements AutoCloseable {
   private long view;
   private boolean closed;
 
-  private record Queued(byte[] operation, CompletableFuture<byte[]> future) {}
+  private record Queued(byte[] operation, CompletableFuture<byte[]> future, boolean readOnly) {}
 
   /** Kept private so that only authenticated replies from the sessions reach the vote count. */
   private final ReplicaSession.Listener events = new ReplicaSession.Listener() {
@@ -105,8 +120,9 @@ public final class PbftClient implements AutoCloseable {
 
   PbftClient(ClusterConfig config, int clientId, Ed25519Keys keys, Duration requestTimeout,
       Duration operationTimeout, int queueCapacity, ClusterChannels channels, boolean owns, boolean sendToAll,
-      Consumer<SignedRequest> requestListener) {
+      Consumer<SignedRequest> requestListener, Duration readOnlyTimeout) {
     this.config = config;
+    this.readOnlyTimeoutNanos = readOnlyTimeout.toNanos();
     this.requestListener = requestListener;
     this.sendToAll = sendToAll;
     this.macs = config.authentication() == Authentication.MACS;
@@ -153,6 +169,42 @@ public final class PbftClient implements AutoCloseable {
    * {@link PbftException} if the queue is full, the operation too large, or the client closed.
    */
   public CompletableFuture<byte[]> invoke(byte[] operation) {
+    return enqueue(operation, false);
+  }
+
+  /**
+   * Queues a read-only operation: sent to every replica flagged read-only, answered from each
+   * replica's state without ordering (the application's {@code StateMachine.query}), accepted
+   * once 2f + 1 replicas return identical results; otherwise, after the read-only timeout or as
+   * soon as the replies can no longer agree, sent again as an ordered operation (as
+   * {@link #invoke}). Linearizable either way. Use it only for operations that do not change the
+   * state: replicas answer a write sent this way with the application's refusal (the key-value
+   * store's BAD_OPERATION), which 2f + 1 of them agree on. Fails as {@link #invoke} does.
+   */
+  public CompletableFuture<byte[]> invokeReadOnly(byte[] operation) {
+    return enqueue(operation, true);
+  }
+
+  /** {@link #invokeReadOnly} and wait; the failure is rethrown as the PbftException it is. */
+  public byte[] invokeReadOnlyBlocking(byte[] operation) {
+    return await(invokeReadOnly(operation));
+  }
+
+  /** Read-only operations answered without ordering (2f + 1 matching replies) so far. */
+  public long readOnlyAnswered() {
+    synchronized (lock) {
+      return readOnlyAnswered;
+    }
+  }
+
+  /** Read-only operations that were sent again as ordered operations so far. */
+  public long readOnlyFallbacks() {
+    synchronized (lock) {
+      return readOnlyFallbacks;
+    }
+  }
+
+  private CompletableFuture<byte[]> enqueue(byte[] operation, boolean readOnly) {
     Objects.requireNonNull(operation, "operation");
     CompletableFuture<byte[]> future = new CompletableFuture<>();
     int max = config.protocol().operationBytesMax();
@@ -172,7 +224,7 @@ public final class PbftClient implements AutoCloseable {
             + " operations queued (queue capacity " + queueCapacity + "); wait for some to complete"));
         return future;
       }
-      queue.addLast(new Queued(operation.clone(), future));
+      queue.addLast(new Queued(operation.clone(), future, readOnly));
       startNextLocked(after);
     }
     after.forEach(Runnable::run);
@@ -181,7 +233,10 @@ public final class PbftClient implements AutoCloseable {
 
   /** {@link #invoke} and wait; the failure is rethrown as the PbftException it is. */
   public byte[] invokeBlocking(byte[] operation) {
-    CompletableFuture<byte[]> future = invoke(operation);
+    return await(invoke(operation));
+  }
+
+  private static byte[] await(CompletableFuture<byte[]> future) {
     try {
       return future.get();
     } catch (ExecutionException e) {
@@ -205,21 +260,10 @@ public final class PbftClient implements AutoCloseable {
         continue; // cancelled by the caller while queued: never sent
       }
       long timestamp = nextTimestamp++;
-      byte[] request = Request.newBuilder()
-          .setClientId(clientId)
-          .setTimestamp(timestamp)
-          .setOperation(ByteString.copyFrom(next.operation))
-          .build()
-          .toByteArray();
-      // With MACs the authenticator is made at the first send (sendFirstLocked), for the
-      // sessions up by then.
-      SignedRequest signed = macs ? SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request)).build()
-          : SignedRequest.newBuilder()
-              .setRequest(ByteString.copyFrom(request))
-              .setSignature(ByteString.copyFrom(keys.sign(request)))
-              .build();
+      SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly);
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
-          config.f() + 1);
+          next.readOnly ? config.n() - config.f() : config.f() + 1, next.readOnly,
+          next.readOnly ? next.operation : null);
       current = op;
       if (macs && !waitedForSessions && sessionsUp() < sessions.length) {
         // The client's first request: sent before the sessions are up it would carry MACs for
@@ -246,6 +290,47 @@ public final class PbftClient implements AutoCloseable {
     }
   }
 
+  /**
+   * The request for {@code operation} under {@code timestamp}: signed, or with MACs bare (its
+   * authenticator is made at each send, for the sessions up by then).
+   */
+  private SignedRequest requestLocked(long timestamp, byte[] operation, boolean readOnly) {
+    byte[] request = Request.newBuilder()
+        .setClientId(clientId)
+        .setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(operation))
+        .setReadOnly(readOnly)
+        .build()
+        .toByteArray();
+    return macs ? SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request)).build()
+        : SignedRequest.newBuilder()
+            .setRequest(ByteString.copyFrom(request))
+            .setSignature(ByteString.copyFrom(keys.sign(request)))
+            .build();
+  }
+
+  /**
+   * A read-only operation got no 2f + 1 matching replies: the same operation becomes an ordered
+   * request under a new timestamp, with the same future and the same operation deadline.
+   */
+  private void fallBackLocked(InFlight read, List<Runnable> after) {
+    if (read.timer != null) {
+      read.timer.cancel(false);
+    }
+    readOnlyFallbacks++;
+    long timestamp = nextTimestamp++;
+    InFlight op = new InFlight(read.future, timestamp, requestLocked(timestamp, read.operation, false), read.startNanos,
+        read.deadlineNanos - read.startNanos, config.f() + 1);
+    op.reached.or(read.reached);
+    current = op;
+    if (!sendFirstLocked(op)) {
+      current = null;
+      after.add(() -> op.future.completeExceptionally(
+          new PbftException("client " + clientId + ": the cluster channels were closed")));
+      startNextLocked(after);
+    }
+  }
+
   /** The first send of {@code op}, and its request timer; false if the timer could not be set. */
   private boolean sendFirstLocked(InFlight op) {
     op.waitingForSessions = false;
@@ -254,6 +339,17 @@ public final class PbftClient implements AutoCloseable {
     }
     SignedRequest signed = op.request;
     sentLocked(signed);
+    if (op.readOnly) {
+      // To every replica: each answers from its own state, and 2f + 1 must agree.
+      for (ReplicaSession s : sessions) {
+        s.send(signed, false);
+        op.sentTo.set(s.replicaId());
+        if (s.isUp()) {
+          op.reached.set(s.replicaId());
+        }
+      }
+      return scheduleLocked(op, Math.max(0, Math.min(readOnlyTimeoutNanos, op.deadlineNanos - System.nanoTime())));
+    }
     {
       int primary = (int) Long.remainderUnsigned(view, sessions.length);
       // The flag tells backups that the primary has the request from the client, so that they
@@ -326,6 +422,8 @@ public final class PbftClient implements AutoCloseable {
           after.add(() -> op.future.completeExceptionally(
               new PbftException("client " + clientId + ": the cluster channels were closed")));
         }
+      } else if (op.readOnly && !op.waitingForSessions) {
+        fallBackLocked(op, after); // no 2f + 1 matching answers in time
       } else if (now - op.deadlineNanos >= 0) {
         current = null;
         PbftException failure = failure(op);
@@ -375,27 +473,39 @@ public final class PbftClient implements AutoCloseable {
   }
 
   private void onReply(int replicaId, Reply reply) {
-    CompletableFuture<byte[]> done;
+    CompletableFuture<byte[]> done = null;
     InFlight.Agreement agreement;
     List<Runnable> after = new ArrayList<>();
     synchronized (lock) {
       InFlight op = current;
-      if (op == null || reply.getTimestamp() != op.timestamp) {
+      // Read-only and ordered replies never count for each other: a replica's read-only answer
+      // comes from its state, not from ordering.
+      if (op == null || reply.getTimestamp() != op.timestamp || reply.getReadOnly() != op.readOnly) {
         return; // a late reply to an earlier request, or a replica making things up
       }
       agreement = op.add(replicaId, reply);
       if (agreement == null) {
-        return;
+        if (!op.readOnly || op.waitingForSessions || !op.cannotAgree(stillAnswerableLocked(op))) {
+          return;
+        }
+        fallBackLocked(op, after); // the answers split: no need to wait for the timeout
+      } else {
+        if (op.readOnly) {
+          readOnlyAnswered++; // its view stays out of the client's: nothing was ordered in it
+        } else {
+          view = Math.max(view, agreement.view());
+        }
+        if (op.timer != null) {
+          op.timer.cancel(false);
+        }
+        current = null;
+        done = op.future;
+        startNextLocked(after);
       }
-      view = Math.max(view, agreement.view());
-      if (op.timer != null) {
-        op.timer.cancel(false);
-      }
-      current = null;
-      done = op.future;
-      startNextLocked(after);
     }
-    done.complete(agreement.result());
+    if (done != null) {
+      done.complete(agreement.result());
+    }
     after.forEach(Runnable::run);
   }
 
@@ -441,6 +551,21 @@ public final class PbftClient implements AutoCloseable {
     if (resend != null) {
       sessions[replicaId].send(resend, flagged);
     }
+  }
+
+  /**
+   * Replicas that have not replied to {@code op} and may still: those with a session up. A replica
+   * without one cannot answer a read-only request before the client gives up on it (a session that
+   * comes up later is handed the request, but by then the read has its answers or is ordered).
+   */
+  private int stillAnswerableLocked(InFlight op) {
+    int n = 0;
+    for (ReplicaSession s : sessions) {
+      if (!op.replied(s.replicaId()) && s.isUp()) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** How many replica sessions are up now (diagnostics and tests). */

@@ -15,6 +15,7 @@ public final class PbftClientBuilder {
   private int clientId = -1;
   private Ed25519Keys keys;
   private Duration requestTimeout = PbftClient.DEFAULT_REQUEST_TIMEOUT;
+  private Duration readOnlyTimeout = PbftClient.DEFAULT_READ_ONLY_TIMEOUT;
   private boolean sendToAll = true;
   private Duration operationTimeout = PbftClient.DEFAULT_OPERATION_TIMEOUT;
   private ClusterChannels channels;
@@ -43,6 +44,16 @@ public final class PbftClientBuilder {
   /** How long to wait for the primary before retransmitting to all replicas (default 1 s). */
   public PbftClientBuilder requestTimeout(Duration timeout) {
     this.requestTimeout = positive("requestTimeout", timeout);
+    return this;
+  }
+
+  /**
+   * How long a read-only operation ({@link PbftClient#invokeReadOnly}) waits for 2f + 1 matching
+   * replies before it is sent again as an ordered request; default
+   * {@link PbftClient#DEFAULT_READ_ONLY_TIMEOUT}.
+   */
+  public PbftClientBuilder readOnlyTimeout(Duration timeout) {
+    this.readOnlyTimeout = positive("readOnlyTimeout", timeout);
     return this;
   }
 
@@ -124,7 +135,7 @@ public final class PbftClientBuilder {
     ClusterChannels ch = owns ? ClusterChannels.open(cfg,
         clientCertificate && cfg.tls().enabled() ? cfg.clientTls(clientId) : null) : channels;
     return new PbftClient(cfg, clientId, k, requestTimeout, operationTimeout, queueCapacity, ch, owns, sendToAll,
-        requestListener);
+        requestListener, readOnlyTimeout);
   }
 
   private void checkKeyMatchesConfig(ClusterConfig cfg, Ed25519Keys k) {

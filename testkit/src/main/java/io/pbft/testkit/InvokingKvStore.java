@@ -35,8 +35,17 @@ public abstract class InvokingKvStore implements KvStore {
     });
   }
 
+  private final java.util.concurrent.atomic.AtomicLong gets = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Every get: this store orders them all. */
+  @Override
+  public long getsOrdered() {
+    return gets.get();
+  }
+
   @Override
   public CompletableFuture<Optional<byte[]>> getAsync(byte[] key) {
+    gets.incrementAndGet();
     KvOperation op = KvOperation.newBuilder().setGet(KvGet.newBuilder().setKey(bytes(key, "key"))).build();
     return run(op, "get", r -> {
       expect(r, "get", KvResult.Status.OK, KvResult.Status.NOT_FOUND);

@@ -31,6 +31,11 @@ final class KvClientStore implements KvStore {
   }
 
   @Override
+  public long getsOrdered() {
+    return client.pbftClient().readOnlyFallbacks(); // its gets are read-only (KvClient.get)
+  }
+
+  @Override
   public CompletableFuture<Boolean> deleteAsync(byte[] key) {
     return client.deleteAsync(key);
   }

@@ -23,8 +23,17 @@ public interface KvStore extends AutoCloseable {
 
   CompletableFuture<Void> putAsync(byte[] key, byte[] value);
 
-  /** The value, or empty if the key has none. */
+  /**
+   * The value, or empty if the key has none: read-only where the client has it (KvClient.get:
+   * answered from the replicas' states, ordered only when they do not agree), ordered otherwise.
+   */
   CompletableFuture<Optional<byte[]>> getAsync(byte[] key);
+
+  /**
+   * Gets that went through ordering (and so count among the replicas' executed requests): every
+   * get of a store whose gets are ordered, the read-only gets that fell back otherwise.
+   */
+  long getsOrdered();
 
   /** True if the key existed (and is now gone). */
   CompletableFuture<Boolean> deleteAsync(byte[] key);

@@ -44,6 +44,8 @@ public final class ScriptExport implements SimRecorder {
    * with {@code runner} (whose cores must be built as the run's were) to fill in the outputs.
    */
   public static Exported export(SimulationConfig config, ScriptRunner runner) {
+    // A script's clients send ordered requests only: the run's reads are ordered too.
+    config = config.toBuilder().readOnlyReads(false).build();
     if (config.fastCrypto() || config.authentication() != Authentication.SIGNATURES) {
       // A script's replicas sign with the seed's Ed25519 keys and verify signed requests: a run
       // with fast crypto or MACs would replay as messages nobody accepts.

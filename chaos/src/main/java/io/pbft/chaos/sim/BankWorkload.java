@@ -33,6 +33,11 @@ final class BankWorkload implements Workload {
     }
 
     @Override
+    public boolean readOnly() {
+      return op.kind() != BankOps.TRANSFER;
+    }
+
+    @Override
     public boolean equals(Object o) {
       return o instanceof BankOp b && Arrays.equals(bytes, b.bytes);
     }

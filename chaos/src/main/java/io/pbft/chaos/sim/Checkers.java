@@ -24,6 +24,11 @@ import java.util.function.Consumer;
  *       them, run through the workload's sequential model give every completed operation the
  *       result its client accepted; every completed operation is in that order; and the order
  *       respects real time (an operation that completed before another was invoked comes first);
+ *       and each read-only operation a client completed (answered from the replicas' states, never
+ *       ordered) returned what the committed order's state gives at some point that real time
+ *       allows: after every operation that completed before the read was invoked, before every
+ *       operation invoked after it completed, and not before an earlier read-only read that
+ *       completed before it was invoked ({@link #readOnly});
  *   <li>liveness bound: once the faults heal, every operation completes within a bound
  *       ({@link LivenessBound});
  *   <li>final state: the replicas that executed furthest hold what the model holds after the
@@ -168,6 +173,7 @@ final class Checkers {
     Map<ExecutionLog.Key, Long> sequenceOf = log.sequenceOf();
     Workload.Model model = workload.newModel();
     Set<ExecutionLog.Key> placed = new HashSet<>();
+    List<OpRecord> ordered = new java.util.ArrayList<>();
     long latestInvokeMs = Long.MIN_VALUE;
     OpRecord latestInvoked = null;
     for (ExecutionLog.Key key : log.committedOrder()) {
@@ -177,6 +183,11 @@ final class Checkers {
             + (o == null ? " executed but never issued" : " appears twice in the committed order"));
         return;
       }
+      if (o.readOnly()) {
+        violation.accept("linearizability: " + o + " was sent read-only, yet ordered (n=" + sequenceOf.get(key) + ")");
+        return;
+      }
+      ordered.add(o);
       ByteString expected = model.apply(o.op());
       if (o.completed() && !workload.sameResult(expected, o.result())) {
         violation.accept("linearizability: " + o + " but in the committed order (n=" + sequenceOf.get(key)
@@ -194,11 +205,148 @@ final class Checkers {
       }
     }
     for (OpRecord o : history) {
-      if (o.completed() && !placed.contains(new ExecutionLog.Key(o.client(), o.timestamp()))) {
+      if (o.completed() && !o.readOnly() && !placed.contains(new ExecutionLog.Key(o.client(), o.timestamp()))) {
         violation.accept("linearizability: " + o + " completed but no correct replica executed it");
         return;
       }
     }
+    readOnly(history, ordered, workload, violation);
+  }
+
+  /**
+   * Read-only operations against the committed order ({@code ordered}, which the caller checked
+   * respects real time and gives every ordered operation its result). A read may sit at position
+   * p (after the first p operations of the order) if the state there gives its result and p is
+   * within its real-time window: at least one past every operation that completed before it was
+   * invoked, at most the position of every operation invoked after it completed. Reads are placed
+   * in invocation order, each at the earliest such position not before any read that completed
+   * before it was invoked; earliest is best for every later read, so the history is linearizable
+   * exactly when this placement succeeds.
+   */
+  static void readOnly(List<OpRecord> history, List<OpRecord> ordered, Workload workload,
+      Consumer<String> violation) {
+    List<OpRecord> reads = history.stream().filter(o -> o.readOnly() && o.completed())
+        .sorted(java.util.Comparator.comparingLong(OpRecord::invokeMs)).toList();
+    if (reads.isEmpty()) {
+      return;
+    }
+    int n = ordered.size();
+    // lo: 1 + the highest index of an ordered operation completed before the read's invocation.
+    Integer[] byComplete = new Integer[n];
+    Integer[] byInvoke = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      byComplete[i] = i;
+      byInvoke[i] = i;
+    }
+    java.util.Arrays.sort(byComplete, java.util.Comparator.comparingLong(
+        i -> ordered.get(i).completed() ? ordered.get(i).completeMs() : Long.MAX_VALUE));
+    java.util.Arrays.sort(byInvoke, java.util.Comparator.comparingLong(i -> ordered.get(i).invokeMs()));
+    long[] completeAt = new long[n];
+    int[] prefixMax = new int[n];
+    for (int k = 0; k < n; k++) {
+      OpRecord o = ordered.get(byComplete[k]);
+      completeAt[k] = o.completed() ? o.completeMs() : Long.MAX_VALUE;
+      prefixMax[k] = Math.max(k > 0 ? prefixMax[k - 1] : 0, o.completed() ? byComplete[k] + 1 : 0);
+    }
+    long[] invokeAt = new long[n];
+    int[] suffixMin = new int[n + 1];
+    suffixMin[n] = n;
+    for (int k = n - 1; k >= 0; k--) {
+      invokeAt[k] = ordered.get(byInvoke[k]).invokeMs();
+      suffixMin[k] = Math.min(suffixMin[k + 1], byInvoke[k]);
+    }
+    int[] lo = new int[reads.size()];
+    int[] hi = new int[reads.size()];
+    for (int r = 0; r < reads.size(); r++) {
+      OpRecord read = reads.get(r);
+      int before = firstAtLeast(completeAt, read.invokeMs()); // operations [0, before) completed earlier
+      lo[r] = before == 0 ? 0 : prefixMax[before - 1];
+      hi[r] = suffixMin[firstAbove(invokeAt, read.completeMs())];
+    }
+    // The positions within its window where the order's state gives each read its result.
+    List<List<Integer>> fits = new java.util.ArrayList<>();
+    List<List<Integer>> startingAt = new java.util.ArrayList<>();
+    for (int p = 0; p <= n; p++) {
+      startingAt.add(new java.util.ArrayList<>());
+    }
+    for (int r = 0; r < reads.size(); r++) {
+      fits.add(new java.util.ArrayList<>());
+      if (lo[r] <= hi[r]) {
+        startingAt.get(lo[r]).add(r);
+      }
+    }
+    Workload.Model model = workload.newModel();
+    Set<Integer> active = new java.util.TreeSet<>();
+    for (int p = 0; p <= n; p++) {
+      active.addAll(startingAt.get(p));
+      for (java.util.Iterator<Integer> it = active.iterator(); it.hasNext(); ) {
+        int r = it.next();
+        if (p > hi[r]) {
+          it.remove();
+          continue;
+        }
+        if (workload.sameResult(model.query(reads.get(r).op()), reads.get(r).result())) {
+          fits.get(r).add(p);
+        }
+      }
+      if (p < n) {
+        model.apply(ordered.get(p).op());
+      }
+    }
+    // Place them: a read after every read that completed before it was invoked.
+    java.util.TreeMap<Long, Integer> placedByCompletion = new java.util.TreeMap<>();
+    for (int r = 0; r < reads.size(); r++) {
+      OpRecord read = reads.get(r);
+      int floor = lo[r];
+      for (int p : placedByCompletion.headMap(read.invokeMs(), false).values()) {
+        floor = Math.max(floor, p);
+      }
+      Integer at = null;
+      for (int p : fits.get(r)) {
+        if (p >= floor) {
+          at = p;
+          break;
+        }
+      }
+      if (at == null) {
+        violation.accept("linearizability: read-only " + read + ", but no state of the committed order between n="
+            + floor + " and n=" + hi[r] + " operations (its real-time window" + (floor > lo[r]
+                ? ", after an earlier read" : "") + ") gives that"
+            + (fits.get(r).isEmpty() ? "" : " (it fits at " + fits.get(r).get(0) + " operations)"));
+        return;
+      }
+      placedByCompletion.merge(read.completeMs(), at, Math::max);
+    }
+  }
+
+  /** The first index whose value is at least {@code v} in an ascending array. */
+  private static int firstAtLeast(long[] a, long v) {
+    int lo = 0;
+    int hi = a.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (a[mid] < v) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  /** The first index whose value is above {@code v} in an ascending array. */
+  private static int firstAbove(long[] a, long v) {
+    int lo = 0;
+    int hi = a.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (a[mid] <= v) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   /**

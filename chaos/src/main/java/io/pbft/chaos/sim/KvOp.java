@@ -34,6 +34,11 @@ public record KvOp(Kind kind, String key, String value, String expected) impleme
   }
 
   @Override
+  public boolean readOnly() {
+    return kind == Kind.GET;
+  }
+
+  @Override
   public byte[] encode() {
     byte[] k = key.getBytes(StandardCharsets.UTF_8);
     return switch (kind) {

@@ -8,7 +8,12 @@ import com.google.protobuf.ByteString;
  * completeMs -1. Value-comparable, so two runs' histories can be compared with equals.
  */
 public record OpRecord(int client, long timestamp, SimOp op, ByteString result, long invokeMs, long completeMs,
-    int sends) {
+    int sends, boolean readOnly) {
+  /** An ordered operation. */
+  public OpRecord(int client, long timestamp, SimOp op, ByteString result, long invokeMs, long completeMs, int sends) {
+    this(client, timestamp, op, result, invokeMs, completeMs, sends, false);
+  }
+
   public boolean completed() {
     return result != null;
   }
@@ -17,6 +22,6 @@ public record OpRecord(int client, long timestamp, SimOp op, ByteString result, 
   public String toString() {
     return "client " + client + " t=" + timestamp + " " + op + " @" + invokeMs
         + (completed() ? " -> " + op.describeResult(result) + " @" + completeMs : " (incomplete)")
-        + (sends > 1 ? " after " + (sends - 1) + " retransmissions" : "");
+        + (sends > 1 ? " after " + (sends - 1) + " retransmissions" : "") + (readOnly ? " (read-only)" : "");
   }
 }

@@ -21,6 +21,12 @@ import java.util.Random;
  * carried, mod n), and after a timeout retransmitted, the same signed bytes, to every replica,
  * with the timeout doubling up to a bound. A result counts once f + 1 distinct replicas returned
  * it for the current timestamp.
+ *
+ * <p>A read (an operation that {@link SimOp#readOnly changes nothing}) goes, with {@link
+ * SimulationConfig#readOnlyReads}, as a read-only request to every replica at once; it counts once
+ * 2f + 1 ({@link SimulationConfig#effectiveReadRepliesNeeded}) read-only answers match. After half
+ * the request timeout, or as soon as the answers split so that none can get there, the same
+ * operation goes again as an ordered request under the next timestamp, as PbftClient does.
  */
 final class SimClient {
   private final int id;
@@ -41,6 +47,10 @@ final class SimClient {
   private long invokeMs;
   private int sends;
   private long timeoutMs;
+  /** The outstanding operation was sent read-only (and has not fallen back to ordering). */
+  private boolean readOnly;
+  private long readOnlyAnswered;
+  private long readOnlyFallbacks;
   private final Map<Integer, Reply> replies = new HashMap<>();
 
   SimClient(int id, Signer keys, SimulationConfig config, Workload workload, Scheduler scheduler,
@@ -68,9 +78,18 @@ final class SimClient {
   List<OpRecord> history() {
     List<OpRecord> out = new ArrayList<>(history);
     if (op != null) {
-      out.add(new OpRecord(id, timestamp, op, null, invokeMs, -1, sends));
+      out.add(new OpRecord(id, timestamp, op, null, invokeMs, -1, sends, readOnly));
     }
     return out;
+  }
+
+  /** Reads answered read-only (on matching answers), and reads that fell back to ordering. */
+  long readOnlyAnswered() {
+    return readOnlyAnswered;
+  }
+
+  long readOnlyFallbacks() {
+    return readOnlyFallbacks;
   }
 
   private void issue() {
@@ -80,17 +99,51 @@ final class SimClient {
     }
     timestamp++;
     op = generator.next(timestamp);
-    byte[] operation = op.encode();
-    log.issued(id, timestamp, operation);
-    byte[] request = Request.newBuilder().setClientId(id).setTimestamp(timestamp)
-        .setOperation(ByteString.copyFrom(operation)).build().toByteArray();
-    signed = authenticate(ByteString.copyFrom(request));
     invokeMs = scheduler.nowMs();
     sends = 1;
+    readOnly = config.readOnlyReads() && op.readOnly();
+    if (readOnly) {
+      // Never ordered, so not issued for the execution log: a correct replica executing it in a
+      // batch is a violation (the linearizability check sees a read-only record in the order).
+      signed = authenticate(request(op.encode(), true));
+      replies.clear();
+      for (int r = 0; r < config.replicas(); r++) {
+        network.sendRequest(id, r, signed);
+      }
+      long t = timestamp;
+      scheduler.after(Math.max(1, config.requestTimeoutMs() / 2), () -> {
+        if (op != null && readOnly && t == timestamp) {
+          fallBack();
+        }
+      });
+      return;
+    }
+    sendOrdered();
+  }
+
+  private ByteString request(byte[] operation, boolean readOnly) {
+    return Request.newBuilder().setClientId(id).setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(operation)).setReadOnly(readOnly).build().toByteString();
+  }
+
+  /** Sends the outstanding operation under the current timestamp as an ordered request. */
+  private void sendOrdered() {
+    byte[] operation = op.encode();
+    log.issued(id, timestamp, operation);
+    signed = authenticate(request(operation, false));
     replies.clear();
     network.sendRequest(id, (int) (view % config.replicas()), signed);
     timeoutMs = config.requestTimeoutMs();
     armTimeout(timestamp);
+  }
+
+  /** The read-only answers did not agree in time: the same operation, ordered, next timestamp. */
+  private void fallBack() {
+    readOnlyFallbacks++;
+    readOnly = false;
+    timestamp++;
+    sends++;
+    sendOrdered();
   }
 
   /**
@@ -135,25 +188,37 @@ final class SimClient {
 
   void onReply(int from, Reply reply) {
     // The transport authenticates the sending replica (the session MAC), hence `from`.
-    if (op == null || reply.getTimestamp() != timestamp || reply.getClientId() != id || reply.getReplicaId() != from) {
+    if (op == null || reply.getTimestamp() != timestamp || reply.getClientId() != id || reply.getReplicaId() != from
+        || reply.getReadOnly() != readOnly) {
       return; // late answer to an older operation, or not for us
     }
     replies.put(from, reply);
     int matching = 0;
     long newestView = view;
+    Map<ByteString, Integer> counts = new HashMap<>();
+    int best = 0;
     for (Reply r : replies.values()) {
+      best = Math.max(best, counts.merge(r.getResult(), 1, Integer::sum));
       if (r.getResult().equals(reply.getResult())) {
         matching++;
         newestView = Math.max(newestView, r.getView());
       }
     }
-    if (matching < config.effectiveClientRepliesNeeded()) {
+    int needed = readOnly ? config.effectiveReadRepliesNeeded() : config.effectiveClientRepliesNeeded();
+    if (matching < needed) {
+      if (readOnly && best + (config.replicas() - replies.size()) < needed) {
+        fallBack(); // the answers split: none can reach the quorum
+      }
       return;
     }
-    history.add(new OpRecord(id, timestamp, op, reply.getResult(), invokeMs, scheduler.nowMs(), sends));
+    history.add(new OpRecord(id, timestamp, op, reply.getResult(), invokeMs, scheduler.nowMs(), sends, readOnly));
     generator.completed(op, reply.getResult());
     op = null;
-    view = newestView;
+    if (readOnly) {
+      readOnlyAnswered++; // a read-only answer's view says nothing about ordering
+    } else {
+      view = newestView;
+    }
     scheduler.after(0, this::issue);
   }
 }

@@ -4,6 +4,11 @@ package io.pbft.chaos.sim;
 public interface SimOp {
   byte[] encode();
 
+  /** Changes no state: a client may send it as a read-only request (StateMachine.query answers it). */
+  default boolean readOnly() {
+    return false;
+  }
+
   /** A readable form of a result of this operation. */
   default String describeResult(com.google.protobuf.ByteString result) {
     return "0x" + Trace.shortHex(result);

@@ -297,9 +297,23 @@ final class SimReplica {
   }
 
   void onRequest(VerifiedRequest r) {
-    if (!down && behaviour.admitRequest(r.request())) {
-      input(core -> core.onRequest(localNow(), r));
+    if (down || !behaviour.admitRequest(r.request())) {
+      return;
     }
+    if (r.request().getReadOnly()) {
+      // As the runtime does: to the executor's side, answered once it reached the read floor.
+      try {
+        replica.read(r);
+      } catch (RuntimeException e) {
+        if (traitor) {
+          traitorFailures++;
+        } else {
+          violation.accept(label + " failed answering a read: " + e + where(e));
+        }
+      }
+      return;
+    }
+    input(core -> core.onRequest(localNow(), r));
   }
 
   /** A client's session to this replica came (back) up. */

@@ -73,6 +73,11 @@ import java.util.function.Function;
  *     that plants a deliberate bug
  * @param clientRepliesNeeded matching replies a client accepts a result on; 0 means f + 1, the
  *     paper's rule (a test build plants a client bug with fewer)
+ * @param readOnlyReads the clients send their reads (the workload's read-only operations) as
+ *     read-only requests ({@link SimClient}): to every replica, answered from each one's state,
+ *     accepted on {@code readRepliesNeeded} matching answers, else ordered; false orders them
+ * @param readRepliesNeeded matching read-only answers a client accepts; 0 means 2f + 1, the
+ *     paper's rule (a test build plants a client bug with fewer)
  * @param byzantineClients Byzantine clients, by behaviour ({@link ClientBehaviours}): keyed
  *     clients (their requests authenticate) that misbehave, with client ids after the honest
  *     ones ({@code clients}, {@code clients + 1}, ...); the checkers let them sign several
@@ -111,7 +116,9 @@ public record SimulationConfig(
     boolean fastCrypto,
     ExecutionFactory executions,
     int clientRepliesNeeded,
-    java.util.List<String> byzantineClients) {
+    java.util.List<String> byzantineClients,
+    boolean readOnlyReads,
+    int readRepliesNeeded) {
 
   /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
   @FunctionalInterface
@@ -161,6 +168,11 @@ public record SimulationConfig(
   /** Matching replies a client accepts a result on: f + 1 unless a test plants a bug. */
   public int effectiveClientRepliesNeeded() {
     return clientRepliesNeeded > 0 ? clientRepliesNeeded : f() + 1;
+  }
+
+  /** Matching read-only answers a client accepts a read on: 2f + 1 unless a test plants a bug. */
+  public int effectiveReadRepliesNeeded() {
+    return readRepliesNeeded > 0 ? readRepliesNeeded : replicas - f();
   }
 
   /**
@@ -249,6 +261,8 @@ public record SimulationConfig(
     b.clientRepliesNeeded = clientRepliesNeeded;
     b.executions = executions;
     b.byzantineClients.addAll(byzantineClients);
+    b.readOnlyReads = readOnlyReads;
+    b.readRepliesNeeded = readRepliesNeeded;
     return b;
   }
 
@@ -286,6 +300,8 @@ public record SimulationConfig(
     private final Map<Integer, Set<Integer>> badMacs = new TreeMap<>();
     private boolean fastCrypto;
     private int clientRepliesNeeded;
+    private boolean readOnlyReads = true;
+    private int readRepliesNeeded;
     private final java.util.List<String> byzantineClients = new java.util.ArrayList<>();
 
     public Builder seed(long v) { seed = v; return this; }
@@ -334,6 +350,12 @@ public record SimulationConfig(
 
     /** Matching replies a client needs (see {@link SimulationConfig#clientRepliesNeeded}). */
     public Builder clientRepliesNeeded(int v) { clientRepliesNeeded = v; return this; }
+
+    /** Reads as read-only requests (see {@link SimulationConfig#readOnlyReads}); on by default. */
+    public Builder readOnlyReads(boolean v) { readOnlyReads = v; return this; }
+
+    /** Matching read-only answers a client needs (see {@link SimulationConfig#readRepliesNeeded}). */
+    public Builder readRepliesNeeded(int v) { readRepliesNeeded = v; return this; }
 
     /**
      * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
@@ -391,7 +413,7 @@ public record SimulationConfig(
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions,
-          clientRepliesNeeded, byzantineClients);
+          clientRepliesNeeded, byzantineClients, readOnlyReads, readRepliesNeeded);
     }
   }
 }

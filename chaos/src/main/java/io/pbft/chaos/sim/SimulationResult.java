@@ -100,6 +100,24 @@ public record SimulationResult(
     return wallMs == 0 ? opsCompleted * 1000.0 : opsCompleted * 1000.0 / wallMs;
   }
 
+  /** Completed operations that went through ordering (all but the reads answered read-only). */
+  public long opsOrdered() {
+    return history.stream().filter(o -> o.completed() && !o.readOnly()).count();
+  }
+
+  /** Reads completed read-only: on matching answers from the replicas' states, never ordered. */
+  public long readOnlyAnswered() {
+    return history.stream().filter(o -> o.readOnly() && o.completed()).count();
+  }
+
+  /**
+   * Reads (operations that change nothing) completed through ordering: every read when clients
+   * send none read-only, else the read-only reads that fell back.
+   */
+  public long readsOrdered() {
+    return history.stream().filter(o -> o.op().readOnly() && !o.readOnly() && o.completed()).count();
+  }
+
   /** The highest view any replica that is up ended in. */
   public long maxView() {
     return replicas.stream().filter(r -> !r.crashed()).mapToLong(ReplicaSummary::view).max().orElse(0);

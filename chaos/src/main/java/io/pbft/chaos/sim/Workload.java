@@ -42,6 +42,14 @@ public interface Workload {
   interface Model {
     /** Applies {@code op} and returns what it must return. */
     ByteString apply(SimOp op);
+
+    /** What a {@link SimOp#readOnly read-only} {@code op} returns here; the model stays as it is. */
+    default ByteString query(SimOp op) {
+      if (!op.readOnly()) {
+        throw new IllegalArgumentException("not a read-only operation: " + op);
+      }
+      return apply(op);
+    }
   }
 
   Kind kind();

@@ -1,5 +1,6 @@
 package io.pbft.chaos.traitor;
 
+import com.google.protobuf.ByteString;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.Request;
 import io.pbft.replica.node.Behaviour;
@@ -45,6 +46,15 @@ final class Combined implements Behaviour {
     List<Effects.ClientReply> out = wanted;
     for (Behaviour b : parts) {
       out = b.replies(out, signing);
+    }
+    return out;
+  }
+
+  @Override
+  public ByteString readOnlyResult(Request request, ByteString result) {
+    ByteString out = result;
+    for (Behaviour b : parts) {
+      out = b.readOnlyResult(request, out);
     }
     return out;
   }

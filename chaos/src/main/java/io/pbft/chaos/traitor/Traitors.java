@@ -86,6 +86,8 @@ public final class Traitors {
         c -> new ForgedIdentity(c.n(), random(c, "forged-identity")));
     add("lying-replies", Role.ANY, "wrong results in every reply to clients",
         c -> new LyingReplies(random(c, "lying-replies")));
+    add("stale-reads", Role.ANY, "answers read-only requests with stale or made-up values, orders honestly",
+        c -> new StaleReads(random(c, "stale-reads")));
     add("false-checkpoints", Role.ANY, "CHECKPOINTs with made-up state digests, some far ahead",
         c -> new FalseCheckpoints(random(c, "false-checkpoints")));
     add("corrupt-state", Role.ANY, "serves corrupted chunks to replicas fetching state",

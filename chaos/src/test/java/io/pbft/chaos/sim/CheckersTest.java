@@ -84,6 +84,83 @@ class CheckersTest {
     assertTrue(violations.get(0).contains("completed before"), violations::toString);
   }
 
+  /** A completed read-only read (never ordered) of {@code key} that returned {@code value} (null: absent). */
+  private OpRecord readOnly(int client, long t, String key, String value, long invokeMs, long completeMs) {
+    KvOp read = get(key);
+    java.util.Map<String, String> state = value == null ? java.util.Map.of() : java.util.Map.of(key, value);
+    return new OpRecord(client, t, read, result(read, state), invokeMs, completeMs, 1, true);
+  }
+
+  @Test
+  void readOnlyReadOfTheLatestWriteIsLinearizable() {
+    KvOp a = put("k0", "a");
+    KvOp b = put("k0", "b");
+    executed(1, 0, 1, a);
+    executed(2, 0, 2, b);
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, a, result(a, java.util.Map.of()), 0, 10, 1),
+        new OpRecord(0, 2, b, result(b, java.util.Map.of("k0", "a")), 20, 30, 1),
+        readOnly(1, 1, "k0", "a", 12, 18),   // between the writes
+        readOnly(1, 2, "k0", "a", 19, 40),   // concurrent with b: the old value is allowed
+        readOnly(2, 1, "k0", "b", 25, 40),   // concurrent with b: the new one too
+        readOnly(2, 2, "k0", "b", 41, 50));  // after b
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(List.of(), violations);
+  }
+
+  @Test
+  void readOnlyReadOfAValueOverwrittenBeforeItStartedIsReported() {
+    KvOp a = put("k0", "a");
+    KvOp b = put("k0", "b");
+    executed(1, 0, 1, a);
+    executed(2, 0, 2, b);
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, a, result(a, java.util.Map.of()), 0, 10, 1),
+        new OpRecord(0, 2, b, result(b, java.util.Map.of("k0", "a")), 20, 30, 1),
+        readOnly(1, 1, "k0", "a", 35, 40)); // b completed at 30: "a" is stale
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).startsWith("linearizability: read-only client 1 t=1 get k0"), violations::toString);
+  }
+
+  @Test
+  void readOnlyReadOfAValueWrittenOnlyAfterItCompletedIsReported() {
+    KvOp a = put("k0", "a");
+    executed(1, 0, 1, a);
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, a, result(a, java.util.Map.of()), 50, 60, 1),
+        readOnly(1, 1, "k0", "a", 10, 20)); // saw the future
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+  }
+
+  @Test
+  void readOnlyReadsMustNotGoBackInTimeAfterEachOther() {
+    KvOp a = put("k0", "a");
+    KvOp b = put("k0", "b");
+    executed(1, 0, 1, a);
+    executed(2, 0, 2, b);
+    // b is in flight from 20 to 100; one reader sees "b" and then, later, another sees "a" again.
+    List<OpRecord> history = List.of(
+        new OpRecord(0, 1, a, result(a, java.util.Map.of()), 0, 10, 1),
+        new OpRecord(0, 2, b, result(b, java.util.Map.of("k0", "a")), 20, 100, 1),
+        readOnly(1, 1, "k0", "b", 30, 40),
+        readOnly(2, 1, "k0", "a", 50, 60));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).contains("after an earlier read"), violations::toString);
+  }
+
+  @Test
+  void readOnlyRequestInTheCommittedOrderIsReported() {
+    KvOp read = get("k0");
+    executed(1, 0, 1, read);
+    List<OpRecord> history = List.of(new OpRecord(0, 1, read, result(read, java.util.Map.of()), 0, 10, 1, true));
+    Checkers.linearizability(history, log, kv, violations::add);
+    assertEquals(1, violations.size(), violations::toString);
+    assertTrue(violations.get(0).contains("read-only, yet ordered"), violations::toString);
+  }
+
   @Test
   void completedOperationThatNoCorrectReplicaExecutedIsReported() {
     KvOp write = put("k0", "a");

@@ -103,7 +103,7 @@ class ViewChangeSimulationTest {
     assertTrue(result.crossViewExecutions() > 0,
         () -> "some batch executed in view 0 at one replica and in view 1 at another: " + result.report());
     for (int r : List.of(1, 2, 3)) {
-      assertEquals(config.clients() * config.opsPerClient(), result.replica(r).requestsExecuted(), result::report);
+      assertEquals(result.opsOrdered(), result.replica(r).requestsExecuted(), result::report); // reads read-only: not run
     }
   }
 }

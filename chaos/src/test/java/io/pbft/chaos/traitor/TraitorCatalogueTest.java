@@ -87,6 +87,10 @@ class TraitorCatalogueTest {
         new Case("forged-identity", 2, Faults.none(), Workload.Kind.KV,
             atLeastOne("refused forgeries", r -> refused(r, Rejection.BAD_SIGNATURE.label()) + refused(r, Rejection.UNKNOWN_SENDER.label()))),
         new Case("lying-replies", 2, Faults.none(), Workload.Kind.BANK, r -> { }),
+        // Reads go read-only to every replica; the other three agree, so reads are still answered
+        // without ordering, and never with the liar's value (the checker places each one).
+        new Case("stale-reads", 2, Faults.none(), Workload.Kind.KV_SHARED,
+            atLeastOne("reads answered read-only", SimulationResult::readOnlyAnswered)),
         // With replica 3 cut off, no checkpoint can become stable on the liar's word: the group
         // fills its window and waits for replica 3 rather than trust it.
         new Case("false-checkpoints", 2, Faults.none().partition(Set.of(3), true, 300, 2_000), Workload.Kind.KV,
@@ -175,7 +179,7 @@ class TraitorCatalogueTest {
   @Test
   void catalogueCoversEveryBehaviourTheIssueNames() {
     assertTrue(Traitors.names().containsAll(List.of("equivocating-primary", "conflicting-votes", "wrong-digests",
-        "forged-requests", "replay", "stale-future", "forged-identity", "lying-replies", "false-checkpoints",
+        "forged-requests", "replay", "stale-future", "forged-identity", "lying-replies", "stale-reads", "false-checkpoints",
         "trickling-state", "oversized-state", "mutations",
         "lying-view-change", "lying-new-view", "silent", "silent-to-some", "slow", "flood", "twins")),
         Traitors.names()::toString);

@@ -198,7 +198,13 @@ enum PlantedBug {
   /** A state fetched from peers installed without checking its digest against the certified one. */
   STATE_DIGEST_NOT_CHECKED(Rules.PAPER, PlantedExecutionBugs.stateDigestNotChecked()),
   /** A client that accepts a result on f matching replies instead of f + 1 (one liar is enough). */
-  CLIENT_ACCEPTS_F_REPLIES(Rules.PAPER, Execution::new, b -> b.clientRepliesNeeded(b.build().f()));
+  CLIENT_ACCEPTS_F_REPLIES(Rules.PAPER, Execution::new, b -> b.clientRepliesNeeded(b.build().f())),
+  /**
+   * A client that accepts a read-only result on f + 1 matching answers instead of 2f + 1: a liar
+   * and a correct replica that lags agree on a value overwritten before the read began.
+   */
+  CLIENT_ACCEPTS_F_PLUS_ONE_READ_ANSWERS(Rules.PAPER, Execution::new,
+      b -> b.readRepliesNeeded(b.build().f() + 1));
 
   private final Rules rules;
   private final SimulationConfig.ExecutionFactory executions;

@@ -181,6 +181,12 @@ class PlantedBugsTest {
       }, "replica 2 stalls and fetches state, 3 serves it corrupted");
       // A replica answering every client with a wrong result: a client that takes one reply
       // for the group's answer reports it, and linearizability finds it against the committed order.
+      // Replica 2 answers reads with stale values and replica 1, cut off from the replicas (not
+      // from the clients) for a while, answers from its old state: two stale answers agree.
+      case CLIENT_ACCEPTS_F_PLUS_ONE_READ_ANSWERS -> new Family(
+          new ScenarioOptions(4, 1, "stale-reads", List.of(2), OPS, null, io.pbft.chaos.sim.Workload.Kind.KV_SHARED,
+              false), fs -> fs.faults().partition(Set.of(1), false, 300, 3_000),
+          "stale reader (2), replica 1 cut off from the replicas");
       case CLIENT_ACCEPTS_F_REPLIES -> new Family(options(null, "lying-replies", false), fs -> { },
           "lying replies from one replica, no faults");
     };

@@ -12,6 +12,14 @@ public interface KvTarget extends AutoCloseable {
   /** Runs one operation as client {@code client} and waits for its result. */
   byte[] execute(int client, byte[] operation) throws Exception;
 
+  /**
+   * Runs a read (a get) as client {@code client}: the replicated target sends it read-only or
+   * ordered as its read mode says ({@link ReplicatedTarget#readMode}); by default, as any operation.
+   */
+  default byte[] read(int client, byte[] operation) throws Exception {
+    return execute(client, operation);
+  }
+
   @Override
   void close();
 }

@@ -30,7 +30,7 @@ public final class KvWorkloads {
       SplittableRandom random = randoms[client];
       byte[] key = key("key-", random.nextInt(keys));
       boolean read = readRatio > 0 && random.nextDouble() < readRatio;
-      check(target.execute(client, read ? KvOperations.get(key) : KvOperations.put(key, values[client])));
+      check(read ? target.read(client, KvOperations.get(key)) : target.execute(client, KvOperations.put(key, values[client])));
     };
   }
 
@@ -69,7 +69,7 @@ public final class KvWorkloads {
         check(target.execute(id, KvOperations.put(key, value)));
         seen.put(k, value);
       } else if (dice < 75) {
-        KvResult r = check(target.execute(id, KvOperations.get(key)));
+        KvResult r = check(target.read(id, KvOperations.get(key)));
         seen.put(k, r.getFound() ? r.getValue().toByteArray() : null);
       } else if (dice < 90) {
         KvResult r = check(target.execute(id, KvOperations.cas(key, seen.get(k), value)));

@@ -1,6 +1,7 @@
 package io.pbft.cli.bench;
 
 import io.pbft.client.ClusterChannels;
+import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
 import io.pbft.proto.SignedRequest;
@@ -13,6 +14,7 @@ import java.util.function.Consumer;
 public final class ReplicatedTarget implements KvTarget {
   private final ClusterChannels channels;
   private final List<PbftClient> clients = new ArrayList<>();
+  private volatile KvClient.ReadMode readMode = KvClient.ReadMode.READ_ONLY;
 
   /**
    * @param clientIds the configuration's client identities to use, one per closed-loop client
@@ -53,6 +55,28 @@ public final class ReplicatedTarget implements KvTarget {
   @Override
   public byte[] execute(int client, byte[] operation) {
     return clients.get(client).invokeBlocking(operation);
+  }
+
+  /** How {@link #read} sends gets: read-only (the default, as KvClient.get) or ordered. */
+  public ReplicatedTarget readMode(KvClient.ReadMode mode) {
+    this.readMode = java.util.Objects.requireNonNull(mode, "mode");
+    return this;
+  }
+
+  @Override
+  public byte[] read(int client, byte[] operation) {
+    PbftClient c = clients.get(client);
+    return readMode == KvClient.ReadMode.READ_ONLY ? c.invokeReadOnlyBlocking(operation) : c.invokeBlocking(operation);
+  }
+
+  /** Reads answered read-only (2f + 1 matching answers), summed over the clients. */
+  public long readOnlyAnswered() {
+    return clients.stream().mapToLong(PbftClient::readOnlyAnswered).sum();
+  }
+
+  /** Read-only reads that fell back to ordering, summed over the clients. */
+  public long readOnlyFallbacks() {
+    return clients.stream().mapToLong(PbftClient::readOnlyFallbacks).sum();
   }
 
   @Override

@@ -75,7 +75,7 @@ public final class VerifiedPuts {
       PerClient me = clients[client];
       int k = me.random.nextInt(keysPerClient);
       if (readRatio > 0 && me.random.nextDouble() < readRatio) {
-        result(target.execute(client, KvOperations.get(key(client, k))));
+        result(target.read(client, KvOperations.get(key(client, k))));
         return;
       }
       long counter = ++me.counter;

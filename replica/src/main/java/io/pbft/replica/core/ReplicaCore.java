@@ -369,6 +369,30 @@ public final class ReplicaCore {
     return state.isPrimary();
   }
 
+  /**
+   * The floor a read-only request waits for (TOCS 2002, section 5.1.3, without tentative
+   * execution): the highest sequence number this replica has prepared or committed, at least the
+   * last executed one. The executor answers a read-only request only once it has executed up to
+   * here, so the answer reflects every request this replica voted to commit. A write a client
+   * saw complete committed with COMMITs of f + 1 correct replicas, so among the 2f + 1 replicas
+   * whose matching answers a client accepts (f + 1 of them correct) at least one correct replica
+   * prepared it and answers from a state that holds it. A query, no event: it changes nothing.
+   */
+  public long readFloor() {
+    long floor = state.lastExecuted;
+    for (Slot s : state.slots.descendingMap().values()) {
+      if (s.sequence <= floor) {
+        break;
+      }
+      // The certificate survives a view change, while prepared is reset until the new view
+      // prepares the slot again: a replica that prepared a write must not answer reads without it.
+      if (s.prepared || s.committed || s.certificate != null) {
+        return s.sequence;
+      }
+    }
+    return floor;
+  }
+
   /** The last batch the executor reported executed. */
   public long lastExecuted() {
     return state.lastExecuted;

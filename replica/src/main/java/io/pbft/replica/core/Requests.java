@@ -154,6 +154,12 @@ final class Requests {
   }
 
   void onRequest(VerifiedRequest r, boolean sentToAll) {
+    if (r.request().getReadOnly()) {
+      // Read-only requests go to the executor (ReadOnlyQueries), never into ordering: here one
+      // would count as the client's newest request and displace an ordered one it waits for.
+      outbox.reject(Rejection.READ_ONLY_AT_CORE, "client %d t=%d", r.clientId(), r.timestamp());
+      return;
+    }
     if (!acceptable(r, "client request")) {
       return;
     }

@@ -72,6 +72,18 @@ public final class Execution {
     return app;
   }
 
+  /**
+   * Answers a read-only operation from the current state ({@link StateMachine#query}); the state
+   * and the client table stay as they are. See {@link ReadOnlyQueries} for when it may be asked.
+   */
+  public byte[] query(byte[] operation) {
+    byte[] result = app.query(operation);
+    if (result == null) {
+      throw new IllegalStateException("application returned no result for a query");
+    }
+    return result;
+  }
+
   /** Executes one batch handed out by the core and reports what ran. */
   public Executed execute(Effects.Execute e) {
     long sequence = e.sequence();

@@ -55,7 +55,20 @@ public interface Behaviour {
     return 0;
   }
 
-  /** The replies that actually go to clients. */
+  /**
+   * The result a read-only request gets, given the one this replica's state gives (a traitor
+   * answers reads with stale or made-up values). Called by the executor's side, before the reply
+   * passes {@link #replies} like every other.
+   */
+  default ByteString readOnlyResult(Request request, ByteString result) {
+    return result;
+  }
+
+  /**
+   * The replies that actually go to clients. Answers to read-only requests pass here too (their
+   * Reply has read_only set), from the runtime's execution thread: the {@link EffectApplier}
+   * serialises the calls.
+   */
   default List<Effects.ClientReply> replies(List<Effects.ClientReply> wanted, Signing signing) {
     return wanted;
   }

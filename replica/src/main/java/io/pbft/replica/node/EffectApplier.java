@@ -86,9 +86,22 @@ public final class EffectApplier {
       }
     }
     if (!effects.replies().isEmpty()) {
-      for (Effects.ClientReply reply : behaviour.replies(effects.replies(), signing)) {
-        clients.reply(reply.clientId(), reply.reply());
-      }
+      reply(effects.replies());
+    }
+  }
+
+  /**
+   * Sends replies through the behaviour: the core's (from {@link #apply}), and the answers to
+   * read-only requests, which the executor's side produces (on the runtime's execution thread, so
+   * the behaviour's filter is called under a lock: a traitor's state needs no locking of its own).
+   */
+  public void reply(List<Effects.ClientReply> replies) {
+    List<Effects.ClientReply> out;
+    synchronized (this) { // not the behaviour: HONEST is one object shared by every replica in a JVM
+      out = behaviour.replies(replies, signing);
+    }
+    for (Effects.ClientReply reply : out) {
+      clients.reply(reply.clientId(), reply.reply());
     }
   }
 }

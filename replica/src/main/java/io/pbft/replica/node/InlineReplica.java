@@ -6,6 +6,8 @@ import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.core.StateChunkRead;
 import io.pbft.replica.core.StateInstalled;
 import io.pbft.replica.execution.Execution;
+import io.pbft.replica.execution.ReadOnlyQueries;
+import io.pbft.replica.verify.VerifiedRequest;
 import java.util.ArrayDeque;
 import java.util.function.Consumer;
 
@@ -19,6 +21,7 @@ public final class InlineReplica {
   private final ReplicaCore core;
   private final Execution execution;
   private final EffectApplier applier;
+  private final ReadOnlyQueries reads;
   private final ArrayDeque<Consumer<Long>> reports = new ArrayDeque<>();
   /** Execution reports held back while the executor lags ({@link #executorLags}). */
   private final ArrayDeque<Consumer<Long>> held = new ArrayDeque<>();
@@ -45,6 +48,7 @@ public final class InlineReplica {
         reports.add(now -> core.onStateChunkRead(now, r));
       }
     };
+    this.reads = new ReadOnlyQueries(signing.replicaId(), behaviour::readOnlyResult);
     this.applier = new EffectApplier(storage, effects -> {
       applicationObserver.accept(effects);
       execution.apply(effects, queue);
@@ -80,6 +84,19 @@ public final class InlineReplica {
   }
 
   /**
+   * A verified read-only request: answered from the executor's state once it has executed up to
+   * the core's read floor (now, or after the event that gets it there). It never reaches the core.
+   */
+  public void read(VerifiedRequest r) {
+    applier.reply(reads.submit(execution, r, core.readFloor(), core.view()));
+  }
+
+  /** The read-only requests and their bookkeeping (for tests and summaries). */
+  public ReadOnlyQueries reads() {
+    return reads;
+  }
+
+  /**
    * Runs one event on the core at {@code nowMs} and carries out everything that follows from it.
    * If the event (or one of its reports) throws, the reports still queued are dropped with it.
    */
@@ -102,5 +119,7 @@ public final class InlineReplica {
       }
       reports.clear();
     }
+    // The executor may have reached the floor of waiting reads (even while its reports lag).
+    applier.reply(reads.released(execution));
   }
 }

@@ -173,6 +173,16 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     if (!replica.behaviour.admitRequest(r.request())) {
       return;
     }
+    if (r.request().getReadOnly()) {
+      // Answered by the execution thread from the current state, never ordered (see
+      // ReadOnlyQueries). It came through the same rate limit and fair verification queue as
+      // every request; the execution thread holds a bounded number of them.
+      if (!replica.onReadOnly(r)) {
+        replica.drop("read-only queue full");
+        session.reject("replica " + replica.id + " is overloaded; retry later");
+      }
+      return;
+    }
     boolean sentToAll = message.getSentToAll();
     if (!replica.loop.submit(() -> replica.onRequest(r, sentToAll),
         message.getSerializedSize())) {

@@ -2,6 +2,11 @@ package io.pbft.replica.runtime;
 
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.execution.Execution;
+import io.pbft.replica.execution.ReadOnlyQueries;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Function;
@@ -19,6 +24,12 @@ final class ExecutionThread implements AutoCloseable {
 
   private final Execution execution;
   private final Execution.Reports reports;
+  private final ReadOnlyQueries reads;
+  /** Where answers to read-only requests go (through the behaviour, to the clients' sessions). */
+  private final Consumer<List<Effects.ClientReply>> readReplies;
+  /** Read-only requests in the queue, not yet taken: bounded by {@link #readsQueuedMax}. */
+  private final AtomicInteger readsQueued = new AtomicInteger();
+  private final int readsQueuedMax;
   private final LinkedBlockingQueue<Runnable> queue = new LinkedBlockingQueue<>();
   private final Thread thread;
   private final java.util.function.Consumer<RuntimeException> onFatal;
@@ -26,8 +37,21 @@ final class ExecutionThread implements AutoCloseable {
 
   ExecutionThread(String name, Execution execution, Execution.Reports reports,
       java.util.function.Consumer<RuntimeException> onFatal) {
+    this(name, execution, reports, onFatal, new ReadOnlyQueries(-1), replies -> { }, 0);
+  }
+
+  /**
+   * With read-only requests answered by {@code reads} and sent to {@code readReplies}; at most
+   * {@code readsQueuedMax} of them wait in the queue at once (more are refused, see {@link #read}).
+   */
+  ExecutionThread(String name, Execution execution, Execution.Reports reports,
+      java.util.function.Consumer<RuntimeException> onFatal, ReadOnlyQueries reads,
+      Consumer<List<Effects.ClientReply>> readReplies, int readsQueuedMax) {
     this.execution = execution;
     this.reports = reports;
+    this.reads = reads;
+    this.readReplies = readReplies;
+    this.readsQueuedMax = readsQueuedMax;
     this.onFatal = onFatal;
     this.thread = new Thread(this::run, name);
     this.thread.setDaemon(true);
@@ -38,7 +62,39 @@ final class ExecutionThread implements AutoCloseable {
   }
 
   void submit(Effects effects) {
-    queue.add(() -> execution.apply(effects, reports));
+    queue.add(() -> {
+      execution.apply(effects, reports);
+      List<Effects.ClientReply> answered = reads.released(execution);
+      if (!answered.isEmpty()) {
+        readReplies.accept(answered);
+      }
+    });
+  }
+
+  /**
+   * Queues a verified read-only request that found the core at read floor {@code floor} and view
+   * {@code view}: answered after everything queued before it, once execution reached the floor.
+   * False (nothing queued) when {@code readsQueuedMax} reads wait already: a client flooding reads
+   * fills this bound, not the replica's memory, and the others' reads fall back to ordering.
+   */
+  boolean read(VerifiedRequest r, long floor, long view) {
+    if (!running || readsQueued.incrementAndGet() > readsQueuedMax) {
+      readsQueued.decrementAndGet();
+      return false;
+    }
+    queue.add(() -> {
+      readsQueued.decrementAndGet();
+      List<Effects.ClientReply> answered = reads.submit(execution, r, floor, view);
+      if (!answered.isEmpty()) {
+        readReplies.accept(answered);
+      }
+    });
+    return true;
+  }
+
+  /** Read-only requests in the queue now. */
+  int readsQueued() {
+    return readsQueued.get();
   }
 
   /** Tasks waiting: batches, installs and chunk reads the core handed out, and queries. */

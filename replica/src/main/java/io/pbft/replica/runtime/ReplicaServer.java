@@ -18,6 +18,7 @@ import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.execution.CheckpointStore;
 import io.pbft.replica.execution.Execution;
+import io.pbft.replica.execution.ReadOnlyQueries;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.storage.WriteAheadLog;
@@ -130,12 +131,14 @@ public final class ReplicaServer implements AutoCloseable {
       public void chunkRead(io.pbft.replica.core.StateChunkRead r) {
         loop.submitInternal(() -> core.onStateChunkRead(nowMs(), r));
       }
-    }, this::fatal);
+    }, this::fatal, new ReadOnlyQueries(id, behaviour::readOnlyResult), this::replyToClients,
+        config.transport().clientSessionsMax());
     if (storage != null) {
       core.enableDurability();
       execution.recoverAt(storage.appSequence(), storage.clientTable());
       core.recover(nowMs(), storage.appSequence(), execution.clientTable(), storage.records());
     }
+    this.readPosition = new ReadPosition(core.readFloor(), core.view());
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
     this.verifyPool = new InboundPool(threads, config.transport().inboundQueueMax(),
@@ -336,6 +339,29 @@ public final class ReplicaServer implements AutoCloseable {
     return (System.nanoTime() - clockOrigin) / 1_000_000;
   }
 
+  /** Answers to read-only requests, from the execution thread: through the behaviour to the sessions. */
+  private void replyToClients(java.util.List<Effects.ClientReply> replies) {
+    applier.reply(replies);
+  }
+
+  /** What a read-only request needs of the core: its read floor and view after the last burst. */
+  record ReadPosition(long floor, long view) {}
+
+  /**
+   * Published after each burst, before its messages leave: a COMMIT this replica sends is for a
+   * sequence number at or below the floor published before it.
+   */
+  private volatile ReadPosition readPosition;
+
+  /**
+   * A verified read-only request: handed to the execution thread with the read floor and view of
+   * the last burst (never to the core). False if too many reads wait there already.
+   */
+  boolean onReadOnly(io.pbft.replica.verify.VerifiedRequest r) {
+    ReadPosition p = readPosition;
+    return executionThread.read(r, p.floor(), p.view());
+  }
+
   /** Where the core stood after the last burst, for the verification pool's cheap filter. */
   private volatile io.pbft.replica.verify.Position position = io.pbft.replica.verify.Position.ANY;
 
@@ -350,6 +376,7 @@ public final class ReplicaServer implements AutoCloseable {
     }
     position = new io.pbft.replica.verify.Position(core.view(), core.viewChanging(), core.lowWatermark(),
         core.lastExecuted(), config.protocol().windowSize());
+    readPosition = new ReadPosition(core.readFloor(), core.view());
     Effects effects = core.takeEffects();
     ReplicaMetrics m = metrics;
     if (m != null) {

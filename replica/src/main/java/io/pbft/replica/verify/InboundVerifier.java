@@ -488,6 +488,11 @@ public final class InboundVerifier {
     if (request.getOperation().size() > operationBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_OPERATION, request.getOperation().size() + " bytes");
     }
+    if (inBatch && request.getReadOnly()) {
+      // A read-only request is answered by each replica from its state, never ordered: a primary
+      // that proposes one (or a backup that relays one) proposes what no client asked to order.
+      return Verdict.rejected(Rejection.READ_ONLY_ORDERED, "client " + request.getClientId());
+    }
     if (authentication == Authentication.MACS) {
       if (signed.getAuthenticatorCount() > replicas.length) {
         return Verdict.rejected(Rejection.TOO_MANY_ENTRIES, "authenticator of " + signed.getAuthenticatorCount()

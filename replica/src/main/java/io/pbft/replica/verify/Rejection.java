@@ -25,9 +25,11 @@ public enum Rejection {
   BAD_CLIENT_SIGNATURE("bad client signature"),
   BAD_CLIENT_MAC("no valid client MAC for this replica"),
   WRONG_CLIENT("request for another client's session"),
+  READ_ONLY_ORDERED("read-only request to be ordered"),
 
   // --- client requests at the core
   STALE_TIMESTAMP("request timestamp older than last executed"),
+  READ_ONLY_AT_CORE("read-only request handed to the core"),
   REQUEST_QUEUE_FULL("pending request queue full"),
   FORWARDED_TO_BACKUP("forwarded request at a backup"),
 

@@ -108,8 +108,17 @@ final class CoreFixture {
   }
 
   SignedRequest requestSignedBy(int client, long timestamp, String op, Ed25519Keys signer) {
+    return signedRequest(client, timestamp, op, signer, false);
+  }
+
+  /** A read-only request (Request.read_only), signed by its client. */
+  SignedRequest readOnlyRequest(int client, long timestamp, String op) {
+    return signedRequest(client, timestamp, op, clientKeys.get(client), true);
+  }
+
+  private SignedRequest signedRequest(int client, long timestamp, String op, Ed25519Keys signer, boolean readOnly) {
     byte[] bytes = Request.newBuilder().setClientId(client).setTimestamp(timestamp)
-        .setOperation(ByteString.copyFrom(op, StandardCharsets.UTF_8)).build().toByteArray();
+        .setOperation(ByteString.copyFrom(op, StandardCharsets.UTF_8)).setReadOnly(readOnly).build().toByteArray();
     return SignedRequest.newBuilder().setRequest(ByteString.copyFrom(bytes))
         .setSignature(ByteString.copyFrom(signer.sign(bytes))).build();
   }

@@ -31,7 +31,9 @@ final class RecordingApp implements StateMachine {
 
   @Override
   public byte[] query(byte[] operation) {
-    return new byte[0];
+    // What a read sees: how many operations ran before it, and the query itself.
+    return ("seen " + executed.size() + ":" + new String(operation, StandardCharsets.UTF_8))
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   @Override

@@ -87,6 +87,16 @@ final class TestReplica {
     inline.run(nowMs, c -> c.onRequest(nowMs, new VerifiedRequest(signed, request), true));
   }
 
+  /** A verified read-only request, as the runtime hands it to the executor's side (never to the core). */
+  void onReadOnly(SignedRequest signed, Request request) {
+    inline.read(new VerifiedRequest(signed, request));
+  }
+
+  /** Read-only requests waiting for the executor to reach their floor. */
+  int readsWaiting() {
+    return inline.reads().waiting();
+  }
+
   void onSessionOpened(int clientId) {
     inline.run(nowMs, c -> c.onSessionOpened(nowMs, clientId));
   }

@@ -1,0 +1,123 @@
+package io.pbft.replica.execution;
+
+import com.google.protobuf.ByteString;
+import io.pbft.proto.Reply;
+import io.pbft.proto.Request;
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Read-only requests on the executor's side (Castro and Liskov, TOCS 2002, section 5.1.3): never
+ * ordered, each answered from the replica's current state through {@code StateMachine.query}.
+ *
+ * <p>The paper's replica answers once every request reflected in its (tentative) state has
+ * committed. This replica executes only committed batches, so its state is always committed; what
+ * it must add is the other half of the rule: the answer reflects every request this replica has
+ * prepared (the paper's tentative state holds them all). So a read carries a floor, the core's
+ * {@code readFloor()} when the read arrived, and is answered only once the executor has executed
+ * up to it; until then it waits here, after the batch that reaches it.
+ *
+ * <p>Bounded: a client has one read outstanding at a time, so each client keeps one waiting read
+ * at most (a newer one displaces it); clients are the configured ones. One thread at a time calls
+ * this class (the execution thread, or the simulator), the same one that calls {@link Execution}.
+ */
+public final class ReadOnlyQueries {
+  private record Waiting(VerifiedRequest request, long floor, long view) {}
+
+  /** What a result becomes before it leaves: itself, or a traitor's lie (Behaviour#readOnlyResult). */
+  public interface Results {
+    Results HONEST = (request, result) -> result;
+
+    ByteString result(Request request, ByteString result);
+  }
+
+  private final int replicaId;
+  private final Results results;
+  private final Map<Integer, Waiting> waiting = new LinkedHashMap<>();
+  private long answered;
+  private long displaced;
+
+  public ReadOnlyQueries(int replicaId) {
+    this(replicaId, Results.HONEST);
+  }
+
+  public ReadOnlyQueries(int replicaId, Results results) {
+    this.replicaId = replicaId;
+    this.results = results;
+  }
+
+  /**
+   * A verified read-only request that reached this replica when its core stood at {@code view}
+   * with {@code floor} as its read floor: its answer now if the executor has executed up to the
+   * floor, else none (it waits for {@link #released}).
+   */
+  public List<Effects.ClientReply> submit(Execution execution, VerifiedRequest r, long floor, long view) {
+    if (!r.request().getReadOnly()) {
+      throw new IllegalArgumentException("not a read-only request: client " + r.clientId() + " t=" + r.timestamp());
+    }
+    if (execution.lastExecuted() >= floor) {
+      return List.of(answer(execution, new Waiting(r, floor, view)));
+    }
+    Waiting before = waiting.get(r.clientId());
+    if (before != null && before.request().timestamp() > r.timestamp()) { // signed, as the client table compares
+      displaced++;
+      return List.of(); // an older read arriving late: the client no longer waits for it
+    }
+    if (before != null) {
+      displaced++;
+    }
+    waiting.put(r.clientId(), new Waiting(r, floor, view));
+    return List.of();
+  }
+
+  /** After the executor ran a batch (or installed a state): the waiting reads it now covers, answered. */
+  public List<Effects.ClientReply> released(Execution execution) {
+    if (waiting.isEmpty()) {
+      return List.of();
+    }
+    List<Effects.ClientReply> out = new ArrayList<>();
+    for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      if (execution.lastExecuted() >= w.floor()) {
+        it.remove();
+        out.add(answer(execution, w));
+      }
+    }
+    return out;
+  }
+
+  private Effects.ClientReply answer(Execution execution, Waiting w) {
+    answered++;
+    ByteString result = results.result(w.request().request(),
+        ByteString.copyFrom(execution.query(w.request().request().getOperation().toByteArray())));
+    Reply reply = Reply.newBuilder()
+        .setView(w.view())
+        .setTimestamp(w.request().timestamp())
+        .setClientId(w.request().clientId())
+        .setReplicaId(replicaId)
+        .setResult(result)
+        .setReadOnly(true)
+        .build();
+    return new Effects.ClientReply(w.request().clientId(), reply);
+  }
+
+  /** Reads waiting for the executor to reach their floor. */
+  public int waiting() {
+    return waiting.size();
+  }
+
+  /** Reads answered since this replica started. */
+  public long answered() {
+    return answered;
+  }
+
+  /** Waiting reads dropped because their client sent a newer one. */
+  public long displaced() {
+    return displaced;
+  }
+}
