@@ -400,9 +400,11 @@ final class NormalCase {
         signed.add(r.signed());
       }
       long s = ++state.lastAssigned;
-      // The proposed time: this replica's clock, kept strictly increasing over its proposals (so
-      // never 0, the null batch's).
-      long timeMs = Math.max(state.wallNowMs(), state.lastProposedMs + 1);
+      // The proposed time: this replica's wall clock, never below its previous proposal (a clock
+      // stepped back by NTP), and never 0 (the null batch's). Not one more than the previous
+      // proposal: at more than a thousand batches a second that would run ahead of the clock
+      // until the backups refused it. The executor makes agreed times strictly increasing.
+      long timeMs = Math.max(Math.max(state.wallNowMs(), state.lastProposedMs), 1);
       state.lastProposedMs = timeMs;
       Batch b = Batch.newBuilder().addAllRequests(signed).build();
       ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed, timeMs));

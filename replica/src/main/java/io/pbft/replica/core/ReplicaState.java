@@ -39,8 +39,8 @@ final class ReplicaState {
   /** The last batch handed to the executor (at least {@link #lastExecuted}). */
   long lastHandedOut;
   /**
-   * Primary: the time it proposed with its last pre-prepare; the next one proposes at least one
-   * millisecond more, whatever its clock says.
+   * Primary: the time it proposed with its last pre-prepare; the next one proposes no less,
+   * whatever its clock says.
    */
   long lastProposedMs;
   /** The clock as of the event being handled (events carry time; nothing reads a clock). */

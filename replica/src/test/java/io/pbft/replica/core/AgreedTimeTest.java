@@ -43,7 +43,7 @@ class AgreedTimeTest {
   }
 
   @Test
-  void primaryProposesItsClockKeptStrictlyIncreasing() {
+  void primaryProposesItsClockNeverGoingBack() {
     TestReplica primary = fx.core(0, new RecordingApp());
     primary.tick(50_000);
     SignedRequest a = fx.request(0, 1, "a");
@@ -52,18 +52,30 @@ class AgreedTimeTest {
     assertEquals(50_000, first.getTimeMs(), "its own clock");
     assertEquals(ByteString.copyFrom(Digests.batchDigest(List.of(a), 50_000)), first.getDigest(),
         "the digest covers the time");
-    // The clock did not move (and the pipeline allows one batch in flight): commit the first, then
-    // the next proposal at the same clock reading is still one millisecond later.
+    // Commit the first (the pipeline allows one batch in flight); the clock then goes back (an NTP
+    // step): the next proposal does not.
     for (int r = 1; r <= 2; r++) {
       fx.deliver(primary, r, prepare(0, 1, first.getDigest(), r));
     }
     for (int r = 1; r <= 2; r++) {
       fx.deliver(primary, r, commit(0, 1, first.getDigest(), r));
     }
+    primary.core().wallClock(50_000, 49_000);
     SignedRequest b = fx.request(1, 1, "b");
     primary.onClientRequest(b, CoreFixture.parse(b));
     PrePrepare second = prePrepares(primary.takeEffects()).get(0);
-    assertEquals(50_001, second.getTimeMs());
+    assertEquals(50_000, second.getTimeMs(), "not below the previous proposal");
+    // The clock moves on: the proposal follows it.
+    for (int r = 1; r <= 2; r++) {
+      fx.deliver(primary, r, prepare(0, 2, second.getDigest(), r));
+    }
+    for (int r = 1; r <= 2; r++) {
+      fx.deliver(primary, r, commit(0, 2, second.getDigest(), r));
+    }
+    primary.tick(53_000);
+    SignedRequest c = fx.request(2, 1, "c");
+    primary.onClientRequest(c, CoreFixture.parse(c));
+    assertEquals(52_000, prePrepares(primary.takeEffects()).get(0).getTimeMs(), "wall clock = event clock - 1000");
   }
 
   @Test
