@@ -77,7 +77,7 @@ final class WalCodec {
       }
       if (slot.handedOut) {
         live.add(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
-            .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
+            .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch).setTimeMs(slot.timeMs)).build());
       }
     }
     return live;
