@@ -180,14 +180,17 @@ final class NetworkCommands {
 
   /**
    * A digest given in full hex, or as a batch ({@code c0:t1+c1:t1}) proposed at time 1 (what a
-   * primary whose clock starts at 0 proposes first), or at time T as {@code c0:t1@T}.
+   * primary whose clock starts at 0 proposes first), or at time T as {@code c0:t1@T}; {@code null}
+   * is the null batch's (time 0).
    */
   private static ByteString digest(ScriptCluster cluster, String spec) {
     if (spec.length() == 2 * Digests.SIZE_BYTES && spec.matches("[0-9a-f]+")) {
       return ByteString.copyFrom(Digests.fromHex(spec));
     }
     int at = spec.indexOf('@');
-    long time = at < 0 ? 1 : Command.parseLong("time", spec.substring(at + 1));
-    return ByteString.copyFrom(Digests.batchDigest(batch(cluster, at < 0 ? spec : spec.substring(0, at)), time));
+    List<SignedRequest> batch = batch(cluster, at < 0 ? spec : spec.substring(0, at));
+    // The null batch proposes no time: its digest is SHA-256 of nothing.
+    long time = at >= 0 ? Command.parseLong("time", spec.substring(at + 1)) : batch.isEmpty() ? 0 : 1;
+    return ByteString.copyFrom(Digests.batchDigest(batch, time));
   }
 }
