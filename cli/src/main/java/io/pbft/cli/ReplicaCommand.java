@@ -1,7 +1,11 @@
 package io.pbft.cli;
 
 import io.pbft.chaos.traitor.Traitors;
+import io.pbft.replica.app.ApplicationLoader;
+import io.pbft.replica.app.DurableStateMachine;
+import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.app.kv.RocksKvStateMachine;
+import java.util.List;
 import java.nio.file.Path;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ConfigException;
@@ -27,10 +31,15 @@ import picocli.CommandLine.Option;
  * <p>Every option can also come from the environment (an option given on the command line wins),
  * so a container image needs no command line of its own: {@code PBFT_CONFIG}, {@code PBFT_ID},
  * {@code PBFT_LISTEN}, {@code PBFT_TRAITOR}, {@code PBFT_TRAITOR_SEED}, {@code PBFT_DATA_DIR} (empty: in memory),
- * {@code PBFT_METRICS}.
+ * {@code PBFT_METRICS}, {@code PBFT_APP_JAR}, {@code PBFT_APPLICATION}.
+ *
+ * <p>It replicates the key-value store unless {@code --application} (or {@code --app-jar} with a
+ * jar whose manifest names one) gives another {@link io.pbft.replica.app.StateMachine}: see
+ * docs/APPLICATIONS.md.
  */
 @Command(name = "replica", mixinStandardHelpOptions = true,
-    description = {"Run one replica of the replicated key-value store until SIGTERM/SIGINT.",
+    description = {"Run one replica of the replicated key-value store (or of your own application, "
+        + "--app-jar/--application) until SIGTERM/SIGINT.",
         "Each option falls back to the environment variable named in its description."})
 final class ReplicaCommand implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ReplicaCommand.class);
@@ -75,6 +84,45 @@ final class ReplicaCommand implements Callable<Integer> {
           + "Default: the configuration's 'metrics', none if it has none."})
   String metrics;
 
+  @Option(names = "--app-jar", paramLabel = "JAR", split = ",", defaultValue = "${env:PBFT_APP_JAR}",
+      description = {"Jar(s) holding your application (env PBFT_APP_JAR, comma-separated): pbft's own classes "
+          + "come from pbft itself. Without --application, the first jar's manifest attribute "
+          + "Pbft-Application names the class."})
+  List<Path> appJars;
+
+  @Option(names = "--application", paramLabel = "CLASS", defaultValue = "${env:PBFT_APPLICATION}",
+      description = {"Replicate this StateMachine class instead of the key-value store (env PBFT_APPLICATION): "
+          + "made with its public no-argument constructor, or, with --data-dir, a DurableStateMachine made with "
+          + "public static open(Path) or a public (Path) constructor. See docs/APPLICATIONS.md."})
+  String application;
+
+  /** How a replica makes its application: in memory, or durable in a directory. */
+  record AppChoice(String name, java.util.function.Supplier<StateMachine> inMemory,
+      java.util.function.Function<Path, DurableStateMachine> durable) {}
+
+  /**
+   * The key-value store, or the user's application named by {@code className} (or by the first
+   * jar's manifest) from {@code jars}; for a replica with a data directory when {@code durable}.
+   */
+  static AppChoice applicationChoice(String className, List<Path> jars, boolean durable) {
+    List<Path> given = jars == null ? List.of() : jars.stream().filter(p -> !p.toString().isBlank()).toList();
+    boolean named = className != null && !className.isBlank();
+    if (!named && given.isEmpty()) {
+      return new AppChoice("key-value store", KvStateMachine::new, RocksKvStateMachine::open);
+    }
+    ApplicationLoader.Application app;
+    try {
+      app = ApplicationLoader.load(named ? className : null, given);
+      if (durable) {
+        return new AppChoice(app.type().getName(), null, app.durableFactory());
+      }
+      app.newInMemory(); // fails now, with its reason, rather than after the replica bound its port
+    } catch (ApplicationLoader.LoadException e) {
+      throw CliException.usage(e.getMessage());
+    }
+    return new AppChoice(app.type().getName(), app::newInMemory, null);
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
@@ -86,6 +134,7 @@ final class ReplicaCommand implements Callable<Integer> {
     if (dataDir != null && dataDir.toString().isBlank()) {
       dataDir = null; // PBFT_DATA_DIR= (set but empty, e.g. to override an image's default): in memory
     }
+    AppChoice app = applicationChoice(application, appJars, dataDir != null);
     ClusterConfig cfg = withMetrics(Configs.load(config), id, metrics);
     ReplicaInfo me = cfg.replica(id);
     InetSocketAddress bind = listenAddress(listen, me);
@@ -101,8 +150,8 @@ final class ReplicaCommand implements Callable<Integer> {
     ReplicaServer server;
     try {
       server = dataDir == null
-          ? ReplicaServer.start(cfg, id, keys, new KvStateMachine(), behaviour, bind)
-          : ReplicaServer.startDurable(cfg, id, keys, behaviour, bind, dataDir, RocksKvStateMachine::open);
+          ? ReplicaServer.start(cfg, id, keys, app.inMemory().get(), behaviour, bind)
+          : ReplicaServer.startDurable(cfg, id, keys, behaviour, bind, dataDir, app.durable());
     } catch (io.pbft.replica.storage.StorageException e) {
       throw new CliException(CliException.USAGE, "replica " + id + ": " + e.getMessage(), e);
     } catch (IOException e) {
@@ -115,6 +164,7 @@ final class ReplicaCommand implements Callable<Integer> {
       throw new CliException(CliException.FAILED, "cannot start replica " + id + " on " + where + ": "
           + e.getMessage(), e);
     }
+    log.info("replica {} replicates {}", id, app.name());
     if (bind != null) {
       log.info("replica {} listens on {}; peers and clients reach it at {}", id, where, me.address());
     }

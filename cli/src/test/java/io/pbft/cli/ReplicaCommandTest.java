@@ -37,6 +37,30 @@ class ReplicaCommandTest {
   }
 
   @Test
+  void anApplicationThatCannotBeLoadedExitsTwoWithItsReason() throws Exception {
+    ClusterSetup.generate(dir, 4, 1, "127.0.0.1", Ports.consecutive(4), -1, new SecureRandom());
+    String cfg = dir.resolve("cluster.yaml").toString();
+    Run missing = Run.of("replica", "--config", cfg, "--id", "0", "--application", "com.example.Missing");
+    assertEquals(2, missing.exitCode(), missing.toString());
+    assertTrue(missing.err().contains("application class com.example.Missing not found on the class path"),
+        missing.toString());
+    Run notOne = Run.of("replica", "--config", cfg, "--id", "0", "--application", "java.lang.String");
+    assertEquals(2, notOne.exitCode(), notOne.toString());
+    assertTrue(notOne.err().contains("does not implement io.pbft.replica.app.StateMachine"), notOne.toString());
+    Run noJar = Run.of("replica", "--config", cfg, "--id", "0", "--app-jar", dir.resolve("none.jar").toString(),
+        "--application", "com.example.Service");
+    assertEquals(2, noJar.exitCode(), noJar.toString());
+    assertTrue(noJar.err().contains("none.jar does not exist"), noJar.toString());
+    // The key-value store is an application like any other: by name, in memory or durable.
+    assertEquals("io.pbft.replica.app.kv.KvStateMachine",
+        ReplicaCommand.applicationChoice("io.pbft.replica.app.kv.KvStateMachine", null, false).name());
+    Run notDurable = Run.of("replica", "--config", cfg, "--id", "0", "--application",
+        "io.pbft.replica.app.kv.KvStateMachine", "--data-dir", dir.resolve("data").toString());
+    assertEquals(2, notDurable.exitCode(), notDurable.toString());
+    assertTrue(notDurable.err().contains("keeps its state in memory"), notDurable.toString());
+  }
+
+  @Test
   void metricsPortInUseExitsOneNamingTheMetricsAddress() throws Exception {
     int base = Ports.consecutive(4);
     ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());

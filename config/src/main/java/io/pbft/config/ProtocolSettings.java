@@ -84,6 +84,11 @@ public final class ProtocolSettings extends GroupSettings {
           + "primary (its sends to all are then unflagged), so it waits at most one interval, and only then; a "
           + "client flooding the backups costs the primary one relayed request per backup and interval. 0 relays "
           + "every request at once.");
+  public static final Setting CLOCK_SKEW_MS = GROUP.setting("clockSkewMs", "ms", 1, 3_600_000, 2000,
+      "How far the time a primary proposes with a batch may lie from a backup's own clock, either way, for the "
+          + "backup to accept the pre-prepare (the agreed time applications see, docs/APPLICATIONS.md); a primary "
+          + "whose clock is further off gets no PREPAREs and is replaced by a view change. Keep the replicas' "
+          + "clocks synchronized (NTP) well within it.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
@@ -215,6 +220,10 @@ public final class ProtocolSettings extends GroupSettings {
     return get(STATE_CHUNK_BYTES_MAX);
   }
 
+  public int clockSkewMs() {
+    return get(CLOCK_SKEW_MS);
+  }
+
   public int clientRequestsQueuedMax() {
     return get(CLIENT_REQUESTS_QUEUED_MAX);
   }
@@ -334,6 +343,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder viewChangeTimeoutLatencyFactor(int v) {
       return set(VIEW_CHANGE_TIMEOUT_LATENCY_FACTOR, v);
+    }
+
+    public Builder clockSkewMs(int v) {
+      return set(CLOCK_SKEW_MS, v);
     }
 
     public Builder stateChunkBytesMax(int v) {

@@ -45,6 +45,39 @@ public final class Digests {
     return batchDigestOf(requestDigests);
   }
 
+  /**
+   * The digest a PRE-PREPARE names: over its requests and the time the primary proposed. With
+   * time 0 (a null batch, or no time) it is {@link #batchDigest(List)}; otherwise SHA-256 over
+   * the request digests in order followed by the time as 8 bytes, big-endian. The two inputs
+   * cannot be confused: one is a multiple of 32 bytes long, the other is not.
+   */
+  public static byte[] batchDigest(List<SignedRequest> requests, long timeMs) {
+    List<byte[]> requestDigests = new ArrayList<>(requests.size());
+    for (SignedRequest request : requests) {
+      requestDigests.add(requestDigest(request));
+    }
+    return batchDigestOf(requestDigests, timeMs);
+  }
+
+  /** Same as {@link #batchDigest(List, long)} when the request digests are already known. */
+  public static byte[] batchDigestOf(List<byte[]> requestDigests, long timeMs) {
+    if (timeMs == 0) {
+      return batchDigestOf(requestDigests);
+    }
+    MessageDigest md = SHA256.get();
+    md.reset();
+    for (byte[] d : requestDigests) {
+      md.update(d);
+    }
+    byte[] time = new byte[8];
+    for (int i = 7; i >= 0; i--) {
+      time[i] = (byte) timeMs;
+      timeMs >>>= 8;
+    }
+    md.update(time);
+    return md.digest();
+  }
+
   /** Same as {@link #batchDigest(List)} when the request digests are already known. */
   public static byte[] batchDigestOf(List<byte[]> requestDigests) {
     MessageDigest md = SHA256.get();

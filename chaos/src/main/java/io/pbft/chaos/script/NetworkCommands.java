@@ -136,8 +136,11 @@ final class NetworkCommands {
     switch (Selector.kind(c.words().get(1))) {
       case PRE_PREPARE -> {
         List<SignedRequest> batch = batch(cluster, c.required("batch"));
-        ByteString d = c.has("d") ? digest(cluster, c.options().get("d")) : ByteString.copyFrom(Digests.batchDigest(batch));
-        m.setPrePrepare(PrePrepare.newBuilder().setView(v).setSequence(n).setDigest(d)
+        // The proposed time: t=, or the forging replica's clock (at least 1, as a primary proposes).
+        long t = c.has("t") ? Command.parseLong("t", c.options().get("t")) : Math.max(1, cluster.replica(from).clock());
+        ByteString d = c.has("d") ? digest(cluster, c.options().get("d"))
+            : ByteString.copyFrom(Digests.batchDigest(batch, t));
+        m.setPrePrepare(PrePrepare.newBuilder().setView(v).setSequence(n).setDigest(d).setTimeMs(t)
             .setBatch(Batch.newBuilder().addAllRequests(batch)));
       }
       case PREPARE -> m.setPrepare(Prepare.newBuilder().setView(v).setSequence(n)
@@ -175,10 +178,19 @@ final class NetworkCommands {
     return out;
   }
 
+  /**
+   * A digest given in full hex, or as a batch ({@code c0:t1+c1:t1}) proposed at time 1 (what a
+   * primary whose clock starts at 0 proposes first), or at time T as {@code c0:t1@T}; {@code null}
+   * is the null batch's (time 0).
+   */
   private static ByteString digest(ScriptCluster cluster, String spec) {
     if (spec.length() == 2 * Digests.SIZE_BYTES && spec.matches("[0-9a-f]+")) {
       return ByteString.copyFrom(Digests.fromHex(spec));
     }
-    return ByteString.copyFrom(Digests.batchDigest(batch(cluster, spec)));
+    int at = spec.indexOf('@');
+    List<SignedRequest> batch = batch(cluster, at < 0 ? spec : spec.substring(0, at));
+    // The null batch proposes no time: its digest is SHA-256 of nothing.
+    long time = at >= 0 ? Command.parseLong("time", spec.substring(at + 1)) : batch.isEmpty() ? 0 : 1;
+    return ByteString.copyFrom(Digests.batchDigest(batch, time));
   }
 }

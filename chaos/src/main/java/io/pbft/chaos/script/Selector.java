@@ -10,7 +10,7 @@ import java.util.Set;
 /**
  * Which messages in flight a {@code deliver} or {@code drop} means: a route ({@code 0->2},
  * {@code 0->*}, {@code *->3}), kinds ({@code prepare}, {@code !heartbeat} for all but), the view
- * and sequence number they name ({@code v=1 n=3}), the digest they carry as printed ({@code d=b95e51},
+ * and sequence number they name ({@code v=1 n=3}), the digest they carry as printed ({@code d=d36737},
  * {@code d=null}), a message id ({@code id=1a2b3c4d}: one copy of it) and at most
  * how many ({@code limit=1}). Anything left out matches everything.
  */

@@ -36,7 +36,14 @@ import java.util.function.Consumer;
  *       request a client never sent (forged, or replayed under another timestamp) ever runs. An
  *       honest client signs one operation per timestamp; a Byzantine client may sign several
  *       (it equivocates), and then any one of them may run, but every correct replica runs the
- *       same one (the agreement check sees it too, through the operations' digest).
+ *       same one (the agreement check sees it too, through the operations' digest);
+ *   <li>agreed context: at each sequence number every correct replica's application gets the
+ *       same time and the same random seed, and that time is sane: not before any of the
+ *       batch's operations was issued minus {@code protocol.clockSkewMs} (a correct backup
+ *       accepted the batch after its requests existed, checking the proposed time against its
+ *       clock, which in the simulator is the virtual time), and not after the virtual time of
+ *       its execution plus twice the skew (the proposal was within the skew of a correct clock
+ *       then; the second skew leaves room for the executor's +1 ms per batch).
  * </ul>
  *
  * It also keeps the committed order (the operations of each sequence number, as the first correct
@@ -46,7 +53,8 @@ final class ExecutionLog {
   /** An operation's identity: its client and timestamp. */
   record Key(int client, long timestamp) {}
 
-  private record First(int replica, long view, ByteString digest, String summary, List<Key> ops) {}
+  private record First(int replica, long view, ByteString digest, String summary, List<Key> ops, long timeMs,
+      ByteString seed) {}
 
   private record FirstBatch(int replica, long view, List<SignedRequest> batch) {}
 
@@ -68,6 +76,12 @@ final class ExecutionLog {
   private long crossView;
   private final Consumer<String> violation;
   private final MessageDigest sha256;
+  /** The virtual time, and the clock skew correct replicas allow: for the agreed-time check. */
+  private java.util.function.LongSupplier nowMs;
+  private long clockSkewMs;
+  /** When each (client, timestamp) was first issued, in virtual time. */
+  private final Map<Key, Long> issuedAtMs = new HashMap<>();
+  private long contextsCompared;
 
   ExecutionLog(int replicas, Set<Integer> traitors, Consumer<String> violation) {
     this(replicas, traitors, Set.of(), violation);
@@ -94,6 +108,9 @@ final class ExecutionLog {
    * second, different operation under one timestamp; an honest one doing so is a simulator bug.
    */
   void issued(int client, long timestamp, byte[] operation) {
+    if (nowMs != null) {
+      issuedAtMs.putIfAbsent(new Key(client, timestamp), nowMs.getAsLong());
+    }
     ByteString op = ByteString.copyFrom(operation);
     List<ByteString> ops = issued.computeIfAbsent(new Key(client, timestamp), k -> new ArrayList<>(1));
     if (ops.contains(op)) {
@@ -103,6 +120,17 @@ final class ExecutionLog {
       throw new IllegalStateException("honest client " + client + " signed two operations under timestamp " + timestamp);
     }
     ops.add(op);
+  }
+
+  /** Checks agreed times against the virtual clock {@code nowMs}, allowing {@code clockSkewMs}. */
+  void checkTimes(java.util.function.LongSupplier nowMs, long clockSkewMs) {
+    this.nowMs = nowMs;
+    this.clockSkewMs = clockSkewMs;
+  }
+
+  /** Executions whose context (time and seed) was compared with the first correct replica's. */
+  long contextsCompared() {
+    return contextsCompared;
   }
 
   /** The operation correct replicas executed under (client, timestamp), or null if none did yet. */
@@ -183,6 +211,30 @@ final class ExecutionLog {
     return a.equals(b) || java.util.Arrays.equals(Digests.batchDigest(a), Digests.batchDigest(b));
   }
 
+  private void checkTime(int replica, long s, long timeMs, List<Key> keys) {
+    if (nowMs == null) {
+      return;
+    }
+    long now = nowMs.getAsLong();
+    if (timeMs > now + 2 * clockSkewMs) {
+      violation.accept("agreed time: replica " + replica + " executed n=" + s + " at agreed time " + timeMs
+          + ", more than twice the clock skew (" + clockSkewMs + " ms) after the virtual time " + now);
+    }
+    for (Key k : keys) {
+      Long issued = issuedAtMs.get(k);
+      if (issued != null && timeMs < issued - clockSkewMs) {
+        violation.accept("agreed time: replica " + replica + " executed n=" + s + " at agreed time " + timeMs
+            + ", more than the clock skew (" + clockSkewMs + " ms) before client " + k.client() + " issued timestamp "
+            + k.timestamp() + " at " + issued);
+        return;
+      }
+    }
+  }
+
+  private static String hex(ByteString b) {
+    return Digests.hex(b.substring(0, Math.min(4, b.size())).toByteArray());
+  }
+
   /** "[c0:t1 c3:t2]", as the scripts print a batch; "[]" is the null request. */
   private static String describe(List<SignedRequest> batch) {
     StringJoiner j = new StringJoiner(" ", "[", "]");
@@ -244,8 +296,18 @@ final class ExecutionLog {
     }
     operations[replica] += ops.size();
     ByteString digest = ByteString.copyFrom(sha256.digest());
+    ByteString seed = ByteString.copyFrom(context.seed());
+    checkTime(replica, s, context.timeMillis(), keys);
     First first = bySequence.putIfAbsent(s, new First(replica, context.view(), digest, summary.toString(),
-        List.copyOf(keys)));
+        List.copyOf(keys), context.timeMillis(), seed));
+    if (first != null) {
+      contextsCompared++;
+      if (first.timeMs() != context.timeMillis() || !first.seed().equals(seed)) {
+        violation.accept("agreement: at n=" + s + " replica " + first.replica() + " executed at time "
+            + first.timeMs() + " with seed " + hex(first.seed()) + " but replica " + replica + " at time "
+            + context.timeMillis() + " with seed " + hex(seed));
+      }
+    }
     if (first != null && first.view() != context.view()) {
       crossView++;
     }

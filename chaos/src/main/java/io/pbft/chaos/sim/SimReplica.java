@@ -338,7 +338,13 @@ final class SimReplica {
   /** Feeds one input to the core and carries out everything that follows (invariants checked). */
   private void input(Consumer<ReplicaCore> event) {
     try {
-      replica.run(localNow(), event);
+      long now = localNow();
+      // The skew faults model timers that run fast or slow; the wall clock, which a primary
+      // proposes as a batch's time, is the virtual time itself (synchronized clocks).
+      replica.run(now, core -> {
+        core.wallClock(now, scheduler.nowMs());
+        event.accept(core);
+      });
     } catch (RuntimeException e) {
       if (traitor) {
         // A traitor's own core may be confused by what its behaviour did; only correct ones count.

@@ -150,6 +150,7 @@ public final class Simulation implements SimNetwork.Receiver {
       byzantineIds.add(c);
     }
     this.log = new ExecutionLog(n, config.faultyReplicas(), byzantineIds, this::violation);
+    log.checkTimes(scheduler::nowMs, config.protocol().clockSkewMs());
     this.checkpoints = new CheckpointLog(this::violation);
     this.equivocations = new EquivocationLog(config.faultyReplicas(), this::violation);
     this.twinRandom = new Random(config.seed() * 104_729 + 17);
@@ -620,7 +621,7 @@ public final class Simulation implements SimNetwork.Receiver {
         checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs,
         healedAtMs < 0 ? -1 : config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms(),
         log.batchesCompared(), equivocations.checked(),
-        byzantineClients.stream().map(ByzantineClient::report).toList());
+        byzantineClients.stream().map(ByzantineClient::report).toList(), log.contextsCompared());
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

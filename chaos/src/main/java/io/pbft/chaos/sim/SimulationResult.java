@@ -29,6 +29,8 @@ import java.util.Map;
  * @param healedAtMs when the faults healed and the liveness phase began (-1 if the run stopped before)
  * @param livenessBoundMs the bound every operation was held to after the healing (-1 if the run
  *     stopped before)
+ * @param contextsCompared executions whose agreed time and seed were compared with the first correct
+ *     replica's at the same sequence number
  * @param batchesCompared batches correct replicas executed (null requests included) whose digests
  *     were compared
  * @param statementsCompared messages correct replicas signed (votes, checkpoints, view changes,
@@ -63,7 +65,8 @@ public record SimulationResult(
     long livenessBoundMs,
     long batchesCompared,
     long statementsCompared,
-    List<ByzantineClientReport> byzantineClients) {
+    List<ByzantineClientReport> byzantineClients,
+    long contextsCompared) {
 
   public SimulationResult {
     byzantineClients = List.copyOf(byzantineClients);

@@ -62,7 +62,7 @@ public final class EquivocatingPrimary implements Behaviour {
     }
     Batch batch = Batch.newBuilder().addAllRequests(requests).build();
     return pp.toBuilder().setBatch(batch)
-        .setDigest(com.google.protobuf.ByteString.copyFrom(Digests.batchDigest(requests))).build();
+        .setDigest(com.google.protobuf.ByteString.copyFrom(Digests.batchDigest(requests, pp.getTimeMs()))).build();
   }
 
   @Override

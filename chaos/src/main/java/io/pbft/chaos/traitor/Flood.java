@@ -100,7 +100,7 @@ public final class Flood implements Behaviour {
     Batch b = batch.build();
     return signing.sign(ReplicaMessage.newBuilder().setPrePrepare(PrePrepare.newBuilder()
         .setView(random.nextInt(4)).setSequence(1 + random.nextInt(64))
-        .setDigest(Messages.digestOf(b.getRequestsList())).setBatch(b)).build());
+        .setDigest(Messages.digestOf(b.getRequestsList())).setBatch(b)).build()); // no time: refused as junk
   }
 
   /** 16 MiB + 1 of payload under a bogus signature: the transport refuses it by size alone. */

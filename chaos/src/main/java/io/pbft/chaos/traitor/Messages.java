@@ -74,9 +74,20 @@ final class Messages {
     return ByteString.copyFrom(Digests.batchDigest(requests));
   }
 
-  /** {@code pp} with {@code requests} as its batch and the matching digest. */
+  /** The digest a pre-prepare proposing {@code timeMs} must name for {@code requests}. */
+  static ByteString digestOf(List<SignedRequest> requests, long timeMs) {
+    return ByteString.copyFrom(Digests.batchDigest(requests, timeMs));
+  }
+
+  /** {@code pp} with {@code requests} as its batch and the matching digest (over its time too). */
   static PrePrepare withBatch(PrePrepare pp, List<SignedRequest> requests) {
-    return pp.toBuilder().setBatch(Batch.newBuilder().addAllRequests(requests)).setDigest(digestOf(requests)).build();
+    return pp.toBuilder().setBatch(Batch.newBuilder().addAllRequests(requests))
+        .setDigest(digestOf(requests, pp.getTimeMs())).build();
+  }
+
+  /** {@code pp} proposing {@code timeMs} instead, with the matching digest. */
+  static PrePrepare withTime(PrePrepare pp, long timeMs) {
+    return pp.toBuilder().setTimeMs(timeMs).setDigest(digestOf(pp.getBatch().getRequestsList(), timeMs)).build();
   }
 
   /** A replica other than {@code self}, at random. */

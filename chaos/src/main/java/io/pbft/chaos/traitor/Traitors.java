@@ -65,6 +65,9 @@ public final class Traitors {
         c -> new Slow(c.viewChangeTimeoutMs(), random(c, "slow")));
     add("equivocating-primary", Role.PRIMARY, "sends different pre-prepares for one sequence number to different backups",
         c -> new EquivocatingPrimary(c.n(), c.allies()));
+    add("wild-clock", Role.PRIMARY,
+        "as primary, proposes batch times far in the future, far in the past, or running backwards",
+        c -> new WildClock(random(c, "wild-clock")));
     add("impostor-primary", Role.ANY, "a backup that sends pre-prepares of its own, as if it were the primary",
         c -> new ImpostorPrimary(c.n(), random(c, "impostor-primary")));
     add("conflicting-votes", Role.ANY, "PREPAREs and COMMITs for different digests to different replicas",

@@ -68,8 +68,8 @@ class ScenarioScriptTest {
     ScriptRunner.Result r = ScriptRunner.paper().run(ScriptFile.parse("inline.txt", text));
     assertEquals(10, r.mismatch().line());
     assertEquals("inline.txt", r.mismatch().file());
-    assertTrue(r.mismatch().actual().startsWith("  r0->* PRE-PREPARE v=0 n=1 d=b95e51"), r.mismatch().actual());
-    assertEquals(text.replace("ffffff", "b95e51") + "\n", r.rewritten(), "an update rewrites only the output blocks");
+    assertTrue(r.mismatch().actual().startsWith("  r0->* PRE-PREPARE v=0 n=1 d=d36737"), r.mismatch().actual());
+    assertEquals(text.replace("ffffff", "d36737") + "\n", r.rewritten(), "an update rewrites only the output blocks");
   }
 
   @Test
@@ -79,7 +79,7 @@ class ScenarioScriptTest {
         request c=0 t=1 op=put(a,1) to=0
         request c=1 t=1 op=put(a,2)
         forge 0->3 pre-prepare v=0 n=1 batch=c1:t1
-        drop 0->3 pre-prepare d=b95e51
+        drop 0->3 pre-prepare d=d36737
         deliver all
         check
         """;

@@ -72,6 +72,13 @@ class TraitorCatalogueTest {
             atLeastOne("a view change away from the slow primary", SimulationResult::maxView)),
         new Case("equivocating-primary", 0, Faults.none(), Workload.Kind.KV_SHARED,
             atLeastOne("a view change away from the equivocator", SimulationResult::maxView)),
+        // A primary proposing batch times a day or a year off: the backups refuse those pre-prepares
+        // (the agreed-time checker would see any that ran) and replace it.
+        new Case("wild-clock", 0, Faults.none(), Workload.Kind.KV,
+            r -> {
+              assertTrue(rejected(r, Rejection.CLOCK_SKEW.label()) > 0, r::report);
+              assertTrue(r.minView() >= 1, () -> "the wild primary was replaced: " + r.report());
+            }),
         new Case("impostor-primary", 2, Faults.none(), Workload.Kind.KV,
             atLeastOne("refused pre-prepares", r -> rejected(r, Rejection.PRE_PREPARE_FROM_NON_PRIMARY.label()))),
         new Case("conflicting-votes", 2, Faults.none(), Workload.Kind.KV,

@@ -47,7 +47,7 @@ enum PlantedBug {
         try {
           var pp = ViewChangeRules.parse(m).getPrePrepare();
           planned.add(new ViewChangeRules.Planned(pp.getSequence(), pp.getDigest(), pp.getBatch(),
-              ViewChangeRules.requestsOf(pp.getBatch())));
+              ViewChangeRules.requestsOf(pp.getBatch()), pp.getTimeMs()));
         } catch (ViewChangeRules.Invalid e) {
           return recomputed;
         }
@@ -77,7 +77,7 @@ enum PlantedBug {
         long newView) throws ViewChangeRules.Invalid {
       PrePrepare pp = ViewChangeRules.parse(cert.getPrePrepare()).getPrePrepare();
       return new ViewChangeRules.Prepared(pp.getView(), pp.getSequence(), pp.getDigest(), pp.getBatch(),
-          ViewChangeRules.requestsOf(pp.getBatch()));
+          ViewChangeRules.requestsOf(pp.getBatch()), pp.getTimeMs());
     }
   }),
   /**
@@ -190,6 +190,16 @@ enum PlantedBug {
 
     @Override
     boolean agreesInView(long slotView, ReplicaState state) {
+      return true;
+    }
+  }),
+  /**
+   * A backup accepts whatever time the primary proposes with a batch, however far from its own
+   * clock: a primary with a wild clock moves the agreed time where it likes.
+   */
+  CLOCK_NOT_CHECKED(new Rules() {
+    @Override
+    boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs) {
       return true;
     }
   }),

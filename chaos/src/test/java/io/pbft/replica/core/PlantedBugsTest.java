@@ -137,6 +137,10 @@ class PlantedBugsTest {
         long stall = healed + 50 + r.nextInt(200);
         fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 1, 2), t, healed).pause(1, stall, stall + 3_000);
       }, "PREPAREs to 0, 1, 2 lost, then view 1's primary stalls; outdated certificates from 3");
+      // A primary (0) with a wild clock: with backups that accept any time, batches run at times
+      // a day or a year away from every correct clock, which the agreed-time check sees.
+      case CLOCK_NOT_CHECKED -> new Family(options(List.of(0), "wild-clock", false), fs -> { },
+          "primary (0) proposing wild clocks, no faults");
       // A primary that puts replayed and tampered requests in its batches: a replayed one runs
       // again where the executor does not check timestamps.
       case EXACTLY_ONCE_SKIPPED -> new Family(

@@ -70,7 +70,7 @@ final class RewrittenOperations implements Behaviour {
     requests.set(i, requests.get(i).toBuilder().setRequest(r.toBuilder().setOperation(other).build().toByteString())
         .build());
     return pp.toBuilder().setBatch(Batch.newBuilder().addAllRequests(requests))
-        .setDigest(ByteString.copyFrom(Digests.batchDigest(requests))).build();
+        .setDigest(ByteString.copyFrom(Digests.batchDigest(requests, pp.getTimeMs()))).build();
   }
 
   private void remember(PrePrepare pp) {

@@ -6,7 +6,9 @@ import java.util.List;
  * The application a PBFT group replicates. The protocol hands it batches in sequence order;
  * it must execute them deterministically: the same batches in the same order produce the same
  * results and the same state digest on every correct replica. Anything non-deterministic it
- * needs (time, randomness) comes from the {@link ExecutionContext}, which the replicas agree on.
+ * needs comes from the {@link ExecutionContext}, which the replicas agree on: the time
+ * ({@link ExecutionContext#timeMillis()}) and randomness ({@link ExecutionContext#random()}),
+ * never the JVM's clock or generators. docs/APPLICATIONS.md is the guide.
  *
  * <p>Calls come from one thread at a time; implementations need no locking of their own.
  */

@@ -155,7 +155,7 @@ final class CatchUp {
         throw new ViewChangeRules.Invalid("pre-prepare not from the primary of its view");
       }
       pp = body.getPrePrepare();
-      digest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+      digest = ViewChangeRules.digestOf(pp);
       if (!digest.equals(pp.getDigest())) {
         throw new ViewChangeRules.Invalid("pre-prepare digest does not match its batch");
       }
@@ -204,7 +204,7 @@ final class CatchUp {
       // 2f + 1 commits (or f + 1 replicas' claims) show which one the group committed.
       slot.forgetPrePrepare();
     }
-    slot.accept(pp.getView(), digest, pp.getBatch(), requests, cert.getPrePrepare());
+    slot.accept(pp.getView(), digest, pp.getBatch(), requests, cert.getPrePrepare(), pp.getTimeMs());
     for (SignedMessage m : cert.getCommitsList()) {
       // Keep the proof, so that this replica can relay the certificate in turn.
       slot.commits.put(m.getSender(), new Slot.Vote(pp.getView(), digest, m));

@@ -48,9 +48,26 @@ public final class Effects {
    * Execute the committed batch at {@code sequence} (every sequence number exactly once, in
    * order). {@code requests} may repeat a client's earlier timestamp (a retransmission ordered
    * twice); exactly-once is the executor's to keep. When {@code checkpoint} is set, the executor
-   * takes a checkpoint after the batch and reports its state digest.
+   * takes a checkpoint after the batch and reports its state digest. {@code proposedTimeMs} is the
+   * time the pre-prepare carried (0 for a null batch) and {@code digest} the digest the replicas
+   * agreed on, which covers the requests and that time: the executor derives the batch's agreed
+   * time and random seed from them (see {@code io.pbft.replica.app.ExecutionContext}).
    */
-  public record Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint) {}
+  public record Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint,
+      long proposedTimeMs, ByteString digest) {
+    /** Without a time (0) and with the digest of the requests alone: for tests and tools. */
+    public Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint) {
+      this(sequence, view, requests, checkpoint, 0, batchDigest(requests));
+    }
+
+    private static ByteString batchDigest(List<VerifiedRequest> requests) {
+      List<io.pbft.proto.SignedRequest> signed = new ArrayList<>(requests.size());
+      for (VerifiedRequest r : requests) {
+        signed.add(r.signed());
+      }
+      return ByteString.copyFrom(io.pbft.crypto.Digests.batchDigest(signed));
+    }
+  }
 
   /**
    * Replace the application state with {@code state}, fetched from peers for stable checkpoint

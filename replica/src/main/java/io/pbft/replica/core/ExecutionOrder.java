@@ -50,9 +50,9 @@ final class ExecutionOrder {
     slot.executedDigest = slot.digest;
     state.lastHandedOut = slot.sequence;
     outbox.record(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
-        .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
+        .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch).setTimeMs(slot.timeMs)).build());
     outbox.execute(new Effects.Execute(slot.sequence, slot.view, slot.requests,
-        slot.sequence % state.settings.checkpointInterval() == 0));
+        slot.sequence % state.settings.checkpointInterval() == 0, slot.timeMs, slot.digest));
     return requests.committed(slot.requests);
   }
 
@@ -60,13 +60,15 @@ final class ExecutionOrder {
    * Hands out a batch again after a restart: it ran before the crash, after the application's
    * last durable checkpoint, and is replayed from the log (not logged again).
    */
-  void replay(long sequence, long view, java.util.List<io.pbft.replica.verify.VerifiedRequest> batch) {
+  void replay(long sequence, long view, java.util.List<io.pbft.replica.verify.VerifiedRequest> batch, long timeMs,
+      com.google.protobuf.ByteString digest) {
     if (sequence != state.lastHandedOut + 1) {
       throw new InvariantViolation("replaying " + sequence + " after " + state.lastHandedOut);
     }
     state.lastHandedOut = sequence;
     requests.committed(batch);
-    outbox.execute(new Effects.Execute(sequence, view, batch, sequence % state.settings.checkpointInterval() == 0));
+    outbox.execute(new Effects.Execute(sequence, view, batch, sequence % state.settings.checkpointInterval() == 0,
+        timeMs, digest));
   }
 
   /** The executor ran batch {@code e.sequence()}: answer its clients. */

@@ -80,7 +80,7 @@ final class NormalCase {
           batch.getRequestsCount(), batch.getSerializedSize());
       return;
     }
-    ByteString digest = ByteString.copyFrom(Digests.batchDigest(batch.getRequestsList()));
+    ByteString digest = ViewChangeRules.digestOf(pp);
     if (!digest.equals(pp.getDigest())) {
       outbox.reject(Rejection.DIGEST_MISMATCH, "pre-prepare v=%d n=%d", v, s);
       return;
@@ -96,7 +96,14 @@ final class NormalCase {
       }
       return; // a duplicate of what was accepted
     }
-    acceptAsBackup(slot, v, digest, batch, m.requests(), m.signed());
+    if (!rules.proposedTimeAcceptable(pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs())) {
+      // Not prepared: if the primary's clock stays off, the requests of this batch do not execute,
+      // the backups' request timers expire and they replace it (one view change).
+      outbox.reject(Rejection.CLOCK_SKEW, "pre-prepare v=%d n=%d proposes time %d, clock here %d, skew %d ms", v, s,
+          pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs());
+      return;
+    }
+    acceptAsBackup(slot, v, digest, batch, m.requests(), m.signed(), pp.getTimeMs());
   }
 
   private void keepEarly(int sender, long s, VerifiedMessage m) {
@@ -125,8 +132,8 @@ final class NormalCase {
    * backups vouch for it (see {@link #prepareOnceVouched}).
    */
   void acceptAsBackup(Slot slot, long v, ByteString digest, Batch batch, List<VerifiedRequest> batchRequests,
-      SignedMessage signed) {
-    slot.accept(v, digest, batch, batchRequests, signed);
+      SignedMessage signed, long timeMs) {
+    slot.accept(v, digest, batch, batchRequests, signed, timeMs);
     slot.acceptedAtMs = state.nowMs;
     outbox.record(WalRecord.newBuilder().setAcceptedPrePrepare(signed).build());
     outbox.milestone(Effects.Milestone.Kind.PRE_PREPARED, slot);
@@ -393,12 +400,19 @@ final class NormalCase {
         signed.add(r.signed());
       }
       long s = ++state.lastAssigned;
+      // The proposed time: this replica's wall clock, never below its previous proposal (a clock
+      // stepped back by NTP), and never 0 (the null batch's). Not one more than the previous
+      // proposal: at more than a thousand batches a second that would run ahead of the clock
+      // until the backups refused it. The executor makes agreed times strictly increasing.
+      long timeMs = Math.max(Math.max(state.wallNowMs(), state.lastProposedMs), 1);
+      state.lastProposedMs = timeMs;
       Batch b = Batch.newBuilder().addAllRequests(signed).build();
-      ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed));
-      PrePrepare pp = PrePrepare.newBuilder().setView(state.view).setSequence(s).setDigest(digest).setBatch(b).build();
+      ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed, timeMs));
+      PrePrepare pp = PrePrepare.newBuilder().setView(state.view).setSequence(s).setDigest(digest).setBatch(b)
+          .setTimeMs(timeMs).build();
       SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());
       Slot slot = state.slot(s);
-      slot.accept(state.view, digest, b, List.copyOf(next), mine);
+      slot.accept(state.view, digest, b, List.copyOf(next), mine, timeMs);
       outbox.milestone(Effects.Milestone.Kind.PRE_PREPARED, slot);
       checkPrepared(slot);
     }

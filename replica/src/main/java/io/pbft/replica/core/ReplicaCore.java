@@ -277,7 +277,8 @@ public final class ReplicaCore {
         break; // above h they have slots and go out as committed batches do; a gap is filled by peers
       }
       try {
-        execution.replay(c.getSequence(), c.getView(), ViewChangeRules.requestsOf(c.getBatch()));
+        execution.replay(c.getSequence(), c.getView(), ViewChangeRules.requestsOf(c.getBatch()), c.getTimeMs(),
+            c.getDigest());
       } catch (ViewChangeRules.Invalid e) {
         throw new InvariantViolation("own log holds a batch that does not parse at " + c.getSequence(), e);
       }
@@ -293,6 +294,18 @@ public final class ReplicaCore {
       viewChange.armNewViewTimer();
     }
     afterEvent(false);
+  }
+
+  /**
+   * The wall clock read {@code wallMs} (milliseconds since the epoch) when the event clock read
+   * {@code nowMs}. The event clock is monotonic from any origin, and timers run on it; the wall
+   * clock is what the primary proposes as a batch's time and backups check proposals against
+   * ({@code protocol.clockSkewMs}). The runtime tells it before the first event and at every tick,
+   * so that corrections of the wall clock (NTP) reach the core; until it does, and in the
+   * simulator, the event clock is the wall clock.
+   */
+  public void wallClock(long nowMs, long wallMs) {
+    state.wallOffsetMs = wallMs - nowMs;
   }
 
   private void clock(long nowMs) {

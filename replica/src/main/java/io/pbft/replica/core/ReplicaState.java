@@ -38,8 +38,18 @@ final class ReplicaState {
   long lastExecuted;
   /** The last batch handed to the executor (at least {@link #lastExecuted}). */
   long lastHandedOut;
+  /**
+   * Primary: the time it proposed with its last pre-prepare; the next one proposes no less,
+   * whatever its clock says.
+   */
+  long lastProposedMs;
   /** The clock as of the event being handled (events carry time; nothing reads a clock). */
   long nowMs;
+  /**
+   * The wall clock (ms since the epoch) minus {@link #nowMs}, as the runtime last told it
+   * ({@link ReplicaCore#wallClock}); 0 until then, and in the simulator, whose clock is both.
+   */
+  long wallOffsetMs;
   /** How long batches take from pre-prepare to committed here: what the request timer adapts to. */
   final AgreementLatency agreement = new AgreementLatency();
 
@@ -54,6 +64,11 @@ final class ReplicaState {
     this.n = n;
     this.f = f;
     this.settings = settings;
+  }
+
+  /** The wall clock as of the event being handled: what a primary proposes and backups check. */
+  long wallNowMs() {
+    return nowMs + wallOffsetMs;
   }
 
   int primaryOf(long v) {

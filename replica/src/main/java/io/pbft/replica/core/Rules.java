@@ -121,6 +121,16 @@ class Rules {
     return sender == primaryOfView;
   }
 
+  /**
+   * A backup accepts a pre-prepare only if the time it proposes is positive and within
+   * {@code skewMs} of its own clock, either way (how PBFT agrees on non-deterministic values: the
+   * primary proposes, backups check). The executor keeps agreed times strictly increasing on its
+   * own, so this bounds how far the agreed time can be pushed from correct replicas' clocks.
+   */
+  boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs) {
+    return proposedMs > 0 && proposedMs >= nowMs - skewMs && proposedMs <= nowMs + skewMs;
+  }
+
   /** A NEW-VIEW is accepted only from the primary of the view it opens (section 4.4). */
   boolean newViewSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;

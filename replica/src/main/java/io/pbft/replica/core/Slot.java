@@ -28,6 +28,8 @@ final class Slot {
   /** The batch's requests, parsed and checked once. */
   List<VerifiedRequest> requests;
   SignedMessage prePrepare;
+  /** The time the pre-prepare proposed (0 for a null batch); the digest covers it. */
+  long timeMs;
 
   final Map<Integer, Vote> prepares = new HashMap<>();
   final Map<Integer, Vote> commits = new HashMap<>();
@@ -74,7 +76,8 @@ final class Slot {
    * a second, different pre-prepare for the same view is a broken invariant: callers check for it
    * as bad input first.
    */
-  void accept(long view, ByteString digest, Batch batch, List<VerifiedRequest> requests, SignedMessage prePrepare) {
+  void accept(long view, ByteString digest, Batch batch, List<VerifiedRequest> requests, SignedMessage prePrepare,
+      long timeMs) {
     if (this.view == view && this.digest != null && !this.digest.equals(digest)) {
       throw new InvariantViolation("two different pre-prepares accepted for view " + view + ", sequence " + sequence);
     }
@@ -83,6 +86,7 @@ final class Slot {
     this.batch = batch;
     this.requests = requests;
     this.prePrepare = prePrepare;
+    this.timeMs = timeMs;
     this.acceptedAtMs = -1;
     this.waitingAtLastHeartbeat = false;
     this.awaitingVouch = false;
@@ -98,6 +102,7 @@ final class Slot {
     batch = null;
     requests = null;
     prePrepare = null;
+    timeMs = 0;
     acceptedAtMs = -1;
     waitingAtLastHeartbeat = false;
     awaitingVouch = false;

@@ -195,7 +195,7 @@ final class ViewChangeProtocol {
     List<SignedMessage> prePrepares = new ArrayList<>();
     for (ViewChangeRules.Planned p : plan.prePrepares()) {
       PrePrepare pp = PrePrepare.newBuilder().setView(state.view).setSequence(p.sequence()).setDigest(p.digest())
-          .setBatch(p.batch()).build();
+          .setBatch(p.batch()).setTimeMs(p.timeMs()).build();
       prePrepares.add(outbox.sign(ReplicaMessage.newBuilder().setPrePrepare(pp).build()));
     }
     nv.addAllPrePrepares(prePrepares);
@@ -255,9 +255,9 @@ final class ViewChangeProtocol {
         outbox.reject(Rejection.WRONG_NEW_VIEW_PRE_PREPARES, "view %d: %s", v, e.getMessage());
         return;
       }
-      ByteString batchDigest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+      ByteString batchDigest = ViewChangeRules.digestOf(pp);
       if (pp.getView() != v || pp.getSequence() != expected.sequence() || !pp.getDigest().equals(expected.digest())
-          || !batchDigest.equals(expected.digest())) {
+          || !batchDigest.equals(expected.digest()) || pp.getTimeMs() != expected.timeMs()) {
         outbox.reject(Rejection.WRONG_NEW_VIEW_PRE_PREPARES,
             "view %d: pre-prepare for n=%d differs from the recomputed one", v, expected.sequence());
         return;
@@ -293,14 +293,17 @@ final class ViewChangeProtocol {
       }
       Slot slot = state.slot(p.sequence());
       if (state.primary() == state.id) {
-        slot.accept(state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i));
+        slot.accept(state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i), p.timeMs());
         requests.ordering(p.requests());
         normal.checkPrepared(slot);
       } else {
-        normal.acceptAsBackup(slot, state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i));
+        normal.acceptAsBackup(slot, state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i), p.timeMs());
       }
     }
     state.lastAssigned = Math.max(maxS, state.lastHandedOut);
+    for (ViewChangeRules.Planned p : plan.prePrepares()) {
+      state.lastProposedMs = Math.max(state.lastProposedMs, p.timeMs());
+    }
     // Pre-prepares of this view that overtook its NEW-VIEW.
     for (VerifiedMessage m : normal.takeEarly(state.primary())) {
       PrePrepare pp = m.message().getPrePrepare();

@@ -29,13 +29,19 @@ import java.util.TreeMap;
  */
 final class ViewChangeRules {
   /** A request batch proven prepared at {@code sequence} in {@code view}, its requests parsed. */
-  record Prepared(long view, long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests) {}
+  record Prepared(long view, long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests,
+      long timeMs) {}
 
   /** A VIEW-CHANGE that passed every check, with its certificates decoded. */
   record Checked(int sender, ViewChange message, SignedMessage signed, Map<Long, Prepared> prepared) {}
 
-  /** One pre-prepare the new view must start with; an empty batch is the null request. */
-  record Planned(long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests) {}
+  /**
+   * One pre-prepare the new view must start with; an empty batch is the null request. A batch
+   * carried over keeps the time of the certificate it comes from (the digest covers it, and
+   * correct replicas checked it against their clocks when it prepared); the null request has
+   * time 0, which the executor turns into the previous batch's time plus one.
+   */
+  record Planned(long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests, long timeMs) {}
 
   /** The new view's starting point: its stable checkpoint and the pre-prepares above it. */
   record Plan(long stableSequence, ByteString stableDigest, List<SignedMessage> checkpointProof,
@@ -49,6 +55,11 @@ final class ViewChangeRules {
   }
 
   static final ByteString NULL_DIGEST = ByteString.copyFrom(Digests.batchDigestOf(List.of()));
+
+  /** The digest a pre-prepare must name: over its batch's requests and its proposed time. */
+  static ByteString digestOf(PrePrepare pp) {
+    return ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList(), pp.getTimeMs()));
+  }
 
   private final int n;
   private final int f;
@@ -173,7 +184,7 @@ final class ViewChangeRules {
     if (cert.getPrePrepare().getSender() != primaryOf(pp.getView())) {
       throw new Invalid("prepared certificate's pre-prepare is not from the primary of view " + pp.getView());
     }
-    ByteString digest = ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList()));
+    ByteString digest = digestOf(pp);
     if (!digest.equals(pp.getDigest())) {
       throw new Invalid("prepared certificate's pre-prepare digest does not match its batch");
     }
@@ -195,7 +206,8 @@ final class ViewChangeRules {
     if (signers.size() < 2 * f) {
       throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs 2f = " + (2 * f));
     }
-    return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch(), requestsOf(pp.getBatch()));
+    return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch(), requestsOf(pp.getBatch()),
+        pp.getTimeMs());
   }
 
   /**
@@ -227,8 +239,8 @@ final class ViewChangeRules {
         }
       }
       planned.add(best == null
-          ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance(), List.of())
-          : new Planned(s, best.digest(), best.batch(), best.requests()));
+          ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance(), List.of(), 0)
+          : new Planned(s, best.digest(), best.batch(), best.requests(), best.timeMs()));
     }
     return new Plan(minS, base.message().getStableDigest(), base.message().getCheckpointProofList(), planned);
   }

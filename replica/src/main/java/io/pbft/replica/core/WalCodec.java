@@ -77,7 +77,7 @@ final class WalCodec {
       }
       if (slot.handedOut) {
         live.add(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
-            .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch)).build());
+            .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch).setTimeMs(slot.timeMs)).build());
       }
     }
     return live;
@@ -134,7 +134,8 @@ final class WalCodec {
         slot.forgetPrePrepare(); // committed through a certificate over what it had accepted
       }
       try {
-        slot.accept(c.getView(), c.getDigest(), c.getBatch(), ViewChangeRules.requestsOf(c.getBatch()), slot.prePrepare);
+        slot.accept(c.getView(), c.getDigest(), c.getBatch(), ViewChangeRules.requestsOf(c.getBatch()), slot.prePrepare,
+            c.getTimeMs());
       } catch (ViewChangeRules.Invalid e) {
         throw new InvariantViolation("own log holds a batch that does not parse at " + c.getSequence(), e);
       }
@@ -148,7 +149,8 @@ final class WalCodec {
   private void install(PrePrepare pp, SignedMessage signed) throws ViewChangeRules.Invalid {
     Slot slot = state.slot(pp.getSequence());
     if (slot.view < pp.getView()) {
-      slot.accept(pp.getView(), pp.getDigest(), pp.getBatch(), ViewChangeRules.requestsOf(pp.getBatch()), signed);
+      slot.accept(pp.getView(), pp.getDigest(), pp.getBatch(), ViewChangeRules.requestsOf(pp.getBatch()), signed,
+          pp.getTimeMs());
     } else if (slot.view == pp.getView() && slot.prePrepare == null) {
       // A committed batch came first for this view: keep it, and the pre-prepare as its proof.
       slot.prePrepare = signed;

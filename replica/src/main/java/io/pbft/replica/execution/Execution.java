@@ -29,7 +29,12 @@ import java.util.TreeMap;
  * states fetched from peers and reads chunks of its checkpoints for them.
  *
  * <p>The client table is part of the replicated state: it is covered by the state digest and
- * travels with the application snapshot in state transfer. One thread at a time calls this class
+ * travels with the application snapshot in state transfer. So is the agreed time of the last
+ * batch executed: each batch's time is {@code max(proposed, previous + 1)}, and a replica that
+ * restarts from a checkpoint or installs one from peers continues from the same previous time.
+ * Each batch's random seed is SHA-256 over its sequence number, its agreed digest and the state
+ * digest of the last checkpoint before it (none in the first interval), which every correct
+ * replica knows alike. One thread at a time calls this class
  * (the runtime's execution thread, or the simulator); it calls nothing back.
  */
 public final class Execution {
@@ -42,6 +47,10 @@ public final class Execution {
   private final Map<Long, StateMachine.Frozen> frozen = new HashMap<>();
   private long lastExecuted;
   private long executedRequests;
+  /** The agreed time of the last batch executed (0 before the first). */
+  private long lastTimeMs;
+  /** The state digest of the last checkpoint at or below {@link #lastExecuted} (empty for none yet). */
+  private byte[] checkpointDigest = new byte[0];
 
   private final ExecutionRules rules;
 
@@ -84,6 +93,35 @@ public final class Execution {
     return result;
   }
 
+  /** The agreed time of the last batch executed, 0 before the first. */
+  public long lastTimeMs() {
+    return lastTimeMs;
+  }
+
+  /**
+   * The context of batch {@code e}, the next to execute: its agreed time (the proposed time, kept
+   * strictly above the previous batch's) and its seed.
+   */
+  ExecutionContext contextOf(Effects.Execute e) {
+    long time = agreedTime(e.proposedTimeMs(), lastTimeMs);
+    return new ExecutionContext(e.sequence(), e.view(), time, seed(e.sequence(), e.digest(), checkpointDigest));
+  }
+
+  /** max(proposed, previous + 1): deterministic, strictly increasing, whatever the primaries proposed. */
+  static long agreedTime(long proposedMs, long previousMs) {
+    return Math.max(proposedMs, previousMs + 1);
+  }
+
+  /** SHA-256("pbft-batch-seed" || sequence || agreed batch digest || previous checkpoint's state digest). */
+  static byte[] seed(long sequence, ByteString batchDigest, byte[] checkpointDigest) {
+    MessageDigest md = sha256();
+    md.update("pbft-batch-seed".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    md.update(longBytes(sequence));
+    md.update(batchDigest.toByteArray());
+    md.update(checkpointDigest);
+    return md.digest();
+  }
+
   /** Executes one batch handed out by the core and reports what ran. */
   public Executed execute(Effects.Execute e) {
     long sequence = e.sequence();
@@ -110,10 +148,12 @@ public final class Execution {
       ops.add(new Operation(c, t, r.request().getOperation().toByteArray()));
       fresh.add(r);
     }
+    ExecutionContext context = contextOf(e);
     lastExecuted = sequence;
+    lastTimeMs = context.timeMillis();
     executedRequests += fresh.size();
     if (!ops.isEmpty()) {
-      List<byte[]> out = app.execute(new ExecutionContext(sequence, e.view()), ops);
+      List<byte[]> out = app.execute(context, ops);
       if (out.size() != ops.size()) {
         throw new IllegalStateException("application returned " + out.size() + " results for " + ops.size()
             + " operations");
@@ -128,6 +168,7 @@ public final class Execution {
     ByteString digest = null;
     if (e.checkpoint()) {
       digest = stateDigest();
+      checkpointDigest = digest.toByteArray();
       store.checkpoint(sequence, clientTableBytes());
       retain(sequence, freeze());
     }
@@ -228,7 +269,10 @@ public final class Execution {
     return out;
   }
 
-  /** SHA-256 over the application's digest and the client table (id, timestamp, result). */
+  /**
+   * SHA-256 over the application's digest, the client table (id, timestamp, result) and the
+   * agreed time of the last batch executed.
+   */
   public ByteString stateDigest() {
     MessageDigest md = sha256();
     md.update(app.stateDigest());
@@ -237,6 +281,7 @@ public final class Execution {
       md.update(longBytes(e.getValue().timestamp()));
       md.update(Digests.sha256(e.getValue().result().toByteArray()));
     }
+    md.update(longBytes(lastTimeMs));
     return ByteString.copyFrom(md.digest());
   }
 
@@ -247,6 +292,7 @@ public final class Execution {
    */
   private StateMachine.Frozen freeze() {
     TreeMap<Integer, Last> table = new TreeMap<>(clients);
+    long time = lastTimeMs;
     StateMachine.Frozen appState = this.app.freeze();
     return new StateMachine.Frozen() {
       private byte[] bytes;
@@ -259,6 +305,7 @@ public final class Execution {
             ByteArrayOutputStream out = new ByteArrayOutputStream(appBytes.length + 64 * table.size() + 16);
             CodedOutputStream coded = CodedOutputStream.newInstance(out);
             writeClients(coded, table);
+            coded.writeInt64NoTag(time);
             coded.writeByteArrayNoTag(appBytes);
             coded.flush();
             bytes = out.toByteArray();
@@ -277,12 +324,16 @@ public final class Execution {
     };
   }
 
-  /** The client table alone, as durable checkpoints keep it beside the application's state. */
+  /**
+   * The client table and the last agreed time, as durable checkpoints keep them beside the
+   * application's state.
+   */
   public byte[] clientTableBytes() {
     try {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       writeClients(out, clients);
+      out.writeInt64NoTag(lastTimeMs);
       out.flush();
       return bytes.toByteArray();
     } catch (IOException e) {
@@ -303,12 +354,16 @@ public final class Execution {
     try {
       CodedInputStream in = CodedInputStream.newInstance(clientTable);
       TreeMap<Integer, Last> table = readClients(in);
+      // Written before agreed time existed: no time yet.
+      long time = in.isAtEnd() ? 0 : in.readInt64();
       if (!in.isAtEnd()) {
         throw new IllegalArgumentException("trailing bytes after the client table");
       }
       clients.clear();
       clients.putAll(table);
+      lastTimeMs = time;
       lastExecuted = sequence;
+      checkpointDigest = stateDigest().toByteArray();
     } catch (IOException e) {
       throw new IllegalArgumentException("client table does not parse: " + e.getMessage(), e);
     }
@@ -340,11 +395,13 @@ public final class Execution {
    */
   private boolean restore(long sequence, byte[] snapshot, ByteString expected) {
     TreeMap<Integer, Last> table;
+    long time;
     byte[] appSnapshot;
     try {
       CodedInputStream in = CodedInputStream.newInstance(snapshot);
       in.setSizeLimit(Integer.MAX_VALUE);
       table = readClients(in);
+      time = in.readInt64();
       appSnapshot = in.readByteArray();
       if (!in.isAtEnd()) {
         return false;
@@ -354,6 +411,7 @@ public final class Execution {
     }
     byte[] before = app.snapshot();
     TreeMap<Integer, Last> clientsBefore = new TreeMap<>(clients);
+    long timeBefore = lastTimeMs;
     try {
       app.restore(appSnapshot);
     } catch (RuntimeException e) {
@@ -361,13 +419,16 @@ public final class Execution {
     }
     clients.clear();
     clients.putAll(table);
+    lastTimeMs = time;
     if (!rules.fetchedStateMatches(stateDigest(), expected)) {
       app.restore(before);
       clients.clear();
       clients.putAll(clientsBefore);
+      lastTimeMs = timeBefore;
       return false;
     }
     lastExecuted = sequence;
+    checkpointDigest = expected.toByteArray();
     return true;
   }
 

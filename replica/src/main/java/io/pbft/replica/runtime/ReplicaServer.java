@@ -102,6 +102,7 @@ public final class ReplicaServer implements AutoCloseable {
     if (peerKeys != null) {
       core.useMacs(peerKeys);
     }
+    core.wallClock(nowMs(), System.currentTimeMillis());
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
@@ -294,7 +295,11 @@ public final class ReplicaServer implements AutoCloseable {
     // The core has no clock: time reaches it with every event, and as ticks on its own loop every
     // transport.tickMs.
     long tickMs = config.transport().tickMs();
-    r.scheduler.scheduleAtFixedRate(() -> r.loop.submit(() -> r.core.tick(r.nowMs())),
+    r.scheduler.scheduleAtFixedRate(() -> r.loop.submit(() -> {
+          long now = r.nowMs();
+          r.core.wallClock(now, System.currentTimeMillis());
+          r.core.tick(now);
+        }),
         tickMs, tickMs, TimeUnit.MILLISECONDS);
     // Effects of the recovery (batches to replay, fetches) go out once everything runs.
     r.loop.submitInternal(() -> { });

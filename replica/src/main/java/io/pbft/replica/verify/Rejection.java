@@ -42,6 +42,8 @@ public enum Rejection {
   DIGEST_MISMATCH("digest mismatch"),
   INVALID_REQUEST_IN_PRE_PREPARE("pre-prepare with invalid request"),
   CONFLICTING_PRE_PREPARE("conflicting pre-prepare"),
+  /** The time the primary proposed lies further than protocol.clockSkewMs from this replica's clock. */
+  CLOCK_SKEW("proposed time outside the clock skew"),
   PREPARE_FROM_PRIMARY("prepare from primary"),
   CONFLICTING_PREPARE("conflicting prepare"),
   CONFLICTING_COMMIT("conflicting commit"),

@@ -75,7 +75,11 @@ class AdmissionTest {
 
   /** The backups' PREPAREs and everybody's COMMITs for the primary's batch at {@code seq}. */
   private static void commitEverywhere(CoreFixture fx, TestReplica primary, long seq, List<SignedRequest> batch) {
-    var d = CoreFixture.digest(batch);
+    commitEverywhere(fx, primary, seq, CoreFixture.digest(batch));
+  }
+
+  /** The same, for the batch the primary proposed with digest {@code d} (its time included). */
+  private static void commitEverywhere(CoreFixture fx, TestReplica primary, long seq, com.google.protobuf.ByteString d) {
     for (int r = 1; r <= 2; r++) {
       fx.deliver(primary, r, CoreFixture.prepare(0, seq, d, r));
     }
@@ -98,10 +102,10 @@ class AdmissionTest {
     send(primary, refused);
     assertEquals(1, primary.rejections().get(Rejection.REQUEST_QUEUE_FULL));
     commitEverywhere(fx, primary, 1, List.of(first));
-    prePrepares(primary);
+    PrePrepare second = prePrepares(primary).get(0);
     // Room again: the client's retransmission of the same request gets in.
     send(primary, refused);
-    commitEverywhere(fx, primary, 2, List.of(fx.request(1, 1, "a"), fx.request(2, 1, "b")));
+    commitEverywhere(fx, primary, 2, second.getDigest());
     List<PrePrepare> after = prePrepares(primary);
     assertTrue(after.stream().anyMatch(pp -> batch(pp).contains("c3:t1")),
         "the retransmission is proposed: " + after.stream().map(AdmissionTest::batch).toList());

@@ -362,8 +362,11 @@ class NormalCaseTest {
     primary.tick(500);
     SignedRequest r = fx.request(0, 1, "a");
     primary.onClientRequest(r, CoreFixture.parse(r));
-    assertEquals(List.of("pre-prepare 1"), votesSent(primary.takeEffects()));
-    fx.deliver(primary, 1, prepare(0, 1, digest(List.of(r)), 1)); // backup 1 has it; 2 and 3 are silent
+    Effects proposed = primary.takeEffects();
+    assertEquals(List.of("pre-prepare 1"), votesSent(proposed));
+    var d = proposed.messages().stream().map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasPrePrepare)
+        .findFirst().orElseThrow().getPrePrepare().getDigest();
+    fx.deliver(primary, 1, prepare(0, 1, d, 1)); // backup 1 has it; 2 and 3 are silent
     primary.tick(1_500);
     assertEquals(List.of(), prePreparesSentTo(primary.takeEffects()), "the first heartbeat only notes it");
     primary.tick(2_500);

@@ -12,11 +12,14 @@ import java.util.List;
 final class RecordingApp implements StateMachine {
   final List<Operation> executed = new ArrayList<>();
   final List<Long> sequences = new ArrayList<>();
+  /** The context of each batch executed (with at least one fresh operation). */
+  final List<ExecutionContext> contexts = new ArrayList<>();
   private byte[] chain = new byte[32];
 
   @Override
   public List<byte[]> execute(ExecutionContext context, List<Operation> operations) {
     List<byte[]> results = new ArrayList<>();
+    contexts.add(context);
     for (Operation op : operations) {
       executed.add(op);
       sequences.add(context.sequence());
