@@ -27,6 +27,7 @@ import java.util.Map;
  * this class (the execution thread, or the simulator), the same one that calls {@link Execution}.
  */
 public final class ReadOnlyQueries {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ReadOnlyQueries.class);
   private record Waiting(VerifiedRequest request, long floor, long view) {}
 
   /** What a result becomes before it leaves: itself, or a traitor's lie (Behaviour#readOnlyResult). */
@@ -41,6 +42,7 @@ public final class ReadOnlyQueries {
   private final Map<Integer, Waiting> waiting = new LinkedHashMap<>();
   private long answered;
   private long displaced;
+  private long failed;
 
   public ReadOnlyQueries(int replicaId) {
     this(replicaId, Results.HONEST);
@@ -61,7 +63,8 @@ public final class ReadOnlyQueries {
       throw new IllegalArgumentException("not a read-only request: client " + r.clientId() + " t=" + r.timestamp());
     }
     if (execution.lastExecuted() >= floor) {
-      return List.of(answer(execution, new Waiting(r, floor, view)));
+      Effects.ClientReply reply = answer(execution, new Waiting(r, floor, view));
+      return reply == null ? List.of() : List.of(reply);
     }
     Waiting before = waiting.get(r.clientId());
     if (before != null && before.request().timestamp() > r.timestamp()) { // signed, as the client table compares
@@ -85,16 +88,32 @@ public final class ReadOnlyQueries {
       Waiting w = it.next();
       if (execution.lastExecuted() >= w.floor()) {
         it.remove();
-        out.add(answer(execution, w));
+        Effects.ClientReply reply = answer(execution, w);
+        if (reply != null) {
+          out.add(reply);
+        }
       }
     }
     return out;
   }
 
+  /**
+   * The answer to a waiting read, or null if the application's query failed on it: a read is a
+   * client's input, and what a client sends must not stop a replica. Unanswered, the read falls
+   * back to the ordered path at the client, where {@code execute} must cope with any operation.
+   */
   private Effects.ClientReply answer(Execution execution, Waiting w) {
+    byte[] queried;
+    try {
+      queried = execution.query(w.request().request().getOperation().toByteArray());
+    } catch (RuntimeException e) {
+      failed++;
+      log.warn("replica {}: the application's query failed on client {}'s read t={} (left unanswered): {}",
+          replicaId, w.request().clientId(), w.request().timestamp(), e.toString());
+      return null;
+    }
     answered++;
-    ByteString result = results.result(w.request().request(),
-        ByteString.copyFrom(execution.query(w.request().request().getOperation().toByteArray())));
+    ByteString result = results.result(w.request().request(), ByteString.copyFrom(queried));
     Reply reply = Reply.newBuilder()
         .setView(w.view())
         .setTimestamp(w.request().timestamp())
@@ -114,6 +133,11 @@ public final class ReadOnlyQueries {
   /** Reads answered since this replica started. */
   public long answered() {
     return answered;
+  }
+
+  /** Reads left unanswered because the application's query threw. */
+  public long failed() {
+    return failed;
   }
 
   /** Waiting reads dropped because their client sent a newer one. */

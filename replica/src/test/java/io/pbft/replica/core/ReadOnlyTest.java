@@ -50,6 +50,27 @@ class ReadOnlyTest {
   }
 
   @Test
+  void aQueryTheApplicationThrowsOnIsLeftUnansweredAndTheReplicaGoesOn() {
+    // An application's query is the client's input: one that throws must not stop the replica.
+    RecordingApp app = new RecordingApp() {
+      @Override
+      public byte[] query(byte[] operation) {
+        if (new String(operation, java.nio.charset.StandardCharsets.UTF_8).startsWith("bad")) {
+          throw new IllegalArgumentException("cannot parse " + new String(operation, java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return super.query(operation);
+      }
+    };
+    TestReplica backup = fx.core(1, app);
+    read(backup, 0, 5, "bad query");
+    assertTrue(backup.takeEffects().replies().isEmpty(), "no answer: the client falls back to ordering it");
+    read(backup, 0, 6, "get x");
+    List<Effects.ClientReply> replies = backup.takeEffects().replies();
+    assertEquals(1, replies.size());
+    assertEquals("seen 0:get x", text(replies.get(0).reply()));
+  }
+
+  @Test
   void aReplicaThatPreparedABatchAnswersOnlyOnceItExecutedIt() {
     TestReplica backup = fx.core(1, new RecordingApp());
     List<SignedRequest> batch = List.of(fx.request(2, 1, "put x"));

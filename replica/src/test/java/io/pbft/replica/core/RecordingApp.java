@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A test application: records what it executed, answers "ok:" + operation, digest = hash chain. */
-final class RecordingApp implements StateMachine {
+class RecordingApp implements StateMachine {
   final List<Operation> executed = new ArrayList<>();
   final List<Long> sequences = new ArrayList<>();
   /** The context of each batch executed (with at least one fresh operation). */
