@@ -260,6 +260,12 @@ class PlantedBugsTest {
       SimulationConfig drawn = b.build();
       family.faults().accept(new FaultSeed(seed, drawn.faults()));
       traitors(bug, b);
+      if (bug == PlantedBug.COMMITTED_CERTIFICATE_TOO_THIN || bug == PlantedBug.COMMITTED_CLAIMS_TOO_FEW) {
+        // These families were drawn with every read ordered: their lie needs batches prepared
+        // while PREPAREs to 0 and 3 are lost, and with the workload's reads read-only (fewer,
+        // other batches) none of the first 25 seeds shows it; ordered, seed 12 does.
+        b.readOnlyReads(false);
+      }
       if (planted) {
         b.cores(bug.cores()).executions(bug.executions());
         bug.plantInClients(b);
