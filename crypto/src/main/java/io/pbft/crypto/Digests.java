@@ -15,12 +15,23 @@ public final class Digests {
 
   private Digests() {}
 
-  static MessageDigest newSha256() {
+  /** A fresh SHA-256 instance (for digests built up from several parts). */
+  public static MessageDigest newSha256() {
     try {
       return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required by every Java platform", e);
     }
+  }
+
+  /** {@code v} as 8 big-endian bytes, as digests of numbers take it. */
+  public static byte[] bigEndian(long v) {
+    byte[] b = new byte[8];
+    for (int i = 7; i >= 0; i--) {
+      b[i] = (byte) v;
+      v >>>= 8;
+    }
+    return b;
   }
 
   public static byte[] sha256(byte[] data) {

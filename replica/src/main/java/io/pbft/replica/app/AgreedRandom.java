@@ -1,7 +1,6 @@
 package io.pbft.replica.app;
 
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Random;
 
 /**
@@ -25,9 +24,9 @@ final class AgreedRandom extends Random {
 
   /** SHA-256(seed || index as 8 bytes, big-endian). */
   static byte[] derive(byte[] seed, long index) {
-    MessageDigest md = sha256();
+    MessageDigest md = io.pbft.crypto.Digests.newSha256();
     md.update(seed);
-    md.update(longBytes(index));
+    md.update(io.pbft.crypto.Digests.bigEndian(index));
     return md.digest();
   }
 
@@ -50,22 +49,5 @@ final class AgreedRandom extends Random {
         | (block[used + 3] & 0xff);
     used += 4;
     return v >>> (32 - bits);
-  }
-
-  private static byte[] longBytes(long v) {
-    byte[] b = new byte[8];
-    for (int i = 7; i >= 0; i--) {
-      b[i] = (byte) v;
-      v >>>= 8;
-    }
-    return b;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -114,9 +114,9 @@ public final class Execution {
 
   /** SHA-256("pbft-batch-seed" || sequence || agreed batch digest || previous checkpoint's state digest). */
   static byte[] seed(long sequence, ByteString batchDigest, byte[] checkpointDigest) {
-    MessageDigest md = sha256();
+    MessageDigest md = Digests.newSha256();
     md.update("pbft-batch-seed".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-    md.update(longBytes(sequence));
+    md.update(Digests.bigEndian(sequence));
     md.update(batchDigest.toByteArray());
     md.update(checkpointDigest);
     return md.digest();
@@ -274,14 +274,14 @@ public final class Execution {
    * agreed time of the last batch executed.
    */
   public ByteString stateDigest() {
-    MessageDigest md = sha256();
+    MessageDigest md = Digests.newSha256();
     md.update(app.stateDigest());
     for (Map.Entry<Integer, Last> e : clients.entrySet()) {
-      md.update(longBytes(e.getKey()));
-      md.update(longBytes(e.getValue().timestamp()));
+      md.update(Digests.bigEndian(e.getKey()));
+      md.update(Digests.bigEndian(e.getValue().timestamp()));
       md.update(Digests.sha256(e.getValue().result().toByteArray()));
     }
-    md.update(longBytes(lastTimeMs));
+    md.update(Digests.bigEndian(lastTimeMs));
     return ByteString.copyFrom(md.digest());
   }
 
@@ -430,22 +430,5 @@ public final class Execution {
     lastExecuted = sequence;
     checkpointDigest = expected.toByteArray();
     return true;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static byte[] longBytes(long v) {
-    byte[] b = new byte[8];
-    for (int i = 7; i >= 0; i--) {
-      b[i] = (byte) v;
-      v >>>= 8;
-    }
-    return b;
   }
 }
