@@ -199,7 +199,7 @@ enum PlantedBug {
    */
   CLOCK_NOT_CHECKED(new Rules() {
     @Override
-    boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs) {
+    boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs, long stalledSinceMs) {
       return true;
     }
   }),

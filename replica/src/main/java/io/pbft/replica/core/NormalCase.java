@@ -96,11 +96,14 @@ final class NormalCase {
       }
       return; // a duplicate of what was accepted
     }
-    if (!rules.proposedTimeAcceptable(pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs())) {
+    // Time this backup itself did not run since the proposal does not count against it: after a
+    // pause of the whole group, the pre-prepares waiting in its sockets are as old as the pause.
+    long stalled = state.stalls.stalledBetween(pp.getTimeMs() - state.wallOffsetMs, state.nowMs);
+    if (!rules.proposedTimeAcceptable(pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs(), stalled)) {
       // Not prepared: if the primary's clock stays off, the requests of this batch do not execute,
       // the backups' request timers expire and they replace it (one view change).
-      outbox.reject(Rejection.CLOCK_SKEW, "pre-prepare v=%d n=%d proposes time %d, clock here %d, skew %d ms", v, s,
-          pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs());
+      outbox.reject(Rejection.CLOCK_SKEW, "pre-prepare v=%d n=%d proposes time %d, clock here %d, skew %d ms,"
+          + " stalled here %d ms since", v, s, pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs(), stalled);
       return;
     }
     acceptAsBackup(slot, v, digest, batch, m.requests(), m.signed(), pp.getTimeMs());

@@ -52,6 +52,8 @@ final class ReplicaState {
   long wallOffsetMs;
   /** How long batches take from pre-prepare to committed here: what the request timer adapts to. */
   final AgreementLatency agreement = new AgreementLatency();
+  /** This replica's own pauses, which neither its timers nor its check of proposed times count. */
+  final Stalls stalls;
 
   ReplicaState(int id, int n, int f, ProtocolSettings settings) {
     if (n < 3 * f + 1) {
@@ -64,6 +66,7 @@ final class ReplicaState {
     this.n = n;
     this.f = f;
     this.settings = settings;
+    this.stalls = new Stalls(settings.viewChangeTimeoutMs() / 4);
   }
 
   /** The wall clock as of the event being handled: what a primary proposes and backups check. */

@@ -125,10 +125,13 @@ class Rules {
    * A backup accepts a pre-prepare only if the time it proposes is positive and within
    * {@code skewMs} of its own clock, either way (how PBFT agrees on non-deterministic values: the
    * primary proposes, backups check). The executor keeps agreed times strictly increasing on its
-   * own, so this bounds how far the agreed time can be pushed from correct replicas' clocks.
+   * own, so this bounds how far the agreed time can be pushed from correct replicas' clocks. The
+   * past side widens by {@code stalledSinceMs}, the time this replica itself did not run since the
+   * proposed time ({@link Stalls}): a proposal that waited in its sockets while it was paused is
+   * old through no fault of the primary.
    */
-  boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs) {
-    return proposedMs > 0 && proposedMs >= nowMs - skewMs && proposedMs <= nowMs + skewMs;
+  boolean proposedTimeAcceptable(long proposedMs, long nowMs, int skewMs, long stalledSinceMs) {
+    return proposedMs > 0 && proposedMs >= nowMs - skewMs - stalledSinceMs && proposedMs <= nowMs + skewMs;
   }
 
   /** A NEW-VIEW is accepted only from the primary of the view it opens (section 4.4). */

@@ -19,7 +19,6 @@ final class Timers {
   private long postponedUntilMs = Long.MIN_VALUE;
   private int consecutiveViewChanges;
   private long nextHeartbeatMs;
-  private long lastTickMs = Long.MIN_VALUE;
   private long firstTickMs = Long.MIN_VALUE;
   private long stalledMs;
 
@@ -165,16 +164,12 @@ final class Timers {
     if (firstTickMs == Long.MIN_VALUE) {
       firstTickMs = state.nowMs;
     }
-    long gap = lastTickMs == Long.MIN_VALUE ? 0 : state.nowMs - lastTickMs;
-    lastTickMs = state.nowMs;
-    long threshold = Math.max(state.settings.viewChangeTimeoutMs() / 4, 1);
-    if (gap <= threshold) {
+    // The whole gap (Stalls.tick): counting only the part above the threshold let a 2 s pause of
+    // every replica charge the primary a quarter of a timeout it never had.
+    long stall = state.stalls.tick(state.nowMs);
+    if (stall == 0) {
       return 0;
     }
-    // The whole gap: a replica that did not tick for this long did not run (the tick it would
-    // have had is at most one tick period of it). Counting only the part above the threshold let
-    // a 2 s pause of every replica charge the primary a quarter of a timeout it never had.
-    long stall = gap;
     stalledMs += stall;
     if (deadlineMs >= 0) {
       deadlineMs += stall;
@@ -192,6 +187,6 @@ final class Timers {
 
   /** When the previous tick ran (a stall began after it). */
   long lastTickMs() {
-    return lastTickMs;
+    return state.stalls.lastTickMs();
   }
 }

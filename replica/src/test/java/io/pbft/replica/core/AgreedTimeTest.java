@@ -101,6 +101,41 @@ class AgreedTimeTest {
     assertTrue(prepared(backup.takeEffects()));
   }
 
+  /**
+   * After a pause of its own (every replica stopped together, say), a backup finds pre-prepares in
+   * its sockets as old as the pause: the time it did not run does not count against them, whether
+   * it handles them before the tick that notices the pause or after. Proposals older than the skew
+   * before the pause began are still refused.
+   */
+  @Test
+  void timeThisBackupDidNotRunDoesNotCountAgainstAProposal() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tick(100_000);
+    backup.takeEffects();
+    long pause = 3 * SKEW;
+    backup.pauseUntil(100_000 + pause);
+    long before = backup.rejections().get(Rejection.CLOCK_SKEW);
+    fx.deliver(backup, 0, prePrepareAt(0, 1, List.of(fx.request(0, 1, "a")), 100_000));
+    assertTrue(prepared(backup.takeEffects()), "handled before the tick that notices the pause");
+    backup.tickOnce(100_000 + pause + 10);
+    fx.deliver(backup, 0, prePrepareAt(0, 2, List.of(fx.request(1, 1, "b")), 100_000 - SKEW + 5));
+    assertTrue(prepared(backup.takeEffects()), "handled after it: the pause is remembered");
+    fx.deliver(backup, 0, prePrepareAt(0, 3, List.of(fx.request(2, 1, "c")), 100_000 - SKEW - 20));
+    assertFalse(prepared(backup.takeEffects()), "older than the skew before the pause began");
+    assertEquals(before + 1, backup.rejections().get(Rejection.CLOCK_SKEW));
+    // Long after a pause, a proposal older than the skew is refused again: the primary's clock is
+    // then behind, not this replica (another backup, with no requests waiting to expire timers).
+    TestReplica later = fx.core(2, new RecordingApp());
+    later.tick(100_000);
+    later.pauseUntil(100_000 + pause);
+    later.tick(100_000 + pause + 5 * SKEW);
+    later.takeEffects();
+    long now = 100_000 + pause + 5 * SKEW;
+    fx.deliver(later, 0, prePrepareAt(0, 1, List.of(fx.request(3, 1, "d")), now - SKEW - 20));
+    assertFalse(prepared(later.takeEffects()));
+    assertEquals(1, later.rejections().get(Rejection.CLOCK_SKEW));
+  }
+
   @Test
   void aPrePrepareWhoseTimeDoesNotMatchItsDigestIsRefused() {
     TestReplica backup = fx.core(1, new RecordingApp());

@@ -117,6 +117,14 @@ final class TestReplica {
     tickOnce(now);
   }
 
+  /**
+   * The replica does not run until {@code now}, and the next event it handles is not a tick (a
+   * message that waited in its socket while its process was paused).
+   */
+  void pauseUntil(long now) {
+    nowMs = Math.max(nowMs, now);
+  }
+
   /** One tick at {@code now}, however long since the last: this replica stalled in between. */
   void tickOnce(long now) {
     nowMs = Math.max(nowMs, now);
