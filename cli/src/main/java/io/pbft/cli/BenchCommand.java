@@ -274,7 +274,8 @@ final class BenchCommand implements Callable<Integer> {
         err.printf("metrics: %s%n", scraper.describe());
       }
       print(report, mode, clusterConfig, replicaCount, durable ? dataDirBytes(cluster, replicaCount) : null,
-          target instanceof ReplicatedTarget rt ? new long[] {rt.readOnlyAnswered(), rt.readOnlyFallbacks()} : null);
+          target instanceof ReplicatedTarget rt
+              ? new long[] {rt.readOnlyAnswered(), rt.readOnlyFallbacks(), rt.tentativeAccepted()} : null);
       LoadDriver.Result r = report.load();
       if (report.verified() != null && report.verified().lost() > 0) {
         throw CliException.failed(report.verified().lost() + " acknowledged puts lost: "
@@ -532,10 +533,14 @@ final class BenchCommand implements Callable<Integer> {
     return unreplicated ? "server" : "replicas";
   }
 
-  /** @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory */
+  /**
+   * @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory
+   * @param clientCounts the clients' read-only answers, read-only fallbacks and operations accepted
+   *     on tentative replies; null without replicas
+   */
   private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes,
-      long[] readOnly) throws JsonProcessingException {
-    boolean reads = readOnly != null && readRatio > 0;
+      long[] clientCounts) throws JsonProcessingException {
+    boolean reads = clientCounts != null && readRatio > 0;
     String auth = cfg == null ? null : cfg.authentication().yamlName();
     PrintWriter out = spec.commandLine().getOut();
     LoadDriver.Result r = report.load();
@@ -551,6 +556,11 @@ final class BenchCommand implements Callable<Integer> {
         o.put("tls", cfg.tls().enabled());
       }
       o.put("durable", durable);
+      boolean tentative = cfg != null && cfg.protocol().tentativeExecution();
+      o.put("tentativeExecution", tentative);
+      if (tentative && clientCounts != null) {
+        o.put("tentativeAccepted", clientCounts[2]); // ordered operations settled on tentative replies
+      }
       if (wan != null) {
         LinkConditions links = wanConditions();
         ObjectNode w = o.putObject("wan");
@@ -568,8 +578,8 @@ final class BenchCommand implements Callable<Integer> {
       o.put("readRatio", readRatio);
       if (reads) {
         o.put("readMode", readMode);
-        o.put("readOnlyAnswered", readOnly[0]);
-        o.put("readOnlyFallbacks", readOnly[1]);
+        o.put("readOnlyAnswered", clientCounts[0]);
+        o.put("readOnlyFallbacks", clientCounts[1]);
       }
       o.put("durationSec", duration);
       o.put("warmupSec", warmup);
@@ -616,7 +626,12 @@ final class BenchCommand implements Callable<Integer> {
       out.printf("errors:     %d%s%n", r.errors(), r.firstError() == null ? "" : " (first: " + r.firstError() + ")");
       if (reads) {
         out.printf("reads:      %s; %d answered read-only, %d fell back to ordering (warm-up included)%n",
-            readModeOption() == KvClient.ReadMode.READ_ONLY ? "read-only" : "ordered", readOnly[0], readOnly[1]);
+            readModeOption() == KvClient.ReadMode.READ_ONLY ? "read-only" : "ordered", clientCounts[0],
+            clientCounts[1]);
+      }
+      if (cfg != null && cfg.protocol().tentativeExecution() && clientCounts != null) {
+        out.printf("tentative:  %d ordered operations accepted on 2f + 1 tentative replies (warm-up included)%n",
+            clientCounts[2]);
       }
       if (report.cpu() != null) {
         out.printf("cpu:        %s%n", report.cpu().describe(r.throughput(), cpuOwners()));

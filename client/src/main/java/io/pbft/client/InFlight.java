@@ -14,8 +14,11 @@ import java.util.concurrent.ScheduledFuture;
  * so far, and the retransmission state. Guarded by the owning {@link PbftClient}'s lock.
  */
 final class InFlight {
-  /** f + 1 replies from distinct replicas with the same result, and the view they vouch for. */
-  record Agreement(byte[] result, long view) {}
+  /**
+   * Replies from distinct replicas with the same result, enough to accept it, and the view they
+   * vouch for; {@code tentative} when it took tentative replies (fewer than f + 1 committed ones).
+   */
+  record Agreement(byte[] result, long view, boolean tentative) {}
 
   final CompletableFuture<byte[]> future;
   final long timestamp;
@@ -31,6 +34,12 @@ final class InFlight {
   final long startNanos;
   final long deadlineNanos;
   private final int quorum;
+  /**
+   * Matching replies of any kind, tentative ones included, that settle an ordered request: 2f + 1
+   * (its quorum being f + 1). They include f + 1 correct replicas that prepared the batch, so no
+   * view change can put another in its place (TOCS 2002, section 5.1.2).
+   */
+  private final int tentativeQuorum;
   /** Latest authenticated reply per replica: a replica gets one vote, however often it answers. */
   private final Map<Integer, Reply> replies = new HashMap<>();
   /** Replicas with which a session was up at some point during this operation. */
@@ -62,27 +71,36 @@ final class InFlight {
     this.startNanos = startNanos;
     this.deadlineNanos = startNanos + timeoutNanos;
     this.quorum = quorum;
+    this.tentativeQuorum = readOnly ? Integer.MAX_VALUE : 2 * quorum - 1;
   }
 
   /**
    * Counts an authenticated reply for this request (the caller has checked MAC, client, replica
-   * and timestamp). Returns the agreement once f + 1 distinct replicas report the same result,
-   * else null. The view of an agreement is the smallest view among the agreeing replies: at
-   * least one of them is correct, so a lying replica cannot push the client's view forward.
+   * and timestamp). Returns the agreement once f + 1 distinct replicas report the same committed
+   * result, or 2f + 1 the same result tentative or committed, else null. The view of an agreement
+   * is the smallest view among the agreeing replies: at least one of them is correct, so a lying
+   * replica cannot push the client's view forward.
    */
   Agreement add(int replicaId, Reply reply) {
     reached.set(replicaId);
     replies.put(replicaId, reply);
     ByteString result = reply.getResult();
     int matching = 0;
+    int committed = 0;
     long view = Long.MAX_VALUE;
     for (Reply r : replies.values()) {
       if (r.getResult().equals(result)) {
         matching++;
+        if (!r.getTentative()) {
+          committed++;
+        }
         view = Math.min(view, r.getView());
       }
     }
-    return matching >= quorum ? new Agreement(result.toByteArray(), view) : null;
+    if (committed >= quorum) {
+      return new Agreement(result.toByteArray(), view, false);
+    }
+    return matching >= tentativeQuorum ? new Agreement(result.toByteArray(), view, true) : null;
   }
 
   /**

@@ -81,6 +81,8 @@ public final class PbftClient implements AutoCloseable {
   /** Read-only operations answered by 2f + 1 matching replies, and those that fell back to ordering. */
   private long readOnlyAnswered;
   private long readOnlyFallbacks;
+  /** Ordered operations accepted on 2f + 1 matching replies of which fewer than f + 1 were committed. */
+  private long tentativeAccepted;
   /** How long a session handshake may take before the session starts over. */
   private final long handshakeTimeoutNanos;
   private final int queueCapacity;
@@ -188,6 +190,16 @@ public final class PbftClient implements AutoCloseable {
   /** {@link #invokeReadOnly} and wait; the failure is rethrown as the PbftException it is. */
   public byte[] invokeReadOnlyBlocking(byte[] operation) {
     return await(invokeReadOnly(operation));
+  }
+
+  /**
+   * Ordered operations accepted on tentative replies (protocol.tentativeExecution): 2f + 1
+   * matching ones, fewer than f + 1 of them committed, so a phase before the commit.
+   */
+  public long tentativeAccepted() {
+    synchronized (lock) {
+      return tentativeAccepted;
+    }
   }
 
   /** Read-only operations answered without ordering (2f + 1 matching replies) so far. */
@@ -494,6 +506,7 @@ public final class PbftClient implements AutoCloseable {
           readOnlyAnswered++; // its view stays out of the client's: nothing was ordered in it
         } else {
           view = Math.max(view, agreement.view());
+          tentativeAccepted += agreement.tentative() ? 1 : 0;
         }
         if (op.timer != null) {
           op.timer.cancel(false);

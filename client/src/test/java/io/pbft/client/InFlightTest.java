@@ -53,4 +53,38 @@ class InFlightTest {
     assertNotNull(a);
     assertEquals(2, a.view());
   }
+
+  private static Reply tentative(int replica, String result) {
+    return reply(replica, 0, result).toBuilder().setTentative(true).build();
+  }
+
+  @Test
+  void tentativeRepliesSettleOnlyWhen2fPlus1Match() {
+    // f = 1: f + 1 = 2 committed, or 2f + 1 = 3 of any kind.
+    assertNull(op.add(0, tentative(0, "r")));
+    assertNull(op.add(1, tentative(1, "r")), "f + 1 tentative replies are not enough");
+    assertNull(op.add(2, tentative(2, "other")));
+    assertNotNull(op.add(3, tentative(3, "r")), "2f + 1 matching tentative replies are");
+  }
+
+  @Test
+  void committedRepliesCountTowardsTheTentativeQuorumAndSettleAtFPlus1() {
+    InFlight mixed = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L, 2);
+    assertNull(mixed.add(0, tentative(0, "r")));
+    assertNull(mixed.add(1, reply(1, 0, "r")));
+    assertNotNull(mixed.add(2, tentative(2, "r")), "one committed and two tentative make 2f + 1");
+    assertNull(op.add(0, tentative(0, "r")));
+    assertNull(op.add(1, reply(1, 0, "r")));
+    // Replica 0's committed reply replaces its tentative one: now f + 1 committed.
+    assertNotNull(op.add(0, reply(0, 0, "r")));
+  }
+
+  @Test
+  void aReadStillNeeds2fPlus1MatchingAnswers() {
+    InFlight read = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L,
+        3, true, new byte[0]);
+    assertNull(read.add(0, reply(0, 0, "r")));
+    assertNull(read.add(1, reply(1, 0, "r")));
+    assertNotNull(read.add(2, reply(2, 0, "r")), "2f + 1 for a read, as before");
+  }
 }

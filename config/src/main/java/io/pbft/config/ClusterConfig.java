@@ -275,7 +275,8 @@ public final class ClusterConfig {
       }
       long v;
       try {
-        v = Long.parseLong(value);
+        v = setting.min() == 0 && setting.max() == 1 && (value.equals("true") || value.equals("false"))
+            ? (value.equals("true") ? 1 : 0) : Long.parseLong(value);
       } catch (NumberFormatException e) {
         throw new ConfigException(setting.key() + " must be an integer, got '" + value + "'");
       }
@@ -557,6 +558,9 @@ public final class ClusterConfig {
 
   /** An integer in the setting's range; a fraction, text or empty value is a mistake, not a 0. */
   private static int settingValue(Setting setting, JsonNode v) {
+    if (v.isBoolean() && setting.min() == 0 && setting.max() == 1) {
+      return v.booleanValue() ? 1 : 0; // a switch: true and false read as 1 and 0
+    }
     if (v.isIntegralNumber()) {
       if (!v.canConvertToLong()) {
         throw setting.outOfRange(v.asText());

@@ -89,6 +89,12 @@ public final class ProtocolSettings extends GroupSettings {
           + "backup to accept the pre-prepare (the agreed time applications see, docs/APPLICATIONS.md); a primary "
           + "whose clock is further off gets no PREPAREs and is replaced by a view change. Keep the replicas' "
           + "clocks synchronized (NTP) well within it.");
+  public static final Setting TENTATIVE_EXECUTION = GROUP.setting("tentativeExecution", "0 or 1", 0, 1, 0,
+      "1: replicas execute a batch as soon as it is prepared (every batch before it committed) and reply "
+          + "tentatively; a client accepts 2f + 1 matching replies, one phase earlier than the f + 1 committed ones "
+          + "it waits for otherwise. A view change that puts another batch at that sequence number rolls the "
+          + "tentative one back (the state frozen at the last checkpoint, and the committed batches since, run "
+          + "again). Each request then gets two replies from each replica, tentative and committed.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
@@ -224,6 +230,10 @@ public final class ProtocolSettings extends GroupSettings {
     return get(CLOCK_SKEW_MS);
   }
 
+  public boolean tentativeExecution() {
+    return get(TENTATIVE_EXECUTION) == 1;
+  }
+
   public int clientRequestsQueuedMax() {
     return get(CLIENT_REQUESTS_QUEUED_MAX);
   }
@@ -343,6 +353,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder viewChangeTimeoutLatencyFactor(int v) {
       return set(VIEW_CHANGE_TIMEOUT_LATENCY_FACTOR, v);
+    }
+
+    public Builder tentativeExecution(boolean v) {
+      return set(TENTATIVE_EXECUTION, v ? 1 : 0);
     }
 
     public Builder clockSkewMs(int v) {

@@ -2,6 +2,7 @@ package io.pbft.config;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -146,6 +147,24 @@ class ClusterConfigTest {
         () -> base.withOverrides(java.util.List.of("protocol.pipelineDepthMax"))), "KEY=VALUE");
     assertMessageContains(assertThrows(ConfigException.class,
         () -> base.withOverrides(java.util.List.of("protocol.windowSize=100"))), "checkpointInterval");
+  }
+
+  @Test
+  void aSwitchReadsTrueAndFalseAsWellAs1And0AndNothingElse() {
+    assertTrue(ClusterConfig.parse(yaml(4, "protocol:\n  tentativeExecution: true\n"), null).protocol()
+        .tentativeExecution());
+    assertTrue(ClusterConfig.parse(yaml(4, "protocol:\n  tentativeExecution: 1\n"), null).protocol()
+        .tentativeExecution());
+    assertFalse(ClusterConfig.parse(yaml(4, ""), null).protocol().tentativeExecution(), "off by default");
+    ClusterConfig base = ClusterConfig.parse(yaml(4, ""), null);
+    assertTrue(base.withOverrides(java.util.List.of("protocol.tentativeExecution=true")).protocol().tentativeExecution());
+    assertFalse(base.withOverrides(java.util.List.of("protocol.tentativeExecution=false")).protocol()
+        .tentativeExecution());
+    assertMessageContains(rejects(yaml(4, "protocol:\n  tentativeExecution: yes please\n")),
+        "protocol.tentativeExecution");
+    assertMessageContains(rejects(yaml(4, "protocol:\n  tentativeExecution: 2\n")), "protocol.tentativeExecution");
+    // Other settings take no booleans.
+    assertMessageContains(rejects(yaml(4, "protocol:\n  windowSize: true\n")), "protocol.windowSize");
   }
 
   @Test

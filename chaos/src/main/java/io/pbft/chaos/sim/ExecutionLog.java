@@ -83,6 +83,24 @@ final class ExecutionLog {
   private final Map<Key, Long> issuedAtMs = new HashMap<>();
   private long contextsCompared;
 
+  /**
+   * Tentative execution (protocol.tentativeExecution): per replica, the batch handed out
+   * tentatively and not yet committed, and what its application ran for it, held back from the
+   * checks until the same batch commits (then checked) or another takes its place (then the
+   * executor rolls it back, and it never happened).
+   */
+  private record Tentative(long sequence, ByteString digest, List<Object[]> ran) {}
+
+  private final Map<Integer, Tentative> tentative = new HashMap<>();
+  /**
+   * Per replica, after a tentative batch at n was discarded: what the application runs at or
+   * below n - 1 next is the executor replaying committed batches after rolling it back (the same
+   * batches on the same state, checked the first time they ran).
+   */
+  private final Map<Integer, Long> replayThrough = new HashMap<>();
+  private long tentativeConfirmed;
+  private long tentativeDiscarded;
+
   ExecutionLog(int replicas, Set<Integer> traitors, Consumer<String> violation) {
     this(replicas, traitors, Set.of(), violation);
   }
@@ -187,8 +205,40 @@ final class ExecutionLog {
    * sequence number, every correct replica executes the same batch.
    */
   void batchExecuted(int replica, long sequence, long view, List<SignedRequest> batch) {
+    batchExecuted(replica, sequence, view, batch, false, null);
+  }
+
+  /**
+   * As {@link #batchExecuted(int, long, long, List)}, for a batch handed out {@code tentative}ly
+   * or committed, with its agreed {@code digest}. A tentative batch is compared once it commits.
+   */
+  void batchExecuted(int replica, long sequence, long view, List<SignedRequest> batch, boolean tentative,
+      ByteString digest) {
     if (traitors.contains(replica)) {
       return;
+    }
+    Tentative held = this.tentative.get(replica);
+    if (tentative) {
+      if (held != null) {
+        tentativeDiscarded++; // another batch tentatively at its place: the first is rolled back
+        replayThrough.put(replica, held.sequence() - 1);
+      }
+      this.tentative.put(replica, new Tentative(sequence, digest, new ArrayList<>()));
+      return;
+    }
+    if (held != null && sequence >= held.sequence()) {
+      this.tentative.remove(replica);
+      if (sequence == held.sequence() && digest != null && digest.equals(held.digest())) {
+        tentativeConfirmed++; // it committed as it ran: check what ran now
+        for (Object[] r : held.ran()) {
+          @SuppressWarnings("unchecked")
+          List<Operation> ops = (List<Operation>) r[1];
+          check(replica, (ExecutionContext) r[0], ops);
+        }
+      } else {
+        tentativeDiscarded++; // another batch committed at its place: the executor rolls it back
+        replayThrough.put(replica, held.sequence() - 1);
+      }
     }
     batchesCompared++;
     FirstBatch first = batches.get(sequence);
@@ -258,6 +308,17 @@ final class ExecutionLog {
    */
   void restarted(int replica, long appSequence) {
     executed.get(replica).values().removeIf(s -> s > appSequence);
+    tentative.remove(replica);
+    replayThrough.remove(replica);
+  }
+
+  /** Tentative batches that committed as they ran, and those rolled back (or dropped by a state transfer). */
+  long tentativeConfirmed() {
+    return tentativeConfirmed;
+  }
+
+  long tentativeDiscarded() {
+    return tentativeDiscarded;
   }
 
   void onExecute(int replica, ExecutionContext context, List<Operation> ops) {
@@ -265,6 +326,23 @@ final class ExecutionLog {
       operations[replica] += ops.size();
       return; // what a traitor executes proves nothing either way
     }
+    long s = context.sequence();
+    Tentative held = tentative.get(replica);
+    if (held != null && held.sequence() == s) {
+      held.ran().add(new Object[] {context, List.copyOf(ops)});
+      return;
+    }
+    Long replay = replayThrough.get(replica);
+    if (replay != null) {
+      if (s <= replay) {
+        return; // replayed after a rollback
+      }
+      replayThrough.remove(replica);
+    }
+    check(replica, context, ops);
+  }
+
+  private void check(int replica, ExecutionContext context, List<Operation> ops) {
     long s = context.sequence();
     StringJoiner summary = new StringJoiner(" ", "[", "]");
     List<Key> keys = new ArrayList<>(ops.size());

@@ -194,6 +194,7 @@ final class SimClient {
     }
     replies.put(from, reply);
     int matching = 0;
+    int committed = 0;
     long newestView = view;
     Map<ByteString, Integer> counts = new HashMap<>();
     int best = 0;
@@ -201,11 +202,16 @@ final class SimClient {
       best = Math.max(best, counts.merge(r.getResult(), 1, Integer::sum));
       if (r.getResult().equals(reply.getResult())) {
         matching++;
+        committed += r.getTentative() ? 0 : 1;
         newestView = Math.max(newestView, r.getView());
       }
     }
     int needed = readOnly ? config.effectiveReadRepliesNeeded() : config.effectiveClientRepliesNeeded();
-    if (matching < needed) {
+    // An ordered result settles on f + 1 matching committed replies, or 2f + 1 matching ones of
+    // either kind (protocol.tentativeExecution).
+    boolean settled = readOnly ? matching >= needed
+        : committed >= needed || matching >= config.effectiveTentativeRepliesNeeded();
+    if (!settled) {
       if (readOnly && best + (config.replicas() - replies.size()) < needed) {
         fallBack(); // the answers split: none can reach the quorum
       }

@@ -136,7 +136,7 @@ final class SimReplica {
       for (Effects.Execute e : effects.executions()) {
         List<SignedRequest> batch = new ArrayList<>(e.requests().size());
         e.requests().forEach(r -> batch.add(r.signed()));
-        executionLog.batchExecuted(id, e.sequence(), e.view(), batch);
+        executionLog.batchExecuted(id, e.sequence(), e.view(), batch, e.tentative(), e.digest());
       }
     });
     return built;

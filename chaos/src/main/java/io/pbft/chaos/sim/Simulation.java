@@ -621,7 +621,8 @@ public final class Simulation implements SimNetwork.Receiver {
         checkpoints.checked(), network.duplicated(), workload.kind(), healedAtMs,
         healedAtMs < 0 ? -1 : config.livenessOpBoundMs() > 0 ? config.livenessOpBoundMs() : livenessBound.ms(),
         log.batchesCompared(), equivocations.checked(),
-        byzantineClients.stream().map(ByzantineClient::report).toList(), log.contextsCompared());
+        byzantineClients.stream().map(ByzantineClient::report).toList(), log.contextsCompared(),
+        log.tentativeConfirmed(), log.tentativeDiscarded());
   }
 
   /** {@code java ... Simulation [seed] [replicas] [clients] [opsPerClient]}: one fault-free run, printed. */

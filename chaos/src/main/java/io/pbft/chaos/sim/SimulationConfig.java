@@ -78,6 +78,9 @@ import java.util.function.Function;
  *     accepted on {@code readRepliesNeeded} matching answers, else ordered; false orders them
  * @param readRepliesNeeded matching read-only answers a client accepts; 0 means 2f + 1, the
  *     paper's rule (a test build plants a client bug with fewer)
+ * @param tentativeRepliesNeeded matching replies, tentative or committed, a client accepts an
+ *     ordered result on (protocol.tentativeExecution); 0 means 2f + 1, the paper's rule (a test
+ *     build plants a client bug with fewer)
  * @param byzantineClients Byzantine clients, by behaviour ({@link ClientBehaviours}): keyed
  *     clients (their requests authenticate) that misbehave, with client ids after the honest
  *     ones ({@code clients}, {@code clients + 1}, ...); the checkers let them sign several
@@ -118,7 +121,8 @@ public record SimulationConfig(
     int clientRepliesNeeded,
     java.util.List<String> byzantineClients,
     boolean readOnlyReads,
-    int readRepliesNeeded) {
+    int readRepliesNeeded,
+    int tentativeRepliesNeeded) {
 
   /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
   @FunctionalInterface
@@ -173,6 +177,11 @@ public record SimulationConfig(
   /** Matching read-only answers a client accepts a read on: 2f + 1 unless a test plants a bug. */
   public int effectiveReadRepliesNeeded() {
     return readRepliesNeeded > 0 ? readRepliesNeeded : replicas - f();
+  }
+
+  /** Matching replies of any kind, tentative included, that settle an ordered operation: 2f + 1 unless a test plants a bug. */
+  public int effectiveTentativeRepliesNeeded() {
+    return tentativeRepliesNeeded > 0 ? tentativeRepliesNeeded : replicas - f();
   }
 
   /**
@@ -263,6 +272,7 @@ public record SimulationConfig(
     b.byzantineClients.addAll(byzantineClients);
     b.readOnlyReads = readOnlyReads;
     b.readRepliesNeeded = readRepliesNeeded;
+    b.tentativeRepliesNeeded = tentativeRepliesNeeded;
     return b;
   }
 
@@ -302,6 +312,7 @@ public record SimulationConfig(
     private int clientRepliesNeeded;
     private boolean readOnlyReads = true;
     private int readRepliesNeeded;
+    private int tentativeRepliesNeeded;
     private final java.util.List<String> byzantineClients = new java.util.ArrayList<>();
 
     public Builder seed(long v) { seed = v; return this; }
@@ -356,6 +367,9 @@ public record SimulationConfig(
 
     /** Matching read-only answers a client needs (see {@link SimulationConfig#readRepliesNeeded}). */
     public Builder readRepliesNeeded(int v) { readRepliesNeeded = v; return this; }
+
+    /** Matching replies, tentative included, a client needs (see {@link SimulationConfig#tentativeRepliesNeeded}). */
+    public Builder tentativeRepliesNeeded(int v) { tentativeRepliesNeeded = v; return this; }
 
     /**
      * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
@@ -413,7 +427,7 @@ public record SimulationConfig(
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions,
-          clientRepliesNeeded, byzantineClients, readOnlyReads, readRepliesNeeded);
+          clientRepliesNeeded, byzantineClients, readOnlyReads, readRepliesNeeded, tentativeRepliesNeeded);
     }
   }
 }

@@ -31,6 +31,10 @@ import java.util.Map;
  *     stopped before)
  * @param contextsCompared executions whose agreed time and seed were compared with the first correct
  *     replica's at the same sequence number
+ * @param tentativeConfirmed batches correct replicas ran tentatively that then committed as they ran
+ *     (protocol.tentativeExecution)
+ * @param tentativeRolledBack batches correct replicas ran tentatively and rolled back (another batch
+ *     took their sequence number in a view change) or dropped with a state transfer
  * @param batchesCompared batches correct replicas executed (null requests included) whose digests
  *     were compared
  * @param statementsCompared messages correct replicas signed (votes, checkpoints, view changes,
@@ -66,7 +70,9 @@ public record SimulationResult(
     long batchesCompared,
     long statementsCompared,
     List<ByzantineClientReport> byzantineClients,
-    long contextsCompared) {
+    long contextsCompared,
+    long tentativeConfirmed,
+    long tentativeRolledBack) {
 
   public SimulationResult {
     byzantineClients = List.copyOf(byzantineClients);

@@ -75,6 +75,11 @@ public final class ReplicatedTarget implements KvTarget {
   }
 
   /** Read-only reads that fell back to ordering, summed over the clients. */
+  /** Ordered operations the clients accepted on tentative replies (protocol.tentativeExecution). */
+  public long tentativeAccepted() {
+    return clients.stream().mapToLong(PbftClient::tentativeAccepted).sum();
+  }
+
   public long readOnlyFallbacks() {
     return clients.stream().mapToLong(PbftClient::readOnlyFallbacks).sum();
   }

@@ -52,12 +52,24 @@ public final class Effects {
    * time the pre-prepare carried (0 for a null batch) and {@code digest} the digest the replicas
    * agreed on, which covers the requests and that time: the executor derives the batch's agreed
    * time and random seed from them (see {@code io.pbft.replica.app.ExecutionContext}).
+   *
+   * <p>With {@code tentative} set (protocol.tentativeExecution), the batch is only prepared: the
+   * lowest not yet committed, every batch before it committed and handed out, never a checkpoint.
+   * The executor runs it and reports tentative results; the same sequence number comes again,
+   * committed, once it commits. If what comes then has another digest (a view change put another
+   * batch there), or a state is installed, the executor first rolls the tentative batch back.
    */
   public record Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint,
-      long proposedTimeMs, ByteString digest) {
+      long proposedTimeMs, ByteString digest, boolean tentative) {
     /** Without a time (0) and with the digest of the requests alone: for tests and tools. */
     public Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint) {
       this(sequence, view, requests, checkpoint, 0, batchDigest(requests));
+    }
+
+    /** A committed batch. */
+    public Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint,
+        long proposedTimeMs, ByteString digest) {
+      this(sequence, view, requests, checkpoint, proposedTimeMs, digest, false);
     }
 
     private static ByteString batchDigest(List<VerifiedRequest> requests) {

@@ -11,8 +11,16 @@ import java.util.List;
  *
  * @param checkpointDigest the digest of the replicated state after the batch (the application's
  *     and the client table's), or null when no checkpoint was asked for
+ * @param tentative the batch ran tentatively (only prepared): its results go out as tentative
+ *     replies, and nothing else in the core moves until it commits
  */
-public record Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest) {
+public record Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest,
+    boolean tentative) {
+
+  /** The report on a committed batch. */
+  public Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest) {
+    this(sequence, view, results, checkpointDigest, false);
+  }
 
   /**
    * One request's outcome: the client, its timestamp and the result the application returned.

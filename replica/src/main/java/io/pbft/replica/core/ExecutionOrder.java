@@ -42,7 +42,40 @@ final class ExecutionOrder {
       }
       awaitedRan |= handOut(slot);
     }
+    handOutTentatively();
     return awaitedRan;
+  }
+
+  /**
+   * Tentative execution (protocol.tentativeExecution; Castro and Liskov, TOCS 2002, section
+   * 5.1.2): the lowest batch not yet committed runs as soon as it is prepared in the current view,
+   * every batch before it being committed and handed out; its clients get tentative replies and
+   * accept 2f + 1 matching ones, a phase earlier. Checkpoints run committed only, so every
+   * checkpoint (and state served to peers) is committed state. When a view change puts another
+   * batch at its sequence number, the executor rolls it back before the next batch.
+   */
+  private void handOutTentatively() {
+    if (state.tentativeSequence != 0) {
+      Slot t = state.slots.get(state.tentativeSequence);
+      if (state.tentativeSequence > state.lastHandedOut && t != null && state.tentativeDigest.equals(t.digest)) {
+        return; // still to commit
+      }
+      // Handed out committed since (the executor kept or rolled back what ran), or replaced.
+      state.tentativeSequence = 0;
+      state.tentativeDigest = null;
+    }
+    if (!state.settings.tentativeExecution() || state.viewChanging || fetchingState.getAsBoolean()) {
+      return;
+    }
+    long s = state.lastHandedOut + 1;
+    Slot slot = state.slots.get(s);
+    if (slot == null || !slot.prepared || slot.committed || slot.view != state.view
+        || s % state.settings.checkpointInterval() == 0) {
+      return;
+    }
+    state.tentativeSequence = s;
+    state.tentativeDigest = slot.digest;
+    outbox.execute(new Effects.Execute(s, slot.view, slot.requests, false, slot.timeMs, slot.digest, true));
   }
 
   private boolean handOut(Slot slot) {
@@ -73,14 +106,23 @@ final class ExecutionOrder {
 
   /** The executor ran batch {@code e.sequence()}: answer its clients. */
   void onExecuted(Executed e) {
+    if (e.tentative()) {
+      // Its clients hear at once; everything else waits for the commit. A report that a state
+      // installed meanwhile overtook says nothing any more.
+      if (e.sequence() == state.lastExecuted + 1) {
+        for (Executed.ClientResult r : e.results()) {
+          outbox.reply(new Effects.ClientReply(r.clientId(), reply(e, r).setTentative(true).build()));
+        }
+      }
+      return;
+    }
     if (e.sequence() != state.lastExecuted + 1 || e.sequence() > state.lastHandedOut) {
       throw new InvariantViolation("executor reported batch " + e.sequence() + " after " + state.lastExecuted
           + " (handed out up to " + state.lastHandedOut + ")");
     }
     state.lastExecuted = e.sequence();
     for (Executed.ClientResult r : e.results()) {
-      outbox.reply(new Effects.ClientReply(r.clientId(), Reply.newBuilder().setView(e.view())
-          .setTimestamp(r.timestamp()).setClientId(r.clientId()).setReplicaId(state.id).setResult(r.result()).build()));
+      outbox.reply(new Effects.ClientReply(r.clientId(), reply(e, r).build()));
       if (r.fresh()) {
         executedRequests++;
       }
@@ -88,9 +130,16 @@ final class ExecutionOrder {
     requests.executed(e.results());
   }
 
+  private Reply.Builder reply(Executed e, Executed.ClientResult r) {
+    return Reply.newBuilder().setView(e.view()).setTimestamp(r.timestamp()).setClientId(r.clientId())
+        .setReplicaId(state.id).setResult(r.result());
+  }
+
   /** State transfer moved execution to checkpoint {@code s}. */
   void installed(long s) {
     state.lastExecuted = s;
     state.lastHandedOut = s;
+    state.tentativeSequence = 0; // the executor dropped it with the rest of its state
+    state.tentativeDigest = null;
   }
 }

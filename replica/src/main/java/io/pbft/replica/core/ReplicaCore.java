@@ -296,6 +296,11 @@ public final class ReplicaCore {
     afterEvent(false);
   }
 
+  /** The protocol settings this replica runs with. */
+  public io.pbft.config.ProtocolSettings settings() {
+    return state.settings;
+  }
+
   /**
    * The wall clock read {@code wallMs} (milliseconds since the epoch) when the event clock read
    * {@code nowMs}. The event clock is monotonic from any origin, and timers run on it; the wall

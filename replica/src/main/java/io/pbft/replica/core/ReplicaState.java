@@ -43,6 +43,12 @@ final class ReplicaState {
    * whatever its clock says.
    */
   long lastProposedMs;
+  /**
+   * The batch handed out tentatively (protocol.tentativeExecution) and not yet handed out
+   * committed, 0 for none; with the digest it had. At most one: the lowest uncommitted.
+   */
+  long tentativeSequence;
+  com.google.protobuf.ByteString tentativeDigest;
   /** The clock as of the event being handled (events carry time; nothing reads a clock). */
   long nowMs;
   /**

@@ -54,6 +54,22 @@ public final class Execution {
 
   private final ExecutionRules rules;
 
+  /** A batch run while only prepared (protocol.tentativeExecution), with its results. */
+  private record Tentative(Effects.Execute batch, List<Executed.ClientResult> results) {}
+
+  /**
+   * The committed state a tentative batch rolls back to: frozen after {@code sequence} (a
+   * checkpoint or the moment the first tentative batch after one ran), with the counters then.
+   */
+  private record Base(long sequence, StateMachine.Frozen state, byte[] checkpointDigest, long executedRequests) {}
+
+  /** The tentative batch run and not yet committed, or null: at most one, the lowest uncommitted. */
+  private Tentative tentative;
+  private Base base;
+  /** The committed batches executed since {@link #base}, replayed on it after a rollback. */
+  private final List<Effects.Execute> sinceBase = new ArrayList<>();
+  private long rollbacks;
+
   public Execution(StateMachine app, CheckpointStore store) {
     this(app, store, ExecutionRules.PAPER);
   }
@@ -122,8 +138,100 @@ public final class Execution {
     return md.digest();
   }
 
-  /** Executes one batch handed out by the core and reports what ran. */
+  /**
+   * Executes one batch handed out by the core and reports what ran. A tentative batch runs on the
+   * committed state and is kept until the same sequence number comes committed: with the same
+   * digest its results stand (reported again, now final); with another, or when another
+   * tentative batch comes for it (a view change), it is rolled back first (section 5.1.2 of
+   * Castro and Liskov, TOCS 2002).
+   */
   public Executed execute(Effects.Execute e) {
+    if (tentative != null) {
+      Tentative t = tentative;
+      if (!e.tentative() && e.sequence() == t.batch().sequence() && e.digest().equals(t.batch().digest())) {
+        tentative = null; // committed as it ran
+        sinceBase.add(t.batch());
+        return new Executed(e.sequence(), e.view(), t.results(), null, false);
+      }
+      rollback();
+    }
+    if (e.tentative()) {
+      if (e.checkpoint()) {
+        throw new IllegalArgumentException("batch " + e.sequence() + " is a checkpoint: it runs committed only");
+      }
+      if (base == null) {
+        base = new Base(lastExecuted, freeze(), checkpointDigest, executedRequests);
+      }
+      Executed ran = run(e);
+      tentative = new Tentative(e, ran.results());
+      return new Executed(ran.sequence(), ran.view(), ran.results(), null, true);
+    }
+    Executed ran = run(e);
+    if (e.checkpoint()) {
+      dropBase(); // the next tentative batch freezes this checkpoint's state afresh
+    } else if (base != null) {
+      sinceBase.add(e);
+    }
+    return ran;
+  }
+
+  /** Whether a tentative batch ran and has neither committed nor been rolled back. */
+  public boolean hasTentative() {
+    return tentative != null;
+  }
+
+  /** Tentative batches rolled back since this executor started. */
+  public long rollbacks() {
+    return rollbacks;
+  }
+
+  /**
+   * Whether a read with read floor {@code floor} may be answered now: the state reflects every
+   * batch up to the floor, and nothing in it is tentative (a read must not see what a view change
+   * may still undo).
+   */
+  public boolean readable(long floor) {
+    return lastExecuted >= floor && tentative == null;
+  }
+
+  /**
+   * Undoes the tentative batch: the state frozen at {@link #base} comes back, and the committed
+   * batches since it run again (the same batches in the same order: the same state).
+   */
+  private void rollback() {
+    Base b = base;
+    tentative = null;
+    Snapshot snap;
+    try {
+      snap = Snapshot.parse(b.state().bytes());
+    } catch (IOException e) {
+      throw new IllegalStateException("the state frozen at " + b.sequence() + " does not parse", e);
+    }
+    app.restore(snap.app());
+    clients.clear();
+    clients.putAll(snap.clients());
+    lastTimeMs = snap.timeMs();
+    lastExecuted = b.sequence();
+    checkpointDigest = b.checkpointDigest();
+    executedRequests = b.executedRequests();
+    List<Effects.Execute> replay = new ArrayList<>(sinceBase);
+    sinceBase.clear();
+    for (Effects.Execute c : replay) {
+      run(c);
+      sinceBase.add(c);
+    }
+    rollbacks++;
+  }
+
+  private void dropBase() {
+    if (base != null) {
+      base.state().release();
+      base = null;
+    }
+    sinceBase.clear();
+  }
+
+  private Executed run(Effects.Execute e) {
     long sequence = e.sequence();
     if (sequence != lastExecuted + 1) {
       throw new IllegalStateException("executing " + sequence + " after " + lastExecuted);
@@ -180,6 +288,8 @@ public final class Execution {
     if (!restore(s.sequence(), s.state(), s.digest())) {
       return new StateInstalled(s.sequence(), false, List.of());
     }
+    tentative = null; // replaced with the rest of the state
+    dropBase();
     store.checkpoint(s.sequence(), clientTableBytes());
     byte[] installed = s.state();
     retain(s.sequence(), new StateMachine.Frozen() {
@@ -364,6 +474,8 @@ public final class Execution {
       lastTimeMs = time;
       lastExecuted = sequence;
       checkpointDigest = stateDigest().toByteArray();
+      tentative = null;
+      dropBase();
     } catch (IOException e) {
       throw new IllegalArgumentException("client table does not parse: " + e.getMessage(), e);
     }
@@ -398,14 +510,10 @@ public final class Execution {
     long time;
     byte[] appSnapshot;
     try {
-      CodedInputStream in = CodedInputStream.newInstance(snapshot);
-      in.setSizeLimit(Integer.MAX_VALUE);
-      table = readClients(in);
-      time = in.readInt64();
-      appSnapshot = in.readByteArray();
-      if (!in.isAtEnd()) {
-        return false;
-      }
+      Snapshot parsed = Snapshot.parse(snapshot);
+      table = parsed.clients();
+      time = parsed.timeMs();
+      appSnapshot = parsed.app();
     } catch (IOException | RuntimeException e) {
       return false;
     }
@@ -430,5 +538,20 @@ public final class Execution {
     lastExecuted = sequence;
     checkpointDigest = expected.toByteArray();
     return true;
+  }
+
+  /** The replicated state as {@link #freeze} serializes it: client table, last agreed time, application. */
+  private record Snapshot(TreeMap<Integer, Last> clients, long timeMs, byte[] app) {
+    static Snapshot parse(byte[] bytes) throws IOException {
+      CodedInputStream in = CodedInputStream.newInstance(bytes);
+      in.setSizeLimit(Integer.MAX_VALUE);
+      TreeMap<Integer, Last> table = readClients(in);
+      long time = in.readInt64();
+      byte[] app = in.readByteArray();
+      if (!in.isAtEnd()) {
+        throw new IOException("trailing bytes after the state");
+      }
+      return new Snapshot(table, time, app);
+    }
   }
 }

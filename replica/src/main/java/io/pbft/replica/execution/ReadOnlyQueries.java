@@ -16,8 +16,9 @@ import java.util.Map;
  * ordered, each answered from the replica's current state through {@code StateMachine.query}.
  *
  * <p>The paper's replica answers once every request reflected in its (tentative) state has
- * committed. This replica executes only committed batches, so its state is always committed; what
- * it must add is the other half of the rule: the answer reflects every request this replica has
+ * committed: so does this one, which holds a read while a tentative batch is in its state
+ * (protocol.tentativeExecution) until that batch commits or is rolled back. Without tentative
+ * execution its state is always committed; what it must add is the other half of the rule: the answer reflects every request this replica has
  * prepared (the paper's tentative state holds them all). So a read carries a floor, the core's
  * {@code readFloor()} when the read arrived, and is answered only once the executor has executed
  * up to it; until then it waits here, after the batch that reaches it.
@@ -62,7 +63,7 @@ public final class ReadOnlyQueries {
     if (!r.request().getReadOnly()) {
       throw new IllegalArgumentException("not a read-only request: client " + r.clientId() + " t=" + r.timestamp());
     }
-    if (execution.lastExecuted() >= floor) {
+    if (execution.readable(floor)) {
       Effects.ClientReply reply = answer(execution, new Waiting(r, floor, view));
       return reply == null ? List.of() : List.of(reply);
     }
@@ -78,6 +79,42 @@ public final class ReadOnlyQueries {
     return List.of();
   }
 
+  /**
+   * {@code reports}, answering the waiting reads a committed batch covers as soon as it ran, to
+   * {@code answered}: with tentative execution a burst of effects often ends with the next
+   * tentative batch, and reads released only after the burst would wait as long as load lasts.
+   * Without tentative execution ({@code tentative} false) {@code reports} itself: no burst ends
+   * in a tentative batch, and the reads wait for the end of the burst as they always did.
+   */
+  public Execution.Reports releasingAfterEachCommit(Execution.Reports reports, Execution execution,
+      boolean tentative, java.util.function.Consumer<List<Effects.ClientReply>> answered) {
+    if (!tentative) {
+      return reports;
+    }
+    return new Execution.Reports() {
+      @Override
+      public void executed(io.pbft.replica.core.Executed e) {
+        reports.executed(e);
+        if (!e.tentative() && !waiting.isEmpty()) {
+          List<Effects.ClientReply> out = released(execution);
+          if (!out.isEmpty()) {
+            answered.accept(out);
+          }
+        }
+      }
+
+      @Override
+      public void installed(io.pbft.replica.core.StateInstalled s) {
+        reports.installed(s);
+      }
+
+      @Override
+      public void chunkRead(io.pbft.replica.core.StateChunkRead r) {
+        reports.chunkRead(r);
+      }
+    };
+  }
+
   /** After the executor ran a batch (or installed a state): the waiting reads it now covers, answered. */
   public List<Effects.ClientReply> released(Execution execution) {
     if (waiting.isEmpty()) {
@@ -86,7 +123,7 @@ public final class ReadOnlyQueries {
     List<Effects.ClientReply> out = new ArrayList<>();
     for (Iterator<Waiting> it = waiting.values().iterator(); it.hasNext(); ) {
       Waiting w = it.next();
-      if (execution.lastExecuted() >= w.floor()) {
+      if (execution.readable(w.floor())) {
         it.remove();
         Effects.ClientReply reply = answer(execution, w);
         if (reply != null) {

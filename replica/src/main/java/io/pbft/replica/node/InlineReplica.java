@@ -51,7 +51,8 @@ public final class InlineReplica {
     this.reads = new ReadOnlyQueries(signing.replicaId(), behaviour::readOnlyResult);
     this.applier = new EffectApplier(storage, effects -> {
       applicationObserver.accept(effects);
-      execution.apply(effects, queue);
+      execution.apply(effects, reads.releasingAfterEachCommit(queue, execution,
+          core.settings().tentativeExecution(), this::answerReads));
     }, behaviour, signing, transport, clients);
   }
 
@@ -121,5 +122,10 @@ public final class InlineReplica {
     }
     // The executor may have reached the floor of waiting reads (even while its reports lag).
     applier.reply(reads.released(execution));
+  }
+
+  /** Answers to read-only requests, released while the executor works through a burst. */
+  private void answerReads(java.util.List<Effects.ClientReply> replies) {
+    applier.reply(replies);
   }
 }

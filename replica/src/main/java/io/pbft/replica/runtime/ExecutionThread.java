@@ -34,19 +34,23 @@ final class ExecutionThread implements AutoCloseable {
   private final Thread thread;
   private final java.util.function.Consumer<RuntimeException> onFatal;
   private volatile boolean running = true;
+  /** protocol.tentativeExecution: waiting reads are answered after each committed batch, not each burst. */
+  private final boolean tentative;
 
   ExecutionThread(String name, Execution execution, Execution.Reports reports,
       java.util.function.Consumer<RuntimeException> onFatal) {
-    this(name, execution, reports, onFatal, new ReadOnlyQueries(-1), replies -> { }, 0);
+    this(name, execution, reports, onFatal, new ReadOnlyQueries(-1), replies -> { }, 0, false);
   }
 
   /**
    * With read-only requests answered by {@code reads} and sent to {@code readReplies}; at most
-   * {@code readsQueuedMax} of them wait in the queue at once (more are refused, see {@link #read}).
+   * {@code readsQueuedMax} of them wait in the queue at once (more are refused, see {@link #read});
+   * {@code tentative}: the core hands out tentative batches (protocol.tentativeExecution).
    */
   ExecutionThread(String name, Execution execution, Execution.Reports reports,
       java.util.function.Consumer<RuntimeException> onFatal, ReadOnlyQueries reads,
-      Consumer<List<Effects.ClientReply>> readReplies, int readsQueuedMax) {
+      Consumer<List<Effects.ClientReply>> readReplies, int readsQueuedMax, boolean tentative) {
+    this.tentative = tentative;
     this.execution = execution;
     this.reports = reports;
     this.reads = reads;
@@ -63,7 +67,7 @@ final class ExecutionThread implements AutoCloseable {
 
   void submit(Effects effects) {
     queue.add(() -> {
-      execution.apply(effects, reports);
+      execution.apply(effects, reads.releasingAfterEachCommit(reports, execution, tentative, readReplies));
       List<Effects.ClientReply> answered = reads.released(execution);
       if (!answered.isEmpty()) {
         readReplies.accept(answered);

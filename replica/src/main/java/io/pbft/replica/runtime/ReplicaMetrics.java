@@ -188,7 +188,9 @@ final class ReplicaMetrics implements AutoCloseable {
       }
     }
     for (Effects.Execute e : effects.executions()) {
-      batchRequests.observe(e.requests().size());
+      if (!e.tentative()) { // a tentative batch comes again when it commits
+        batchRequests.observe(e.requests().size());
+      }
     }
   }
 

@@ -133,7 +133,7 @@ public final class ReplicaServer implements AutoCloseable {
         loop.submitInternal(() -> core.onStateChunkRead(nowMs(), r));
       }
     }, this::fatal, new ReadOnlyQueries(id, behaviour::readOnlyResult), this::replyToClients,
-        config.transport().clientSessionsMax());
+        config.transport().clientSessionsMax(), config.protocol().tentativeExecution());
     if (storage != null) {
       core.enableDurability();
       execution.recoverAt(storage.appSequence(), storage.clientTable());
@@ -473,6 +473,7 @@ public final class ReplicaServer implements AutoCloseable {
     // thread ran it, and a status between the two would count one batch fewer than it reports run.
     return protocol.thenCompose(p -> executionThread.ask(ex -> new MetricsSample(
         p.status().setLastExecuted(ex.lastExecuted()).setExecutedRequests(ex.executedRequests())
+            .setTentativeRollbacks(ex.rollbacks())
             .setStateDigest(ex.stateDigest()).build(), p.pendingRequests())));
   }
 
