@@ -106,7 +106,20 @@ final class NormalCase {
           + " stalled here %d ms since", v, s, pp.getTimeMs(), state.wallNowMs(), state.settings.clockSkewMs(), stalled);
       return;
     }
+    long before = timeInView(s - 1, v);
+    long after = timeInView(s + 1, v);
+    if (!rules.proposedTimeInOrder(pp.getTimeMs(), before, after)) {
+      outbox.reject(Rejection.TIME_GOES_BACK, "pre-prepare v=%d n=%d proposes time %d, between %d and %d in this view",
+          v, s, pp.getTimeMs(), before, after);
+      return;
+    }
     acceptAsBackup(slot, v, digest, batch, m.requests(), m.signed(), pp.getTimeMs());
+  }
+
+  /** The time of the batch this replica holds at {@code s} from view {@code v}; 0 if none (or a null batch). */
+  private long timeInView(long s, long v) {
+    Slot neighbour = state.slots.get(s);
+    return neighbour != null && neighbour.hasPrePrepare() && neighbour.view == v ? neighbour.timeMs : 0;
   }
 
   private void keepEarly(int sender, long s, VerifiedMessage m) {

@@ -134,6 +134,18 @@ class Rules {
     return proposedMs > 0 && proposedMs >= nowMs - skewMs - stalledSinceMs && proposedMs <= nowMs + skewMs;
   }
 
+  /**
+   * A proposed time must not go back: not earlier than {@code beforeMs}, the time of the batch just
+   * below it, nor later than {@code afterMs}, the batch just above it, when this backup holds those
+   * batches from the same view (0: none held, or a null batch). Equal is allowed: times are in
+   * milliseconds and a primary may order more than one batch per millisecond; the executor makes
+   * the agreed times strictly increasing. Across views nothing is compared: a new primary whose
+   * clock lags the old one's must not be refused for it.
+   */
+  boolean proposedTimeInOrder(long proposedMs, long beforeMs, long afterMs) {
+    return (beforeMs == 0 || proposedMs >= beforeMs) && (afterMs == 0 || proposedMs <= afterMs);
+  }
+
   /** A NEW-VIEW is accepted only from the primary of the view it opens (section 4.4). */
   boolean newViewSenderValid(int sender, int primaryOfView) {
     return sender == primaryOfView;

@@ -44,6 +44,11 @@ public enum Rejection {
   CONFLICTING_PRE_PREPARE("conflicting pre-prepare"),
   /** The time the primary proposed lies further than protocol.clockSkewMs from this replica's clock. */
   CLOCK_SKEW("proposed time outside the clock skew"),
+  /**
+   * The time the primary proposed is earlier than that of the batch before it, or later than that
+   * of the batch after it, in the same view (the primary's own proposals).
+   */
+  TIME_GOES_BACK("proposed time earlier than the previous batch's"),
   PREPARE_FROM_PRIMARY("prepare from primary"),
   CONFLICTING_PREPARE("conflicting prepare"),
   CONFLICTING_COMMIT("conflicting commit"),

@@ -97,8 +97,32 @@ class AgreedTimeTest {
 
     fx.deliver(backup, 0, prePrepareAt(0, 5, batch, 100_000 + SKEW));
     assertTrue(prepared(backup.takeEffects()), "at the edge of the skew: prepared");
-    fx.deliver(backup, 0, prePrepareAt(0, 6, List.of(fx.request(1, 1, "b")), 100_000 - SKEW));
+    fx.deliver(backup, 0, prePrepareAt(0, 7, List.of(fx.request(1, 1, "b")), 100_000 - SKEW));
     assertTrue(prepared(backup.takeEffects()));
+  }
+
+  /**
+   * Within a view, a primary's proposals never go back: a backup refuses a time earlier than the
+   * batch before it or later than the batch after it (whichever it holds), accepts an equal one,
+   * and compares nothing across views (a new primary's clock may lag the old one's).
+   */
+  @Test
+  void aBackupRefusesATimeThatGoesBackWithinAView() {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tick(100_000);
+    backup.takeEffects();
+    fx.deliver(backup, 0, prePrepareAt(0, 1, List.of(fx.request(0, 1, "a")), 100_200));
+    assertTrue(prepared(backup.takeEffects()));
+    fx.deliver(backup, 0, prePrepareAt(0, 2, List.of(fx.request(1, 1, "b")), 100_100));
+    assertFalse(prepared(backup.takeEffects()), "earlier than the batch before it");
+    assertEquals(1, backup.rejections().get(Rejection.TIME_GOES_BACK));
+    fx.deliver(backup, 0, prePrepareAt(0, 4, List.of(fx.request(2, 1, "c")), 100_300));
+    assertTrue(prepared(backup.takeEffects()), "nothing held at 3: compared with nothing");
+    fx.deliver(backup, 0, prePrepareAt(0, 3, List.of(fx.request(3, 1, "d")), 100_400));
+    assertFalse(prepared(backup.takeEffects()), "later than the batch after it");
+    fx.deliver(backup, 0, prePrepareAt(0, 3, List.of(fx.request(3, 1, "d")), 100_200));
+    assertTrue(prepared(backup.takeEffects()), "equal to the one before it: several batches in one millisecond");
+    assertEquals(2, backup.rejections().get(Rejection.TIME_GOES_BACK));
   }
 
   /**
@@ -118,9 +142,10 @@ class AgreedTimeTest {
     fx.deliver(backup, 0, prePrepareAt(0, 1, List.of(fx.request(0, 1, "a")), 100_000));
     assertTrue(prepared(backup.takeEffects()), "handled before the tick that notices the pause");
     backup.tickOnce(100_000 + pause + 10);
-    fx.deliver(backup, 0, prePrepareAt(0, 2, List.of(fx.request(1, 1, "b")), 100_000 - SKEW + 5));
+    // (sequence numbers apart, so that no proposal is compared with its neighbour's time)
+    fx.deliver(backup, 0, prePrepareAt(0, 3, List.of(fx.request(1, 1, "b")), 100_000 - SKEW + 5));
     assertTrue(prepared(backup.takeEffects()), "handled after it: the pause is remembered");
-    fx.deliver(backup, 0, prePrepareAt(0, 3, List.of(fx.request(2, 1, "c")), 100_000 - SKEW - 20));
+    fx.deliver(backup, 0, prePrepareAt(0, 5, List.of(fx.request(2, 1, "c")), 100_000 - SKEW - 20));
     assertFalse(prepared(backup.takeEffects()), "older than the skew before the pause began");
     assertEquals(before + 1, backup.rejections().get(Rejection.CLOCK_SKEW));
     // Long after a pause, a proposal older than the skew is refused again: the primary's clock is
@@ -155,7 +180,7 @@ class AgreedTimeTest {
     RecordingApp app = new RecordingApp();
     TestReplica backup = fx.core(1, app);
     backup.tick(20_000);
-    long[] proposed = {20_000, 19_500, 20_400};
+    long[] proposed = {20_000, 20_000, 20_400}; // one millisecond for two batches
     for (int s = 1; s <= 3; s++) {
       List<SignedRequest> batch = List.of(fx.request(0, s, "op" + s));
       ReplicaMessage pp = prePrepareAt(0, s, batch, proposed[s - 1]);
@@ -168,7 +193,7 @@ class AgreedTimeTest {
     }
     assertEquals(3, backup.lastExecuted());
     assertEquals(List.of(20_000L, 20_001L, 20_400L), app.contexts.stream().map(c -> c.timeMillis()).toList(),
-        "a time behind the previous batch's becomes the previous plus one");
+        "a time equal to the previous batch's becomes the previous plus one");
     assertEquals(20_400, backup.execution().lastTimeMs());
     assertFalse(java.util.Arrays.equals(app.contexts.get(0).seed(), app.contexts.get(1).seed()));
   }
