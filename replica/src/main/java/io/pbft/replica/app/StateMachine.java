@@ -17,7 +17,10 @@ public interface StateMachine {
   /**
    * Executes an ordered batch and returns one result per operation, in the same order.
    * An operation the application cannot parse is not an error of the replica: return a result
-   * that says so (the client gets it) and leave the state unchanged.
+   * that says so (the client gets it) and leave the state unchanged. Should this throw all the
+   * same, the replica restores the state before the batch (through {@link #restore}), runs its
+   * operations one at a time, and answers each one it throws on with a failure text instead of
+   * applying it (docs/APPLICATIONS.md, "Determinism").
    */
   List<byte[]> execute(ExecutionContext context, List<Operation> operations);
 

@@ -58,8 +58,9 @@ public final class Execution {
   private record Tentative(Effects.Execute batch, List<Executed.ClientResult> results) {}
 
   /**
-   * The committed state a tentative batch rolls back to: frozen after {@code sequence} (a
-   * checkpoint or the moment the first tentative batch after one ran), with the counters then.
+   * The committed state to go back to, frozen after {@code sequence} (the last checkpoint, an
+   * installed state, or the first batch after a start), with the counters then: a tentative batch
+   * rolls back to it, and a batch the application threw on restarts from it.
    */
   private record Base(long sequence, StateMachine.Frozen state, byte[] checkpointDigest, long executedRequests) {}
 
@@ -69,6 +70,10 @@ public final class Execution {
   /** The committed batches executed since {@link #base}, replayed on it after a rollback. */
   private final List<Effects.Execute> sinceBase = new ArrayList<>();
   private long rollbacks;
+  private long applicationFailures;
+  /** Above 0 while batches that ran before run again on a restored state. */
+  private int replaying;
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Execution.class);
 
   public Execution(StateMachine app, CheckpointStore store) {
     this(app, store, ExecutionRules.PAPER);
@@ -155,22 +160,20 @@ public final class Execution {
       }
       rollback();
     }
+    if (e.tentative() && e.checkpoint()) {
+      throw new IllegalArgumentException("batch " + e.sequence() + " is a checkpoint: it runs committed only");
+    }
+    if (base == null) {
+      // After a start, a restart or a state transfer: the first batch's state is the one to go back to.
+      moveBase(new Base(lastExecuted, freeze(), checkpointDigest, executedRequests));
+    }
+    Executed ran = run(e);
     if (e.tentative()) {
-      if (e.checkpoint()) {
-        throw new IllegalArgumentException("batch " + e.sequence() + " is a checkpoint: it runs committed only");
-      }
-      if (base == null) {
-        base = new Base(lastExecuted, freeze(), checkpointDigest, executedRequests);
-      }
-      Executed ran = run(e);
       tentative = new Tentative(e, ran.results());
       return new Executed(ran.sequence(), ran.view(), ran.results(), null, true);
     }
-    Executed ran = run(e);
-    if (e.checkpoint()) {
-      dropBase(); // the next tentative batch freezes this checkpoint's state afresh
-    } else if (base != null) {
-      sinceBase.add(e);
+    if (!e.checkpoint()) {
+      sinceBase.add(e); // a checkpoint moved the base to itself
     }
     return ran;
   }
@@ -199,8 +202,14 @@ public final class Execution {
    * batches since it run again (the same batches in the same order: the same state).
    */
   private void rollback() {
-    Base b = base;
     tentative = null;
+    restoreBase();
+    rollbacks++;
+  }
+
+  /** Back to the state after the last batch of {@link #sinceBase}: {@link #base}'s, then those batches again. */
+  private void restoreBase() {
+    Base b = base;
     Snapshot snap;
     try {
       snap = Snapshot.parse(b.state().bytes());
@@ -216,19 +225,94 @@ public final class Execution {
     executedRequests = b.executedRequests();
     List<Effects.Execute> replay = new ArrayList<>(sinceBase);
     sinceBase.clear();
-    for (Effects.Execute c : replay) {
-      run(c);
-      sinceBase.add(c);
+    replaying++;
+    try {
+      for (Effects.Execute c : replay) {
+        run(c);
+        sinceBase.add(c);
+      }
+    } finally {
+      replaying--;
     }
-    rollbacks++;
   }
 
-  private void dropBase() {
-    if (base != null) {
-      base.state().release();
-      base = null;
-    }
+  /**
+   * {@code next} becomes the state to go back to (null: none until the next batch). A frozen state
+   * may also be a checkpoint's kept for peers ({@link #frozen}): it is released by whichever lets
+   * go of it last.
+   */
+  private void moveBase(Base next) {
+    Base old = base;
+    base = next;
     sinceBase.clear();
+    if (old != null && (next == null || old.state() != next.state()) && !frozen.containsValue(old.state())) {
+      old.state().release();
+    }
+  }
+
+  /**
+   * Runs {@code ops} through the application. If it throws, the operations run again one at a time
+   * on the state before the batch, and each one it throws on is answered with {@link #failed} and
+   * leaves no trace: what one client sends cannot stop the replicas, nor half-apply on them.
+   * Every correct replica's application fails alike (it is deterministic), so all do the same.
+   */
+  private List<byte[]> executeGuarded(ExecutionContext context, List<Operation> ops) {
+    try {
+      return resultsOf(app.execute(context, ops), ops.size());
+    } catch (RuntimeException failure) {
+      long sequence = lastExecuted;
+      long time = lastTimeMs;
+      long requests = executedRequests;
+      List<Operation> ran = new ArrayList<>();
+      Runnable back = () -> {
+        restoreBase();
+        lastExecuted = sequence;
+        lastTimeMs = time;
+        executedRequests = requests;
+        for (Operation r : ran) {
+          app.execute(context, List.of(r));
+        }
+      };
+      back.run();
+      List<byte[]> out = new ArrayList<>(ops.size());
+      for (Operation op : ops) {
+        try {
+          out.add(resultsOf(app.execute(context, List.of(op)), 1).get(0));
+          ran.add(op);
+        } catch (RuntimeException again) {
+          if (replaying > 0) {
+            out.add(failed(again)); // counted and logged when it first ran
+            back.run();
+            continue;
+          }
+          applicationFailures++;
+          log.warn("the application threw on client {}'s operation t={} at n={}; it is undone and answered as failed: {}",
+              op.clientId(), op.timestamp(), sequence, again.toString());
+          out.add(failed(again));
+          back.run();
+        }
+      }
+      return out;
+    }
+  }
+
+  private static List<byte[]> resultsOf(List<byte[]> out, int operations) {
+    if (out == null || out.size() != operations) {
+      throw new IllegalStateException("application returned " + (out == null ? "no list" : out.size())
+          + " results for " + operations + " operations");
+    }
+    return out;
+  }
+
+  /** The result of an operation the application threw on: the same bytes on every replica. */
+  static byte[] failed(RuntimeException e) {
+    return ("pbft: the application failed on this operation (" + e.getClass().getName() + ")")
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** Operations the application threw on, answered as failed and undone, since this executor started. */
+  public long applicationFailures() {
+    return applicationFailures;
   }
 
   private Executed run(Effects.Execute e) {
@@ -261,11 +345,7 @@ public final class Execution {
     lastTimeMs = context.timeMillis();
     executedRequests += fresh.size();
     if (!ops.isEmpty()) {
-      List<byte[]> out = app.execute(context, ops);
-      if (out.size() != ops.size()) {
-        throw new IllegalStateException("application returned " + out.size() + " results for " + ops.size()
-            + " operations");
-      }
+      List<byte[]> out = executeGuarded(context, ops);
       for (int i = 0; i < fresh.size(); i++) {
         VerifiedRequest r = fresh.get(i);
         ByteString result = ByteString.copyFrom(out.get(i));
@@ -278,7 +358,9 @@ public final class Execution {
       digest = stateDigest();
       checkpointDigest = digest.toByteArray();
       store.checkpoint(sequence, clientTableBytes());
-      retain(sequence, freeze());
+      StateMachine.Frozen state = freeze();
+      retain(sequence, state);
+      moveBase(new Base(sequence, state, checkpointDigest, executedRequests));
     }
     return new Executed(sequence, e.view(), List.copyOf(results), digest);
   }
@@ -289,10 +371,9 @@ public final class Execution {
       return new StateInstalled(s.sequence(), false, List.of());
     }
     tentative = null; // replaced with the rest of the state
-    dropBase();
     store.checkpoint(s.sequence(), clientTableBytes());
     byte[] installed = s.state();
-    retain(s.sequence(), new StateMachine.Frozen() {
+    StateMachine.Frozen state = new StateMachine.Frozen() {
       @Override
       public byte[] bytes() {
         return installed;
@@ -300,7 +381,9 @@ public final class Execution {
 
       @Override
       public void release() {}
-    });
+    };
+    retain(s.sequence(), state);
+    moveBase(new Base(s.sequence(), state, checkpointDigest, executedRequests));
     return new StateInstalled(s.sequence(), true, clientTable());
   }
 
@@ -322,7 +405,7 @@ public final class Execution {
   /** The core no longer needs checkpoint {@code sequence}'s frozen state. */
   public void release(long sequence) {
     StateMachine.Frozen f = frozen.remove(sequence);
-    if (f != null) {
+    if (f != null && (base == null || f != base.state())) {
       f.release();
     }
   }
@@ -362,7 +445,7 @@ public final class Execution {
 
   private void retain(long sequence, StateMachine.Frozen state) {
     StateMachine.Frozen previous = frozen.put(sequence, state);
-    if (previous != null) {
+    if (previous != null && previous != state && (base == null || previous != base.state())) {
       previous.release();
     }
   }
@@ -475,7 +558,7 @@ public final class Execution {
       lastExecuted = sequence;
       checkpointDigest = stateDigest().toByteArray();
       tentative = null;
-      dropBase();
+      moveBase(null);
     } catch (IOException e) {
       throw new IllegalArgumentException("client table does not parse: " + e.getMessage(), e);
     }

@@ -473,7 +473,7 @@ public final class ReplicaServer implements AutoCloseable {
     // thread ran it, and a status between the two would count one batch fewer than it reports run.
     return protocol.thenCompose(p -> executionThread.ask(ex -> new MetricsSample(
         p.status().setLastExecuted(ex.lastExecuted()).setExecutedRequests(ex.executedRequests())
-            .setTentativeRollbacks(ex.rollbacks())
+            .setTentativeRollbacks(ex.rollbacks()).setApplicationFailures(ex.applicationFailures())
             .setStateDigest(ex.stateDigest()).build(), p.pendingRequests())));
   }
 
