@@ -89,7 +89,10 @@ final class ExecutionLog {
    * checks until the same batch commits (then checked) or another takes its place (then the
    * executor rolls it back, and it never happened).
    */
-  private record Tentative(long sequence, ByteString digest, List<Object[]> ran) {}
+  private record Tentative(long sequence, ByteString digest, List<HeldRun> ran) {}
+
+  /** One call of the application for a tentative batch, checked once the batch commits. */
+  private record HeldRun(ExecutionContext context, List<Operation> ops) {}
 
   private final Map<Integer, Tentative> tentative = new HashMap<>();
   /**
@@ -230,10 +233,8 @@ final class ExecutionLog {
       this.tentative.remove(replica);
       if (sequence == held.sequence() && digest != null && digest.equals(held.digest())) {
         tentativeConfirmed++; // it committed as it ran: check what ran now
-        for (Object[] r : held.ran()) {
-          @SuppressWarnings("unchecked")
-          List<Operation> ops = (List<Operation>) r[1];
-          check(replica, (ExecutionContext) r[0], ops);
+        for (HeldRun r : held.ran()) {
+          check(replica, r.context(), r.ops());
         }
       } else {
         tentativeDiscarded++; // another batch committed at its place: the executor rolls it back
@@ -329,7 +330,7 @@ final class ExecutionLog {
     long s = context.sequence();
     Tentative held = tentative.get(replica);
     if (held != null && held.sequence() == s) {
-      held.ran().add(new Object[] {context, List.copyOf(ops)});
+      held.ran().add(new HeldRun(context, List.copyOf(ops)));
       return;
     }
     Long replay = replayThrough.get(replica);
