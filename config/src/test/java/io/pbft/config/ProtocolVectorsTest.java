@@ -136,6 +136,10 @@ class ProtocolVectorsTest {
     assertEquals(ByteString.copyFrom(pair.public2()), two.publicKey());
     assertTrue(one.learn(2, two.publicKey(), PEER_INCARNATION));
     assertTrue(two.learn(1, one.publicKey(), PEER_INCARNATION));
+    // each names, in its next heartbeat, the key id it holds for the other (peer_key_ids_held)
+    assertTrue(one.confirm(2, two.heldKeyIds().get(1)));
+    assertTrue(two.confirm(1, one.heldKeyIds().get(2)));
+    assertArrayEquals(pair.keyId12(), two.heldKeyIds().get(1).toByteArray(), "2 holds id 1>2 for 1");
     ByteString payload = ByteString.copyFromUtf8("any payload");
     PeerMac m12 = one.authenticator(payload, new int[] {2}).get(0);
     PeerMac m21 = two.authenticator(payload, new int[] {1}).get(0);
@@ -365,6 +369,7 @@ class ProtocolVectorsTest {
         .setDigest(ByteString.copyFrom(batchDigest)).setReplicaId(1)).build().toByteString();
     PeerKeys one = new PeerKeys(1, N, pair.private1(), PEER_INCARNATION, RequestMacs::mac);
     one.learn(2, ByteString.copyFrom(pair.public2()), PEER_INCARNATION);
+    one.confirm(2, ByteString.copyFrom(pair.keyId12()));
     List<PeerMac> entry = one.authenticator(commit, new int[] {2});
     v.put("commit.payload", hex(commit.toByteArray()));
     v.put("commit.mac_for_2", hex(entry.get(0).getMac().toByteArray()));

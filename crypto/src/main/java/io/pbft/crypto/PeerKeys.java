@@ -30,9 +30,14 @@ import org.bouncycastle.math.ec.rfc7748.X25519;
  * </pre>
  *
  * so both ends hold the same two keys and nobody else can compute them. A peer's older
- * incarnation (a replayed announcement) is ignored; a newer one replaces its keys. Until a key is
- * known, messages to that peer are signed instead (the caller's choice; see {@link
- * #authenticator}).
+ * incarnation (a replayed announcement) is ignored; a newer one replaces its keys.
+ *
+ * <p>Holding a peer's key is not enough to MAC to it: the peer may not hold this replica's key yet
+ * (its heartbeat is still on the way, or still being verified while a MAC-authenticated message
+ * overtakes it), and would drop what it cannot check. So every heartbeat also names, per peer, the
+ * id of the key its sender checks that peer's messages with ({@link #heldKeyIds}); a replica MACs
+ * to a peer only once the peer has named the key it would use ({@link #confirm}), and signs to it
+ * until then (the caller's choice; see {@link #authenticator} and {@link #confirmed}).
  *
  * <p>Thread-safe: the event loop learns keys and authenticates, verification threads check.
  */
@@ -50,8 +55,15 @@ public final class PeerKeys {
 
   private record Key(ByteString id, byte[] key) {}
 
-  /** What this replica knows of one peer: its announcement and the keys derived from it. */
-  private record Peer(long incarnation, ByteString publicKey, Key send, Key receive) {}
+  /**
+   * What this replica knows of one peer: its announcement, the keys derived from it, and whether
+   * the peer said it holds the same send key (so MACs to it will check there).
+   */
+  private record Peer(long incarnation, ByteString publicKey, Key send, Key receive, boolean confirmed) {
+    Peer asConfirmed() {
+      return new Peer(incarnation, publicKey, send, receive, true);
+    }
+  }
 
   private final int self;
   private final MacFunction macs;
@@ -91,7 +103,7 @@ public final class PeerKeys {
 
   /**
    * A new incarnation of this replica (the simulator restarting it): a new private key, and every
-   * pair key derived again from the peers' announcements known so far.
+   * pair key derived again from the peers' announcements known so far, none confirmed.
    */
   public synchronized void renew(byte[] privateKey, long incarnation) {
     if (incarnation <= own.incarnation) {
@@ -127,9 +139,10 @@ public final class PeerKeys {
 
   /**
    * A peer's signed announcement. Returns true if it told this replica something new (a first or
-   * newer key): the caller then answers with its own announcement, so that both ends have the
-   * pair's keys within one round trip. An older incarnation, a repeat, a second key in the same
-   * incarnation (a correct replica never makes one) or a malformed key change nothing.
+   * newer key, not yet confirmed): the caller then answers with its own heartbeat, whose announcement
+   * and held key ids let both ends confirm the pair's keys within about one round trip. An older
+   * incarnation, a repeat, a second key in the same incarnation (a correct replica never makes one)
+   * or a malformed key change nothing.
    */
   public synchronized boolean learn(int peer, ByteString publicKey, long incarnation) {
     if (peer < 0 || peer >= peers.length || peer == self || publicKey.size() != X25519.POINT_SIZE) {
@@ -155,8 +168,55 @@ public final class PeerKeys {
   }
 
   /**
-   * The authenticator of {@code payload} for every peer in {@code to} that this replica holds a
-   * key for, or for all peers when {@code to} is null.
+   * Whether {@code peer} confirmed that it holds the key this replica MACs to it with: only then
+   * do messages to it go MAC-authenticated.
+   */
+  public boolean confirmed(int peer) {
+    if (peer < 0 || peer >= peers.length) {
+      return false;
+    }
+    Peer known = peers[peer];
+    return known != null && known.confirmed();
+  }
+
+  /**
+   * What this replica's heartbeat names: for each replica id, the id of the key this replica checks
+   * that replica's MACs with, or an empty string (itself, or a peer whose key it does not hold).
+   */
+  public List<ByteString> heldKeyIds() {
+    Peer[] now = peers;
+    List<ByteString> ids = new ArrayList<>(now.length);
+    for (Peer p : now) {
+      ids.add(p == null ? ByteString.EMPTY : p.receive().id());
+    }
+    return ids;
+  }
+
+  /**
+   * {@code peer}'s signed heartbeat named {@code heldByPeer} (its {@link #heldKeyIds} entry for this
+   * replica) as the key it checks this replica's MACs with. If that is the key this replica MACs
+   * to it with, MACs to the peer are confirmed, until either end announces a new key. Anything
+   * else (an empty or older id, from a heartbeat sent before the peer learned this replica's key
+   * and delivered late) changes nothing: a confirmation is only undone by a new announcement.
+   * Returns true if this confirmed the peer now.
+   */
+  public synchronized boolean confirm(int peer, ByteString heldByPeer) {
+    if (peer < 0 || peer >= peers.length || peer == self) {
+      return false;
+    }
+    Peer known = peers[peer];
+    if (known == null || known.confirmed() || !known.send().id().equals(heldByPeer)) {
+      return false;
+    }
+    Peer[] next = peers.clone();
+    next[peer] = known.asConfirmed();
+    peers = next;
+    return true;
+  }
+
+  /**
+   * The authenticator of {@code payload} for every peer in {@code to} that confirmed this
+   * replica's key (see {@link #confirmed}), or for all such peers when {@code to} is null.
    */
   public List<PeerMac> authenticator(ByteString payload, int[] to) {
     Peer[] now = peers;
@@ -174,7 +234,7 @@ public final class PeerKeys {
   }
 
   private void add(List<PeerMac> entries, Peer[] now, int p, ByteString payload) {
-    if (p >= 0 && p < now.length && p != self && now[p] != null) {
+    if (p >= 0 && p < now.length && p != self && now[p] != null && now[p].confirmed()) {
       Key k = now[p].send();
       entries.add(PeerMac.newBuilder().setReplicaId(p).setKeyId(k.id())
           .setMac(ByteString.copyFrom(macs.mac(k.key(), payload))).build());
@@ -215,7 +275,7 @@ public final class PeerKeys {
     sha.update(lower.toByteArray());
     sha.update(higher.toByteArray());
     byte[] salt = sha.digest();
-    return new Peer(incarnation, publicKey, key(shared, salt, self, peer), key(shared, salt, peer, self));
+    return new Peer(incarnation, publicKey, key(shared, salt, self, peer), key(shared, salt, peer, self), false);
   }
 
   private static Key key(byte[] shared, byte[] salt, int from, int to) {

@@ -20,10 +20,15 @@ class PeerKeysTest {
     return PeerKeys.generate(id, 4, random, incarnation);
   }
 
-  /** Each learns the other's announcement, as their signed heartbeats carry them. */
+  /**
+   * Each learns the other's announcement and then the key ids the other holds, as their signed
+   * heartbeats carry them.
+   */
   private static void introduce(PeerKeys a, PeerKeys b) {
     assertTrue(a.learn(b.self(), b.publicKey(), b.incarnation()));
     assertTrue(b.learn(a.self(), a.publicKey(), a.incarnation()));
+    assertTrue(a.confirm(b.self(), b.heldKeyIds().get(a.self())));
+    assertTrue(b.confirm(a.self(), a.heldKeyIds().get(b.self())));
   }
 
   @Test
@@ -98,7 +103,11 @@ class PeerKeysTest {
 
     PeerKeys restarted = keys(0, 200);
     assertTrue(b.learn(0, restarted.publicKey(), restarted.incarnation()));
+    assertFalse(b.confirmed(0), "a new key of the peer: not confirmed until it names ours");
+    assertTrue(b.authenticator(PAYLOAD, new int[] {0}).isEmpty());
     assertTrue(restarted.learn(1, b.publicKey(), b.incarnation()));
+    assertTrue(restarted.confirm(1, b.heldKeyIds().get(0)));
+    assertTrue(b.confirm(0, restarted.heldKeyIds().get(1)));
     assertTrue(b.check(0, restarted.authenticator(PAYLOAD, new int[] {1}), PAYLOAD));
     assertFalse(b.check(0, a.authenticator(PAYLOAD, new int[] {1}), PAYLOAD), "the old process's keys are gone");
 
@@ -117,8 +126,10 @@ class PeerKeysTest {
     random.nextBytes(fresh);
     a.renew(fresh, 2);
     assertEquals(2, a.incarnation());
-    assertFalse(b.check(0, a.authenticator(PAYLOAD, new int[] {1}), PAYLOAD), "b still holds a's old key");
+    assertFalse(a.confirmed(1), "b holds a's old key: a renewed key needs a new confirmation");
+    assertTrue(a.authenticator(PAYLOAD, new int[] {1}).isEmpty());
     assertTrue(b.learn(0, a.publicKey(), a.incarnation()));
+    assertTrue(a.confirm(1, b.heldKeyIds().get(0)));
     assertTrue(b.check(0, a.authenticator(PAYLOAD, new int[] {1}), PAYLOAD));
     assertThrows(IllegalArgumentException.class, () -> a.renew(fresh, 2));
   }
@@ -132,5 +143,49 @@ class PeerKeysTest {
     assertFalse(a.learn(4, keys(1, 1).publicKey(), 1), "no such replica");
     assertFalse(a.learn(-1, keys(1, 1).publicKey(), 1), "no such replica");
     assertFalse(a.knows(1));
+  }
+
+  @Test
+  void aPeerIsMacedToOnlyOnceItNamedTheKeyThisReplicaMacsWith() {
+    PeerKeys a = keys(0, 1);
+    PeerKeys b = keys(1, 1);
+    assertTrue(a.learn(1, b.publicKey(), b.incarnation()));
+    assertTrue(a.knows(1));
+    // b has not learned a's key yet (a's heartbeat is still on the way): a would MAC in vain
+    assertFalse(a.confirmed(1));
+    assertTrue(a.authenticator(PAYLOAD, null).isEmpty(), "no entry before b confirmed");
+    assertEquals(ByteString.EMPTY, b.heldKeyIds().get(0), "b holds nothing for a");
+    assertFalse(a.confirm(1, b.heldKeyIds().get(0)), "an empty id confirms nothing");
+    assertEquals(ByteString.EMPTY, b.heldKeyIds().get(1), "nothing for itself");
+
+    assertTrue(b.learn(0, a.publicKey(), a.incarnation()));
+    assertFalse(a.confirm(1, ByteString.copyFrom(new byte[PeerKeys.KEY_ID_BYTES])), "another id");
+    assertTrue(a.confirm(1, b.heldKeyIds().get(0)));
+    assertFalse(a.confirm(1, b.heldKeyIds().get(0)), "already confirmed");
+    List<PeerMac> fromA = a.authenticator(PAYLOAD, null);
+    assertEquals(1, fromA.size());
+    assertTrue(b.check(0, fromA, PAYLOAD), "what a MACs once confirmed checks at b");
+    // a heartbeat b sent before it learned a's key, delivered late, does not undo the confirmation
+    assertFalse(a.confirm(1, ByteString.EMPTY));
+    assertTrue(a.confirmed(1));
+    // b checks a's MACs already; a checks b's only once a names the key too
+    assertFalse(b.confirmed(0));
+    assertTrue(b.confirm(0, a.heldKeyIds().get(1)));
+    assertTrue(a.check(1, b.authenticator(PAYLOAD, new int[] {0}), PAYLOAD));
+  }
+
+  @Test
+  void aRestartedPeersOldConfirmationDoesNotConfirmItsNewKey() {
+    PeerKeys a = keys(0, 100);
+    PeerKeys b = keys(1, 100);
+    introduce(a, b);
+    ByteString oldHeld = b.heldKeyIds().get(0);
+    PeerKeys restarted = keys(1, 200);
+    assertTrue(a.learn(1, restarted.publicKey(), restarted.incarnation()));
+    assertFalse(a.confirm(1, oldHeld), "the old process's id names a key the new one does not hold");
+    assertTrue(a.authenticator(PAYLOAD, null).isEmpty());
+    assertTrue(restarted.learn(0, a.publicKey(), a.incarnation()));
+    assertTrue(a.confirm(1, restarted.heldKeyIds().get(0)));
+    assertTrue(restarted.check(0, a.authenticator(PAYLOAD, null), PAYLOAD));
   }
 }

@@ -73,7 +73,7 @@ final class CatchUp {
         .setLastExecuted(state.lastExecuted).setLowWatermark(state.lowWatermark).setReplicaId(state.id);
     PeerKeys keys = outbox.peerKeys();
     if (keys != null) {
-      hb.setPeerKey(keys.publicKey()).setPeerKeyIncarnation(keys.incarnation());
+      hb.setPeerKey(keys.publicKey()).setPeerKeyIncarnation(keys.incarnation()).addAllPeerKeyIdsHeld(keys.heldKeyIds());
     }
     return ReplicaMessage.newBuilder().setHeartbeat(hb).build();
   }
@@ -87,12 +87,23 @@ final class CatchUp {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
       return;
     }
+    if (hb.getPeerKeyIdsHeldCount() > state.n) {
+      outbox.reject(Rejection.TOO_MANY_ENTRIES, "heartbeat of %d names %d held pair keys for %d replicas", sender,
+          hb.getPeerKeyIdsHeldCount(), state.n);
+      return;
+    }
     peerExecuted[sender] = hb.getLastExecuted();
     PeerKeys keys = outbox.peerKeys();
-    if (keys != null && !hb.getPeerKey().isEmpty() && keys.learn(sender, hb.getPeerKey(), hb.getPeerKeyIncarnation())) {
-      // A new pair key (the peer started or restarted): answer with ours at once, so that both
-      // ends MAC from now on instead of at the next heartbeat.
-      outbox.send(sender, heartbeatMessage());
+    if (keys != null && !hb.getPeerKey().isEmpty()) {
+      boolean learned = keys.learn(sender, hb.getPeerKey(), hb.getPeerKeyIncarnation());
+      if (hb.getPeerKeyIdsHeldCount() > state.id) {
+        keys.confirm(sender, hb.getPeerKeyIdsHeld(state.id));
+      }
+      if (learned) {
+        // A new pair key (the peer started or restarted): answer with ours, and the id we now
+        // hold for it, at once, so that both ends MAC from now on instead of after heartbeats.
+        outbox.send(sender, heartbeatMessage());
+      }
     }
     boolean behindInViews = hb.getView() < state.view || (hb.getView() == state.view && hb.getViewChanging());
     boolean sendNewView = !state.viewChanging && behindInViews && state.lastNewView != null;

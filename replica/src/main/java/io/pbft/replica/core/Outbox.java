@@ -140,8 +140,9 @@ final class Outbox {
 
   /**
    * Queues {@code payload} with MACs for {@code to} (or every peer): one message with an entry per
-   * peer whose key is known, and a signed copy to each peer whose key is not (it has not announced
-   * one yet). Returns the MAC-authenticated message, or null (nothing queued) if no key is known.
+   * peer that confirmed the pair key, and a signed copy to each other peer (its key or its
+   * confirmation is not here yet). Returns the MAC-authenticated message, or null (nothing queued)
+   * if no peer confirmed.
    */
   private SignedMessage emitMaced(int to, ByteString payload) {
     List<PeerMac> macs = peerKeys.authenticator(payload, to == Effects.Outgoing.ALL ? null : new int[] {to});
@@ -158,7 +159,7 @@ final class Outbox {
       if (r == id) {
         continue;
       }
-      if (peerKeys.knows(r)) {
+      if (peerKeys.confirmed(r)) {
         effects.messages().add(new Effects.Outgoing(r, maced));
       } else {
         if (signedCopy == null) {

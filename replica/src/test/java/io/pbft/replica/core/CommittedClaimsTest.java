@@ -17,6 +17,7 @@ import io.pbft.proto.Heartbeat;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
+import io.pbft.replica.verify.Rejection;
 import java.security.SecureRandom;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -127,9 +128,26 @@ class CommittedClaimsTest {
     assertEquals(1, answers.size());
     assertEquals(keys.publicKey(), answers.get(0).getPeerKey());
     assertEquals(1, answers.get(0).getPeerKeyIncarnation());
+    // The answer names the key it checks 3's MACs with: 3 learns ours and may MAC to it now.
+    assertTrue(peer.learn(1, answers.get(0).getPeerKey(), answers.get(0).getPeerKeyIncarnation()));
+    assertTrue(peer.confirm(1, answers.get(0).getPeerKeyIdsHeld(3)));
+    // The backup itself MACs to 3 only once a heartbeat of 3 names the key it holds for it.
+    assertFalse(keys.confirmed(3));
+    ReplicaMessage confirming = ReplicaMessage.newBuilder().setHeartbeat(hb.getHeartbeat().toBuilder()
+        .addAllPeerKeyIdsHeld(peer.heldKeyIds())).build();
+    fx.deliver(backup, 3, confirming);
+    assertTrue(keys.confirmed(3));
+    assertTrue(backup.takeEffects().messages().isEmpty(), "a confirmation alone is not answered");
 
-    fx.deliver(backup, 3, hb);
+    fx.deliver(backup, 3, confirming);
     assertFalse(backup.takeEffects().messages().stream().map(m -> payloadOf(m.message()))
         .anyMatch(ReplicaMessage::hasHeartbeat), "nothing new: no answer");
+    assertTrue(keys.confirmed(3));
+
+    ReplicaMessage tooMany = ReplicaMessage.newBuilder().setHeartbeat(confirming.getHeartbeat().toBuilder()
+        .addPeerKeyIdsHeld(ByteString.EMPTY)).build();
+    fx.deliver(backup, 3, tooMany);
+    assertEquals(1, backup.core().rejections().get(Rejection.TOO_MANY_ENTRIES), "five held ids for four replicas");
+    assertTrue(backup.takeEffects().messages().isEmpty());
   }
 }

@@ -43,6 +43,13 @@ class PeerMacVerifierTest {
         }
       }
     }
+    for (int i = 0; i < 4; i++) {
+      for (int j = 0; j < 4; j++) {
+        if (i != j) {
+          keys[i].confirm(j, keys[j].heldKeyIds().get(i));
+        }
+      }
+    }
   }
 
   private InboundVerifier verifierOf(int replica) {
