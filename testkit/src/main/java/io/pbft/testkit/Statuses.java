@@ -14,7 +14,8 @@ public final class Statuses {
 
   /**
    * True when {@code all} is not empty, every replica answered (no null), and all report the same
-   * last executed sequence number and the same state digest.
+   * last executed sequence number and the same state digest, none of it run tentatively (a
+   * tentative batch may still be rolled back).
    */
   public static boolean agree(List<StatusResponse> all) {
     if (all.isEmpty() || all.get(0) == null) {
@@ -23,7 +24,7 @@ public final class Statuses {
     StatusResponse first = all.get(0);
     for (StatusResponse s : all) {
       if (s == null || s.getLastExecuted() != first.getLastExecuted()
-          || !s.getStateDigest().equals(first.getStateDigest())) {
+          || !s.getStateDigest().equals(first.getStateDigest()) || s.getLastExecutedTentative()) {
         return false;
       }
     }

@@ -25,9 +25,13 @@ public record ReplicaStatus(int id, String address, boolean reachable, long view
     return stateDigest == null ? null : Digests.hex(stateDigest);
   }
 
-  /** Same executed prefix and same resulting state. */
+  /**
+   * Same executed prefix and same resulting state, all of it committed (a batch run tentatively
+   * may still be rolled back, so it is no agreement yet).
+   */
   boolean sameStateAs(ReplicaStatus other) {
     return reachable && other.reachable && lastExecuted == other.lastExecuted
-        && Arrays.equals(stateDigest, other.stateDigest);
+        && Arrays.equals(stateDigest, other.stateDigest) && !status.getLastExecutedTentative()
+        && !other.status.getLastExecutedTentative();
   }
 }

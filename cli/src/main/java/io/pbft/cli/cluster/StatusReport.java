@@ -20,14 +20,20 @@ public final class StatusReport {
   public static void printTable(ClusterStatus.Snapshot s, PrintWriter out) {
     String format = "%-3s %-10s %-6s %-8s %-14s %-14s %s%n";
     out.printf(format, "ID", "REACHABLE", "VIEW", "PRIMARY", "LAST-EXECUTED", "LOW-WATERMARK", "STATE-DIGEST");
+    boolean anyTentative = false;
     for (ReplicaStatus r : s.replicas()) {
       if (r.reachable()) {
         String digest = r.digestHex();
-        out.printf(format, r.id(), "yes", r.view(), r.primary(), r.lastExecuted(), r.lowWatermark(),
-            digest.length() > SHORT_DIGEST ? digest.substring(0, SHORT_DIGEST) + "..." : digest);
+        boolean tentative = r.status().getLastExecutedTentative();
+        anyTentative |= tentative;
+        out.printf(format, r.id(), "yes", r.view(), r.primary(), r.lastExecuted() + (tentative ? "*" : ""),
+            r.lowWatermark(), digest.length() > SHORT_DIGEST ? digest.substring(0, SHORT_DIGEST) + "..." : digest);
       } else {
         out.printf("%-3s %-10s %s%n", r.id(), "no", r.address() + ": " + r.error());
       }
+    }
+    if (anyTentative) {
+      out.println("* ran tentatively, not committed yet: the state digest includes it and may still be rolled back");
     }
   }
 
@@ -47,7 +53,8 @@ public final class StatusReport {
       "agreementLatencyMs", "executedRequests",
       "stateTransfers", "stateTransferBytes", "durable", "logBytesOnDisk", "storageFailed", "clientSessions",
       "dropped", "rejected", "garbage", "connections", "connectionsAccepted", "pendingStreams", "peerStreams",
-      "unauthenticatedBytesRead", "queuedBytes");
+      "unauthenticatedBytesRead", "queuedBytes", "tentativeRollbacks", "lastExecutedTentative",
+      "applicationFailures");
 
   /**
    * One replica as JSON: id, address, view, primary, last executed, low watermark, state digest,
@@ -100,6 +107,9 @@ public final class StatusReport {
       queued.put("peers", s.getQueuedBytes().getPeers());
       queued.put("verificationHigh", s.getQueuedBytes().getVerificationHigh());
       queued.put("eventLoopHigh", s.getQueuedBytes().getEventLoopHigh());
+      o.put("tentativeRollbacks", s.getTentativeRollbacks());
+      o.put("lastExecutedTentative", s.getLastExecutedTentative());
+      o.put("applicationFailures", s.getApplicationFailures());
     } else {
       o.putNull("view");
       o.putNull("primary");

@@ -104,6 +104,9 @@ class MetricsEndpointTest {
     assertEquals(0, m.get("pbft_view_changes_total"), who);
     assertEquals(0, m.get("pbft_state_transfers_total"), who);
     assertEquals(0, m.get("pbft_storage_failed"), who);
+    assertEquals(0, m.get("pbft_tentative_rollbacks_total"), who);
+    assertEquals(0, m.get("pbft_last_executed_tentative"), who + "tentative execution is off");
+    assertEquals(0, m.get("pbft_application_failures_total"), who);
     assertTrue(m.get("pbft_log_disk_bytes") > 0, who + "durable: the log is on disk");
     assertEquals(3, m.get("pbft_peer_streams"), who + "a verified stream from each peer");
     assertTrue(m.get("pbft_connections") >= 3, who);

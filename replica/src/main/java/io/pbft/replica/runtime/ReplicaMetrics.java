@@ -283,6 +283,12 @@ final class ReplicaMetrics implements AutoCloseable {
           s.getLogBytesOnDisk(), Unit.BYTES));
       out.add(gauge("pbft_storage_failed", "1 once a failed log write stopped this replica from taking part",
           s.getStorageFailed() ? 1 : 0));
+      out.add(counter("pbft_tentative_rollbacks", "Tentatively executed batches rolled back",
+          s.getTentativeRollbacks()));
+      out.add(gauge("pbft_last_executed_tentative", "1 while the last batch executed ran tentatively and has not "
+          + "committed", s.getLastExecutedTentative() ? 1 : 0));
+      out.add(counter("pbft_application_failures", "Operations the application threw on, answered as failed and "
+          + "undone", s.getApplicationFailures()));
       out.add(gauge("pbft_client_sessions", "Client sessions open", s.getClientSessions()));
       out.add(gauge("pbft_connections", "TCP connections open", s.getConnections()));
       out.add(counter("pbft_connections_accepted", "TCP connections accepted", s.getConnectionsAccepted()));

@@ -450,7 +450,8 @@ public final class ReplicaServer implements AutoCloseable {
 
   /**
    * Asks the event loop for the protocol's state, then the execution thread for how far execution
-   * got and the state digest there (the two always match each other).
+   * got and the state digest there (the two always match each other; both include a batch run
+   * tentatively, which {@code last_executed_tentative} then says).
    */
   public CompletableFuture<StatusResponse> status() {
     return metricsSample().thenApply(MetricsSample::status);
@@ -474,7 +475,7 @@ public final class ReplicaServer implements AutoCloseable {
     return protocol.thenCompose(p -> executionThread.ask(ex -> new MetricsSample(
         p.status().setLastExecuted(ex.lastExecuted()).setExecutedRequests(ex.executedRequests())
             .setTentativeRollbacks(ex.rollbacks()).setApplicationFailures(ex.applicationFailures())
-            .setStateDigest(ex.stateDigest()).build(), p.pendingRequests())));
+            .setStateDigest(ex.stateDigest()).setLastExecutedTentative(ex.hasTentative()).build(), p.pendingRequests())));
   }
 
   /** Messages queued for all peers together. */
