@@ -239,7 +239,7 @@ public final class ReplicaCore {
         timers.postpone();
       } else {
         List<io.pbft.proto.SignedMessage> evidence = complaints.complain(requests.longestWait() + ", timer "
-            + timers.timeoutMs() + " ms; " + nextToExecute());
+            + timers.timeoutMs() + " ms; " + state.nextToExecute());
         if (evidence != null) {
           viewChange.start(state.view + 1, evidence);
         }
@@ -297,25 +297,6 @@ public final class ReplicaCore {
     afterEvent(false);
   }
 
-  /**
-   * For the complaint's log line: where execution stands and what the batch it waits for lacks
-   * here (its votes by sender), so that a view change in a log says which phase stalled.
-   */
-  private String nextToExecute() {
-    long next = state.lastExecuted + 1;
-    Slot slot = state.slots.get(next);
-    long committedAbove = state.slots.tailMap(next, false).values().stream().filter(x -> x.committed).count();
-    String head = "executed up to " + state.lastExecuted + ", " + committedAbove + " later batches committed; ";
-    if (slot == null || !slot.hasPrePrepare()) {
-      return head + next + " not pre-prepared here";
-    }
-    return head + next + " pre-prepared in view " + slot.view
-        + (slot.acceptedAtMs >= 0 ? " " + (state.nowMs - slot.acceptedAtMs) + " ms ago" : "")
-        + (slot.awaitingVouch ? ", awaiting vouch" : "") + ", prepares from " + new java.util.TreeSet<>(slot.prepares.keySet())
-        + (slot.prepared ? " (prepared)" : "") + ", commits from " + new java.util.TreeSet<>(slot.commits.keySet())
-        + (slot.commitSent ? ", own sent" : "") + (slot.committed ? " (committed)" : "")
-        + (slot.handedOut ? ", handed to the executor" : "");
-  }
 
   /** The protocol settings this replica runs with. */
   public io.pbft.config.ProtocolSettings settings() {

@@ -119,4 +119,27 @@ final class ReplicaState {
   boolean executionBusy() {
     return lastHandedOut > lastExecuted;
   }
+
+  /**
+   * For log lines of complaints and view changes: where execution stands and what the batch it
+   * waits for lacks here (its votes by sender), so that a view change in a log says which phase
+   * stalled.
+   */
+  String nextToExecute() {
+    long next = lastExecuted + 1;
+    Slot slot = slots.get(next);
+    long committedAbove = slots.tailMap(next, false).values().stream().filter(x -> x.committed).count();
+    String head = "executed up to " + lastExecuted + " (handed out up to " + lastHandedOut + "), " + committedAbove
+        + " later batches committed; ";
+    if (slot == null || !slot.hasPrePrepare()) {
+      return head + next + " not pre-prepared here";
+    }
+    return head + next + " pre-prepared in view " + slot.view
+        + (slot.acceptedAtMs >= 0 ? " " + (nowMs - slot.acceptedAtMs) + " ms ago" : "")
+        + (slot.awaitingVouch ? ", awaiting vouch" : "") + ", prepares from "
+        + new java.util.TreeSet<>(slot.prepares.keySet())
+        + (slot.prepared ? " (prepared)" : "") + ", commits from " + new java.util.TreeSet<>(slot.commits.keySet())
+        + (slot.commitSent ? ", own sent" : "") + (slot.committed ? " (committed)" : "")
+        + (slot.handedOut ? ", handed to the executor" : "");
+  }
 }

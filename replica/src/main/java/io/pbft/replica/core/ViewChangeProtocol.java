@@ -117,8 +117,8 @@ final class ViewChangeProtocol {
     // Section 4.5.2: the timer for the NEW-VIEW runs only once 2f + 1 replicas want this view, so
     // a replica that suspects alone does not run ahead through views on its own.
     armNewViewTimer();
-    log.info("replica {}: moving to view {} (primary {}), sent VIEW-CHANGE with {} prepared certificates",
-        state.id, v, state.primaryOf(v), message.getPreparedCount());
+    log.info("replica {}: moving to view {} (primary {}), sent VIEW-CHANGE with {} prepared certificates; {}",
+        state.id, v, state.primaryOf(v), message.getPreparedCount(), state.nextToExecute());
     tryNewView();
   }
 
