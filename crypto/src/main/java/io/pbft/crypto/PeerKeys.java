@@ -140,7 +140,7 @@ public final class PeerKeys {
   /**
    * A peer's signed announcement. Returns true if it told this replica something new (a first or
    * newer key, not yet confirmed): the caller then answers with its own heartbeat, whose announcement
-   * and held key ids let both ends confirm the pair's keys within about one round trip. An older
+   * and held key ids let both ends confirm the pair's keys within about a round trip and a half. An older
    * incarnation, a repeat, a second key in the same incarnation (a correct replica never makes one)
    * or a malformed key change nothing.
    */
