@@ -4,10 +4,13 @@ import io.pbft.replica.verify.VerifiedRequest;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
 
@@ -69,16 +72,17 @@ final class BatchQueue {
   /**
    * The next batch: one request of each waiting client in turn, oldest first within a client, at
    * most {@code countMax} requests and {@code bytesMax} bytes (one request at least, whatever its
-   * size), and at most one request that {@code vouched} says was let in on backups' relays (see
-   * {@code Requests.nextBatch}); a client whose next request would be a second one waits for the
-   * next batch, first in line. Requests {@code stale} says are done already are dropped on the
-   * way. Clients served go to the back of the line.
+   * size). Requests let in on backups' relays ({@code vouchers} names the backups that relayed
+   * one; null for a request that needs none) share a batch only while at least {@code
+   * commonVouchersMin} backups relayed every one of them (see {@code Requests.nextBatch}); a client
+   * whose next request would break that waits for the next batch, first in line. Requests {@code
+   * stale} says are done already are dropped on the way. Clients served go to the back of the line.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax, ToLongFunction<VerifiedRequest> sizeOf,
-      Predicate<VerifiedRequest> stale, Predicate<VerifiedRequest> vouched) {
+      Predicate<VerifiedRequest> stale, Function<VerifiedRequest, Set<Integer>> vouchers, int commonVouchersMin) {
     List<VerifiedRequest> batch = new ArrayList<>();
     long bytes = 0;
-    boolean holdsVouched = false;
+    Set<Integer> common = null; // backups that relayed every relay-ordered request taken; null: none taken
     boolean progress = true;
     while (batch.size() < countMax && size > 0 && progress) {
       progress = false;
@@ -88,8 +92,9 @@ final class BatchQueue {
         Map.Entry<Integer, ArrayDeque<VerifiedRequest>> e = turn.next();
         ArrayDeque<VerifiedRequest> q = e.getValue();
         VerifiedRequest next = q.peekFirst();
-        boolean needsVouchers = vouched.test(next);
-        if (needsVouchers && holdsVouched) {
+        Set<Integer> relayers = vouchers.apply(next);
+        Set<Integer> joined = relayers == null ? common : commonWith(common, relayers);
+        if (relayers != null && common != null && joined.size() < commonVouchersMin) {
           continue; // its turn stays: it leads the next batch
         }
         long requestBytes = sizeOf.applyAsLong(next);
@@ -110,11 +115,20 @@ final class BatchQueue {
         }
         batch.add(next);
         bytes += requestBytes;
-        holdsVouched |= needsVouchers;
+        common = joined;
       }
       served.forEach(byClient::put); // to the back of the line, in the order they were served
     }
     return batch;
+  }
+
+  private static Set<Integer> commonWith(Set<Integer> common, Set<Integer> relayers) {
+    if (common == null) {
+      return Set.copyOf(relayers);
+    }
+    Set<Integer> both = new HashSet<>(common);
+    both.retainAll(relayers);
+    return both;
   }
 
   private List<VerifiedRequest> finish(List<VerifiedRequest> batch, Map<Integer, ArrayDeque<VerifiedRequest>> served) {

@@ -400,20 +400,35 @@ final class Requests {
    * and {@code bytesMax} bytes (one request at least, whatever its size). Requests executed
    * meanwhile (a retransmission racing its own execution) are dropped from the queue.
    *
-   * <p>At most one request per batch that was ordered on backups' relays ({@link
-   * #orderedOnRelays}). A backup prepares a batch at once only if it authenticated every request in
-   * it, and the others wait for f such PREPAREs; the relays that let such a request in show that f
-   * backups hold that request, not that the same f hold another one. Two of them in one batch,
-   * relayed by different backups, can leave no backup able to authenticate the whole batch: it
-   * never prepares and the group changes view. (Seen with the partial-authenticator-client bench
-   * fault: two requests of one suspected client, each valid at the primary and one backup, a
-   * different one, in one batch; two to four view changes in 30 s instead of the big MAC attack's
-   * one.) Honest clients' requests are authenticated at every correct backup, so with one relayed
-   * request per batch the backups that relayed it can prepare the whole batch.
+   * <p>Requests ordered on backups' relays ({@link #orderedOnRelays}) share a batch only while f + 1
+   * backups relayed every one of them. A backup prepares a batch at once only if it authenticated
+   * every request in it, and the others wait for f such PREPAREs; the relays that let such a
+   * request in show that f + 1 backups hold that request, not that the same ones hold another.
+   * Two of them in one batch, relayed by different backups, can leave no backup able to
+   * authenticate the whole batch: it never prepares and the group changes view. (Seen with the
+   * partial-authenticator-client bench fault: two requests of one suspected client, each valid at
+   * the primary and one backup, a different one, in one batch; two to four view changes in 30 s
+   * instead of the big MAC attack's one.) Requests relayed by the same f + 1 backups or more can
+   * ride together: those backups authenticated them all. That is the cold start, when clients
+   * whose sessions to the primary are not up yet have every backup relay their requests; one such
+   * request per batch left the last of them waiting one batch each, longer than the request
+   * timer, and the group changed view without a fault.
    */
   List<VerifiedRequest> nextBatch(int countMax, int bytesMax) {
     return batchQueue.nextBatch(countMax, bytesMax, r -> r.signed().getSerializedSize() + 8L,
-        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()), this::orderedOnRelays);
+        r -> r.timestamp() <= clients.lastTimestamp(r.clientId()), this::relayersOf, state.f + 1);
+  }
+
+  /**
+   * The backups that relayed {@code r}, if this primary orders it only on their relays (empty if
+   * it no longer knows them: then it rides alone among such requests); null if it needs none.
+   */
+  private Set<Integer> relayersOf(VerifiedRequest r) {
+    if (!orderedOnRelays(r)) {
+      return null;
+    }
+    Relayed known = relayedBy.get(r.clientId());
+    return known != null && known.timestamp() == r.timestamp() ? known.backups() : Set.of();
   }
 
   /**

@@ -132,14 +132,14 @@ class SuspectClientTest {
   }
 
   /**
-   * Each relayed request is held by the backups that relayed it, and only one is sure to be held
-   * by the same backups as another: two in one batch, relayed by different backups, leave no backup
-   * able to authenticate the whole batch, so none prepares it and the group changes view. Seen with
-   * the partial-authenticator-client bench fault (two requests of one suspected client, each valid
-   * at the primary and a different backup). The primary takes one per batch.
+   * Each relayed request is held by the backups that relayed it: two in one batch, relayed by
+   * different backups, leave no backup able to authenticate the whole batch, so none prepares it
+   * and the group changes view. Seen with the partial-authenticator-client bench fault (two
+   * requests of one suspected client, each valid at the primary and a different backup). The
+   * primary puts them in different batches.
    */
   @Test
-  void aBatchHoldsAtMostOneRequestOrderedOnRelays() {
+  void requestsRelayedByDifferentBackupsGoInDifferentBatches() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
     TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
     fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")),
@@ -176,6 +176,49 @@ class SuspectClientTest {
     List<io.pbft.proto.PrePrepare> last = prePrepares(replica);
     assertEquals(1, last.size());
     assertEquals(List.of(clients.contains(2) ? 3 : 2), clientsOf(last.get(0)), "the other one, leading the next batch");
+  }
+
+  /**
+   * At a cold start, clients whose sessions to the primary are not up yet reach it only through
+   * the backups' relays, every backup relaying each of them. Requests relayed by the same f + 1
+   * backups share a batch: those backups authenticated them all and prepare it at once. With one
+   * such request per batch, the last of twenty clients waited twenty batches, longer than the
+   * backups' request timer, and the group changed view without a fault.
+   */
+  @Test
+  void requestsRelayedByTheSameFPlusOneBackupsShareABatch() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica primary = fx.core(0, new RecordingApp());
+    SignedRequest first = fx.request(0, 1, "first client, no session to the primary yet");
+    primary.onClientRequest(first, CoreFixture.parse(first));
+    List<io.pbft.proto.PrePrepare> inFlight = prePrepares(primary);
+    assertEquals(1, inFlight.size());
+    // While that batch is in flight: three clients the primary cannot authenticate, the first two
+    // relayed by backups 1 and 2, the third by backups 2 and 3 (it shares only backup 2 with them).
+    SignedRequest a = unauthenticated(fx.request(1, 1, "a"));
+    SignedRequest b = unauthenticated(fx.request(2, 1, "b"));
+    SignedRequest c = unauthenticated(fx.request(3, 1, "c"));
+    for (int backup : new int[] {1, 2}) {
+      fx.deliver(primary, backup, forwarded(a));
+      fx.deliver(primary, backup, forwarded(b));
+    }
+    for (int backup : new int[] {2, 3}) {
+      fx.deliver(primary, backup, forwarded(c));
+    }
+    assertEquals(3, primary.pendingRequests(), "each relayed by f + 1 backups: all three queued");
+
+    agree(fx, primary, inFlight.get(0));
+    List<io.pbft.proto.PrePrepare> next = prePrepares(primary);
+    assertEquals(1, next.size(), "pipeline depth 1");
+    assertEquals(List.of(1, 2), clientsOf(next.get(0)),
+        "clients 1 and 2, relayed by the same two backups, ride together; client 3 shares one backup with them");
+    assertEquals(1, primary.pendingRequests());
+
+    agree(fx, primary, next.get(0));
+    List<io.pbft.proto.PrePrepare> last = prePrepares(primary);
+    assertEquals(1, last.size());
+    assertEquals(List.of(3), clientsOf(last.get(0)), "client 3 leads the next batch");
+    assertEquals(0, primary.pendingRequests());
   }
 
   /**
