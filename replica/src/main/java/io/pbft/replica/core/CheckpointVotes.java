@@ -18,8 +18,32 @@ final class CheckpointVotes {
 
   private final TreeMap<Long, Map<Integer, Vote>> votes = new TreeMap<>();
 
+  /**
+   * Records {@code sender}'s vote. A replica that signed two digests for one checkpoint is faulty;
+   * of its votes the one kept is the first, unless a later one agrees with more of the other
+   * replicas. Keeping the first alone let a faulty replica that sent a bogus vote first withhold
+   * its genuine one, which a peer relays in a stable proof: a replica that missed a slot the others
+   * had already discarded could then never see the checkpoint proven, never fetched its state, and
+   * stayed behind for good (simulator seed 99 of the partial-authenticator sweep). Any 2f + 1
+   * matching signed votes prove a checkpoint, whatever else their signers signed.
+   */
   void record(int sender, long sequence, ByteString digest, SignedMessage signed) {
-    votes.computeIfAbsent(sequence, k -> new HashMap<>()).putIfAbsent(sender, new Vote(digest, signed));
+    Map<Integer, Vote> at = votes.computeIfAbsent(sequence, k -> new HashMap<>());
+    Vote known = at.get(sender);
+    if (known == null
+        || (!known.digest().equals(digest) && othersFor(at, digest, sender) > othersFor(at, known.digest(), sender))) {
+      at.put(sender, new Vote(digest, signed));
+    }
+  }
+
+  private static int othersFor(Map<Integer, Vote> at, ByteString digest, int sender) {
+    int n = 0;
+    for (Map.Entry<Integer, Vote> e : at.entrySet()) {
+      if (e.getKey() != sender && e.getValue().digest().equals(digest)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   ByteString digestOf(int sender, long sequence) {
