@@ -53,7 +53,7 @@ final class ExecutionLog {
   /** An operation's identity: its client and timestamp. */
   record Key(int client, long timestamp) {}
 
-  private record First(int replica, long view, ByteString digest, String summary, List<Key> ops, long timeMs,
+  private record First(int replica, ByteString digest, String summary, List<Key> ops, long timeMs,
       ByteString seed) {}
 
   private record FirstBatch(int replica, long view, List<SignedRequest> batch) {}
@@ -245,7 +245,12 @@ final class ExecutionLog {
     FirstBatch first = batches.get(sequence);
     if (first == null) {
       batches.put(sequence, new FirstBatch(replica, view, List.copyOf(batch)));
-    } else if (!sameBatch(first.batch(), batch)) {
+      return;
+    }
+    if (first.view() != view) {
+      crossView++;
+    }
+    if (!sameBatch(first.batch(), batch)) {
       violation.accept("agreement: at n=" + sequence + " replica " + first.replica() + " executed "
           + describe(first.batch()) + " (view " + first.view() + ") but replica " + replica + " executed "
           + describe(batch) + " (view " + view + ")");
@@ -377,7 +382,7 @@ final class ExecutionLog {
     ByteString digest = ByteString.copyFrom(sha256.digest());
     ByteString seed = ByteString.copyFrom(context.seed());
     checkTime(replica, s, context.timeMillis(), keys);
-    First first = bySequence.putIfAbsent(s, new First(replica, context.view(), digest, summary.toString(),
+    First first = bySequence.putIfAbsent(s, new First(replica, digest, summary.toString(),
         List.copyOf(keys), context.timeMillis(), seed));
     if (first != null) {
       contextsCompared++;
@@ -387,13 +392,9 @@ final class ExecutionLog {
             + context.timeMillis() + " with seed " + hex(seed));
       }
     }
-    if (first != null && first.view() != context.view()) {
-      crossView++;
-    }
     if (first != null && !first.digest().equals(digest)) {
       violation.accept("agreement: at n=" + s + " replica " + first.replica() + " executed " + first.summary()
-          + " (view " + first.view() + ") but replica " + replica + " executed " + summary + " (view "
-          + context.view() + ")");
+          + " but replica " + replica + " executed " + summary);
     }
   }
 }

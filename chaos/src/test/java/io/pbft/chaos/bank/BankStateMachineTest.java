@@ -16,7 +16,7 @@ class BankStateMachineTest {
   private final BankStateMachine bank = new BankStateMachine(3, 100);
 
   private byte[] run(byte[] op) {
-    return bank.execute(new ExecutionContext(1, 0), List.of(new Operation(0, 1, op))).get(0);
+    return bank.execute(new ExecutionContext(1), List.of(new Operation(0, 1, op))).get(0);
   }
 
   @Test

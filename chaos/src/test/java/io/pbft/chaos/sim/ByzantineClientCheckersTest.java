@@ -23,7 +23,7 @@ class ByzantineClientCheckersTest {
   private final KvOp b = new KvOp(KvOp.Kind.PUT, "c9/k0", "b", null);
 
   private void execute(int replica, long sequence, int client, long timestamp, KvOp op) {
-    log.onExecute(replica, new ExecutionContext(sequence, 0), List.of(new Operation(client, timestamp, op.encode())));
+    log.onExecute(replica, new ExecutionContext(sequence), List.of(new Operation(client, timestamp, op.encode())));
   }
 
   @Test

@@ -38,7 +38,7 @@ class CheckersTest {
   /** Client {@code client} issued op as timestamp t; replica 0 executes it at sequence s. */
   private void executed(long s, int client, long t, KvOp op) {
     log.issued(client, t, op.encode());
-    log.onExecute(0, new ExecutionContext(s, 0), List.of(new Operation(client, t, op.encode())));
+    log.onExecute(0, new ExecutionContext(s), List.of(new Operation(client, t, op.encode())));
   }
 
   @Test
@@ -165,7 +165,7 @@ class CheckersTest {
   void completedOperationThatNoCorrectReplicaExecutedIsReported() {
     KvOp write = put("k0", "a");
     log.issued(0, 1, write.encode());
-    log.onExecute(3, new ExecutionContext(1, 0), List.of(new Operation(0, 1, write.encode()))); // a traitor
+    log.onExecute(3, new ExecutionContext(1), List.of(new Operation(0, 1, write.encode()))); // a traitor
     List<OpRecord> history = List.of(new OpRecord(0, 1, write, result(write, java.util.Map.of()), 0, 10, 1));
     Checkers.linearizability(history, log, kv, violations::add);
     assertEquals(1, violations.size(), violations::toString);
@@ -178,10 +178,10 @@ class CheckersTest {
     KvOp b = put("k0", "b");
     log.issued(0, 1, a.encode());
     log.issued(1, 1, b.encode());
-    log.onExecute(0, new ExecutionContext(1, 0), List.of(new Operation(0, 1, a.encode())));
-    log.onExecute(1, new ExecutionContext(1, 0), List.of(new Operation(1, 1, b.encode())));
-    log.onExecute(0, new ExecutionContext(2, 0), List.of(new Operation(0, 1, a.encode())));
-    log.onExecute(2, new ExecutionContext(1, 0), List.of(new Operation(0, 1, b.encode())));
+    log.onExecute(0, new ExecutionContext(1), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(1, new ExecutionContext(1), List.of(new Operation(1, 1, b.encode())));
+    log.onExecute(0, new ExecutionContext(2), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(2, new ExecutionContext(1), List.of(new Operation(0, 1, b.encode())));
     assertEquals(4, violations.size(), violations::toString);
     assertTrue(violations.get(0).startsWith("agreement: at n=1"), violations::toString);
     assertTrue(violations.get(1).startsWith("exactly-once: replica 0"), violations::toString);
@@ -194,10 +194,10 @@ class CheckersTest {
     KvOp a = put("k0", "a");
     executed(5, 0, 1, a);
     log.restarted(0, 4);
-    log.onExecute(0, new ExecutionContext(5, 0), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(0, new ExecutionContext(5), List.of(new Operation(0, 1, a.encode())));
     assertEquals(List.of(), violations);
     log.restarted(0, 5);
-    log.onExecute(0, new ExecutionContext(6, 0), List.of(new Operation(0, 1, a.encode())));
+    log.onExecute(0, new ExecutionContext(6), List.of(new Operation(0, 1, a.encode())));
     assertEquals(1, violations.size(), "executed at 5, kept by checkpoint 5, executed again at 6");
   }
 

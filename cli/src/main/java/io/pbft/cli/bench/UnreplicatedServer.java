@@ -77,7 +77,7 @@ public final class UnreplicatedServer implements AutoCloseable {
     // one copy of the state, executed in arrival order: the lock is the whole "protocol"
     synchronized (this) {
       executed++;
-      result = app.execute(new ExecutionContext(executed, 0), List.of(new Operation(request.getClientId(),
+      result = app.execute(new ExecutionContext(executed), List.of(new Operation(request.getClientId(),
           request.getTimestamp(), request.getOperation().toByteArray()))).get(0);
     }
     response.onNext(Reply.newBuilder()

@@ -29,7 +29,7 @@ class LockServiceTest {
     for (int i = 0; i < ops.length; i++) {
       operations.add(new Operation(0, sequence * 100 + i, ops[i].getBytes(StandardCharsets.UTF_8)));
     }
-    ExecutionContext context = new ExecutionContext(sequence, 0, timeMs, seed(sequence));
+    ExecutionContext context = new ExecutionContext(sequence, timeMs, seed(sequence));
     return s.execute(context, operations).stream().map(b -> new String(b, StandardCharsets.UTF_8)).toList();
   }
 

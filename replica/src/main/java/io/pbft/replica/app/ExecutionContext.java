@@ -23,41 +23,37 @@ import java.util.Random;
  *       tie-breaking and load spreading, not for a lottery a primary must not win (see
  *       docs/APPLICATIONS.md).
  * </ul>
+ *
+ * <p>The context has no view number: replicas do not agree on the view in which a batch commits
+ * (one may commit it in the view that proposed it, another in a later view, re-proposed by a
+ * NEW-VIEW), so state that depended on it would diverge.
  */
 public final class ExecutionContext {
   private final long sequence;
-  private final long view;
   private final long timeMillis;
   private final byte[] seed;
   private AgreedRandom random;
 
   /**
    * @param sequence the batch's sequence number
-   * @param view the view in which it committed
    * @param timeMillis the agreed time of the batch
    * @param seed the agreed seed of the batch (copied)
    */
-  public ExecutionContext(long sequence, long view, long timeMillis, byte[] seed) {
+  public ExecutionContext(long sequence, long timeMillis, byte[] seed) {
     this.sequence = sequence;
-    this.view = view;
     this.timeMillis = timeMillis;
     this.seed = seed.clone();
   }
 
   /** A context without an agreed time (0) whose seed derives from the sequence number: for tests and tools. */
-  public ExecutionContext(long sequence, long view) {
-    this(sequence, view, 0, AgreedRandom.derive("pbft-test-seed".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+  public ExecutionContext(long sequence) {
+    this(sequence, 0, AgreedRandom.derive("pbft-test-seed".getBytes(java.nio.charset.StandardCharsets.UTF_8),
         sequence));
   }
 
   /** The batch's sequence number. */
   public long sequence() {
     return sequence;
-  }
-
-  /** The view in which the batch committed. */
-  public long view() {
-    return view;
   }
 
   /** The agreed time of the batch, milliseconds since the epoch (see the class comment). */
@@ -91,7 +87,7 @@ public final class ExecutionContext {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof ExecutionContext c && c.sequence == sequence && c.view == view && c.timeMillis == timeMillis
+    return o instanceof ExecutionContext c && c.sequence == sequence && c.timeMillis == timeMillis
         && Arrays.equals(c.seed, seed);
   }
 
@@ -102,7 +98,7 @@ public final class ExecutionContext {
 
   @Override
   public String toString() {
-    return "ExecutionContext[sequence=" + sequence + ", view=" + view + ", timeMillis=" + timeMillis + ", seed="
+    return "ExecutionContext[sequence=" + sequence + ", timeMillis=" + timeMillis + ", seed="
         + java.util.HexFormat.of().formatHex(seed, 0, 8) + "…]";
   }
 }

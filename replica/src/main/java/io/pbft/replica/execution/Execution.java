@@ -125,7 +125,7 @@ public final class Execution {
    */
   ExecutionContext contextOf(Effects.Execute e) {
     long time = agreedTime(e.proposedTimeMs(), lastTimeMs);
-    return new ExecutionContext(e.sequence(), e.view(), time, seed(e.sequence(), e.digest(), checkpointDigest));
+    return new ExecutionContext(e.sequence(), time, seed(e.sequence(), e.digest(), checkpointDigest));
   }
 
   /** max(proposed, previous + 1): deterministic, strictly increasing, whatever the primaries proposed. */

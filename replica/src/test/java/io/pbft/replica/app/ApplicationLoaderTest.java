@@ -103,7 +103,7 @@ class ApplicationLoaderTest {
     StateMachine counter = app.newInMemory();
     assertInstanceOf(URLClassLoader.class, counter.getClass().getClassLoader());
     assertFalse(app.durable());
-    List<byte[]> out = counter.execute(new ExecutionContext(1, 0, 1000, new byte[32]),
+    List<byte[]> out = counter.execute(new ExecutionContext(1, 1000, new byte[32]),
         List.of(new Operation(0, 1, new byte[0])));
     assertEquals("1001", new String(out.get(0), StandardCharsets.UTF_8), "it ran, with the agreed time");
     ApplicationLoader.LoadException durable = assertThrows(ApplicationLoader.LoadException.class, app::durableFactory);

@@ -144,8 +144,8 @@ class AgreedContextTest {
   @Test
   void theGeneratorIsDeterministicAndCannotBeReseeded() {
     byte[] seed = Digests.sha256(new byte[] {42});
-    ExecutionContext a = new ExecutionContext(1, 0, 1000, seed);
-    ExecutionContext b = new ExecutionContext(1, 0, 1000, seed);
+    ExecutionContext a = new ExecutionContext(1, 1000, seed);
+    ExecutionContext b = new ExecutionContext(1, 1000, seed);
     long[] fromA = a.random().longs(5).toArray();
     assertArrayEquals(fromA, b.random().longs(5).toArray());
     assertEquals(a.random(3).nextInt(1000), b.random(3).nextInt(1000), "per-operation streams match");
@@ -154,7 +154,7 @@ class AgreedContextTest {
     assertThrows(UnsupportedOperationException.class, () -> r.setSeed(1));
     // Roughly uniform: 10 000 draws into 10 buckets, each within 20 % of 1000.
     int[] buckets = new int[10];
-    Random g = new ExecutionContext(2, 0, 0, seed).random();
+    Random g = new ExecutionContext(2, 0, seed).random();
     for (int i = 0; i < 10_000; i++) {
       buckets[g.nextInt(10)]++;
     }

@@ -28,7 +28,7 @@ class FrozenViewTest {
       };
       batch.add(new Operation(0, i, op));
     }
-    kv.execute(new ExecutionContext(1, 0), batch);
+    kv.execute(new ExecutionContext(1), batch);
   }
 
   @Test

@@ -25,7 +25,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 class KvStateMachineTest {
-  private static final ExecutionContext CONTEXT = new ExecutionContext(1, 0);
+  private static final ExecutionContext CONTEXT = new ExecutionContext(1);
 
   // ---------------------------------------------------------------- helpers
 
@@ -486,7 +486,7 @@ class KvStateMachineTest {
     KvStateMachine second = new KvStateMachine();
     long sequence = 0;
     for (List<Operation> batch : batches) {
-      ExecutionContext context = new ExecutionContext(++sequence, 0);
+      ExecutionContext context = new ExecutionContext(++sequence);
       List<byte[]> a = first.execute(context, batch);
       List<byte[]> b = second.execute(context, batch);
       assertEquals(a.size(), b.size());
@@ -500,7 +500,7 @@ class KvStateMachineTest {
     KvStateMachine third = new KvStateMachine();
     sequence = 0;
     for (List<Operation> batch : randomBatches(new Random(7), 200)) {
-      third.execute(new ExecutionContext(++sequence, 0), batch);
+      third.execute(new ExecutionContext(++sequence), batch);
     }
     assertArrayEquals(first.stateDigest(), third.stateDigest());
   }

@@ -48,7 +48,7 @@ class RocksKvStateMachineTest {
   }
 
   private KvResult run(io.pbft.replica.app.StateMachine kv, byte[] operation) {
-    List<byte[]> results = kv.execute(new ExecutionContext(++sequence, 0), List.of(new Operation(7, sequence, operation)));
+    List<byte[]> results = kv.execute(new ExecutionContext(++sequence), List.of(new Operation(7, sequence, operation)));
     assertEquals(1, results.size());
     try {
       return KvResult.parseFrom(results.get(0));
@@ -97,13 +97,13 @@ class RocksKvStateMachineTest {
   @Test
   void operationsInOneBatchSeeEachOthersWrites() {
     RocksKvStateMachine kv = openAndRecover(dir);
-    List<byte[]> results = kv.execute(new ExecutionContext(1, 0), List.of(
+    List<byte[]> results = kv.execute(new ExecutionContext(1), List.of(
         new Operation(1, 1, KvOperations.put(b("k"), b("v"))),
         new Operation(1, 2, KvOperations.get(b("k"))),
         new Operation(1, 3, KvOperations.delete(b("k"))),
         new Operation(1, 4, KvOperations.get(b("k")))));
     KvStateMachine reference = new KvStateMachine();
-    List<byte[]> expected = reference.execute(new ExecutionContext(1, 0), List.of(
+    List<byte[]> expected = reference.execute(new ExecutionContext(1), List.of(
         new Operation(1, 1, KvOperations.put(b("k"), b("v"))),
         new Operation(1, 2, KvOperations.get(b("k"))),
         new Operation(1, 3, KvOperations.delete(b("k"))),
@@ -149,7 +149,7 @@ class RocksKvStateMachineTest {
       io.pbft.replica.app.StateMachine b, int batches) {
     for (int n = 0; n < batches; n++) {
       List<Operation> batch = randomBatch(random);
-      ExecutionContext context = new ExecutionContext(++sequence, 0);
+      ExecutionContext context = new ExecutionContext(++sequence);
       List<byte[]> expected = a.execute(context, batch);
       List<byte[]> actual = b.execute(context, batch);
       assertEquals(expected.size(), actual.size());
