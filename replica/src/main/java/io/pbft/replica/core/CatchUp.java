@@ -141,12 +141,30 @@ final class CatchUp {
         List<SignedMessage> commits = slot.matchingSignedCommits();
         if (commits.size() >= state.quorum()) {
           cert.addAllCommits(commits);
+        } else {
+          resendOwnCommit(sender, slot);
         }
         ReplicaMessage message = ReplicaMessage.newBuilder().setCommitted(cert).build();
         outbox.send(sender, message);
         sent++;
         bytes += message.getSerializedSize();
       }
+    }
+  }
+
+  /**
+   * With a claim and no proof, this replica's own COMMIT for {@code slot} again, if cast in the
+   * current view: a peer that prepared the batch may lack only that to commit it itself. A claim
+   * counts only with f others, and the others may not have the batch any more (a silent replica,
+   * or peers that lost it to a checkpoint): simulator seed 7195 (MACs, a silent backup, 4 %
+   * loss) left two replicas prepared at n=112 with two of three COMMITs, waiting for good, while
+   * the third replica, which had lost its COMMIT to both, only claimed the batch. A replica sends
+   * its messages again on its own only while the slot waits at it (see NormalCase.retransmitWaiting).
+   */
+  private void resendOwnCommit(int peer, Slot slot) {
+    Slot.Vote own = slot.commits.get(state.id);
+    if (own != null && own.view() == state.view && own.digest().equals(slot.digest)) {
+      outbox.resend(peer, own.signed());
     }
   }
 
