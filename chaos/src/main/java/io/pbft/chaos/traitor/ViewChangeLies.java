@@ -3,6 +3,7 @@ package io.pbft.chaos.traitor;
 import com.google.protobuf.ByteString;
 import io.pbft.proto.Batch;
 import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PrePrepared;
 import io.pbft.proto.Prepare;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
@@ -21,7 +22,8 @@ import java.util.Random;
  * from 2f + 1 VIEW-CHANGEs, at least f + 1 of them correct), swap in outdated certificates from
  * older views it saw, report its initial checkpoint instead of its stable one, or carry
  * fabricated certificates and checkpoint proofs (which correct replicas must refuse, since a
- * certificate needs 2f prepares signed by others).
+ * certificate needs 2f prepares signed by others; under MACs a certificate is a claim, which
+ * counts only as this replica's voice, and the outdated ones come with false claims in set Q).
  */
 public final class ViewChangeLies extends OwnMessageRewriter {
   private final int n;
@@ -78,11 +80,19 @@ public final class ViewChangeLies extends OwnMessageRewriter {
       }
       case 6 -> {
         // Outdated: for each sequence number, the oldest certificate it saw instead of the newest.
-        b.clearPrepared();
+        // Under MACs it also claims (set Q) to have pre-prepared each outdated batch in the view
+        // just left, to get it past rule A2 of the MAC view change: one voice of the f + 1 needed.
+        b.clearPrepared().clearPrePrepared();
         for (PreparedCertificate c : vc.getPreparedList()) {
           ReplicaMessage pp = Messages.parse(c.getPrePrepare());
           List<PreparedCertificate> older = pp == null ? null : seen.get(pp.getPrePrepare().getSequence());
-          b.addPrepared(older == null || older.isEmpty() ? c : older.get(0));
+          PreparedCertificate chosen = older == null || older.isEmpty() ? c : older.get(0);
+          b.addPrepared(chosen);
+          ReplicaMessage chosenPp = Messages.parse(chosen.getPrePrepare());
+          if (chosenPp != null && chosenPp.hasPrePrepare()) {
+            b.addPrePrepared(PrePrepared.newBuilder().setSequence(chosenPp.getPrePrepare().getSequence())
+                .setDigest(chosenPp.getPrePrepare().getDigest()).setView(vc.getNewView() - 1));
+          }
         }
       }
       case 7 -> {

@@ -210,6 +210,7 @@ final class NormalCase {
         .setReplicaId(state.id).build();
     SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrepare(prepare).build());
     slot.prepares.put(state.id, new Slot.Vote(slot.view, slot.digest, mine));
+    slot.notePrePrepared(slot.view, slot.digest);
   }
 
   /**
@@ -429,6 +430,7 @@ final class NormalCase {
       SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());
       Slot slot = state.slot(s);
       slot.accept(state.view, digest, b, List.copyOf(next), mine, timeMs);
+      slot.notePrePrepared(state.view, digest);
       outbox.milestone(Effects.Milestone.Kind.PRE_PREPARED, slot);
       checkPrepared(slot);
     }

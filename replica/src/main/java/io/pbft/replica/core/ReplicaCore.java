@@ -93,6 +93,7 @@ public final class ReplicaCore {
    */
   public void useMacs(PeerKeys keys) {
     outbox.useMacs(keys);
+    viewChange.certificates().useMacs();
   }
 
   /** Walk the whole log after every event, not only every so often (the simulator does). */

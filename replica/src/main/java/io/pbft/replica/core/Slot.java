@@ -40,6 +40,16 @@ final class Slot {
    */
   final Map<Integer, Claim> committedClaims = new HashMap<>();
 
+  /**
+   * This slot's part of the set Q of the MAC view change (TOCS 2002, section 4.5): each batch
+   * this replica pre-prepared here (sent its PREPARE for, or proposed as primary), with the latest
+   * view in which it did; survives view changes. At most {@link #PRE_PREPARED_KEPT}, the newest.
+   */
+  final List<PrePrepared> prePrepared = new ArrayList<>(1);
+
+  /** How many batches {@link #prePrepared} remembers per sequence number. */
+  static final int PRE_PREPARED_KEPT = io.pbft.replica.verify.InboundVerifier.PRE_PREPARED_PER_SEQUENCE_MAX;
+
   /** Proof of the highest-view prepare at this replica; survives view changes (section 4.4). */
   PreparedCertificate certificate;
   long certificateView = -1;
@@ -153,6 +163,32 @@ final class Slot {
     }
     return count;
   }
+
+  /** This replica pre-prepared {@code digest} here in {@code view}: remembered in {@link #prePrepared}. */
+  void notePrePrepared(long view, ByteString digest) {
+    for (int i = 0; i < prePrepared.size(); i++) {
+      PrePrepared q = prePrepared.get(i);
+      if (q.digest().equals(digest)) {
+        if (q.view() < view) {
+          prePrepared.set(i, new PrePrepared(view, digest));
+        }
+        return;
+      }
+    }
+    if (prePrepared.size() == PRE_PREPARED_KEPT) {
+      int oldest = 0;
+      for (int i = 1; i < prePrepared.size(); i++) {
+        if (prePrepared.get(i).view() < prePrepared.get(oldest).view()) {
+          oldest = i;
+        }
+      }
+      prePrepared.remove(oldest);
+    }
+    prePrepared.add(new PrePrepared(view, digest));
+  }
+
+  /** An entry of {@link #prePrepared}. */
+  record PrePrepared(long view, ByteString digest) {}
 
   /** A peer's claim that it committed {@code digest} here, with the pre-prepare that carries it. */
   record Claim(ByteString digest, SignedMessage prePrepare) {}

@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import io.pbft.crypto.Digests;
 import io.pbft.proto.NewView;
 import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PrePrepared;
+import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.ViewChange;
@@ -100,9 +102,19 @@ final class ViewChangeProtocol {
     ViewChange.Builder vc = ViewChange.newBuilder().setNewView(v).setReplicaId(state.id)
         .setStableSequence(state.lowWatermark).setStableDigest(state.stableDigest)
         .addAllCheckpointProof(state.stableProof).addAllComplaints(evidence);
+    boolean claims = certificates.claims();
     for (Slot slot : state.slots.values()) {
-      if (slot.certificate != null && slot.sequence > state.lowWatermark) {
-        vc.addPrepared(slot.certificate);
+      if (slot.sequence <= state.lowWatermark || slot.sequence > state.highWatermark()) {
+        continue;
+      }
+      if (slot.certificate != null) {
+        vc.addPrepared(claims ? signedPart(slot.certificate) : slot.certificate);
+      }
+      if (claims) {
+        for (Slot.PrePrepared q : slot.prePrepared) {
+          vc.addPrePrepared(PrePrepared.newBuilder().setSequence(slot.sequence).setDigest(q.digest())
+              .setView(q.view()));
+        }
       }
     }
     ViewChange message = vc.build();
@@ -120,6 +132,20 @@ final class ViewChangeProtocol {
     log.info("replica {}: moving to view {} (primary {}), sent VIEW-CHANGE with {} prepared certificates; {}",
         state.id, v, state.primaryOf(v), message.getPreparedCount(), state.nextToExecute());
     tryNewView();
+  }
+
+  /**
+   * A prepared certificate as a claim (MAC authentication): the signed pre-prepare and those of
+   * its prepares that are signed; MAC-authenticated ones prove nothing to anyone else.
+   */
+  private static PreparedCertificate signedPart(PreparedCertificate cert) {
+    PreparedCertificate.Builder out = PreparedCertificate.newBuilder().setPrePrepare(cert.getPrePrepare());
+    for (SignedMessage p : cert.getPreparesList()) {
+      if (!p.getSignature().isEmpty()) {
+        out.addPrepares(p);
+      }
+    }
+    return out.build();
   }
 
   void onViewChange(int sender, ViewChange vc, SignedMessage signed) {
@@ -176,9 +202,13 @@ final class ViewChangeProtocol {
     if (!state.viewChanging || state.primaryOf(state.view) != state.id) {
       return;
     }
+    // With proven certificates any 2f + 1 VIEW-CHANGEs decide; with claims (MAC authentication)
+    // every one at hand is used, as more never undo a decision, and the primary waits for more
+    // while some sequence number is undecided.
+    int wanted = certificates.claims() ? state.n : state.quorum();
     List<ViewChangeRules.Checked> set = new ArrayList<>();
     set.add(viewChanges.get(state.id));
-    for (int r = 0; r < state.n && set.size() < state.quorum(); r++) {
+    for (int r = 0; r < state.n && set.size() < wanted; r++) {
       ViewChangeRules.Checked c = viewChanges.get(r);
       if (r != state.id && c != null && c.message().getNewView() == state.view) {
         set.add(c);
@@ -188,6 +218,11 @@ final class ViewChangeProtocol {
       return;
     }
     ViewChangeRules.Plan plan = certificates.plan(set);
+    if (plan == null) {
+      log.info("replica {}: view {} waits for more VIEW-CHANGEs: {} leave a sequence number undecided", state.id,
+          state.view, set.size());
+      return;
+    }
     NewView.Builder nv = NewView.newBuilder().setView(state.view);
     for (ViewChangeRules.Checked c : set) {
       nv.addViewChanges(c.signed());
@@ -236,7 +271,13 @@ final class ViewChangeProtocol {
       return;
     }
     List<SignedMessage> given = nv.getPrePreparesList();
-    ViewChangeRules.Plan plan = rules.newViewPlan(certificates.plan(set), given, certificates);
+    ViewChangeRules.Plan recomputed = certificates.plan(set);
+    if (recomputed == null) {
+      outbox.reject(Rejection.INVALID_NEW_VIEW, "from %d for view %d: its VIEW-CHANGEs leave a sequence number"
+          + " undecided", sender, v);
+      return;
+    }
+    ViewChangeRules.Plan plan = rules.newViewPlan(recomputed, given, certificates);
     if (given.size() != plan.prePrepares().size()) {
       outbox.reject(Rejection.WRONG_NEW_VIEW_PRE_PREPARES, "view %d: %d pre-prepares, recomputed %d", v, given.size(),
           plan.prePrepares().size());
@@ -294,6 +335,7 @@ final class ViewChangeProtocol {
       Slot slot = state.slot(p.sequence());
       if (state.primary() == state.id) {
         slot.accept(state.view, p.digest(), p.batch(), p.requests(), prePrepares.get(i), p.timeMs());
+        slot.notePrePrepared(state.view, p.digest());
         requests.ordering(p.requests());
         normal.checkPrepared(slot);
       } else {

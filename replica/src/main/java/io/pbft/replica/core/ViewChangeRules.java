@@ -6,6 +6,7 @@ import io.pbft.crypto.Digests;
 import io.pbft.proto.Batch;
 import io.pbft.proto.Checkpoint;
 import io.pbft.proto.PrePrepare;
+import io.pbft.proto.PrePrepared;
 import io.pbft.proto.Prepare;
 import io.pbft.proto.PreparedCertificate;
 import io.pbft.proto.Request;
@@ -32,8 +33,12 @@ final class ViewChangeRules {
   record Prepared(long view, long sequence, ByteString digest, Batch batch, List<VerifiedRequest> requests,
       long timeMs) {}
 
-  /** A VIEW-CHANGE that passed every check, with its certificates decoded. */
-  record Checked(int sender, ViewChange message, SignedMessage signed, Map<Long, Prepared> prepared) {}
+  /**
+   * A VIEW-CHANGE that passed every check, with its certificates decoded: its set P ({@code
+   * prepared}) and, under MAC authentication, its set Q ({@code prePrepared}, per sequence number).
+   */
+  record Checked(int sender, ViewChange message, SignedMessage signed, Map<Long, Prepared> prepared,
+      Map<Long, List<Slot.PrePrepared>> prePrepared) {}
 
   /**
    * One pre-prepare the new view must start with; an empty batch is the null request. A batch
@@ -65,12 +70,27 @@ final class ViewChangeRules {
   private final int f;
   private final long windowSize;
   private final Rules rules;
+  /**
+   * Under {@code authentication: macs} PREPAREs carry MACs and a VIEW-CHANGE's prepared
+   * certificate is its sender's claim (its signed pre-prepare, without 2f signed prepares): the
+   * new view is computed by the MAC view change's rules ({@link #planByClaims}).
+   */
+  private boolean claims;
 
   ViewChangeRules(int n, int f, long windowSize, Rules rules) {
     this.n = n;
     this.f = f;
     this.windowSize = windowSize;
     this.rules = rules;
+  }
+
+  /** Prepared certificates are claims from now on ({@code authentication: macs}); call before the first event. */
+  void useMacs() {
+    claims = true;
+  }
+
+  boolean claims() {
+    return claims;
   }
 
   private int primaryOf(long view) {
@@ -120,7 +140,27 @@ final class ViewChangeRules {
         throw new Invalid("two prepared certificates for n=" + p.sequence());
       }
     }
-    return new Checked(sender, vc, signed, prepared);
+    Map<Long, List<Slot.PrePrepared>> prePrepared = new TreeMap<>();
+    for (PrePrepared q : vc.getPrePreparedList()) {
+      long s = q.getSequence();
+      if (s <= stable || s > stable + windowSize) {
+        throw new Invalid("pre-prepared entry for n=" + s + " outside (" + stable + ", " + (stable + windowSize) + "]");
+      }
+      if (q.getView() >= vc.getNewView() || q.getDigest().size() != Digests.SIZE_BYTES) {
+        throw new Invalid("pre-prepared entry for n=" + s + " names view " + q.getView() + " or a malformed digest");
+      }
+      List<Slot.PrePrepared> entries = prePrepared.computeIfAbsent(s, k -> new ArrayList<>(1));
+      for (Slot.PrePrepared e : entries) {
+        if (e.digest().equals(q.getDigest())) {
+          throw new Invalid("two pre-prepared entries for n=" + s + " and one digest");
+        }
+      }
+      if (entries.size() == Slot.PRE_PREPARED_KEPT) {
+        throw new Invalid("more than " + Slot.PRE_PREPARED_KEPT + " pre-prepared entries for n=" + s);
+      }
+      entries.add(new Slot.PrePrepared(q.getView(), q.getDigest()));
+    }
+    return new Checked(sender, vc, signed, prepared, prePrepared);
   }
 
   /**
@@ -203,7 +243,7 @@ final class ViewChangeRules {
       }
       signers.add(m.getSender());
     }
-    if (signers.size() < 2 * f) {
+    if (!claims && signers.size() < 2 * f) {
       throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs 2f = " + (2 * f));
     }
     return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch(), requestsOf(pp.getBatch()),
@@ -211,9 +251,12 @@ final class ViewChangeRules {
   }
 
   /**
-   * Computes O from 2f + 1 checked VIEW-CHANGE messages: min-s is the highest stable checkpoint
-   * among them, max-s the highest prepared sequence number; every n in between gets the batch
-   * prepared in the highest view, or the null request if none prepared there.
+   * Computes O from checked VIEW-CHANGE messages (2f + 1 or more): min-s is the highest stable
+   * checkpoint among them, max-s the highest prepared sequence number. With signed prepared
+   * certificates every n in between gets the batch prepared in the highest view, or the null
+   * request if none prepared there. With claims ({@link #useMacs}) the MAC view change decides
+   * each n ({@link #decideByClaims}), and the result is null while some n is undecided: the new
+   * primary waits for more VIEW-CHANGEs, a backup refuses the NEW-VIEW.
    */
   Plan plan(List<Checked> viewChanges) {
     Checked base = viewChanges.get(0);
@@ -231,17 +274,109 @@ final class ViewChangeRules {
     }
     List<Planned> planned = new ArrayList<>();
     for (long s = minS + 1; s <= maxS; s++) {
-      Prepared best = null;
-      for (Checked c : viewChanges) {
-        Prepared p = c.prepared().get(s);
-        if (p != null && (best == null || rules.certificateOutranks(p, best))) {
-          best = p;
-        }
+      Prepared best = claims ? decideByClaims(s, viewChanges) : highestView(s, viewChanges);
+      if (best == UNDECIDED) {
+        return null;
       }
       planned.add(best == null
           ? new Planned(s, NULL_DIGEST, Batch.getDefaultInstance(), List.of(), 0)
           : new Planned(s, best.digest(), best.batch(), best.requests(), best.timeMs()));
     }
     return new Plan(minS, base.message().getStableDigest(), base.message().getCheckpointProofList(), planned);
+  }
+
+  /** No decision for a sequence number yet (MAC view change): more VIEW-CHANGEs are needed. */
+  private static final Prepared UNDECIDED = new Prepared(-1, -1, ByteString.EMPTY, Batch.getDefaultInstance(),
+      List.of(), 0);
+
+  /** Section 4.4: the proven certificate of the highest view at {@code s}, or null (the null request). */
+  private Prepared highestView(long s, List<Checked> viewChanges) {
+    Prepared best = null;
+    for (Checked c : viewChanges) {
+      Prepared p = c.prepared().get(s);
+      if (p != null && (best == null || rules.certificateOutranks(p, best))) {
+        best = p;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The MAC view change's decision for sequence number {@code s} (TOCS 2002, section 4.5), from
+   * claims that cannot be checked, only attributed (each VIEW-CHANGE is signed). A batch d that
+   * some VIEW-CHANGE claims prepared in view v is chosen when
+   * <ul>
+   *   <li>(A1) at least 2f + 1 VIEW-CHANGEs do not contradict it: they claim nothing prepared at
+   *       s, or something prepared in a view below v, or d itself in v; and
+   *   <li>(A2) at least f + 1 VIEW-CHANGEs say their sender pre-prepared d at s in v or a later
+   *       view (set Q, or a claim in P of d from such a view);
+   * </ul>
+   * the first such candidate in order of {@link Rules#certificateOutranks} (highest view first),
+   * ties broken by digest, so that every replica recomputes the same choice. Otherwise the null
+   * request is chosen if (B) at least 2f + 1 VIEW-CHANGEs claim nothing prepared at s; otherwise
+   * nothing is decided yet.
+   *
+   * <p>Why this is safe: if d' committed at s in view v', at least f + 1 correct replicas
+   * prepared d' in v' (or a later view, and then by induction d' again), and every one of them
+   * reports it. A candidate from a view below v' is contradicted by them, leaving at most 2f
+   * VIEW-CHANGEs for A1 however many there are; so is a candidate d from v' itself, and B fails
+   * the same way. A candidate from a view above v' passes A2 only if a correct replica
+   * pre-prepared it in such a view, which it does only for what that view's NEW-VIEW carried,
+   * d' by induction. A2 also makes a batch a faulty primary made up unchoosable: a correct
+   * replica sends its PREPARE (enters Q) only for batches whose requests it, or f other backups
+   * before it, authenticated. Why it is live: the 2f + 1 correct replicas' VIEW-CHANGEs alone
+   * decide every s (their highest-view claim is backed by the f + 1 correct replicas that
+   * pre-prepared it and contradicted by none of them), and more VIEW-CHANGEs never undo a
+   * decision, since every condition counts "at least".
+   */
+  private Prepared decideByClaims(long s, List<Checked> viewChanges) {
+    List<Prepared> candidates = new ArrayList<>();
+    int claimingNothing = 0;
+    for (Checked c : viewChanges) {
+      Prepared p = c.prepared().get(s);
+      if (p == null) {
+        claimingNothing++;
+      } else {
+        candidates.add(p);
+      }
+    }
+    candidates.sort((a, b) -> rules.certificateOutranks(a, b) ? -1 : rules.certificateOutranks(b, a) ? 1
+        : a.digest().asReadOnlyByteBuffer().compareTo(b.digest().asReadOnlyByteBuffer()));
+    for (Prepared candidate : candidates) {
+      if (notContradicted(s, candidate, viewChanges) >= 2 * f + 1
+          && prePreparedAtOrAbove(s, candidate, viewChanges) >= f + 1) {
+        return candidate;
+      }
+    }
+    return claimingNothing >= 2 * f + 1 ? null : UNDECIDED;
+  }
+
+  /** A1: the VIEW-CHANGEs whose claim at {@code s} does not contradict {@code candidate}. */
+  private static int notContradicted(long s, Prepared candidate, List<Checked> viewChanges) {
+    int count = 0;
+    for (Checked c : viewChanges) {
+      Prepared p = c.prepared().get(s);
+      if (p == null || p.view() < candidate.view()
+          || (p.view() == candidate.view() && p.digest().equals(candidate.digest()))) {
+        count++;
+      }
+    }
+    return count;
+  }
+
+  /** A2: the VIEW-CHANGEs whose sender says it pre-prepared {@code candidate} at its view or a later one. */
+  private static int prePreparedAtOrAbove(long s, Prepared candidate, List<Checked> viewChanges) {
+    int count = 0;
+    for (Checked c : viewChanges) {
+      Prepared p = c.prepared().get(s);
+      boolean said = p != null && p.view() >= candidate.view() && p.digest().equals(candidate.digest());
+      for (Slot.PrePrepared q : c.prePrepared().getOrDefault(s, List.of())) {
+        said |= q.view() >= candidate.view() && q.digest().equals(candidate.digest());
+      }
+      if (said) {
+        count++;
+      }
+    }
+    return count;
   }
 }

@@ -184,6 +184,7 @@ final class WalCodec {
         // It was the new primary: these sequence numbers are assigned in this view. Reusing one
         // after a restart would be a second, different pre-prepare for the same (v, n).
         state.lastAssigned = Math.max(state.lastAssigned, pp.getSequence());
+        state.slot(pp.getSequence()).notePrePrepared(pp.getView(), pp.getDigest());
       }
     }
   }
@@ -195,12 +196,15 @@ final class WalCodec {
         PrePrepare pp = m.getPrePrepare();
         state.view = Math.max(state.view, pp.getView());
         install(pp, signed);
+        state.slot(pp.getSequence()).notePrePrepared(pp.getView(), pp.getDigest());
         state.lastAssigned = Math.max(state.lastAssigned, pp.getSequence());
       }
       case PREPARE -> {
         Prepare p = m.getPrepare();
         state.view = Math.max(state.view, p.getView());
-        state.slot(p.getSequence()).prepares.put(state.id, new Slot.Vote(p.getView(), p.getDigest(), signed));
+        Slot slot = state.slot(p.getSequence());
+        slot.prepares.put(state.id, new Slot.Vote(p.getView(), p.getDigest(), signed));
+        slot.notePrePrepared(p.getView(), p.getDigest());
       }
       case COMMIT -> {
         Commit c = m.getCommit();

@@ -82,16 +82,21 @@ public final class InboundVerifier {
 
   /**
    * The messages that may come MAC-authenticated under {@code authentication: macs}: those that
-   * never travel as proof to a third party. A COMMIT (a replica's committed certificate carries
-   * only signed ones) and a catch-up certificate's envelope (whose claim counts only for its
-   * sender). Everything else is signed in both modes: PRE-PREPARE and PREPARE (prepared
-   * certificates in VIEW-CHANGEs), CHECKPOINT (stable proofs), VIEW-CHANGE, NEW-VIEW, COMPLAINT
+   * never travel as proof to a third party. A PREPARE (the MAC view change works from each
+   * replica's signed claim of what prepared, not from 2f signed PREPAREs), a COMMIT (a replica's
+   * committed certificate carries only signed ones) and a catch-up certificate's envelope (whose
+   * claim counts only for its sender). Everything else is signed in both modes: PRE-PREPARE (it
+   * fixes the batch a claim names), CHECKPOINT (stable proofs), VIEW-CHANGE, NEW-VIEW, COMPLAINT
    * (view-change evidence), HEARTBEAT (it announces the pair keys), relayed requests and state
    * transfer.
    */
   public static boolean macAllowed(ReplicaMessage.BodyCase kind) {
-    return kind == ReplicaMessage.BodyCase.COMMIT || kind == ReplicaMessage.BodyCase.COMMITTED;
+    return kind == ReplicaMessage.BodyCase.PREPARE || kind == ReplicaMessage.BodyCase.COMMIT
+        || kind == ReplicaMessage.BodyCase.COMMITTED;
   }
+
+  /** How many batches a VIEW-CHANGE's set Q may name per sequence number (MAC view change). */
+  public static final int PRE_PREPARED_PER_SEQUENCE_MAX = 4;
 
   /**
    * A verifier for replica {@code self} that shares this one's cache of verified signatures (the
@@ -332,7 +337,8 @@ public final class InboundVerifier {
       case VIEW_CHANGE -> {
         ViewChange vc = message.getViewChange();
         if (vc.getCheckpointProofCount() > n || vc.getComplaintsCount() > n || vc.getPreparedCount() > windowSize
-            || vc.getPreparedList().stream().anyMatch(c -> c.getPreparesCount() > n)) {
+            || vc.getPreparedList().stream().anyMatch(c -> c.getPreparesCount() > n)
+            || vc.getPrePreparedCount() > windowSize * PRE_PREPARED_PER_SEQUENCE_MAX) {
           return "view-change certificates beyond the window or n";
         }
       }

@@ -79,9 +79,19 @@ class PeerMacVerifierTest {
 
   @Test
   void aMacOnAMessageThatMayTravelAsProofIsRefused() {
-    // A PREPARE goes into prepared certificates, which a VIEW-CHANGE shows to third parties.
-    Verdict<VerifiedMessage> v = verifierOf(0).verify(maced(2, prepare(0, 1, d, 2)));
+    // A CHECKPOINT goes into stable proofs, which VIEW-CHANGEs and state transfer show to third parties.
+    ReplicaMessage checkpoint = ReplicaMessage.newBuilder().setCheckpoint(io.pbft.proto.Checkpoint.newBuilder()
+        .setSequence(128).setStateDigest(d).setReplicaId(2)).build();
+    Verdict<VerifiedMessage> v = verifierOf(0).verify(maced(2, checkpoint));
     assertEquals(Rejection.MAC_NOT_ALLOWED, v.reason());
+  }
+
+  @Test
+  void aMacAuthenticatedPrepareIsAccepted() {
+    // The MAC view change needs no signed PREPAREs: a replica's claim of what prepared replaces them.
+    Verdict<VerifiedMessage> v = verifierOf(0).verify(maced(2, prepare(0, 1, d, 2)));
+    assertTrue(v.isOk(), v::describe);
+    assertTrue(v.value().message().hasPrepare());
   }
 
   @Test
@@ -127,9 +137,10 @@ class PeerMacVerifierTest {
   }
 
   @Test
-  void onlyCommitsAndCatchUpClaimsMayComeWithMacs() {
+  void onlyPreparesCommitsAndCatchUpClaimsMayComeWithMacs() {
     for (ReplicaMessage.BodyCase kind : ReplicaMessage.BodyCase.values()) {
-      boolean allowed = kind == ReplicaMessage.BodyCase.COMMIT || kind == ReplicaMessage.BodyCase.COMMITTED;
+      boolean allowed = kind == ReplicaMessage.BodyCase.PREPARE || kind == ReplicaMessage.BodyCase.COMMIT
+          || kind == ReplicaMessage.BodyCase.COMMITTED;
       assertEquals(allowed, InboundVerifier.macAllowed(kind), kind.name());
     }
     assertFalse(InboundVerifier.macAllowed(ReplicaMessage.BodyCase.HEARTBEAT), "heartbeats carry the keys");
