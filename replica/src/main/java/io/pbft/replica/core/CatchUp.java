@@ -142,7 +142,7 @@ final class CatchUp {
         if (commits.size() >= state.quorum()) {
           cert.addAllCommits(commits);
         } else {
-          resendOwnCommit(sender, slot);
+          resendOwnVotes(sender, slot);
         }
         ReplicaMessage message = ReplicaMessage.newBuilder().setCommitted(cert).build();
         outbox.send(sender, message);
@@ -153,18 +153,25 @@ final class CatchUp {
   }
 
   /**
-   * With a claim and no proof, this replica's own COMMIT for {@code slot} again, if cast in the
-   * current view: a peer that prepared the batch may lack only that to commit it itself. A claim
-   * counts only with f others, and the others may not have the batch any more (a silent replica,
-   * or peers that lost it to a checkpoint): simulator seed 7195 (MACs, a silent backup, 4 %
-   * loss) left two replicas prepared at n=112 with two of three COMMITs, waiting for good, while
-   * the third replica, which had lost its COMMIT to both, only claimed the batch. A replica sends
-   * its messages again on its own only while the slot waits at it (see NormalCase.retransmitWaiting).
+   * With a claim and no proof, this replica's own PREPARE and COMMIT for {@code slot} again, if
+   * cast in the current view: a peer that pre-prepared the batch may lack only those to prepare
+   * and commit it itself. A claim counts only with f others, and the others may not have the
+   * batch any more (a silent replica, or peers that lost it to a checkpoint). Simulator seed 7195
+   * (MACs, a silent backup, 4 % loss) left two replicas prepared at n=112 with two of three
+   * COMMITs, waiting for good, while the third replica, which had lost its COMMIT to both, only
+   * claimed the batch; seed 20776 (MACs, a backup silent to some) left the primary one PREPARE
+   * short at n=121, the PREPARE lost from the one replica that committed. The PREPARE goes only
+   * under MAC authentication, where claims are the normal answer: with signatures a replica that
+   * committed holds 2f + 1 signed COMMITs and sends the proof, which needs no PREPARE, and it
+   * claims only after a restart or a catch-up of its own. A replica sends its messages again on
+   * its own only while the slot waits at it (see NormalCase.retransmitWaiting).
    */
-  private void resendOwnCommit(int peer, Slot slot) {
-    Slot.Vote own = slot.commits.get(state.id);
-    if (own != null && own.view() == state.view && own.digest().equals(slot.digest)) {
-      outbox.resend(peer, own.signed());
+  private void resendOwnVotes(int peer, Slot slot) {
+    Slot.Vote prepare = outbox.peerKeys() != null ? slot.prepares.get(state.id) : null;
+    for (Slot.Vote own : new Slot.Vote[] {prepare, slot.commits.get(state.id)}) {
+      if (own != null && own.view() == state.view && own.digest().equals(slot.digest)) {
+        outbox.resend(peer, own.signed());
+      }
     }
   }
 

@@ -107,9 +107,11 @@ class CommittedClaimsTest {
     assertEquals(1, sent.size());
     assertEquals(0, sent.get(0).getCommitsCount(), "no 2f + 1 signed COMMITs: a claim");
     assertEquals(1, payloadOf(sent.get(0).getPrePrepare()).getPrePrepare().getSequence());
-    // A claim counts only with f others, who may no longer have the batch: its own COMMIT goes
-    // again, which may be all a prepared peer lacks to commit the batch itself (simulator seed 7195).
+    // A claim counts only with f others, who may no longer have the batch: its own PREPARE and
+    // COMMIT go again, which may be all a peer lacks to prepare and commit the batch itself
+    // (simulator seeds 7195 and 20776).
     assertEquals(List.of(commit(0, 1, d, 1)), toPeer.stream().filter(ReplicaMessage::hasCommit).toList());
+    assertEquals(List.of(prepare(0, 1, d, 1)), toPeer.stream().filter(ReplicaMessage::hasPrepare).toList());
   }
 
   @Test
