@@ -135,6 +135,16 @@ enum PlantedBug {
       return candidate.view() < best.view();
     }
   }),
+  /**
+   * The MAC view change choosing a batch claimed prepared on the claimer's word alone (rule A2
+   * with one VIEW-CHANGE instead of f + 1 saying they pre-prepared it).
+   */
+  MAC_CLAIM_CHOSEN_WITHOUT_PRE_PREPARES(new Rules() {
+    @Override
+    int prePreparedBackingNeeded(int f) {
+      return 1;
+    }
+  }),
   /** A batch prepared at once though this replica could not authenticate a request in it. */
   UNAUTHENTICATED_REQUESTS_PREPARED(new Rules() {
     @Override

@@ -137,6 +137,14 @@ class PlantedBugsTest {
         long stall = healed + 50 + r.nextInt(200);
         fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 1, 2), t, healed).pause(1, stall, stall + 3_000);
       }, "PREPAREs to 0, 1, 2 lost, then view 1's primary stalls; outdated certificates from 3");
+      // MACs: the primary (0) stalls and view 1's primary, the traitor (1), never opens its view,
+      // so the group moves to view 2. The traitor's VIEW-CHANGE claims the null request prepared
+      // in view 1 at each sequence number above its checkpoint, with its own word in Q: a view
+      // above every genuine claim, contradicting none of them.
+      case MAC_CLAIM_CHOSEN_WITHOUT_PRE_PREPARES -> new Family(macs(List.of(1), "honest", false, List.of()), fs -> {
+        long t = 300 + new Random(fs.seed()).nextInt(1200);
+        fs.faults().pause(0, t, t + 3_000);
+      }, "MACs, primary (0) stalls, view 1's primary (1) silent and claiming null requests from view 1");
       // A primary (0) with a wild clock: with backups that accept any time, batches run at times
       // a day or a year away from every correct clock, which the agreed-time check sees.
       case CLOCK_NOT_CHECKED -> new Family(options(List.of(0), "wild-clock", false), fs -> { },
@@ -216,6 +224,8 @@ class PlantedBugsTest {
       b.traitor(3, random -> new OutdatedCertificates());
     } else if (bug == PlantedBug.HELD_REQUEST_MATCHED_BY_TIMESTAMP) {
       b.traitor(0, RewrittenOperations::new);
+    } else if (bug == PlantedBug.MAC_CLAIM_CHOSEN_WITHOUT_PRE_PREPARES) {
+      b.traitor(1, random -> new HigherViewClaims(4));
     } else if (bug == PlantedBug.RELAYED_REQUEST_TRUSTED) {
       b.traitor(3, ForgedRelays::new);
     }

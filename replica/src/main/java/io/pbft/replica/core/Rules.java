@@ -187,6 +187,16 @@ class Rules {
   }
 
   /**
+   * The MAC view change (TOCS 2002, section 4.5, rule A2) chooses a batch claimed prepared in view
+   * v only if this many VIEW-CHANGEs say their sender pre-prepared it in v or later: f + 1, so that
+   * a correct replica did, which it does in a view above the one where a batch committed only for
+   * that batch.
+   */
+  int prePreparedBackingNeeded(int f) {
+    return f + 1;
+  }
+
+  /**
    * The pre-prepares a backup installs from a NEW-VIEW: those it recomputed from the VIEW-CHANGEs
    * (it refuses a NEW-VIEW whose own list differs).
    */

@@ -344,7 +344,7 @@ final class ViewChangeRules {
         : a.digest().asReadOnlyByteBuffer().compareTo(b.digest().asReadOnlyByteBuffer()));
     for (Prepared candidate : candidates) {
       if (notContradicted(s, candidate, viewChanges) >= 2 * f + 1
-          && prePreparedAtOrAbove(s, candidate, viewChanges) >= f + 1) {
+          && prePreparedAtOrAbove(s, candidate, viewChanges) >= rules.prePreparedBackingNeeded(f)) {
         return candidate;
       }
     }
