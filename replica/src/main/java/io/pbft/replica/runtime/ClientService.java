@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   private static final Logger log = LoggerFactory.getLogger(ClientService.class);
+  /** Requests up to this size with an authenticator may be checked where they were read (ReplicaServer.checkInline). */
+  private static final int INLINE_REQUEST_BYTES_MAX = 4096;
   private final ReplicaServer replica;
   private final SecureRandom random = new SecureRandom();
   private final ClientRates rates;
@@ -80,6 +82,9 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
             if (!rates.tryAcquire(session.clientId(), System.nanoTime())) {
               // Before verification: a client over its rate costs a parse, not a signature check.
               replica.drop("client over its request rate");
+            } else if (message.getRequest().getSignature().isEmpty()
+                && message.getSerializedSize() <= INLINE_REQUEST_BYTES_MAX && replica.checkInline()) {
+              replica.runInline(() -> request(session, message)); // an authenticator: one HMAC here
             } else if (!replica.verifyPool.submitClientRequest(session.clientId(), () -> request(session, message),
                 message.getSerializedSize()).queued()) {
               replica.drop("verification queue full");

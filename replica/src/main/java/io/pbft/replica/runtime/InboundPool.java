@@ -105,6 +105,21 @@ final class InboundPool {
     }
   }
 
+  /**
+   * Whether nothing waits in the pool. A message whose check costs only an HMAC may then be checked
+   * on the network thread that read it, saving the hand-off to a pool thread (one of the four
+   * threads each message crosses; PERFORMANCE.md). As soon as anything waits, messages take their
+   * turn here again, so under load every source keeps its fair share.
+   */
+  boolean idle() {
+    lock.lock();
+    try {
+      return count == 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** A message on the stream of peer {@code sender}, or of an unverified stream if negative. */
   Admission submitPeer(int sender, Runnable task, int size) {
     return submit(peers, sender >= 0 ? sender : UNVERIFIED_PEERS, new Task(task, size), peerShareMax, false);

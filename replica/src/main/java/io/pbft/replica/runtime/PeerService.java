@@ -1,9 +1,11 @@
 package io.pbft.replica.runtime;
 
+import com.google.protobuf.ByteString;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.pbft.proto.Ack;
 import io.pbft.proto.ReplicaServiceGrpc;
+import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Rejection;
@@ -14,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Incoming peer streams. Anyone may connect and claim any sender id: the signature check in
- * the verification pool decides; only verified messages reach the event loop. Cheap checks come
+ * the verification pool decides (or, for a MAC'd PREPARE or COMMIT on an authenticated stream while
+ * nothing waits, the HMAC check on the network thread); only verified messages reach the event loop. Cheap checks come
  * first, on arrival: a message with unknown fields or from a sender that does not exist is
  * dropped and counted before it is queued. A stream is pending ({@link PeerStream}) until a
  * message on it verifies: until then it is read one message at a time.
@@ -54,6 +57,11 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
         stream.spoke();
         boolean pending = !stream.authenticated();
         int size = message.getSerializedSize();
+        if (!pending && macVote(message) && replica.checkInline()) {
+          replica.runInline(() -> verify(stream, certified, message, size)); // MACs only: one HMAC
+          stream.request();
+          return;
+        }
         if (!replica.verifyPool.submitPeer(pending ? -1 : stream.sender(), () -> verify(stream, certified, message, size),
             size)
             .queued()) {
@@ -95,6 +103,26 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
       return Rejection.UNKNOWN_SENDER;
     }
     return null;
+  }
+
+  /** Payload bytes a PREPARE or COMMIT never exceeds (four fields, a 32-byte digest: at most 64). */
+  private static final int VOTE_PAYLOAD_BYTES_MAX = 96;
+  private static final byte PREPARE_TAG = (byte) (ReplicaMessage.PREPARE_FIELD_NUMBER << 3 | 2);
+  private static final byte COMMIT_TAG = (byte) (ReplicaMessage.COMMIT_FIELD_NUMBER << 3 | 2);
+
+  /**
+   * A MAC-authenticated PREPARE or COMMIT, judged from its first byte and its size without parsing:
+   * its check is one HMAC and a small parse, cheap enough for the network thread. Any other message,
+   * or one that only looks like a vote, goes through the pool; a forged look-alike is refused by the
+   * verifier all the same, and is too small to hold more than one signature to check.
+   */
+  private static boolean macVote(SignedMessage message) {
+    ByteString payload = message.getPayload();
+    if (!message.getSignature().isEmpty() || payload.isEmpty() || payload.size() > VOTE_PAYLOAD_BYTES_MAX) {
+      return false;
+    }
+    byte tag = payload.byteAt(0);
+    return tag == PREPARE_TAG || tag == COMMIT_TAG;
   }
 
   /**

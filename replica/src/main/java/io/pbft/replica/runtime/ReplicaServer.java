@@ -444,6 +444,30 @@ public final class ReplicaServer implements AutoCloseable {
     return failure;
   }
 
+  /** Event loop backlog under which a MAC-authenticated message may be checked where it was read. */
+  static final int INLINE_CHECK_LOOP_BACKLOG_MAX = 8;
+
+  /**
+   * Whether a message whose check is one HMAC may be checked on the network thread that read it
+   * instead of a verification thread: only while nothing waits for verification and the event loop
+   * is nearly idle. A lone client's request and the PREPAREs and COMMITs of its batch then cross one
+   * thread fewer each (PERFORMANCE.md); under load, and under any flood, every message takes its
+   * fair turn in the pool as before.
+   */
+  boolean checkInline() {
+    return loop.queued() < INLINE_CHECK_LOOP_BACKLOG_MAX && verifyPool.idle();
+  }
+
+  /** Runs a check on the network thread; a bug in it is logged and costs this message only. */
+  void runInline(Runnable check) {
+    try {
+      check.run();
+    } catch (RuntimeException e) {
+      drop("internal error in a check");
+      log.error("replica {}: check on a network thread failed", id, e);
+    }
+  }
+
   void drop(String reason) {
     dropped.computeIfAbsent(reason, k -> new AtomicLong()).incrementAndGet();
   }
