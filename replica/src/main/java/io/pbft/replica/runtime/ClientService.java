@@ -86,7 +86,8 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
                 && message.getSerializedSize() <= INLINE_REQUEST_BYTES_MAX && replica.checkInline()) {
               replica.runInline(() -> request(session, message)); // an authenticator: one HMAC here
             } else if (!replica.verifyPool.submitClientRequest(session.clientId(), () -> request(session, message),
-                message.getSerializedSize()).queued()) {
+                message.getSerializedSize(), message.getRequest().getSignature().isEmpty() ? null : message.getRequest())
+                .queued()) {
               replica.drop("verification queue full");
               session.reject("replica " + replica.id + " is overloaded; retry later");
             }

@@ -327,6 +327,10 @@ final class ReplicaMetrics implements AutoCloseable {
         g.dataPoint(labelled("queue", "pending_requests", sample.pendingRequests()));
       }
       out.add(g.build());
+      out.add(counter("pbft_signature_batches", "Groups of signed client requests whose signatures were checked "
+          + "together (authentication: signatures)", replica.verifyPool.togetherBatches()));
+      out.add(counter("pbft_signature_batched_requests", "Client requests in those groups",
+          replica.verifyPool.togetherRequests()));
     }
   }
 

@@ -97,7 +97,7 @@ public final class ReplicaServer implements AutoCloseable {
     // the one before (and ignore replays of older announcements).
     PeerKeys peerKeys = config.authentication() == Authentication.MACS
         ? PeerKeys.generate(id, config.n(), new SecureRandom(), System.currentTimeMillis()) : null;
-    this.verifier = new InboundVerifier(config, id, requestKeys, peerKeys);
+    this.verifier = new InboundVerifier(config, id, requestKeys, peerKeys, batchSecret());
     this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
     if (peerKeys != null) {
       core.useMacs(peerKeys);
@@ -144,7 +144,7 @@ public final class ReplicaServer implements AutoCloseable {
         : Runtime.getRuntime().availableProcessors();
     this.verifyPool = new InboundPool(threads, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.n(), config.transport().clientRequestsVerifyingMax(),
-        daemon("pbft-verify-" + id));
+        daemon("pbft-verify-" + id), verifier::checkTogether, InboundVerifier.TOGETHER_MIN, InboundVerifier.TOGETHER_MAX);
     this.sessions = new ClientSessions(config.transport().clientSessionsMax(), config.transport().sessionsPerClientMax());
     this.hygiene = new Hygiene(id, config.transport(), sessions, config.tls().enabled());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
@@ -442,6 +442,13 @@ public final class ReplicaServer implements AutoCloseable {
   /** Why this replica stopped taking part, or null while it works. */
   public String failure() {
     return failure;
+  }
+
+  /** Random bytes this replica keeps to itself, keying the coefficients of signatures checked together. */
+  private static byte[] batchSecret() {
+    byte[] secret = new byte[32];
+    new SecureRandom().nextBytes(secret);
+    return secret;
   }
 
   /** Event loop backlog under which a MAC-authenticated message may be checked where it was read. */

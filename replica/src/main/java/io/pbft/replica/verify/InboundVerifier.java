@@ -7,6 +7,8 @@ import com.google.protobuf.Message;
 import io.pbft.config.ClientInfo;
 import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
+import io.pbft.crypto.BatchVerifier;
+import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.Mac;
 import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.PublicKeyVerifier;
@@ -21,9 +23,12 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -44,6 +49,14 @@ public final class InboundVerifier {
   private final PeerKeys peerKeys;
   private final SignatureCheck[] replicas;
   private final Map<Integer, SignatureCheck> clients;
+  /** The Ed25519 keys of clients whose signatures may be checked together; empty with other checks. */
+  private final Map<Integer, BatchVerifier.Key> batchKeys;
+  /**
+   * Clients that sent a signature that did not verify: theirs are never checked together again,
+   * so that a faulty client cannot make every batch fail and be checked twice.
+   */
+  private final Set<Integer> badSigners;
+  private final byte[] batchSecret;
   /** Makes the check of each public key: Ed25519, or the simulator's fast stand-in. */
   private final Function<byte[], SignatureCheck> checks;
   private final int messageBytesMax;
@@ -76,8 +89,18 @@ public final class InboundVerifier {
    * (null: signatures only).
    */
   public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys) {
+    this(config, self, requestKeys, peerKeys, new byte[0]);
+  }
+
+  /**
+   * As {@link #InboundVerifier(ClusterConfig, int, RequestKeys, PeerKeys)}, keying the
+   * coefficients of client signatures checked together ({@link #checkTogether}) with {@code
+   * batchSecret}: a replica passes random bytes it keeps to itself, so that no client can make
+   * signatures knowing them. Without one, the coefficients still depend on the whole batch.
+   */
+  public InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys, byte[] batchSecret) {
     this(config, self, requestKeys, peerKeys, new SignatureCache(1 << 16), PublicKeyVerifier::of, RequestMacs::mac,
-        null, null);
+        null, null, batchSecret.clone());
   }
 
   /**
@@ -108,7 +131,7 @@ public final class InboundVerifier {
 
   /** As {@link #forReplica(int, RequestKeys)}, checking replica MACs under {@code peerKeys}. */
   public InboundVerifier forReplica(int self, RequestKeys requestKeys, PeerKeys peerKeys) {
-    return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, this);
+    return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, this, null);
   }
 
   /**
@@ -118,12 +141,12 @@ public final class InboundVerifier {
    */
   public InboundVerifier parsingOnce() {
     return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, new ParsedPayloads(1 << 12),
-        this);
+        this, null);
   }
 
   private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys, SignatureCache cache,
       Function<byte[], SignatureCheck> checks, BiFunction<byte[], ByteString, byte[]> requestMac,
-      ParsedPayloads parsed, InboundVerifier from) {
+      ParsedPayloads parsed, InboundVerifier from, byte[] batchSecret) {
     this.config = config;
     this.requestMac = requestMac;
     this.checks = checks;
@@ -137,15 +160,25 @@ public final class InboundVerifier {
       // the same identities checked the same way: decoding each public key once is enough
       replicas = from.replicas;
       clients = from.clients;
+      batchKeys = from.batchKeys;
+      badSigners = from.badSigners;
+      this.batchSecret = from.batchSecret;
     } else {
       replicas = new SignatureCheck[config.n()];
       for (int i = 0; i < config.n(); i++) {
         replicas[i] = checks.apply(config.replica(i).publicKey());
       }
       clients = new HashMap<>();
+      batchKeys = new HashMap<>();
       for (ClientInfo c : config.clients()) {
-        clients.put(c.id(), checks.apply(c.publicKey()));
+        SignatureCheck check = checks.apply(c.publicKey());
+        clients.put(c.id(), check);
+        if (check instanceof PublicKeyVerifier) {
+          batchKeys.put(c.id(), BatchVerifier.key(c.publicKey()));
+        }
       }
+      badSigners = Collections.synchronizedSet(new HashSet<>());
+      this.batchSecret = batchSecret == null ? new byte[0] : batchSecret;
     }
     messageBytesMax = config.transport().messageBytesMax();
     operationBytesMax = config.protocol().operationBytesMax();
@@ -177,7 +210,7 @@ public final class InboundVerifier {
    */
   public InboundVerifier(ClusterConfig config, Function<byte[], SignatureCheck> checks,
       BiFunction<byte[], ByteString, byte[]> requestMac) {
-    this(config, -1, RequestKeys.NONE, null, null, checks, requestMac, null, null);
+    this(config, -1, RequestKeys.NONE, null, null, checks, requestMac, null, null, null);
   }
 
   public boolean knownClient(int clientId) {
@@ -262,6 +295,9 @@ public final class InboundVerifier {
         return Verdict.rejected(Rejection.MALFORMED, "empty body");
       case PRE_PREPARE: {
         List<SignedRequest> batch = message.getPrePrepare().getBatch().getRequestsList();
+        if (batch.size() >= TOGETHER_MIN && authentication == Authentication.SIGNATURES) {
+          checkTogether(batch);
+        }
         List<VerifiedRequest> checked = new ArrayList<>(batch.size());
         for (SignedRequest r : batch) {
           Verdict<VerifiedRequest> v = check(r, -1, true);
@@ -518,11 +554,66 @@ public final class InboundVerifier {
     ByteString key = SignatureCache.key(1, request.getClientId(), signed.getRequest(), signed.getSignature());
     if (!cache.known(key)) {
       if (!verifier.verify(signed.getRequest().toByteArray(), signed.getSignature().toByteArray())) {
+        badSigners.add(request.getClientId());
         return Verdict.rejected(Rejection.BAD_CLIENT_SIGNATURE, "client " + request.getClientId());
       }
       cache.remember(key);
     }
     return Verdict.ok(new VerifiedRequest(signed, request));
+  }
+
+  /** Fewer signatures than this are checked one at a time: together they would cost about as much. */
+  public static final int TOGETHER_MIN = 4;
+  /** At most this many are checked together: beyond, each costs hardly less (PERFORMANCE.md). */
+  public static final int TOGETHER_MAX = 32;
+
+  /**
+   * Checks the Ed25519 signatures of these client requests together ({@link BatchVerifier}) and
+   * remembers them as verified when they all are, so that {@link #verify} then finds each in the
+   * cache. Requests already verified, of unknown clients, of clients that once sent a bad
+   * signature, or that do not parse are left out and verified alone later, as is everything when
+   * the batch fails: the verdict on each request is the same either way, only its cost differs.
+   * Does nothing without Ed25519 checks and a cache (the simulator's fast crypto).
+   *
+   * @return how many signatures were found valid together
+   */
+  public int checkTogether(List<SignedRequest> requests) {
+    if (cache == null || batchKeys.isEmpty() || requests.size() < TOGETHER_MIN) {
+      return 0;
+    }
+    List<BatchVerifier.Item> items = new ArrayList<>(Math.min(requests.size(), TOGETHER_MAX));
+    List<ByteString> keys = new ArrayList<>(items.size());
+    for (SignedRequest signed : requests) {
+      if (items.size() == TOGETHER_MAX) {
+        break;
+      }
+      if (signed.getSignature().size() != Ed25519Keys.SIGNATURE_BYTES) {
+        continue;
+      }
+      int clientId;
+      try {
+        clientId = Request.parseFrom(signed.getRequest()).getClientId();
+      } catch (InvalidProtocolBufferException e) {
+        continue;
+      }
+      BatchVerifier.Key key = batchKeys.get(clientId);
+      if (key == null || badSigners.contains(clientId)) {
+        continue;
+      }
+      ByteString cacheKey = SignatureCache.key(1, clientId, signed.getRequest(), signed.getSignature());
+      if (cache.peek(cacheKey)) {
+        continue;
+      }
+      items.add(new BatchVerifier.Item(key, signed.getRequest().toByteArray(), signed.getSignature().toByteArray()));
+      keys.add(cacheKey);
+    }
+    if (items.size() < TOGETHER_MIN || !BatchVerifier.verifyAll(items, batchSecret)) {
+      return 0;
+    }
+    for (ByteString k : keys) {
+      cache.remember(k);
+    }
+    return keys.size();
   }
 
   /** Whether the authenticator's entry for this replica is the MAC of a key it shares with the client. */

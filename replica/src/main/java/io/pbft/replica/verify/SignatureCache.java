@@ -50,6 +50,11 @@ final class SignatureCache {
     return known;
   }
 
+  /** As {@link #known}, without counting a hit: a look before deciding what to verify. */
+  synchronized boolean peek(ByteString key) {
+    return valid.containsKey(key);
+  }
+
   synchronized void remember(ByteString key) {
     valid.put(key, Boolean.TRUE);
   }

@@ -3,6 +3,8 @@ package io.pbft.replica.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import io.pbft.proto.SignedRequest;
 import io.pbft.replica.runtime.InboundPool.Admission;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,7 +21,11 @@ class InboundPoolTest {
 
   /** One thread, held by a first task until {@link #release} so that everything else queues. */
   private InboundPool pool(int countMax, long bytesMax, int clientShare) throws InterruptedException {
-    pool = new InboundPool(1, countMax, bytesMax, 4, clientShare, ReplicaServer.daemon("test-verify"));
+    return start(new InboundPool(1, countMax, bytesMax, 4, clientShare, ReplicaServer.daemon("test-verify")));
+  }
+
+  private InboundPool start(InboundPool created) throws InterruptedException {
+    pool = created;
     CountDownLatch started = new CountDownLatch(1);
     assertEquals(Admission.QUEUED, pool.submitPeer(0, () -> {
       started.countDown();
@@ -76,6 +82,43 @@ class InboundPoolTest {
     List<String> order = release(7);
     assertEquals(List.of("flood-996", "prepare-from-1", "client-3", "commit-from-2", "flood-997", "flood-998",
         "flood-999"), order, "lanes alternate, sources take turns, and only the flood's newest four are left");
+  }
+
+  private static SignedRequest signed(String name) {
+    return SignedRequest.newBuilder().setSignature(ByteString.copyFromUtf8(name)).build();
+  }
+
+  @Test
+  void signedRequestsWaitingTogetherHaveTheirSignaturesCheckedAsOneBatchInTheirFairOrder() throws Exception {
+    List<List<String>> batches = Collections.synchronizedList(new ArrayList<>());
+    start(new InboundPool(1, 10_000, 1 << 30, 4, 4, ReplicaServer.daemon("test-verify"), requests -> {
+      List<String> names = new ArrayList<>();
+      requests.forEach(r -> names.add(r.getSignature().toStringUtf8()));
+      batches.add(names);
+      ran.add("batch");
+    }, 3, 4));
+    for (int c = 1; c <= 5; c++) {
+      pool.submitClientRequest(c, record("c" + c), 10, signed("c" + c));
+    }
+    pool.submitClientRequest(9, record("unsigned"), 10);
+    pool.submitPeer(1, record("prepare"), 10);
+    List<String> order = release(8);
+    // The held task was a peer's: clients go next, at most four signed requests in their turns,
+    // then the peer; c5 then has fewer than three signed requests with it and is checked alone.
+    assertEquals(List.of("batch", "c1", "c2", "c3", "c4", "prepare", "c5", "unsigned"), order);
+    assertEquals(List.of(List.of("c1", "c2", "c3", "c4")), batches);
+    assertEquals(1, pool.togetherBatches());
+    assertEquals(4, pool.togetherRequests());
+  }
+
+  @Test
+  void aLoneSignedRequestIsNeverHeldBackForOthers() throws Exception {
+    List<Integer> sizes = Collections.synchronizedList(new ArrayList<>());
+    start(new InboundPool(1, 10_000, 1 << 30, 4, 4, ReplicaServer.daemon("test-verify"),
+        requests -> sizes.add(requests.size()), 3, 32));
+    pool.submitClientRequest(1, record("only"), 10, signed("only"));
+    assertEquals(List.of("only"), release(1));
+    assertEquals(List.of(), sizes);
   }
 
   @Test
