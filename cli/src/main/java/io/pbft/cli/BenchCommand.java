@@ -244,7 +244,7 @@ final class BenchCommand implements Callable<Integer> {
           capture = RequestCapture.open(injector.captureFile()); // the replaying client's tap
         }
         if (injector != null) {
-          injector.prepare(); // a Byzantine client's process starts now and waits to be armed
+          injector.prepare(); // a Byzantine client's or an outsider's process starts now and waits to be armed
         }
         target = new ReplicatedTarget(cfg, clientIds(cfg), OPERATION_TIMEOUT, !sendToPrimary, capture)
             .readMode(readModeOption());
@@ -484,7 +484,7 @@ final class BenchCommand implements Callable<Integer> {
     FaultReport faultReport = null;
     if (injector != null && r.actionsAtMs().get(0) >= 0 && injector.viewBefore() >= 0) {
       faultReport = FaultReport.of(kind, injector.replica(), r, r.actionsAtMs().get(0), injector.viewBefore(),
-          end == null ? -1 : endView(end), injector.attackerRequestsSent());
+          end == null ? -1 : endView(end), injector.attackerSent());
     }
     HeapReport heap = cluster == null ? null : heap(cluster, startEpochMs, endEpochMs);
     return new Report(r, faultReport, verdict, end, heap, cpu);

@@ -79,7 +79,9 @@ class BenchFaultTest {
     // A replica's request timer is doubled for its first 10 s (protocol.requestTimerWarmUpMs), and
     // the slow primary's delays (70-95 % of viewChangeTimeoutMs) stay under the doubled timer: its
     // run goes on long enough after the warm-up for the backups to replace it.
-    String duration = fault == Fault.SLOW_PRIMARY ? "16" : "10";
+    // An outsider's JVM, armed at the fault, took 4-9 s on two shared cores to open its 20,000
+    // streams: its runs go on long enough for all of them to reach the replicas.
+    String duration = fault == Fault.SLOW_PRIMARY ? "16" : fault.outsider() != null ? "14" : "10";
     Run run = Run.of("bench", "--clients", "4", "--warmup", "2", "--duration", duration, "--fault", fault.option(),
         "--fault-at", "3", "--json", "--keep-logs");
     Path logs = keptLogs(run);
@@ -104,10 +106,14 @@ class BenchFaultTest {
     assertEquals(fault.expectedViewChangesMin(), report.get("expectedViewChangesMin").asInt(), run.toString());
     assertEquals(fault.expectedViewChangesMax(), report.get("expectedViewChangesMax").asInt(), run.toString());
     assertTrue(report.get("viewChangesAsExpected").asBoolean(), run.toString());
-    if (fault.client() != null) {
-      // The Byzantine client's process starts with the replicas and waits to be armed: the attack
-      // must actually have happened, or the counts above say nothing about it.
-      assertTrue(report.get("attackerRequestsSent").asLong() > 0, "the " + fault.option() + " sent nothing\n" + run);
+    if (fault.attackerSentKey() != null) {
+      // The Byzantine client's or the outsider's process starts with the replicas and waits to be
+      // armed: the attack must actually have happened, or the counts above say nothing about it.
+      assertTrue(report.get(fault.attackerSentKey()).asLong() > 0, "the " + fault.option() + " sent nothing\n" + run);
+    }
+    if (fault == Fault.SESSION_EXHAUSTION) {
+      // all of its streams, at every replica, within the run (not just its last seconds)
+      assertEquals(4L * 5000, report.get("outsiderStreamsOpened").asLong(), run.toString());
     }
     JsonNode acked = result.get("acknowledged");
     assertTrue(acked.get("puts").asLong() > 0, run.toString());

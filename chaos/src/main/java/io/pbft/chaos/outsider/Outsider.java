@@ -499,42 +499,73 @@ public final class Outsider implements AutoCloseable {
   /**
    * The attack in a process of its own, so that a client measured meanwhile does not share its
    * JVM and network threads: {@code streams HOST PORT[,PORT...] COUNT PER_CONNECTION} opens
-   * handshake-less streams on each port, prints how many the replicas have closed every second,
-   * and holds the rest open until it is killed.
+   * handshake-less streams on each port and holds them open until it is killed; {@code garbage
+   * HOST PORT[,PORT...] CONNECTIONS} sends random bytes. Every second it prints what it has done
+   * ("opened: [...]" streams per port, or "garbage bytes sent: [...]").
+   *
+   * <p>With {@code --armed-by FILE} the process starts, builds its channels and loads what it
+   * needs, then waits for {@code FILE} to exist before it attacks: a JVM started only when the
+   * fault is due took seconds on a loaded machine to send anything, so a short run saw the attack
+   * late or not at all.
    */
   public static void main(String[] args) throws Exception {
     String usage = "usage: streams HOST PORT[,PORT...] COUNT PER_CONNECTION | garbage HOST PORT[,PORT...] CONNECTIONS"
-        + " [--tls-ca CA_FILE]";
-    SslContext tls = null;
-    if (args.length > 2 && args[args.length - 2].equals("--tls-ca")) {
-      tls = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
-          .trustManager(new java.io.File(args[args.length - 1])).build();
-      args = java.util.Arrays.copyOf(args, args.length - 2);
-    }
-    if (args.length < 4) {
+        + " [--tls-ca CA_FILE] [" + ARMED_BY + " FILE]";
+    List<String> rest = new ArrayList<>(List.of(args));
+    String ca = takeOption(rest, "--tls-ca");
+    String armedBy = takeOption(rest, ARMED_BY);
+    SslContext tls = ca == null ? null
+        : io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient().trustManager(new java.io.File(ca)).build();
+    if (rest.size() < 4) {
       throw new IllegalArgumentException(usage);
     }
     Outsider o = new Outsider(tls);
-    String[] ports = args[2].split(",");
-    switch (args[0]) {
+    String host = rest.get(1);
+    String[] ports = rest.get(2).split(",");
+    switch (rest.get(0)) {
       case "streams" -> {
-        if (args.length != 5) {
+        if (rest.size() != 5) {
           throw new IllegalArgumentException(usage);
         }
-        List<Streams> all = new ArrayList<>();
+        int count = Integer.parseInt(rest.get(3));
+        int perConnection = Integer.parseInt(rest.get(4));
+        List<List<ManagedChannel>> channels = new ArrayList<>();
         for (String port : ports) {
-          all.add(o.handshakeless(args[1], Integer.parseInt(port), Integer.parseInt(args[3]), Integer.parseInt(args[4])));
+          List<ManagedChannel> mine = new ArrayList<>();
+          for (int opened = 0; opened < count; opened += perConnection) {
+            mine.add(o.channel(host, Integer.parseInt(port))); // gRPC connects on the first call
+          }
+          channels.add(mine);
+        }
+        // load the stub classes before the wait, not after it
+        ClientServiceGrpc.newStub(channels.get(0).get(0));
+        awaitArmed(armedBy);
+        List<Streams> all = new ArrayList<>();
+        for (int i = 0; i < ports.length; i++) {
+          all.add(new Streams());
+        }
+        for (int i = 0; i < ports.length; i++) {
+          int left = count;
+          for (ManagedChannel c : channels.get(i)) {
+            o.handshakeless(c, Math.min(perConnection, left), all.get(i));
+            left -= perConnection;
+          }
+          System.out.println("opened: " + all.stream().map(s -> Integer.toString(s.opened.get())).toList()
+              + " at " + java.time.LocalTime.now());
+          System.out.flush();
         }
         while (true) {
-          System.out.println("still open: " + all.stream().map(s -> Integer.toString(s.open())).toList());
+          System.out.println("opened: " + all.stream().map(s -> Integer.toString(s.opened.get())).toList()
+              + ", still open: " + all.stream().map(s -> Integer.toString(s.open())).toList());
           System.out.flush();
           Thread.sleep(1000);
         }
       }
       case "garbage" -> {
+        awaitArmed(armedBy);
         List<Garbage> all = new ArrayList<>();
         for (int i = 0; i < ports.length; i++) {
-          all.add(o.garbage(args[1], Integer.parseInt(ports[i]), Integer.parseInt(args[3]), i));
+          all.add(o.garbage(host, Integer.parseInt(ports[i]), Integer.parseInt(rest.get(3)), i));
         }
         while (true) {
           System.out.println("garbage bytes sent: " + all.stream().map(g -> Long.toString(g.bytes.get())).toList()
@@ -546,6 +577,37 @@ public final class Outsider implements AutoCloseable {
       }
       default -> throw new IllegalArgumentException(usage);
     }
+  }
+
+  /** The option that arms an outsider process: it attacks once this file exists. */
+  public static final String ARMED_BY = "--armed-by";
+
+  /** Removes {@code name VALUE} from {@code args} and returns VALUE; null if absent. */
+  private static String takeOption(List<String> args, String name) {
+    int at = args.indexOf(name);
+    if (at < 0) {
+      return null;
+    }
+    if (at + 1 >= args.size()) {
+      throw new IllegalArgumentException(name + " needs a value");
+    }
+    String value = args.get(at + 1);
+    args.subList(at, at + 2).clear();
+    return value;
+  }
+
+  private static void awaitArmed(String armedBy) throws InterruptedException {
+    if (armedBy == null) {
+      return;
+    }
+    System.out.println("outsider: waiting for " + armedBy);
+    System.out.flush();
+    java.nio.file.Path trigger = java.nio.file.Path.of(armedBy);
+    while (!java.nio.file.Files.exists(trigger)) {
+      Thread.sleep(10);
+    }
+    System.out.println("outsider: armed");
+    System.out.flush();
   }
 
   @Override

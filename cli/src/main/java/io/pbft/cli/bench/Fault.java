@@ -122,6 +122,33 @@ public enum Fault {
     };
   }
 
+  /**
+   * The attack an outsider process makes for this fault ({@code Outsider}'s first argument:
+   * "streams" or "garbage"), or null for faults without one.
+   */
+  public String outsider() {
+    return switch (this) {
+      case SESSION_EXHAUSTION -> "streams";
+      case GARBAGE_FLOOD -> "garbage";
+      default -> null;
+    };
+  }
+
+  /**
+   * What the fault's attacker (a Byzantine client or an outsider) reports having sent, as the key
+   * of bench's JSON report, or null for faults without an attacker.
+   */
+  public String attackerSentKey() {
+    if (client() != null) {
+      return "attackerRequestsSent";
+    }
+    return switch (this) {
+      case SESSION_EXHAUSTION -> "outsiderStreamsOpened";
+      case GARBAGE_FLOOD -> "outsiderGarbageBytes";
+      default -> null;
+    };
+  }
+
   /** The fault named {@code option} (silence-primary is the old name of pause-primary), or null. */
   public static Fault parse(String option) {
     if ("silence-primary".equals(option)) {

@@ -37,6 +37,11 @@ public final class FaultInjector {
   private volatile long viewBefore = -1;
   private Process attacker;
 
+  /** Handshake-less streams the session-exhaustion outsider opens at each replica. */
+  static final int OUTSIDER_STREAMS = 5000;
+  /** Connections per replica the garbage-flood outsider sends random bytes on. */
+  static final int OUTSIDER_GARBAGE_CONNECTIONS = 4;
+
   public FaultInjector(Fault fault, LocalCluster cluster, ClusterConfig config, PrintWriter progress) {
     this.fault = fault;
     this.cluster = cluster;
@@ -45,9 +50,17 @@ public final class FaultInjector {
   }
 
   /** The file whose creation arms a traitor fault's behaviour or a Byzantine client. */
-  /** The outsider's arguments; with TLS on it speaks TLS too (no certificate), or it would not get past the handshake. */
-  private List<String> outsiderArgs(String... args) {
-    List<String> all = new java.util.ArrayList<>(List.of(args));
+  /**
+   * The outsider's arguments for this fault, armed by the trigger file; with TLS on it speaks TLS
+   * too (no certificate), or it would not get past the handshake.
+   */
+  private List<String> outsiderArgs() {
+    String ports = config.replicas().stream().map(r -> Integer.toString(r.port())).collect(Collectors.joining(","));
+    List<String> all = new ArrayList<>(fault == Fault.SESSION_EXHAUSTION
+        ? List.of("streams", "127.0.0.1", ports, Integer.toString(OUTSIDER_STREAMS), "100")
+        : List.of("garbage", "127.0.0.1", ports, Integer.toString(OUTSIDER_GARBAGE_CONNECTIONS)));
+    all.add(Outsider.ARMED_BY);
+    all.add(trigger().toString());
     if (config.tls().enabled()) {
       all.add("--tls-ca");
       all.add(config.resolve(config.tls().caCertFile()).toString());
@@ -77,13 +90,21 @@ public final class FaultInjector {
   }
 
   /**
-   * Starts what the fault needs ahead of time: a Byzantine client's process, which then waits for
-   * the trigger file. Started when the fault is due, its JVM took 5 s and more on a loaded machine
-   * to send anything, so a short run often never saw the attack. Call once the replicas are up
+   * Starts what the fault needs ahead of time: a Byzantine client's or an outsider's process, which
+   * then waits for the trigger file. Started when the fault is due, its JVM took 5 s and more on a
+   * loaded machine to send anything, so a short run often never saw the attack (or, worse, saw it
+   * only in its last seconds). Call once the replicas are up
    * (and, for the replayer, once the capture file exists).
    */
   public void prepare() {
-    if (fault.client() == null || attacker != null) {
+    if (attacker != null) {
+      return;
+    }
+    if (fault.outsider() != null) {
+attacker = cluster.start("outsider", Outsider.class.getName(), outsiderArgs());
+      return;
+    }
+    if (fault.client() == null) {
       return;
     }
     List<String> args = new ArrayList<>(List.of(cluster.dir().resolve("cluster.yaml").toString(),
@@ -100,7 +121,7 @@ public final class FaultInjector {
   }
 
   private String attackerName() {
-    return fault.client().option() + "-client";
+    return fault.outsider() != null ? "outsider" : fault.client().option() + "-client";
   }
 
   private Path attackerLog() {
@@ -108,26 +129,41 @@ public final class FaultInjector {
   }
 
   /**
-   * Requests the Byzantine client had sent by its last report (it reports every second), or -1 for
-   * faults without one or if it reported nothing: that the attack happened at all.
+   * What the fault's attacker had sent by its last report (it reports every second): requests of a
+   * Byzantine client, streams the session-exhausting outsider opened (all replicas together), or
+   * garbage bytes of the garbage-flooding one; -1 for faults without an attacker or if it reported
+   * nothing. That the attack happened at all, and in time.
    */
-  public long attackerRequestsSent() {
-    if (fault.client() == null || !Files.exists(attackerLog())) {
+  public long attackerSent() {
+    if (fault.attackerSentKey() == null || !Files.exists(attackerLog())) {
       return -1;
     }
     try {
+      String log = Files.readString(attackerLog());
       long sent = -1;
-      Matcher m = SENT.matcher(Files.readString(attackerLog()));
+      if (fault.client() != null) {
+        Matcher m = SENT.matcher(log);
+        while (m.find()) {
+          sent = Long.parseLong(m.group(1));
+        }
+        return sent;
+      }
+      Matcher m = (fault == Fault.SESSION_EXHAUSTION ? OPENED : GARBAGE_SENT).matcher(log);
       while (m.find()) {
-        sent = Long.parseLong(m.group(1));
+        sent = 0;
+        for (String n : m.group(1).split(",")) {
+          sent += Long.parseLong(n.trim());
+        }
       }
       return sent;
-    } catch (IOException e) {
+    } catch (IOException | NumberFormatException e) {
       return -1;
     }
   }
 
   private static final Pattern SENT = Pattern.compile(": (\\d+) requests sent");
+  private static final Pattern OPENED = Pattern.compile("opened: \\[([\\d, ]+)\\]");
+  private static final Pattern GARBAGE_SENT = Pattern.compile("garbage bytes sent: \\[([\\d, ]+)\\]");
 
   /** The replica the fault hit (-1 for all of them or an outsider's attack), or -1 before it did. */
   public int replica() {
@@ -143,7 +179,6 @@ public final class FaultInjector {
     long view = currentView();
     viewBefore = view;
     int primary = (int) (view % config.n());
-    String ports = config.replicas().stream().map(r -> Integer.toString(r.port())).collect(Collectors.joining(","));
     try {
       switch (fault) {
         case KILL_PRIMARY -> {
@@ -184,13 +219,16 @@ public final class FaultInjector {
           report("armed %s client %d (a process of its own since the start; see %s)", fault.client().option(),
               attackerClient(), attackerLog().getFileName());
         }
-        case SESSION_EXHAUSTION -> {
-          cluster.start("outsider", Outsider.class.getName(), outsiderArgs("streams", "127.0.0.1", ports, "5000", "100"));
-          report("started an outsider holding 5,000 handshake-less client streams per replica (see outsider.log)");
-        }
-        case GARBAGE_FLOOD -> {
-          cluster.start("outsider", Outsider.class.getName(), outsiderArgs("garbage", "127.0.0.1", ports, "4"));
-          report("started an outsider sending garbage on 4 connections per replica (see outsider.log)");
+        case SESSION_EXHAUSTION, GARBAGE_FLOOD -> {
+          if (attacker == null) {
+            prepare(); // not started with the replicas: start it now, armed at once
+          }
+          Files.createFile(trigger());
+          replica = -1;
+          report(fault == Fault.SESSION_EXHAUSTION
+              ? "armed the outsider: it opens %,d handshake-less client streams per replica and holds them (see outsider.log)"
+              : "armed the outsider: it sends garbage on %d connections per replica (see outsider.log)",
+              fault == Fault.SESSION_EXHAUSTION ? OUTSIDER_STREAMS : OUTSIDER_GARBAGE_CONNECTIONS);
         }
       }
     } catch (InterruptedException e) {

@@ -19,11 +19,13 @@ import java.io.PrintWriter;
  *     of at least a second that outlasted every earlier one (a stall, no recovery)
  * @param viewBefore the highest view when the fault was injected
  * @param viewAfter the highest view a reachable replica was in after the run, or -1 if none answered
- * @param attackerRequestsSent requests the fault's Byzantine client sent, or -1 (none, or unknown)
+ * @param attackerSent what the fault's attacker had sent by its last report: requests of a Byzantine
+ *     client, streams an outsider opened, or garbage bytes an outsider sent; -1 (no attacker, or
+ *     no report)
  */
 public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
     double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
-    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs, long attackerRequestsSent) {
+    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs, long attackerSent) {
   /**
    * A silence at the end of the run shorter than this is not taken for a stall: with a handful of
    * clients the last completions can be a few hundred milliseconds apart in a healthy run.
@@ -31,7 +33,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
   static final long STALL_MS = 1000;
 
   public static FaultReport of(Fault fault, int replica, LoadDriver.Result r, long faultAtMs, long viewBefore,
-      long viewAfter, long attackerRequestsSent) {
+      long viewAfter, long attackerSent) {
     CompletionTimeline t = r.timeline();
     long from = r.measureFromMs();
     long to = r.measureToMs();
@@ -60,7 +62,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     long maxGap = Math.max(outage.lengthMs(), trailing.lengthMs());
     return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
         first < 0 ? -1 : first - faultAtMs, maxGap, recovered ? (recoveredAt - from) / 1000.0 : -1,
-        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to), attackerRequestsSent);
+        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to), attackerSent);
   }
 
   /** Median latency under the fault relative to before it (1.0: unchanged; 0 if unknown). */
@@ -97,9 +99,11 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     out.printf("            views: %d -> %s: %s view change%s (expected %s)%n", viewBefore,
         viewAfter < 0 ? "?" : Long.toString(viewAfter), viewChanges() < 0 ? "?" : Long.toString(viewChanges()),
         viewChanges() == 1 ? "" : "s", fault.expectedViewChangesText());
-    if (fault.client() != null) {
-      out.printf("            the Byzantine client sent %s requests%n",
-          attackerRequestsSent < 0 ? "no report of its" : Long.toString(attackerRequestsSent));
+    if (fault.attackerSentKey() != null) {
+      String sent = attackerSent < 0 ? "no report of its" : Long.toString(attackerSent);
+      out.printf("            %s%n", fault.client() != null ? "the Byzantine client sent " + sent + " requests"
+          : fault == Fault.SESSION_EXHAUSTION ? "the outsider opened " + sent + " streams"
+          : "the outsider sent " + sent + " garbage bytes");
     }
   }
 
@@ -134,8 +138,8 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     }
     f.put("expectedViewChangesMin", fault.expectedViewChangesMin());
     f.put("expectedViewChangesMax", fault.expectedViewChangesMax());
-    if (fault.client() != null) {
-      f.put("attackerRequestsSent", attackerRequestsSent);
+    if (fault.attackerSentKey() != null) {
+      f.put(fault.attackerSentKey(), attackerSent);
     }
     f.put("viewChangesAsExpected", viewChanges() >= 0 && fault.viewChangesAsExpected(viewChanges()));
   }
