@@ -73,10 +73,12 @@ class ConnectionHygieneTest {
       List<Outsider.Streams> held = new ArrayList<>();
       for (int r = 0; r < 4; r++) {
         Outsider.Streams s = new Outsider.Streams();
-        for (int c = 0; c < 3; c++) {
+        // 30 connections of 6 streams: fewer than the silent streams that close a connection
+        // (see the next test) are displaced on each, so the outsider keeps every slot it can
+        for (int c = 0; c < 30; c++) {
           ManagedChannel ch = outsiders.channel(cluster.config().replica(r).port());
-          outsiders.handshakeless(ch, 50, s);
-          outsiders.silentPeerStreams(ch, 10, s);
+          outsiders.handshakeless(ch, 5, s);
+          outsiders.silentPeerStreams(ch, 1, s);
         }
         held.add(s);
       }
@@ -102,6 +104,46 @@ class ConnectionHygieneTest {
         assertEquals(3, st.getPeerStreams(), () -> "peers' own streams: " + GrpcCluster.describe(List.of(st)));
         assertTrue(st.getClientSessions() >= 2, () -> GrpcCluster.describe(List.of(st)));
       }
+    }
+  }
+
+  static final String SILENT_CONNECTION_CLOSED = "connection closed: 8 of its streams displaced without a handshake";
+
+  /**
+   * A connection whose silent streams keep being displaced is closed at one stroke, with every
+   * stream on it, instead of stream by stream: the outsider's next connection takes the slots, and
+   * clients still get in.
+   */
+  @Test
+  void connectionWhoseSilentStreamsAreDisplacedIsClosedWhole() throws Exception {
+    int pendingMax = 64;
+    try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1, transport(t -> t.pendingStreamsMax(pendingMax)
+            .pendingStreamsPerAddressMax(pendingMax).handshakeTimeoutMs(60_000)));
+        Outsider outsiders = new Outsider()) {
+      int port = cluster.config().replica(0).port();
+      awaitPeerStreams(cluster);
+      Outsider.Streams first = outsiders.handshakeless(outsiders.channel(port), 60, new Outsider.Streams());
+      Polling.until(() -> cluster.status(0).getPendingStreams(), n -> n == 60, Duration.ofSeconds(20));
+      // The second connection's streams displace the first's, oldest first: at the eighth, the
+      // first connection is closed, and all its 60 streams end.
+      Outsider.Streams second = outsiders.handshakeless(outsiders.channel(port), 60, new Outsider.Streams());
+      Polling.until(first.ended::get, n -> n == 60, Duration.ofSeconds(20));
+      assertEquals(60, first.ended.get(), "the first connection's streams all ended");
+      StatusResponse st = Polling.until(() -> cluster.status(0), x -> x.getPendingStreams() == 60, Duration.ofSeconds(20));
+      assertEquals(60, st.getPendingStreams(), () -> GrpcCluster.describe(List.of(st)));
+      assertEquals(60, second.open(), "the second connection keeps its streams: none of them was displaced");
+      assertEquals(1, garbage(st, SILENT_CONNECTION_CLOSED), () -> GrpcCluster.describe(List.of(st)));
+      assertTrue(garbage(st, DISPLACED) >= 8, () -> GrpcCluster.describe(List.of(st)));
+      // A client's connection carries an established session: the rule never closes it.
+      KvClient kv = cluster.kvClient(0, Duration.ofSeconds(30));
+      kv.put("before", "v");
+      Outsider.Streams third = outsiders.handshakeless(outsiders.channel(port), 60, new Outsider.Streams());
+      Polling.until(second.ended::get, n -> n == 60, Duration.ofSeconds(20));
+      kv.put("after", "v");
+      StatusResponse end = cluster.status(0);
+      assertEquals(2, garbage(end, SILENT_CONNECTION_CLOSED), () -> GrpcCluster.describe(List.of(end)));
+      assertEquals(60, third.open(), "the third connection keeps its streams");
+      assertTrue(end.getClientSessions() >= 1, () -> GrpcCluster.describe(List.of(end)));
     }
   }
 

@@ -30,6 +30,8 @@ final class Connection {
   final AtomicLong charge = new AtomicLong();
   /** When the connection last had no call open (System.nanoTime); meaningful while calls == 0. */
   volatile long idleSinceNanos = openedNanos;
+  /** Its streams displaced without having sent anything (see {@link Hygiene#SILENT_STREAMS_PER_CONNECTION_MAX}). */
+  final AtomicInteger silentStreamsDropped = new AtomicInteger();
   /** The HTTP/2 connection preface has arrived. */
   volatile boolean http2;
   volatile boolean closing;
