@@ -491,22 +491,7 @@ public final class ClusterConfig {
     List<ReplicaInfo> replicas = new ArrayList<>();
     int index = 0;
     for (JsonNode r : rs) {
-      String where = "replicas[" + index++ + "]";
-      allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile", "metrics"));
-      int id = intField(r, where, "id");
-      String address = textField(r, where, "address");
-      int colon = address.lastIndexOf(':');
-      if (colon <= 0) {
-        throw new ConfigException(where + ": address must be host:port, got '" + address + "'");
-      }
-      int port;
-      try {
-        port = Integer.parseInt(address.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new ConfigException(where + ": port in '" + address + "' is not a number");
-      }
-      replicas.add(new ReplicaInfo(id, address.substring(0, colon), port, keyField(r, where),
-          optionalText(r, "keyFile"), metricsField(r, where)));
+      replicas.add(replicaEntry(r, "replicas[" + index++ + "]"));
     }
     List<ClientInfo> clients = new ArrayList<>();
     JsonNode cs = root.get("clients");
@@ -535,6 +520,70 @@ public final class ClusterConfig {
     TlsConfig tls = tlsSection(root.get("tls"));
     Administration administration = administrationSection(root.get("administration"));
     return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, administration);
+  }
+
+  private static ReplicaInfo replicaEntry(JsonNode r, String where) {
+    allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile", "metrics"));
+    int id = intField(r, where, "id");
+    String address = textField(r, where, "address");
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new ConfigException(where + ": address must be host:port, got '" + address + "'");
+    }
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new ConfigException(where + ": port in '" + address + "' is not a number");
+    }
+    return new ReplicaInfo(id, address.substring(0, colon), port, keyField(r, where), optionalText(r, "keyFile"),
+        metricsField(r, where));
+  }
+
+  /**
+   * One replica entry as a list item of {@code replicas:}, the form {@link #replicaEntryYaml}
+   * writes (a new member's entry beside cluster.yaml, see {@link ClusterSetup#addReplica}).
+   */
+  public static ReplicaInfo parseReplicaEntry(Path file) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isArray() || root.size() != 1) {
+      throw new ConfigException(file + ": expected one replica entry, '- id: ...'");
+    }
+    try {
+      ReplicaInfo r = replicaEntry(root.get(0), "the entry");
+      checkKey("replica " + r.id(), r.publicKey());
+      return r;
+    } catch (ConfigException e) {
+      throw new ConfigException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** {@code replica} as a list item of {@code replicas:}, as {@link #toYaml} writes one. */
+  public static String replicaEntryYaml(ReplicaInfo replica) {
+    ArrayNode list = YAML.createArrayNode();
+    replicaNode(list.addObject(), replica);
+    try {
+      return YAML.writeValueAsString(list);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void replicaNode(ObjectNode o, ReplicaInfo r) {
+    o.put("id", r.id());
+    o.put("address", r.address());
+    o.put("publicKey", Digests.hex(r.publicKey()));
+    if (r.keyFile() != null) {
+      o.put("keyFile", r.keyFile());
+    }
+    if (r.metrics() != null) {
+      o.put("metrics", r.metrics().toString());
+    }
   }
 
   /**
@@ -713,16 +762,7 @@ public final class ClusterConfig {
     root.put("authentication", authentication.yamlName());
     ArrayNode rs = root.putArray("replicas");
     for (ReplicaInfo r : replicas) {
-      ObjectNode o = rs.addObject();
-      o.put("id", r.id());
-      o.put("address", r.address());
-      o.put("publicKey", Digests.hex(r.publicKey()));
-      if (r.keyFile() != null) {
-        o.put("keyFile", r.keyFile());
-      }
-      if (r.metrics() != null) {
-        o.put("metrics", r.metrics().toString());
-      }
+      replicaNode(rs.addObject(), r);
     }
     ArrayNode cs = root.putArray("clients");
     for (ClientInfo c : clients) {
