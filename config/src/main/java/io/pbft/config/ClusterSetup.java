@@ -183,7 +183,7 @@ public final class ClusterSetup {
     }
     for (Path file : files) {
       ReplicaInfo r = ClusterConfig.parseReplicaEntry(file);
-      boolean member = r.id() < config.n() && java.util.Arrays.equals(config.replica(r.id()).publicKey(),
+      boolean member = r.id() >= 0 && r.id() < config.n() && java.util.Arrays.equals(config.replica(r.id()).publicKey(),
           r.publicKey());
       if (!member) {
         pending.add(r);

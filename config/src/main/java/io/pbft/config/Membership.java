@@ -17,7 +17,8 @@ import java.util.Objects;
 /**
  * A configuration epoch (docs/RECONFIGURATION.md): its number, the ordered members, f and the
  * administration keys. Epoch 0 is cluster.yaml ({@link #initial}); each later epoch is named in
- * full by the reconfiguration command that makes it. The order of the members matters:
+ * full by the reconfiguration command that makes it. Administration keys are held without their
+ * key files. The order of the members matters:
  * {@code members[0]} is the primary of view 0 of the epoch.
  *
  * <p>A value, checked when it is made: {@link #problem} gives the rules. Member ids must be
@@ -26,7 +27,8 @@ import java.util.Objects;
 public record Membership(long epoch, List<Member> members, int f, Administration administration) {
   public Membership {
     members = List.copyOf(members);
-    Objects.requireNonNull(administration, "administration");
+    // where an administrator keeps a private key is one machine's business, not the group's
+    administration = Objects.requireNonNull(administration, "administration").withoutKeyFiles();
     String problem = problem(epoch, members, f, administration);
     if (problem != null) {
       throw new ConfigException("epoch " + epoch + ": " + problem);
@@ -37,7 +39,7 @@ public record Membership(long epoch, List<Member> members, int f, Administration
   public static Membership initial(ClusterConfig config) {
     List<Member> members = new ArrayList<>(config.n());
     config.replicas().forEach(r -> members.add(Member.of(r)));
-    return new Membership(0, members, config.f(), config.administration().withoutKeyFiles());
+    return new Membership(0, members, config.f(), config.administration());
   }
 
   /**

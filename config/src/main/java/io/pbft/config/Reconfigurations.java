@@ -132,7 +132,7 @@ public final class Reconfigurations {
     }
     Membership next = new Membership(e + 1, members, command.getF(), nextAdmins);
     if (next.members().equals(current.members()) && next.f() == current.f()
-        && next.administration().equals(admins.withoutKeyFiles())) {
+        && next.administration().equals(admins)) {
       return ReconfigurationVerdict.refused("the command changes nothing: epoch " + (e + 1) + " would have the "
           + "members, f and administration keys of epoch " + e);
     }
