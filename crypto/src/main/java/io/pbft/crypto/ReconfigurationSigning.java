@@ -7,6 +7,7 @@ import io.pbft.proto.ReconfigurationAdministration;
 import io.pbft.proto.ReconfigurationMember;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The bytes administrators sign for a {@link Reconfiguration}, and the signing and checking of
@@ -20,6 +21,14 @@ import java.nio.charset.StandardCharsets;
  * lists as a 4-byte count then the elements. Every part is either fixed-width or length-prefixed,
  * so two different commands never have the same bytes.
  *
+ * <p>A membership (a configuration epoch: number, members, f, administration) has canonical bytes
+ * of its own, {@link #membershipBytes}: {@link #MEMBERSHIP_DOMAIN}, a zero byte, then the same
+ * fields in the same layout as in a command. A command carries the SHA-256 of the membership it
+ * changes ({@code previous_membership_digest}, signed with the rest), which binds it to one group
+ * at one epoch: groups that share administration keys cannot replay each other's commands. The
+ * membership a command names has the digest {@link #nextMembershipDigest}, so the digest a command
+ * carries is the one its predecessor named.
+ *
  * <p>Why the prefix: an administration key signs nothing else, but the prefix makes sure a
  * signature over these bytes can never pass for one over anything else the project signs. Those
  * are all serialized protobuf messages, and no protobuf message starts with these bytes: the third
@@ -29,31 +38,69 @@ public final class ReconfigurationSigning {
   /** What the signed bytes start with (then a zero byte); a new encoding gets a new version. */
   public static final String DOMAIN = "pbft-reconfiguration-v1";
 
+  /** What a membership's canonical bytes start with (then a zero byte). */
+  public static final String MEMBERSHIP_DOMAIN = "pbft-membership-v1";
+
   private static final byte[] PREFIX = (DOMAIN + "\0").getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] MEMBERSHIP_PREFIX = (MEMBERSHIP_DOMAIN + "\0").getBytes(StandardCharsets.US_ASCII);
 
   private ReconfigurationSigning() {}
 
-  /** The canonical bytes of {@code command}, its {@code signatures} left out. */
+  /**
+   * The canonical bytes of {@code command}, its {@code signatures} left out: the membership it
+   * names (as in {@link #membershipBytes}), the reason, then the previous membership's digest.
+   */
   public static byte[] signingBytes(Reconfiguration command) {
     Canonical out = new Canonical();
     out.raw(PREFIX);
-    out.u64(command.getEpoch());
-    out.u32(command.getMembersCount());
-    for (ReconfigurationMember m : command.getMembersList()) {
+    membership(out, command.getEpoch(), command.getMembersList(), command.getF(), command.getAdministration());
+    out.bytes(command.getReasonBytes());
+    out.bytes(command.getPreviousMembershipDigest());
+    return out.toByteArray();
+  }
+
+  /**
+   * The canonical bytes of a membership: {@link #MEMBERSHIP_DOMAIN}, a zero byte, the epoch
+   * (8 bytes), the members (a 4-byte count, then per member id, address, public key and TLS
+   * certificate), f, the administration keys (count, then each) and the threshold.
+   */
+  public static byte[] membershipBytes(long epoch, List<ReconfigurationMember> members, int f,
+      ReconfigurationAdministration administration) {
+    Canonical out = new Canonical();
+    out.raw(MEMBERSHIP_PREFIX);
+    membership(out, epoch, members, f, administration);
+    return out.toByteArray();
+  }
+
+  /** SHA-256 of {@link #membershipBytes}: what names a membership in a command. */
+  public static byte[] membershipDigest(long epoch, List<ReconfigurationMember> members, int f,
+      ReconfigurationAdministration administration) {
+    return Digests.sha256(membershipBytes(epoch, members, f, administration));
+  }
+
+  /** The digest of the membership {@code command} names: the one a command changing it must carry. */
+  public static byte[] nextMembershipDigest(Reconfiguration command) {
+    return membershipDigest(command.getEpoch(), command.getMembersList(), command.getF(),
+        command.getAdministration());
+  }
+
+  /** The layout a membership has in both encodings. */
+  private static void membership(Canonical out, long epoch, List<ReconfigurationMember> members, int f,
+      ReconfigurationAdministration administration) {
+    out.u64(epoch);
+    out.u32(members.size());
+    for (ReconfigurationMember m : members) {
       out.u32(m.getId());
       out.bytes(m.getAddressBytes());
       out.bytes(m.getPublicKey());
       out.bytes(m.getTlsCertificate());
     }
-    out.u32(command.getF());
-    ReconfigurationAdministration a = command.getAdministration();
-    out.u32(a.getKeysCount());
-    for (ByteString key : a.getKeysList()) {
+    out.u32(f);
+    out.u32(administration.getKeysCount());
+    for (ByteString key : administration.getKeysList()) {
       out.bytes(key);
     }
-    out.u32(a.getThreshold());
-    out.bytes(command.getReasonBytes());
-    return out.toByteArray();
+    out.u32(administration.getThreshold());
   }
 
   /** An administrator's signature over the canonical bytes of {@code command}. */

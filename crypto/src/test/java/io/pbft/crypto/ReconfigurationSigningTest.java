@@ -52,6 +52,7 @@ class ReconfigurationSigningTest {
         .setF(1)
         .setAdministration(ReconfigurationAdministration.newBuilder().addKeys(key(10)).setThreshold(1))
         .setReason("replace replica 3 (disk failed)")
+        .setPreviousMembershipDigest(ByteString.copyFrom(new byte[32]))
         .build();
   }
 
@@ -65,6 +66,7 @@ class ReconfigurationSigningTest {
         .setAdministration(ReconfigurationAdministration.newBuilder().addKeys(ByteString.copyFrom(new byte[] {4}))
             .setThreshold(1))
         .setReason("r")
+        .setPreviousMembershipDigest(ByteString.copyFrom(new byte[] {6, 6, 6}))
         .build();
     ByteArrayOutputStream expected = new ByteArrayOutputStream();
     expected.writeBytes("pbft-reconfiguration-v1\0".getBytes(StandardCharsets.US_ASCII));
@@ -78,7 +80,45 @@ class ReconfigurationSigningTest {
     expected.writeBytes(new byte[] {0, 0, 0, 1, 0, 0, 0, 1, 4}); // one administration key
     expected.writeBytes(new byte[] {0, 0, 0, 1}); // threshold
     expected.writeBytes(new byte[] {0, 0, 0, 1, 'r'}); // reason
+    expected.writeBytes(new byte[] {0, 0, 0, 3, 6, 6, 6}); // previous membership digest
     assertArrayEquals(expected.toByteArray(), ReconfigurationSigning.signingBytes(c));
+  }
+
+  @Test
+  void membershipBytesAreTheDocumentedLayout() {
+    ByteArrayOutputStream expected = new ByteArrayOutputStream();
+    expected.writeBytes("pbft-membership-v1\0".getBytes(StandardCharsets.US_ASCII));
+    expected.writeBytes(new byte[] {0, 0, 0, 0, 0, 0, 0, 3}); // epoch
+    expected.writeBytes(new byte[] {0, 0, 0, 1}); // one member
+    expected.writeBytes(new byte[] {0, 0, 0, 7}); // id
+    expected.writeBytes(new byte[] {0, 0, 0, 3, 'h', ':', '1'}); // address
+    expected.writeBytes(new byte[] {0, 0, 0, 2, 9, 9}); // public key
+    expected.writeBytes(new byte[] {0, 0, 0, 0}); // no TLS certificate
+    expected.writeBytes(new byte[] {0, 0, 0, 0}); // f
+    expected.writeBytes(new byte[] {0, 0, 0, 1, 0, 0, 0, 1, 4}); // one administration key
+    expected.writeBytes(new byte[] {0, 0, 0, 1}); // threshold
+    byte[] bytes = ReconfigurationSigning.membershipBytes(3,
+        List.of(ReconfigurationMember.newBuilder().setId(7).setAddress("h:1")
+            .setPublicKey(ByteString.copyFrom(new byte[] {9, 9})).build()),
+        0, ReconfigurationAdministration.newBuilder().addKeys(ByteString.copyFrom(new byte[] {4})).setThreshold(1)
+            .build());
+    assertArrayEquals(expected.toByteArray(), bytes);
+    assertThrows(InvalidProtocolBufferException.class, () -> Request.parseFrom(bytes));
+  }
+
+  @Test
+  void theNextMembershipDigestIsTheDigestOfTheMembershipTheCommandNames() {
+    Reconfiguration c = command();
+    byte[] digest = ReconfigurationSigning.nextMembershipDigest(c);
+    assertEquals(Digests.SIZE_BYTES, digest.length);
+    assertArrayEquals(Digests.sha256(ReconfigurationSigning.membershipBytes(c.getEpoch(), c.getMembersList(),
+        c.getF(), c.getAdministration())), digest);
+    // the reason, the signatures and the previous digest are not part of the membership
+    Reconfiguration other = ReconfigurationSigning.signed(c, keys(10)).toBuilder().setReason("another")
+        .setPreviousMembershipDigest(ByteString.copyFrom(new byte[] {1})).build();
+    assertArrayEquals(digest, ReconfigurationSigning.nextMembershipDigest(other));
+    assertFalse(Arrays.equals(digest, ReconfigurationSigning.nextMembershipDigest(c.toBuilder().setF(0).build())));
+    assertFalse(Arrays.equals(digest, ReconfigurationSigning.nextMembershipDigest(c.toBuilder().setEpoch(2).build())));
   }
 
   @Test
@@ -103,7 +143,8 @@ class ReconfigurationSigningTest {
         b -> b.setMembers(0, b.getMembers(1)).setMembers(1, b.getMembers(0)), // order: who is primary
         b -> b.setAdministration(b.getAdministration().toBuilder().setThreshold(2)),
         b -> b.setAdministration(b.getAdministration().toBuilder().addKeys(key(11))),
-        b -> b.setAdministration(b.getAdministration().toBuilder().setKeys(0, key(11))));
+        b -> b.setAdministration(b.getAdministration().toBuilder().setKeys(0, key(11))),
+        b -> b.setPreviousMembershipDigest(ByteString.copyFrom(new byte[31])));
     for (int i = 0; i < changes.size(); i++) {
       byte[] changed = ReconfigurationSigning.signingBytes(changes.get(i).apply(command().toBuilder()).build());
       assertFalse(Arrays.equals(base, changed), "change " + i + " left the signed bytes as they were");
