@@ -127,7 +127,7 @@ class KeygenReconfigurationTest {
     Membership zero = Membership.initial(config);
     Membership one = zero.nextAdding(Member.of(entry));
     ReconfigurationVerdict v = Reconfigurations.validate(zero, ReconfigurationSigning.signed(
-        Reconfigurations.command(one, "add replica 4"), config.administrationKeys(0)));
+        Reconfigurations.command(zero, one, "add replica 4"), config.administrationKeys(0)));
     assertTrue(v.isAccepted(), v.toString());
     assertEquals(one, v.next());
   }

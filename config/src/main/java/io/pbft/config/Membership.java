@@ -1,7 +1,11 @@
 package io.pbft.config;
 
+import com.google.protobuf.ByteString;
 import io.pbft.crypto.PublicKeyVerifier;
+import io.pbft.crypto.ReconfigurationSigning;
 import io.pbft.crypto.tls.TlsIdentity;
+import io.pbft.proto.ReconfigurationAdministration;
+import io.pbft.proto.ReconfigurationMember;
 import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
 import java.security.cert.CertificateException;
@@ -181,6 +185,39 @@ public record Membership(long epoch, List<Member> members, int f, Administration
     List<Integer> ids = new ArrayList<>(members.size());
     members.forEach(m -> ids.add(m.id()));
     return ids;
+  }
+
+  /**
+   * The SHA-256 of this membership's canonical bytes ({@link ReconfigurationSigning#membershipBytes}:
+   * epoch, members with id, address, public key and TLS certificate, f, administration keys and
+   * threshold): what a command changing this epoch carries to name it. Equal memberships have
+   * equal digests, and the epoch a command names has the digest
+   * {@link ReconfigurationSigning#nextMembershipDigest} of that command.
+   */
+  public byte[] digest() {
+    return ReconfigurationSigning.membershipDigest(epoch, protoMembers(), f, protoAdministration());
+  }
+
+  /** The members as a command lists them. */
+  List<ReconfigurationMember> protoMembers() {
+    List<ReconfigurationMember> out = new ArrayList<>(members.size());
+    for (Member m : members) {
+      out.add(ReconfigurationMember.newBuilder()
+          .setId(m.id())
+          .setAddress(m.address())
+          .setPublicKey(ByteString.copyFrom(m.publicKey()))
+          .setTlsCertificate(ByteString.copyFrom(m.tlsCertificate()))
+          .build());
+    }
+    return out;
+  }
+
+  /** The administration as a command names it. */
+  ReconfigurationAdministration protoAdministration() {
+    ReconfigurationAdministration.Builder a = ReconfigurationAdministration.newBuilder()
+        .setThreshold(administration.threshold());
+    administration.keys().forEach(k -> a.addKeys(ByteString.copyFrom(k.publicKey())));
+    return a.build();
   }
 
   /** A change from this epoch to the next, built up from an operator's intent. */

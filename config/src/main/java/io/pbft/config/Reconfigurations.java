@@ -2,6 +2,7 @@ package io.pbft.config;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.UnknownFieldSet;
+import io.pbft.crypto.Digests;
 import io.pbft.crypto.ReconfigurationSigning;
 import io.pbft.proto.AdministrationSignature;
 import io.pbft.proto.Reconfiguration;
@@ -33,24 +34,28 @@ public final class Reconfigurations {
 
   private Reconfigurations() {}
 
-  /** The unsigned command that makes {@code next} the group's membership. */
-  public static Reconfiguration command(Membership next, String reason) {
+  /**
+   * The unsigned command that changes the group from {@code current} to {@code next}, bound to
+   * {@code current} by its {@link Membership#digest() digest}. {@code next} must be the epoch after
+   * {@code current} (as {@link Membership#change()} builds it).
+   */
+  public static Reconfiguration command(Membership current, Membership next, String reason) {
+    if (next.epoch() != current.epoch() + 1) {
+      throw new ConfigException("a command changes epoch " + current.epoch() + " into epoch " + (current.epoch() + 1)
+          + ", not into epoch " + next.epoch());
+    }
     String text = reason == null ? "" : reason;
     if (text.getBytes(StandardCharsets.UTF_8).length > REASON_BYTES_MAX) {
       throw new ConfigException("the reason is longer than " + REASON_BYTES_MAX + " bytes");
     }
-    Reconfiguration.Builder b = Reconfiguration.newBuilder().setEpoch(next.epoch()).setF(next.f()).setReason(text);
-    for (Member m : next.members()) {
-      b.addMembers(ReconfigurationMember.newBuilder()
-          .setId(m.id())
-          .setAddress(m.address())
-          .setPublicKey(ByteString.copyFrom(m.publicKey()))
-          .setTlsCertificate(ByteString.copyFrom(m.tlsCertificate())));
-    }
-    ReconfigurationAdministration.Builder a = ReconfigurationAdministration.newBuilder()
-        .setThreshold(next.administration().threshold());
-    next.administration().keys().forEach(k -> a.addKeys(ByteString.copyFrom(k.publicKey())));
-    return b.setAdministration(a).build();
+    return Reconfiguration.newBuilder()
+        .setEpoch(next.epoch())
+        .addAllMembers(next.protoMembers())
+        .setF(next.f())
+        .setAdministration(next.protoAdministration())
+        .setReason(text)
+        .setPreviousMembershipDigest(ByteString.copyFrom(current.digest()))
+        .build();
   }
 
   /**
@@ -63,6 +68,9 @@ public final class Reconfigurations {
    *       covered by the signatures), at most {@link #SIGNATURES_MAX} signatures and a reason of at
    *       most {@link #REASON_BYTES_MAX} bytes;
    *   <li>it names epoch {@code current + 1};
+   *   <li>its {@code previous_membership_digest} is {@code current}'s {@link Membership#digest()
+   *       digest}: it was built for this group at this epoch, not for another group that shares
+   *       administration keys, nor for another membership numbered the same;
    *   <li>every signature by an administration key of {@code current} verifies over the
    *       {@link ReconfigurationSigning#signingBytes canonical bytes} (one that does not is a
    *       forgery or a command changed after signing, and refuses the command), and at least
@@ -78,6 +86,20 @@ public final class Reconfigurations {
    * <p>Whether another change is still pending is the replicated state's to decide, not this one.
    */
   public static ReconfigurationVerdict validate(Membership current, Reconfiguration command) {
+    return validate(current, command, true);
+  }
+
+  /**
+   * As {@link #validate}, with the signatures neither checked nor counted: whether the command
+   * would be accepted once enough administrators signed it. For an administrator about to sign
+   * ({@code pbft admin sign}), never for execution.
+   */
+  public static ReconfigurationVerdict validateUnsigned(Membership current, Reconfiguration command) {
+    return validate(current, command, false);
+  }
+
+  private static ReconfigurationVerdict validate(Membership current, Reconfiguration command,
+      boolean checkSignatures) {
     long e = current.epoch();
     Administration admins = current.administration();
     if (admins.isNone()) {
@@ -102,7 +124,18 @@ public final class Reconfigurations {
           + ", but the group is in epoch " + e + " and the next one is " + (e + 1)
           + " (a command built from another epoch, or one that already took effect)");
     }
-    String signatures = signatureRefusal(current, command);
+    ByteString digest = command.getPreviousMembershipDigest();
+    if (digest.isEmpty()) {
+      return ReconfigurationVerdict.refused("the command names no previous membership: it is bound to no group "
+          + "(build it from the group's current membership)");
+    }
+    byte[] currentDigest = current.digest();
+    if (!digest.equals(ByteString.copyFrom(currentDigest))) {
+      return ReconfigurationVerdict.refused("the command was built for another membership: it changes the one with "
+          + "digest " + shortHex(digest.toByteArray()) + "..., but epoch " + e + " of this group has digest "
+          + shortHex(currentDigest) + "... (a command for another group, or for other members at epoch " + e + ")");
+    }
+    String signatures = checkSignatures ? signatureRefusal(current, command) : null;
     if (signatures != null) {
       return ReconfigurationVerdict.refused(signatures);
     }
@@ -181,6 +214,12 @@ public final class Reconfigurations {
       reason.append(')');
     }
     return reason.toString();
+  }
+
+  /** The first 8 bytes in hex: enough to tell digests apart in a message. */
+  static String shortHex(byte[] digest) {
+    String hex = Digests.hex(digest);
+    return hex.substring(0, Math.min(16, hex.length()));
   }
 
   /** The numbers of fields not in this version's schema, anywhere in the command, or null. */

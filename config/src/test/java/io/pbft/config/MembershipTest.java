@@ -336,4 +336,31 @@ class MembershipTest {
     change.remove(9).remove(3);
     assertEquals(4, change.nextFreeId(), "ids of the current epoch stay taken");
   }
+
+  @Test
+  void theDigestIsTheCanonicalBytesOfTheWholeMembership() {
+    Membership m = epoch3();
+    byte[] digest = m.digest();
+    assertEquals(io.pbft.crypto.Digests.SIZE_BYTES, digest.length);
+    assertArrayEquals(io.pbft.crypto.Digests.sha256(io.pbft.crypto.ReconfigurationSigning.membershipBytes(3,
+        m.protoMembers(), 1, m.protoAdministration())), digest);
+    assertArrayEquals(digest, new Membership(3, members(4), 1, admins(1, 2)).digest(), "a value: equal, equal digest");
+    Administration withKeyFiles = new Administration(List.of(new AdministrationKey(keys(100).publicKey(), "keys/a.key"),
+        new AdministrationKey(keys(101).publicKey(), "elsewhere/b.key")), 1);
+    assertArrayEquals(digest, new Membership(3, members(4), 1, withKeyFiles).digest(), "key files are local");
+    List<Membership> others = List.of(
+        new Membership(4, members(4), 1, admins(1, 2)),
+        new Membership(3, members(5), 1, admins(1, 2)),
+        new Membership(3, members(4), 0, admins(1, 2)),
+        new Membership(3, members(4), 1, admins(2, 2)),
+        new Membership(3, members(4), 1, admins(1, 3)),
+        new Membership(3, members(4), 1, Administration.NONE),
+        m.nextRotatingKey(2, keys(9).publicKey(), null),
+        new Membership(3, List.of(member(1), member(0), member(2), member(3)), 1, admins(1, 2)),
+        new Membership(3, List.of(member(0), member(1), member(2), member(3).withAddress("replica3", 7001)), 1,
+            admins(1, 2)));
+    for (Membership other : others) {
+      assertFalse(Arrays.equals(digest, other.digest()), "same digest as " + other);
+    }
+  }
 }

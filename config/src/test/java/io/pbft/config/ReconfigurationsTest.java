@@ -4,6 +4,7 @@ import static io.pbft.config.MembershipTest.admins;
 import static io.pbft.config.MembershipTest.keys;
 import static io.pbft.config.MembershipTest.member;
 import static io.pbft.config.MembershipTest.members;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -34,7 +35,7 @@ class ReconfigurationsTest {
 
   /** Epoch 4 with replica 4 added, unsigned. */
   private static Reconfiguration addFive() {
-    return Reconfigurations.command(CURRENT.nextAdding(member(4)), "add replica 4");
+    return Reconfigurations.command(CURRENT, CURRENT.nextAdding(member(4)), "add replica 4");
   }
 
   private static Reconfiguration signedBy(Reconfiguration command, Ed25519Keys... signers) {
@@ -100,7 +101,7 @@ class ReconfigurationsTest {
         CURRENT.nextWithAdministration(admins(1, 1)));
     for (Membership next : nexts) {
       ReconfigurationVerdict v = Reconfigurations.validate(CURRENT,
-          signedBy(Reconfigurations.command(next, "test"), admin(0), admin(1)));
+          signedBy(Reconfigurations.command(CURRENT, next, "test"), admin(0), admin(1)));
       assertTrue(v.isAccepted(), v.toString());
       assertEquals(next, v.next());
     }
@@ -161,12 +162,12 @@ class ReconfigurationsTest {
   void aKeyRemovedFromTheAdministrationNoLongerSigns() {
     // Epoch 4 keeps only administration key 2 (threshold 1); keys 0 and 1 signed the change to it.
     ReconfigurationVerdict toFour = Reconfigurations.validate(CURRENT, signedBy(
-        Reconfigurations.command(CURRENT.nextWithAdministration(
+        Reconfigurations.command(CURRENT, CURRENT.nextWithAdministration(
             new Administration(List.of(new AdministrationKey(admin(2).publicKey())), 1)), "retire keys 0 and 1"),
         admin(0), admin(1)));
     assertTrue(toFour.isAccepted(), toFour.toString());
     Membership four = toFour.next();
-    Reconfiguration toFive = Reconfigurations.command(four.nextAdding(member(4)), "add replica 4");
+    Reconfiguration toFive = Reconfigurations.command(four, four.nextAdding(member(4)), "add replica 4");
     ReconfigurationVerdict byOldKeys = Reconfigurations.validate(four, signedBy(toFive, admin(0), admin(1)));
     assertFalse(byOldKeys.isAccepted());
     assertContains(byOldKeys.refusal(), "signed by 0 distinct administration keys of epoch 4, but 1 must sign",
@@ -177,7 +178,7 @@ class ReconfigurationsTest {
   @Test
   void aGroupWithoutAdministrationKeysRefusesEveryCommand() {
     Membership none = new Membership(0, members(4), 1, Administration.NONE);
-    Reconfiguration command = Reconfigurations.command(
+    Reconfiguration command = Reconfigurations.command(none,
         new Membership(1, List.of(member(0), member(1), member(2), member(3), member(4)), 1, admins(1, 1)), "add");
     ReconfigurationVerdict v = Reconfigurations.validate(none, signedBy(command, admin(0)));
     assertFalse(v.isAccepted());
@@ -202,6 +203,82 @@ class ReconfigurationsTest {
       assertContains(refusal(edited(b -> b.setEpoch(epoch))), "names epoch " + Long.toUnsignedString(epoch),
           "the group is in epoch 3 and the next one is 4");
     }
+  }
+
+  // ---------------------------------------------------------------- the membership it changes
+
+  @Test
+  void aCommandSignedForOneGroupIsRefusedByAnotherThatSharesItsAdministrationKeys() {
+    // Two groups at epoch 3 with the same administration keys (100, 101, 102; threshold 2).
+    List<Member> others = List.of(new Member(0, "b0", 7000, keys(20).publicKey()),
+        new Member(1, "b1", 7000, keys(21).publicKey()), new Member(2, "b2", 7000, keys(22).publicKey()),
+        new Member(3, "b3", 7000, keys(23).publicKey()));
+    Membership other = new Membership(3, others, 1, admins(2, 3));
+    Reconfiguration forCurrent = signedBy(addFive(), admin(0), admin(1));
+    assertTrue(Reconfigurations.validate(CURRENT, forCurrent).isAccepted());
+    ReconfigurationVerdict v = Reconfigurations.validate(other, forCurrent);
+    assertFalse(v.isAccepted(), v.toString());
+    assertContains(v.refusal(), "the command was built for another membership",
+        "epoch 3 of this group has digest " + Reconfigurations.shortHex(other.digest()));
+
+    Reconfiguration forOther = signedBy(Reconfigurations.command(other, other.nextAdding(member(4)), "add"),
+        admin(0), admin(1));
+    assertTrue(Reconfigurations.validate(other, forOther).isAccepted());
+    assertContains(refusal(forOther), "built for another membership");
+  }
+
+  @Test
+  void aCommandForOtherMembersAtTheSameEpochIsRefused() {
+    // The same group had its epoch 3 differ in f or in the administration threshold: another membership.
+    Membership otherThreshold = new Membership(3, members(4), 1, admins(1, 3));
+    Reconfiguration built = signedBy(Reconfigurations.command(otherThreshold, otherThreshold.nextAdding(member(4)),
+        "add replica 4"), admin(0), admin(1));
+    assertContains(refusal(built), "built for another membership");
+  }
+
+  @Test
+  void aCommandWithoutThePreviousDigestIsRefused() {
+    assertContains(refusal(edited(Reconfiguration.Builder::clearPreviousMembershipDigest)),
+        "names no previous membership");
+  }
+
+  @Test
+  void theDigestIsSignedWithTheRest() {
+    Reconfiguration signed = signedBy(addFive(), admin(0), admin(1));
+    Reconfiguration rebound = signed.toBuilder().setPreviousMembershipDigest(ByteString.copyFrom(
+        new Membership(3, members(4), 0, admins(2, 3)).digest())).build();
+    assertFalse(Reconfigurations.validate(CURRENT, rebound).isAccepted());
+    assertFalse(ReconfigurationSigning.verifies(rebound, rebound.getSignatures(0)));
+  }
+
+  @Test
+  void eachCommandNamesTheMembershipItsPredecessorMade() {
+    Reconfiguration toFour = signedBy(addFive(), admin(0), admin(1));
+    Membership four = Reconfigurations.validate(CURRENT, toFour).next();
+    assertArrayEquals(ReconfigurationSigning.nextMembershipDigest(toFour), four.digest());
+    Reconfiguration toFive = signedBy(Reconfigurations.command(four, four.nextRemoving(0), "remove replica 0"),
+        admin(1), admin(2));
+    assertArrayEquals(four.digest(), toFive.getPreviousMembershipDigest().toByteArray());
+    assertTrue(Reconfigurations.validate(four, toFive).isAccepted());
+    // A command built for epoch 4 can never be ordered again once epoch 5 exists, nor earlier.
+    assertContains(refusal(toFive), "names epoch 5");
+  }
+
+  @Test
+  void aCommandIsMadeOnlyForTheNextEpoch() {
+    Membership five = new Membership(5, members(5), 1, admins(2, 3));
+    assertThrows(ConfigException.class, () -> Reconfigurations.command(CURRENT, five, "skip an epoch"));
+  }
+
+  @Test
+  void anUnsignedCommandIsCheckedWithoutItsSignatures() {
+    ReconfigurationVerdict v = Reconfigurations.validateUnsigned(CURRENT, addFive());
+    assertTrue(v.isAccepted(), v.toString());
+    assertEquals(CURRENT.nextAdding(member(4)), v.next());
+    Membership other = new Membership(3, members(4), 0, admins(2, 3));
+    assertContains(Reconfigurations.validateUnsigned(other, addFive()).refusal(), "built for another membership");
+    assertContains(Reconfigurations.validateUnsigned(CURRENT, addFive().toBuilder().setF(2).build()).refusal(),
+        "n >= 3f + 1 = 7");
   }
 
   // ---------------------------------------------------------------- the next membership
@@ -258,7 +335,7 @@ class ReconfigurationsTest {
 
   @Test
   void aCommandThatChangesNothingIsRefused() {
-    Reconfiguration same = Reconfigurations.command(
+    Reconfiguration same = Reconfigurations.command(CURRENT,
         new Membership(4, CURRENT.members(), CURRENT.f(), CURRENT.administration()), "nothing");
     assertContains(refusal(signedBy(same, admin(0), admin(1))), "the command changes nothing");
   }
@@ -280,14 +357,15 @@ class ReconfigurationsTest {
   void aLongReasonIsRefusedAndCannotBeMade() {
     String longReason = "x".repeat(Reconfigurations.REASON_BYTES_MAX + 1);
     assertContains(refusal(edited(b -> b.setReason(longReason))), "the reason is 1025 bytes long");
-    assertThrows(ConfigException.class, () -> Reconfigurations.command(CURRENT.nextAdding(member(4)), longReason));
+    assertThrows(ConfigException.class, () -> Reconfigurations.command(CURRENT, CURRENT.nextAdding(member(4)), longReason));
   }
 
   @Test
   void theCommandCarriesTheWholeNextMembership() {
     Membership next = CURRENT.nextAdding(member(4));
-    Reconfiguration c = Reconfigurations.command(next, "add replica 4");
+    Reconfiguration c = Reconfigurations.command(CURRENT, next, "add replica 4");
     assertEquals(4, c.getEpoch());
+    assertEquals(ByteString.copyFrom(CURRENT.digest()), c.getPreviousMembershipDigest());
     assertEquals(1, c.getF());
     assertEquals("add replica 4", c.getReason());
     assertEquals(5, c.getMembersCount());
