@@ -1,7 +1,9 @@
 package io.pbft.cli;
 
+import io.pbft.config.Administration;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.ClusterSetup;
+import io.pbft.config.HostPort;
 import io.pbft.config.MetricsAddress;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.config.TlsConfig;
@@ -20,7 +22,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code pbft keygen}: key pairs for every replica and client, and the cluster configuration. */
+/**
+ * {@code pbft keygen}: key pairs for every replica and client (and administration keys when asked),
+ * and the cluster configuration; or, with {@code --add-to}, the keys of one new replica for an
+ * existing configuration.
+ */
 @Command(name = "keygen", mixinStandardHelpOptions = true,
     description = "Generate keys, TLS certificates and a cluster configuration (DIR/cluster.yaml, DIR/keys/, DIR/tls/).")
 final class KeygenCommand implements Callable<Integer> {
@@ -34,7 +40,7 @@ final class KeygenCommand implements Callable<Integer> {
       description = "Client identities (default ${DEFAULT-VALUE}).")
   int clients;
 
-  @Option(names = "--out", paramLabel = "DIR", required = true, description = "Directory to write to.")
+  @Option(names = "--out", paramLabel = "DIR", description = "Directory to write to (required unless --add-to).")
   Path out;
 
   @Option(names = "--base-port", paramLabel = "P", defaultValue = "7000",
@@ -94,16 +100,76 @@ final class KeygenCommand implements Callable<Integer> {
       + "rotated. Running replicas pick the new files up within seconds, without a restart."})
   boolean reissueTls;
 
+  @Option(names = "--admin-keys", paramLabel = "K",
+      description = {"Also generate K administration keys (DIR/keys/admin-I.key) and name them in cluster.yaml's "
+          + "administration section: the keys that sign changes of the group at run time (docs/RECONFIGURATION.md). "
+          + "Keep them with the operators, not on the replicas' machines. Default: none, and the group cannot be "
+          + "changed."})
+  Integer adminKeys;
+
+  @Option(names = "--admin-threshold", paramLabel = "T",
+      description = "How many distinct administration keys must sign a change (1 to K; default 1). Needs --admin-keys.")
+  Integer adminThreshold;
+
+  @Option(names = "--add-to", paramLabel = "DIR",
+      description = {"Instead of a new configuration: keys (and, with TLS on, a certificate from the CA) for one new "
+          + "replica of the configuration in DIR. cluster.yaml and the members' keys stay as they are: the replica "
+          + "becomes a member only through a reconfiguration command naming it. Writes DIR/keys/replica-ID.key and "
+          + "its entry, DIR/new-replica-ID.yaml, and prints the entry. Needs --address."})
+  Path addTo;
+
+  @Option(names = "--id", paramLabel = "ID",
+      description = "With --add-to: the new replica's id (default: one above every id in DIR, members or added).")
+  Integer id;
+
+  @Option(names = "--address", paramLabel = "HOST:PORT", description = "With --add-to: where the new replica listens.")
+  String address;
+
+  /** Options that shape a new configuration, and so mean nothing with --add-to. */
+  private static final List<String> NEW_CONFIGURATION_OPTIONS = List.of("--out", "--replicas", "--clients",
+      "--base-port", "--host", "--hosts", "--published-base-port", "--faults", "--metrics-base-port", "--metrics-host",
+      "--force", "--no-tls", "--reissue-tls", "--admin-keys", "--admin-threshold");
+
   @Override
   public Integer call() {
     if ((tlsCaCert == null) != (tlsCaKey == null)) {
       throw CliException.usage("--tls-ca-cert and --tls-ca-key go together");
     }
-    if (noTls && (tlsCaCert != null || reissueTls)) {
-      throw CliException.usage("--no-tls cannot be combined with --tls-ca-cert or --reissue-tls");
-    }
     if (tlsDays < 1) {
       throw CliException.usage("--tls-days must be at least 1, got " + tlsDays);
+    }
+    var parsed = spec.commandLine().getParseResult();
+    if (addTo != null) {
+      for (String option : NEW_CONFIGURATION_OPTIONS) {
+        if (parsed.hasMatchedOption(option)) {
+          throw CliException.usage("--add-to cannot be combined with " + option);
+        }
+      }
+      return addReplica();
+    }
+    if (id != null || address != null) {
+      throw CliException.usage((id != null ? "--id" : "--address") + " goes with --add-to");
+    }
+    if (out == null) {
+      throw CliException.usage("Missing required option: '--out=DIR' (or --add-to DIR to add a replica to an "
+          + "existing configuration)");
+    }
+    if (adminThreshold != null && adminKeys == null) {
+      throw CliException.usage("--admin-threshold needs --admin-keys");
+    }
+    if (adminKeys != null && reissueTls) {
+      throw CliException.usage("--admin-keys cannot be combined with --reissue-tls");
+    }
+    if (adminKeys != null && (adminKeys < 1 || adminKeys > Administration.KEYS_MAX)) {
+      throw CliException.usage("--admin-keys must be between 1 and " + Administration.KEYS_MAX + ", got " + adminKeys);
+    }
+    int threshold = adminThreshold == null ? 1 : adminThreshold;
+    if (adminKeys != null && (threshold < 1 || threshold > adminKeys)) {
+      throw CliException.usage("--admin-threshold must be between 1 and " + adminKeys + " (--admin-keys), got "
+          + threshold);
+    }
+    if (noTls && (tlsCaCert != null || reissueTls)) {
+      throw CliException.usage("--no-tls cannot be combined with --tls-ca-cert or --reissue-tls");
     }
     if (reissueTls) {
       return reissue();
@@ -173,6 +239,9 @@ final class KeygenCommand implements Callable<Integer> {
         throw CliException.usage("--metrics-base-port " + metricsBasePort + ": " + e.getMessage());
       }
     }
+    if (adminKeys != null) {
+      config = config.withAdministration(ClusterSetup.generateAdministration(out, adminKeys, threshold, random));
+    }
     if (ca != null) {
       // after the addresses are final: each replica's certificate names its host
       config = ClusterSetup.issueTls(out, config, ca, tlsCaCert == null, Duration.ofDays(tlsDays));
@@ -185,6 +254,11 @@ final class KeygenCommand implements Callable<Integer> {
         config.clients().size(), config.replica(0).address(), config.replica(config.n() - 1).address());
     o.printf("wrote %d private keys to %s (keep them secret)%n", config.n() + config.clients().size(),
         out.resolve("keys"));
+    if (adminKeys != null) {
+      o.printf("wrote %d administration keys to %s (%d of them sign a change of the group; keep them offline, with "
+          + "the operators, not on the replicas' machines)%n", adminKeys,
+          out.resolve(ClusterSetup.administrationKeyFile(0)).resolveSibling("admin-*.key"), threshold);
+    }
     if (publishedBasePort != null) {
       Path hostYaml = out.resolve("cluster-host.yaml");
       // For clients on the host; the replicas' metrics addresses are binds inside their containers
@@ -249,6 +323,69 @@ final class KeygenCommand implements Callable<Integer> {
     o.printf("running replicas use them for new connections within seconds, without a restart%n");
     o.flush();
     return 0;
+  }
+
+  /** {@code --add-to DIR}: keys for one new replica, the configuration in DIR left as it is. */
+  private int addReplica() {
+    Path yaml = addTo.resolve("cluster.yaml");
+    if (!Files.isRegularFile(yaml)) {
+      throw CliException.usage("--add-to " + addTo + ": " + yaml + " does not exist (there is no configuration to "
+          + "add to; create one with 'pbft keygen --out DIR')");
+    }
+    if (address == null) {
+      throw CliException.usage("--add-to needs --address HOST:PORT, where the new replica listens");
+    }
+    HostPort hostPort;
+    try {
+      hostPort = HostPort.parse(address);
+    } catch (io.pbft.config.ConfigException e) {
+      throw CliException.usage("--address: " + e.getMessage());
+    }
+    ClusterConfig config = Configs.load(yaml);
+    int newId = id != null ? id : nextFreeId(config);
+    CertificateAuthority ca = null;
+    if (!config.tls().enabled() && tlsCaCert != null) {
+      throw CliException.usage("--tls-ca-cert: the configuration in " + addTo + " has TLS off");
+    }
+    if (config.tls().enabled()) {
+      try {
+        ca = tlsCaCert != null ? CertificateAuthority.load(tlsCaCert, tlsCaKey, new SecureRandom())
+            : CertificateAuthority.load(addTo.resolve(TlsConfig.CA_CERT_FILE), addTo.resolve(TlsConfig.CA_KEY_FILE),
+                new SecureRandom());
+      } catch (TlsMaterialException e) {
+        throw CliException.usage("--add-to: the configuration has TLS on, and the new replica's certificate needs "
+            + "the CA: " + e.getMessage() + (tlsCaCert == null ? " (bring " + TlsConfig.CA_KEY_FILE + " back, or give "
+            + "--tls-ca-cert and --tls-ca-key)" : ""));
+      }
+    }
+    ReplicaInfo replica = ClusterSetup.addReplica(addTo, config, newId, hostPort.host(), hostPort.port(), ca,
+        Duration.ofDays(tlsDays), new SecureRandom());
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf("wrote the key of replica %d (at %s) to %s%n", replica.id(), replica.address(),
+        addTo.resolve(replica.keyFile()));
+    if (ca != null) {
+      TlsConfig.Files files = config.tls().replicaFiles(replica.id());
+      o.printf("wrote its TLS certificate and key to %s and %s%n", addTo.resolve(files.certFile()),
+          addTo.resolve(files.keyFile()));
+    }
+    o.printf("%s is unchanged: replica %d becomes a member only when a reconfiguration command naming it is ordered "
+        + "(docs/RECONFIGURATION.md)%n", yaml, replica.id());
+    o.printf("its entry, also in %s:%n%s", ClusterSetup.newReplicaFile(addTo, replica.id()),
+        ClusterConfig.replicaEntryYaml(replica));
+    o.flush();
+    return 0;
+  }
+
+  /** One above every id of the members and of the replicas added earlier. */
+  private int nextFreeId(ClusterConfig config) {
+    int max = -1;
+    for (ReplicaInfo r : config.replicas()) {
+      max = Math.max(max, r.id());
+    }
+    for (ReplicaInfo r : ClusterSetup.pendingReplicas(addTo, config)) {
+      max = Math.max(max, r.id());
+    }
+    return max + 1;
   }
 
   /** The same keys and settings with replica i at host(i):port(i). */

@@ -23,7 +23,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
  */
 @Command(name = "pbft", mixinStandardHelpOptions = true, version = "pbft 0.1.0",
     description = "Byzantine fault tolerant replicated key-value store (PBFT).",
-    subcommands = {KeygenCommand.class, ReplicaCommand.class, KvCommand.class, StatusCommand.class,
+    subcommands = {KeygenCommand.class, AdminCommand.class, ReplicaCommand.class, KvCommand.class, StatusCommand.class,
         BenchCommand.class, DemoCommand.class, HealthCommand.class, ReadyCommand.class,
         io.pbft.cli.kube.KubeInitCommand.class, io.pbft.cli.chaos.ChaosCommand.class},
     commandListHeading = "%nCommands:%n",

@@ -28,8 +28,8 @@ import java.util.TreeSet;
 
 /**
  * The cluster configuration file: replicas (id, address, public key, key file), client
- * identities, and the {@link ProtocolSettings protocol} and {@link TransportSettings transport}
- * settings. n = 3f + 1 at least; f is derived from n unless the file states it, in which case n
+ * identities, the {@link Administration administration keys} that may sign changes of the group,
+ * and the {@link ProtocolSettings protocol} and {@link TransportSettings transport} settings. n = 3f + 1 at least; f is derived from n unless the file states it, in which case n
  * must be at least 3f + 1. Settings are checked on their own when they are made, and against each
  * other ({@link #RULES}) here, where both sections and n are known.
  */
@@ -84,6 +84,7 @@ public final class ClusterConfig {
   private final Path baseDir;
   private final Authentication authentication;
   private final TlsConfig tls;
+  private final Administration administration;
 
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir) {
@@ -98,8 +99,19 @@ public final class ClusterConfig {
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication,
       TlsConfig tls) {
+    this(replicas, clients, f, protocol, transport, baseDir, authentication, tls, Administration.NONE);
+  }
+
+  /**
+   * @param administration the keys that may sign changes of the group and how many must
+   *     ({@link Administration#NONE}: the group cannot be changed at run time)
+   */
+  public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
+      ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication,
+      TlsConfig tls, Administration administration) {
     this.authentication = Objects.requireNonNull(authentication, "authentication");
     this.tls = Objects.requireNonNull(tls, "tls");
+    this.administration = Objects.requireNonNull(administration, "administration");
     this.replicas = List.copyOf(replicas);
     this.clients = List.copyOf(clients);
     this.f = f;
@@ -169,6 +181,21 @@ public final class ClusterConfig {
       }
       checkKey("client " + c.id(), c.publicKey());
     }
+    if (!administration.isNone()) {
+      String problem = administration.problem();
+      if (problem != null) {
+        throw new ConfigException(problem);
+      }
+      for (int k = 0; k < administration.keys().size(); k++) {
+        byte[] key = administration.keys().get(k).publicKey();
+        for (ReplicaInfo r : replicas) {
+          if (java.util.Arrays.equals(key, r.publicKey())) {
+            throw new ConfigException("administration.keys[" + k + "]: publicKey is replica " + r.id()
+                + "'s key; a replica must not be able to change the group on its own");
+          }
+        }
+      }
+    }
     for (SettingsRule<ClusterConfig> rule : RULES) {
       rule.check(this);
     }
@@ -226,13 +253,35 @@ public final class ClusterConfig {
     return baseDir;
   }
 
+  /**
+   * The keys that may sign changes of the group, and how many must ({@link Administration#NONE}
+   * when the file has no {@code administration:} section: the group cannot be changed at run time).
+   */
+  public Administration administration() {
+    return administration;
+  }
+
+  public ClusterConfig withAdministration(Administration a) {
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, a);
+  }
+
+  /** Loads the private key of administration key {@code index} from its key file. */
+  public Ed25519Keys administrationKeys(int index) {
+    if (index < 0 || index >= administration.keys().size()) {
+      throw new ConfigException("no administration key " + index + " (the configuration lists "
+          + administration.keys().size() + ")");
+    }
+    AdministrationKey k = administration.keys().get(index);
+    return loadKeys("administration key " + index, k.keyFile(), k.publicKey());
+  }
+
   /** How clients authenticate their requests (see {@link Authentication}). */
   public Authentication authentication() {
     return authentication;
   }
 
   public ClusterConfig withAuthentication(Authentication a) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls, administration);
   }
 
   /**
@@ -283,7 +332,7 @@ public final class ClusterConfig {
       (group == ProtocolSettings.GROUP ? p : t)[setting.index()] = setting.check(v);
     }
     return new ClusterConfig(replicas, clients, f, ProtocolSettings.GROUP.create(p),
-        TransportSettings.GROUP.create(t), baseDir, a, tlsSection);
+        TransportSettings.GROUP.create(t), baseDir, a, tlsSection, administration);
   }
 
   /**
@@ -295,16 +344,16 @@ public final class ClusterConfig {
     for (ReplicaInfo r : replicas) {
       changed.add(r.withMetrics(metrics.apply(r.id())));
     }
-    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls);
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration);
   }
 
   /** The same cluster with other replica entries (addresses moved), checked like the file's. */
   public ClusterConfig withReplicas(List<ReplicaInfo> changed) {
-    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls);
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration);
   }
 
   public ClusterConfig withTls(TlsConfig t) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, t);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, t, administration);
   }
 
   /** The {@code tls:} section; {@link TlsConfig#DISABLED} when the file has none. */
@@ -366,16 +415,16 @@ public final class ClusterConfig {
   }
 
   public ClusterConfig withProtocol(ProtocolSettings p) {
-    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication, tls);
+    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication, tls, administration);
   }
 
   public ClusterConfig withTransport(TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication, tls);
+    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication, tls, administration);
   }
 
   /** Both sections at once, for changes that only hold together (a smaller message bound and batch). */
   public ClusterConfig withSettings(ProtocolSettings p, TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication, tls);
+    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication, tls, administration);
   }
 
   /** Loads the private key of replica {@code id} from its key file. */
@@ -433,7 +482,8 @@ public final class ClusterConfig {
     if (root == null || !root.isObject()) {
       throw new ConfigException("expected a mapping with 'replicas' at the top level");
     }
-    allowOnly(root, "top level", Set.of("f", "authentication", "replicas", "clients", "protocol", "transport", "tls"));
+    allowOnly(root, "top level", Set.of("f", "authentication", "replicas", "clients", "protocol", "transport", "tls",
+        "administration"));
     JsonNode rs = root.get("replicas");
     if (rs == null || !rs.isArray()) {
       throw new ConfigException("'replicas' must be a list");
@@ -441,22 +491,7 @@ public final class ClusterConfig {
     List<ReplicaInfo> replicas = new ArrayList<>();
     int index = 0;
     for (JsonNode r : rs) {
-      String where = "replicas[" + index++ + "]";
-      allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile", "metrics"));
-      int id = intField(r, where, "id");
-      String address = textField(r, where, "address");
-      int colon = address.lastIndexOf(':');
-      if (colon <= 0) {
-        throw new ConfigException(where + ": address must be host:port, got '" + address + "'");
-      }
-      int port;
-      try {
-        port = Integer.parseInt(address.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new ConfigException(where + ": port in '" + address + "' is not a number");
-      }
-      replicas.add(new ReplicaInfo(id, address.substring(0, colon), port, keyField(r, where),
-          optionalText(r, "keyFile"), metricsField(r, where)));
+      replicas.add(replicaEntry(r, "replicas[" + index++ + "]"));
     }
     List<ClientInfo> clients = new ArrayList<>();
     JsonNode cs = root.get("clients");
@@ -483,7 +518,98 @@ public final class ClusterConfig {
       authentication = Authentication.parse(auth.textValue());
     }
     TlsConfig tls = tlsSection(root.get("tls"));
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls);
+    Administration administration = administrationSection(root.get("administration"));
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, administration);
+  }
+
+  private static ReplicaInfo replicaEntry(JsonNode r, String where) {
+    allowOnly(r, where, Set.of("id", "address", "publicKey", "keyFile", "metrics"));
+    int id = intField(r, where, "id");
+    String address = textField(r, where, "address");
+    int colon = address.lastIndexOf(':');
+    if (colon <= 0) {
+      throw new ConfigException(where + ": address must be host:port, got '" + address + "'");
+    }
+    int port;
+    try {
+      port = Integer.parseInt(address.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new ConfigException(where + ": port in '" + address + "' is not a number");
+    }
+    return new ReplicaInfo(id, address.substring(0, colon), port, keyField(r, where), optionalText(r, "keyFile"),
+        metricsField(r, where));
+  }
+
+  /**
+   * One replica entry as a list item of {@code replicas:}, the form {@link #replicaEntryYaml}
+   * writes (a new member's entry beside cluster.yaml, see {@link ClusterSetup#addReplica}).
+   */
+  public static ReplicaInfo parseReplicaEntry(Path file) {
+    JsonNode root;
+    try {
+      root = YAML.readTree(Files.readString(file));
+    } catch (IOException e) {
+      throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+    if (root == null || !root.isArray() || root.size() != 1) {
+      throw new ConfigException(file + ": expected one replica entry, '- id: ...'");
+    }
+    try {
+      ReplicaInfo r = replicaEntry(root.get(0), "the entry");
+      checkKey("replica " + r.id(), r.publicKey());
+      return r;
+    } catch (ConfigException e) {
+      throw new ConfigException(file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** {@code replica} as a list item of {@code replicas:}, as {@link #toYaml} writes one. */
+  public static String replicaEntryYaml(ReplicaInfo replica) {
+    ArrayNode list = YAML.createArrayNode();
+    replicaNode(list.addObject(), replica);
+    try {
+      return YAML.writeValueAsString(list);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void replicaNode(ObjectNode o, ReplicaInfo r) {
+    o.put("id", r.id());
+    o.put("address", r.address());
+    o.put("publicKey", Digests.hex(r.publicKey()));
+    if (r.keyFile() != null) {
+      o.put("keyFile", r.keyFile());
+    }
+    if (r.metrics() != null) {
+      o.put("metrics", r.metrics().toString());
+    }
+  }
+
+  /**
+   * {@code administration:} absent or empty is {@link Administration#NONE} (files written before
+   * reconfiguration existed keep working, and cannot be changed at run time). Otherwise
+   * {@code keys}, a list of {@code {publicKey, keyFile}} (keyFile optional), and {@code threshold},
+   * 1 unless given.
+   */
+  private static Administration administrationSection(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return Administration.NONE;
+    }
+    allowOnly(node, "administration", Set.of("keys", "threshold"));
+    JsonNode list = node.get("keys");
+    if (list == null || !list.isArray()) {
+      throw new ConfigException("administration.keys must be a list of {publicKey, keyFile}");
+    }
+    List<AdministrationKey> keys = new ArrayList<>();
+    int index = 0;
+    for (JsonNode k : list) {
+      String where = "administration.keys[" + index++ + "]";
+      allowOnly(k, where, Set.of("publicKey", "keyFile"));
+      keys.add(new AdministrationKey(keyField(k, where), optionalText(k, "keyFile")));
+    }
+    int threshold = node.has("threshold") ? intField(node, "administration", "threshold") : 1;
+    return new Administration(keys, threshold);
   }
 
   /** {@code tls:} absent or empty is TLS off (files written before TLS existed keep working). */
@@ -636,16 +762,7 @@ public final class ClusterConfig {
     root.put("authentication", authentication.yamlName());
     ArrayNode rs = root.putArray("replicas");
     for (ReplicaInfo r : replicas) {
-      ObjectNode o = rs.addObject();
-      o.put("id", r.id());
-      o.put("address", r.address());
-      o.put("publicKey", Digests.hex(r.publicKey()));
-      if (r.keyFile() != null) {
-        o.put("keyFile", r.keyFile());
-      }
-      if (r.metrics() != null) {
-        o.put("metrics", r.metrics().toString());
-      }
+      replicaNode(rs.addObject(), r);
     }
     ArrayNode cs = root.putArray("clients");
     for (ClientInfo c : clients) {
@@ -657,6 +774,18 @@ public final class ClusterConfig {
       }
     }
     root.set("tls", tlsNode());
+    if (!administration.isNone()) {
+      ObjectNode admin = root.putObject("administration");
+      admin.put("threshold", administration.threshold());
+      ArrayNode keys = admin.putArray("keys");
+      for (AdministrationKey k : administration.keys()) {
+        ObjectNode o = keys.addObject();
+        o.put("publicKey", Digests.hex(k.publicKey()));
+        if (k.keyFile() != null) {
+          o.put("keyFile", k.keyFile());
+        }
+      }
+    }
     root.set(ProtocolSettings.GROUP.name(), settingsNode(protocol));
     root.set(TransportSettings.GROUP.name(), settingsNode(transport));
     try {

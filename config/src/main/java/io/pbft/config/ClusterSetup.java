@@ -53,9 +53,7 @@ public final class ClusterSetup {
     }
     TlsConfig tls = config.tls().enabled() ? config.tls() : TlsConfig.STANDARD;
     for (ReplicaInfo r : config.replicas()) {
-      write(out, tls.replicaFiles(r.id()), ca.issue(TlsIdentity.replica(r.id()).commonName(),
-          CertificateAuthority.withLoopback(List.of(r.host())), CertificateAuthority.Usage.SERVER_AND_CLIENT,
-          validity));
+      issueReplicaTls(out, tls.replicaFiles(r.id()), r, ca, validity);
     }
     for (ClientInfo c : config.clients()) {
       write(out, tls.clientFiles(c.id()), ca.issue(TlsIdentity.client(c.id()).commonName(), List.of(),
@@ -67,6 +65,13 @@ public final class ClusterSetup {
       throw new ConfigException("cannot create " + dir);
     }
     return config.withTls(tls);
+  }
+
+  /** Replica r's certificate, naming its host plus localhost and 127.0.0.1. */
+  private static void issueReplicaTls(Path out, TlsConfig.Files files, ReplicaInfo r, CertificateAuthority ca,
+      Duration validity) {
+    write(out, files, ca.issue(TlsIdentity.replica(r.id()).commonName(),
+        CertificateAuthority.withLoopback(List.of(r.host())), CertificateAuthority.Usage.SERVER_AND_CLIENT, validity));
   }
 
   private static void write(Path out, TlsConfig.Files files, CertificateAuthority.Issued issued) {
@@ -114,5 +119,135 @@ public final class ClusterSetup {
         TransportSettings.defaults(), out.toAbsolutePath());
     config.write(out.resolve("cluster.yaml"));
     return config;
+  }
+
+  /** Where administration key i's private key goes: beside the replicas' and clients'. */
+  public static String administrationKeyFile(int index) {
+    return "keys/admin-" + index + ".key";
+  }
+
+  /**
+   * Generates {@code count} administration keys into {@code out/keys/admin-I.key} (readable by
+   * the owner only, like every key file) and returns the section that names them, {@code threshold}
+   * of them needed to sign a change of the group. The private keys belong with the operators, not
+   * on the replicas' machines (docs/RECONFIGURATION.md).
+   */
+  public static Administration generateAdministration(Path out, int count, int threshold, SecureRandom random) {
+    if (count < 1 || count > Administration.KEYS_MAX) {
+      throw new ConfigException("--admin-keys must be between 1 and " + Administration.KEYS_MAX + ", got " + count);
+    }
+    if (threshold < 1 || threshold > count) {
+      throw new ConfigException("--admin-threshold must be between 1 and " + count + " (the number of "
+          + "administration keys), got " + threshold);
+    }
+    List<AdministrationKey> keys = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Ed25519Keys k = Ed25519Keys.generate(random);
+      String keyFile = administrationKeyFile(i);
+      KeyFiles.write(out.resolve(keyFile), k);
+      keys.add(new AdministrationKey(k.publicKey(), keyFile));
+    }
+    return new Administration(keys, threshold);
+  }
+
+  private static void checkFree(ReplicaInfo r, String who, int id, HostPort address) {
+    if (r.id() == id) {
+      throw new ConfigException("id " + id + " is taken by " + who + "; pick another --id");
+    }
+    if (r.host().toLowerCase(java.util.Locale.ROOT).equals(address.host().toLowerCase(java.util.Locale.ROOT))
+        && r.port() == address.port()) {
+      throw new ConfigException("address " + address + " is taken by " + who);
+    }
+  }
+
+  /** The file {@link #addReplica} writes a new member's entry to. */
+  public static Path newReplicaFile(Path dir, int id) {
+    return dir.resolve("new-replica-" + id + ".yaml");
+  }
+
+  private static final String NEW_REPLICA_PREFIX = "new-replica-";
+
+  /**
+   * Replicas made by {@link #addReplica} in {@code dir} that are not in {@code config}: their
+   * ids and addresses are taken too, until a change naming them is ordered (or their files are
+   * deleted).
+   */
+  public static List<ReplicaInfo> pendingReplicas(Path dir, ClusterConfig config) {
+    List<ReplicaInfo> pending = new ArrayList<>();
+    List<Path> files;
+    try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+      files = list.filter(p -> p.getFileName().toString().startsWith(NEW_REPLICA_PREFIX)
+          && p.getFileName().toString().endsWith(".yaml")).sorted().toList();
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot list " + dir + ": " + e.getMessage(), e);
+    }
+    for (Path file : files) {
+      ReplicaInfo r = ClusterConfig.parseReplicaEntry(file);
+      boolean member = r.id() >= 0 && r.id() < config.n() && java.util.Arrays.equals(config.replica(r.id()).publicKey(),
+          r.publicKey());
+      if (!member) {
+        pending.add(r);
+      }
+    }
+    return pending;
+  }
+
+  /**
+   * Keys, and with TLS on a certificate from {@code ca}, for a new replica {@code id} at
+   * {@code host:port} of the cluster configured in {@code dir}, whose {@code cluster.yaml} is left
+   * as it is: the membership changes only through an ordered reconfiguration command
+   * (docs/RECONFIGURATION.md). Writes {@code keys/replica-ID.key}, the TLS files of the standard
+   * layout and {@link #newReplicaFile the new member's entry}, and returns the entry. Refused
+   * before anything is written when the id or the address is taken, by a member or by a replica
+   * added earlier and not yet a member, or when a file it would write exists.
+   *
+   * @param ca the cluster's CA when its configuration has TLS on, otherwise null
+   */
+  public static ReplicaInfo addReplica(Path dir, ClusterConfig config, int id, String host, int port,
+      CertificateAuthority ca, Duration validity, SecureRandom random) {
+    if (id < 0) {
+      throw new ConfigException("--id must not be negative, got " + id);
+    }
+    HostPort address = new HostPort(host, port);
+    if (config.tls().enabled() && ca == null) {
+      throw new IllegalArgumentException("the configuration has TLS on: a CA is needed");
+    }
+    for (ReplicaInfo r : config.replicas()) {
+      checkFree(r, "replica " + r.id(), id, address);
+    }
+    for (ReplicaInfo r : pendingReplicas(dir, config)) {
+      checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
+          + ") and not yet a member,", id, address);
+    }
+    String keyFile = "keys/replica-" + id + ".key";
+    TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
+    List<Path> files = new ArrayList<>(List.of(dir.resolve(keyFile), newReplicaFile(dir, id)));
+    if (ca != null) {
+      files.add(dir.resolve(tlsFiles.certFile()));
+      files.add(dir.resolve(tlsFiles.keyFile()));
+    }
+    for (Path file : files) {
+      if (Files.exists(file)) {
+        throw new ConfigException(file + " already exists; pick another --id, or remove the file if it is left "
+            + "over from an addition that was abandoned");
+      }
+    }
+    Ed25519Keys keys = Ed25519Keys.generate(random);
+    KeyFiles.write(dir.resolve(keyFile), keys);
+    ReplicaInfo replica = new ReplicaInfo(id, address.host(), address.port(), keys.publicKey(), keyFile);
+    if (ca != null) {
+      issueReplicaTls(dir, tlsFiles, replica, ca, validity);
+    }
+    String entry = "# Replica " + id + ": keys for a new member of the cluster in cluster.yaml, which is unchanged.\n"
+        + "# It becomes a member only when a reconfiguration command naming it is ordered\n"
+        + "# (docs/RECONFIGURATION.md); until then this entry is for that command, not for cluster.yaml.\n"
+        + (ca != null ? "# TLS: " + tlsFiles.certFile() + " and " + tlsFiles.keyFile() + "\n" : "")
+        + ClusterConfig.replicaEntryYaml(replica);
+    try {
+      Files.writeString(newReplicaFile(dir, id), entry);
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot write " + newReplicaFile(dir, id) + ": " + e.getMessage(), e);
+    }
+    return replica;
   }
 }

@@ -26,12 +26,13 @@ public final class ConfigurationReference {
     md.append("Prometheus endpoint, `metrics: PORT` on 127.0.0.1 or `metrics: HOST:PORT`, none when absent: see\n");
     md.append("[METRICS.md](METRICS.md)), `authentication` (how clients\n");
     md.append("authenticate requests: `macs`, the default, or `signatures`; see [AUTHENTICATION.md](AUTHENTICATION.md)),\n");
-    md.append("and the two settings sections\n");
+    md.append("`administration` (the keys that may sign changes of the group, below), and the two settings sections\n");
     md.append("below, `protocol` and `transport`. A section may give any subset of its keys; the others keep their\n");
     md.append("defaults. Every value is an integer in its range: a value out of range, an unknown key, a fraction, text\n");
     md.append("or an empty value is rejected with a message naming the key, for example\n");
     md.append("`protocol.viewChangeTimeoutMs must be between 50 and 600000 ms, got 10`.\n");
     tls(md);
+    administration(md);
     for (SettingsGroup<?> group : GROUPS) {
       md.append("\n## ").append(group.title()).append("\n\n");
       md.append(group.doc()).append("\n\n");
@@ -81,6 +82,35 @@ public final class ConfigurationReference {
     md.append("Each file is checked with a message naming it: missing, a key that does not match its certificate, a\n");
     md.append("certificate expired or not yet valid, or one not issued by `caCertFile`. Replicas reload their\n");
     md.append("certificate, key and CA files when they change (polled every 2 s) without a restart.\n");
+  }
+
+  /** The {@code administration:} section ({@link Administration}): keys, not numbers, so written out here. */
+  private static void administration(StringBuilder md) {
+    md.append("\n## Administration keys (`administration`)\n\n");
+    md.append("Who may change the group at run time ([RECONFIGURATION.md](RECONFIGURATION.md)): Ed25519 public keys of\n");
+    md.append("the operators and how many of them must sign a change. Optional: a file without the section has no\n");
+    md.append("administration keys, and its group cannot be changed at run time. `pbft keygen --admin-keys K --admin-threshold T`\n");
+    md.append("writes K keys to `" + ClusterSetup.administrationKeyFile(0).replace("0", "I")
+        + "` (readable by their owner only) and names them here.\n\n");
+    md.append("```yaml\n");
+    md.append("administration:\n");
+    md.append("  threshold: 2               # distinct keys that must sign a change; 1 when absent\n");
+    md.append("  keys:\n");
+    md.append("  - publicKey: 3b6a...       # Ed25519, hex, like a replica's\n");
+    md.append("    keyFile: keys/admin-0.key  # optional: where the private key is, on the operator's machine\n");
+    md.append("  - {publicKey: 8f0c...}\n");
+    md.append("  - {publicKey: d241...}\n");
+    md.append("```\n\n");
+    md.append("| Key | Default | Meaning |\n");
+    md.append("| --- | --- | --- |\n");
+    md.append("| `administration.keys` | required when the section is present | List of `{publicKey, keyFile}`: at least "
+        + "one key, at most " + Administration.KEYS_MAX + ", each a valid Ed25519 public key listed once and not a "
+        + "replica's key (a replica must not be able to change the group on its own). `keyFile` is optional and "
+        + "relative to the directory of `cluster.yaml`; the replicas never need it. |\n");
+    md.append("| `administration.threshold` | 1 | How many distinct keys must sign a change: 1 to the number of keys. |\n\n");
+    md.append("A bad section is rejected with a message naming the field, for example\n");
+    md.append("`administration.keys[2]: publicKey is listed twice (also administration.keys[0])` or\n");
+    md.append("`administration.threshold must be between 1 and 3 (the number of keys), got 4`.\n");
   }
 
   private static void rules(StringBuilder md, String heading, List<? extends SettingsRule<?>> rules) {

@@ -94,7 +94,9 @@ class ConfigurationReferenceTest {
     }
     m.appendTail(yaml);
     ClusterConfig c = ClusterConfig.parse(yaml.toString(), null);
-    assertEquals(keys, c.n() + c.clients().size(), "every replica and client of the example has a key");
+    assertEquals(keys, c.n() + c.clients().size() + c.administration().keys().size(),
+        "every replica, client and administration key of the example has a key");
+    assertFalse(c.administration().isNone(), "the example shows the administration section");
     assertTrue(c.n() >= 3 * c.f() + 1);
     assertEquals(ClusterConfig.parse(c.toYaml(), null).protocol(), c.protocol());
   }

@@ -1,0 +1,300 @@
+package io.pbft.cli;
+
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.Member;
+import io.pbft.config.Membership;
+import io.pbft.config.MembershipChange;
+import io.pbft.config.ReconfigurationVerdict;
+import io.pbft.config.Reconfigurations;
+import io.pbft.config.ReplicaInfo;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.ReconfigurationSigning;
+import io.pbft.proto.AdministrationSignature;
+import io.pbft.proto.Reconfiguration;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code pbft admin}: reconfiguration commands built, signed and checked offline against a
+ * configuration directory (docs/RECONFIGURATION.md). The current membership is epoch 0, read from
+ * cluster.yaml. Nothing here talks to a replica: replicas cannot execute a reconfiguration yet, so
+ * there is deliberately no subcommand that submits one.
+ */
+@Command(name = "admin", mixinStandardHelpOptions = true,
+    description = {"Build, sign and check reconfiguration commands offline (docs/RECONFIGURATION.md).",
+        "A change subcommand writes the whole next membership as an unsigned command file; administrators add "
+            + "their signatures with 'sign'; 'check' says whether the group would accept it.",
+        "The current membership is epoch 0 from cluster.yaml, which needs an administration section "
+            + "('pbft keygen --admin-keys K').",
+        "Submitting a command to a running group comes with a later slice: replicas cannot execute a "
+            + "reconfiguration yet, and nothing here contacts them."},
+    subcommands = {AdminCommand.AddReplica.class, AdminCommand.RemoveReplica.class,
+        AdminCommand.ReplaceReplica.class, AdminCommand.RotateKey.class, AdminCommand.SetFaults.class,
+        AdminCommand.Sign.class, AdminCommand.Check.class},
+    commandListHeading = "%nCommands:%n",
+    footer = {"", "Exit codes: 0 ok (check: accepted), 1 check: refused, 2 bad arguments, files or configuration."})
+final class AdminCommand implements Callable<Integer> {
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getErr());
+    return CliException.USAGE;
+  }
+
+  /** The configuration and its current membership, epoch 0; refused without administration keys. */
+  static Membership currentMembership(ClusterConfig config, Path file) {
+    if (config.administration().isNone()) {
+      throw CliException.usage(file + " has no administration section, so its group cannot be changed (a new "
+          + "configuration gets one from 'pbft keygen --admin-keys K'; see docs/RECONFIGURATION.md)");
+    }
+    return Membership.initial(config);
+  }
+
+  // ---------------------------------------------------------------- the change subcommands
+
+  /** What every change subcommand shares: the configuration, the reason, the output file. */
+  abstract static class ChangeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
+    Path config;
+
+    @Option(names = "--reason", paramLabel = "TEXT",
+        description = "Why, for the operators (signed with the rest; default: what the change does).")
+    String reason;
+
+    @Option(names = "--out", paramLabel = "FILE", required = true,
+        description = "Where to write the unsigned command (binary protobuf); must not exist yet.")
+    Path out;
+
+    /** Applies the operator's intent to {@code change}; returns the default reason. */
+    abstract String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes);
+
+    @Override
+    public Integer call() {
+      CommandFiles.checkNew(out);
+      ClusterConfig cluster = Configs.load(config);
+      Membership current = currentMembership(cluster, config);
+      PrintWriter o = spec.commandLine().getOut();
+      java.io.StringWriter notes = new java.io.StringWriter();
+      MembershipChange change = current.change();
+      String description = apply(change, current, cluster, new PrintWriter(notes, true));
+      Membership next = change.build();
+      Reconfiguration command = Reconfigurations.command(current, next, reason != null ? reason : description);
+      java.io.StringWriter summary = new java.io.StringWriter();
+      CommandFiles.describe(new PrintWriter(summary, true), current, command);
+      CommandFiles.write(out, command.toByteArray(), false); // the last step: nothing is written on a refusal
+      o.print(summary);
+      o.print(notes);
+      o.printf("wrote the unsigned command to %s; each administrator signs it with: pbft admin sign --config %s "
+          + "--key KEYFILE %s%n", out, config, out);
+      o.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "add-replica", mixinStandardHelpOptions = true,
+      description = "A command adding the replica of an entry file that 'pbft keygen --add-to' wrote.")
+  static final class AddReplica extends ChangeCommand {
+    @Option(names = "--entry", paramLabel = "FILE", required = true,
+        description = "The new replica's entry: new-replica-ID.yaml from 'pbft keygen --add-to DIR --address "
+            + "HOST:PORT'.")
+    Path entry;
+
+    @Override
+    String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
+      ReplicaInfo r = CommandFiles.readEntry(entry);
+      change.add(Member.of(r));
+      return "add replica " + r.id() + " at " + r.address();
+    }
+  }
+
+  @Command(name = "remove-replica", mixinStandardHelpOptions = true,
+      description = "A command removing a member (its id is not reused).")
+  static final class RemoveReplica extends ChangeCommand {
+    @Option(names = "--id", paramLabel = "ID", required = true, description = "The member to remove.")
+    int id;
+
+    @Override
+    String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
+      change.remove(id);
+      return "remove replica " + id;
+    }
+  }
+
+  @Command(name = "replace-replica", mixinStandardHelpOptions = true,
+      description = "A command moving a member to another machine: the same id, the address and key of an entry file.")
+  static final class ReplaceReplica extends ChangeCommand {
+    @Option(names = "--id", paramLabel = "ID", required = true, description = "The member to replace.")
+    int id;
+
+    @Option(names = "--entry", paramLabel = "FILE", required = true,
+        description = "The new machine's entry (from 'pbft keygen --add-to'): its address and public key are used.")
+    Path entry;
+
+    @Override
+    String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
+      ReplicaInfo r = CommandFiles.readEntry(entry);
+      change.replace(id, r.host(), r.port(), r.publicKey(), null);
+      noteOtherId(r, id, cluster, notes);
+      return "replace replica " + id + " with a new machine at " + r.address();
+    }
+  }
+
+  @Command(name = "rotate-key", mixinStandardHelpOptions = true,
+      description = "A command giving a member a new key at the same address: the public key of an entry file.")
+  static final class RotateKey extends ChangeCommand {
+    @Option(names = "--id", paramLabel = "ID", required = true, description = "The member whose key changes.")
+    int id;
+
+    @Option(names = "--entry", paramLabel = "FILE", required = true,
+        description = "An entry (from 'pbft keygen --add-to') holding the new public key; its address is not used.")
+    Path entry;
+
+    @Override
+    String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
+      ReplicaInfo r = CommandFiles.readEntry(entry);
+      change.rotateKey(id, r.publicKey(), null);
+      noteOtherId(r, id, cluster, notes);
+      return "rotate the key of replica " + id;
+    }
+  }
+
+  @Command(name = "set-faults", mixinStandardHelpOptions = true,
+      description = "A command changing how many faults the group tolerates (it needs n >= 3f + 1 members).")
+  static final class SetFaults extends ChangeCommand {
+    @Option(names = "--f", paramLabel = "F", required = true, description = "Faults tolerated in the next epoch.")
+    int faults;
+
+    @Override
+    String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
+      change.faults(faults);
+      return "set f to " + faults;
+    }
+  }
+
+  /**
+   * keygen --add-to refuses the ids of members, so an entry meant for replacing or re-keying a
+   * member names another id; its key becomes the member's, and with TLS on its certificate names
+   * the wrong replica.
+   */
+  private static void noteOtherId(ReplicaInfo entry, int id, ClusterConfig cluster, PrintWriter notes) {
+    if (entry.id() == id) {
+      return;
+    }
+    notes.printf("note: the entry was made for id %d; its key%s becomes replica %d's, so install it as replica %d's "
+        + "key file%n", entry.id(), entry.keyFile() != null ? " (" + entry.keyFile() + ")" : "", id, id);
+    if (cluster.tls().enabled()) {
+      notes.printf("warning: TLS is on, and the certificate 'pbft keygen --add-to' issued names replica-%d, not "
+          + "replica-%d: the machine needs a certificate for replica-%d from the cluster CA%n", entry.id(), id, id);
+    }
+  }
+
+  // ---------------------------------------------------------------- sign and check
+
+  @Command(name = "sign", mixinStandardHelpOptions = true,
+      description = {"Add one administrator's signature to a command file, in place.",
+          "Refused, with the file unchanged, for a key that is not an administration key of the configuration, "
+              + "a key that has already signed, and a command the configuration's group would refuse for any "
+              + "reason but missing signatures."})
+  static final class Sign implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
+    Path config;
+
+    @Option(names = "--key", paramLabel = "FILE", required = true,
+        description = "The administrator's private key file (keys/admin-I.key from 'pbft keygen --admin-keys').")
+    Path key;
+
+    @Parameters(paramLabel = "COMMAND_FILE", description = "The command to sign (from a change subcommand).")
+    Path file;
+
+    @Override
+    public Integer call() {
+      ClusterConfig cluster = Configs.load(config);
+      Membership current = currentMembership(cluster, config);
+      Reconfiguration command = CommandFiles.read(file);
+      Ed25519Keys keys = CommandFiles.readKey(key);
+      int k = current.administration().indexOf(keys.publicKey());
+      if (k < 0) {
+        throw CliException.usage(key + " is not an administration key of " + config + " (its public key "
+            + io.pbft.crypto.Digests.hex(keys.publicKey()).substring(0, 16) + "... is not under administration.keys)");
+      }
+      byte[] signed = ReconfigurationSigning.signingBytes(command);
+      for (int i = 0; i < command.getSignaturesCount(); i++) {
+        AdministrationSignature s = command.getSignatures(i);
+        if (Arrays.equals(s.getPublicKey().toByteArray(), keys.publicKey())) {
+          throw CliException.usage(key + " (administration key " + k + ") has already signed " + file);
+        }
+        if (current.administration().hasKey(s.getPublicKey().toByteArray())
+            && !ReconfigurationSigning.verifies(signed, s)) {
+          throw CliException.usage(file + ": signatures[" + i + "] does not verify: the command was changed after "
+              + "it was signed; do not sign it, build it anew");
+        }
+      }
+      ReconfigurationVerdict unsigned = Reconfigurations.validateUnsigned(current, command);
+      if (!unsigned.isAccepted()) {
+        throw CliException.usage("not signing " + file + ": the group of " + config + " would refuse it: "
+            + unsigned.refusal());
+      }
+      Reconfiguration result = ReconfigurationSigning.signed(command, keys);
+      CommandFiles.write(file, result.toByteArray(), true);
+      PrintWriter o = spec.commandLine().getOut();
+      CommandFiles.describe(o, current, result);
+      o.printf("signed %s with administration key %d%n", file, k);
+      ReconfigurationVerdict verdict = Reconfigurations.validate(current, result);
+      o.println(verdict.isAccepted() ? "accepted: it has the signatures it needs"
+          : "not yet accepted: " + verdict.refusal());
+      o.flush();
+      return 0;
+    }
+  }
+
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = {"Whether the configuration's group would accept a command: prints 'accepted: ...' (exit 0) "
+          + "or 'refused: REASON' (exit 1).",
+          "The same validation replicas will run, against epoch 0 from cluster.yaml."})
+  static final class Check implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
+    Path config;
+
+    @Parameters(paramLabel = "COMMAND_FILE", description = "The command to check.")
+    Path file;
+
+    @Override
+    public Integer call() {
+      ClusterConfig cluster = Configs.load(config);
+      Membership current = currentMembership(cluster, config);
+      Reconfiguration command = CommandFiles.read(file);
+      PrintWriter o = spec.commandLine().getOut();
+      CommandFiles.describe(o, current, command);
+      ReconfigurationVerdict verdict = Reconfigurations.validate(current, command);
+      if (verdict.isAccepted()) {
+        Membership next = verdict.next();
+        o.printf("accepted: epoch %d -> %d, n = %d, f = %d%n", current.epoch(), next.epoch(), next.n(), next.f());
+      } else {
+        o.println("refused: " + verdict.refusal());
+      }
+      o.flush();
+      return verdict.isAccepted() ? 0 : CliException.FAILED;
+    }
+  }
+}
