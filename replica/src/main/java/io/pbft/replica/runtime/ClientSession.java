@@ -78,10 +78,14 @@ final class ClientSession extends GuardedStream {
     complete();
   }
 
-  /** Tells the client why, then ends the call with {@code status}. */
+  /**
+   * Tells the client why, then ends the call with {@code status}. A stream that has sent nothing
+   * gets the status alone (one frame: its description says why), not a rejection message before
+   * it: that is what an outsider's silent streams get, thousands at a time.
+   */
   @Override
   synchronized void abort(Status status) {
-    if (status.getDescription() != null) {
+    if (status.getDescription() != null && hasSpoken()) {
       reject(status.getDescription());
     }
     fail(status);

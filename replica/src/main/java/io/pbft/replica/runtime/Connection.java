@@ -32,6 +32,12 @@ final class Connection {
   volatile long idleSinceNanos = openedNanos;
   /** Its streams displaced without having sent anything (see {@link Hygiene#SILENT_STREAMS_PER_CONNECTION_MAX}). */
   final AtomicInteger silentStreamsDropped = new AtomicInteger();
+  /**
+   * The TLS identity of the caller ({@code TlsIdentity}), or {@link #NO_TLS_IDENTITY} if it
+   * presented no certificate; null until {@link TransportIdentity} first looked.
+   */
+  volatile Object tlsIdentity;
+  static final Object NO_TLS_IDENTITY = new Object();
   /** The HTTP/2 connection preface has arrived. */
   volatile boolean http2;
   volatile boolean closing;

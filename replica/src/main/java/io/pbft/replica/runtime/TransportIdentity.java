@@ -51,7 +51,7 @@ final class TransportIdentity implements ServerInterceptor {
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
-    TlsIdentity caller = identity(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+    TlsIdentity caller = identity(Connection.CURRENT.get(), call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
     String method = call.getMethodDescriptor().getFullMethodName();
     String refusal = null;
     if (method.equals(ReplicaServiceGrpc.getStreamMethod().getFullMethodName())) {
@@ -75,6 +75,24 @@ final class TransportIdentity implements ServerInterceptor {
       return new ServerCall.Listener<>() { };
     }
     return Contexts.interceptCall(Context.current().withValue(CURRENT, caller), call, headers, next);
+  }
+
+  /**
+   * The caller's identity, worked out once per connection (the TLS session is the connection's):
+   * without a certificate, asking for it throws, and an outsider's thousands of streams on a few
+   * connections would each pay for an exception.
+   */
+  private static TlsIdentity identity(Connection connection, SSLSession session) {
+    if (connection == null || connection.channel == null) {
+      return identity(session);
+    }
+    Object known = connection.tlsIdentity;
+    if (known == null) {
+      TlsIdentity found = identity(session);
+      known = found == null ? Connection.NO_TLS_IDENTITY : found;
+      connection.tlsIdentity = known;
+    }
+    return known instanceof TlsIdentity t ? t : null;
   }
 
   private static TlsIdentity identity(SSLSession session) {
