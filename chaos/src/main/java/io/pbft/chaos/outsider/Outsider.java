@@ -539,6 +539,9 @@ public final class Outsider implements AutoCloseable {
         }
         // load the stub classes before the wait, not after it
         ClientServiceGrpc.newStub(channels.get(0).get(0));
+        if (armedBy != null) {
+          connectAll(channels);
+        }
         awaitArmed(armedBy);
         List<Streams> all = new ArrayList<>();
         for (int i = 0; i < ports.length; i++) {
@@ -581,6 +584,25 @@ public final class Outsider implements AutoCloseable {
 
   /** The option that arms an outsider process: it attacks once this file exists. */
   public static final String ARMED_BY = "--armed-by";
+
+  /**
+   * Connects every channel (TCP, TLS, HTTP/2) before the attack, as an attacker with its
+   * connections ready would, waiting up to 5 s: on two shared cores, 200 TLS handshakes at the
+   * moment of the attack took the outsider seconds. A replica closes a connection without calls
+   * after its handshake timeout (10 s); gRPC reconnects on the next call if it did.
+   */
+  private static void connectAll(List<List<ManagedChannel>> channels) throws InterruptedException {
+    List<ManagedChannel> all = channels.stream().flatMap(List::stream).toList();
+    all.forEach(c -> c.getState(true));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (System.nanoTime() < deadline
+        && !all.stream().allMatch(c -> c.getState(false) == io.grpc.ConnectivityState.READY)) {
+      Thread.sleep(20);
+    }
+    long ready = all.stream().filter(c -> c.getState(false) == io.grpc.ConnectivityState.READY).count();
+    System.out.println("outsider: " + ready + " of " + all.size() + " connections ready");
+    System.out.flush();
+  }
 
   /** Removes {@code name VALUE} from {@code args} and returns VALUE; null if absent. */
   private static String takeOption(List<String> args, String name) {
