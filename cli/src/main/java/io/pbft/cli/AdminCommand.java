@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -59,6 +60,21 @@ final class AdminCommand implements Callable<Integer> {
     return Membership.initial(config);
   }
 
+  /** {@code --config}: the configuration every admin subcommand starts from. */
+  static final class Group {
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
+    Path config;
+
+    ClusterConfig cluster() {
+      return Configs.load(config);
+    }
+
+    Membership current(ClusterConfig cluster) {
+      return currentMembership(cluster, config);
+    }
+  }
+
   // ---------------------------------------------------------------- the change subcommands
 
   /** What every change subcommand shares: the configuration, the reason, the output file. */
@@ -66,9 +82,8 @@ final class AdminCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", required = true,
-        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
-    Path config;
+    @Mixin
+    Group group;
 
     @Option(names = "--reason", paramLabel = "TEXT",
         description = "Why, for the operators (signed with the rest; default: what the change does).")
@@ -84,8 +99,8 @@ final class AdminCommand implements Callable<Integer> {
     @Override
     public Integer call() {
       CommandFiles.checkNew(out);
-      ClusterConfig cluster = Configs.load(config);
-      Membership current = currentMembership(cluster, config);
+      ClusterConfig cluster = group.cluster();
+      Membership current = group.current(cluster);
       PrintWriter o = spec.commandLine().getOut();
       java.io.StringWriter notes = new java.io.StringWriter();
       MembershipChange change = current.change();
@@ -98,7 +113,7 @@ final class AdminCommand implements Callable<Integer> {
       o.print(summary);
       o.print(notes);
       o.printf("wrote the unsigned command to %s; each administrator signs it with: pbft admin sign --config %s "
-          + "--key KEYFILE %s%n", out, config, out);
+          + "--key KEYFILE %s%n", out, group.config, out);
       o.flush();
       return 0;
     }
@@ -212,9 +227,8 @@ final class AdminCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", required = true,
-        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
-    Path config;
+    @Mixin
+    Group group;
 
     @Option(names = "--key", paramLabel = "FILE", required = true,
         description = "The administrator's private key file (keys/admin-I.key from 'pbft keygen --admin-keys').")
@@ -225,13 +239,13 @@ final class AdminCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-      ClusterConfig cluster = Configs.load(config);
-      Membership current = currentMembership(cluster, config);
+      ClusterConfig cluster = group.cluster();
+      Membership current = group.current(cluster);
       Reconfiguration command = CommandFiles.read(file);
       Ed25519Keys keys = CommandFiles.readKey(key);
       int k = current.administration().indexOf(keys.publicKey());
       if (k < 0) {
-        throw CliException.usage(key + " is not an administration key of " + config + " (its public key "
+        throw CliException.usage(key + " is not an administration key of " + group.config + " (its public key "
             + io.pbft.crypto.Digests.hex(keys.publicKey()).substring(0, 16) + "... is not under administration.keys)");
       }
       byte[] signed = ReconfigurationSigning.signingBytes(command);
@@ -248,7 +262,7 @@ final class AdminCommand implements Callable<Integer> {
       }
       ReconfigurationVerdict unsigned = Reconfigurations.validateUnsigned(current, command);
       if (!unsigned.isAccepted()) {
-        throw CliException.usage("not signing " + file + ": the group of " + config + " would refuse it: "
+        throw CliException.usage("not signing " + file + ": the group of " + group.config + " would refuse it: "
             + unsigned.refusal());
       }
       Reconfiguration result = ReconfigurationSigning.signed(command, keys);
@@ -272,17 +286,16 @@ final class AdminCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", required = true,
-        description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
-    Path config;
+    @Mixin
+    Group group;
 
     @Parameters(paramLabel = "COMMAND_FILE", description = "The command to check.")
     Path file;
 
     @Override
     public Integer call() {
-      ClusterConfig cluster = Configs.load(config);
-      Membership current = currentMembership(cluster, config);
+      ClusterConfig cluster = group.cluster();
+      Membership current = group.current(cluster);
       Reconfiguration command = CommandFiles.read(file);
       PrintWriter o = spec.commandLine().getOut();
       CommandFiles.describe(o, current, command);
