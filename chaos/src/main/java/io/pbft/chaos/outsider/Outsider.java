@@ -459,28 +459,36 @@ public final class Outsider implements AutoCloseable {
    * Garbage on the port from {@code connections} threads, each on a connection of its own: an
    * HTTP/2 preface then random bytes in 4 KiB writes, as fast as the socket takes them; a
    * connection the server closes is opened again (after 10 ms) until {@link #close}.
+   *
+   * <p>The bytes are 4 KiB windows at random offsets into 64 KiB of random bytes drawn once per
+   * thread: to the server they are as random as fresh ones, and the attacker, which in bench
+   * shares the replicas' cores, does not spend a core drawing hundreds of megabytes a second.
    */
   public Garbage garbage(String host, int port, int connections, long seed) {
     Garbage g = new Garbage();
     for (int i = 0; i < connections; i++) {
       java.util.Random random = new java.util.Random(seed * 31 + i);
       Thread t = new Thread(() -> {
-        byte[] junk = new byte[4096];
+        byte[] pool = new byte[64 << 10];
+        random.nextBytes(pool);
+        int write = 4096;
         while (!closed.get()) {
-          try (Socket s = new Socket()) {
-            sockets.add(s);
+          Socket s = new Socket();
+          sockets.add(s);
+          try (s) {
             s.connect(new InetSocketAddress(host, port), 5000);
             OutputStream out = s.getOutputStream();
             if (random.nextBoolean()) {
               out.write(PREFACE); // sometimes past the preface, into the frame parser
             }
             while (!closed.get()) {
-              random.nextBytes(junk);
-              out.write(junk);
-              g.bytes.addAndGet(junk.length);
+              out.write(pool, random.nextInt(pool.length - write + 1), write);
+              g.bytes.addAndGet(write);
             }
           } catch (IOException e) {
             g.connectionsClosed.incrementAndGet();
+          } finally {
+            sockets.remove(s); // closed: only open sockets are kept for close()
           }
           try {
             Thread.sleep(10);
