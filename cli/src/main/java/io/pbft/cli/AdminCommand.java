@@ -155,7 +155,8 @@ final class AdminCommand implements Callable<Integer> {
     int id;
 
     @Option(names = "--entry", paramLabel = "FILE", required = true,
-        description = "The new machine's entry (from 'pbft keygen --add-to'): its address and public key are used.")
+        description = "The new machine's entry (from 'pbft keygen --add-to DIR --replacing ID --address HOST:PORT'): "
+            + "its address and public key are used.")
     Path entry;
 
     @Override
@@ -174,7 +175,8 @@ final class AdminCommand implements Callable<Integer> {
     int id;
 
     @Option(names = "--entry", paramLabel = "FILE", required = true,
-        description = "An entry (from 'pbft keygen --add-to') holding the new public key; its address is not used.")
+        description = "An entry holding the new public key (from 'pbft keygen --add-to DIR --replacing ID'); its "
+            + "address is not used.")
     Path entry;
 
     @Override
@@ -200,9 +202,8 @@ final class AdminCommand implements Callable<Integer> {
   }
 
   /**
-   * keygen --add-to refuses the ids of members, so an entry meant for replacing or re-keying a
-   * member names another id; its key becomes the member's, and with TLS on its certificate names
-   * the wrong replica.
+   * An entry made for another id (by keygen --add-to without --replacing): its key becomes the
+   * member's, and with TLS on its certificate names the wrong replica.
    */
   private static void noteOtherId(ReplicaInfo entry, int id, ClusterConfig cluster, PrintWriter notes) {
     if (entry.id() == id) {
@@ -212,7 +213,8 @@ final class AdminCommand implements Callable<Integer> {
         + "key file%n", entry.id(), entry.keyFile() != null ? " (" + entry.keyFile() + ")" : "", id, id);
     if (cluster.tls().enabled()) {
       notes.printf("warning: TLS is on, and the certificate 'pbft keygen --add-to' issued names replica-%d, not "
-          + "replica-%d: the machine needs a certificate for replica-%d from the cluster CA%n", entry.id(), id, id);
+          + "replica-%d: the machine needs a certificate for replica-%d from the cluster CA (make the entry with "
+          + "'pbft keygen --add-to DIR --replacing %d', which issues one)%n", entry.id(), id, id, id);
     }
   }
 

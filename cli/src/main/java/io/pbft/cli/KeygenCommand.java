@@ -122,8 +122,17 @@ final class KeygenCommand implements Callable<Integer> {
       description = "With --add-to: the new replica's id (default: one above every id in DIR, members or added).")
   Integer id;
 
-  @Option(names = "--address", paramLabel = "HOST:PORT", description = "With --add-to: where the new replica listens.")
+  @Option(names = "--address", paramLabel = "HOST:PORT",
+      description = "With --add-to: where the new replica listens (with --replacing: the replacement machine's "
+          + "address; without it, the member's own, for a new key).")
   String address;
+
+  @Option(names = "--replacing", paramLabel = "ID",
+      description = {"With --add-to: keys (and, with TLS on, a certificate naming replica ID) for member ID's "
+          + "replacement machine at --address, or for its next key at its own address without --address. Writes "
+          + "them under DIR/replacements/replica-ID/ and the entry to DIR/replacement-replica-ID.yaml, for 'pbft "
+          + "admin replace-replica' or 'rotate-key'; the member's current files stay as they are."})
+  Integer replacing;
 
   /** Options that shape a new configuration, and so mean nothing with --add-to. */
   private static final List<String> NEW_CONFIGURATION_OPTIONS = List.of("--out", "--replicas", "--clients",
@@ -147,8 +156,9 @@ final class KeygenCommand implements Callable<Integer> {
       }
       return addReplica();
     }
-    if (id != null || address != null) {
-      throw CliException.usage((id != null ? "--id" : "--address") + " goes with --add-to");
+    if (id != null || address != null || replacing != null) {
+      throw CliException.usage((id != null ? "--id" : address != null ? "--address" : "--replacing")
+          + " goes with --add-to");
     }
     if (out == null) {
       throw CliException.usage("Missing required option: '--out=DIR' (or --add-to DIR to add a replica to an "
@@ -332,17 +342,22 @@ final class KeygenCommand implements Callable<Integer> {
       throw CliException.usage("--add-to " + addTo + ": " + yaml + " does not exist (there is no configuration to "
           + "add to; create one with 'pbft keygen --out DIR')");
     }
-    if (address == null) {
+    if (replacing != null && id != null) {
+      throw CliException.usage("--replacing ID names the member; --id does not go with it");
+    }
+    if (address == null && replacing == null) {
       throw CliException.usage("--add-to needs --address HOST:PORT, where the new replica listens");
     }
-    HostPort hostPort;
-    try {
-      hostPort = HostPort.parse(address);
-    } catch (io.pbft.config.ConfigException e) {
-      throw CliException.usage("--address: " + e.getMessage());
+    HostPort hostPort = null;
+    if (address != null) {
+      try {
+        hostPort = HostPort.parse(address);
+      } catch (io.pbft.config.ConfigException e) {
+        throw CliException.usage("--address: " + e.getMessage());
+      }
     }
     ClusterConfig config = Configs.load(yaml);
-    int newId = id != null ? id : nextFreeId(config);
+    int newId = replacing != null ? replacing : id != null ? id : nextFreeId(config);
     CertificateAuthority ca = null;
     if (!config.tls().enabled() && tlsCaCert != null) {
       throw CliException.usage("--tls-ca-cert: the configuration in " + addTo + " has TLS off");
@@ -358,6 +373,9 @@ final class KeygenCommand implements Callable<Integer> {
             + "--tls-ca-cert and --tls-ca-key)" : ""));
       }
     }
+    if (replacing != null) {
+      return replacement(yaml, config, hostPort, ca);
+    }
     ReplicaInfo replica = ClusterSetup.addReplica(addTo, config, newId, hostPort.host(), hostPort.port(), ca,
         Duration.ofDays(tlsDays), new SecureRandom());
     PrintWriter o = spec.commandLine().getOut();
@@ -372,6 +390,34 @@ final class KeygenCommand implements Callable<Integer> {
         + "(docs/RECONFIGURATION.md)%n", yaml, replica.id());
     o.printf("its entry, also in %s:%n%s", ClusterSetup.newReplicaFile(addTo, replica.id()),
         ClusterConfig.replicaEntryYaml(replica));
+    o.flush();
+    return 0;
+  }
+
+  /** {@code --add-to DIR --replacing ID}: member ID's next key, for another machine or the same one. */
+  private int replacement(Path yaml, ClusterConfig config, HostPort hostPort, CertificateAuthority ca) {
+    ReplicaInfo next;
+    try {
+      next = ClusterSetup.replacementFor(addTo, config, replacing, hostPort, ca, Duration.ofDays(tlsDays),
+          new SecureRandom());
+    } catch (io.pbft.config.ConfigException e) {
+      throw CliException.usage("--replacing " + replacing + ": " + e.getMessage());
+    }
+    PrintWriter o = spec.commandLine().getOut();
+    o.printf("wrote replica %d's next key (%s) to %s%n", next.id(),
+        hostPort != null ? "for the machine at " + next.address() : "at its address, " + next.address(),
+        addTo.resolve(next.keyFile()));
+    if (ca != null) {
+      TlsConfig.Files files = config.tls().replicaFiles(next.id());
+      Path sub = ClusterSetup.replacementDir(addTo, next.id());
+      o.printf("wrote its TLS certificate (naming replica-%d) and key to %s and %s%n", next.id(),
+          sub.resolve(files.certFile()), sub.resolve(files.keyFile()));
+    }
+    o.printf("%s and replica %d's current files are unchanged: the new key takes effect when 'pbft admin %s --id %d "
+        + "--entry %s' is ordered (docs/RECONFIGURATION.md)%n", yaml, next.id(),
+        hostPort != null ? "replace-replica" : "rotate-key", next.id(), ClusterSetup.replacementFile(addTo, next.id()));
+    o.printf("its entry, also in %s:%n%s", ClusterSetup.replacementFile(addTo, next.id()),
+        ClusterConfig.replicaEntryYaml(next));
     o.flush();
     return 0;
   }

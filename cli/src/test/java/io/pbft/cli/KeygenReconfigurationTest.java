@@ -189,6 +189,92 @@ class KeygenReconfigurationTest {
     assertTrue(Files.exists(ClusterSetup.newReplicaFile(dir, 5)), "the next free id is above the added ones");
   }
 
+  // ---------------------------------------------------------------- --add-to --replacing
+
+  /**
+   * A replacement machine for a member: its key and a certificate naming the same replica, under
+   * replacements/, the member's files and cluster.yaml untouched; the entry makes a command
+   * replacing the member that the group accepts, with no warning about the certificate.
+   */
+  @Test
+  void replacingWritesTheMembersNextKeyAndCertificateBesideItsCurrentOnes() throws Exception {
+    assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--clients", "1", "--base-port", "7000",
+        "--admin-keys", "1").exitCode());
+    Map<String, String> before = contents(dir);
+    Run run = Run.of("keygen", "--add-to", dir.toString(), "--replacing", "2", "--address", "10.0.0.9:7002");
+    assertEquals(0, run.exitCode(), run.toString());
+    Map<String, String> after = contents(dir);
+    for (Map.Entry<String, String> e : before.entrySet()) {
+      assertEquals(e.getValue(), after.get(e.getKey()), e.getKey() + " changed");
+    }
+    assertEquals(java.util.Set.of("replacement-replica-2.yaml", "replacements/replica-2/keys/replica-2.key",
+            "replacements/replica-2/tls/replica-2.crt", "replacements/replica-2/tls/replica-2.key"),
+        after.keySet().stream().filter(k -> !before.containsKey(k)).collect(java.util.stream.Collectors.toSet()));
+    assertEquals("rw-------", mode(dir.resolve("replacements/replica-2/keys/replica-2.key")));
+    assertEquals("rw-------", mode(dir.resolve("replacements/replica-2/tls/replica-2.key")));
+
+    ReplicaInfo entry = ClusterConfig.parseReplicaEntry(ClusterSetup.replacementFile(dir, 2));
+    assertEquals(2, entry.id());
+    assertEquals("10.0.0.9:7002", entry.address());
+    assertArrayEquals(entry.publicKey(), KeyFiles.read(dir.resolve(entry.keyFile())).publicKey());
+    ClusterConfig config = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    assertFalse(java.util.Arrays.equals(entry.publicKey(), config.replica(2).publicKey()), "a new key");
+    X509Certificate cert;
+    try (var in = new ByteArrayInputStream(Files.readAllBytes(dir.resolve("replacements/replica-2/tls/replica-2.crt")))) {
+      cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    assertEquals(TlsIdentity.replica(2), TlsIdentity.of(cert), "the certificate names the replica it replaces");
+    assertTrue(String.valueOf(cert.getSubjectAlternativeNames()).contains("10.0.0.9"));
+    cert.verify(config.tlsTrusted().get(0).getPublicKey());
+
+    Path command = dir.resolve("replace-2.cmd");
+    Run replace = Run.of("admin", "replace-replica", "--config", dir.resolve("cluster.yaml").toString(), "--id", "2",
+        "--entry", ClusterSetup.replacementFile(dir, 2).toString(), "--out", command.toString());
+    assertEquals(0, replace.exitCode(), replace.toString());
+    assertFalse(replace.out().contains("warning") || replace.out().contains("note:"), replace.toString());
+    assertEquals(0, Run.of("admin", "sign", "--config", dir.resolve("cluster.yaml").toString(), "--key",
+        dir.resolve("keys/admin-0.key").toString(), command.toString()).exitCode());
+    Run check = Run.of("admin", "check", "--config", dir.resolve("cluster.yaml").toString(), command.toString());
+    assertEquals(0, check.exitCode(), check.toString());
+
+    // Prepared once: a second replacement of the same member is refused until the first is removed.
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--replacing", "2", "--address", "10.0.0.8:7002"),
+        "--replacing 2:", "already exists");
+  }
+
+  /** Without --address, the member's next key at its own address (a key rotation). */
+  @Test
+  void replacingWithoutAnAddressKeepsTheMembersAddress() throws Exception {
+    assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--no-tls", "--base-port", "7000", "--admin-keys", "1")
+        .exitCode());
+    Run run = Run.of("keygen", "--add-to", dir.toString(), "--replacing", "1");
+    assertEquals(0, run.exitCode(), run.toString());
+    ReplicaInfo entry = ClusterConfig.parseReplicaEntry(ClusterSetup.replacementFile(dir, 1));
+    ClusterConfig config = ClusterConfig.load(dir.resolve("cluster.yaml"));
+    assertEquals(config.replica(1).address(), entry.address());
+    assertEquals("replacements/replica-1/keys/replica-1.key", entry.keyFile());
+    assertTrue(run.out().contains("rotate-key --id 1"), run.toString());
+    Run rotate = Run.of("admin", "rotate-key", "--config", dir.resolve("cluster.yaml").toString(), "--id", "1",
+        "--entry", ClusterSetup.replacementFile(dir, 1).toString(), "--out", dir.resolve("rotate-1.cmd").toString());
+    assertEquals(0, rotate.exitCode(), rotate.toString());
+    assertFalse(rotate.out().contains("note:"), rotate.toString());
+  }
+
+  @Test
+  void replacingRefusesANonMemberATakenAddressAndId() throws Exception {
+    assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--no-tls", "--base-port", "7000").exitCode());
+    Map<String, String> before = contents(dir);
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--replacing", "7", "--address", "127.0.0.1:7009"),
+        "--replacing 7:", "replica 7 is not a member");
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--replacing", "2", "--address", "127.0.0.1:7001"),
+        "address 127.0.0.1:7001 is taken by replica 1");
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--replacing", "2", "--id", "2"),
+        "--id does not go with it");
+    assertRefused(Run.of("keygen", "--out", dir.resolve("other").toString(), "--replacing", "2"),
+        "--replacing goes with --add-to");
+    assertEquals(before, contents(dir), "nothing written");
+  }
+
   @Test
   void addToNeedsAWellFormedAddressAndNoOptionsOfANewConfiguration() throws Exception {
     assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--no-tls").exitCode());

@@ -160,6 +160,92 @@ public final class ClusterSetup {
     }
   }
 
+  /**
+   * Where {@link #replacementFor} writes a member's next key (and TLS files): a directory of its
+   * own, in the configuration's layout, so that the member's current files stay where they are
+   * until the change takes effect.
+   */
+  public static Path replacementDir(Path dir, int id) {
+    return dir.resolve("replacements").resolve("replica-" + id);
+  }
+
+  /** The file {@link #replacementFor} writes a member's next entry to. */
+  public static Path replacementFile(Path dir, int id) {
+    return dir.resolve("replacement-replica-" + id + ".yaml");
+  }
+
+  /**
+   * A new key (and, with TLS on, a certificate from {@code ca} naming the same replica) for member
+   * {@code id} of the configuration in {@code dir}: for a replacement machine at {@code address},
+   * or, with {@code address} null, for a new key at the member's address. Writes them under
+   * {@link #replacementDir} and the member's next entry to {@link #replacementFile}, leaving
+   * cluster.yaml and the member's current files as they are, and returns the entry. Refused before
+   * anything is written when {@code id} is not a member, the address is another member's or a
+   * pending replica's, or a file it would write exists.
+   */
+  public static ReplicaInfo replacementFor(Path dir, ClusterConfig config, int id, HostPort address,
+      CertificateAuthority ca, Duration validity, SecureRandom random) {
+    ReplicaInfo member = config.replicas().stream().filter(r -> r.id() == id).findFirst()
+        .orElseThrow(() -> new ConfigException("replica " + id + " is not a member of the configuration in " + dir
+            + "; a new replica is added without --replacing"));
+    HostPort at = address != null ? address : new HostPort(member.host(), member.port());
+    if (config.tls().enabled() && ca == null) {
+      throw new IllegalArgumentException("the configuration has TLS on: a CA is needed");
+    }
+    for (ReplicaInfo r : config.replicas()) {
+      if (r.id() != id) {
+        checkFree(r, "replica " + r.id(), id, at);
+      }
+    }
+    for (ReplicaInfo r : pendingReplicas(dir, config)) {
+      checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
+          + ") and not yet a member,", id, at);
+    }
+    Path sub = replacementDir(dir, id);
+    String prefix = dir.relativize(sub).toString().replace('\\', '/') + "/";
+    String keyFile = prefix + "keys/replica-" + id + ".key";
+    TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
+    List<Path> files = new ArrayList<>(List.of(dir.resolve(keyFile), replacementFile(dir, id)));
+    if (ca != null) {
+      files.add(sub.resolve(tlsFiles.certFile()));
+      files.add(sub.resolve(tlsFiles.keyFile()));
+    }
+    for (Path file : files) {
+      if (Files.exists(file)) {
+        throw new ConfigException(file + " already exists: a replacement of replica " + id + " was prepared "
+            + "before; remove " + sub + " and " + replacementFile(dir, id).getFileName() + " if it was abandoned");
+      }
+    }
+    try {
+      for (Path file : files) {
+        Files.createDirectories(file.getParent());
+      }
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot create " + sub + ": " + e.getMessage(), e);
+    }
+    Ed25519Keys keys = Ed25519Keys.generate(random);
+    KeyFiles.write(dir.resolve(keyFile), keys);
+    ReplicaInfo next = new ReplicaInfo(id, at.host(), at.port(), keys.publicKey(), keyFile);
+    if (ca != null) {
+      issueReplicaTls(sub, tlsFiles, next, ca, validity);
+    }
+    String entry = "# Replica " + id + (address != null ? ": keys for the machine that replaces it at " + at
+            : ": its next key, at the same address") + ".\n"
+        + "# cluster.yaml and the member's current files are unchanged; these take effect when a\n"
+        + "# reconfiguration command naming them is ordered (pbft admin "
+        + (address != null ? "replace-replica" : "rotate-key") + " --id " + id + " --entry " + replacementFile(dir, id)
+            .getFileName() + ").\n"
+        + "# Install " + prefix + " on the machine in place of its keys"
+        + (ca != null ? " and TLS files" : "") + " then.\n"
+        + ClusterConfig.replicaEntryYaml(next);
+    try {
+      Files.writeString(replacementFile(dir, id), entry);
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot write " + replacementFile(dir, id) + ": " + e.getMessage(), e);
+    }
+    return next;
+  }
+
   /** The file {@link #addReplica} writes a new member's entry to. */
   public static Path newReplicaFile(Path dir, int id) {
     return dir.resolve("new-replica-" + id + ".yaml");
