@@ -203,47 +203,17 @@ public final class ClusterSetup {
     }
     Path sub = replacementDir(dir, id);
     String prefix = dir.relativize(sub).toString().replace('\\', '/') + "/";
-    String keyFile = prefix + "keys/replica-" + id + ".key";
-    TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
-    List<Path> files = new ArrayList<>(List.of(dir.resolve(keyFile), replacementFile(dir, id)));
-    if (ca != null) {
-      files.add(sub.resolve(tlsFiles.certFile()));
-      files.add(sub.resolve(tlsFiles.keyFile()));
-    }
-    for (Path file : files) {
-      if (Files.exists(file)) {
-        throw new ConfigException(file + " already exists: a replacement of replica " + id + " was prepared "
-            + "before; remove " + sub + " and " + replacementFile(dir, id).getFileName() + " if it was abandoned");
-      }
-    }
-    try {
-      for (Path file : files) {
-        Files.createDirectories(file.getParent());
-      }
-    } catch (java.io.IOException e) {
-      throw new ConfigException("cannot create " + sub + ": " + e.getMessage(), e);
-    }
-    Ed25519Keys keys = Ed25519Keys.generate(random);
-    KeyFiles.write(dir.resolve(keyFile), keys);
-    ReplicaInfo next = new ReplicaInfo(id, at.host(), at.port(), keys.publicKey(), keyFile);
-    if (ca != null) {
-      issueReplicaTls(sub, tlsFiles, next, ca, validity);
-    }
-    String entry = "# Replica " + id + (address != null ? ": keys for the machine that replaces it at " + at
+    String header = "# Replica " + id + (address != null ? ": keys for the machine that replaces it at " + at
             : ": its next key, at the same address") + ".\n"
         + "# cluster.yaml and the member's current files are unchanged; these take effect when a\n"
         + "# reconfiguration command naming them is ordered (pbft admin "
         + (address != null ? "replace-replica" : "rotate-key") + " --id " + id + " --entry " + replacementFile(dir, id)
             .getFileName() + ").\n"
-        + "# Install " + prefix + " on the machine in place of its keys"
-        + (ca != null ? " and TLS files" : "") + " then.\n"
-        + ClusterConfig.replicaEntryYaml(next);
-    try {
-      Files.writeString(replacementFile(dir, id), entry);
-    } catch (java.io.IOException e) {
-      throw new ConfigException("cannot write " + replacementFile(dir, id) + ": " + e.getMessage(), e);
-    }
-    return next;
+        + "# Install " + prefix + " on the machine in place of its keys" + (ca != null ? " and TLS files" : "")
+        + " then.\n";
+    return writeReplica(dir, prefix, config, id, at, ca, validity, random, replacementFile(dir, id), header,
+        "a replacement of replica " + id + " was prepared before; remove " + sub + " and "
+            + replacementFile(dir, id).getFileName() + " if it was abandoned");
   }
 
   /** The file {@link #addReplica} writes a new member's entry to. */
@@ -305,34 +275,54 @@ public final class ClusterSetup {
       checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
           + ") and not yet a member,", id, address);
     }
-    String keyFile = "keys/replica-" + id + ".key";
     TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
-    List<Path> files = new ArrayList<>(List.of(dir.resolve(keyFile), newReplicaFile(dir, id)));
+    String header = "# Replica " + id + ": keys for a new member of the cluster in cluster.yaml, which is unchanged.\n"
+        + "# It becomes a member only when a reconfiguration command naming it is ordered\n"
+        + "# (docs/RECONFIGURATION.md); until then this entry is for that command, not for cluster.yaml.\n"
+        + (ca != null ? "# TLS: " + tlsFiles.certFile() + " and " + tlsFiles.keyFile() + "\n" : "");
+    return writeReplica(dir, "", config, id, address, ca, validity, random, newReplicaFile(dir, id), header,
+        "pick another --id, or remove the file if it is left over from an addition that was abandoned");
+  }
+
+  /**
+   * Replica {@code id}'s key (and, with {@code ca}, its TLS files) under {@code dir}/{@code
+   * prefix} in the configuration's layout, and its entry, after {@code header}, in {@code
+   * entryFile}. Refused before anything is written if one of those files exists ({@code ifExists}
+   * says what to do about it).
+   */
+  private static ReplicaInfo writeReplica(Path dir, String prefix, ClusterConfig config, int id, HostPort at,
+      CertificateAuthority ca, Duration validity, SecureRandom random, Path entryFile, String header,
+      String ifExists) {
+    Path root = prefix.isEmpty() ? dir : dir.resolve(prefix);
+    String keyFile = prefix + "keys/replica-" + id + ".key";
+    TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
+    List<Path> files = new ArrayList<>(List.of(dir.resolve(keyFile), entryFile));
     if (ca != null) {
-      files.add(dir.resolve(tlsFiles.certFile()));
-      files.add(dir.resolve(tlsFiles.keyFile()));
+      files.add(root.resolve(tlsFiles.certFile()));
+      files.add(root.resolve(tlsFiles.keyFile()));
     }
     for (Path file : files) {
       if (Files.exists(file)) {
-        throw new ConfigException(file + " already exists; pick another --id, or remove the file if it is left "
-            + "over from an addition that was abandoned");
+        throw new ConfigException(file + " already exists; " + ifExists);
       }
+    }
+    try {
+      for (Path file : files) {
+        Files.createDirectories(file.getParent());
+      }
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot create the directories of " + files.get(0) + ": " + e.getMessage(), e);
     }
     Ed25519Keys keys = Ed25519Keys.generate(random);
     KeyFiles.write(dir.resolve(keyFile), keys);
-    ReplicaInfo replica = new ReplicaInfo(id, address.host(), address.port(), keys.publicKey(), keyFile);
+    ReplicaInfo replica = new ReplicaInfo(id, at.host(), at.port(), keys.publicKey(), keyFile);
     if (ca != null) {
-      issueReplicaTls(dir, tlsFiles, replica, ca, validity);
+      issueReplicaTls(root, tlsFiles, replica, ca, validity);
     }
-    String entry = "# Replica " + id + ": keys for a new member of the cluster in cluster.yaml, which is unchanged.\n"
-        + "# It becomes a member only when a reconfiguration command naming it is ordered\n"
-        + "# (docs/RECONFIGURATION.md); until then this entry is for that command, not for cluster.yaml.\n"
-        + (ca != null ? "# TLS: " + tlsFiles.certFile() + " and " + tlsFiles.keyFile() + "\n" : "")
-        + ClusterConfig.replicaEntryYaml(replica);
     try {
-      Files.writeString(newReplicaFile(dir, id), entry);
+      Files.writeString(entryFile, header + ClusterConfig.replicaEntryYaml(replica));
     } catch (java.io.IOException e) {
-      throw new ConfigException("cannot write " + newReplicaFile(dir, id) + ": " + e.getMessage(), e);
+      throw new ConfigException("cannot write " + entryFile + ": " + e.getMessage(), e);
     }
     return replica;
   }
