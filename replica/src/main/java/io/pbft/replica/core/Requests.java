@@ -185,7 +185,15 @@ final class Requests {
     if (known == null) {
       awaited.put(c, new Awaited(r, state.nowMs));
     } else if (known.request().timestamp() < t) {
-      awaited.put(c, new Awaited(r, known.sinceMs())); // the client still waits since then
+      // A correct client has one request outstanding and sends a newer one only once the older
+      // one ran, so the wait goes on from the older request's arrival (this replica lags if it did
+      // not see that one commit). A suspected client that sends newer requests while older ones
+      // wait is not correct, and may be making requests no primary can order (authenticators
+      // that check at one backup only, say): its newest request is timed from its own arrival,
+      // so that a stream of such requests, each dropped in turn by the client itself, is not
+      // taken for a primary that ignores it. A client framed by a faulty primary is suspected too,
+      // but waits for its reply before sending anything newer: its wait is timed as before.
+      awaited.put(c, new Awaited(r, suspected(c) ? state.nowMs : known.sinceMs()));
     }
     if (state.viewChanging) {
       return; // it waits; viewEntered() sends it to the new view's primary

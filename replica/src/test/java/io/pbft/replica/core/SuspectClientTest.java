@@ -2,6 +2,7 @@ package io.pbft.replica.core;
 
 import static io.pbft.replica.core.CoreFixture.payloadOf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.config.ProtocolSettings;
@@ -244,5 +245,63 @@ class SuspectClientTest {
         .map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasForwardedRequest)
         .map(m -> CoreFixture.parse(m.getForwardedRequest().getRequest()).getClientId()).toList();
     assertEquals(List.of(2), relayedClients, "the suspected client's request goes to the primary; the other is watched");
+  }
+
+  /**
+   * A suspected client that sends a newer request while its older one waits has dropped the older
+   * one itself (a correct client waits for each reply): its newest request is timed from its own
+   * arrival. Seen with the partial-authenticator-client bench fault, one request every 20 ms,
+   * each with an authenticator that checks at a different few replicas, many of them impossible
+   * to order: the backups timed each newest request from the first one still waiting, complained
+   * together and changed view a second time, while every other client was served. Any other
+   * client's wait goes on from its older request (the replica may lag behind the reply the client
+   * got from others).
+   */
+  @Test
+  void aSuspectedClientsNewerRequestIsTimedFromItsOwnArrival() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    assertTrue(complainsAtFirstLook(fx, 3), "client 3 is not suspected: its wait runs from its first request");
+    assertFalse(complainsAtFirstLook(fx, 2), "client 2 is suspected: the newest request waited a quarter of the timeout");
+  }
+
+  /**
+   * A backup commits a batch holding a request of client 2 that it could not authenticate (so it
+   * suspects client 2); then {@code client} sends a request, and a newer one three quarters of the
+   * request timeout later. Returns whether the backup complained a little after one timeout from
+   * the first; asserts that it complains once the newer request has waited a whole timeout.
+   */
+  private static boolean complainsAtFirstLook(CoreFixture fx, int client) {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> partial = List.of(unauthenticated(fx.request(2, 1, "valid at the primary only")));
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, partial));
+    for (int r : new int[] {2, 3}) {
+      fx.deliver(backup, r, CoreFixture.prepare(0, 1, CoreFixture.digest(partial), r));
+    }
+    for (int r : new int[] {0, 2}) {
+      fx.deliver(backup, r, CoreFixture.commit(0, 1, CoreFixture.digest(partial), r));
+    }
+    assertEquals(1, backup.core().lastExecuted(), "vouched for by f others, the batch committed");
+    assertEquals(1, backup.suspectedClients());
+    backup.takeEffects();
+
+    long timeout = backup.core().requestTimeoutMs();
+    long firstAt = 100;
+    backup.tick(firstAt);
+    SignedRequest first = fx.request(client, 2, "never ordered");
+    backup.onClientRequestSentToAll(first, CoreFixture.parse(first));
+    long newerAt = firstAt + timeout * 3 / 4;
+    backup.tick(newerAt);
+    SignedRequest newer = fx.request(client, 3, "sent while the first still waits");
+    backup.onClientRequestSentToAll(newer, CoreFixture.parse(newer));
+    backup.tick(firstAt + timeout + 3 * TestReplica.TICK_MS);
+    boolean early = complained(backup);
+    backup.tick(newerAt + timeout + 3 * TestReplica.TICK_MS);
+    assertTrue(early || complained(backup), "the newest request waited a whole timeout: the primary is suspected");
+    return early;
+  }
+
+  private static boolean complained(TestReplica r) {
+    return r.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
+        .anyMatch(ReplicaMessage::hasComplaint);
   }
 }
