@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pbft.cli.cluster.ClusterStatus;
 import io.pbft.cli.cluster.StatusReport;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.Membership;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -14,9 +15,10 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code pbft status}: every replica's view, progress and state digest. */
+/** {@code pbft status}: every replica's epoch, view, progress and state digest, and the group's membership. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-    description = {"Show every replica's view, progress and state digest, and whether they agree.",
+    description = {"Show every replica's epoch, view, progress and state digest, whether they agree, and the "
+        + "membership of the epoch they are in (with a reconfiguration pending, if any).",
         "Exits 1 if any replica is unreachable."})
 final class StatusCommand implements Callable<Integer> {
   @Spec
@@ -51,6 +53,7 @@ final class StatusCommand implements Callable<Integer> {
     } else {
       StatusReport.printTable(snapshot, out);
       out.println(StatusReport.agreementLine(snapshot));
+      StatusReport.epochLines(snapshot, Membership.initial(cfg)).forEach(out::println);
     }
     out.flush();
     return snapshot.allReachable() ? 0 : CliException.FAILED;

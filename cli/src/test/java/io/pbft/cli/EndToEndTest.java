@@ -129,6 +129,10 @@ class EndToEndTest {
       assertTrue(r.get("dropped").get("eventLoopFull").isIntegralNumber(), root.toString());
       assertTrue(r.get("dropped").get("byReason").isObject(), root.toString());
       assertTrue(r.get("rejected").isObject(), root.toString());
+      assertEquals(0, r.get("epoch").asLong(), root.toString());
+      assertEquals(list.get(0).get("membershipDigest"), r.get("membershipDigest"), "one membership: " + root);
+      assertEquals(64, r.get("membershipDigest").asText().length(), root.toString());
+      assertTrue(r.get("pendingReconfiguration").isNull(), root.toString());
     }
     assertTrue(sameState(root), "replicas disagree: " + root);
     assertTrue(root.get("agree").asBoolean());
@@ -140,6 +144,9 @@ class EndToEndTest {
     assertEquals(0, run.exitCode(), run.toString());
     assertTrue(run.out().startsWith("ID  REACHABLE"), run.toString());
     assertTrue(run.out().contains("replicas agree:"), run.toString());
+    assertTrue(run.out().contains("epoch 0: replicas 0, 1, 2, 3, f = 1, as in the configuration file (membership digest "),
+        run.toString());
+    assertFalse(run.out().contains("pending:"), run.toString());
   }
 
   /** With TLS on, a status caller without a certificate (only the CA's here) is refused, saying why. */

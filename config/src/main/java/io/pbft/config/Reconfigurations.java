@@ -139,12 +139,33 @@ public final class Reconfigurations {
     if (signatures != null) {
       return ReconfigurationVerdict.refused(signatures);
     }
+    ReconfigurationVerdict named = membershipNamed(command);
+    if (!named.isAccepted()) {
+      return named;
+    }
+    Membership next = named.next();
+    if (next.members().equals(current.members()) && next.f() == current.f()
+        && next.administration().equals(admins)) {
+      return ReconfigurationVerdict.refused("the command changes nothing: epoch " + (e + 1) + " would have the "
+          + "members, f and administration keys of epoch " + e);
+    }
+    return ReconfigurationVerdict.accepted(next);
+  }
+
+  /**
+   * The membership a command names for its epoch, if it is a valid one: each member's address
+   * parses, the administration names keys, and {@link Membership#problem} finds nothing. Neither
+   * the signatures nor the epoch before it are looked at: for a command already accepted (the one
+   * that began the current epoch, kept in the replicated state) and as part of {@link #validate}.
+   */
+  public static ReconfigurationVerdict membershipNamed(Reconfiguration command) {
+    long epoch = command.getEpoch();
     List<Member> members = new ArrayList<>(command.getMembersCount());
     for (int i = 0; i < command.getMembersCount(); i++) {
       ReconfigurationMember m = command.getMembers(i);
       String address = HostPort.problem(m.getAddress());
       if (address != null) {
-        return ReconfigurationVerdict.refused("epoch " + (e + 1) + " would be invalid: members[" + i + "] (replica "
+        return ReconfigurationVerdict.refused("epoch " + epoch + " would be invalid: members[" + i + "] (replica "
             + Integer.toUnsignedString(m.getId()) + "): " + address);
       }
       HostPort hostPort = HostPort.parse(m.getAddress());
@@ -153,23 +174,17 @@ public final class Reconfigurations {
     }
     ReconfigurationAdministration a = command.getAdministration();
     if (a.getKeysCount() == 0) {
-      return ReconfigurationVerdict.refused("epoch " + (e + 1) + " would name no administration keys: nobody could "
+      return ReconfigurationVerdict.refused("epoch " + epoch + " would name no administration keys: nobody could "
           + "change the group again");
     }
     List<AdministrationKey> keys = new ArrayList<>(a.getKeysCount());
     a.getKeysList().forEach(k -> keys.add(new AdministrationKey(k.toByteArray())));
     Administration nextAdmins = new Administration(keys, a.getThreshold());
-    String problem = Membership.problem(e + 1, members, command.getF(), nextAdmins);
+    String problem = Membership.problem(epoch, members, command.getF(), nextAdmins);
     if (problem != null) {
-      return ReconfigurationVerdict.refused("epoch " + (e + 1) + " would be invalid: " + problem);
+      return ReconfigurationVerdict.refused("epoch " + epoch + " would be invalid: " + problem);
     }
-    Membership next = new Membership(e + 1, members, command.getF(), nextAdmins);
-    if (next.members().equals(current.members()) && next.f() == current.f()
-        && next.administration().equals(admins)) {
-      return ReconfigurationVerdict.refused("the command changes nothing: epoch " + (e + 1) + " would have the "
-          + "members, f and administration keys of epoch " + e);
-    }
-    return ReconfigurationVerdict.accepted(next);
+    return ReconfigurationVerdict.accepted(new Membership(epoch, members, command.getF(), nextAdmins));
   }
 
   /** Why the signatures do not authorize the command, or null when they do. */

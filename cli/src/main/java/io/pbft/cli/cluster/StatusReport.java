@@ -3,8 +3,13 @@ package io.pbft.cli.cluster;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.pbft.config.Membership;
+import io.pbft.crypto.Digests;
 import io.pbft.proto.StatusResponse;
 import java.io.PrintWriter;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,15 +23,16 @@ public final class StatusReport {
   private StatusReport() {}
 
   public static void printTable(ClusterStatus.Snapshot s, PrintWriter out) {
-    String format = "%-3s %-10s %-6s %-8s %-14s %-14s %s%n";
-    out.printf(format, "ID", "REACHABLE", "VIEW", "PRIMARY", "LAST-EXECUTED", "LOW-WATERMARK", "STATE-DIGEST");
+    String format = "%-3s %-10s %-6s %-6s %-8s %-14s %-14s %s%n";
+    out.printf(format, "ID", "REACHABLE", "EPOCH", "VIEW", "PRIMARY", "LAST-EXECUTED", "LOW-WATERMARK", "STATE-DIGEST");
     boolean anyTentative = false;
     for (ReplicaStatus r : s.replicas()) {
       if (r.reachable()) {
         String digest = r.digestHex();
         boolean tentative = r.status().getLastExecutedTentative();
         anyTentative |= tentative;
-        out.printf(format, r.id(), "yes", r.view(), r.primary(), r.lastExecuted() + (tentative ? "*" : ""),
+        out.printf(format, r.id(), "yes", r.status().getEpoch(), r.view(), r.primary(),
+            r.lastExecuted() + (tentative ? "*" : ""),
             r.lowWatermark(), digest.length() > SHORT_DIGEST ? digest.substring(0, SHORT_DIGEST) + "..." : digest);
       } else {
         out.printf("%-3s %-10s %s%n", r.id(), "no", r.address() + ": " + r.error());
@@ -35,6 +41,58 @@ public final class StatusReport {
     if (anyTentative) {
       out.println("* ran tentatively, not committed yet: the state digest includes it and may still be rolled back");
     }
+  }
+
+  /**
+   * The configuration epoch the reachable replicas report, with its members when it is epoch 0 as
+   * {@code initial} (cluster.yaml) has it, and the change pending if any: one line each, and one
+   * group of lines per distinct answer when replicas differ (one lags behind a change, say).
+   */
+  public static List<String> epochLines(ClusterStatus.Snapshot s, Membership initial) {
+    Map<String, List<Integer>> byAnswer = new LinkedHashMap<>();
+    Map<String, StatusResponse> answers = new LinkedHashMap<>();
+    for (ReplicaStatus r : s.replicas()) {
+      if (r.reachable()) {
+        StatusResponse st = r.status();
+        String key = st.getEpoch() + " " + Digests.hex(st.getMembershipDigest().toByteArray()) + " "
+            + st.getPendingReconfiguration();
+        byAnswer.computeIfAbsent(key, k -> new ArrayList<>()).add(r.id());
+        answers.putIfAbsent(key, st);
+      }
+    }
+    List<String> lines = new ArrayList<>();
+    for (Map.Entry<String, List<Integer>> e : byAnswer.entrySet()) {
+      StatusResponse st = answers.get(e.getKey());
+      String digest = shortHex(st.getMembershipDigest().toByteArray());
+      String who = byAnswer.size() > 1 ? " (reported by replicas " + join(e.getValue()) + ")" : "";
+      if (st.getEpoch() == 0 && MessageDigest.isEqual(st.getMembershipDigest().toByteArray(), initial.digest())) {
+        lines.add("epoch 0: replicas " + join(initial.ids()) + ", f = " + initial.f() + ", as in the configuration"
+            + " file (membership digest " + digest + ")" + who);
+      } else {
+        lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0"
+            + who);
+      }
+      if (st.hasPendingReconfiguration()) {
+        io.pbft.proto.PendingReconfiguration p = st.getPendingReconfiguration();
+        lines.add("  pending: epoch " + p.getEpoch() + " (n = " + p.getReplicas() + ", f = " + p.getF()
+            + ", membership digest " + shortHex(p.getMembershipDigest().toByteArray()) + "), ordered at "
+            + p.getOrderedAt() + ", takes effect at checkpoint " + p.getHandoverAt());
+      }
+    }
+    return lines;
+  }
+
+  private static String join(List<Integer> ids) {
+    StringBuilder b = new StringBuilder();
+    for (int id : ids) {
+      b.append(b.length() == 0 ? "" : ", ").append(id);
+    }
+    return b.toString();
+  }
+
+  private static String shortHex(byte[] digest) {
+    String hex = Digests.hex(digest);
+    return hex.length() > SHORT_DIGEST ? hex.substring(0, SHORT_DIGEST) + "..." : hex;
   }
 
   /** One line: whether the reachable replicas are in the same state. */
@@ -54,7 +112,7 @@ public final class StatusReport {
       "stateTransfers", "stateTransferBytes", "durable", "logBytesOnDisk", "storageFailed", "clientSessions",
       "dropped", "rejected", "garbage", "connections", "connectionsAccepted", "pendingStreams", "peerStreams",
       "unauthenticatedBytesRead", "queuedBytes", "tentativeRollbacks", "lastExecutedTentative",
-      "applicationFailures");
+      "applicationFailures", "epoch", "membershipDigest", "pendingReconfiguration");
 
   /**
    * One replica as JSON: id, address, view, primary, last executed, low watermark, state digest,
@@ -110,6 +168,20 @@ public final class StatusReport {
       o.put("tentativeRollbacks", s.getTentativeRollbacks());
       o.put("lastExecutedTentative", s.getLastExecutedTentative());
       o.put("applicationFailures", s.getApplicationFailures());
+      o.put("epoch", s.getEpoch());
+      o.put("membershipDigest", Digests.hex(s.getMembershipDigest().toByteArray()));
+      if (s.hasPendingReconfiguration()) {
+        io.pbft.proto.PendingReconfiguration p = s.getPendingReconfiguration();
+        ObjectNode pending = o.putObject("pendingReconfiguration");
+        pending.put("epoch", p.getEpoch());
+        pending.put("orderedAt", p.getOrderedAt());
+        pending.put("handoverAt", p.getHandoverAt());
+        pending.put("replicas", p.getReplicas());
+        pending.put("f", p.getF());
+        pending.put("membershipDigest", Digests.hex(p.getMembershipDigest().toByteArray()));
+      } else {
+        o.putNull("pendingReconfiguration");
+      }
     } else {
       o.putNull("view");
       o.putNull("primary");

@@ -59,4 +59,59 @@ class StatusReportTest {
         List.of(ReplicaStatus.of(0, "a", status(0, 8, false)), ReplicaStatus.of(1, "b", status(1, 8, false))));
     assertTrue(committed.reachableAgree());
   }
+
+  /** Epoch 0: replicas 0..3, f = 1, no administration. */
+  private static final io.pbft.config.Membership EPOCH_0 = epoch0();
+
+  private static io.pbft.config.Membership epoch0() {
+    List<io.pbft.config.Member> members = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      byte[] secret = new byte[io.pbft.crypto.Ed25519Keys.SECRET_KEY_BYTES];
+      java.util.Arrays.fill(secret, (byte) (i + 1));
+      members.add(new io.pbft.config.Member(i, "127.0.0.1", 7000 + i,
+          io.pbft.crypto.Ed25519Keys.fromSecretKey(secret).publicKey()));
+    }
+    return new io.pbft.config.Membership(0, members, 1, io.pbft.config.Administration.NONE);
+  }
+
+  private static StatusResponse inEpoch(int id, long epoch, byte[] digest, boolean pending) {
+    StatusResponse.Builder b = status(id, 9, false).toBuilder().setEpoch(epoch)
+        .setMembershipDigest(ByteString.copyFrom(digest));
+    if (pending) {
+      b.setPendingReconfiguration(io.pbft.proto.PendingReconfiguration.newBuilder().setEpoch(epoch + 1)
+          .setOrderedAt(5).setHandoverAt(1024).setReplicas(5).setF(1)
+          .setMembershipDigest(ByteString.copyFrom(new byte[32])));
+    }
+    return b.build();
+  }
+
+  @Test
+  void theEpochIsShownWithItsMembersAndWhatIsPending() {
+    byte[] digest = EPOCH_0.digest();
+    ClusterStatus.Snapshot same = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, false)),
+        ReplicaStatus.of(1, "b", inEpoch(1, 0, digest, false))));
+    List<String> lines = StatusReport.epochLines(same, EPOCH_0);
+    assertEquals(List.of("epoch 0: replicas 0, 1, 2, 3, f = 1, as in the configuration file (membership digest "
+        + io.pbft.crypto.Digests.hex(digest).substring(0, 16) + "...)"), lines);
+
+    ClusterStatus.Snapshot pending = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, true)),
+        ReplicaStatus.of(1, "b", inEpoch(1, 0, digest, false)), ReplicaStatus.unreachable(2, "c", "down")));
+    lines = StatusReport.epochLines(pending, EPOCH_0);
+    assertEquals(3, lines.size(), lines.toString());
+    assertTrue(lines.get(0).endsWith("(reported by replicas 0)"), lines.toString());
+    assertEquals("  pending: epoch 1 (n = 5, f = 1, membership digest 0000000000000000...), ordered at 5, takes effect"
+        + " at checkpoint 1024", lines.get(1));
+    assertTrue(lines.get(2).endsWith("(reported by replicas 1)"), lines.toString());
+
+    ClusterStatus.Snapshot other = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", inEpoch(0, 2, new byte[32], false))));
+    assertEquals(List.of("epoch 2: membership digest 0000000000000000..., not the configuration file's epoch 0"),
+        StatusReport.epochLines(other, EPOCH_0));
+
+    ObjectNode json = StatusReport.toJson(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, true)));
+    assertEquals(0, json.get("epoch").asLong());
+    assertEquals(io.pbft.crypto.Digests.hex(digest), json.get("membershipDigest").asText());
+    assertEquals(1024, json.get("pendingReconfiguration").get("handoverAt").asLong());
+    assertTrue(StatusReport.toJson(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, false))).get("pendingReconfiguration")
+        .isNull());
+  }
 }

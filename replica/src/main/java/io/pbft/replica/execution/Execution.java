@@ -53,6 +53,8 @@ public final class Execution {
   private byte[] checkpointDigest = new byte[0];
 
   private final ExecutionRules rules;
+  /** The configuration epoch and the pending reconfiguration: replicated state like the client table. */
+  private final Epochs epochs;
 
   /** A batch run while only prepared (protocol.tentativeExecution), with its results. */
   private record Tentative(Effects.Execute batch, List<Executed.ClientResult> results) {}
@@ -75,15 +77,31 @@ public final class Execution {
   private int replaying;
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Execution.class);
 
+  /** Without a membership: every reconfiguration command is refused. */
   public Execution(StateMachine app, CheckpointStore store) {
-    this(app, store, ExecutionRules.PAPER);
+    this(app, store, Epochs.none());
+  }
+
+  /** @param epochs the group's epoch 0 and protocol settings, which reconfiguration commands change */
+  public Execution(StateMachine app, CheckpointStore store, Epochs epochs) {
+    this(app, store, ExecutionRules.PAPER, epochs);
   }
 
   /** With other rules: only test code, compiled into this package, passes any but the paper's. */
   Execution(StateMachine app, CheckpointStore store, ExecutionRules rules) {
+    this(app, store, rules, Epochs.none());
+  }
+
+  private Execution(StateMachine app, CheckpointStore store, ExecutionRules rules, Epochs epochs) {
     this.app = app;
     this.store = store;
     this.rules = rules;
+    this.epochs = epochs;
+  }
+
+  /** The configuration epoch as the executed state has it (its {@link Epochs#summary} is safe to read from any thread). */
+  public Epochs epochs() {
+    return epochs;
   }
 
   /**
@@ -220,6 +238,11 @@ public final class Execution {
     clients.clear();
     clients.putAll(snap.clients());
     lastTimeMs = snap.timeMs();
+    try {
+      epochs.decode(snap.epochs());
+    } catch (IOException e) {
+      throw new IllegalStateException("the epoch state frozen at " + b.sequence() + " does not parse", e);
+    }
     lastExecuted = b.sequence();
     checkpointDigest = b.checkpointDigest();
     executedRequests = b.executedRequests();
@@ -322,6 +345,7 @@ public final class Execution {
     }
     List<Operation> ops = new ArrayList<>();
     List<VerifiedRequest> fresh = new ArrayList<>();
+    List<VerifiedRequest> changes = new ArrayList<>();
     List<Executed.ClientResult> results = new ArrayList<>();
     Map<Integer, Long> inBatch = new HashMap<>();
     for (VerifiedRequest r : e.requests()) {
@@ -337,6 +361,10 @@ public final class Execution {
         continue;
       }
       inBatch.put(c, t);
+      if (r.request().hasReconfiguration()) {
+        changes.add(r); // the group's business, not the application's: after the batch's operations
+        continue;
+      }
       ops.add(new Operation(c, t, r.request().getOperation().toByteArray()));
       fresh.add(r);
     }
@@ -352,6 +380,18 @@ public final class Execution {
         clients.put(r.clientId(), new Last(r.timestamp(), result));
         results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
       }
+    }
+    // Reconfigurations run after the application's operations: a rollback inside executeGuarded
+    // (an operation the application threw on) restores the state before the batch, changes and all.
+    for (VerifiedRequest r : changes) {
+      String verdict = epochs.apply(r.request().getReconfiguration(), sequence);
+      if (replaying == 0) {
+        log.info("client {} t={} at n={}: {}", r.clientId(), r.timestamp(), sequence, verdict);
+      }
+      ByteString result = ByteString.copyFromUtf8(verdict);
+      clients.put(r.clientId(), new Last(r.timestamp(), result));
+      results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
+      executedRequests++;
     }
     ByteString digest = null;
     if (e.checkpoint()) {
@@ -475,6 +515,10 @@ public final class Execution {
       md.update(Digests.sha256(e.getValue().result().toByteArray()));
     }
     md.update(Digests.bigEndian(lastTimeMs));
+    byte[] epoch = epochs.digestPart();
+    if (epoch != null) {
+      md.update(epoch); // a group that never changed keeps the digests it always had
+    }
     return ByteString.copyFrom(md.digest());
   }
 
@@ -486,6 +530,7 @@ public final class Execution {
   private StateMachine.Frozen freeze() {
     TreeMap<Integer, Last> table = new TreeMap<>(clients);
     long time = lastTimeMs;
+    byte[] epoch = epochs.encode();
     StateMachine.Frozen appState = this.app.freeze();
     return new StateMachine.Frozen() {
       private byte[] bytes;
@@ -499,6 +544,7 @@ public final class Execution {
             CodedOutputStream coded = CodedOutputStream.newInstance(out);
             writeClients(coded, table);
             coded.writeInt64NoTag(time);
+            coded.writeByteArrayNoTag(epoch);
             coded.writeByteArrayNoTag(appBytes);
             coded.flush();
             bytes = out.toByteArray();
@@ -527,6 +573,10 @@ public final class Execution {
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       writeClients(out, clients);
       out.writeInt64NoTag(lastTimeMs);
+      byte[] epoch = epochs.encode();
+      if (epoch.length > 0) {
+        out.writeByteArrayNoTag(epoch); // absent for epoch 0 with nothing pending, as before epochs existed
+      }
       out.flush();
       return bytes.toByteArray();
     } catch (IOException e) {
@@ -549,9 +599,12 @@ public final class Execution {
       TreeMap<Integer, Last> table = readClients(in);
       // Written before agreed time existed: no time yet.
       long time = in.isAtEnd() ? 0 : in.readInt64();
+      // Written before epochs existed, or in epoch 0 with nothing pending: no epoch state.
+      byte[] epoch = in.isAtEnd() ? new byte[0] : in.readByteArray();
       if (!in.isAtEnd()) {
         throw new IllegalArgumentException("trailing bytes after the client table");
       }
+      epochs.decode(epoch);
       clients.clear();
       clients.putAll(table);
       lastTimeMs = time;
@@ -591,11 +644,13 @@ public final class Execution {
   private boolean restore(long sequence, byte[] snapshot, ByteString expected) {
     TreeMap<Integer, Last> table;
     long time;
+    byte[] epochBytes;
     byte[] appSnapshot;
     try {
       Snapshot parsed = Snapshot.parse(snapshot);
       table = parsed.clients();
       time = parsed.timeMs();
+      epochBytes = parsed.epochs();
       appSnapshot = parsed.app();
     } catch (IOException | RuntimeException e) {
       return false;
@@ -603,9 +658,16 @@ public final class Execution {
     byte[] before = app.snapshot();
     TreeMap<Integer, Last> clientsBefore = new TreeMap<>(clients);
     long timeBefore = lastTimeMs;
+    byte[] epochsBefore = epochs.encode();
+    try {
+      epochs.decode(epochBytes);
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
     try {
       app.restore(appSnapshot);
     } catch (RuntimeException e) {
+      decodeOwn(epochsBefore);
       return false;
     }
     clients.clear();
@@ -616,6 +678,7 @@ public final class Execution {
       clients.clear();
       clients.putAll(clientsBefore);
       lastTimeMs = timeBefore;
+      decodeOwn(epochsBefore);
       return false;
     }
     lastExecuted = sequence;
@@ -623,18 +686,31 @@ public final class Execution {
     return true;
   }
 
-  /** The replicated state as {@link #freeze} serializes it: client table, last agreed time, application. */
-  private record Snapshot(TreeMap<Integer, Last> clients, long timeMs, byte[] app) {
+  /** Puts back this replica's own epoch state, which {@link Epochs#encode} wrote. */
+  private void decodeOwn(byte[] own) {
+    try {
+      epochs.decode(own);
+    } catch (IOException e) {
+      throw new IllegalStateException("this replica's own epoch state does not parse", e);
+    }
+  }
+
+  /**
+   * The replicated state as {@link #freeze} serializes it: client table, last agreed time, epoch
+   * state ({@link Epochs#encode}), application.
+   */
+  private record Snapshot(TreeMap<Integer, Last> clients, long timeMs, byte[] epochs, byte[] app) {
     static Snapshot parse(byte[] bytes) throws IOException {
       CodedInputStream in = CodedInputStream.newInstance(bytes);
       in.setSizeLimit(Integer.MAX_VALUE);
       TreeMap<Integer, Last> table = readClients(in);
       long time = in.readInt64();
+      byte[] epochs = in.readByteArray();
       byte[] app = in.readByteArray();
       if (!in.isAtEnd()) {
         throw new IOException("trailing bytes after the state");
       }
-      return new Snapshot(table, time, app);
+      return new Snapshot(table, time, epochs, app);
     }
   }
 }

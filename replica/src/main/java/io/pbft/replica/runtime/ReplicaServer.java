@@ -8,15 +8,18 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.Membership;
 import io.pbft.config.TransportSettings;
 import io.pbft.config.ReplicaInfo;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.PeerKeys;
+import io.pbft.proto.PendingReconfiguration;
 import io.pbft.proto.StatusResponse;
 import io.pbft.replica.app.StateMachine;
 import io.pbft.replica.core.Effects;
 import io.pbft.replica.core.ReplicaCore;
 import io.pbft.replica.execution.CheckpointStore;
+import io.pbft.replica.execution.Epochs;
 import io.pbft.replica.execution.Execution;
 import io.pbft.replica.execution.ReadOnlyQueries;
 import io.pbft.replica.node.Behaviour;
@@ -103,7 +106,8 @@ public final class ReplicaServer implements AutoCloseable {
       core.useMacs(peerKeys);
     }
     core.wallClock(nowMs(), System.currentTimeMillis());
-    this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE);
+    this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE,
+        new Epochs(Membership.initial(config), config.protocol()));
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(), this::dispatchEffects,
@@ -555,8 +559,10 @@ public final class ReplicaServer implements AutoCloseable {
         .setPeers(peerBytes)
         .setVerificationHigh(verifyPool.queuedBytesHigh())
         .setEventLoopHigh(loop.queuedBytesHigh());
-    // last_executed and state_digest are the execution thread's: status() fills them in
-    return StatusResponse.newBuilder()
+    // last_executed and state_digest are the execution thread's: status() fills them in; the
+    // epoch is published by the execution thread and may be a batch ahead of them
+    Epochs.Summary epoch = execution.epochs().summary();
+    StatusResponse.Builder status = StatusResponse.newBuilder()
         .setReplicaId(id)
         .setView(core.view())
         .setPrimary(core.primary())
@@ -581,7 +587,20 @@ public final class ReplicaServer implements AutoCloseable {
         .setPendingStreams(hygiene.pending.size())
         .setPeerStreams(hygiene.peerStreams.size())
         .setUnauthenticatedBytesRead(hygiene.connections.unauthenticatedBytes())
-        .setQueuedBytes(queued);
+        .setQueuedBytes(queued)
+        .setEpoch(epoch.epoch())
+        .setMembershipDigest(epoch.membershipDigest());
+    Epochs.Pending pending = epoch.pending();
+    if (pending != null) {
+      status.setPendingReconfiguration(PendingReconfiguration.newBuilder()
+          .setEpoch(pending.next().epoch())
+          .setOrderedAt(pending.orderedAt())
+          .setHandoverAt(pending.handoverAt())
+          .setReplicas(pending.next().n())
+          .setF(pending.next().f())
+          .setMembershipDigest(ByteString.copyFrom(pending.next().digest())));
+    }
+    return status;
   }
 
   /** The metrics endpoint could not be started (its address is in use, say): the replica did not start. */

@@ -530,6 +530,12 @@ public final class InboundVerifier {
     if (request.getOperation().size() > operationBytesMax) {
       return Verdict.rejected(Rejection.OVERSIZED_OPERATION, request.getOperation().size() + " bytes");
     }
+    if (request.hasReconfiguration() && (request.getReadOnly() || !request.getOperation().isEmpty())) {
+      // A reconfiguration is ordered and executed by the group itself: a read-only one would be
+      // answered from no ordering at all, and an operation beside it would be left out.
+      return Verdict.rejected(Rejection.MALFORMED, "client " + request.getClientId() + ": a reconfiguration "
+          + (request.getReadOnly() ? "marked read-only" : "with an operation beside it"));
+    }
     if (inBatch && request.getReadOnly()) {
       // A read-only request is answered by each replica from its state, never ordered: a primary
       // that proposes one (or a backup that relays one) proposes what no client asked to order.

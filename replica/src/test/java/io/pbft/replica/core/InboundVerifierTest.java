@@ -112,6 +112,28 @@ class InboundVerifierTest {
     assertEquals(Rejection.MALFORMED, verifier.verify(r, -1).reason());
   }
 
+  /**
+   * A reconfiguration is ordered and executed by the group itself: one marked read-only, or with
+   * an application operation beside it, is refused however well signed, and so is a pre-prepare
+   * carrying one.
+   */
+  @Test
+  void aReconfigurationReadOnlyOrBesideAnOperationIsRejected() {
+    io.pbft.proto.Reconfiguration change = io.pbft.proto.Reconfiguration.newBuilder().setEpoch(1).setReason("x").build();
+    io.pbft.proto.Request alone = io.pbft.proto.Request.newBuilder().setClientId(0).setTimestamp(1)
+        .setReconfiguration(change).build();
+    java.util.function.Function<io.pbft.proto.Request, SignedRequest> sign = r -> SignedRequest.newBuilder()
+        .setRequest(r.toByteString()).setSignature(ByteString.copyFrom(fx.clientKeys.get(0).sign(r.toByteArray())))
+        .build();
+    assertTrue(verifier.verify(sign.apply(alone), -1).isOk(), "a command alone is ordered like any request");
+    SignedRequest readOnly = sign.apply(alone.toBuilder().setReadOnly(true).build());
+    assertEquals(Rejection.MALFORMED, verifier.verify(readOnly, -1).reason());
+    SignedRequest withOperation = sign.apply(alone.toBuilder().setOperation(ByteString.copyFromUtf8("put")).build());
+    assertEquals(Rejection.MALFORMED, verifier.verify(withOperation, -1).reason());
+    assertEquals(Rejection.EMBEDDED_INVALID_REQUEST,
+        verifier.verify(fx.signed(0, prePrepare(0, 1, List.of(withOperation)))).reason());
+  }
+
   // Bounds come before the embedded signatures: each case below also carries a forged client
   // request or unsigned embedded messages, and the reason shows the bounds were judged first.
 

@@ -1,0 +1,215 @@
+package io.pbft.replica.execution;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.pbft.config.Membership;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.config.ReconfigurationVerdict;
+import io.pbft.config.Reconfigurations;
+import io.pbft.proto.Reconfiguration;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+
+/**
+ * The group's configuration epoch as part of the replicated state (docs/RECONFIGURATION.md): the
+ * membership it runs, and the change ordered but not yet in effect. Execution hands each ordered
+ * reconfiguration command to {@link #apply}, which checks it against the current membership
+ * ({@link Reconfigurations#validate}: administrators' signatures, epoch, bound to this membership,
+ * a valid next membership), allows one change at a time, and answers with a verdict every correct
+ * replica reaches alike. An accepted change is pending from the sequence number {@code s} it was
+ * ordered at until its handover checkpoint, the first checkpoint at or above {@code s +
+ * windowSize}: by then no correct replica can have prepared anything above it in the old epoch.
+ *
+ * <p>It is part of the state digest and of every snapshot once it differs from epoch 0 with
+ * nothing pending, so state transfer, durable checkpoints and tentative rollbacks carry it like
+ * the client table; a group that never changed has the digests it always had. The current
+ * epoch is kept as the command that began it (its proof), the membership derived from it.
+ *
+ * <p>Not thread-safe: the execution thread owns it. {@link #summary} is safe from any thread.
+ */
+public final class Epochs {
+  /** How a verdict on an accepted command starts (the reply's result, UTF-8). */
+  public static final String ACCEPTED = "reconfiguration accepted: ";
+  /** How a verdict on a refused command starts. */
+  public static final String REFUSED = "reconfiguration refused: ";
+
+  /** A change accepted at {@code orderedAt}, taking effect at checkpoint {@code handoverAt}. */
+  public record Pending(ByteString command, Membership next, long orderedAt, long handoverAt) {}
+
+  /** Where the replicated state stands, for Status: the epoch, its membership's digest, what is pending. */
+  public record Summary(long epoch, ByteString membershipDigest, Pending pending) {}
+
+  private final Membership initial;
+  private final long windowSize;
+  private final long checkpointInterval;
+  /** The command that began the current epoch, as ordered; null in epoch 0. */
+  private ByteString began;
+  private Membership current;
+  private Pending pending;
+  private volatile Summary summary;
+
+  /**
+   * @param initial epoch 0 (cluster.yaml), or null where no membership is known (a simulator
+   *     without configuration): then every command is refused
+   */
+  public Epochs(Membership initial, ProtocolSettings settings) {
+    this.initial = initial;
+    this.windowSize = settings.windowSize();
+    this.checkpointInterval = settings.checkpointInterval();
+    reset();
+  }
+
+  /** No membership known: every reconfiguration is refused, and the state is always epoch 0's. */
+  public static Epochs none() {
+    return new Epochs(null, ProtocolSettings.defaults());
+  }
+
+  private void reset() {
+    began = null;
+    current = initial;
+    pending = null;
+    publish();
+  }
+
+  private void publish() {
+    summary = new Summary(current == null ? 0 : current.epoch(),
+        current == null ? ByteString.EMPTY : ByteString.copyFrom(current.digest()), pending);
+  }
+
+  public Summary summary() {
+    return summary;
+  }
+
+  /** The membership of the current epoch, or null where none is known. */
+  public Membership current() {
+    return current;
+  }
+
+  public Pending pending() {
+    return pending;
+  }
+
+  /**
+   * The handover checkpoint of a change ordered at {@code sequence}: the first checkpoint at or
+   * above {@code sequence + windowSize}.
+   */
+  public long handoverPoint(long sequence) {
+    long earliest = sequence + windowSize;
+    return (earliest + checkpointInterval - 1) / checkpointInterval * checkpointInterval;
+  }
+
+  /**
+   * Executes a reconfiguration command ordered at {@code sequence}: the verdict, as the reply's
+   * result. Deterministic, and it changes the state only when it accepts.
+   */
+  public String apply(Reconfiguration command, long sequence) {
+    if (current == null) {
+      return REFUSED + "this replica runs without a membership to change";
+    }
+    if (pending != null) {
+      return REFUSED + "the change to epoch " + pending.next().epoch() + " is still pending (ordered at "
+          + pending.orderedAt() + ", takes effect at checkpoint " + pending.handoverAt()
+          + "): one change at a time";
+    }
+    ReconfigurationVerdict verdict = Reconfigurations.validate(current, command);
+    if (!verdict.isAccepted()) {
+      return REFUSED + verdict.refusal();
+    }
+    Membership next = verdict.next();
+    pending = new Pending(command.toByteString(), next, sequence, handoverPoint(sequence));
+    publish();
+    return ACCEPTED + "epoch " + current.epoch() + " -> " + next.epoch() + " (n = " + next.n() + ", f = "
+        + next.f() + "), ordered at " + sequence + ", takes effect at checkpoint " + pending.handoverAt();
+  }
+
+  /** Whether this is epoch 0 with nothing pending: then the state holds nothing of it. */
+  private boolean initialState() {
+    return began == null && pending == null;
+  }
+
+  /**
+   * The state's bytes: empty for epoch 0 with nothing pending, else the command that began the
+   * epoch (empty in epoch 0), then whether a change is pending and if so its command, sequence
+   * number and handover checkpoint.
+   */
+  public byte[] encode() {
+    if (initialState()) {
+      return new byte[0];
+    }
+    try {
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+      out.writeBytesNoTag(began == null ? ByteString.EMPTY : began);
+      out.writeBoolNoTag(pending != null);
+      if (pending != null) {
+        out.writeBytesNoTag(pending.command());
+        out.writeInt64NoTag(pending.orderedAt());
+        out.writeInt64NoTag(pending.handoverAt());
+      }
+      out.flush();
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new IllegalStateException("writing to memory failed", e);
+    }
+  }
+
+  /**
+   * Replaces the state with {@link #encode}'s bytes, which may come from a peer (checked against
+   * the certified digest only afterwards): anything that does not parse or names an invalid
+   * membership is refused with an IOException and leaves the state as it was.
+   */
+  public void decode(byte[] bytes) throws IOException {
+    if (bytes.length == 0) {
+      reset();
+      return;
+    }
+    if (initial == null) {
+      throw new IOException("epoch state for a replica that runs without a membership");
+    }
+    CodedInputStream in = CodedInputStream.newInstance(bytes);
+    ByteString beganBytes = in.readBytes();
+    Membership epoch = initial;
+    if (!beganBytes.isEmpty()) {
+      epoch = named(beganBytes, "the command that began the epoch");
+    }
+    Pending next = null;
+    if (in.readBool()) {
+      ByteString command = in.readBytes();
+      long orderedAt = in.readInt64();
+      long handoverAt = in.readInt64();
+      Membership m = named(command, "the pending command");
+      if (m.epoch() != epoch.epoch() + 1) {
+        throw new IOException("the pending command names epoch " + m.epoch() + " after epoch " + epoch.epoch());
+      }
+      next = new Pending(command, m, orderedAt, handoverAt);
+    }
+    if (!in.isAtEnd()) {
+      throw new IOException("trailing bytes after the epoch state");
+    }
+    began = beganBytes.isEmpty() ? null : beganBytes;
+    current = epoch;
+    pending = next;
+    publish();
+  }
+
+  private static Membership named(ByteString command, String what) throws IOException {
+    Reconfiguration parsed;
+    try {
+      parsed = Reconfiguration.parseFrom(command);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IOException(what + " does not parse", e);
+    }
+    ReconfigurationVerdict v = Reconfigurations.membershipNamed(parsed);
+    if (!v.isAccepted()) {
+      throw new IOException(what + " names no valid membership: " + v.refusal());
+    }
+    return v.next();
+  }
+
+  /** The digest's share of this state: nothing in the initial state, else SHA-256 of its bytes. */
+  public byte[] digestPart() {
+    return initialState() ? null : io.pbft.crypto.Digests.sha256(encode());
+  }
+}

@@ -1,0 +1,260 @@
+package io.pbft.replica.execution;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.pbft.config.Administration;
+import io.pbft.config.AdministrationKey;
+import io.pbft.config.Member;
+import io.pbft.config.Membership;
+import io.pbft.config.ProtocolSettings;
+import io.pbft.config.Reconfigurations;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.ReconfigurationSigning;
+import io.pbft.proto.KvResult;
+import io.pbft.proto.Reconfiguration;
+import io.pbft.proto.Request;
+import io.pbft.proto.SignedRequest;
+import io.pbft.replica.app.kv.KvOperations;
+import io.pbft.replica.app.kv.KvStateMachine;
+import io.pbft.replica.core.Effects;
+import io.pbft.replica.core.Executed;
+import io.pbft.replica.verify.VerifiedRequest;
+import io.pbft.crypto.Digests;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The configuration epoch as replicated state: a reconfiguration command is executed like any
+ * ordered request, checked against the current membership, and an accepted one is pending until
+ * its handover checkpoint; the pending change is covered by the state digest and travels with
+ * snapshots, durable checkpoints and rollbacks.
+ */
+class EpochsTest {
+  /** windowSize 8, checkpoints every 4: a change ordered at s takes effect at the first multiple of 4 at or above s + 8. */
+  private static final ProtocolSettings SETTINGS = ProtocolSettings.defaults().toBuilder().windowSize(8)
+      .checkpointInterval(4).pipelineDepthMax(4).build();
+
+  private static Ed25519Keys keys(int index) {
+    byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
+    Arrays.fill(secret, (byte) (index + 1));
+    return Ed25519Keys.fromSecretKey(secret);
+  }
+
+  private static Member member(int id) {
+    return new Member(id, "127.0.0.1", 7000 + id, keys(id).publicKey());
+  }
+
+  /** Epoch 0: replicas 0..3, f = 1, administration keys 100 and 101, either of which may sign. */
+  private static final Membership EPOCH_0 = epoch0();
+
+  private static Membership epoch0() {
+    List<Member> members = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      members.add(member(i));
+    }
+    List<AdministrationKey> admins = List.of(new AdministrationKey(keys(100).publicKey()),
+        new AdministrationKey(keys(101).publicKey()));
+    return new Membership(0, members, 1, new Administration(admins, 1));
+  }
+
+  /** Adds replica {@code id} to {@code current}, signed by administration key 100. */
+  private static Reconfiguration adding(Membership current, int id) {
+    Reconfiguration unsigned = Reconfigurations.command(current, current.nextAdding(member(id)), "add " + id);
+    return ReconfigurationSigning.signed(unsigned, keys(100));
+  }
+
+  private static Epochs epochs() {
+    return new Epochs(EPOCH_0, SETTINGS);
+  }
+
+  @Test
+  void theHandoverIsTheFirstCheckpointAWholeWindowAfterTheOrder() {
+    Epochs e = epochs();
+    assertEquals(12, e.handoverPoint(1));
+    assertEquals(12, e.handoverPoint(4));
+    assertEquals(16, e.handoverPoint(5));
+    assertEquals(16, e.handoverPoint(8));
+  }
+
+  @Test
+  void anAcceptedChangeIsPendingAndTheNextOneWaits() {
+    Epochs e = epochs();
+    assertEquals(0, e.summary().epoch());
+    assertArrayEquals(EPOCH_0.digest(), e.summary().membershipDigest().toByteArray());
+    assertNull(e.digestPart(), "epoch 0 with nothing pending adds nothing to the state digest");
+
+    String verdict = e.apply(adding(EPOCH_0, 4), 5);
+    assertEquals(Epochs.ACCEPTED + "epoch 0 -> 1 (n = 5, f = 1), ordered at 5, takes effect at checkpoint 16", verdict);
+    Epochs.Pending p = e.summary().pending();
+    assertEquals(1, p.next().epoch());
+    assertEquals(List.of(0, 1, 2, 3, 4), p.next().ids());
+    assertEquals(5, p.orderedAt());
+    assertEquals(16, p.handoverAt());
+    assertEquals(0, e.summary().epoch(), "still epoch 0 until the handover");
+    assertTrue(e.digestPart() != null);
+
+    String second = e.apply(adding(EPOCH_0, 5), 6);
+    assertTrue(second.startsWith(Epochs.REFUSED + "the change to epoch 1 is still pending (ordered at 5, takes effect"
+        + " at checkpoint 16): one change at a time"), second);
+    assertEquals(p, e.pending(), "the refused command changed nothing");
+  }
+
+  @Test
+  void aRefusedCommandSaysWhyAndChangesNothing() {
+    Epochs e = epochs();
+    Reconfiguration unsigned = Reconfigurations.command(EPOCH_0, EPOCH_0.nextAdding(member(4)), "add 4");
+    String verdict = e.apply(unsigned, 3);
+    assertTrue(verdict.startsWith(Epochs.REFUSED), verdict);
+    assertTrue(verdict.contains("1 must sign"), verdict);
+    Reconfiguration forged = adding(EPOCH_0, 4).toBuilder().setReason("something else").build();
+    assertTrue(e.apply(forged, 3).contains("does not verify"), "a signature over other bytes");
+    Reconfiguration skipping = ReconfigurationSigning.signed(unsigned.toBuilder().setEpoch(2).build(), keys(101));
+    assertTrue(e.apply(skipping, 3).contains("the group is in epoch 0 and the next one is 1"));
+    assertNull(e.pending());
+    assertEquals(0, e.encode().length);
+    assertNull(e.digestPart());
+  }
+
+  @Test
+  void withoutAMembershipEveryCommandIsRefused() {
+    Epochs e = Epochs.none();
+    assertEquals(Epochs.REFUSED + "this replica runs without a membership to change", e.apply(adding(EPOCH_0, 4), 1));
+    assertEquals(0, e.encode().length);
+  }
+
+  @Test
+  void itsBytesCarryThePendingChangeAndBadBytesChangeNothing() throws IOException {
+    Epochs e = epochs();
+    e.apply(adding(EPOCH_0, 4), 5);
+    Epochs copy = epochs();
+    copy.decode(e.encode());
+    assertEquals(e.summary(), copy.summary());
+    assertArrayEquals(e.digestPart(), copy.digestPart());
+
+    byte[] good = e.encode();
+    assertThrows(IOException.class, () -> copy.decode(Arrays.copyOf(good, good.length - 3)));
+    byte[] trailing = Arrays.copyOf(good, good.length + 1);
+    assertThrows(IOException.class, () -> copy.decode(trailing));
+    assertThrows(IOException.class, () -> copy.decode(new byte[] {0, 1, 2}), "a pending command that does not parse");
+    assertEquals(e.summary(), copy.summary(), "refused bytes left it as it was");
+    assertThrows(IOException.class, () -> Epochs.none().decode(good), "no membership to have changed");
+
+    copy.decode(new byte[0]);
+    assertNull(copy.pending(), "empty bytes: epoch 0 with nothing pending");
+  }
+
+  // --- through execution ---
+
+  private static VerifiedRequest request(Request r) {
+    return new VerifiedRequest(SignedRequest.newBuilder().setRequest(r.toByteString()).build(), r);
+  }
+
+  private static VerifiedRequest put(int client, long timestamp, String key) {
+    return request(Request.newBuilder().setClientId(client).setTimestamp(timestamp)
+        .setOperation(ByteString.copyFrom(KvOperations.put(key.getBytes(StandardCharsets.UTF_8),
+            "v".getBytes(StandardCharsets.UTF_8)))).build());
+  }
+
+  private static VerifiedRequest change(int client, long timestamp, Reconfiguration command) {
+    return request(Request.newBuilder().setClientId(client).setTimestamp(timestamp).setReconfiguration(command).build());
+  }
+
+  private static Effects.Execute batch(long sequence, boolean tentative, VerifiedRequest... rs) {
+    List<VerifiedRequest> requests = List.of(rs);
+    long time = 1_000 * sequence;
+    ByteString digest = ByteString.copyFrom(Digests.batchDigest(requests.stream().map(VerifiedRequest::signed).toList(),
+        time));
+    return new Effects.Execute(sequence, 0, requests, sequence % 4 == 0, time, digest, tentative);
+  }
+
+  private static Execution execution() {
+    return new Execution(new KvStateMachine(), CheckpointStore.NONE, epochs());
+  }
+
+  private static String resultOf(Executed e, int client) {
+    return e.results().stream().filter(r -> r.clientId() == client).findFirst().orElseThrow().result().toStringUtf8();
+  }
+
+  @Test
+  void aCommandIsExecutedBesideOperationsAndAnsweredWithItsVerdict() throws Exception {
+    Execution ex = execution();
+    Execution twin = new Execution(new KvStateMachine(), CheckpointStore.NONE);
+    Effects.Execute first = batch(1, false, put(0, 1, "a"));
+    ex.execute(first);
+    twin.execute(first);
+    assertEquals(ex.stateDigest(), twin.stateDigest(), "before any change, the digest of a group without epochs");
+
+    Executed ran = ex.execute(batch(2, false, put(0, 2, "b"), change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(2, ran.results().size());
+    assertEquals(KvResult.Status.OK, KvResult.parseFrom(ran.results().get(0).result()).getStatus(), "the put ran as ever");
+    assertEquals(Epochs.ACCEPTED + "epoch 0 -> 1 (n = 5, f = 1), ordered at 2, takes effect at checkpoint 12",
+        resultOf(ran, 7));
+    assertEquals(3, ex.executedRequests(), "two puts and the change");
+    assertEquals(2, ex.epochs().pending().orderedAt());
+    Executed again = ex.execute(batch(3, false, change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(resultOf(ran, 7), resultOf(again, 7), "a retransmission ordered again gets the same verdict, not a new one");
+    twin.execute(batch(2, false, put(0, 2, "b"), change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(Epochs.REFUSED + "this replica runs without a membership to change",
+        twin.clientTable().stream().filter(r -> r.clientId() == 7).findFirst().orElseThrow().result().toStringUtf8());
+    twin.execute(batch(3, false, change(7, 1, adding(EPOCH_0, 4))));
+    assertNotEquals(ex.stateDigest(), twin.stateDigest(), "the pending change is in the digest");
+  }
+
+  @Test
+  void aFetchedStateAndADurableCheckpointCarryThePendingChange() {
+    Execution ex = execution();
+    ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    for (long s = 2; s <= 4; s++) {
+      ex.execute(batch(s, false, put(0, s, "k" + s)));
+    }
+    ByteString digest = ex.stateDigest();
+    byte[] state = ex.read(new Effects.ReadStateChunk(1, 4, digest, 0, Integer.MAX_VALUE)).data().toByteArray();
+
+    Execution fetching = execution();
+    assertTrue(fetching.install(new Effects.InstallState(4, digest, state)).installed());
+    assertEquals(ex.epochs().summary(), fetching.epochs().summary());
+    assertEquals(digest, fetching.stateDigest());
+
+    Execution lying = execution();
+    lying.execute(batch(1, false, put(0, 1, "x")));
+    ByteString other = lying.stateDigest();
+    assertFalse(lying.install(new Effects.InstallState(4, other, state)).installed(), "the digest does not match");
+    assertNull(lying.epochs().pending(), "a refused state leaves the epoch as it was");
+    assertEquals(other, lying.stateDigest());
+
+    Execution restarted = execution();
+    restarted.recoverAt(4, ex.clientTableBytes());
+    assertEquals(ex.epochs().summary(), restarted.epochs().summary());
+
+    Execution plain = execution();
+    plain.execute(batch(1, false, put(0, 1, "x")));
+    Execution plainRestarted = execution();
+    plainRestarted.recoverAt(1, plain.clientTableBytes());
+    assertNull(plainRestarted.epochs().pending());
+  }
+
+  @Test
+  void aTentativeChangeRolledBackIsForgotten() {
+    Execution ex = execution();
+    ex.execute(batch(1, false, put(0, 1, "a")));
+    ex.execute(batch(2, true, change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(2, ex.epochs().pending().orderedAt(), "tentatively accepted");
+    ex.execute(batch(2, false, put(0, 2, "b")));
+    assertEquals(1, ex.rollbacks());
+    assertNull(ex.epochs().pending(), "the batch that committed at 2 holds no change");
+    Executed later = ex.execute(batch(3, false, change(7, 1, adding(EPOCH_0, 4))));
+    assertTrue(resultOf(later, 7).startsWith(Epochs.ACCEPTED + "epoch 0 -> 1"), "ordered for real now");
+    assertEquals(3, ex.epochs().pending().orderedAt());
+  }
+}
