@@ -42,11 +42,22 @@ abstract class ByzantineClient {
 
     /** The highest view a correct replica is in. */
     long view();
+
+    /**
+     * Correct replicas whose executed state holds a reconfiguration pending that was ordered at
+     * {@code sequence} (see {@link Administrator}).
+     */
+    long replicasWithPending(long sequence);
   }
 
-  /** What every Byzantine client is built from. */
+  /**
+   * What every Byzantine client is built from. {@code membership} and {@code administrator}, the
+   * group's epoch 0 and its administration key, are there for the {@link Administrator} only (null
+   * for runs without it).
+   */
   record Context(int id, Signer keys, SimulationConfig config, Workload workload, Scheduler scheduler,
-      SimNetwork network, ExecutionLog log, World world) {}
+      SimNetwork network, ExecutionLog log, World world, io.pbft.config.Membership membership,
+      io.pbft.crypto.Ed25519Keys administrator) {}
 
   private record Candidate(SimOp op, long invokeMs) {}
 

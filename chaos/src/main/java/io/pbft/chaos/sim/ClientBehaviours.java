@@ -39,18 +39,21 @@ public final class ClientBehaviours {
           + " also long after they executed and after checkpoints and view changes"), Replayer::new),
       new Registered(new Entry(PartialAuthenticator.NAME, "authenticators valid at some replicas only (the"
           + " primary alone, f backups, all but the primary, ...); with signed requests, a bad signature to some"),
-          PartialAuthenticator::new));
+          PartialAuthenticator::new),
+      new Registered(new Entry(Administrator.NAME, "not faulty: the group's administrator, who submits a signed"
+          + " reconfiguration (adding a replica) as a correct client does, then a second one while it is pending,"
+          + " which must be refused; never drawn at random"), Administrator::new));
 
   private ClientBehaviours() {}
 
-  /** Every behaviour, in catalogue order. */
+  /** Every behaviour, in catalogue order, the {@link Administrator} included. */
   public static List<Entry> entries() {
     return CATALOGUE.stream().map(Registered::entry).toList();
   }
 
-  /** Every behaviour's name. */
+  /** Every faulty behaviour's name: the catalogue without the {@link Administrator}, who is not faulty. */
   public static List<String> names() {
-    return CATALOGUE.stream().map(r -> r.entry().name()).toList();
+    return CATALOGUE.stream().map(r -> r.entry().name()).filter(n -> !n.equals(Administrator.NAME)).toList();
   }
 
   /** Fails, naming the known behaviours, unless {@code name} is one. */
@@ -60,7 +63,8 @@ public final class ClientBehaviours {
 
   /** Draws one behaviour from {@code random}. */
   public static String draw(Random random) {
-    return CATALOGUE.get(random.nextInt(CATALOGUE.size())).entry().name();
+    List<String> faulty = names();
+    return faulty.get(random.nextInt(faulty.size()));
   }
 
   /**
@@ -68,7 +72,9 @@ public final class ClientBehaviours {
    * knows one signed operation per (client, timestamp), so not an equivocating client's.
    */
   public static boolean scriptable(java.util.Collection<String> names) {
-    return !names.contains(EquivocatingClient.NAME);
+    // Nor the administrator's: a script's replicas run without a membership, so they would refuse
+    // its commands and reach other states than the run did.
+    return !names.contains(EquivocatingClient.NAME) && !names.contains(Administrator.NAME);
   }
 
   static ByzantineClient create(String name, ByzantineClient.Context context) {

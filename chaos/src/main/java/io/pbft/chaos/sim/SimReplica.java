@@ -169,6 +169,11 @@ final class SimReplica {
     return replica.execution().stateDigest().toByteArray();
   }
 
+  /** The configuration epoch and pending reconfiguration as the executed state has them. */
+  io.pbft.replica.execution.Epochs.Summary epochs() {
+    return replica.execution().epochs().summary();
+  }
+
   /** How far the executor ran (the core learns it a moment later). */
   long lastExecuted() {
     return replica.execution().lastExecuted();

@@ -1,7 +1,10 @@
 package io.pbft.chaos.sim;
 
+import io.pbft.config.Administration;
+import io.pbft.config.AdministrationKey;
 import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
+import io.pbft.config.Membership;
 import io.pbft.crypto.PeerKeys;
 import io.pbft.crypto.RequestMacs;
 import io.pbft.crypto.Digests;
@@ -12,6 +15,8 @@ import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.core.ReplicaCore;
+import io.pbft.replica.execution.Epochs;
+import io.pbft.replica.execution.Execution;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.replica.verify.InboundVerifier;
 import io.pbft.replica.verify.Verdict;
@@ -50,6 +55,11 @@ public final class Simulation implements SimNetwork.Receiver {
   private static final int VERDICTS_CACHED_MAX = 8192;
 
   private final SimulationConfig config;
+  /** With the {@link Administrator} among the clients: the group's epoch 0 and its administration key; else null. */
+  private final Membership epoch0;
+  private final Ed25519Keys administrationKey;
+  /** How replicas' executors are built: with epoch 0 for the administrator's runs, else as configured. */
+  private final SimulationConfig.ExecutionFactory executions;
   private final Workload workload;
   private final Scheduler scheduler = new Scheduler();
   private final Trace trace;
@@ -160,6 +170,19 @@ public final class Simulation implements SimNetwork.Receiver {
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
+    if (config.byzantineClients().contains(Administrator.NAME)) {
+      // The administrator's key comes from a generator of its own, so every other stream stays as it was.
+      byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
+      new Random(config.seed() * 1_000_037 + 29).nextBytes(secret);
+      administrationKey = Ed25519Keys.fromSecretKey(secret);
+      epoch0 = new Membership(0, Membership.initial(cluster).members(), config.f(),
+          new Administration(List.of(new AdministrationKey(administrationKey.publicKey())), 1));
+      executions = (app, store) -> new Execution(app, store, new Epochs(epoch0, config.protocol()));
+    } else {
+      administrationKey = null;
+      epoch0 = null;
+      executions = config.executions();
+    }
     this.verifier = (config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()), FastSignatures::requestMac)
         : new InboundVerifier(cluster)).parsingOnce();
     // Pair keys for the replicas' MACs: drawn from a generator of their own, so that every other
@@ -229,11 +252,17 @@ public final class Simulation implements SimNetwork.Receiver {
         }
         return view;
       }
+
+      @Override
+      public long replicasWithPending(long sequence) {
+        return replicas.stream().filter(r -> !r.traitor() && r.epochs().pending() != null
+            && r.epochs().pending().orderedAt() == sequence).count();
+      }
     };
     for (int i = 0; i < config.byzantineClients().size(); i++) {
       int id = config.clients() + i;
       byzantineClients.add(ClientBehaviours.create(config.byzantineClients().get(i), new ByzantineClient.Context(id,
-          signer(clientKeys.get(id)), config, workload, scheduler, network, log, world)));
+          signer(clientKeys.get(id)), config, workload, scheduler, network, log, world, epoch0, administrationKey)));
     }
   }
 
@@ -264,7 +293,7 @@ public final class Simulation implements SimNetwork.Receiver {
             ? config.plantedBehaviours().get(i).apply(new Random(config.seed() * 7919 + i))
             : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
     boolean durable = config.durable() || config.faults().restarts(i);
-    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, config.executions(),
+    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, executions,
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
         config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation);
     r.record(recorder);

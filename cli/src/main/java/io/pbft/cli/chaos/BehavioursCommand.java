@@ -34,7 +34,7 @@ final class BehavioursCommand implements Callable<Integer> {
     out.println("behaviour does the most harm; pbft chaos sim puts a traitor there unless --traitor-ids says.");
     out.println();
     out.println("Byzantine clients (simulator; pbft chaos sim --client-behaviour NAME[,NAME]): keyed clients,");
-    out.println("so their requests authenticate, that misbehave:");
+    out.println("so their requests authenticate, that misbehave (and the administrator, who does not):");
     for (ClientBehaviours.Entry e : ClientBehaviours.entries()) {
       out.printf("%-22s %s%n", e.name(), e.description());
     }

@@ -312,8 +312,9 @@ final class SimCommand implements Callable<Integer> {
       throw CliException.usage(e.getMessage());
     }
     if (!ClientBehaviours.scriptable(scenario.clientBehaviours())) {
-      throw CliException.usage("--script: a script holds one signed operation per client and timestamp, and this run"
-          + " has an equivocating client (" + scenario.clientBehaviours() + "): leave it out with --client-behaviour");
+      throw CliException.usage("--script: a script holds one signed operation per client and timestamp and runs its"
+          + " replicas without a membership, and this run has an equivocating client or the administrator ("
+          + scenario.clientBehaviours() + "): leave it out with --client-behaviour");
     }
     ScriptExport.Exported e = ScriptExport.export(scenario.config().build(), ScriptRunner.paper());
     try {
