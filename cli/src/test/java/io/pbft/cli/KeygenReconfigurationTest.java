@@ -275,6 +275,27 @@ class KeygenReconfigurationTest {
     assertEquals(before, contents(dir), "nothing written");
   }
 
+  /**
+   * The address a replacement machine was prepared for is taken until the replacement takes
+   * effect (or its files are removed): neither a new replica nor another member's replacement gets
+   * it. A rotation's entry names the member's own address, already taken.
+   */
+  @Test
+  void aPreparedReplacementsAddressIsTaken() throws Exception {
+    assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--no-tls", "--base-port", "7000").exitCode());
+    assertEquals(0, Run.of("keygen", "--add-to", dir.toString(), "--replacing", "2", "--address", "10.0.0.9:7002")
+        .exitCode());
+    Map<String, String> before = contents(dir);
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--address", "10.0.0.9:7002"),
+        "address 10.0.0.9:7002 is taken by the replacement of replica 2, prepared earlier (replacement-replica-2.yaml)");
+    assertRefused(Run.of("keygen", "--add-to", dir.toString(), "--replacing", "3", "--address", "10.0.0.9:7002"),
+        "address 10.0.0.9:7002 is taken by the replacement of replica 2");
+    assertEquals(before, contents(dir), "nothing written");
+    assertEquals(0, Run.of("keygen", "--add-to", dir.toString(), "--address", "10.0.0.9:7004").exitCode(),
+        "another port of that host is free");
+    assertEquals(1, ClusterSetup.pendingReplacements(dir, ClusterConfig.load(dir.resolve("cluster.yaml"))).size());
+  }
+
   @Test
   void addToNeedsAWellFormedAddressAndNoOptionsOfANewConfiguration() throws Exception {
     assertEquals(0, Run.of("keygen", "--out", dir.toString(), "--no-tls").exitCode());

@@ -171,7 +171,7 @@ public final class ClusterSetup {
 
   /** The file {@link #replacementFor} writes a member's next entry to. */
   public static Path replacementFile(Path dir, int id) {
-    return dir.resolve("replacement-replica-" + id + ".yaml");
+    return dir.resolve(REPLACEMENT_PREFIX + id + ".yaml");
   }
 
   /**
@@ -197,10 +197,7 @@ public final class ClusterSetup {
         checkFree(r, "replica " + r.id(), id, at);
       }
     }
-    for (ReplicaInfo r : pendingReplicas(dir, config)) {
-      checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
-          + ") and not yet a member,", id, at);
-    }
+    checkFreeOfPending(dir, config, id, at);
     Path sub = replacementDir(dir, id);
     String prefix = dir.relativize(sub).toString().replace('\\', '/') + "/";
     String header = "# Replica " + id + (address != null ? ": keys for the machine that replaces it at " + at
@@ -214,6 +211,54 @@ public final class ClusterSetup {
     return writeReplica(dir, prefix, config, id, at, ca, validity, random, replacementFile(dir, id), header,
         "a replacement of replica " + id + " was prepared before; remove " + sub + " and "
             + replacementFile(dir, id).getFileName() + " if it was abandoned");
+  }
+
+  /**
+   * Refuses {@code id} and {@code address} if a replica added earlier and not yet a member has
+   * either, and {@code address} if a member's replacement prepared earlier and not yet in effect
+   * will run there (its id is the member's own, which the caller checks against the members).
+   */
+  private static void checkFreeOfPending(Path dir, ClusterConfig config, int id, HostPort address) {
+    for (ReplicaInfo r : pendingReplicas(dir, config)) {
+      checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
+          + ") and not yet a member,", id, address);
+    }
+    for (ReplicaInfo r : pendingReplacements(dir, config)) {
+      if (r.id() != id) {
+        checkFree(r, "the replacement of replica " + r.id() + ", prepared earlier ("
+            + replacementFile(dir, r.id()).getFileName() + ") and not yet in effect,", id, address);
+      }
+    }
+  }
+
+  /**
+   * Replacements made by {@link #replacementFor} in {@code dir} that are not in effect: the
+   * member still has its current key in {@code config}. The addresses they name are taken until a
+   * change naming them is ordered (or their files are deleted).
+   */
+  public static List<ReplicaInfo> pendingReplacements(Path dir, ClusterConfig config) {
+    List<ReplicaInfo> pending = new ArrayList<>();
+    for (Path file : entryFiles(dir, REPLACEMENT_PREFIX)) {
+      ReplicaInfo r = ClusterConfig.parseReplicaEntry(file);
+      boolean inEffect = config.replicas().stream().anyMatch(m -> m.id() == r.id()
+          && java.util.Arrays.equals(m.publicKey(), r.publicKey()));
+      if (!inEffect) {
+        pending.add(r);
+      }
+    }
+    return pending;
+  }
+
+  private static final String REPLACEMENT_PREFIX = "replacement-replica-";
+
+  /** The entry files in {@code dir} whose names start with {@code prefix}, in name order. */
+  private static List<Path> entryFiles(Path dir, String prefix) {
+    try (java.util.stream.Stream<Path> list = Files.list(dir)) {
+      return list.filter(p -> p.getFileName().toString().startsWith(prefix)
+          && p.getFileName().toString().endsWith(".yaml")).sorted().toList();
+    } catch (java.io.IOException e) {
+      throw new ConfigException("cannot list " + dir + ": " + e.getMessage(), e);
+    }
   }
 
   /** The file {@link #addReplica} writes a new member's entry to. */
@@ -230,14 +275,7 @@ public final class ClusterSetup {
    */
   public static List<ReplicaInfo> pendingReplicas(Path dir, ClusterConfig config) {
     List<ReplicaInfo> pending = new ArrayList<>();
-    List<Path> files;
-    try (java.util.stream.Stream<Path> list = Files.list(dir)) {
-      files = list.filter(p -> p.getFileName().toString().startsWith(NEW_REPLICA_PREFIX)
-          && p.getFileName().toString().endsWith(".yaml")).sorted().toList();
-    } catch (java.io.IOException e) {
-      throw new ConfigException("cannot list " + dir + ": " + e.getMessage(), e);
-    }
-    for (Path file : files) {
+    for (Path file : entryFiles(dir, NEW_REPLICA_PREFIX)) {
       ReplicaInfo r = ClusterConfig.parseReplicaEntry(file);
       boolean member = r.id() >= 0 && r.id() < config.n() && java.util.Arrays.equals(config.replica(r.id()).publicKey(),
           r.publicKey());
@@ -271,10 +309,7 @@ public final class ClusterSetup {
     for (ReplicaInfo r : config.replicas()) {
       checkFree(r, "replica " + r.id(), id, address);
     }
-    for (ReplicaInfo r : pendingReplicas(dir, config)) {
-      checkFree(r, "replica " + r.id() + ", added earlier (" + newReplicaFile(dir, r.id()).getFileName()
-          + ") and not yet a member,", id, address);
-    }
+    checkFreeOfPending(dir, config, id, address);
     TlsConfig.Files tlsFiles = config.tls().replicaFiles(id);
     String header = "# Replica " + id + ": keys for a new member of the cluster in cluster.yaml, which is unchanged.\n"
         + "# It becomes a member only when a reconfiguration command naming it is ordered\n"
