@@ -213,6 +213,21 @@ public final class PbftCluster implements Cluster {
     faults.restart(checked(id));
   }
 
+  @Override
+  public boolean replacesMachines() {
+    return true;
+  }
+
+  /**
+   * Replaces replica {@code id}'s container by a new one with the same identity and an empty data
+   * volume (the old container and its volume are removed), as an operator replaces a machine that
+   * failed with its disk, and waits until it is healthy; it catches up by state transfer.
+   */
+  @Override
+  public void replaceWithEmptyState(int id) {
+    containers.replace(checked(id));
+  }
+
   /** Starts the containers of {@code ids} again all at once (as after a power loss), then waits until each is healthy. */
   @Override
   public void restartAll(Collection<Integer> ids) {

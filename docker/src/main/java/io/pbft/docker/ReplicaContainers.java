@@ -210,6 +210,22 @@ final class ReplicaContainers implements AutoCloseable {
     }
   }
 
+  /**
+   * Removes replica {@code id}'s container together with its data volume, as a machine fails with
+   * its disk, and starts a new one for the same replica (configuration, key, TLS files, host name
+   * and host port), waiting until it is healthy.
+   */
+  void replace(int id) {
+    GenericContainer<?> old = get(id);
+    if (old.getContainerId() != null && isPaused(id)) {
+      old.getDockerClient().unpauseContainerCmd(old.getContainerId()).exec();
+    }
+    old.stop(); // removes the container and its anonymous volumes
+    GenericContainer<?> fresh = define(id, files.containerConfig().toYaml().getBytes(StandardCharsets.UTF_8));
+    containers.set(id, fresh);
+    fresh.start();
+  }
+
   /** Removes the containers (with their volumes, paused ones unpaused first) and the network. */
   @Override
   public void close() {

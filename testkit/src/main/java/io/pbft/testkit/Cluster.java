@@ -69,6 +69,24 @@ public interface Cluster extends AutoCloseable {
   void restart(int id);
 
   /**
+   * Replaces replica {@code id}'s machine, which failed with its disk, by a new one with the same
+   * identity (configuration, key, TLS files, address) and no state at all, starts it and waits
+   * until it answers, as docs/RECONFIGURATION.md's operator steps do: the old one is gone for
+   * good. The new replica catches up from the others by state transfer.
+   *
+   * @throws UnsupportedOperationException where this kind of cluster keeps no state apart from
+   *     its replicas' memory, or cannot give a new machine an old identity
+   */
+  default void replaceWithEmptyState(int id) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot replace a replica's machine");
+  }
+
+  /** Whether {@link #replaceWithEmptyState} is supported. */
+  default boolean replacesMachines() {
+    return false;
+  }
+
+  /**
    * {@link #restart}s every replica in {@code ids}, together where this kind of cluster can (as
    * after a power loss), and returns once each of them answers.
    */

@@ -378,6 +378,23 @@ final class GrpcCluster implements Cluster {
     }
   }
 
+  /** With durable replicas: their state lives in data directories, which a replacement starts without. */
+  @Override
+  public boolean replacesMachines() {
+    return options.durable;
+  }
+
+  /** Stops replica {@code id}'s server, deletes its data directory, and starts a new server on an empty one. */
+  @Override
+  public void replaceWithEmptyState(int id) {
+    if (!options.durable) {
+      throw new UnsupportedOperationException("replicas keep their state in memory only: build the cluster durable()");
+    }
+    stop(id);
+    io.pbft.testkit.Directories.deleteRecursively(dataDir(id));
+    restart(id);
+  }
+
   @Override
   public synchronized KvStore kv(int clientId) {
     return stores.computeIfAbsent(clientId, c -> KvStore.of(kvClient(c)));

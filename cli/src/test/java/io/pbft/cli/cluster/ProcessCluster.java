@@ -12,6 +12,7 @@ import io.pbft.config.ProtocolSettings;
 import io.pbft.proto.StatusResponse;
 import io.pbft.testkit.Cluster;
 import io.pbft.testkit.ClusterConfigs;
+import io.pbft.testkit.Directories;
 import io.pbft.testkit.KvStore;
 import io.pbft.testkit.Polling;
 import io.pbft.testkit.Ports;
@@ -325,6 +326,27 @@ public final class ProcessCluster implements Cluster {
   public void restart(int id) {
     launch(id);
     awaitUp(id);
+  }
+
+  @Override
+  public boolean replacesMachines() {
+    return true;
+  }
+
+  /** Kills replica {@code id}'s process, deletes its data directory, and starts a new process on an empty one. */
+  @Override
+  public void replaceWithEmptyState(int id) {
+    if (local.process(id).isAlive()) {
+      kill(id);
+    }
+    Path data = dataDir(id);
+    Directories.deleteRecursively(data);
+    try {
+      Files.createDirectories(data);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    restart(id);
   }
 
   /**

@@ -1,21 +1,10 @@
 package io.pbft.cli.cluster;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
-import io.pbft.proto.StatusResponse;
 import io.pbft.testkit.Cluster;
-import io.pbft.testkit.Directories;
 import io.pbft.testkit.scenarios.ClusterScenarios;
-import io.pbft.testkit.scenarios.Writers;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -61,38 +50,5 @@ class ProcessClusterScenariosTest extends ClusterScenarios {
           + "GrpcClusterScenariosTest");
       default -> Optional.empty();
     };
-  }
-
-  /**
-   * A machine that failed with its disk is replaced by one with the same identity (its key and
-   * configuration, restored from the operator's copy) and an empty data directory, as
-   * docs/RECONFIGURATION.md's guide for today says: it fetches the group's state by state transfer
-   * and takes part again; nothing acknowledged is lost and nobody changes view.
-   */
-  @Test
-  void aMachineThatLostItsDiskRejoinsWithItsIdentityByStateTransfer() throws IOException {
-    ProcessCluster processes = (ProcessCluster) cluster;
-    int backup = backup();
-    Writers w = Writers.start(cluster, "disk", 0, 1);
-    w.awaitMore(phasePuts(), patience());
-    cluster.kill(backup);
-    Path data = processes.dataDir(backup);
-    Directories.deleteRecursively(data);
-    Files.createDirectories(data);
-    w.awaitMore(2L * phasePuts(), patience());
-    long othersAt = cluster.status(others(backup).get(0)).getLastExecuted();
-    cluster.restart(backup);
-    cluster.await("replica " + backup + " caught up from an empty data directory by state transfer",
-        () -> cluster.status(backup).getStateTransfers() >= 1 && cluster.status(backup).getLastExecuted() >= othersAt,
-        patience());
-    w.awaitMore(phasePuts(), patience());
-    w.stop(patience());
-    assertNoneLost(w);
-    List<StatusResponse> end = cluster.awaitAgreement(ALL, patience());
-    assertNoViewChange(end, backup);
-    StatusResponse back = end.get(backup);
-    assertTrue(back.getDurable(), "it keeps its state durably again");
-    assertTrue(back.getLogBytesOnDisk() > 0, "and has written to its new data directory");
-    assertEquals(0, back.getViewChangesStarted(), "the replaced machine started no view change");
   }
 }

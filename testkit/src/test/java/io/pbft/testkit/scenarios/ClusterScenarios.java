@@ -246,6 +246,35 @@ public abstract class ClusterScenarios {
   }
 
   /**
+   * A backup's machine fails with its disk and is replaced by one with the same identity and no
+   * state, as docs/RECONFIGURATION.md's operator steps say: it catches up from the others by state
+   * transfer and takes part again; nothing acknowledged is lost and nobody changes view. Skipped
+   * where a cluster cannot replace a machine ({@link Cluster#replaceWithEmptyState}).
+   */
+  @Test
+  void aMachineThatLostItsDiskRejoinsWithItsIdentityByStateTransfer() {
+    Assumptions.assumeTrue(cluster.replacesMachines(), cluster.getClass().getSimpleName()
+        + " cannot replace a replica's machine");
+    int backup = backup();
+    Writers w = Writers.start(cluster, "disk", 0, 1);
+    w.awaitMore(phasePuts(), patience());
+    cluster.kill(backup);
+    w.awaitMore(2L * phasePuts(), patience());
+    long othersAt = cluster.status(others(backup).get(0)).getLastExecuted();
+    cluster.replaceWithEmptyState(backup);
+    cluster.await("replica " + backup + " caught up from nothing by state transfer",
+        () -> cluster.status(backup).getStateTransfers() >= 1 && cluster.status(backup).getLastExecuted() >= othersAt,
+        patience());
+    w.awaitMore(phasePuts(), patience());
+    w.stop(patience());
+    assertNoneLost(w);
+    List<StatusResponse> end = cluster.awaitAgreement(ALL, patience());
+    assertNoViewChange(end, backup);
+    expectProtocol(end.get(backup).getViewChangesStarted() == 0,
+        "the replaced machine started no view change", end);
+  }
+
+  /**
    * Every replica crashes under load and all restart from their durable state: the service
    * comes back, nothing acknowledged is lost, and all four end in the same view.
    */
