@@ -68,4 +68,12 @@ public final class SimDisk implements CheckpointStore, EffectApplier.Storage {
   long recordsWritten() {
     return recordsWritten;
   }
+
+  /** The disk failed and an empty one took its place: no log, no checkpoint. */
+  void wipe() {
+    log.clear();
+    checkpointSequence = 0;
+    clientTable = new byte[0];
+    appSnapshot = null;
+  }
 }

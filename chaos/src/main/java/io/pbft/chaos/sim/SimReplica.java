@@ -266,6 +266,14 @@ final class SimReplica {
     }
   }
 
+  /** Its disk failed and an empty one took its place (call while it is down; {@link #recoverFromDisk} then starts from nothing). */
+  void wipeDisk() {
+    if (disk == null) {
+      throw new IllegalStateException("replica " + id + " keeps no disk to replace");
+    }
+    disk.wipe();
+  }
+
   /**
    * A new process for this replica: a fresh application restored from the disk's checkpoint and
    * a fresh core that recovers from the disk's log. Memory of the old one is gone.

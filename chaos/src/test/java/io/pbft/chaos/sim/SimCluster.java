@@ -217,6 +217,23 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
   }
 
   @Override
+  public boolean replacesMachines() {
+    return true;
+  }
+
+  /** Crashes replica {@code id} (if up), gives it an empty disk, and starts it again from nothing. */
+  @Override
+  public void replaceWithEmptyState(int id) {
+    SimReplica r = replica(id);
+    if (!down.contains(id)) {
+      kill(id);
+    }
+    r.wipeDisk();
+    trace.note(scheduler.nowMs(), "replica " + id + "'s disk is replaced by an empty one");
+    restart(id);
+  }
+
+  @Override
   public KvStore kv(int clientId) {
     if (clientId < 0 || clientId >= clientKeys.size()) {
       throw new IllegalArgumentException("no client " + clientId + " (0.." + (clientKeys.size() - 1) + ")");

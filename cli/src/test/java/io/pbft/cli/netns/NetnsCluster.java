@@ -126,6 +126,16 @@ public final class NetnsCluster implements Cluster {
   }
 
   @Override
+  public boolean replacesMachines() {
+    return processes.replacesMachines();
+  }
+
+  @Override
+  public void replaceWithEmptyState(int id) {
+    processes.replaceWithEmptyState(id);
+  }
+
+  @Override
   public KvStore kv(int clientId) {
     return processes.kv(clientId);
   }

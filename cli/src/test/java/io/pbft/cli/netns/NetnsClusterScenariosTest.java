@@ -78,7 +78,7 @@ class NetnsClusterScenariosTest extends ClusterScenarios {
   protected Optional<String> leftOut(String scenario) {
     return switch (scenario) {
       case "pausedBackupCatchesUp", "killedReplicaRestartsWithItsState",
-          "wholeClusterRestart" -> Optional.of("SIGKILL, SIGSTOP and restarts from a data directory run the same "
+          "wholeClusterRestart", "aMachineThatLostItsDiskRejoinsWithItsIdentityByStateTransfer" -> Optional.of("SIGKILL, SIGSTOP and restarts from a data directory run the same "
           + "way in ProcessClusterScenariosTest; here only the network differs");
       default -> Optional.empty();
     };
