@@ -389,7 +389,13 @@ public final class Execution {
         log.info("client {} t={} at n={}: {}", r.clientId(), r.timestamp(), sequence, verdict);
       }
       ByteString result = ByteString.copyFromUtf8(verdict);
-      clients.put(r.clientId(), new Last(r.timestamp(), result));
+      // The client's entry is its newest request's: one batch can hold an older command and a
+      // newer operation of one client (only a faulty client has two requests in flight), whose
+      // entry the command must not replace, or the operation could run again.
+      Last newest = clients.get(r.clientId());
+      if (newest == null || newest.timestamp() < r.timestamp()) {
+        clients.put(r.clientId(), new Last(r.timestamp(), result));
+      }
       results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
       executedRequests++;
     }

@@ -211,6 +211,23 @@ class EpochsTest {
     assertNotEquals(ex.stateDigest(), twin.stateDigest(), "the pending change is in the digest");
   }
 
+  /**
+   * A faulty client with a command and a newer operation in one batch: the command runs after the
+   * operation, and the client's entry stays the operation's, so the operation does not run again.
+   */
+  @Test
+  void anOlderCommandInTheBatchOfANewerOperationLeavesTheClientsEntryAlone() {
+    Execution ex = execution();
+    ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4)), put(7, 2, "after the command")));
+    List<io.pbft.replica.core.Executed.ClientResult> table = ex.clientTable();
+    assertEquals(2, table.stream().filter(r -> r.clientId() == 7).findFirst().orElseThrow().timestamp());
+    long before = ex.executedRequests();
+    Executed again = ex.execute(batch(2, false, put(7, 2, "after the command")));
+    assertEquals(before, ex.executedRequests(), "the operation ran once");
+    assertEquals(1, again.results().size(), "its cached result is sent again");
+    assertEquals(1, ex.epochs().pending().orderedAt(), "and the command was accepted");
+  }
+
   @Test
   void aFetchedStateAndADurableCheckpointCarryThePendingChange() {
     Execution ex = execution();
