@@ -196,6 +196,13 @@ public final class ClusterConfig {
         }
       }
     }
+    // Epoch 0 of the replicated state is this membership (Membership.initial): what Membership
+    // refuses (addresses that differ only in the host's case, one key for two replicas, ...) a
+    // replica could not start with, so the file is refused here, naming the problem.
+    String membership = Membership.problem(0, replicas.stream().map(Member::of).toList(), f, administration);
+    if (membership != null) {
+      throw new ConfigException(membership);
+    }
     for (SettingsRule<ClusterConfig> rule : RULES) {
       rule.check(this);
     }

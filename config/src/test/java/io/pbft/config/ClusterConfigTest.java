@@ -533,4 +533,30 @@ class ClusterConfigTest {
     }
     assertEquals(7, ClusterConfig.parse(yaml, null).transport().tickMs());
   }
+
+  /**
+   * Epoch 0 of the replicated state is the file's membership: addresses that differ only in the
+   * host's case, or one key for two replicas, are refused when the file loads, not when a replica
+   * starts.
+   */
+  @Test
+  void aMembershipEpochZeroCouldNotHoldIsRefused() {
+    List<ReplicaInfo> sameHost = new java.util.ArrayList<>();
+    List<ReplicaInfo> sameKey = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      byte[] key = Ed25519Keys.generate(new java.security.SecureRandom()).publicKey();
+      sameHost.add(new ReplicaInfo(i, i == 1 ? "Replica0" : "replica" + i, 7000, key, null));
+    }
+    byte[] shared = Ed25519Keys.generate(new java.security.SecureRandom()).publicKey();
+    for (int i = 0; i < 4; i++) {
+      sameKey.add(new ReplicaInfo(i, "replica" + i, 7000, shared, null));
+    }
+    sameHost.set(0, new ReplicaInfo(0, "replica0", 7000, sameHost.get(0).publicKey(), null));
+    ConfigException host = assertThrows(ConfigException.class, () -> new ClusterConfig(sameHost, List.of(), 1,
+        ProtocolSettings.defaults(), TransportSettings.defaults(), null));
+    assertTrue(host.getMessage().contains("Replica0:7000"), host.getMessage());
+    ConfigException key = assertThrows(ConfigException.class, () -> new ClusterConfig(sameKey, List.of(), 1,
+        ProtocolSettings.defaults(), TransportSettings.defaults(), null));
+    assertTrue(key.getMessage().contains("publicKey is also replica 0's"), key.getMessage());
+  }
 }
