@@ -162,7 +162,9 @@ public final class Epochs {
    */
   public void decode(byte[] bytes) throws IOException {
     if (bytes.length == 0) {
-      reset();
+      if (!initialState()) {
+        reset(); // a group that never changed skips this on every rollback
+      }
       return;
     }
     if (initial == null) {
