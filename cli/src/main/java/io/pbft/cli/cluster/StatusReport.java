@@ -68,6 +68,12 @@ public final class StatusReport {
       if (st.getEpoch() == 0 && MessageDigest.isEqual(st.getMembershipDigest().toByteArray(), initial.digest())) {
         lines.add("epoch 0: replicas " + join(initial.ids()) + ", f = " + initial.f() + ", as in the configuration"
             + " file (membership digest " + digest + ")" + who);
+      } else if (st.getEpoch() == 0) {
+        // A file that reaches the replicas at other addresses (published container ports, say)
+        // names the same group with another digest: addresses are part of the membership.
+        lines.add("epoch 0: membership digest " + digest + "; this configuration file's is "
+            + shortHex(initial.digest()) + " (the replicas run with other addresses, keys or f, as when reached"
+            + " through published ports)" + who);
       } else {
         lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0"
             + who);

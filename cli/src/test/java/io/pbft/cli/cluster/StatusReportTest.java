@@ -103,6 +103,12 @@ class StatusReportTest {
         + " at checkpoint 1024", lines.get(1));
     assertTrue(lines.get(2).endsWith("(reported by replicas 1)"), lines.toString());
 
+    ClusterStatus.Snapshot elsewhere = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a",
+        inEpoch(0, 0, new byte[32], false))));
+    assertEquals(List.of("epoch 0: membership digest 0000000000000000...; this configuration file's is "
+        + io.pbft.crypto.Digests.hex(digest).substring(0, 16) + "... (the replicas run with other addresses, keys or"
+        + " f, as when reached through published ports)"), StatusReport.epochLines(elsewhere, EPOCH_0));
+
     ClusterStatus.Snapshot other = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", inEpoch(0, 2, new byte[32], false))));
     assertEquals(List.of("epoch 2: membership digest 0000000000000000..., not the configuration file's epoch 0"),
         StatusReport.epochLines(other, EPOCH_0));
