@@ -431,9 +431,9 @@ final class BenchCommand implements Callable<Integer> {
   private void requireReachable(ClusterConfig cfg) {
     try (ClusterStatus status = ClusterStatus.open(cfg)) {
       ClusterStatus.Snapshot s = status.poll(Duration.ofSeconds(2));
-      if (s.reachableCount() < 2L * cfg.f() + 1) {
+      if (s.reachableCount() < cfg.quorum()) {
         throw CliException.failed("only " + s.reachableCount() + " of " + cfg.n()
-            + " replicas are reachable; the cluster needs 2f+1 = " + (2 * cfg.f() + 1) + " to make progress");
+            + " replicas are reachable; the cluster needs a quorum of " + cfg.quorum() + " to make progress");
       }
     }
   }

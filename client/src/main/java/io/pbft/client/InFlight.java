@@ -35,9 +35,10 @@ final class InFlight {
   final long deadlineNanos;
   private final int quorum;
   /**
-   * Matching replies of any kind, tentative ones included, that settle an ordered request: 2f + 1
-   * (its quorum being f + 1). They include f + 1 correct replicas that prepared the batch, so no
-   * view change can put another in its place (TOCS 2002, section 5.1.2).
+   * Matching replies of any kind, tentative ones included, that settle an ordered request: a
+   * quorum of the group ({@link io.pbft.config.Quorums}, 2f + 1 when n = 3f + 1). They include
+   * f + 1 correct replicas that prepared the batch, so no view change can put another in its
+   * place (TOCS 2002, section 5.1.2).
    */
   private final int tentativeQuorum;
   /** Latest authenticated reply per replica: a replica gets one vote, however often it answers. */
@@ -56,13 +57,14 @@ final class InFlight {
   int retransmissions;
   ScheduledFuture<?> timer;
 
+  /** An ordered request: f + 1 matching committed replies, or {@code groupQuorum} of any kind. */
   InFlight(CompletableFuture<byte[]> future, long timestamp, SignedRequest request, long startNanos,
-      long timeoutNanos, int quorum) {
-    this(future, timestamp, request, startNanos, timeoutNanos, quorum, false, null);
+      long timeoutNanos, int quorum, int groupQuorum) {
+    this(future, timestamp, request, startNanos, timeoutNanos, quorum, groupQuorum, false, null);
   }
 
   InFlight(CompletableFuture<byte[]> future, long timestamp, SignedRequest request, long startNanos,
-      long timeoutNanos, int quorum, boolean readOnly, byte[] operation) {
+      long timeoutNanos, int quorum, int groupQuorum, boolean readOnly, byte[] operation) {
     this.readOnly = readOnly;
     this.operation = operation;
     this.future = future;
@@ -71,7 +73,7 @@ final class InFlight {
     this.startNanos = startNanos;
     this.deadlineNanos = startNanos + timeoutNanos;
     this.quorum = quorum;
-    this.tentativeQuorum = readOnly ? Integer.MAX_VALUE : 2 * quorum - 1;
+    this.tentativeQuorum = readOnly ? Integer.MAX_VALUE : groupQuorum;
   }
 
   /**

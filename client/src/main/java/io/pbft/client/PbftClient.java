@@ -81,7 +81,7 @@ public final class PbftClient implements AutoCloseable {
   /** Read-only operations answered by 2f + 1 matching replies, and those that fell back to ordering. */
   private long readOnlyAnswered;
   private long readOnlyFallbacks;
-  /** Ordered operations accepted on 2f + 1 matching replies of which fewer than f + 1 were committed. */
+  /** Ordered operations accepted on a quorum of matching replies of which fewer than f + 1 were committed. */
   private long tentativeAccepted;
   /** How long a session handshake may take before the session starts over. */
   private final long handshakeTimeoutNanos;
@@ -274,7 +274,7 @@ public final class PbftClient implements AutoCloseable {
       long timestamp = nextTimestamp++;
       SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly);
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
-          next.readOnly ? config.n() - config.f() : config.f() + 1, next.readOnly,
+          next.readOnly ? config.n() - config.f() : config.f() + 1, config.quorum(), next.readOnly,
           next.readOnly ? next.operation : null);
       current = op;
       if (macs && !waitedForSessions && sessionsUp() < sessions.length) {
@@ -332,7 +332,7 @@ public final class PbftClient implements AutoCloseable {
     readOnlyFallbacks++;
     long timestamp = nextTimestamp++;
     InFlight op = new InFlight(read.future, timestamp, requestLocked(timestamp, read.operation, false), read.startNanos,
-        read.deadlineNanos - read.startNanos, config.f() + 1);
+        read.deadlineNanos - read.startNanos, config.f() + 1, config.quorum());
     op.reached.or(read.reached);
     current = op;
     if (!sendFirstLocked(op)) {

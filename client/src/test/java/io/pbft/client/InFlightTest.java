@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class InFlightTest {
   private final InFlight op = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(),
-      0, 1_000_000_000L, 2);
+      0, 1_000_000_000L, 2, 3);
 
   private static Reply reply(int replica, long view, String result) {
     return Reply.newBuilder().setReplicaId(replica).setView(view).setTimestamp(42)
@@ -69,7 +69,8 @@ class InFlightTest {
 
   @Test
   void committedRepliesCountTowardsTheTentativeQuorumAndSettleAtFPlus1() {
-    InFlight mixed = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L, 2);
+    InFlight mixed = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L, 2,
+        3);
     assertNull(mixed.add(0, tentative(0, "r")));
     assertNull(mixed.add(1, reply(1, 0, "r")));
     assertNotNull(mixed.add(2, tentative(2, "r")), "one committed and two tentative make 2f + 1");
@@ -82,9 +83,21 @@ class InFlightTest {
   @Test
   void aReadStillNeeds2fPlus1MatchingAnswers() {
     InFlight read = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L,
-        3, true, new byte[0]);
+        3, 3, true, new byte[0]);
     assertNull(read.add(0, reply(0, 0, "r")));
     assertNull(read.add(1, reply(1, 0, "r")));
     assertNotNull(read.add(2, reply(2, 0, "r")), "2f + 1 for a read, as before");
+  }
+
+  @Test
+  void withFiveReplicasAndFOfOneTentativeRepliesNeedFourNotThree() {
+    // n = 5, f = 1: a quorum is ceil((5 + 1 + 1) / 2) = 4. Three tentative replies may come from
+    // replicas that share only one replica with the next view's quorum, a faulty one.
+    InFlight five = new InFlight(new CompletableFuture<>(), 42, SignedRequest.getDefaultInstance(), 0, 1_000_000_000L, 2,
+        io.pbft.config.Quorums.of(5, 1));
+    assertNull(five.add(0, tentative(0, "r")));
+    assertNull(five.add(1, tentative(1, "r")));
+    assertNull(five.add(2, tentative(2, "r")), "three tentative replies of five are not a quorum");
+    assertNotNull(five.add(3, tentative(3, "r")));
   }
 }

@@ -224,6 +224,11 @@ public final class ClusterConfig {
     return f;
   }
 
+  /** The group's quorum, {@link Quorums#of}: 2f + 1 when n = 3f + 1, more when n is larger. */
+  public int quorum() {
+    return Quorums.of(n(), f);
+  }
+
   public List<ReplicaInfo> replicas() {
     return replicas;
   }

@@ -16,18 +16,18 @@ import java.util.List;
  * path): the shipped core has no way to run anything but {@link Rules#PAPER}.
  */
 enum PlantedBug {
-  /** prepared() with 2f - 1 matching prepares instead of 2f. */
+  /** prepared() with one matching prepare fewer than a quorum needs (2f - 1 instead of 2f). */
   PREPARE_QUORUM_TOO_SMALL(new Rules() {
     @Override
-    int preparesNeeded(int f) {
-      return 2 * f - 1;
+    int preparesNeeded(int quorum) {
+      return quorum - 2;
     }
   }),
-  /** committed-local with 2f matching commits instead of 2f + 1. */
+  /** committed-local with one matching commit fewer than a quorum (2f instead of 2f + 1). */
   COMMIT_QUORUM_TOO_SMALL(new Rules() {
     @Override
-    int commitsNeeded(int f) {
-      return 2 * f;
+    int commitsNeeded(int quorum) {
+      return quorum - 1;
     }
   }),
   /** A pre-prepare accepted from a replica that is not the primary of its view. */
@@ -93,8 +93,8 @@ enum PlantedBug {
   /** A committed certificate (catch-up) accepted with 2f COMMITs instead of 2f + 1. */
   COMMITTED_CERTIFICATE_TOO_THIN(new Rules() {
     @Override
-    int committedCertificateCommitsNeeded(int f) {
-      return 2 * f;
+    int committedCertificateCommitsNeeded(int quorum) {
+      return quorum - 1;
     }
   }),
   /**
@@ -110,8 +110,8 @@ enum PlantedBug {
   /** A checkpoint made stable with 2f matching CHECKPOINTs instead of 2f + 1. */
   CHECKPOINT_QUORUM_TOO_SMALL(new Rules() {
     @Override
-    int checkpointVotesNeeded(int f) {
-      return 2 * f;
+    int checkpointVotesNeeded(int quorum) {
+      return quorum - 1;
     }
   }),
   /** A VIEW-CHANGE's stable checkpoint taken at its word, without checking its proof. */

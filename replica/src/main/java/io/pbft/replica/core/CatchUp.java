@@ -204,8 +204,8 @@ final class CatchUp {
         }
         signers.add(m.getSender());
       }
-      if (!claim && signers.size() < rules.committedCertificateCommitsNeeded(state.f)) {
-        throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs 2f+1 = " + state.quorum());
+      if (!claim && signers.size() < rules.committedCertificateCommitsNeeded(state.quorum())) {
+        throw new ViewChangeRules.Invalid(signers.size() + " distinct commits, needs a quorum of " + state.quorum());
       }
       requests = ViewChangeRules.requestsOf(pp.getBatch());
     } catch (ViewChangeRules.Invalid e) {

@@ -133,7 +133,7 @@ final class Checkpoints {
       return;
     }
     List<SignedMessage> proof = votes.matching(s, mine);
-    if (proof.size() >= rules.checkpointVotesNeeded(state.f)) {
+    if (proof.size() >= rules.checkpointVotesNeeded(state.quorum())) {
       makeStable(s, mine, proof);
     }
   }

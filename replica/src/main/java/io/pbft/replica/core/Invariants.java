@@ -70,7 +70,7 @@ final class Invariants {
       }
       if (slot.certificate != null) {
         int prepares = slot.certificate.getPreparesCount();
-        if (prepares < rules.preparesNeeded(state.f)) {
+        if (prepares < rules.preparesNeeded(state.quorum())) {
           fail("slot " + s + " holds a prepared certificate with " + prepares + " prepares");
         }
       }

@@ -315,7 +315,7 @@ final class NormalCase {
     if (slot.prepared || !slot.hasPrePrepare() || !rules.agreesInView(slot.view, state)) {
       return;
     }
-    if (rules.countPrepares(slot) < rules.preparesNeeded(state.f)) {
+    if (rules.countPrepares(slot) < rules.preparesNeeded(state.quorum())) {
       return;
     }
     slot.prepared = true;
@@ -338,7 +338,7 @@ final class NormalCase {
     if (slot.committed || !slot.prepared) {
       return;
     }
-    if (slot.matching(slot.commits) < rules.commitsNeeded(state.f)) {
+    if (slot.matching(slot.commits) < rules.commitsNeeded(state.quorum())) {
       return;
     }
     slot.committed = true; // handed to the executor, in sequence order, by ExecutionOrder

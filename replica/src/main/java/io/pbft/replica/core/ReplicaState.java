@@ -16,6 +16,7 @@ final class ReplicaState {
   final int id;
   final int n;
   final int f;
+  final int quorum;
   final ProtocolSettings settings;
 
   /** The view this replica is in, or is changing to when {@link #viewChanging}. */
@@ -71,6 +72,7 @@ final class ReplicaState {
     this.id = id;
     this.n = n;
     this.f = f;
+    this.quorum = io.pbft.config.Quorums.of(n, f);
     this.settings = settings;
     this.stalls = new Stalls(settings.viewChangeTimeoutMs() / 4);
   }
@@ -105,9 +107,12 @@ final class ReplicaState {
     return slots.computeIfAbsent(s, Slot::new);
   }
 
-  /** 2f + 1: a quorum, any two of which share a correct replica. */
+  /**
+   * A quorum, any two of which share a correct replica ({@link io.pbft.config.Quorums}): 2f + 1
+   * when n = 3f + 1, as the paper assumes, and more for a larger n.
+   */
   int quorum() {
-    return 2 * f + 1;
+    return quorum;
   }
 
   /** f + 1: enough replicas that at least one of them is correct. */

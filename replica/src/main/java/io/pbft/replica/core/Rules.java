@@ -15,14 +15,20 @@ import java.util.List;
 class Rules {
   static final Rules PAPER = new Rules();
 
-  /** prepared(m, v, n, i) needs this many matching PREPAREs from distinct backups: 2f. */
-  int preparesNeeded(int f) {
-    return 2 * f;
+  /**
+   * prepared(m, v, n, i) needs this many matching PREPAREs from distinct backups: a quorum less
+   * the primary, whose pre-prepare counts as its vote (2f when n = 3f + 1).
+   */
+  int preparesNeeded(int quorum) {
+    return quorum - 1;
   }
 
-  /** committed-local(m, v, n, i) needs this many matching COMMITs from distinct replicas: 2f + 1. */
-  int commitsNeeded(int f) {
-    return 2 * f + 1;
+  /**
+   * committed-local(m, v, n, i) needs this many matching COMMITs from distinct replicas: a quorum
+   * (2f + 1 when n = 3f + 1).
+   */
+  int commitsNeeded(int quorum) {
+    return quorum;
   }
 
   /**
@@ -31,8 +37,8 @@ class Rules {
    * distinct replicas: 2f + 1, of which f + 1 correct replicas prepared it, so every view change
    * quorum reports it.
    */
-  int committedCertificateCommitsNeeded(int f) {
-    return 2 * f + 1;
+  int committedCertificateCommitsNeeded(int quorum) {
+    return quorum;
   }
 
   /**
@@ -48,8 +54,8 @@ class Rules {
    * A checkpoint this replica took is stable once this many CHECKPOINTs from distinct replicas
    * match its digest (section 4.3): 2f + 1, so that its proof convinces anyone.
    */
-  int checkpointVotesNeeded(int f) {
-    return 2 * f + 1;
+  int checkpointVotesNeeded(int quorum) {
+    return quorum;
   }
 
   /** The PREPAREs that count towards prepared: those matching the pre-prepare's view and digest. */

@@ -264,7 +264,7 @@ final class ViewChangeProtocol {
         set.add(certificates.check(m.getSender(), body.getViewChange(), m));
       }
       if (set.size() < state.quorum()) {
-        throw new ViewChangeRules.Invalid("holds " + set.size() + " VIEW-CHANGEs, needs 2f+1 = " + state.quorum());
+        throw new ViewChangeRules.Invalid("holds " + set.size() + " VIEW-CHANGEs, needs a quorum of " + state.quorum());
       }
     } catch (ViewChangeRules.Invalid e) {
       outbox.reject(Rejection.INVALID_NEW_VIEW, "from %d for view %d: %s", sender, v, e.getMessage());

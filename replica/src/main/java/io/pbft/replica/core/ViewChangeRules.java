@@ -68,6 +68,8 @@ final class ViewChangeRules {
 
   private final int n;
   private final int f;
+  /** A quorum of this group ({@link io.pbft.config.Quorums}): 2f + 1 when n = 3f + 1. */
+  private final int quorum;
   private final long windowSize;
   private final Rules rules;
   /**
@@ -80,6 +82,7 @@ final class ViewChangeRules {
   ViewChangeRules(int n, int f, long windowSize, Rules rules) {
     this.n = n;
     this.f = f;
+    this.quorum = io.pbft.config.Quorums.of(n, f);
     this.windowSize = windowSize;
     this.rules = rules;
   }
@@ -206,8 +209,8 @@ final class ViewChangeRules {
       }
       signers.add(m.getSender());
     }
-    if (signers.size() < 2 * f + 1) {
-      throw new Invalid("checkpoint proof has " + signers.size() + " distinct signers, needs 2f+1 = " + (2 * f + 1));
+    if (signers.size() < quorum) {
+      throw new Invalid("checkpoint proof has " + signers.size() + " distinct signers, needs a quorum of " + quorum);
     }
   }
 
@@ -243,8 +246,9 @@ final class ViewChangeRules {
       }
       signers.add(m.getSender());
     }
-    if (!claims && signers.size() < 2 * f) {
-      throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs 2f = " + (2 * f));
+    if (!claims && signers.size() < quorum - 1) {
+      throw new Invalid("prepared certificate has " + signers.size() + " distinct prepares, needs "
+          + (quorum - 1));
     }
     return new Prepared(pp.getView(), pp.getSequence(), digest, pp.getBatch(), requestsOf(pp.getBatch()),
         pp.getTimeMs());
@@ -343,12 +347,12 @@ final class ViewChangeRules {
     candidates.sort((a, b) -> rules.certificateOutranks(a, b) ? -1 : rules.certificateOutranks(b, a) ? 1
         : a.digest().asReadOnlyByteBuffer().compareTo(b.digest().asReadOnlyByteBuffer()));
     for (Prepared candidate : candidates) {
-      if (notContradicted(s, candidate, viewChanges) >= 2 * f + 1
+      if (notContradicted(s, candidate, viewChanges) >= quorum
           && prePreparedAtOrAbove(s, candidate, viewChanges) >= rules.prePreparedBackingNeeded(f)) {
         return candidate;
       }
     }
-    return claimingNothing >= 2 * f + 1 ? null : UNDECIDED;
+    return claimingNothing >= quorum ? null : UNDECIDED;
   }
 
   /** A1: the VIEW-CHANGEs whose claim at {@code s} does not contradict {@code candidate}. */

@@ -167,6 +167,30 @@ class NormalCaseTest {
   }
 
   @Test
+  void withFiveReplicasAndFOfOneAQuorumIsFourNotTwoFPlusOne() {
+    // n = 5, f = 1: two sets of 2f + 1 = 3 replicas share one, maybe the faulty one, so the
+    // paper's counts would let a later view miss a committed batch. A quorum is 4.
+    CoreFixture five = new CoreFixture(5, ProtocolSettings.defaults());
+    RecordingApp app = new RecordingApp();
+    TestReplica backup = five.core(1, app);
+    List<SignedRequest> batch = List.of(five.request(0, 1, "a"));
+    ByteString d = digest(batch);
+    five.deliver(backup, 0, prePrepare(0, 1, batch));
+    backup.takeEffects();
+    five.deliver(backup, 2, prepare(0, 1, d, 2));
+    assertTrue(sent(backup.takeEffects()).stream().noneMatch(ReplicaMessage::hasCommit),
+        "the pre-prepare and two prepares are 3 of 5: not prepared");
+    five.deliver(backup, 3, prepare(0, 1, d, 3));
+    assertTrue(sent(backup.takeEffects()).stream().anyMatch(ReplicaMessage::hasCommit),
+        "the pre-prepare and three prepares are a quorum of 4");
+    five.deliver(backup, 0, commit(0, 1, d, 0));
+    five.deliver(backup, 2, commit(0, 1, d, 2));
+    assertEquals(0, backup.lastExecuted(), "three commits of five are not committed-local");
+    five.deliver(backup, 3, commit(0, 1, d, 3));
+    assertEquals(1, backup.lastExecuted(), "four commits are");
+  }
+
+  @Test
   void executionIsStrictlyInSequenceOrder() {
     RecordingApp app = new RecordingApp();
     TestReplica backup = fx.core(1, app);
