@@ -103,7 +103,7 @@ final class BenchCommand implements Callable<Integer> {
   double readRatio;
 
   @Option(names = "--read-mode", paramLabel = "MODE", defaultValue = "read-only",
-      description = {"How the gets run: read-only (every replica answers from its state, 2f + 1 matching answers,",
+      description = {"How the gets run: read-only (every replica answers from its state, n - f matching answers,",
           "ordered when they do not agree; KvClient.get) or ordered (through the three phases like a put).",
           "Default ${DEFAULT-VALUE}."})
   String readMode;
@@ -630,7 +630,7 @@ final class BenchCommand implements Callable<Integer> {
             clientCounts[1]);
       }
       if (cfg != null && cfg.protocol().tentativeExecution() && clientCounts != null) {
-        out.printf("tentative:  %d ordered operations accepted on 2f + 1 tentative replies (warm-up included)%n",
+        out.printf("tentative:  %d ordered operations accepted on a quorum of tentative replies (warm-up included)%n",
             clientCounts[2]);
       }
       if (report.cpu() != null) {

@@ -154,7 +154,7 @@ final class KvCommand implements Callable<Integer> {
 
   @Command(name = "get", mixinStandardHelpOptions = true,
       description = {"Print the value of KEY; prints nothing (exit 0) if KEY has no value.",
-          "A read-only read: every replica answers from its state and 2f + 1 matching answers are the "
+          "A read-only read: every replica answers from its state and n - f matching answers are the "
               + "result; if they do not agree it is ordered like a write. --ordered orders it at once."})
   static final class Get extends Operation {
     @Parameters(index = "0", paramLabel = "KEY")

@@ -10,14 +10,16 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The primary of view 0 crashes while several clients keep writing: the backups' view-change
  * timers expire, the group moves to the next view, and every put a client saw acknowledged, before
- * or after the crash, is still there.
+ * or after the crash, is still there. With four replicas (n = 3f + 1) and with five (f = 1 still,
+ * quorums of four: the four left after the crash must all take part).
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class PrimaryFailoverTest {
@@ -31,9 +33,10 @@ class PrimaryFailoverTest {
     return ProtocolSettings.defaults().withViewChangeTimeoutMs(500).withCheckpointInterval(16).withWindowSize(64);
   }
 
-  @Test
-  void progressResumesInTheNextViewAndNoAcknowledgedPutIsLost() throws Exception {
-    try (GrpcCluster cluster = GrpcCluster.start(dir, 4, CLIENTS, c -> c.withProtocol(fastSettings()));
+  @ParameterizedTest(name = "n = {0}")
+  @ValueSource(ints = {4, 5})
+  void progressResumesInTheNextViewAndNoAcknowledgedPutIsLost(int n) throws Exception {
+    try (GrpcCluster cluster = GrpcCluster.start(dir, n, CLIENTS, c -> c.withProtocol(fastSettings()));
         PutLoad load = PutLoad.start(cluster, "failover", PutLoad.ids(0, CLIENTS), 32)) {
       load.awaitAcknowledged(500, GrpcCluster.SETTLE);
       // The primary of the view the group is in. Usually replica 0; on a starved machine (one JVM
@@ -45,7 +48,9 @@ class PrimaryFailoverTest {
         before = cluster.status(1);
       }
       int primary = before.getPrimary();
-      assertEquals(before.getView() % 4, primary, "the primary of view v is replica v mod n");
+      assertEquals(before.getView() % n, primary, "the primary of view v is replica v mod n");
+      assertEquals(1, cluster.config().f());
+      assertEquals(n == 4 ? 3 : 4, cluster.config().quorum());
 
       long killedAt = System.nanoTime();
       long ackedBefore = load.acknowledgedCount();
@@ -69,9 +74,9 @@ class PrimaryFailoverTest {
       assertEquals(0, load.failures(), "puts that failed: first " + load.firstFailure());
       load.assertEveryAcknowledgedPutIsRead();
       cluster.assertRunningReplicasAgree();
-      System.out.printf("primary failover: %d puts acknowledged (%d before the crash), now in view %d, "
+      System.out.printf("primary failover, n = " + n + ": %d puts acknowledged (%d before the crash), view %d -> %d, "
               + "longest completion gap after the crash %d ms%n",
-          load.acknowledgedCount(), ackedBefore, survivors.get(0).getView(), gapMs);
+          load.acknowledgedCount(), ackedBefore, before.getView(), survivors.get(0).getView(), gapMs);
     }
   }
 }
