@@ -39,7 +39,11 @@ class PlantedBugsTest {
   private static final int OPS = 120;
 
   /** One bug's scenario family: options and, per seed, faults added to the drawn scenario. */
-  private record Family(ScenarioOptions options, Consumer<FaultSeed> faults, String description) {}
+  private record Family(ScenarioOptions options, Consumer<FaultSeed> faults, String description, int seedsMax) {
+    Family(ScenarioOptions options, Consumer<FaultSeed> faults, String description) {
+      this(options, faults, description, SEEDS_MAX);
+    }
+  }
 
   private record FaultSeed(long seed, Faults faults) {}
 
@@ -95,10 +99,16 @@ class PlantedBugsTest {
       // committed certificate; then, as view 1's primary, it hears the VIEW-CHANGEs of 0 and 3 and
       // its own (which omits what prepared), and the new view puts other batches there: replicas
       // that ran the thin batches refuse them, and replica 2 is left behind for good.
+      // More seeds than the others: the batch a thin certificate names was prepared by 1 and 2,
+      // so a view change usually re-proposes it and the replicas that ran it early agree with
+      // the rest. Seed 12 used to catch it as a replica stuck behind for good (the first 25
+      // seeds); since a replica behind that gets nowhere suspects the primary (ReplicaCore
+      // catchingUpAndGettingThere), the group recovers there, and seed 85 is the first where
+      // the replicas that took the certificate end apart from the others.
       case COMMITTED_CERTIFICATE_TOO_THIN -> new Family(options(List.of(1), "honest", false), fs -> {
         long t = 300 + new Random(fs.seed()).nextInt(1200);
         fs.faults().drop(ReplicaMessage.BodyCase.PREPARE, Set.of(0, 3), t, t + 4_000);
-      }, "thin committed certificates from 1, PREPAREs to 0 and 3 lost");
+      }, "thin committed certificates from 1, PREPAREs to 0 and 3 lost", 120);
       // The same scenario with MACs: replica 2's COMMIT carries MACs, so the traitor (1) sends 0
       // and 3 its bare claim that it committed the batch, which they take at its word.
       case COMMITTED_CLAIMS_TOO_FEW -> new Family(macs(List.of(1), "honest", false, List.of()), fs -> {
@@ -249,7 +259,7 @@ class PlantedBugsTest {
   @EnumSource(PlantedBug.class)
   void eachPlantedBugIsCaughtWithinABoundedNumberOfSeeds(PlantedBug bug) {
     Family family = family(bug);
-    for (long seed = 1; seed <= SEEDS_MAX; seed++) {
+    for (long seed = 1; seed <= family.seedsMax(); seed++) {
       FuzzRunner.Outcome planted = run(seed, bug, true);
       if (!planted.failed()) {
         continue;
@@ -260,7 +270,7 @@ class PlantedBugsTest {
           family.description(), planted.firstProblem());
       return;
     }
-    fail("planted bug " + bug + " not caught in " + SEEDS_MAX + " seeds of: " + family.description());
+    fail("planted bug " + bug + " not caught in " + family.seedsMax() + " seeds of: " + family.description());
   }
 
   /** One seed of {@code bug}'s family, with the bug switched on in every core or not. */
