@@ -31,7 +31,6 @@ public enum Rejection {
   STALE_TIMESTAMP("request timestamp older than last executed"),
   READ_ONLY_AT_CORE("read-only request handed to the core"),
   REQUEST_QUEUE_FULL("pending request queue full"),
-  FORWARDED_TO_BACKUP("forwarded request at a backup"),
 
   // --- normal case (section 4.2)
   SENDER_NOT_SIGNER("sender does not match signer"),

@@ -241,10 +241,12 @@ class SuspectClientTest {
     backup.onClientRequestSentToAll(suspectedNext, CoreFixture.parse(suspectedNext));
     SignedRequest other = fx.request(3, 1, "z");
     backup.onClientRequestSentToAll(other, CoreFixture.parse(other));
-    List<Integer> relayedClients = backup.takeEffects().messages().stream().filter(o -> o.to() == 0)
-        .map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasForwardedRequest)
-        .map(m -> CoreFixture.parse(m.getForwardedRequest().getRequest()).getClientId()).toList();
-    assertEquals(List.of(2), relayedClients, "the suspected client's request goes to the primary; the other is watched");
+    List<Effects.Outgoing> relays = backup.takeEffects().messages().stream()
+        .filter(o -> payloadOf(o.message()).hasForwardedRequest()).toList();
+    List<Integer> relayedClients = relays.stream()
+        .map(o -> CoreFixture.parse(payloadOf(o.message()).getForwardedRequest().getRequest()).getClientId()).toList();
+    assertEquals(List.of(2), relayedClients, "the suspected client's request is relayed; the other is watched");
+    assertTrue(relays.get(0).broadcast(), "to every replica: the primary orders it, the backups learn who holds it");
   }
 
   /**
@@ -293,11 +295,70 @@ class SuspectClientTest {
     backup.tick(newerAt);
     SignedRequest newer = fx.request(client, 3, "sent while the first still waits");
     backup.onClientRequestSentToAll(newer, CoreFixture.parse(newer));
+    // Another backup holds the newer request too (it relays a suspected client's requests to all),
+    // so a correct primary could order it: its wait counts (see the test below).
+    fx.deliver(backup, 3, forwarded(newer));
     backup.tick(firstAt + timeout + 3 * TestReplica.TICK_MS);
     boolean early = complained(backup);
     backup.tick(newerAt + timeout + 3 * TestReplica.TICK_MS);
     assertTrue(early || complained(backup), "the newest request waited a whole timeout: the primary is suspected");
     return early;
+  }
+
+  /**
+   * A suspected client can make its authenticator check at one backup only, a different backup
+   * for each request: no primary can order such a request (it needs f + 1 backups to hold it), and
+   * when every correct backup waited on one of them, their complaints added up to view changes
+   * that went on after the client had stopped (simulator seed 136, n = 4, MACs, a
+   * partial-authenticator client: five). Such a request counts against the primary only once f
+   * other replicas relayed the same one, timed from when they had.
+   */
+  @Test
+  void aSuspectedClientsRequestThatNoOtherReplicaHoldsDoesNotCountAgainstThePrimary() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = suspectingClient2(fx);
+    long timeout = backup.core().requestTimeoutMs();
+    backup.tick(100);
+    SignedRequest alone = fx.request(2, 2, "valid at this backup only");
+    backup.onClientRequestSentToAll(alone, CoreFixture.parse(alone));
+    backup.takeEffects();
+    backup.tick(100 + 3 * timeout);
+    assertFalse(complained(backup), "no primary could have ordered it: no complaint after three timeouts");
+
+    long heldAt = 100 + 3 * timeout + TestReplica.TICK_MS;
+    backup.tick(heldAt);
+    SignedRequest older = fx.request(2, 1, "an older one");
+    fx.deliver(backup, 2, forwarded(unauthenticated(older)));
+    fx.deliver(backup, 3, forwarded(unauthenticated(fx.request(2, 3, "a newer one, valid elsewhere"))));
+    backup.tick(heldAt + 2 * timeout);
+    assertFalse(complained(backup), "the relays name other requests than the one waiting here");
+
+    long sameAt = heldAt + 2 * timeout + TestReplica.TICK_MS;
+    SignedRequest newest = fx.request(2, 4, "valid here and at replica 3");
+    backup.tick(sameAt);
+    backup.onClientRequestSentToAll(newest, CoreFixture.parse(newest));
+    fx.deliver(backup, 3, forwarded(unauthenticated(newest)));
+    backup.tick(sameAt + timeout / 2);
+    assertFalse(complained(backup), "half a timeout after f others held it: not yet");
+    backup.tick(sameAt + timeout + 3 * TestReplica.TICK_MS);
+    assertTrue(complained(backup), "f + 1 backups hold it and no primary ordered it for a timeout: complain");
+  }
+
+  /** Backup 1, having committed a batch with a request of client 2 it could not authenticate. */
+  private static TestReplica suspectingClient2(CoreFixture fx) {
+    TestReplica backup = fx.core(1, new RecordingApp());
+    List<SignedRequest> partial = List.of(unauthenticated(fx.request(2, 1, "valid at the primary only")));
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, partial));
+    for (int r : new int[] {2, 3}) {
+      fx.deliver(backup, r, CoreFixture.prepare(0, 1, CoreFixture.digest(partial), r));
+    }
+    for (int r : new int[] {0, 2}) {
+      fx.deliver(backup, r, CoreFixture.commit(0, 1, CoreFixture.digest(partial), r));
+    }
+    assertEquals(1, backup.core().lastExecuted(), "vouched for by f others, the batch committed");
+    assertEquals(1, backup.suspectedClients());
+    backup.takeEffects();
+    return backup;
   }
 
   private static boolean complained(TestReplica r) {
