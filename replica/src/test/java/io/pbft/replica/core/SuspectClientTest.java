@@ -273,19 +273,7 @@ class SuspectClientTest {
    * the first; asserts that it complains once the newer request has waited a whole timeout.
    */
   private static boolean complainsAtFirstLook(CoreFixture fx, int client) {
-    TestReplica backup = fx.core(1, new RecordingApp());
-    List<SignedRequest> partial = List.of(unauthenticated(fx.request(2, 1, "valid at the primary only")));
-    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, partial));
-    for (int r : new int[] {2, 3}) {
-      fx.deliver(backup, r, CoreFixture.prepare(0, 1, CoreFixture.digest(partial), r));
-    }
-    for (int r : new int[] {0, 2}) {
-      fx.deliver(backup, r, CoreFixture.commit(0, 1, CoreFixture.digest(partial), r));
-    }
-    assertEquals(1, backup.core().lastExecuted(), "vouched for by f others, the batch committed");
-    assertEquals(1, backup.suspectedClients());
-    backup.takeEffects();
-
+    TestReplica backup = suspectingClient2(fx);
     long timeout = backup.core().requestTimeoutMs();
     long firstAt = 100;
     backup.tick(firstAt);
