@@ -81,20 +81,12 @@ final class Requests {
   private final Map<Integer, HeldByPeers> heldByPeers = new HashMap<>();
 
   private static final class HeldByPeers {
-    private final long timestamp;
-    private final Set<Integer> peers = new HashSet<>();
-    private long enoughSinceMs = Long.MAX_VALUE;
+    final long timestamp;
+    final Set<Integer> peers = new HashSet<>();
+    long enoughSinceMs = Long.MAX_VALUE;
 
     HeldByPeers(long timestamp) {
       this.timestamp = timestamp;
-    }
-
-    long timestamp() {
-      return timestamp;
-    }
-
-    long enoughSinceMs() {
-      return enoughSinceMs;
     }
   }
 
@@ -138,13 +130,15 @@ final class Requests {
    * Since when a correct primary could have ordered {@code a}, the request this backup awaits
    * from {@code clientId}; Long.MAX_VALUE while it could not, so that the wait does not count
    * against the primary. For a client this replica does not suspect, since the request arrived.
-   * A suspected client's request is ordered only on relays (a correct primary needs f + 1
-   * backups to hold it), and a client that makes its authenticators check at one backup each
+   * A suspected client's request is ordered only on relays (a correct primary waits for f
+   * backups' relays, f + 1 if it cannot check the request itself; see Rules#relaysNeeded), and a
+   * client that makes its authenticators check at one backup each
    * can leave a different request of its own waiting at every correct backup, none of which any
    * primary can order: timed from arrival, their waits added up to f + 1 complaints in view
    * after view (simulator seed 136, n = 4, MACs, a partial-authenticator client: five view
    * changes after the client had stopped). So such a request counts once f other replicas
-   * relayed the same one here ({@link #onForwarded}), from when the f-th did. A correct client
+   * relayed the same one here ({@link #onForwarded}), from when the f-th did: then f + 1 backups
+   * hold it, enough for a correct primary to order it whether or not it can check it. A correct client
    * framed by a faulty primary sends each request to every replica, so its correct backups all
    * hold it, relay it to one another and still complain together.
    */
@@ -153,10 +147,10 @@ final class Requests {
       return a.sinceMs();
     }
     HeldByPeers held = heldByPeers.get(clientId);
-    if (held == null || held.timestamp() != a.request().timestamp() || held.enoughSinceMs() == Long.MAX_VALUE) {
+    if (held == null || held.timestamp != a.request().timestamp() || held.enoughSinceMs == Long.MAX_VALUE) {
       return Long.MAX_VALUE;
     }
-    return Math.max(a.sinceMs(), held.enoughSinceMs());
+    return Math.max(a.sinceMs(), held.enoughSinceMs);
   }
 
   /**
@@ -391,11 +385,11 @@ final class Requests {
       return;
     }
     HeldByPeers held = heldByPeers.get(c);
-    if (held == null || held.timestamp() < r.timestamp()) {
+    if (held == null || held.timestamp < r.timestamp()) {
       held = new HeldByPeers(r.timestamp());
       heldByPeers.put(c, held);
     }
-    if (held.timestamp() == r.timestamp() && held.peers.add(sender) && held.peers.size() >= state.f
+    if (held.timestamp == r.timestamp() && held.peers.add(sender) && held.peers.size() >= state.f
         && held.enoughSinceMs == Long.MAX_VALUE) {
       held.enoughSinceMs = state.nowMs;
     }
@@ -419,10 +413,8 @@ final class Requests {
       if (suspected(r.clientId()) && r.authenticated()) {
         // To every replica: the other backups learn that this one holds it (owedSinceMs). Only
         // what this replica authenticated itself: a request it holds unchecked (relayed to it as
-        // the next primary during a view change, perhaps forged by a faulty replica) is not word
-        // that its client sent it, and broadcast by every backup it would reach the primary with
-        // enough relays to be ordered, and stall the batch (simulator seed 467, n = 5, a traitor
-        // forging requests: 110 view changes).
+        // the next primary during a view change, perhaps forged by a faulty replica) is no word
+        // that its client sent it, and must not count as another holder at the other backups.
         outbox.broadcast(forwarded);
       } else {
         outbox.send(state.primary(), forwarded);
