@@ -36,8 +36,13 @@ final class CatchUp {
   /** The last executed sequence number each peer's latest heartbeat reported. */
   private final long[] peerExecuted;
 
-  CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax, Rules rules) {
+  /** The clients this replica suspects first-hand, for its heartbeats. */
+  private final java.util.function.Supplier<List<Integer>> suspectedClients;
+
+  CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax, Rules rules,
+      java.util.function.Supplier<List<Integer>> suspectedClients) {
     this.state = state;
+    this.suspectedClients = suspectedClients;
     this.outbox = outbox;
     this.batchesPerAnswerMax = batchesPerAnswerMax;
     this.rules = rules;
@@ -70,7 +75,8 @@ final class CatchUp {
   /** This replica's HEARTBEAT, with its pair-key announcement under {@code authentication: macs}. */
   private ReplicaMessage heartbeatMessage() {
     Heartbeat.Builder hb = Heartbeat.newBuilder().setView(state.view).setViewChanging(state.viewChanging)
-        .setLastExecuted(state.lastExecuted).setLowWatermark(state.lowWatermark).setReplicaId(state.id);
+        .setLastExecuted(state.lastExecuted).setLowWatermark(state.lowWatermark).setReplicaId(state.id)
+        .addAllSuspectedClients(suspectedClients.get());
     PeerKeys keys = outbox.peerKeys();
     if (keys != null) {
       hb.setPeerKey(keys.publicKey()).setPeerKeyIncarnation(keys.incarnation()).addAllPeerKeyIdsHeld(keys.heldKeyIds());

@@ -69,14 +69,14 @@ public final class ReplicaCore {
     this.state = new ReplicaState(id, n, f, settings);
     this.outbox = new Outbox(id, signer);
     this.timers = new Timers(state, settings.viewChangeBackoffDoublingsMax());
-    this.requests = new Requests(state, outbox, knownClient, rules);
+    this.requests = new Requests(state, outbox, knownClient, rules, timers::newViewTimeoutMs);
     this.transfer = new StateTransfer(state, outbox);
     this.normal = new NormalCase(state, outbox, rules, requests, transfer::active);
     this.execution = new ExecutionOrder(state, outbox, requests, transfer::active);
     this.checkpoints = new Checkpoints(state, outbox, transfer, normal, rules, settings.aheadCheckpointVotesMax());
     this.complaints = new Complaints(state, outbox);
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
-    this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax(), rules);
+    this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax(), rules, requests::suspectedFirstHand);
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
   }
@@ -132,7 +132,12 @@ public final class ReplicaCore {
         case NEW_VIEW -> viewChange.onNewView(sender, message.getNewView(), m.signed());
         case FETCH_STATE -> transfer.onFetch(sender, message.getFetchState());
         case STATE_CHUNK -> transfer.onChunk(sender, message.getStateChunk());
-        case HEARTBEAT -> catchUp.onHeartbeat(sender, message.getHeartbeat());
+        case HEARTBEAT -> {
+          catchUp.onHeartbeat(sender, message.getHeartbeat());
+          if (message.getHeartbeat().getReplicaId() == sender) {
+            requests.onSuspicionsReported(sender, message.getHeartbeat().getSuspectedClientsList());
+          }
+        }
         case COMMITTED -> catchUp.onCommittedCertificate(sender, message.getCommitted());
         case COMPLAINT -> {
           List<io.pbft.proto.SignedMessage> evidence =
@@ -374,6 +379,9 @@ public final class ReplicaCore {
       complaints.withdraw();
     }
     timers.update(requests.oldestAwaitedSinceMs(), complaints.suspecting());
+    if (requests.takeNewSuspicion()) {
+      catchUp.heartbeat(); // the others learn at once whom this replica suspects
+    }
     if ((checkEverything && !tick) || ++events % FULL_CHECK_EVERY == 0) {
       invariants.checkAll();
     } else {

@@ -5,6 +5,8 @@ import io.pbft.proto.Reply;
 import io.pbft.proto.ReplicaMessage;
 import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.VerifiedRequest;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -66,23 +68,33 @@ final class Requests {
    * lands in: a batch prepares only once f + 1 replicas vouch for each of its requests) or the
    * primary tampered with the request; either way, as primary this replica then orders that
    * client's requests only once f + 1 backups relayed them (see {@link #routeToPrimary}).
+   * Kept as when the suspicion was last renewed; how long it lasts is {@link #suspicionSpanMs}.
    */
-  private final Map<Integer, Long> suspectUntilMs = new HashMap<>();
-  /** Primary: per suspected client, the timestamp of its newest relayed request and who relayed it. */
-  private final Map<Integer, Relayed> relayedBy = new HashMap<>();
-
-  private record Relayed(long timestamp, Set<Integer> backups) {}
-
+  private final Map<Integer, Long> suspectedSinceMs = new HashMap<>();
+  /** Per client, the replicas whose heartbeats name it as suspected, and when they last did. */
+  private final Map<Integer, Map<Integer, Long>> reportedBy = new HashMap<>();
+  /** How many suspected clients a heartbeat names, and how many of a peer's names count. */
+  static final int REPORTED_SUSPICIONS_MAX = 32;
+  /** This replica began to suspect a client first-hand since the last {@link #takeNewSuspicion}. */
+  private boolean newSuspicion;
   /**
-   * Backup: per client, the newest request of it that other replicas relayed here (a backup
-   * relays a suspected client's requests to every replica, not only to the primary), who relayed
-   * it, and since when f of them had (Long.MAX_VALUE: not yet). See {@link #owedSinceMs}.
+   * Per client, the newest request of it that other replicas relayed here, who relayed it, and
+   * since when f of them had (Long.MAX_VALUE: not yet). Kept in every role and whether or not the
+   * client is suspected yet: as primary it is what a suspected client's request is ordered on
+   * ({@link #relayedByEnough}), as backup what makes such a request count against the primary
+   * ({@link #owedSinceMs}). Kept only while primary and suspecting, relays that arrived before
+   * either were lost, and a replica that became primary or began to suspect held a request back
+   * for good that its backups counted against it (simulator seed 2009 at n = 5: a view change
+   * after every honest client had finished).
    */
   private final Map<Integer, HeldByPeers> heldByPeers = new HashMap<>();
 
   private static final class HeldByPeers {
     final long timestamp;
     final Set<Integer> peers = new HashSet<>();
+    /** The peers that relayed it in {@link #view}, and since when f of them had. */
+    final Set<Integer> peersInView = new HashSet<>();
+    long view = -1;
     long enoughSinceMs = Long.MAX_VALUE;
 
     HeldByPeers(long timestamp) {
@@ -90,14 +102,22 @@ final class Requests {
     }
   }
 
-  /** How long a client stays suspected after its last unauthenticated request, in view-change timeouts. */
+  /**
+   * How long a client stays suspected after its last unauthenticated request, in view-change
+   * timeouts as the backoff of consecutive view changes has them (see {@link #suspicionSpanMs}).
+   */
   static final int SUSPICION_VIEW_CHANGE_TIMEOUTS = 30;
 
-  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient, Rules rules) {
+  /** The view-change timeout in force: the configured one, doubled per consecutive view change. */
+  private final java.util.function.LongSupplier viewChangeTimeoutMs;
+
+  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient, Rules rules,
+      java.util.function.LongSupplier viewChangeTimeoutMs) {
     this.state = state;
     this.outbox = outbox;
     this.knownClient = knownClient;
     this.rules = rules;
+    this.viewChangeTimeoutMs = viewChangeTimeoutMs;
     this.batchQueue = new BatchQueue(state.settings.clientRequestsQueuedMax(), state.settings.pendingRequestsMax());
     this.clients = new ClientTable(state.id);
   }
@@ -147,7 +167,8 @@ final class Requests {
       return a.sinceMs();
     }
     HeldByPeers held = heldByPeers.get(clientId);
-    if (held == null || held.timestamp != a.request().timestamp() || held.enoughSinceMs == Long.MAX_VALUE) {
+    if (held == null || held.timestamp != a.request().timestamp() || held.view != state.view
+        || held.enoughSinceMs == Long.MAX_VALUE) {
       return Long.MAX_VALUE;
     }
     return Math.max(a.sinceMs(), held.enoughSinceMs);
@@ -340,23 +361,13 @@ final class Requests {
     if (!acceptable(r, "forwarded request")) {
       return;
     }
+    notePeerHolds(sender, r);
     if (state.primary() != state.id) {
-      notePeerHolds(sender, r);
       return;
     }
     int c = r.clientId();
     if (r.timestamp() <= clients.lastTimestamp(c)) {
       return; // executed already; the client gets its reply from the replicas directly
-    }
-    if (suspected(c) || !r.authenticated()) {
-      Relayed known = relayedBy.get(c);
-      if (known == null || known.timestamp() < r.timestamp()) {
-        known = new Relayed(r.timestamp(), new HashSet<>());
-        relayedBy.put(c, known);
-      }
-      if (known.timestamp() == r.timestamp()) {
-        known.backups().add(sender);
-      }
     }
     if (state.viewChanging) {
       // The primary of the view being entered: keep it with what waits for the view to open. Not
@@ -378,7 +389,7 @@ final class Requests {
     relay(c, r);
   }
 
-  /** A backup: {@code sender} relayed {@code r} here, so it holds that request. */
+  /** {@code sender} relayed {@code r} here, so it holds that request. */
   private void notePeerHolds(int sender, VerifiedRequest r) {
     int c = r.clientId();
     if (r.timestamp() <= clients.lastTimestamp(c)) {
@@ -389,8 +400,16 @@ final class Requests {
       held = new HeldByPeers(r.timestamp());
       heldByPeers.put(c, held);
     }
-    if (held.timestamp == r.timestamp() && held.peers.add(sender) && held.peers.size() >= state.f
-        && held.enoughSinceMs == Long.MAX_VALUE) {
+    if (held.timestamp != r.timestamp()) {
+      return;
+    }
+    held.peers.add(sender);
+    if (held.view != state.view) {
+      held.view = state.view;
+      held.peersInView.clear();
+      held.enoughSinceMs = Long.MAX_VALUE;
+    }
+    if (held.peersInView.add(sender) && held.peersInView.size() >= state.f && held.enoughSinceMs == Long.MAX_VALUE) {
       held.enoughSinceMs = state.nowMs;
     }
   }
@@ -431,25 +450,129 @@ final class Requests {
       log.info("replica {}: suspects client {} in view {}: a pre-prepare carried a request of it whose MAC for this"
           + " replica does not check", state.id, clientId, state.view);
     }
-    suspectUntilMs.put(clientId, state.nowMs + SUSPICION_VIEW_CHANGE_TIMEOUTS * state.settings.viewChangeTimeoutMs());
+    if (!suspectedNow(suspectedSinceMs.get(clientId))) {
+      newSuspicion = true;
+    }
+    suspectedSinceMs.put(clientId, state.nowMs);
   }
 
+  /**
+   * How long a suspicion lasts: 30 view-change timeouts at the backoff in force, measured when it
+   * is checked. A fixed span (30 configured timeouts) ran out during the very view changes the
+   * client caused: once timeouts double, five failed views outlast it, and in a group of five each
+   * new primary had forgotten the client and proposed the request it alone could check (seed 992
+   * at n = 5). Scaled by the backoff, the suspicion outlasts any run of failed views; once a view
+   * makes progress the backoff resets and it ends 30 configured timeouts after it was last renewed,
+   * so an honest client a faulty primary framed is not suspected for long.
+   */
+  private long suspicionSpanMs() {
+    return SUSPICION_VIEW_CHANGE_TIMEOUTS * viewChangeTimeoutMs.getAsLong();
+  }
+
+  private boolean suspectedNow(Long sinceMs) {
+    return sinceMs != null && state.nowMs - sinceMs < suspicionSpanMs();
+  }
+
+  /**
+   * Whether this replica suspects {@code clientId}: first-hand (see {@link #suspect}), or because
+   * the latest heartbeats of f + 1 other replicas name it, so at least one correct replica suspects
+   * it first-hand. Without the second, each primary in turn learned of a client's partial
+   * authenticators only by proposing one of its requests that it alone could check, and the client
+   * cost a view change per primary (simulator seed 2390 at n = 5: views 15 to 18 each failed on a
+   * different request of one client after the faults healed).
+   */
   boolean suspected(int clientId) {
-    Long until = suspectUntilMs.get(clientId);
-    if (until == null) {
+    if (suspicionHolds(clientId)) {
+      return true;
+    }
+    suspectedSinceMs.remove(clientId);
+    return false;
+  }
+
+  private boolean suspicionHolds(int clientId) {
+    return suspectedNow(suspectedSinceMs.get(clientId)) || reportedByEnough(clientId);
+  }
+
+  /**
+   * f + 1 peers named the client in a heartbeat within the last two and a half heartbeat periods
+   * (a replica repeats its list every period while it suspects, and drops a name once it stops).
+   */
+  private boolean reportedByEnough(int clientId) {
+    Map<Integer, Long> by = reportedBy.get(clientId);
+    if (by == null) {
       return false;
     }
-    if (until <= state.nowMs) {
-      suspectUntilMs.remove(clientId);
-      relayedBy.remove(clientId);
-      heldByPeers.remove(clientId);
-      return false;
+    long freshMs = 5L * state.settings.viewChangeTimeoutMs() / 2;
+    int fresh = 0;
+    for (long atMs : by.values()) {
+      if (state.nowMs - atMs <= freshMs) {
+        fresh++;
+      }
     }
-    return true;
+    return fresh >= state.weakQuorum();
+  }
+
+  /** True once after this replica began to suspect a client first-hand: time to tell the others. */
+  boolean takeNewSuspicion() {
+    boolean news = newSuspicion;
+    newSuspicion = false;
+    return news;
+  }
+
+  /** The clients this replica suspects first-hand, for its heartbeats: at most 32, ascending. */
+  List<Integer> suspectedFirstHand() {
+    List<Integer> clients = new ArrayList<>();
+    for (Map.Entry<Integer, Long> e : suspectedSinceMs.entrySet()) {
+      if (suspectedNow(e.getValue())) {
+        clients.add(e.getKey());
+      }
+    }
+    Collections.sort(clients);
+    return clients.size() <= REPORTED_SUSPICIONS_MAX ? clients : List.copyOf(clients.subList(0, REPORTED_SUSPICIONS_MAX));
+  }
+
+  /**
+   * Replica {@code sender}'s heartbeat names {@code clients} as the ones it suspects first-hand:
+   * its whole list, replacing what it named before. Only known clients and the first 32 names
+   * count, so that a faulty replica's list cannot grow this replica's memory.
+   */
+  void onSuspicionsReported(int sender, List<Integer> clients) {
+    if (sender == state.id) {
+      return;
+    }
+    Set<Integer> named = new HashSet<>();
+    for (int c : clients) {
+      if (named.size() == REPORTED_SUSPICIONS_MAX) {
+        break;
+      }
+      if (knownClient.test(c)) {
+        named.add(c);
+      }
+    }
+    Iterator<Map.Entry<Integer, Map<Integer, Long>>> it = reportedBy.entrySet().iterator();
+    while (it.hasNext()) {
+      Map.Entry<Integer, Map<Integer, Long>> e = it.next();
+      if (!named.contains(e.getKey())) {
+        e.getValue().remove(sender);
+        if (e.getValue().isEmpty()) {
+          it.remove();
+        }
+      }
+    }
+    for (int c : named) {
+      boolean before = suspicionHolds(c);
+      reportedBy.computeIfAbsent(c, k -> new HashMap<>()).put(sender, state.nowMs);
+      if (!before && suspicionHolds(c)) {
+        log.info("replica {}: suspects client {} in view {}: f + 1 replicas' heartbeats name it", state.id, c,
+            state.view);
+      }
+    }
   }
 
   int suspectedClients() {
-    return (int) suspectUntilMs.values().stream().filter(until -> until > state.nowMs).count();
+    Set<Integer> clients = new HashSet<>(suspectedSinceMs.keySet());
+    clients.addAll(reportedBy.keySet());
+    return (int) clients.stream().filter(this::suspicionHolds).count();
   }
 
   /**
@@ -458,14 +581,12 @@ final class Requests {
    * others did, and relaying backups, which checked theirs, prepare at once.
    */
   private boolean relayedByEnough(VerifiedRequest r) {
-    Long suspectedUntil = suspectUntilMs.get(r.clientId());
-    boolean suspectedNow = suspectedUntil != null && suspectedUntil > state.nowMs;
-    int needed = rules.relaysNeeded(state.f, r.authenticated(), suspectedNow);
+    int needed = rules.relaysNeeded(state.f, r.authenticated(), suspicionHolds(r.clientId()));
     if (needed <= 0) {
       return true;
     }
-    Relayed known = relayedBy.get(r.clientId());
-    return known != null && known.timestamp() == r.timestamp() && known.backups().size() >= needed;
+    HeldByPeers held = heldByPeers.get(r.clientId());
+    return held != null && held.timestamp == r.timestamp() && held.peers.size() >= needed;
   }
 
   /**
@@ -521,8 +642,8 @@ final class Requests {
     if (!orderedOnRelays(r)) {
       return null;
     }
-    Relayed known = relayedBy.get(r.clientId());
-    return known != null && known.timestamp() == r.timestamp() ? known.backups() : Set.of();
+    HeldByPeers held = heldByPeers.get(r.clientId());
+    return held != null && held.timestamp == r.timestamp() ? held.peers : Set.of();
   }
 
   /**

@@ -112,6 +112,157 @@ class SuspectClientTest {
     assertEquals(1, replica.pendingRequests(), "another client's request is queued at once (behind the batch in flight)");
   }
 
+  private static ReplicaMessage heartbeat(int replica, List<Integer> suspectedClients) {
+    return ReplicaMessage.newBuilder().setHeartbeat(io.pbft.proto.Heartbeat.newBuilder().setReplicaId(replica)
+        .addAllSuspectedClients(suspectedClients)).build();
+  }
+
+  /**
+   * Replica 1 hears heartbeats from replicas 2 and 3 naming the clients they suspect first-hand,
+   * and becomes the primary of view 1 on their VIEW-CHANGEs.
+   */
+  private static TestReplica nextPrimaryAfterHeartbeats(CoreFixture fx, List<Integer> namedBy2, List<Integer> namedBy3) {
+    TestReplica replica = fx.core(1, new RecordingApp());
+    fx.deliver(replica, 2, heartbeat(2, namedBy2));
+    fx.deliver(replica, 3, heartbeat(3, namedBy3));
+    for (int sender : new int[] {2, 3}) {
+      SignedMessage vc = viewChangeTo1(fx, sender);
+      replica.onMessage(sender, payloadOf(vc), vc);
+    }
+    assertEquals(1, replica.view());
+    replica.takeEffects();
+    return replica;
+  }
+
+  /**
+   * A client the heartbeats of f + 1 replicas name is suspected by the next primary too, though no
+   * pre-prepare showed it anything: it holds the client's requests until backups relay them.
+   * Without that each primary in turn proposed a request of the client that it alone could check,
+   * and one client cost a view change per primary (simulator seed 2390, n = 5).
+   */
+  @Test
+  void theNextPrimarySuspectsAClientThatFPlusOneHeartbeatsName() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica primary = nextPrimaryAfterHeartbeats(fx, List.of(2), List.of(2, 3));
+    assertEquals(1, primary.suspectedClients(), "client 2, named twice; client 3, named once, is not");
+    SignedRequest fromSuspected = fx.request(2, 1, "valid here");
+    primary.onClientRequest(fromSuspected, CoreFixture.parse(fromSuspected));
+    assertEquals(List.of(), prePreparedClients(primary), "held until relayed");
+    SignedRequest fromNamedOnce = fx.request(3, 1, "valid here");
+    primary.onClientRequest(fromNamedOnce, CoreFixture.parse(fromNamedOnce));
+    assertEquals(List.of(3), prePreparedClients(primary), "one replica's word is not enough: ordered at once");
+  }
+
+  @Test
+  void aHeartbeatThatNoLongerNamesAClientWithdrawsItsSendersWord() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica primary = nextPrimaryAfterHeartbeats(fx, List.of(2), List.of(2));
+    assertEquals(1, primary.suspectedClients());
+    fx.deliver(primary, 3, heartbeat(3, List.of()));
+    assertEquals(0, primary.suspectedClients(), "replica 3 stopped suspecting client 2: one word left");
+    SignedRequest r = fx.request(2, 1, "valid here");
+    primary.onClientRequest(r, CoreFixture.parse(r));
+    assertEquals(List.of(2), prePreparedClients(primary));
+  }
+
+  @Test
+  void heartbeatsNamingAClientCountOnlyWhileFresh() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica replica = fx.core(1, new RecordingApp());
+    fx.deliver(replica, 2, heartbeat(2, List.of(2)));
+    fx.deliver(replica, 3, heartbeat(3, List.of(2)));
+    assertEquals(1, replica.suspectedClients());
+    replica.tickOnce(3L * SETTINGS.viewChangeTimeoutMs());
+    assertEquals(0, replica.suspectedClients(), "not repeated for three heartbeat periods: no longer counted");
+  }
+
+  /** A replica's heartbeats name the clients it suspects first-hand, and only while it does. */
+  @Test
+  void aReplicasHeartbeatsNameTheClientsItSuspects() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.tickOnce(1);
+    assertEquals(List.of(), heartbeatsSent(backup).get(0).getSuspectedClientsList());
+    long at = 1 + SETTINGS.viewChangeTimeoutMs() / 2;
+    backup.tickOnce(at);
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    backup.takeEffects();
+    backup.tickOnce(SETTINGS.viewChangeTimeoutMs() + 2);
+    assertEquals(List.of(2), heartbeatsSent(backup).get(0).getSuspectedClientsList());
+    backup.tickOnce(at + (long) Requests.SUSPICION_VIEW_CHANGE_TIMEOUTS * SETTINGS.viewChangeTimeoutMs() + 1);
+    assertEquals(List.of(), heartbeatsSent(backup).get(0).getSuspectedClientsList(), "suspicion over: named no more");
+  }
+
+  /** A replica that begins to suspect a client says so in a heartbeat at once. */
+  @Test
+  void aReplicaThatBeginsToSuspectAClientSendsAHeartbeatNamingItAtOnce() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = fx.core(1, new RecordingApp());
+    backup.takeEffects();
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    List<io.pbft.proto.Heartbeat> sent = heartbeatsSent(backup);
+    assertEquals(1, sent.size());
+    assertEquals(List.of(2), sent.get(0).getSuspectedClientsList());
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 2, List.of(unauthenticated(fx.request(2, 2, "y")))));
+    assertEquals(List.of(), heartbeatsSent(backup), "already suspected: nothing new to tell");
+  }
+
+  private static List<io.pbft.proto.Heartbeat> heartbeatsSent(TestReplica r) {
+    return r.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
+        .filter(ReplicaMessage::hasHeartbeat).map(ReplicaMessage::getHeartbeat).toList();
+  }
+
+  /**
+   * A suspicion outlasts the view changes the client causes: it lasts 30 view-change timeouts as
+   * the backoff has them. With a fixed 30 configured timeouts, five failed views with doubling
+   * timers outlasted it and every new primary had forgotten the client (simulator seed 992, n = 5).
+   */
+  @Test
+  void aSuspicionLastsThirtyTimeoutsAtTheBackoffInForce() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica backup = fx.core(1, new RecordingApp());
+    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    assertEquals(1, backup.suspectedClients());
+    // The group leaves view 0 and then view 1 without progress: the timeout has doubled once.
+    for (long v : new long[] {0, 1}) {
+      for (int r : new int[] {2, 3}) {
+        fx.deliver(backup, r, CoreFixture.complaint(v, r));
+      }
+    }
+    assertTrue(backup.core().viewChanging());
+    long configured = (long) Requests.SUSPICION_VIEW_CHANGE_TIMEOUTS * SETTINGS.viewChangeTimeoutMs();
+    backup.tickOnce(configured + 1);
+    assertEquals(1, backup.suspectedClients(), "30 configured timeouts passed, but the timeout has doubled since");
+    backup.tickOnce(2 * configured + 1);
+    assertEquals(0, backup.suspectedClients(), "30 doubled timeouts: it ends");
+  }
+
+  /**
+   * Relays a backup received before it became primary count once it is: backups relay a suspected
+   * client's request to every replica, the next primaries included. Kept only by a primary, they
+   * were lost at a view change, and the new primary held the request back until the client sent
+   * it again.
+   */
+  @Test
+  void aNewPrimaryOrdersOnRelaysItReceivedAsABackup() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
+    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    assertEquals(1, replica.suspectedClients());
+    SignedRequest next = fx.request(2, 2, "valid here and at backup 3");
+    replica.onClientRequestSentToAll(next, CoreFixture.parse(next));
+    fx.deliver(replica, 3, forwarded(next));
+    for (int sender : new int[] {2, 3}) {
+      SignedMessage vc = viewChangeTo1(fx, sender);
+      replica.onMessage(sender, payloadOf(vc), vc);
+    }
+    assertEquals(1, replica.view());
+    List<Long> proposed = replica.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
+        .filter(ReplicaMessage::hasPrePrepare).flatMap(m -> m.getPrePrepare().getBatch().getRequestsList().stream())
+        .map(r -> CoreFixture.parse(r).getTimestamp() * 10 + CoreFixture.parse(r).getClientId()).toList();
+    assertTrue(proposed.contains(22L), "client 2's t=2, held here and relayed by f backups, is proposed: " + proposed);
+  }
+
   /** The pre-prepares {@code primary} sent since last asked. */
   private static List<io.pbft.proto.PrePrepare> prePrepares(TestReplica primary) {
     return primary.takeEffects().messages().stream().map(o -> payloadOf(o.message()))
