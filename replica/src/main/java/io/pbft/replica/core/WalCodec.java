@@ -125,10 +125,13 @@ final class WalCodec {
       }
     }
     TreeMap<Long, CommittedBatch> replay = new TreeMap<>(committed.tailMap(appSequence, false));
-    for (CommittedBatch c : replay.values()) {
-      if (c.getSequence() <= state.lowWatermark) {
-        continue; // replayed without a slot: the stable checkpoint covers it
-      }
+    // Every batch the log says this replica executed above the stable checkpoint gets its slot
+    // back as committed, also those the application's checkpoint already holds: a peer behind
+    // may need this replica's claim for them. Without those claims a replica restarted with its
+    // application ahead of its stable checkpoint could vouch for nothing in between, and a peer
+    // that needed f + 1 claims there stayed behind for good (simulator seed 100689: two restarts
+    // and a traitor, one replica left at 93 while the others executed 125).
+    for (CommittedBatch c : committed.tailMap(state.lowWatermark, false).values()) {
       Slot slot = state.slot(c.getSequence());
       if (slot.hasPrePrepare() && (slot.view != c.getView() || !slot.digest.equals(c.getDigest()))) {
         slot.forgetPrePrepare(); // committed through a certificate over what it had accepted
@@ -142,6 +145,10 @@ final class WalCodec {
       slot.prepared = true;
       slot.committed = true;
       slot.commitSent = true;
+      if (c.getSequence() <= appSequence) {
+        slot.handedOut = true;
+        slot.executedDigest = slot.digest;
+      }
     }
     return new Recovered(replay);
   }

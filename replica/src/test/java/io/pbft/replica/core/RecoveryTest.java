@@ -126,6 +126,37 @@ class RecoveryTest {
     assertEquals("ok:op6", e.replies().get(0).reply().getResult().toStringUtf8());
   }
 
+  /**
+   * A replica restarted with its application at a checkpoint that never became stable still
+   * claims the batches its log says it executed below it: a peer behind may need its claim (it
+   * runs a batch on f + 1). It used to claim only the batches it replayed, and in simulator seed
+   * 100689 (two restarts and a traitor) a replica stayed behind for good.
+   */
+  @Test
+  void restartedReplicaClaimsWhatItExecutedBeforeItsApplicationsCheckpoint() {
+    Disk disk = new Disk();
+    TestReplica backup = durable(1, disk);
+    for (long seq = 1; seq <= 6; seq++) {
+      commitAt(backup, disk, seq, List.of(fx.request((int) seq, seq, "op" + seq)));
+    }
+    assertEquals(4, disk.checkpointSequence, "the application's checkpoint at 4, not stable: no CHECKPOINTs came");
+    TestReplica restarted = restart(1, disk);
+    restarted.takeEffects();
+    ReplicaMessage heartbeat = ReplicaMessage.newBuilder().setHeartbeat(io.pbft.proto.Heartbeat.newBuilder()
+        .setView(0).setLastExecuted(0).setLowWatermark(0).setReplicaId(3)).build();
+    fx.deliver(restarted, 3, heartbeat);
+    List<Long> claimed = restarted.takeEffects().messages().stream()
+        .filter(o -> o.to() == 3).map(o -> payloadOf(o.message())).filter(ReplicaMessage::hasCommitted)
+        .map(m -> {
+          try {
+            return ReplicaMessage.parseFrom(m.getCommitted().getPrePrepare().getPayload()).getPrePrepare().getSequence();
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        }).toList();
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), claimed, "below the application's checkpoint too");
+  }
+
   @Test
   void restartedReplicaKeepsTheViewChangeItStarted() {
     Disk disk = new Disk();

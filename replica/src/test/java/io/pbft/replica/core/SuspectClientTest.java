@@ -90,9 +90,7 @@ class SuspectClientTest {
   @Test
   void asTheNextPrimaryItOrdersASuspectedClientsRequestOnlyOnceRelayed() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
-    TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
-    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
-    assertEquals(1, replica.suspectedClients());
+    TestReplica replica = suspectingAfterAPrePrepare(fx, 1); // the primary of view 1
     for (int sender : new int[] {2, 3}) {
       SignedMessage vc = viewChangeTo1(fx, sender);
       replica.onMessage(sender, payloadOf(vc), vc);
@@ -220,9 +218,7 @@ class SuspectClientTest {
   @Test
   void aSuspicionLastsThirtyTimeoutsAtTheBackoffInForce() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
-    TestReplica backup = fx.core(1, new RecordingApp());
-    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
-    assertEquals(1, backup.suspectedClients());
+    TestReplica backup = suspectingAfterAPrePrepare(fx, 1);
     // The group leaves view 0 and then view 1 without progress: the timeout has doubled once.
     for (long v : new long[] {0, 1}) {
       for (int r : new int[] {2, 3}) {
@@ -246,9 +242,7 @@ class SuspectClientTest {
   @Test
   void aNewPrimaryOrdersOnRelaysItReceivedAsABackup() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
-    TestReplica replica = fx.core(1, new RecordingApp()); // the primary of view 1
-    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
-    assertEquals(1, replica.suspectedClients());
+    TestReplica replica = suspectingAfterAPrePrepare(fx, 1); // the primary of view 1
     SignedRequest next = fx.request(2, 2, "valid here and at backup 3");
     replica.onClientRequestSentToAll(next, CoreFixture.parse(next));
     fx.deliver(replica, 3, forwarded(next));
@@ -384,9 +378,7 @@ class SuspectClientTest {
   @Test
   void aBackupRelaysASuspectedClientsRequestAtOnceThoughTheClientSentItToAll() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
-    TestReplica backup = fx.core(1, new RecordingApp());
-    fx.deliver(backup, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
-    assertEquals(1, backup.suspectedClients());
+    TestReplica backup = suspectingAfterAPrePrepare(fx, 1);
     backup.takeEffects();
     SignedRequest suspectedNext = fx.request(2, 2, "y");
     backup.onClientRequestSentToAll(suspectedNext, CoreFixture.parse(suspectedNext));
@@ -481,6 +473,14 @@ class SuspectClientTest {
     assertFalse(complained(backup), "half a timeout after f others held it: not yet");
     backup.tick(sameAt + timeout + 3 * TestReplica.TICK_MS);
     assertTrue(complained(backup), "f + 1 backups hold it and no primary ordered it for a timeout: complain");
+  }
+
+  /** Replica {@code id}, having accepted view 0's pre-prepare of a request of client 2 it could not authenticate. */
+  private static TestReplica suspectingAfterAPrePrepare(CoreFixture fx, int id) {
+    TestReplica replica = fx.core(id, new RecordingApp());
+    fx.deliver(replica, 0, CoreFixture.prePrepare(0, 1, List.of(unauthenticated(fx.request(2, 1, "x")))));
+    assertEquals(1, replica.suspectedClients());
+    return replica;
   }
 
   /** Backup 1, having committed a batch with a request of client 2 it could not authenticate. */
