@@ -82,19 +82,17 @@ final class Requests {
    * since when f of them had (Long.MAX_VALUE: not yet). Kept in every role and whether or not the
    * client is suspected yet: as primary it is what a suspected client's request is ordered on
    * ({@link #relayedByEnough}), as backup what makes such a request count against the primary
-   * ({@link #owedSinceMs}). Kept only while primary and suspecting, relays that arrived before
-   * either were lost, and a replica that became primary or began to suspect held a request back
-   * for good that its backups counted against it (simulator seed 2009 at n = 5: a view change
-   * after every honest client had finished).
+   * ({@link #owedSinceMs}). Every relay names a holder: a backup passes on only requests it
+   * authenticated itself (what reaches it unchecked, in a pre-prepare or relayed to it as the next
+   * primary, it does not pass on as a backup). Kept only while primary and suspecting, relays
+   * that arrived before either were lost: a replica that became primary held a suspected client's
+   * request back until the client sent it again, though backups had relayed it to every replica.
    */
   private final Map<Integer, HeldByPeers> heldByPeers = new HashMap<>();
 
   private static final class HeldByPeers {
     final long timestamp;
     final Set<Integer> peers = new HashSet<>();
-    /** The peers that relayed it in {@link #view}, and since when f of them had. */
-    final Set<Integer> peersInView = new HashSet<>();
-    long view = -1;
     long enoughSinceMs = Long.MAX_VALUE;
 
     HeldByPeers(long timestamp) {
@@ -167,8 +165,7 @@ final class Requests {
       return a.sinceMs();
     }
     HeldByPeers held = heldByPeers.get(clientId);
-    if (held == null || held.timestamp != a.request().timestamp() || held.view != state.view
-        || held.enoughSinceMs == Long.MAX_VALUE) {
+    if (held == null || held.timestamp != a.request().timestamp() || held.enoughSinceMs == Long.MAX_VALUE) {
       return Long.MAX_VALUE;
     }
     return Math.max(a.sinceMs(), held.enoughSinceMs);
@@ -403,13 +400,7 @@ final class Requests {
     if (held.timestamp != r.timestamp()) {
       return;
     }
-    held.peers.add(sender);
-    if (held.view != state.view) {
-      held.view = state.view;
-      held.peersInView.clear();
-      held.enoughSinceMs = Long.MAX_VALUE;
-    }
-    if (held.peersInView.add(sender) && held.peersInView.size() >= state.f && held.enoughSinceMs == Long.MAX_VALUE) {
+    if (held.peers.add(sender) && held.peers.size() >= state.f && held.enoughSinceMs == Long.MAX_VALUE) {
       held.enoughSinceMs = state.nowMs;
     }
   }
