@@ -86,17 +86,23 @@ final class CatchUp {
 
   /**
    * A peer's periodic status. If it is behind, send what it lacks: the NEW-VIEW of our view, the
-   * proof of our stable checkpoint, and certificates of the batches committed after it.
+   * proof of our stable checkpoint, and certificates of the batches committed after it. Returns
+   * false if the heartbeat was refused (a sender that is not its signer, too many entries).
    */
-  void onHeartbeat(int sender, Heartbeat hb) {
+  boolean onHeartbeat(int sender, Heartbeat hb) {
     if (hb.getReplicaId() != sender) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
-      return;
+      return false;
     }
     if (hb.getPeerKeyIdsHeldCount() > state.n) {
       outbox.reject(Rejection.TOO_MANY_ENTRIES, "heartbeat of %d names %d held pair keys for %d replicas", sender,
           hb.getPeerKeyIdsHeldCount(), state.n);
-      return;
+      return false;
+    }
+    if (hb.getSuspectedClientsCount() > Requests.REPORTED_SUSPICIONS_MAX) {
+      outbox.reject(Rejection.TOO_MANY_ENTRIES, "heartbeat of %d names %d suspected clients (at most %d)", sender,
+          hb.getSuspectedClientsCount(), Requests.REPORTED_SUSPICIONS_MAX);
+      return false;
     }
     peerExecuted[sender] = hb.getLastExecuted();
     PeerKeys keys = outbox.peerKeys();
@@ -116,10 +122,10 @@ final class CatchUp {
     boolean sendLog = hb.getLastExecuted() < state.lastExecuted;
     boolean sendProof = hb.getLowWatermark() < state.lowWatermark && !state.stableProof.isEmpty();
     if (!sendNewView && !sendLog && !sendProof) {
-      return;
+      return true;
     }
     if (state.nowMs - answeredMs[sender] < state.settings.viewChangeTimeoutMs() / 2) {
-      return; // answered recently; not bad input (delays can bunch a correct peer's heartbeats)
+      return true; // answered recently; not bad input (delays can bunch a correct peer's heartbeats)
     }
     answeredMs[sender] = state.nowMs;
     if (sendNewView) {
@@ -130,7 +136,7 @@ final class CatchUp {
       Checkpoints.sendStableProof(state, outbox, sender);
     }
     if (!sendLog) {
-      return;
+      return true;
     }
     int sent = 0;
     long bytes = 0;
@@ -156,6 +162,7 @@ final class CatchUp {
         bytes += message.getSerializedSize();
       }
     }
+    return true;
   }
 
   /**

@@ -133,8 +133,7 @@ public final class ReplicaCore {
         case FETCH_STATE -> transfer.onFetch(sender, message.getFetchState());
         case STATE_CHUNK -> transfer.onChunk(sender, message.getStateChunk());
         case HEARTBEAT -> {
-          catchUp.onHeartbeat(sender, message.getHeartbeat());
-          if (message.getHeartbeat().getReplicaId() == sender) {
+          if (catchUp.onHeartbeat(sender, message.getHeartbeat())) {
             requests.onSuspicionsReported(sender, message.getHeartbeat().getSuspectedClientsList());
           }
         }

@@ -73,7 +73,7 @@ final class Requests {
   private final Map<Integer, Long> suspectedSinceMs = new HashMap<>();
   /** Per client, the replicas whose heartbeats name it as suspected, and when they last did. */
   private final Map<Integer, Map<Integer, Long>> reportedBy = new HashMap<>();
-  /** How many suspected clients a heartbeat names, and how many of a peer's names count. */
+  /** How many suspected clients a heartbeat names at most; a peer's heartbeat with more is refused. */
   static final int REPORTED_SUSPICIONS_MAX = 32;
   /** This replica began to suspect a client first-hand since the last {@link #takeNewSuspicion}. */
   private boolean newSuspicion;
@@ -524,8 +524,9 @@ final class Requests {
 
   /**
    * Replica {@code sender}'s heartbeat names {@code clients} as the ones it suspects first-hand:
-   * its whole list, replacing what it named before. Only known clients and the first 32 names
-   * count, so that a faulty replica's list cannot grow this replica's memory.
+   * its whole list, replacing what it named before. Only known clients count; a heartbeat with
+   * more than 32 names never gets here (CatchUp refuses it), so a faulty replica's list cannot
+   * grow this replica's memory.
    */
   void onSuspicionsReported(int sender, List<Integer> clients) {
     if (sender == state.id) {
@@ -533,9 +534,6 @@ final class Requests {
     }
     Set<Integer> named = new HashSet<>();
     for (int c : clients) {
-      if (named.size() == REPORTED_SUSPICIONS_MAX) {
-        break;
-      }
       if (knownClient.test(c)) {
         named.add(c);
       }

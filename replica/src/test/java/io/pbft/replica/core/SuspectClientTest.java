@@ -164,6 +164,18 @@ class SuspectClientTest {
   }
 
   @Test
+  void aHeartbeatNamingTooManyClientsIsRefusedAndCountsForNothing() {
+    CoreFixture fx = new CoreFixture(4, SETTINGS);
+    TestReplica replica = fx.core(1, new RecordingApp());
+    List<Integer> many = new java.util.ArrayList<>(java.util.Collections.nCopies(Requests.REPORTED_SUSPICIONS_MAX, 3));
+    many.add(2);
+    fx.deliver(replica, 2, heartbeat(2, many));
+    fx.deliver(replica, 3, heartbeat(3, List.of(2)));
+    assertEquals(1, replica.rejections().get(io.pbft.replica.verify.Rejection.TOO_MANY_ENTRIES));
+    assertEquals(0, replica.suspectedClients(), "the refused heartbeat's names count for nothing");
+  }
+
+  @Test
   void heartbeatsNamingAClientCountOnlyWhileFresh() {
     CoreFixture fx = new CoreFixture(4, SETTINGS);
     TestReplica replica = fx.core(1, new RecordingApp());
