@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Catching up without a state transfer (TOCS 2002, section 5.2): every replica multicasts a
@@ -37,10 +38,10 @@ final class CatchUp {
   private final long[] peerExecuted;
 
   /** The clients this replica suspects first-hand, for its heartbeats. */
-  private final java.util.function.Supplier<List<Integer>> suspectedClients;
+  private final Supplier<List<Integer>> suspectedClients;
 
   CatchUp(ReplicaState state, Outbox outbox, int batchesPerAnswerMax, Rules rules,
-      java.util.function.Supplier<List<Integer>> suspectedClients) {
+      Supplier<List<Integer>> suspectedClients) {
     this.state = state;
     this.suspectedClients = suspectedClients;
     this.outbox = outbox;

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntPredicate;
+import java.util.function.LongSupplier;
 
 /**
  * Client requests on their way into the protocol (sections 4.1, 4.2 and 4.4): exactly-once
@@ -107,10 +108,9 @@ final class Requests {
   static final int SUSPICION_VIEW_CHANGE_TIMEOUTS = 30;
 
   /** The view-change timeout in force: the configured one, doubled per consecutive view change. */
-  private final java.util.function.LongSupplier viewChangeTimeoutMs;
+  private final LongSupplier viewChangeTimeoutMs;
 
-  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient, Rules rules,
-      java.util.function.LongSupplier viewChangeTimeoutMs) {
+  Requests(ReplicaState state, Outbox outbox, IntPredicate knownClient, Rules rules, LongSupplier viewChangeTimeoutMs) {
     this.state = state;
     this.outbox = outbox;
     this.knownClient = knownClient;
@@ -473,10 +473,13 @@ final class Requests {
    * different request of one client after the faults healed).
    */
   boolean suspected(int clientId) {
-    if (suspicionHolds(clientId)) {
+    Long since = suspectedSinceMs.get(clientId);
+    if (suspectedNow(since) || reportedByEnough(clientId)) {
       return true;
     }
-    suspectedSinceMs.remove(clientId);
+    if (since != null) {
+      suspectedSinceMs.remove(clientId); // ended: forget it
+    }
     return false;
   }
 
