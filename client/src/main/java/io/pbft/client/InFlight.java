@@ -18,7 +18,7 @@ final class InFlight {
    * Replies from distinct replicas with the same result, enough to accept it, and the view they
    * vouch for; {@code tentative} when it took tentative replies (fewer than f + 1 committed ones).
    */
-  record Agreement(byte[] result, long view, boolean tentative) {}
+  record Agreement(byte[] result, long epoch, long view, boolean tentative) {}
 
   final CompletableFuture<byte[]> future;
   final long timestamp;
@@ -79,9 +79,9 @@ final class InFlight {
   /**
    * Counts an authenticated reply for this request (the caller has checked MAC, client, replica
    * and timestamp). Returns the agreement once f + 1 distinct replicas report the same committed
-   * result, or 2f + 1 the same result tentative or committed, else null. The view of an agreement
-   * is the smallest view among the agreeing replies: at least one of them is correct, so a lying
-   * replica cannot push the client's view forward.
+   * result, or 2f + 1 the same result tentative or committed, else null. The (epoch, view) of an
+   * agreement is the smallest among the agreeing replies: at least one of them is correct, so a
+   * lying replica cannot push the client's view forward.
    */
   Agreement add(int replicaId, Reply reply) {
     reached.set(replicaId);
@@ -89,6 +89,7 @@ final class InFlight {
     ByteString result = reply.getResult();
     int matching = 0;
     int committed = 0;
+    long epoch = Long.MAX_VALUE;
     long view = Long.MAX_VALUE;
     for (Reply r : replies.values()) {
       if (r.getResult().equals(result)) {
@@ -96,13 +97,17 @@ final class InFlight {
         if (!r.getTentative()) {
           committed++;
         }
-        view = Math.min(view, r.getView());
+        // The smallest (epoch, view) pair: views start again at 0 in each configuration epoch.
+        if (r.getEpoch() < epoch || (r.getEpoch() == epoch && r.getView() < view)) {
+          epoch = r.getEpoch();
+          view = r.getView();
+        }
       }
     }
     if (committed >= quorum) {
-      return new Agreement(result.toByteArray(), view, false);
+      return new Agreement(result.toByteArray(), epoch, view, false);
     }
-    return matching >= tentativeQuorum ? new Agreement(result.toByteArray(), view, true) : null;
+    return matching >= tentativeQuorum ? new Agreement(result.toByteArray(), epoch, view, true) : null;
   }
 
   /**

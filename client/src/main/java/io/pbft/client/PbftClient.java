@@ -103,6 +103,8 @@ public final class PbftClient implements AutoCloseable {
   private final Consumer<SignedRequest> requestListener;
   private boolean waitedForSessions;
   private long view;
+  /** The configuration epoch of {@link #view}. */
+  private long epoch;
   private boolean closed;
 
   private record Queued(byte[] operation, CompletableFuture<byte[]> future, boolean readOnly) {}
@@ -505,7 +507,12 @@ public final class PbftClient implements AutoCloseable {
         if (op.readOnly) {
           readOnlyAnswered++; // its view stays out of the client's: nothing was ordered in it
         } else {
-          view = Math.max(view, agreement.view());
+          if (agreement.epoch() > epoch) {
+            epoch = agreement.epoch(); // views start again at 0 in a new configuration epoch
+            view = agreement.view();
+          } else if (agreement.epoch() == epoch) {
+            view = Math.max(view, agreement.view());
+          }
           tentativeAccepted += agreement.tentative() ? 1 : 0;
         }
         if (op.timer != null) {

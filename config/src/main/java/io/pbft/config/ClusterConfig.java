@@ -273,6 +273,17 @@ public final class ClusterConfig {
     return administration;
   }
 
+  /**
+   * This configuration with the members (ids, addresses, keys), f and administration of
+   * configuration epoch {@code m}, everything else as it is: what a replica checks messages of that
+   * epoch against. Refused like a configuration file if its member ids are not 0..n-1.
+   */
+  public ClusterConfig withMembership(Membership m) {
+    List<ReplicaInfo> members = m.members().stream().map(Member::toReplicaInfo).toList();
+    return new ClusterConfig(members, clients, m.f(), protocol, transport, baseDir, authentication, tls,
+        m.administration());
+  }
+
   public ClusterConfig withAdministration(Administration a) {
     return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, a);
   }

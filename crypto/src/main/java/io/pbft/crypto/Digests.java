@@ -70,6 +70,30 @@ public final class Digests {
     return batchDigestOf(requestDigests, timeMs);
   }
 
+  /**
+   * The digest of a batch at a handover checkpoint that names the view its primary proposed it in
+   * ({@code Batch.proposed_view}): with view 0 it is {@link #batchDigest(List, long)}; otherwise
+   * SHA-256 over the request digests, the time and the view, each 8 bytes big-endian (its input is
+   * 16 bytes beyond a multiple of 32, so it cannot be confused with the other two).
+   */
+  public static byte[] batchDigest(List<SignedRequest> requests, long timeMs, long proposedView) {
+    if (proposedView == 0) {
+      return batchDigest(requests, timeMs);
+    }
+    List<byte[]> requestDigests = new ArrayList<>(requests.size());
+    for (SignedRequest request : requests) {
+      requestDigests.add(requestDigest(request));
+    }
+    MessageDigest md = SHA256.get();
+    md.reset();
+    for (byte[] d : requestDigests) {
+      md.update(d);
+    }
+    md.update(bigEndian(timeMs));
+    md.update(bigEndian(proposedView));
+    return md.digest();
+  }
+
   /** Same as {@link #batchDigest(List, long)} when the request digests are already known. */
   public static byte[] batchDigestOf(List<byte[]> requestDigests, long timeMs) {
     if (timeMs == 0) {

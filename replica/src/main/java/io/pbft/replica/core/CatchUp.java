@@ -73,6 +73,11 @@ final class CatchUp {
     outbox.broadcast(heartbeatMessage());
   }
 
+  /** Sends this replica's HEARTBEAT to {@code peer} alone, now. */
+  void heartbeatTo(int peer) {
+    outbox.send(peer, heartbeatMessage());
+  }
+
   /** This replica's HEARTBEAT, with its pair-key announcement under {@code authentication: macs}. */
   private ReplicaMessage heartbeatMessage() {
     Heartbeat.Builder hb = Heartbeat.newBuilder().setView(state.view).setViewChanging(state.viewChanging)

@@ -58,9 +58,18 @@ public final class Effects {
    * The executor runs it and reports tentative results; the same sequence number comes again,
    * committed, once it commits. If what comes then has another digest (a view change put another
    * batch there), or a state is installed, the executor first rolls the tentative batch back.
+   *
+   * <p>{@code proposedView} is the batch's {@code Batch.proposed_view}: at a handover checkpoint
+   * the view the next configuration epoch begins in, 0 elsewhere.
    */
   public record Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint,
-      long proposedTimeMs, ByteString digest, boolean tentative) {
+      long proposedTimeMs, ByteString digest, boolean tentative, long proposedView) {
+    /** A batch that names no view: every batch but the one at a handover checkpoint. */
+    public Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint,
+        long proposedTimeMs, ByteString digest, boolean tentative) {
+      this(sequence, view, requests, checkpoint, proposedTimeMs, digest, tentative, 0);
+    }
+
     /** Without a time (0) and with the digest of the requests alone: for tests and tools. */
     public Execute(long sequence, long view, List<VerifiedRequest> requests, boolean checkpoint) {
       this(sequence, view, requests, checkpoint, 0, batchDigest(requests));

@@ -13,13 +13,22 @@ import java.util.List;
  *     and the client table's), or null when no checkpoint was asked for
  * @param tentative the batch ran tentatively (only prepared): its results go out as tentative
  *     replies, and nothing else in the core moves until it commits
+ * @param handoverAt where the configuration epoch of the state after the batch ends: the handover
+ *     checkpoint of the change it holds pending, or the batch itself when that change took effect
+ *     there; 0 when no change is pending (docs/RECONFIGURATION.md)
  */
 public record Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest,
-    boolean tentative) {
+    boolean tentative, long handoverAt) {
 
   /** The report on a committed batch. */
   public Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest) {
     this(sequence, view, results, checkpointDigest, false);
+  }
+
+  /** A report whose state holds no pending configuration change. */
+  public Executed(long sequence, long view, List<ClientResult> results, ByteString checkpointDigest,
+      boolean tentative) {
+    this(sequence, view, results, checkpointDigest, tentative, 0);
   }
 
   /**

@@ -85,7 +85,8 @@ final class ExecutionOrder {
     outbox.record(WalRecord.newBuilder().setCommitted(CommittedBatch.newBuilder().setSequence(slot.sequence)
         .setView(slot.view).setDigest(slot.digest).setBatch(slot.batch).setTimeMs(slot.timeMs)).build());
     outbox.execute(new Effects.Execute(slot.sequence, slot.view, slot.requests,
-        slot.sequence % state.settings.checkpointInterval() == 0, slot.timeMs, slot.digest));
+        slot.sequence % state.settings.checkpointInterval() == 0, slot.timeMs, slot.digest, false,
+        slot.batch == null ? 0 : slot.batch.getProposedView()));
     return requests.committed(slot.requests);
   }
 
@@ -94,14 +95,14 @@ final class ExecutionOrder {
    * last durable checkpoint, and is replayed from the log (not logged again).
    */
   void replay(long sequence, long view, java.util.List<io.pbft.replica.verify.VerifiedRequest> batch, long timeMs,
-      com.google.protobuf.ByteString digest) {
+      com.google.protobuf.ByteString digest, long proposedView) {
     if (sequence != state.lastHandedOut + 1) {
       throw new InvariantViolation("replaying " + sequence + " after " + state.lastHandedOut);
     }
     state.lastHandedOut = sequence;
     requests.committed(batch);
     outbox.execute(new Effects.Execute(sequence, view, batch, sequence % state.settings.checkpointInterval() == 0,
-        timeMs, digest));
+        timeMs, digest, false, proposedView));
   }
 
   /** The executor ran batch {@code e.sequence()}: answer its clients. */

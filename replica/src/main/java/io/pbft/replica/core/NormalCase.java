@@ -85,6 +85,13 @@ final class NormalCase {
       outbox.reject(Rejection.DIGEST_MISMATCH, "pre-prepare v=%d n=%d", v, s);
       return;
     }
+    long proposedView = batch.getProposedView();
+    if (proposedView != 0 && (proposedView != v || s != state.handoverAt)) {
+      // Only the batch at a handover checkpoint names a view, its own: the next epoch begins there.
+      outbox.reject(Rejection.MALFORMED, "pre-prepare v=%d n=%d names view %d (handover at %d)", v, s, proposedView,
+          state.handoverAt);
+      return;
+    }
     if (m.requests().size() != batch.getRequestsCount()) {
       outbox.reject(Rejection.INVALID_REQUEST_IN_PRE_PREPARE, "v=%d n=%d: requests not checked", v, s);
       return;
@@ -399,17 +406,26 @@ final class NormalCase {
   }
 
   /**
+   * Whether a configuration change is pending and the primary has not assigned up to its handover
+   * checkpoint: then it proposes batches even when no request waits (empty ones, if need be), so
+   * that the change takes effect without waiting for load.
+   */
+  private boolean fillingToHandover() {
+    return state.handoverAt > 0 && state.lastAssigned < state.handoverAt;
+  }
+
+  /**
    * Fills the pipeline: while requests wait and fewer than pipelineDepthMax batches are in
    * flight, cut a batch (bounded by count and bytes) and pre-prepare it at the next sequence
    * number inside the window. Requests that arrive while the pipeline is full wait and ride in
    * the next batch together, so batches grow with load without any timer.
    */
   void proposeBatches() {
-    while (state.isPrimary() && !requests.batchQueueEmpty() && !fetchingState.getAsBoolean()
+    while (state.isPrimary() && (!requests.batchQueueEmpty() || fillingToHandover()) && !fetchingState.getAsBoolean()
         && state.lastAssigned - state.lastExecuted < state.settings.pipelineDepthMax()
         && state.lastAssigned + 1 <= state.highWatermark()) {
       List<VerifiedRequest> next = requests.nextBatch(state.settings.batchSizeMax(), state.settings.batchBytesMax());
-      if (next.isEmpty()) {
+      if (next.isEmpty() && !fillingToHandover()) {
         continue;
       }
       List<SignedRequest> signed = new ArrayList<>(next.size());
@@ -423,8 +439,11 @@ final class NormalCase {
       // until the backups refused it. The executor makes agreed times strictly increasing.
       long timeMs = Math.max(Math.max(state.wallNowMs(), state.lastProposedMs), 1);
       state.lastProposedMs = timeMs;
-      Batch b = Batch.newBuilder().addAllRequests(signed).build();
-      ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed, timeMs));
+      // The batch at a handover checkpoint names the view it is proposed in: the next epoch
+      // begins there, with this primary (docs/RECONFIGURATION.md).
+      long proposedView = s == state.handoverAt ? state.view : 0;
+      Batch b = Batch.newBuilder().addAllRequests(signed).setProposedView(proposedView).build();
+      ByteString digest = ByteString.copyFrom(Digests.batchDigest(signed, timeMs, proposedView));
       PrePrepare pp = PrePrepare.newBuilder().setView(state.view).setSequence(s).setDigest(digest).setBatch(b)
           .setTimeMs(timeMs).build();
       SignedMessage mine = outbox.broadcast(ReplicaMessage.newBuilder().setPrePrepare(pp).build());

@@ -30,6 +30,8 @@ final class Outbox {
   private boolean durable;
   private boolean compactionDue;
   private Effects effects = new Effects();
+  /** The configuration epoch every message this replica says is stamped with. */
+  private long epoch;
 
   Outbox(int id, Signer signer) {
     this.id = id;
@@ -42,6 +44,16 @@ final class Outbox {
    */
   void useMacs(PeerKeys keys) {
     peerKeys = keys;
+  }
+
+  /** From now on every message goes out stamped with configuration epoch {@code e}. */
+  void epoch(long e) {
+    epoch = e;
+  }
+
+  /** {@code message} as of this replica's epoch (unchanged in epoch 0, where the field is absent). */
+  private ReplicaMessage stamped(ReplicaMessage message) {
+    return message.getEpoch() == epoch ? message : message.toBuilder().setEpoch(epoch).build();
   }
 
   PeerKeys peerKeys() {
@@ -84,14 +96,15 @@ final class Outbox {
   }
 
   SignedMessage sign(ReplicaMessage message) {
-    return signed(message.toByteString());
+    return signed(stamped(message).toByteString());
   }
 
   /**
    * Authenticates (signs, or MACs where allowed), logs (if it is a protocol statement) and
    * multicasts to every other replica.
    */
-  SignedMessage broadcast(ReplicaMessage message) {
+  SignedMessage broadcast(ReplicaMessage unstamped) {
+    ReplicaMessage message = stamped(unstamped);
     ByteString payload = message.toByteString();
     SignedMessage out = macable(message.getBodyCase()) ? emitMaced(Effects.Outgoing.ALL, payload) : null;
     if (out == null) {
@@ -103,7 +116,8 @@ final class Outbox {
   }
 
   /** Authenticates, logs (if it is a protocol statement) and sends to one replica. */
-  SignedMessage send(int to, ReplicaMessage message) {
+  SignedMessage send(int to, ReplicaMessage unstamped) {
+    ReplicaMessage message = stamped(unstamped);
     ByteString payload = message.toByteString();
     SignedMessage out = macable(message.getBodyCase()) ? emitMaced(to, payload) : null;
     if (out == null) {
@@ -182,6 +196,9 @@ final class Outbox {
   }
 
   void reply(Effects.ClientReply reply) {
+    if (epoch != 0 && reply.reply().getEpoch() != epoch) {
+      reply = new Effects.ClientReply(reply.clientId(), reply.reply().toBuilder().setEpoch(epoch).build());
+    }
     effects.replies().add(reply);
   }
 

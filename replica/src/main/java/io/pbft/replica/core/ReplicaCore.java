@@ -59,6 +59,24 @@ public final class ReplicaCore {
    * and deferred suspecting (-1: it did not defer last time).
    */
   private long deferredAtExecuted = -1;
+  /**
+   * The epoch ended here (its handover checkpoint is stable and executed): this core takes no
+   * further part in its epoch's agreement and only helps replicas still in it catch up to the end.
+   */
+  private boolean ended;
+  /**
+   * The last batch seen executed, the low watermark and the view seen, and since when any of them
+   * last moved (the clock of the event that saw it).
+   */
+  private long executedSeen = -1;
+  private long stableSeen = -1;
+  private long viewSeen = -1;
+  private boolean changingSeen;
+  private long executedSinceMs;
+  /** When this replica learned of the pending handover. */
+  private long handoverKnownSinceMs;
+  /** When this replica last answered each peer's later-epoch message with a heartbeat (null: never). */
+  private long[] hintedAtMs;
 
   public ReplicaCore(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient) {
     this(id, n, f, settings, signer, knownClient, Rules.PAPER);
@@ -101,6 +119,113 @@ public final class ReplicaCore {
     viewChange.certificates().useMacs();
   }
 
+  /**
+   * Starts this core in configuration epoch {@code epoch} (docs/RECONFIGURATION.md), which began
+   * when the previous epoch's handover checkpoint {@code genesis} became stable with state {@code
+   * digest}: view {@code firstView} (the view the batch at the handover was proposed in, so that
+   * the primary who brought the group there stays primary; no NEW-VIEW opens it, as none opens view
+   * 0), low watermark {@code genesis}, executed up to there, with the client table of that state.
+   * Inside the epoch the genesis needs no proof, as sequence 0 needs none in epoch 0. Call before
+   * the first event.
+   */
+  public void startEpoch(long epoch, long genesis, ByteString digest, List<Executed.ClientResult> clientTable,
+      long firstView) {
+    state.epoch = epoch;
+    state.view = firstView;
+    state.genesis = genesis;
+    outbox.epoch(epoch);
+    viewChange.certificates().genesis(genesis, digest);
+    execution.installed(genesis);
+    transfer.retain(genesis, digest);
+    checkpoints.installed(genesis, digest, List.of());
+    requests.clients().replace(clientTable);
+    requests.tableReplaced();
+    log.info("replica {}: epoch {} begins at checkpoint {}", state.id, epoch, genesis);
+  }
+
+  /**
+   * The executed state holds a change pending with handover checkpoint {@code handoverAt} (0:
+   * none, or one this epoch already began at): the high watermark stops there, and what this
+   * replica logged above it (only a faulty primary proposes there) is dropped.
+   */
+  private void learnHandover(long handoverAt) {
+    if (handoverAt <= state.genesis || state.handoverAt == handoverAt) {
+      return;
+    }
+    state.handoverAt = handoverAt;
+    handoverKnownSinceMs = state.nowMs;
+    state.slots.tailMap(handoverAt, false).clear();
+    log.info("replica {}: epoch {} ends at checkpoint {}", state.id, state.epoch, handoverAt);
+  }
+
+  /**
+   * Since when this backup waits for the primary to order up to the handover checkpoint
+   * (Long.MAX_VALUE when no handover is pending, execution reached it, or the window is full):
+   * since execution or the window last moved or the view changed, or since the handover became
+   * known if later. Each primary gets a whole timeout from its view's start. A primary owes the batches up to the
+   * handover, empty ones if no request waits, so a primary that stops short of it is replaced as
+   * one that stops ordering requests is; without this a faulty primary of an idle group could
+   * hold a change pending for good.
+   */
+  private long handoverAwaitedSinceMs() {
+    if (state.handoverAt == 0 || state.lastExecuted >= state.highWatermark()) {
+      // None pending, reached, or the window is full here: the next batches wait for a checkpoint
+      // to become stable, which is not the primary's to bring about.
+      return Long.MAX_VALUE;
+    }
+    return Math.max(executedSinceMs, handoverKnownSinceMs);
+  }
+
+  /**
+   * Whether this core's epoch ended: its handover checkpoint is stable and executed, and the
+   * state after it is the next epoch's (start that epoch's core with {@link #startEpoch}). An
+   * ended core takes no part in agreement and only helps replicas still in its epoch catch up.
+   */
+  public boolean epochEnded() {
+    return ended;
+  }
+
+  /**
+   * A verified message of a later configuration epoch came from {@code peer}: this replica is
+   * behind the group's epoch. Its heartbeat goes to that peer at once (at most every quarter of a
+   * heartbeat period per peer), and the peer's core of this replica's epoch, retired at the
+   * handover, answers with what this replica lacks to reach it (the checkpoint proof, the batches,
+   * the state), rather than at the next periodic heartbeat: a replica several epochs behind
+   * crosses each of them in a few round trips.
+   */
+  public void peerInLaterEpoch(long nowMs, int peer) {
+    clock(nowMs);
+    if (peer >= 0 && peer < state.n && peer != state.id && !ended) {
+      if (hintedAtMs == null) {
+        hintedAtMs = new long[state.n];
+        java.util.Arrays.fill(hintedAtMs, Long.MIN_VALUE / 2);
+      }
+      if (state.nowMs - hintedAtMs[peer] >= state.settings.viewChangeTimeoutMs() / 4) {
+        hintedAtMs[peer] = state.nowMs;
+        catchUp.heartbeatTo(peer);
+      }
+    }
+    afterEvent(false);
+  }
+
+  /** The configuration epoch this core runs. */
+  public long epoch() {
+    return state.epoch;
+  }
+
+  /** The handover checkpoint of a pending change, 0 when none is known. */
+  public long handoverAt() {
+    return state.handoverAt;
+  }
+
+  /**
+   * The configuration epoch a replica's write-ahead log was last compacted in: the epoch whose core
+   * wrote it, which a restart resumes unless the application's state is further along.
+   */
+  public static long epochOfLog(List<WalRecord> records) {
+    return WalCodec.latestEpoch(records);
+  }
+
   /** Walk the whole log after every event, not only every so often (the simulator does). */
   public void checkEverythingAfterEachEvent() {
     checkEverything = true;
@@ -115,6 +240,10 @@ public final class ReplicaCore {
     ReplicaMessage message = m.message();
     if (sender < 0 || sender >= state.n || sender == state.id) {
       outbox.reject(Rejection.UNKNOWN_SENDER, "sender %d", sender);
+    } else if (message.getEpoch() != state.epoch) {
+      outbox.reject(Rejection.WRONG_EPOCH, "%s of epoch %d from %d", message.getBodyCase(), message.getEpoch(), sender);
+    } else if (ended && !servedAfterTheEnd(message.getBodyCase())) {
+      // the epoch is over here: its agreement goes on without this core
     } else {
       switch (message.getBodyCase()) {
         case PRE_PREPARE -> normal.onPrePrepare(sender, message.getPrePrepare(), m);
@@ -152,6 +281,17 @@ public final class ReplicaCore {
   }
 
   /**
+   * What an ended core still handles: what a replica behind in its epoch needs to reach the end
+   * (checkpoints and their proof, batches it missed, the state at the handover).
+   */
+  private static boolean servedAfterTheEnd(ReplicaMessage.BodyCase kind) {
+    return switch (kind) {
+      case CHECKPOINT, HEARTBEAT, COMMITTED, FETCH_STATE, STATE_CHUNK -> true;
+      default -> false;
+    };
+  }
+
+  /**
    * A client request, verified by the runtime. The primary queues it for a batch; a backup
    * passes it on to the primary (the client sent it to everyone after a timeout) and arms its
    * view-change timer.
@@ -166,6 +306,9 @@ public final class ReplicaCore {
    */
   public void onRequest(long nowMs, VerifiedRequest r, boolean sentToAll) {
     clock(nowMs);
+    if (ended) {
+      return; // the next epoch's core orders it
+    }
     requests.onRequest(r, sentToAll);
     normal.requestArrived();
     afterEvent(false);
@@ -188,6 +331,9 @@ public final class ReplicaCore {
   public void onExecuted(long nowMs, Executed e) {
     clock(nowMs);
     execution.onExecuted(e);
+    if (!e.tentative()) {
+      learnHandover(e.handoverAt());
+    }
     if (e.checkpointDigest() != null) {
       checkpoints.taken(e.sequence(), e.checkpointDigest());
     }
@@ -205,6 +351,7 @@ public final class ReplicaCore {
       requests.clients().replace(result.clientTable());
       requests.tableReplaced();
       checkpoints.installed(s, digest, proof);
+      learnHandover(result.handoverAt());
       log.info("replica {}: installed the state of checkpoint {}", state.id, s);
       if (state.lastHandedOut < state.lowWatermark) {
         // A later checkpoint became stable while this one was on its way (its fetch was deferred
@@ -228,6 +375,16 @@ public final class ReplicaCore {
    */
   public void tick(long nowMs) {
     clock(nowMs);
+    if (ended) {
+      // No timers: nothing is ordered here any more. Heartbeats and the state transfer's retries
+      // go on, so that a replica behind in this epoch learns where it ended.
+      transfer.tick();
+      if (timers.heartbeatDue()) {
+        catchUp.heartbeat();
+      }
+      afterEvent(true);
+      return;
+    }
     long stallStartMs = timers.lastTickMs();
     long stall = timers.stall();
     if (stall > 0) {
@@ -248,7 +405,9 @@ public final class ReplicaCore {
             state.id, state.view);
         timers.postpone();
       } else {
-        List<io.pbft.proto.SignedMessage> evidence = complaints.complain(requests.longestWait() + ", timer "
+        String handover = handoverAwaitedSinceMs() == Long.MAX_VALUE ? ""
+            : ", the handover at " + state.handoverAt + " awaited";
+        List<io.pbft.proto.SignedMessage> evidence = complaints.complain(requests.longestWait() + handover + ", timer "
             + timers.timeoutMs() + " ms; " + state.nextToExecute());
         if (evidence != null) {
           viewChange.start(state.view + 1, evidence);
@@ -308,18 +467,30 @@ public final class ReplicaCore {
    * again; what it still lacks, it gets from its peers (heartbeats, state transfer).
    */
   public void recover(long nowMs, long appSequence, List<Executed.ClientResult> clientTable, List<WalRecord> records) {
+    recover(nowMs, appSequence, clientTable, records, 0);
+  }
+
+  /**
+   * As {@link #recover(long, long, List, List)}, for an application state that holds a
+   * configuration change pending with handover checkpoint {@code handoverAt} (0: none), as {@link
+   * Executed#handoverAt} says. A replica restarting in a later epoch than 0 calls {@link
+   * #startEpoch} first; the log's records of other epochs are skipped.
+   */
+  public void recover(long nowMs, long appSequence, List<Executed.ClientResult> clientTable, List<WalRecord> records,
+      long handoverAt) {
     clock(nowMs);
     state.lastExecuted = appSequence;
     state.lastHandedOut = appSequence;
     requests.clients().replace(clientTable);
     WalCodec.Recovered recovered = wal.recover(appSequence, records);
+    learnHandover(handoverAt);
     for (CommittedBatch c : recovered.committed().values()) {
       if (c.getSequence() > state.lowWatermark || c.getSequence() != state.lastHandedOut + 1) {
         break; // above h they have slots and go out as committed batches do; a gap is filled by peers
       }
       try {
         execution.replay(c.getSequence(), c.getView(), ViewChangeRules.requestsOf(c.getBatch()), c.getTimeMs(),
-            c.getDigest());
+            c.getDigest(), c.getBatch().getProposedView());
       } catch (ViewChangeRules.Invalid e) {
         throw new InvariantViolation("own log holds a batch that does not parse at " + c.getSequence(), e);
       }
@@ -368,6 +539,9 @@ public final class ReplicaCore {
    * simulator 4 % of its time.
    */
   private void afterEvent(boolean tick) {
+    if (ended) {
+      return; // everything up to the handover ran; nothing above it is ordered in this epoch
+    }
     normal.proposeBatches();
     if (execution.handOut()) {
       // A request this replica waited for committed: the primary served that client, so back to
@@ -377,7 +551,15 @@ public final class ReplicaCore {
       timers.progress();
       complaints.withdraw();
     }
-    timers.update(requests.oldestAwaitedSinceMs(), complaints.suspecting());
+    if (state.lastExecuted != executedSeen || state.lowWatermark != stableSeen || state.view != viewSeen
+        || state.viewChanging != changingSeen) {
+      executedSeen = state.lastExecuted;
+      stableSeen = state.lowWatermark;
+      viewSeen = state.view;
+      changingSeen = state.viewChanging;
+      executedSinceMs = state.nowMs;
+    }
+    timers.update(Math.min(requests.oldestAwaitedSinceMs(), handoverAwaitedSinceMs()), complaints.suspecting());
     if (requests.takeNewSuspicion()) {
       catchUp.heartbeat(); // the others learn at once whom this replica suspects
     }
@@ -385,6 +567,11 @@ public final class ReplicaCore {
       invariants.checkAll();
     } else {
       invariants.checkCheap();
+    }
+    if (state.handoverAt > 0 && state.lowWatermark >= state.handoverAt && state.lastExecuted >= state.handoverAt) {
+      ended = true;
+      log.info("replica {}: epoch {} ended at checkpoint {} (view {})", state.id, state.epoch, state.handoverAt,
+          state.view);
     }
   }
 

@@ -18,6 +18,19 @@ final class ReplicaState {
   final int f;
   final int quorum;
   final ProtocolSettings settings;
+  /** The configuration epoch this core runs (docs/RECONFIGURATION.md); 0 for a group that never changed. */
+  long epoch;
+  /**
+   * The sequence number the epoch began at: its first stable checkpoint, which needs no proof
+   * inside the epoch (as sequence 0 needs none in epoch 0).
+   */
+  long genesis;
+  /**
+   * The handover checkpoint of a change the executed state holds pending (0: none): nothing above
+   * it is assigned, accepted or re-proposed in this epoch, and the epoch ends once it is stable
+   * and executed.
+   */
+  long handoverAt;
 
   /** The view this replica is in, or is changing to when {@link #viewChanging}. */
   long view;
@@ -95,8 +108,10 @@ final class ReplicaState {
     return primary() == id && !viewChanging;
   }
 
+  /** h + L, and never above a known handover checkpoint: the barrier between two epochs. */
   long highWatermark() {
-    return lowWatermark + settings.windowSize();
+    long high = lowWatermark + settings.windowSize();
+    return handoverAt > 0 ? Math.min(high, handoverAt) : high;
   }
 
   boolean inWindow(long s) {

@@ -61,9 +61,13 @@ final class ViewChangeRules {
 
   static final ByteString NULL_DIGEST = ByteString.copyFrom(Digests.batchDigestOf(List.of()));
 
-  /** The digest a pre-prepare must name: over its batch's requests and its proposed time. */
+  /**
+   * The digest a pre-prepare must name: over its batch's requests and its proposed time (and at a
+   * handover checkpoint the view it was proposed in, {@code Batch.proposed_view}).
+   */
   static ByteString digestOf(PrePrepare pp) {
-    return ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList(), pp.getTimeMs()));
+    return ByteString.copyFrom(Digests.batchDigest(pp.getBatch().getRequestsList(), pp.getTimeMs(),
+        pp.getBatch().getProposedView()));
   }
 
   private final int n;
@@ -78,6 +82,9 @@ final class ViewChangeRules {
    * new view is computed by the MAC view change's rules ({@link #planByClaims}).
    */
   private boolean claims;
+  /** The checkpoint the epoch began at, which needs no proof, and its digest (0 and none in epoch 0). */
+  private long genesis;
+  private ByteString genesisDigest;
 
   ViewChangeRules(int n, int f, long windowSize, Rules rules) {
     this.n = n;
@@ -94,6 +101,17 @@ final class ViewChangeRules {
 
   boolean claims() {
     return claims;
+  }
+
+  /** The epoch began at checkpoint {@code sequence} with state {@code digest}; call before the first event. */
+  void genesis(long sequence, ByteString digest) {
+    genesis = sequence;
+    genesisDigest = digest;
+  }
+
+  /** The state digest where the epoch began (empty in epoch 0, or while a restart has not read it back). */
+  ByteString genesisDigest() {
+    return genesisDigest == null ? ByteString.EMPTY : genesisDigest;
   }
 
   private int primaryOf(long view) {
@@ -189,10 +207,16 @@ final class ViewChangeRules {
     }
   }
 
-  /** 2f + 1 signed CHECKPOINTs from distinct replicas for (sequence, digest); none for sequence 0. */
+  /** 2f + 1 signed CHECKPOINTs from distinct replicas for (sequence, digest); none where the epoch began. */
   void checkCheckpointProof(long sequence, ByteString digest, List<SignedMessage> proof) throws Invalid {
-    if (sequence == 0) {
-      return; // the initial state needs no proof
+    if (sequence < genesis) {
+      throw new Invalid("stable checkpoint " + sequence + " is before the epoch began at " + genesis);
+    }
+    if (sequence == genesis) {
+      if (genesis > 0 && !digest.equals(genesisDigest)) {
+        throw new Invalid("stable checkpoint " + sequence + " is where the epoch began, with another digest");
+      }
+      return; // the initial state, or the state the epoch began with, needs no proof in it
     }
     if (digest.size() != Digests.SIZE_BYTES) {
       throw new Invalid("stable checkpoint digest is malformed");

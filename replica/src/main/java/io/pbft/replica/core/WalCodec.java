@@ -50,9 +50,13 @@ final class WalCodec {
    */
   List<WalRecord> liveRecords() {
     List<WalRecord> live = new ArrayList<>();
-    live.add(WalRecord.newBuilder().setStable(StablePoint.newBuilder().setSequence(state.lowWatermark)
+    StablePoint.Builder stable = StablePoint.newBuilder().setSequence(state.lowWatermark)
         .setStateDigest(state.stableDigest).addAllProof(state.stableProof).setView(state.view)
-        .setViewChanging(state.viewChanging)).build());
+        .setViewChanging(state.viewChanging);
+    if (state.epoch > 0) {
+      stable.setEpoch(state.epoch).setGenesis(state.genesis).setGenesisDigest(viewChange.certificates().genesisDigest());
+    }
+    live.add(WalRecord.newBuilder().setStable(stable).build());
     if (state.lastNewView != null) {
       live.add(WalRecord.newBuilder().setAcceptedNewView(state.lastNewView).build());
     }
@@ -90,6 +94,9 @@ final class WalCodec {
   Recovered recover(long appSequence, List<WalRecord> records) {
     TreeMap<Long, CommittedBatch> committed = new TreeMap<>();
     for (WalRecord r : records) {
+      if (epochOf(r) != state.epoch) {
+        continue; // the previous epoch's, written before this replica entered its current one
+      }
       try {
         switch (r.getEntryCase()) {
           case STABLE -> recoverStable(r.getStable());
@@ -153,6 +160,41 @@ final class WalCodec {
     return new Recovered(replay);
   }
 
+  /**
+   * The configuration epoch of the newest stable point in {@code records}: the epoch the replica's
+   * core ran when it last compacted its log (0 for an empty log or a group that never changed).
+   */
+  public static long latestEpoch(List<WalRecord> records) {
+    long epoch = 0;
+    for (WalRecord r : records) {
+      if (r.hasStable()) {
+        epoch = Math.max(epoch, r.getStable().getEpoch());
+      }
+    }
+    return epoch;
+  }
+
+  /**
+   * The epoch a record belongs to: a stable point's own, a signed message's (its payload names
+   * it), a committed batch's is the epoch of the stable point before it (it carries none; a
+   * batch of the previous epoch is at or below the current genesis and never replayed).
+   */
+  private long epochOf(WalRecord r) {
+    try {
+      return switch (r.getEntryCase()) {
+        case STABLE -> r.getStable().getEpoch();
+        case SENT -> ViewChangeRules.parse(r.getSent()).getEpoch();
+        case ACCEPTED_PRE_PREPARE -> ViewChangeRules.parse(r.getAcceptedPrePrepare()).getEpoch();
+        case PREPARED -> ViewChangeRules.parse(r.getPrepared().getPrePrepare()).getEpoch();
+        case ACCEPTED_NEW_VIEW -> ViewChangeRules.parse(r.getAcceptedNewView()).getEpoch();
+        case COMMITTED -> r.getCommitted().getSequence() > state.genesis || state.epoch == 0 ? state.epoch : -1;
+        default -> state.epoch;
+      };
+    } catch (ViewChangeRules.Invalid e) {
+      throw new InvariantViolation("own log record does not parse: " + e.getMessage(), e);
+    }
+  }
+
   private void install(PrePrepare pp, SignedMessage signed) throws ViewChangeRules.Invalid {
     Slot slot = state.slot(pp.getSequence());
     if (slot.view < pp.getView()) {
@@ -165,6 +207,10 @@ final class WalCodec {
   }
 
   private void recoverStable(StablePoint p) {
+    if (state.epoch > 0 && !p.getGenesisDigest().isEmpty()) {
+      state.genesis = p.getGenesis();
+      viewChange.certificates().genesis(p.getGenesis(), p.getGenesisDigest());
+    }
     if (p.getSequence() >= state.lowWatermark) {
       state.lowWatermark = p.getSequence();
       state.stableDigest = p.getStateDigest();

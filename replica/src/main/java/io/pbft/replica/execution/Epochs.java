@@ -44,8 +44,29 @@ public final class Epochs {
   private final Membership initial;
   private final long windowSize;
   private final long checkpointInterval;
+  /**
+   * Whether this replica carries out a handover (its node rebuilds the core of the next epoch when
+   * the old one ends): only then does the change take effect at its checkpoint, and only then is
+   * the core told where its epoch ends. A node that cannot switch keeps the change pending, as
+   * before handovers existed, rather than stop its group at the barrier.
+   */
+  private final boolean handovers;
   /** The command that began the current epoch, as ordered; null in epoch 0. */
   private ByteString began;
+  /** The checkpoint the current epoch began at (0 in epoch 0). */
+  private long beganAt;
+  /**
+   * The command that began the previous epoch (null when that was epoch 0, or in epoch 0) and the
+   * checkpoint it began at: a replica that restarts with the state of the handover checkpoint
+   * but whose core had not yet seen that checkpoint stable resumes the previous epoch's core.
+   */
+  private ByteString previousBegan;
+  private long previousBeganAt;
+  /**
+   * The view the current epoch began in: the view the batch at its handover checkpoint was
+   * proposed in (0 in epoch 0, or when that batch named none).
+   */
+  private long firstView;
   private Membership current;
   private Pending pending;
   private volatile Summary summary;
@@ -55,6 +76,15 @@ public final class Epochs {
    *     without configuration): then every command is refused
    */
   public Epochs(Membership initial, ProtocolSettings settings) {
+    this(initial, settings, false);
+  }
+
+  /**
+   * @param handovers whether this replica's node carries out handovers: then a pending change
+   *     takes effect when its handover checkpoint executes ({@link #switchIfDue})
+   */
+  public Epochs(Membership initial, ProtocolSettings settings, boolean handovers) {
+    this.handovers = handovers;
     this.initial = initial;
     this.windowSize = settings.windowSize();
     this.checkpointInterval = settings.checkpointInterval();
@@ -68,6 +98,10 @@ public final class Epochs {
 
   private void reset() {
     began = null;
+    beganAt = 0;
+    previousBegan = null;
+    previousBeganAt = 0;
+    firstView = 0;
     current = initial;
     pending = null;
     publish();
@@ -124,6 +158,70 @@ public final class Epochs {
         + next.f() + "), ordered at " + sequence + ", takes effect at checkpoint " + pending.handoverAt();
   }
 
+  /** The checkpoint the current epoch began at: 0 in epoch 0. */
+  public long beganAt() {
+    return beganAt;
+  }
+
+  /** The membership of the epoch before the current one (null in epoch 0). */
+  public Membership previous() {
+    if (began == null) {
+      return null;
+    }
+    try {
+      return previousBegan == null ? initial : named(previousBegan, "the command that began the previous epoch");
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // checked when the state was made or read
+    }
+  }
+
+  /** The view the current epoch began in (0 in epoch 0). */
+  public long firstView() {
+    return firstView;
+  }
+
+  /** The checkpoint the epoch before the current one began at (0 for epoch 0, and in epoch 0). */
+  public long previousBeganAt() {
+    return previousBeganAt;
+  }
+
+  /**
+   * Where the epoch of the state as of {@code sequence} (the last batch executed or the state
+   * installed) ends, for the core: the handover checkpoint of the pending change, {@code sequence}
+   * itself when a change took effect there, 0 when nothing is pending or this node carries out no
+   * handovers.
+   */
+  public long endsAt(long sequence) {
+    if (!handovers) {
+      return 0;
+    }
+    if (pending != null) {
+      return pending.handoverAt();
+    }
+    return began != null && beganAt == sequence ? sequence : 0;
+  }
+
+  /**
+   * The batch at {@code sequence} ran: if it is the pending change's handover checkpoint (and this
+   * node carries out handovers) the next membership becomes current, before the checkpoint's
+   * digest is computed, so that the checkpoint certifies the new epoch, which begins in view
+   * {@code proposedView} (the batch's {@code Batch.proposed_view}). True when it switched.
+   */
+  public boolean switchIfDue(long sequence, long proposedView) {
+    if (!handovers || pending == null || pending.handoverAt() != sequence) {
+      return false;
+    }
+    firstView = proposedView;
+    previousBegan = began;
+    previousBeganAt = beganAt;
+    began = pending.command();
+    beganAt = sequence;
+    current = pending.next();
+    pending = null;
+    publish();
+    return true;
+  }
+
   /** Whether this is epoch 0 with nothing pending: then the state holds nothing of it. */
   private boolean initialState() {
     return began == null && pending == null;
@@ -131,8 +229,10 @@ public final class Epochs {
 
   /**
    * The state's bytes: empty for epoch 0 with nothing pending, else the command that began the
-   * epoch (empty in epoch 0), then whether a change is pending and if so its command, sequence
-   * number and handover checkpoint.
+   * epoch (empty in epoch 0) and, after epoch 0, the checkpoint it began at and the command and
+   * checkpoint that began the previous epoch (empty and 0 for epoch 0) and the view the epoch began
+   * in, then whether a change is
+   * pending and if so its command, sequence number and handover checkpoint.
    */
   public byte[] encode() {
     if (initialState()) {
@@ -142,6 +242,12 @@ public final class Epochs {
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       CodedOutputStream out = CodedOutputStream.newInstance(bytes);
       out.writeBytesNoTag(began == null ? ByteString.EMPTY : began);
+      if (began != null) {
+        out.writeInt64NoTag(beganAt);
+        out.writeBytesNoTag(previousBegan == null ? ByteString.EMPTY : previousBegan);
+        out.writeInt64NoTag(previousBeganAt);
+        out.writeInt64NoTag(firstView);
+      }
       out.writeBoolNoTag(pending != null);
       if (pending != null) {
         out.writeBytesNoTag(pending.command());
@@ -173,8 +279,31 @@ public final class Epochs {
     CodedInputStream in = CodedInputStream.newInstance(bytes);
     ByteString beganBytes = in.readBytes();
     Membership epoch = initial;
+    long beganAtRead = 0;
+    ByteString previousRead = null;
+    long previousAtRead = 0;
+    long firstViewRead = 0;
     if (!beganBytes.isEmpty()) {
       epoch = named(beganBytes, "the command that began the epoch");
+      beganAtRead = in.readInt64();
+      if (beganAtRead <= 0 || beganAtRead % checkpointInterval != 0) {
+        throw new IOException("an epoch that began at " + beganAtRead + ", not a checkpoint");
+      }
+      ByteString previousBytes = in.readBytes();
+      previousAtRead = in.readInt64();
+      firstViewRead = in.readInt64();
+      if (firstViewRead < 0) {
+        throw new IOException("an epoch that began in view " + firstViewRead);
+      }
+      long previousEpoch = 0;
+      if (!previousBytes.isEmpty()) {
+        previousRead = previousBytes;
+        previousEpoch = named(previousBytes, "the command that began the previous epoch").epoch();
+      }
+      if (previousEpoch != epoch.epoch() - 1 || previousAtRead < 0 || previousAtRead >= beganAtRead
+          || (previousRead == null) != (previousAtRead == 0)) {
+        throw new IOException("epoch " + epoch.epoch() + " follows epoch " + previousEpoch + " begun at " + previousAtRead);
+      }
     }
     Pending next = null;
     if (in.readBool()) {
@@ -191,6 +320,10 @@ public final class Epochs {
       throw new IOException("trailing bytes after the epoch state");
     }
     began = beganBytes.isEmpty() ? null : beganBytes;
+    beganAt = beganAtRead;
+    previousBegan = previousRead;
+    previousBeganAt = previousAtRead;
+    firstView = firstViewRead;
     current = epoch;
     pending = next;
     publish();

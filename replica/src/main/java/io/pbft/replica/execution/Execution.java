@@ -174,7 +174,7 @@ public final class Execution {
       if (!e.tentative() && e.sequence() == t.batch().sequence() && e.digest().equals(t.batch().digest())) {
         tentative = null; // committed as it ran
         sinceBase.add(t.batch());
-        return new Executed(e.sequence(), e.view(), t.results(), null, false);
+        return new Executed(e.sequence(), e.view(), t.results(), null, false, epochs.endsAt(e.sequence()));
       }
       rollback();
     }
@@ -399,6 +399,10 @@ public final class Execution {
       results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
       executedRequests++;
     }
+    if (epochs.switchIfDue(sequence, e.proposedView()) && replaying == 0) {
+      log.info("n={}: epoch {} begins with this checkpoint, in view {}", sequence, epochs.current().epoch(),
+          e.proposedView());
+    }
     ByteString digest = null;
     if (e.checkpoint()) {
       digest = stateDigest();
@@ -408,7 +412,7 @@ public final class Execution {
       retain(sequence, state);
       moveBase(new Base(sequence, state, checkpointDigest, executedRequests));
     }
-    return new Executed(sequence, e.view(), List.copyOf(results), digest);
+    return new Executed(sequence, e.view(), List.copyOf(results), digest, false, epochs.endsAt(sequence));
   }
 
   /** Installs a state fetched from peers if its digest is the certified one. */
@@ -430,7 +434,7 @@ public final class Execution {
     };
     retain(s.sequence(), state);
     moveBase(new Base(s.sequence(), state, checkpointDigest, executedRequests));
-    return new StateInstalled(s.sequence(), true, clientTable());
+    return new StateInstalled(s.sequence(), true, clientTable(), epochs.endsAt(s.sequence()));
   }
 
   /** Reads a chunk of a frozen checkpoint's state for a peer. */
@@ -450,6 +454,9 @@ public final class Execution {
 
   /** The core no longer needs checkpoint {@code sequence}'s frozen state. */
   public void release(long sequence) {
+    if (sequence > 0 && sequence == epochs.beganAt()) {
+      return; // where the epoch began: replicas still in the previous epoch fetch it to switch
+    }
     StateMachine.Frozen f = frozen.remove(sequence);
     if (f != null && (base == null || f != base.state())) {
       f.release();

@@ -29,6 +29,11 @@ public interface Behaviour {
 
     /** Signs as replica {@code id} with {@code signer}, the way the core signs its own messages. */
     static Signing of(int id, Signer signer) {
+      return of(id, signer, 0);
+    }
+
+    /** As {@link #of(int, Signer)}, stamping what it signs with configuration epoch {@code epoch}. */
+    static Signing of(int id, Signer signer, long epoch) {
       return new Signing() {
         @Override
         public int replicaId() {
@@ -37,7 +42,8 @@ public interface Behaviour {
 
         @Override
         public SignedMessage sign(ReplicaMessage message) {
-          byte[] payload = message.toByteArray();
+          byte[] payload = (message.getEpoch() == epoch ? message : message.toBuilder().setEpoch(epoch).build())
+              .toByteArray();
           return SignedMessage.newBuilder().setSender(id).setPayload(ByteString.copyFrom(payload))
               .setSignature(ByteString.copyFrom(signer.sign(payload))).build();
         }

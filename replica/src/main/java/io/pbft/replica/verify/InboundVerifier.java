@@ -74,6 +74,8 @@ public final class InboundVerifier {
   /** Payloads parsed once for every verifier sharing it (the simulator's replicas); null parses each. */
   private final ParsedPayloads parsed;
   private final ClusterConfig config;
+  /** The configuration epoch whose messages this verifier accepts (0 for a group that never changed). */
+  private final long epoch;
 
   /**
    * A verifier for replica {@code self}, checking MACs of requests under {@code requestKeys}
@@ -139,6 +141,23 @@ public final class InboundVerifier {
    * once among them (see {@link ParsedPayloads}): for the simulator, whose replicas receive the
    * same message objects. Not thread-safe.
    */
+  /**
+   * This verifier for the messages of configuration epoch {@code epoch}, whose members and keys
+   * {@code config} gives: a message of any other epoch, or carrying one as proof, is refused
+   * ({@link Rejection#WRONG_EPOCH}). It shares this one's cache of verified signatures and parsed
+   * payloads (a signed payload names its epoch, so nothing verified for one epoch passes for
+   * another).
+   */
+  public InboundVerifier forEpoch(long epoch, ClusterConfig config) {
+    return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, null, batchSecret,
+        epoch);
+  }
+
+  /** The configuration epoch whose messages this verifier accepts. */
+  public long epoch() {
+    return epoch;
+  }
+
   public InboundVerifier parsingOnce() {
     return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, new ParsedPayloads(1 << 12),
         this, null);
@@ -147,7 +166,15 @@ public final class InboundVerifier {
   private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys, SignatureCache cache,
       Function<byte[], SignatureCheck> checks, BiFunction<byte[], ByteString, byte[]> requestMac,
       ParsedPayloads parsed, InboundVerifier from, byte[] batchSecret) {
+    this(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, from, batchSecret,
+        from == null ? 0 : from.epoch);
+  }
+
+  private InboundVerifier(ClusterConfig config, int self, RequestKeys requestKeys, PeerKeys peerKeys, SignatureCache cache,
+      Function<byte[], SignatureCheck> checks, BiFunction<byte[], ByteString, byte[]> requestMac,
+      ParsedPayloads parsed, InboundVerifier from, byte[] batchSecret, long epoch) {
     this.config = config;
+    this.epoch = epoch;
     this.requestMac = requestMac;
     this.checks = checks;
     this.cache = cache;
@@ -272,6 +299,10 @@ public final class InboundVerifier {
     ReplicaMessage message = payload.message();
     if (message == null) {
       return Verdict.rejected(Rejection.MALFORMED, "payload does not parse");
+    }
+    if (message.getEpoch() != epoch) {
+      return Verdict.rejected(Rejection.WRONG_EPOCH, "a " + message.getBodyCase() + " of epoch " + message.getEpoch()
+          + " at epoch " + epoch);
     }
     if (maced && !macAllowed(message.getBodyCase())) {
       return Verdict.rejected(Rejection.MAC_NOT_ALLOWED, "a " + message.getBodyCase());
@@ -477,7 +508,8 @@ public final class InboundVerifier {
     if (!replicaSigned(m)) {
       return null;
     }
-    return parsed == null ? parseOnly(m.getPayload()) : parsed.parse(m.getPayload()).message();
+    ReplicaMessage body = parsed == null ? parseOnly(m.getPayload()) : parsed.parse(m.getPayload()).message();
+    return body == null || body.getEpoch() != epoch ? null : body; // proof from another epoch proves nothing here
   }
 
   /** A payload parsed and checked for unknown fields, through the shared memory if there is one. */

@@ -17,6 +17,11 @@ public enum Rejection {
   MALFORMED("malformed message"),
   UNKNOWN_FIELDS("unknown fields"),
   TOO_MANY_ENTRIES("more entries than the protocol allows"),
+  /**
+   * A message of another configuration epoch than the one this verifier checks, or one that
+   * carries as proof a message of another epoch than its own (docs/RECONFIGURATION.md).
+   */
+  WRONG_EPOCH("message of another configuration epoch"),
   EMBEDDED_BAD_SIGNATURE("embedded message with a bad signature"),
   STALE_UNCHECKED("stale or far ahead (carried signatures not checked)"),
   EMBEDDED_INVALID_REQUEST("carried request invalid"),

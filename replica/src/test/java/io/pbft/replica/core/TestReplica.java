@@ -131,6 +131,11 @@ final class TestReplica {
     inline.run(nowMs, c -> c.tick(nowMs));
   }
 
+  /** Runs {@code event} on the core at the current time and carries out what follows, as any input. */
+  void run(java.util.function.Consumer<ReplicaCore> event) {
+    inline.run(nowMs, event);
+  }
+
   /** After a restart: the application recovered its checkpoint; the core reads its log back. */
   void recover(long appSequence, byte[] clientTable, List<WalRecord> records) {
     if (appSequence > 0 || clientTable.length > 0) {

@@ -274,4 +274,103 @@ class EpochsTest {
     assertTrue(resultOf(later, 7).startsWith(Epochs.ACCEPTED + "epoch 0 -> 1"), "ordered for real now");
     assertEquals(3, ex.epochs().pending().orderedAt());
   }
+
+  // --- the handover ---
+
+  private static Execution handingOver() {
+    return new Execution(new KvStateMachine(), CheckpointStore.NONE, new Epochs(EPOCH_0, SETTINGS, true));
+  }
+
+  /** The batch at {@code sequence}, naming {@code proposedView} as a handover checkpoint's batch does. */
+  private static Effects.Execute proposedIn(long sequence, long proposedView, VerifiedRequest... rs) {
+    Effects.Execute plain = batch(sequence, false, rs);
+    return new Effects.Execute(sequence, proposedView, plain.requests(), plain.checkpoint(), plain.proposedTimeMs(),
+        plain.digest(), false, proposedView);
+  }
+
+  @Test
+  void theChangeTakesEffectAtItsHandoverCheckpointBeforeItsDigest() {
+    Execution ex = handingOver();
+    Executed accepted = ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(12, accepted.handoverAt(), "the core is told where the epoch ends");
+    for (long s = 2; s < 12; s++) {
+      assertEquals(12, ex.execute(batch(s, false)).handoverAt());
+      assertEquals(0, ex.epochs().summary().epoch(), "still epoch 0 at " + s);
+    }
+    Executed handover = ex.execute(proposedIn(12, 3));
+    assertEquals(1, ex.epochs().summary().epoch(), "epoch 1 from the handover checkpoint on");
+    assertNull(ex.epochs().pending());
+    assertEquals(12, ex.epochs().beganAt());
+    assertEquals(3, ex.epochs().firstView(), "it begins in the view the handover batch was proposed in");
+    assertEquals(EPOCH_0, ex.epochs().previous());
+    assertEquals(List.of(0, 1, 2, 3, 4), ex.epochs().current().ids());
+    assertEquals(12, handover.handoverAt(), "the epoch that ends here ends at 12");
+    assertEquals(ex.stateDigest(), handover.checkpointDigest(), "the checkpoint certifies the new epoch");
+    assertEquals(0, ex.execute(batch(13, false, put(0, 1, "a"))).handoverAt(), "nothing pending in epoch 1");
+
+    // A peer that fetches the state at 12 finds that its epoch ended there.
+    ByteString digest = handover.checkpointDigest();
+    byte[] state = ex.read(new Effects.ReadStateChunk(1, 12, digest, 0, Integer.MAX_VALUE)).data().toByteArray();
+    Execution laggard = handingOver();
+    io.pbft.replica.core.StateInstalled installed = laggard.install(new Effects.InstallState(12, digest, state));
+    assertTrue(installed.installed());
+    assertEquals(12, installed.handoverAt(), "the installed state says its epoch ended at 12");
+    assertEquals(1, laggard.epochs().summary().epoch());
+    assertEquals(ex.epochs().summary(), copyOf(ex).summary());
+  }
+
+  private static Epochs copyOf(Execution ex) {
+    Epochs copy = new Epochs(EPOCH_0, SETTINGS, true);
+    try {
+      copy.decode(ex.epochs().encode());
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    assertEquals(ex.epochs().firstView(), copy.firstView());
+    assertEquals(ex.epochs().beganAt(), copy.beganAt());
+    assertEquals(ex.epochs().previous(), copy.previous());
+    return copy;
+  }
+
+  @Test
+  void aSecondChangeRemembersTheEpochBefore() throws IOException {
+    Execution ex = handingOver();
+    ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    for (long s = 2; s < 12; s++) {
+      ex.execute(batch(s, false));
+    }
+    ex.execute(proposedIn(12, 0));
+    Membership epoch1 = ex.epochs().current();
+    assertTrue(resultOf(ex.execute(batch(13, false, change(7, 2, adding(epoch1, 5)))), 7)
+        .startsWith(Epochs.ACCEPTED + "epoch 1 -> 2"));
+    assertEquals(24, ex.epochs().pending().handoverAt());
+    for (long s = 14; s < 24; s++) {
+      ex.execute(batch(s, false));
+    }
+    ex.execute(proposedIn(24, 5));
+    assertEquals(2, ex.epochs().summary().epoch());
+    assertEquals(epoch1, ex.epochs().previous(), "a restart between the two may resume epoch 1");
+    assertEquals(12, ex.epochs().previousBeganAt());
+    assertEquals(24, ex.epochs().beganAt());
+    assertEquals(5, ex.epochs().firstView());
+    copyOf(ex);
+
+    byte[] bytes = ex.epochs().encode();
+    Epochs other = new Epochs(EPOCH_0, SETTINGS, true);
+    byte[] cut = Arrays.copyOf(bytes, bytes.length - 2);
+    assertThrows(IOException.class, () -> other.decode(cut));
+    assertEquals(0, other.summary().epoch(), "bytes that do not parse changed nothing");
+  }
+
+  @Test
+  void aNodeThatCannotSwitchKeepsTheChangePending() {
+    Execution ex = execution(); // as the runtime builds it until it carries out handovers
+    Executed accepted = ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    assertEquals(0, accepted.handoverAt(), "its core is not stopped at a barrier it cannot cross");
+    for (long s = 2; s <= 12; s++) {
+      assertEquals(0, ex.execute(batch(s, false)).handoverAt());
+    }
+    assertEquals(0, ex.epochs().summary().epoch());
+    assertEquals(1, ex.epochs().pending().next().epoch(), "pending, as before handovers existed");
+  }
 }
