@@ -1,7 +1,6 @@
 package io.pbft.chaos.sim;
 
 import com.google.protobuf.ByteString;
-import io.pbft.config.Member;
 import io.pbft.config.Membership;
 import io.pbft.config.Reconfigurations;
 import io.pbft.crypto.Ed25519Keys;
@@ -13,38 +12,50 @@ import io.pbft.proto.SignedRequest;
 import io.pbft.replica.execution.Epochs;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.SortedMap;
 
 /**
- * {@code administrator}: not a faulty client, but the group's administrator submitting
- * reconfigurations while the run's faults go on (docs/RECONFIGURATION.md). It sends a command
- * signed by the administration key of epoch 0 that adds a replica, as a correct client does: to
- * every replica, again every request timeout until f + 1 replicas answer the same verdict. Then,
- * while that change is pending, a second command for the same epoch, which must be refused. Its
- * counts say what the group answered ({@code accepted}, {@code refused while pending}, {@code
- * refused} otherwise), and at the end how many correct replicas hold the accepted change pending
- * at the sequence number its verdict named.
+ * {@code administrator}: not a faulty client, but the group's administrator changing the group
+ * while the run's faults go on (docs/RECONFIGURATION.md). It rotates one replica's key (epoch 0 to
+ * 1) with a command signed by the administration key, sent as a correct client sends: to every
+ * replica, again every request timeout until f + 1 replicas answer the same verdict. While that
+ * change is pending it sends a second command built for epoch 0, which must be refused (as
+ * pending, or as built for a membership that is gone if it is ordered after the handover). Once
+ * every correct replica that is up runs epoch 1, it rotates another replica's key (epoch 1 to 2)
+ * with a command built from epoch 1: a group that changed once changes again. Its counts say what
+ * the group answered ({@code accepted}, {@code refused while pending}, {@code refused as stale},
+ * {@code refused} otherwise), and at the end how many correct replicas run the last epoch it
+ * changed the group to. The run waits for its changes to take effect (within the liveness
+ * bound) before it stops it.
  *
  * <p>Its requests are ordered like any other and never reach the application, so the checkers of
- * the workload do not see them; the state digest covers the pending change, so replicas that
- * disagree about it fail the comparison of their checkpoints.
+ * the workload do not see them; the state digest covers the epoch and the pending change, so
+ * replicas that disagree about them fail the comparison of their checkpoints.
  */
 final class Administrator extends ByzantineClient {
   static final String NAME = "administrator";
+  /** Epochs it changes the group to, one after the other. */
+  static final int CHANGES = 2;
 
-  private final Membership epoch0;
+  private Membership current;
   private final Ed25519Keys administrator;
   private long timestamp;
   private SignedRequest outstanding;
   private final Map<Integer, ByteString> answers = new HashMap<>();
-  /** The verdict on the first command once f + 1 replicas agreed on it. */
-  private String accepted;
+  /** The membership the command outstanding would make, when it is a change meant to succeed. */
+  private Membership proposed;
+  /** The last epoch the group accepted a change to (0: none yet). */
+  private long acceptedEpoch;
+  private boolean done;
+  /** When the group accepted the change outstanding (f + 1 matching verdicts), virtual ms. */
+  private long acceptedAtMs;
 
   Administrator(Context c) {
     super(c);
     if (c.membership() == null || c.administrator() == null) {
       throw new IllegalArgumentException("the administrator needs the group's epoch 0 and its administration key");
     }
-    this.epoch0 = c.membership();
+    this.current = c.membership();
     this.administrator = c.administrator();
   }
 
@@ -55,16 +66,34 @@ final class Administrator extends ByzantineClient {
 
   @Override
   protected void begin() {
-    later(20 + random.nextInt(300), () -> submit(adding(epoch0.n() + 7, "first")));
+    later(20 + random.nextInt(300), this::rotateNext);
   }
 
-  /** A command adding replica {@code id} (its key drawn from this client's generator), signed. */
-  private Reconfiguration adding(int id, String reason) {
+  @Override
+  boolean busy() {
+    return !done;
+  }
+
+  /** Rotates the key of a replica drawn at random to the simulation's key for the next epoch. */
+  private void rotateNext() {
+    int replica = current.members().get(random.nextInt(current.n())).id();
+    Membership next = current.nextRotatingKey(replica, world.replacementKey(current.epoch() + 1), null);
+    proposed = next;
+    submit(signed(current, next, "rotate replica " + replica + "'s key"));
+  }
+
+  /** A second command for the same epoch, sent while the first is pending: it must be refused. */
+  private void conflicting() {
+    int replica = current.members().get(random.nextInt(current.n())).id();
     byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
     random.nextBytes(secret);
-    Member joining = new Member(id, "sim-replica-" + id, 7000, Ed25519Keys.fromSecretKey(secret).publicKey());
-    Reconfiguration unsigned = Reconfigurations.command(epoch0, epoch0.nextAdding(joining), reason);
-    return ReconfigurationSigning.signed(unsigned, administrator);
+    Membership other = current.nextRotatingKey(replica, Ed25519Keys.fromSecretKey(secret).publicKey(), null);
+    proposed = null;
+    submit(signed(current, other, "a second change while the first is pending"));
+  }
+
+  private Reconfiguration signed(Membership from, Membership to, String reason) {
+    return ReconfigurationSigning.signed(Reconfigurations.command(from, to, reason), administrator);
   }
 
   private void submit(Reconfiguration command) {
@@ -99,23 +128,51 @@ final class Administrator extends ByzantineClient {
     }
     outstanding = null;
     String verdict = reply.getResult().toStringUtf8();
-    if (verdict.startsWith(Epochs.ACCEPTED)) {
+    if (verdict.startsWith(Epochs.ACCEPTED) && proposed != null) {
       count("accepted");
-      accepted = verdict;
-      later(random.nextInt(200), () -> submit(adding(epoch0.n() + 8, "second, while the first is pending")));
+      acceptedEpoch = proposed.epoch();
+      acceptedAtMs = scheduler.nowMs();
+      Membership next = proposed;
+      proposed = null;
+      later(random.nextInt(50), this::conflicting);
+      awaitEpoch(next);
     } else if (verdict.startsWith(Epochs.REFUSED) && verdict.contains("is still pending")) {
       count("refused while pending");
+    } else if (verdict.startsWith(Epochs.REFUSED) && (verdict.contains("already took effect")
+        || verdict.contains("built for another membership"))) {
+      count("refused as stale");
     } else {
       count("refused");
     }
   }
 
+  /** Once every correct replica that is up runs {@code next}'s epoch, the next change (or done). */
+  private void awaitEpoch(Membership next) {
+    later(100, () -> {
+      SortedMap<Long, Long> byEpoch = world.correctReplicasByEpoch();
+      if (outstanding != null || byEpoch.size() != 1 || byEpoch.firstKey() != next.epoch()) {
+        awaitEpoch(next);
+        return;
+      }
+      count("epochs reached");
+      // From the verdict to every correct replica that is up running the new epoch (sampled every
+      // 100 ms), in virtual time.
+      add("ms to take effect, epoch " + next.epoch(), scheduler.nowMs() - acceptedAtMs);
+      current = next;
+      if (next.epoch() < CHANGES) {
+        rotateNext();
+      } else {
+        done = true;
+      }
+    });
+  }
+
   @Override
   protected void finish(Map<String, Long> out) {
-    if (accepted == null) {
+    if (acceptedEpoch == 0) {
       return;
     }
-    long at = Long.parseLong(accepted.replaceAll(".*ordered at (\\d+),.*", "$1"));
-    out.put("correct replicas with it pending", world.replicasWithPending(at));
+    out.put("last epoch accepted", acceptedEpoch);
+    out.put("correct replicas in it", world.correctReplicasByEpoch().getOrDefault(acceptedEpoch, 0L));
   }
 }

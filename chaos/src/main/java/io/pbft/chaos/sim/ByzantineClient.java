@@ -48,6 +48,12 @@ abstract class ByzantineClient {
      * {@code sequence} (see {@link Administrator}).
      */
     long replicasWithPending(long sequence);
+
+    /** How many correct replicas that are up run each configuration epoch, by epoch. */
+    java.util.SortedMap<Long, Long> correctReplicasByEpoch();
+
+    /** The public key the simulation holds for a replica rotated in {@code epoch} (administrator's runs). */
+    byte[] replacementKey(long epoch);
   }
 
   /**
@@ -109,6 +115,14 @@ abstract class ByzantineClient {
   /** From now on the client sends nothing (the honest clients are done; the group may settle). */
   void stop() {
     stopped = true;
+  }
+
+  /**
+   * Whether it still has work the run must wait for before it ends: false for a faulty client,
+   * whose requests nobody owes anything; the {@link Administrator}'s changes must take effect.
+   */
+  boolean busy() {
+    return false;
   }
 
   protected boolean stopped() {

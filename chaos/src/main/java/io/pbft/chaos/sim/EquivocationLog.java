@@ -38,8 +38,11 @@ import java.util.function.Consumer;
  * out.
  */
 final class EquivocationLog {
-  /** What a signed message speaks about: its signer, kind, view (or -1) and sequence number (or -1). */
-  private record Subject(int signer, ReplicaMessage.BodyCase kind, long view, long sequence) {}
+  /**
+   * What a signed message speaks about: its signer, configuration epoch (views start again at 0 in
+   * each), kind, view (or -1) and sequence number (or -1).
+   */
+  private record Subject(int signer, long epoch, ReplicaMessage.BodyCase kind, long view, long sequence) {}
 
   private final Map<Subject, ByteString> said = new HashMap<>();
   private final Set<Integer> faulty;
@@ -114,32 +117,32 @@ final class EquivocationLog {
     ByteString content;
     switch (body.getBodyCase()) {
       case PRE_PREPARE -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getPrePrepare().getView(),
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getPrePrepare().getView(),
             body.getPrePrepare().getSequence());
         content = body.getPrePrepare().getDigest();
       }
       case PREPARE -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getPrepare().getView(), body.getPrepare().getSequence());
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getPrepare().getView(), body.getPrepare().getSequence());
         content = body.getPrepare().getDigest();
       }
       case COMMIT -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getCommit().getView(), body.getCommit().getSequence());
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getCommit().getView(), body.getCommit().getSequence());
         content = body.getCommit().getDigest();
       }
       case CHECKPOINT -> {
-        subject = new Subject(signer, body.getBodyCase(), -1, body.getCheckpoint().getSequence());
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), -1, body.getCheckpoint().getSequence());
         content = body.getCheckpoint().getStateDigest();
       }
       case VIEW_CHANGE -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getViewChange().getNewView(), -1);
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getViewChange().getNewView(), -1);
         content = payload;
       }
       case NEW_VIEW -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getNewView().getView(), -1);
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getNewView().getView(), -1);
         content = payload;
       }
       case COMPLAINT -> {
-        subject = new Subject(signer, body.getBodyCase(), body.getComplaint().getView(), -1);
+        subject = new Subject(signer, body.getEpoch(), body.getBodyCase(), body.getComplaint().getView(), -1);
         content = payload;
       }
       case COMMITTED -> {

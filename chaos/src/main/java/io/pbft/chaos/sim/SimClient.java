@@ -41,6 +41,8 @@ final class SimClient {
   private final List<OpRecord> history = new ArrayList<>();
 
   private long view;
+  /** The configuration epoch of {@link #view}: views start again at 0 in each. */
+  private long epoch;
   private long timestamp;
   private SimOp op;
   private SignedRequest signed;
@@ -195,6 +197,7 @@ final class SimClient {
     replies.put(from, reply);
     int matching = 0;
     int committed = 0;
+    long newestEpoch = epoch;
     long newestView = view;
     Map<ByteString, Integer> counts = new HashMap<>();
     int best = 0;
@@ -203,7 +206,14 @@ final class SimClient {
       if (r.getResult().equals(reply.getResult())) {
         matching++;
         committed += r.getTentative() ? 0 : 1;
-        newestView = Math.max(newestView, r.getView());
+        // Views start again at 0 in each configuration epoch: a reply of a later epoch names
+        // the view to follow, whatever the views of earlier epochs were.
+        if (r.getEpoch() > newestEpoch) {
+          newestEpoch = r.getEpoch();
+          newestView = r.getView();
+        } else if (r.getEpoch() == newestEpoch) {
+          newestView = Math.max(newestView, r.getView());
+        }
       }
     }
     int needed = readOnly ? config.effectiveReadRepliesNeeded() : config.effectiveClientRepliesNeeded();
@@ -223,6 +233,7 @@ final class SimClient {
     if (readOnly) {
       readOnlyAnswered++; // a read-only answer's view says nothing about ordering
     } else {
+      epoch = newestEpoch;
       view = newestView;
     }
     scheduler.after(0, this::issue);

@@ -43,11 +43,20 @@ final class SimReplica {
   private final CheckpointLog checkpointLog;
   private final EquivocationLog equivocationLog;
   private InlineReplica replica;
+  /**
+   * The cores of the configuration epochs this replica left, by epoch: each keeps helping replicas
+   * still in its epoch reach the handover (heartbeats, checkpoint proofs, batches and the state).
+   */
+  private final java.util.TreeMap<Long, InlineReplica> retired = new java.util.TreeMap<>();
+  /** Builds this replica's core for a configuration epoch it enters; null where the group never changes. */
+  private final EpochCores epochCores;
   private RecordingStateMachine app;
   private final SimDisk disk;
   private final Behaviour behaviour;
   private final boolean traitor;
-  private final Behaviour.Signing signing;
+  private Behaviour.Signing signing;
+  /** How it signs in epoch 0. */
+  private final Signer initialSigner;
   private final SimNetwork network;
   private final Scheduler scheduler;
   private final Consumer<String> violation;
@@ -87,7 +96,8 @@ final class SimReplica {
       Supplier<RecordingStateMachine> apps,
       boolean durable, Signer keys, Behaviour behaviour, boolean traitor, SimNetwork network,
       Scheduler scheduler, ExecutionLog executionLog, CheckpointLog checkpointLog, EquivocationLog equivocationLog,
-      Consumer<String> violation) {
+      Consumer<String> violation, EpochCores epochCores) {
+    this.epochCores = epochCores;
     this.id = id;
     this.n = n;
     this.label = label;
@@ -100,6 +110,7 @@ final class SimReplica {
     this.disk = durable ? new SimDisk() : null;
     this.behaviour = behaviour;
     this.traitor = traitor;
+    this.initialSigner = keys;
     this.signing = Behaviour.Signing.of(id, keys);
     this.network = network;
     this.scheduler = scheduler;
@@ -108,14 +119,29 @@ final class SimReplica {
     this.replica = newReplica(app);
   }
 
+  /**
+   * What the simulation builds for a replica entering a configuration epoch
+   * (docs/RECONFIGURATION.md): that epoch's core for it and how it signs there.
+   */
+  interface EpochCores {
+    Entered enter(int replica, io.pbft.config.Membership epoch);
+
+    record Entered(ReplicaCore core, io.pbft.crypto.Signer signer) {}
+  }
+
   /** A fresh core and executor over {@code app}, wired to this replica's disk and network. */
   private InlineReplica newReplica(RecordingStateMachine app) {
     ReplicaCore core = cores.get();
-    core.checkEverythingAfterEachEvent();
     if (disk != null) {
       disk.attach(app);
       core.enableDurability();
     }
+    return wrap(core, executions.create(app, disk != null ? disk : CheckpointStore.NONE));
+  }
+
+  /** {@code core} and {@code execution} in one replica, wired to this replica's disk and network. */
+  private InlineReplica wrap(ReplicaCore core, Execution execution) {
+    core.checkEverythingAfterEachEvent();
     EffectApplier.Transport transport = new EffectApplier.Transport() {
       @Override
       public void send(Effects.Outgoing out) {
@@ -128,8 +154,14 @@ final class SimReplica {
         scheduler.after(delayMs, () -> transmit(out, body));
       }
     };
-    InlineReplica built = new InlineReplica(core, executions.create(app, disk != null ? disk : CheckpointStore.NONE),
-        disk != null ? disk : EffectApplier.Storage.NONE, behaviour, signing, transport,
+    // Only the current epoch's core writes the log: a retired core's records would belong to an
+    // epoch a restart no longer resumes.
+    EffectApplier.Storage storage = disk == null ? EffectApplier.Storage.NONE : (records, compaction) -> {
+      if (replica == null || replica.core() == core) {
+        disk.persist(records, compaction);
+      }
+    };
+    InlineReplica built = new InlineReplica(core, execution, storage, behaviour, signing, transport,
         (client, reply) -> network.sendReply(id, client, reply));
     // Each batch as the core ordered it, before the executor filters out what ran already.
     built.observeApplication(effects -> {
@@ -293,20 +325,70 @@ final class SimReplica {
     if (snapshot != null) {
       app.restore(snapshot);
     }
-    replica = newReplica(app);
+    retired.clear();
+    disk.attach(app);
+    Execution execution = executions.create(app, disk);
     long appSequence = disk.checkpointSequence();
     if (appSequence > 0) {
-      replica.execution().recoverAt(appSequence, disk.clientTable());
+      execution.recoverAt(appSequence, disk.clientTable());
     }
+    // The core of the epoch its log was written in: the application's state names the current
+    // epoch, but a replica that crashed after executing the handover checkpoint and before its
+    // core saw that checkpoint stable resumes the previous epoch, which then ends as usual.
+    io.pbft.replica.execution.Epochs epochs = execution.epochs();
+    List<io.pbft.proto.WalRecord> log = disk.log();
+    long epoch = epochs.summary().epoch();
+    boolean entered = epoch == 0 || ReplicaCore.epochOfLog(log) == epoch || appSequence > epochs.beganAt();
+    io.pbft.config.Membership resumed = entered ? epochs.current() : epochs.previous();
+    long genesis = entered ? epochs.beganAt() : epochs.previousBeganAt();
+    ReplicaCore core;
+    if (resumed == null || resumed.epoch() == 0) {
+      core = cores.get();
+      signing = Behaviour.Signing.of(id, initialSigner);
+    } else {
+      EpochCores.Entered e = epochCores.enter(id, resumed);
+      core = e.core();
+      signing = Behaviour.Signing.of(id, e.signer(), resumed.epoch());
+    }
+    core.enableDurability();
+    replica = null;
+    replica = wrap(core, execution);
     executionLog.restarted(id, appSequence);
     recorder.restarted(id, localNow());
-    input(core -> core.recover(localNow(), appSequence, replica.execution().clientTable(), disk.log()));
+    long handover = entered ? epochs.endsAt(appSequence) : epochs.beganAt();
+    ByteString genesisDigest = appSequence == genesis ? execution.stateDigest() : ByteString.EMPTY;
+    input(c -> {
+      if (resumed != null && resumed.epoch() > 0) {
+        // The view it began in, or for a previous epoch resumed 0: its log's records raise it.
+        c.startEpoch(resumed.epoch(), genesis, genesisDigest, execution.clientTable(),
+            entered ? epochs.firstView() : 0);
+      }
+      c.recover(localNow(), appSequence, execution.clientTable(), log, handover);
+    });
   }
 
+  /**
+   * A verified message, for the core of the epoch it names: the current one, or a retired one
+   * that still helps replicas behind in its epoch. A message of an epoch this replica has not
+   * reached is dropped: it catches up through the cores its peers retired.
+   */
   void onMessage(VerifiedMessage m) {
-    if (!down && behaviour.admit(m)) {
-      input(core -> core.onMessage(localNow(), m));
+    if (down || !behaviour.admit(m)) {
+      return;
     }
+    long epoch = m.message().getEpoch();
+    if (epoch == replica.core().epoch()) {
+      input(core -> core.onMessage(localNow(), m));
+    } else if (retired.containsKey(epoch)) {
+      input(retired.get(epoch), core -> core.onMessage(localNow(), m));
+    } else if (epoch > replica.core().epoch()) {
+      input(core -> core.peerInLaterEpoch(localNow(), m.sender()));
+    }
+  }
+
+  /** The configuration epoch this replica's current core runs. */
+  long epoch() {
+    return replica.core().epoch();
   }
 
   void onRequest(VerifiedRequest r) {
@@ -340,6 +422,9 @@ final class SimReplica {
     if (!down) {
       recorder.tick(id, localNow());
       input(core -> core.tick(localNow()));
+      for (InlineReplica r : retired.values()) {
+        input(r, core -> core.tick(localNow()));
+      }
     }
   }
 
@@ -350,14 +435,25 @@ final class SimReplica {
 
   /** Feeds one input to the core and carries out everything that follows (invariants checked). */
   private void input(Consumer<ReplicaCore> event) {
+    input(replica, event);
+  }
+
+  /**
+   * Feeds one input to {@code target}'s core and carries out everything that follows; when that
+   * ends the current core's epoch, enters the next.
+   */
+  private void input(InlineReplica target, Consumer<ReplicaCore> event) {
     try {
       long now = localNow();
       // The skew faults model timers that run fast or slow; the wall clock, which a primary
       // proposes as a batch's time, is the virtual time itself (synchronized clocks).
-      replica.run(now, core -> {
+      target.run(now, core -> {
         core.wallClock(now, scheduler.nowMs());
         event.accept(core);
       });
+      if (target == replica && replica.core().epochEnded()) {
+        enterNextEpoch(now);
+      }
     } catch (RuntimeException e) {
       if (traitor) {
         // A traitor's own core may be confused by what its behaviour did; only correct ones count.
@@ -370,6 +466,32 @@ final class SimReplica {
       crashNow = false;
       crash(true);
     }
+  }
+
+  /**
+   * The current core's epoch ended at its handover checkpoint, after which the executed state is
+   * the next epoch's: that epoch's core starts there (view 0, its genesis the handover checkpoint,
+   * the state's client table), over the same executor and application, and the old core retires.
+   */
+  private void enterNextEpoch(long now) {
+    ReplicaCore old = replica.core();
+    Execution execution = replica.execution();
+    io.pbft.config.Membership next = execution.epochs().current();
+    long at = old.handoverAt();
+    if (next == null || next.epoch() != old.epoch() + 1 || execution.lastExecuted() != at) {
+      throw new IllegalStateException("epoch " + old.epoch() + " ended at " + at + " but the executor is at "
+          + execution.lastExecuted() + " in epoch " + (next == null ? "none" : next.epoch()));
+    }
+    EpochCores.Entered entered = epochCores.enter(id, next);
+    if (disk != null) {
+      entered.core().enableDurability(); // its first effects compact the log to the new epoch's
+    }
+    entered.core().startEpoch(next.epoch(), at, old.lastStableCheckpointDigest(), execution.clientTable(),
+        execution.epochs().firstView());
+    retired.put(old.epoch(), replica);
+    signing = Behaviour.Signing.of(id, entered.signer(), next.epoch());
+    replica = wrap(entered.core(), execution);
+    replica.run(now, core -> core.tick(now));
   }
 
   /** " at Class.method(File:line) < ..." for the first frames of the core: where a bug threw. */

@@ -11,6 +11,7 @@ import io.pbft.crypto.Digests;
 import io.pbft.crypto.Ed25519Keys;
 import io.pbft.crypto.Signer;
 import io.pbft.proto.Reply;
+import io.pbft.proto.ReplicaMessage;
 import io.pbft.proto.SignedMessage;
 import io.pbft.proto.SignedRequest;
 import io.pbft.replica.node.Behaviour;
@@ -19,6 +20,7 @@ import io.pbft.replica.execution.Epochs;
 import io.pbft.replica.execution.Execution;
 import io.pbft.crypto.SessionHandshake;
 import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.verify.Rejection;
 import io.pbft.replica.verify.Verdict;
 import io.pbft.replica.verify.VerifiedMessage;
 import io.pbft.replica.verify.VerifiedRequest;
@@ -70,6 +72,23 @@ public final class Simulation implements SimNetwork.Receiver {
   /** Each replica's pair keys under {@code authentication: macs} (null entries with signatures). */
   private final List<PeerKeys> peerKeys = new ArrayList<>();
   private final Random peerKeyRandom;
+  /**
+   * The per-replica verifiers of each configuration epoch a replica entered (epoch 0's are {@link
+   * #verifiers}); with the pair keys of that epoch. A message is checked by the verifiers of the
+   * epoch it names.
+   */
+  private final Map<Long, List<InboundVerifier>> epochVerifiers = new HashMap<>();
+  private final Map<Long, List<PeerKeys>> epochPeerKeys = new HashMap<>();
+  /** The cluster configuration of epoch 0, from which later epochs' are derived. */
+  private final ClusterConfig cluster;
+  /**
+   * Keys the administrator may rotate replicas to, by epoch (one per epoch, drawn from a
+   * generator of their own), and every replica key the simulation knows, by public key in hex.
+   */
+  private final Map<Long, Ed25519Keys> replacementKeys = new HashMap<>();
+  private final Map<String, Ed25519Keys> keyring = new HashMap<>();
+  /** Epochs the administrator's runs may reach: the replacement keys drawn up front. */
+  private static final int EPOCHS_MAX = 8;
   private final ExecutionLog log;
   private final CheckpointLog checkpoints;
   private final EquivocationLog equivocations;
@@ -170,20 +189,32 @@ public final class Simulation implements SimNetwork.Receiver {
     List<Ed25519Keys> replicaKeys = keys.replicas();
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
+    this.cluster = cluster;
+    List<Ed25519Keys> identities = new ArrayList<>(keys.all());
+    replicaKeys.forEach(k -> keyring.put(java.util.HexFormat.of().formatHex(k.publicKey()), k));
     if (config.byzantineClients().contains(Administrator.NAME)) {
+      Random replacements = new Random(config.seed() * 1_000_039 + 31);
+      for (long e = 1; e <= EPOCHS_MAX; e++) {
+        byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
+        replacements.nextBytes(secret);
+        Ed25519Keys k = Ed25519Keys.fromSecretKey(secret);
+        replacementKeys.put(e, k);
+        keyring.put(java.util.HexFormat.of().formatHex(k.publicKey()), k);
+        identities.add(k);
+      }
       // The administrator's key comes from a generator of its own, so every other stream stays as it was.
       byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
       new Random(config.seed() * 1_000_037 + 29).nextBytes(secret);
       administrationKey = Ed25519Keys.fromSecretKey(secret);
       epoch0 = new Membership(0, Membership.initial(cluster).members(), config.f(),
           new Administration(List.of(new AdministrationKey(administrationKey.publicKey())), 1));
-      executions = (app, store) -> new Execution(app, store, new Epochs(epoch0, config.protocol()));
+      executions = (app, store) -> new Execution(app, store, new Epochs(epoch0, config.protocol(), true));
     } else {
       administrationKey = null;
       epoch0 = null;
       executions = config.executions();
     }
-    this.verifier = (config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(keys.all()), FastSignatures::requestMac)
+    this.verifier = (config.fastCrypto() ? new InboundVerifier(cluster, FastSignatures.checks(identities), FastSignatures::requestMac)
         : new InboundVerifier(cluster)).parsingOnce();
     // Pair keys for the replicas' MACs: drawn from a generator of their own, so that every other
     // stream stays as it was; a twin shares its replica's (a faulty replica has all its secrets).
@@ -194,12 +225,10 @@ public final class Simulation implements SimNetwork.Receiver {
           : null);
     }
     for (int i = 0; i < n; i++) {
-      int replica = i;
-      verifiers.add(verifier.forReplica(i, (client, keyId) -> {
-        SessionHandshake.SessionKey k = ClusterKeys.requestKey(client, replica);
-        return k.keyId().equals(keyId) ? k.key() : null;
-      }, peerKeys.get(i)));
+      verifiers.add(replicaVerifier(verifier, i, peerKeys.get(i)));
     }
+    epochVerifiers.put(0L, verifiers);
+    epochPeerKeys.put(0L, peerKeys);
 
     for (int i = 0; i < n; i++) {
       replicas.add(newReplica(i, signer(replicaKeys.get(i)), false));
@@ -258,12 +287,78 @@ public final class Simulation implements SimNetwork.Receiver {
         return replicas.stream().filter(r -> !r.traitor() && r.epochs().pending() != null
             && r.epochs().pending().orderedAt() == sequence).count();
       }
+
+      @Override
+      public java.util.SortedMap<Long, Long> correctReplicasByEpoch() {
+        java.util.SortedMap<Long, Long> out = new TreeMap<>();
+        for (SimReplica r : replicas) {
+          if (!r.traitor() && !r.down()) {
+            out.merge(r.epoch(), 1L, Long::sum);
+          }
+        }
+        return out;
+      }
+
+      @Override
+      public byte[] replacementKey(long epoch) {
+        Ed25519Keys k = replacementKeys.get(epoch);
+        if (k == null) {
+          throw new IllegalArgumentException("no replacement key drawn for epoch " + epoch);
+        }
+        return k.publicKey();
+      }
     };
     for (int i = 0; i < config.byzantineClients().size(); i++) {
       int id = config.clients() + i;
       byzantineClients.add(ClientBehaviours.create(config.byzantineClients().get(i), new ByzantineClient.Context(id,
           signer(clientKeys.get(id)), config, workload, scheduler, network, log, world, epoch0, administrationKey)));
     }
+  }
+
+  /** Replica {@code i}'s verifier made from {@code shared}: its clients' request keys, its pair keys. */
+  private static InboundVerifier replicaVerifier(InboundVerifier shared, int i, PeerKeys keys) {
+    return shared.forReplica(i, (client, keyId) -> {
+      SessionHandshake.SessionKey k = ClusterKeys.requestKey(client, i);
+      return k.keyId().equals(keyId) ? k.key() : null;
+    }, keys);
+  }
+
+  /**
+   * Replica {@code i} enters configuration epoch {@code m}: the core of that epoch for it, signing
+   * with the key the membership names for it (the key of epoch 0 or one the administrator rotated
+   * it to). The first replica to enter an epoch makes its verifiers and pair keys. Only changes
+   * that keep every member at its position (key rotations) are simulated so far.
+   */
+  private SimReplica.EpochCores.Entered enterEpoch(int i, Membership m) {
+    if (m.n() != config.replicas() || m.members().get(i).id() != i) {
+      throw new IllegalStateException("epoch " + m.epoch() + " moves members; only key rotations are simulated");
+    }
+    if (!epochVerifiers.containsKey(m.epoch())) {
+      ClusterConfig epochCluster = cluster.withMembership(m);
+      InboundVerifier shared = verifier.forEpoch(m.epoch(), epochCluster);
+      List<PeerKeys> keys = new ArrayList<>();
+      List<InboundVerifier> vs = new ArrayList<>();
+      for (int r = 0; r < m.n(); r++) {
+        keys.add(config.authentication() == Authentication.MACS
+            ? new PeerKeys(r, m.n(), peerPrivateKey(), 1, config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
+            : null);
+        vs.add(replicaVerifier(shared, r, keys.get(r)));
+      }
+      epochPeerKeys.put(m.epoch(), keys);
+      epochVerifiers.put(m.epoch(), vs);
+      trace.note(scheduler.nowMs(), "epoch " + m.epoch() + " begins (replica " + i + " enters it first)");
+    }
+    Ed25519Keys identity = keyring.get(java.util.HexFormat.of().formatHex(m.members().get(i).publicKey()));
+    if (identity == null) {
+      throw new IllegalStateException("epoch " + m.epoch() + " names a key for replica " + i + " nobody holds");
+    }
+    Signer signs = signer(identity);
+    ReplicaCore core = config.cores().create(i, m.n(), m.f(), config.protocol(), signs, verifier::knownClient);
+    PeerKeys pair = epochPeerKeys.get(m.epoch()).get(i);
+    if (pair != null) {
+      core.useMacs(pair);
+    }
+    return new SimReplica.EpochCores.Entered(core, signs);
   }
 
   /** What signs as the identity of {@code keys}: Ed25519, or its fast stand-in. */
@@ -295,7 +390,8 @@ public final class Simulation implements SimNetwork.Receiver {
     boolean durable = config.durable() || config.faults().restarts(i);
     SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, executions,
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
-        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation);
+        config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation,
+        this::enterEpoch);
     r.record(recorder);
     r.parseWith(verifier);
     Faults.Skew skew = config.faults().skewOf(i);
@@ -340,6 +436,15 @@ public final class Simulation implements SimNetwork.Receiver {
     if (!stopped && !allFinished.getAsBoolean()) {
       violation("liveness: " + (clients.size() - clientsFinished) + " clients did not finish within "
           + config.livenessMs() + " ms of healing");
+    }
+    // A correct client among the Byzantine ones (the administrator) finishes its work too: a
+    // change it made takes effect within the same bound.
+    long busyFromMs = scheduler.nowMs();
+    BooleanSupplier idle = () -> byzantineClients.stream().noneMatch(ByzantineClient::busy);
+    runUntil(idle, busyFromMs + config.livenessMs());
+    if (!stopped && !idle.getAsBoolean()) {
+      violation("liveness: the administrator's changes did not take effect within " + config.livenessMs()
+          + " ms of the honest clients finishing");
     }
     // The honest clients are done: the Byzantine ones stop too, so that the group can settle.
     byzantineClients.forEach(ByzantineClient::stop);
@@ -524,7 +629,11 @@ public final class Simulation implements SimNetwork.Receiver {
     MessageKey mk = new MessageKey(message, to);
     Verdict<VerifiedMessage> v = messageVerdicts.get(mk);
     if (v == null) {
-      v = verifiers.get(to).verify(message);
+      // Checked by the verifier of the epoch it names; an epoch nobody entered yet has none.
+      ReplicaMessage parsed = verifier.parse(message.getPayload()).message();
+      List<InboundVerifier> epochs = epochVerifiers.get(parsed == null ? 0L : parsed.getEpoch());
+      v = epochs == null ? Verdict.rejected(Rejection.WRONG_EPOCH, "epoch " + parsed.getEpoch() + " has not begun")
+          : epochs.get(to).verify(message);
       messageVerdicts.put(mk, v);
     }
     if (!v.isOk()) {

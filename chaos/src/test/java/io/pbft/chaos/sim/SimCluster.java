@@ -111,7 +111,9 @@ final class SimCluster implements Cluster, SimNetwork.Receiver {
           () -> config.cores().create(id, n, config.f(), config.protocol(), replicaKey, verifier::knownClient);
       replicas.add(new SimReplica(i, n, "replica " + i, cores, config.executions(),
           () -> new RecordingStateMachine(id, kv.newStateMachine(), log), true, replicaKey, Behaviour.HONEST, false,
-          network, scheduler, log, checkpoints, equivocations, this::violation));
+          network, scheduler, log, checkpoints, equivocations, this::violation, (replica, epoch) -> {
+            throw new IllegalStateException("this cluster runs no reconfigurations");
+          }));
       verifierDrops.add(new long[1]);
     }
     tickPhaseMs = new long[n];
