@@ -13,7 +13,9 @@ import io.pbft.proto.AdministrationSignature;
 import io.pbft.proto.Reconfiguration;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,9 +26,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code pbft admin}: reconfiguration commands built, signed and checked offline against a
- * configuration directory (docs/RECONFIGURATION.md). The current membership is epoch 0, read from
- * cluster.yaml. Nothing here talks to a replica: replicas cannot execute a reconfiguration yet, so
- * there is deliberately no subcommand that submits one.
+ * configuration directory (docs/RECONFIGURATION.md), and submitted to a running group. The
+ * current membership the offline subcommands build from is epoch 0, read from cluster.yaml.
  */
 @Command(name = "admin", mixinStandardHelpOptions = true,
     description = {"Build, sign and check reconfiguration commands offline (docs/RECONFIGURATION.md).",
@@ -34,13 +35,15 @@ import picocli.CommandLine.Spec;
             + "their signatures with 'sign'; 'check' says whether the group would accept it.",
         "The current membership is epoch 0 from cluster.yaml, which needs an administration section "
             + "('pbft keygen --admin-keys K').",
-        "Submitting a command to a running group comes with a later slice: replicas cannot execute a "
-            + "reconfiguration yet, and nothing here contacts them."},
+        "'submit' sends a signed command to the running group as a client request and waits for its verdict "
+            + "and, with --wait, for the new epoch to take effect. Replica processes carry out key rotations and "
+            + "changes of f so far; adding, removing or moving members is refused by them at the handover."},
     subcommands = {AdminCommand.AddReplica.class, AdminCommand.RemoveReplica.class,
         AdminCommand.ReplaceReplica.class, AdminCommand.RotateKey.class, AdminCommand.SetFaults.class,
-        AdminCommand.Sign.class, AdminCommand.Check.class},
+        AdminCommand.Sign.class, AdminCommand.Check.class, AdminCommand.Submit.class},
     commandListHeading = "%nCommands:%n",
-    footer = {"", "Exit codes: 0 ok (check: accepted), 1 check: refused, 2 bad arguments, files or configuration."})
+    footer = {"", "Exit codes: 0 ok (check, submit: accepted), 1 refused (or submit: no verdict or epoch in "
+        + "time), 2 bad arguments, files or configuration."})
 final class AdminCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
@@ -66,12 +69,28 @@ final class AdminCommand implements Callable<Integer> {
         description = "The cluster configuration (cluster.yaml with an administration section, or its directory).")
     Path config;
 
+    @Option(names = "--after", paramLabel = "COMMAND_FILE",
+        description = "A change the group already carried out (repeat, in order, for each since cluster.yaml): the "
+            + "current membership is then the one the last of them made. Each is checked against the membership "
+            + "before it, signatures included.")
+    List<Path> after = new ArrayList<>();
+
     ClusterConfig cluster() {
       return Configs.load(config);
     }
 
+    /** Epoch 0 from cluster.yaml, then each --after command in turn. */
     Membership current(ClusterConfig cluster) {
-      return currentMembership(cluster, config);
+      Membership m = currentMembership(cluster, config);
+      for (Path file : after) {
+        Reconfiguration earlier = CommandFiles.read(file);
+        ReconfigurationVerdict v = Reconfigurations.validate(m, earlier);
+        if (!v.isAccepted()) {
+          throw CliException.usage("--after " + file + " does not follow epoch " + m.epoch() + ": " + v.refusal());
+        }
+        m = v.next();
+      }
+      return m;
     }
   }
 
@@ -310,6 +329,87 @@ final class AdminCommand implements Callable<Integer> {
       }
       o.flush();
       return verdict.isAccepted() ? 0 : CliException.FAILED;
+    }
+  }
+
+  @Command(name = "submit", mixinStandardHelpOptions = true,
+      description = {"Submit a signed command to the running group and print its verdict.",
+          "Sent as client --client's request to every replica, ordered like any operation; the replicas check it "
+              + "against the group's current membership. An accepted change takes effect at the handover "
+              + "checkpoint the verdict names; --wait also waits until every replica reports the new epoch."})
+  static final class Submit implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    Group group;
+
+    @Option(names = "--client", paramLabel = "C", required = true,
+        description = "The client identity that carries the command (its key file is named in the configuration).")
+    int clientId;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "30",
+        description = "Give up on the verdict, and on the new epoch with --wait, after this long (default ${DEFAULT-VALUE}).")
+    double timeoutSeconds;
+
+    @Option(names = "--wait", description = "After an accepted verdict, wait until every replica runs the new epoch.")
+    boolean await;
+
+    @Parameters(paramLabel = "COMMAND_FILE", description = "The signed command (from a change subcommand and 'sign').")
+    Path file;
+
+    @Override
+    public Integer call() throws Exception {
+      if (!(timeoutSeconds > 0) || timeoutSeconds > 86_400) {
+        throw CliException.usage("--timeout must be between 0 and 86400 seconds, got " + timeoutSeconds);
+      }
+      ClusterConfig cluster = group.cluster();
+      group.current(cluster); // refuses a configuration without administration keys
+      cluster.client(clientId);
+      Reconfiguration command = CommandFiles.read(file);
+      PrintWriter o = spec.commandLine().getOut();
+      java.time.Duration timeout = java.time.Duration.ofMillis((long) (timeoutSeconds * 1000));
+      long started = System.nanoTime();
+      String verdict;
+      try (io.pbft.client.PbftClient client = io.pbft.client.PbftClient.newBuilder().config(cluster).clientId(clientId)
+          .operationTimeout(timeout)
+          .clientCertificate(cluster.tls().enabled() && cluster.tlsFilesPresent(cluster.tls().clientFiles(clientId)))
+          .build()) {
+        verdict = client.submitReconfiguration(command).get(timeout.toMillis() + 2_000,
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw CliException.failed("no verdict from the group within " + timeoutSeconds + " s");
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw CliException.failed("no verdict from the group: " + Main.unwrap(e).getMessage());
+      }
+      o.println(verdict);
+      o.flush();
+      if (!verdict.startsWith(io.pbft.replica.execution.Epochs.ACCEPTED)) {
+        return CliException.FAILED;
+      }
+      if (!await) {
+        return 0;
+      }
+      long epoch = command.getEpoch();
+      long deadline = started + timeout.toNanos();
+      try (io.pbft.cli.cluster.ClusterStatus status = io.pbft.cli.cluster.ClusterStatus.open(cluster)) {
+        io.pbft.cli.cluster.ClusterStatus.Snapshot s = status.await(
+            snap -> snap.allReachable() && snap.replicas().stream().allMatch(r -> r.status().getEpoch() >= epoch),
+            java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), java.time.Duration.ofSeconds(2),
+            () -> { });
+        boolean reached = s.allReachable() && s.replicas().stream().allMatch(r -> r.status().getEpoch() >= epoch);
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        if (!reached) {
+          o.printf("epoch %d not reported by every replica within %s s (%s)%n", epoch, timeoutSeconds,
+              s.replicas().stream().map(r -> r.reachable() ? "replica " + r.id() + ": epoch " + r.status().getEpoch()
+                  : "replica " + r.id() + ": unreachable").collect(java.util.stream.Collectors.joining(", ")));
+          o.flush();
+          return CliException.FAILED;
+        }
+        o.printf("every replica runs epoch %d, %d ms after submitting%n", epoch, ms);
+        o.flush();
+      }
+      return 0;
     }
   }
 }

@@ -107,7 +107,9 @@ public final class PbftClient implements AutoCloseable {
   private long epoch;
   private boolean closed;
 
-  private record Queued(byte[] operation, CompletableFuture<byte[]> future, boolean readOnly) {}
+  /** An operation waiting its turn; {@code command} set for a reconfiguration (then {@code operation} is its bytes). */
+  private record Queued(byte[] operation, CompletableFuture<byte[]> future, boolean readOnly,
+      io.pbft.proto.Reconfiguration command) {}
 
   /** Kept private so that only authenticated replies from the sessions reach the vote count. */
   private final ReplicaSession.Listener events = new ReplicaSession.Listener() {
@@ -189,6 +191,19 @@ public final class PbftClient implements AutoCloseable {
     return enqueue(operation, true);
   }
 
+  /**
+   * Submits a reconfiguration command (docs/RECONFIGURATION.md; {@code pbft admin} builds and
+   * signs one): ordered like any operation, checked by every replica against the group's current
+   * membership, and answered with the verdict f + 1 replicas agree on, {@code "reconfiguration
+   * accepted: ..."} (it takes effect at the handover checkpoint the verdict names) or {@code
+   * "reconfiguration refused: <reason>"}. Fails as {@link #invoke} does.
+   */
+  public CompletableFuture<String> submitReconfiguration(io.pbft.proto.Reconfiguration command) {
+    Objects.requireNonNull(command, "command");
+    return enqueue(command.toByteArray(), false, command)
+        .thenApply(b -> new String(b, java.nio.charset.StandardCharsets.UTF_8));
+  }
+
   /** {@link #invokeReadOnly} and wait; the failure is rethrown as the PbftException it is. */
   public byte[] invokeReadOnlyBlocking(byte[] operation) {
     return await(invokeReadOnly(operation));
@@ -219,6 +234,10 @@ public final class PbftClient implements AutoCloseable {
   }
 
   private CompletableFuture<byte[]> enqueue(byte[] operation, boolean readOnly) {
+    return enqueue(operation, readOnly, null);
+  }
+
+  private CompletableFuture<byte[]> enqueue(byte[] operation, boolean readOnly, io.pbft.proto.Reconfiguration command) {
     Objects.requireNonNull(operation, "operation");
     CompletableFuture<byte[]> future = new CompletableFuture<>();
     int max = config.protocol().operationBytesMax();
@@ -238,7 +257,7 @@ public final class PbftClient implements AutoCloseable {
             + " operations queued (queue capacity " + queueCapacity + "); wait for some to complete"));
         return future;
       }
-      queue.addLast(new Queued(operation.clone(), future, readOnly));
+      queue.addLast(new Queued(operation.clone(), future, readOnly, command));
       startNextLocked(after);
     }
     after.forEach(Runnable::run);
@@ -274,7 +293,7 @@ public final class PbftClient implements AutoCloseable {
         continue; // cancelled by the caller while queued: never sent
       }
       long timestamp = nextTimestamp++;
-      SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly);
+      SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly, next.command);
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
           next.readOnly ? config.n() - config.f() : config.f() + 1, config.quorum(), next.readOnly,
           next.readOnly ? next.operation : null);
@@ -308,14 +327,15 @@ public final class PbftClient implements AutoCloseable {
    * The request for {@code operation} under {@code timestamp}: signed, or with MACs bare (its
    * authenticator is made at each send, for the sessions up by then).
    */
-  private SignedRequest requestLocked(long timestamp, byte[] operation, boolean readOnly) {
-    byte[] request = Request.newBuilder()
-        .setClientId(clientId)
-        .setTimestamp(timestamp)
-        .setOperation(ByteString.copyFrom(operation))
-        .setReadOnly(readOnly)
-        .build()
-        .toByteArray();
+  private SignedRequest requestLocked(long timestamp, byte[] operation, boolean readOnly,
+      io.pbft.proto.Reconfiguration command) {
+    Request.Builder b = Request.newBuilder().setClientId(clientId).setTimestamp(timestamp).setReadOnly(readOnly);
+    if (command != null) {
+      b.setReconfiguration(command);
+    } else {
+      b.setOperation(ByteString.copyFrom(operation));
+    }
+    byte[] request = b.build().toByteArray();
     return macs ? SignedRequest.newBuilder().setRequest(ByteString.copyFrom(request)).build()
         : SignedRequest.newBuilder()
             .setRequest(ByteString.copyFrom(request))
@@ -333,7 +353,7 @@ public final class PbftClient implements AutoCloseable {
     }
     readOnlyFallbacks++;
     long timestamp = nextTimestamp++;
-    InFlight op = new InFlight(read.future, timestamp, requestLocked(timestamp, read.operation, false), read.startNanos,
+    InFlight op = new InFlight(read.future, timestamp, requestLocked(timestamp, read.operation, false, null), read.startNanos,
         read.deadlineNanos - read.startNanos, config.f() + 1, config.quorum());
     op.reached.or(read.reached);
     current = op;

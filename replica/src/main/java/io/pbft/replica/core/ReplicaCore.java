@@ -213,6 +213,11 @@ public final class ReplicaCore {
     return state.epoch;
   }
 
+  /** The checkpoint this core's epoch began at (0 in epoch 0). */
+  public long genesis() {
+    return state.genesis;
+  }
+
   /** The handover checkpoint of a pending change, 0 when none is known. */
   public long handoverAt() {
     return state.handoverAt;

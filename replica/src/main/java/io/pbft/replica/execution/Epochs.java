@@ -46,9 +46,10 @@ public final class Epochs {
   private final long checkpointInterval;
   /**
    * Whether this replica carries out a handover (its node rebuilds the core of the next epoch when
-   * the old one ends): only then does the change take effect at its checkpoint, and only then is
-   * the core told where its epoch ends. A node that cannot switch keeps the change pending, as
-   * before handovers existed, rather than stop its group at the barrier.
+   * the old one ends; the replica process and the simulator do): only then does the change take
+   * effect at its checkpoint, only then is the core told where its epoch ends, and only changes
+   * it can make are accepted (no change of the member list yet). Without, a change stays pending:
+   * for tools and tests that examine commands and their ordering alone.
    */
   private final boolean handovers;
   /** The command that began the current epoch, as ordered; null in epoch 0. */
@@ -75,6 +76,7 @@ public final class Epochs {
    * @param initial epoch 0 (cluster.yaml), or null where no membership is known (a simulator
    *     without configuration): then every command is refused
    */
+  /** Without handovers: accepted changes stay pending (for tools and tests of the command alone). */
   public Epochs(Membership initial, ProtocolSettings settings) {
     this(initial, settings, false);
   }
@@ -152,6 +154,13 @@ public final class Epochs {
       return REFUSED + verdict.refusal();
     }
     Membership next = verdict.next();
+    if (handovers && !sameMembers(current, next)) {
+      // Every correct replica runs the same version, so all refuse alike; accepted, the change
+      // would stop each of them at the handover.
+      return REFUSED + "this version carries out key rotations and changes of f or of the administration only; "
+          + "adding, removing or moving members (" + current.ids() + " at their addresses -> " + next.ids()
+          + ") is not supported yet";
+    }
     pending = new Pending(command.toByteString(), next, sequence, handoverPoint(sequence));
     publish();
     return ACCEPTED + "epoch " + current.epoch() + " -> " + next.epoch() + " (n = " + next.n() + ", f = "
@@ -219,6 +228,21 @@ public final class Epochs {
     current = pending.next();
     pending = null;
     publish();
+    return true;
+  }
+
+  /** Whether {@code next} keeps every member of {@code current}, in order and at its address. */
+  private static boolean sameMembers(Membership current, Membership next) {
+    if (current.n() != next.n()) {
+      return false;
+    }
+    for (int i = 0; i < current.n(); i++) {
+      io.pbft.config.Member a = current.members().get(i);
+      io.pbft.config.Member b = next.members().get(i);
+      if (a.id() != b.id() || !a.address().equalsIgnoreCase(b.address())) {
+        return false;
+      }
+    }
     return true;
   }
 

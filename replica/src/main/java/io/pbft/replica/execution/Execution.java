@@ -99,6 +99,21 @@ public final class Execution {
     this.epochs = epochs;
   }
 
+  /**
+   * The state as of a configuration epoch's first checkpoint, for the thread that builds that
+   * epoch's core: where it began, its membership, the view it began in and the client table there.
+   */
+  public record Switched(long sequence, io.pbft.config.Membership membership, long firstView,
+      List<Executed.ClientResult> clientTable) {}
+
+  /** The last epoch switch this executor carried out or installed (null: none). */
+  private volatile Switched switched;
+
+  /** The last epoch switch this executor carried out or installed (null: none); safe from any thread. */
+  public Switched switched() {
+    return switched;
+  }
+
   /** The configuration epoch as the executed state has it (its {@link Epochs#summary} is safe to read from any thread). */
   public Epochs epochs() {
     return epochs;
@@ -399,9 +414,12 @@ public final class Execution {
       results.add(new Executed.ClientResult(r.clientId(), r.timestamp(), result, true));
       executedRequests++;
     }
-    if (epochs.switchIfDue(sequence, e.proposedView()) && replaying == 0) {
-      log.info("n={}: epoch {} begins with this checkpoint, in view {}", sequence, epochs.current().epoch(),
-          e.proposedView());
+    if (epochs.switchIfDue(sequence, e.proposedView())) {
+      if (replaying == 0) {
+        log.info("n={}: epoch {} begins with this checkpoint, in view {}", sequence, epochs.current().epoch(),
+            e.proposedView());
+      }
+      switched = new Switched(sequence, epochs.current(), e.proposedView(), clientTable());
     }
     ByteString digest = null;
     if (e.checkpoint()) {
@@ -434,6 +452,9 @@ public final class Execution {
     };
     retain(s.sequence(), state);
     moveBase(new Base(s.sequence(), state, checkpointDigest, executedRequests));
+    if (epochs.summary().epoch() > 0 && epochs.beganAt() == s.sequence()) {
+      switched = new Switched(s.sequence(), epochs.current(), epochs.firstView(), clientTable());
+    }
     return new StateInstalled(s.sequence(), true, clientTable(), epochs.endsAt(s.sequence()));
   }
 
@@ -620,6 +641,11 @@ public final class Execution {
       epochs.decode(epoch);
       clients.clear();
       clients.putAll(table);
+      if (epochs.summary().epoch() > 0 && epochs.beganAt() == sequence) {
+        // Restarted at the checkpoint its epoch began: a core of the epoch before may still
+        // have to see that checkpoint stable, and then enters this one from here.
+        switched = new Switched(sequence, epochs.current(), epochs.firstView(), clientTable());
+      }
       lastTimeMs = time;
       lastExecuted = sequence;
       checkpointDigest = stateDigest().toByteArray();

@@ -138,7 +138,9 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     }
     SessionHandshake.Accepted accepted;
     try {
-      accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.keys,
+      // Clients know the replicas' keys of epoch 0 (cluster.yaml) until they follow changes
+      // (docs/RECONFIGURATION.md): sessions are opened under that key, whatever a change rotated.
+      accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.initialKeys,
           replica.verifier::clientVerifier, random);
     } catch (HandshakeException e) {
       replica.drop("bad client handshake");

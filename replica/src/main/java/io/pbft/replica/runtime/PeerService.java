@@ -140,7 +140,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
   }
 
   private void verify(PeerStream stream, io.pbft.crypto.tls.TlsIdentity certified, SignedMessage message, int size) {
-    Verdict<VerifiedMessage> verdict = replica.verifier.verify(message, replica.position());
+    Verdict<VerifiedMessage> verdict = replica.verify(message);
     if (!verdict.isOk()) {
       log.debug("replica {}: dropped message claiming sender {}: {}", replica.id, message.getSender(),
           verdict.describe());
@@ -162,6 +162,6 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
     if (!replica.behaviour.admit(m)) {
       return;
     }
-    replica.loop.submit(() -> replica.core.onMessage(replica.nowMs(), m), size);
+    replica.loop.submit(() -> replica.onPeerMessage(m), size);
   }
 }

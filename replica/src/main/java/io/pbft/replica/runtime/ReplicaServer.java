@@ -26,6 +26,10 @@ import io.pbft.replica.node.Behaviour;
 import io.pbft.replica.node.EffectApplier;
 import io.pbft.replica.storage.WriteAheadLog;
 import io.pbft.replica.verify.InboundVerifier;
+import io.pbft.replica.verify.Verdict;
+import io.pbft.replica.verify.VerifiedMessage;
+import io.pbft.proto.SignedMessage;
+import java.util.List;
 import io.pbft.replica.app.DurableStateMachine;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -60,15 +64,30 @@ public final class ReplicaServer implements AutoCloseable {
 
   final int id;
   final ClusterConfig config;
-  final Ed25519Keys keys;
-  final InboundVerifier verifier;
+  /** This replica's key in the current configuration epoch (a change may rotate it). */
+  volatile Ed25519Keys keys;
+  /** The key of epoch 0, which clients configured from cluster.yaml check session handshakes against. */
+  final Ed25519Keys initialKeys;
+  /** The verifier of the current configuration epoch (replaced on the event loop when an epoch ends). */
+  volatile InboundVerifier verifier;
+  /** The verifiers of the epochs this replica left, by epoch: for the replicas still in them. */
+  private final Map<Long, InboundVerifier> retiredVerifiers = new ConcurrentHashMap<>();
   /** Keys of the clients' sessions, for the MACs of their requests ({@code authentication: macs}). */
   final SessionRequestKeys requestKeys = new SessionRequestKeys();
-  final ReplicaCore core;
+  /** The core of the current configuration epoch (replaced on the event loop when an epoch ends). */
+  volatile ReplicaCore core;
+  /**
+   * The cores of the epochs this replica left, by epoch (event loop only): each answers replicas
+   * still in its epoch with what they need to reach its end (docs/RECONFIGURATION.md).
+   */
+  private final java.util.TreeMap<Long, ReplicaCore> retired = new java.util.TreeMap<>();
   final Execution execution;
   final ExecutionThread executionThread;
   final EventLoop loop;
-  private final EffectApplier applier;
+  /** Carries out the current core's effects (replaced with the core: it signs as that epoch's key). */
+  private EffectApplier applier;
+  /** Carries out retired cores' effects: no log records (their epochs are over). */
+  private EffectApplier retiredApplier;
   private final long clockOrigin = System.nanoTime();
   final InboundPool verifyPool;
   final ClientSessions sessions;
@@ -93,8 +112,10 @@ public final class ReplicaServer implements AutoCloseable {
     this.storage = storage;
     this.behaviour = behaviour;
     this.config = config;
+    this.laterEpochHintMs = laterEpochHints(config.n());
     this.tls = ReplicaTls.of(config, id); // first: bad TLS files stop the start before any thread does
     this.keys = keys;
+    this.initialKeys = keys;
     // With MACs, pair keys with the other replicas: a fresh X25519 key per process, announced in
     // signed heartbeats; the start time as incarnation, so that peers take a restart's key over
     // the one before (and ignore replays of older announcements).
@@ -106,8 +127,9 @@ public final class ReplicaServer implements AutoCloseable {
       core.useMacs(peerKeys);
     }
     core.wallClock(nowMs(), System.currentTimeMillis());
+    // This process carries out handovers: an accepted change takes effect at its checkpoint.
     this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE,
-        new Epochs(Membership.initial(config), config.protocol()));
+        new Epochs(Membership.initial(config), config.protocol(), true));
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(), this::dispatchEffects,
@@ -134,14 +156,13 @@ public final class ReplicaServer implements AutoCloseable {
 
       @Override
       public void chunkRead(io.pbft.replica.core.StateChunkRead r) {
-        loop.submitInternal(() -> core.onStateChunkRead(nowMs(), r));
+        loop.submitInternal(() -> coreServing(r.sequence()).onStateChunkRead(nowMs(), r));
       }
     }, this::fatal, new ReadOnlyQueries(id, behaviour::readOnlyResult), this::replyToClients,
         config.transport().clientSessionsMax(), config.protocol().tentativeExecution());
     if (storage != null) {
-      core.enableDurability();
       execution.recoverAt(storage.appSequence(), storage.clientTable());
-      core.recover(nowMs(), storage.appSequence(), execution.clientTable(), storage.records());
+      resumeEpoch(storage.appSequence(), storage.records());
     }
     this.readPosition = new ReadPosition(core.readFloor(), core.view());
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
@@ -171,27 +192,9 @@ public final class ReplicaServer implements AutoCloseable {
       peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
           config.transport().peerQueueBytesMax(), config.transport().reconnectDelayMs());
     }
-    this.applier = new EffectApplier(
-        storage != null ? storage::persist : EffectApplier.Storage.NONE,
-        executionThread::submit,
-        behaviour, Behaviour.Signing.of(id, keys),
-        new EffectApplier.Transport() {
-          @Override
-          public void send(Effects.Outgoing out) {
-            transmit(out);
-          }
-
-          @Override
-          public void sendLater(Effects.Outgoing out, long delayMs) {
-            scheduler.schedule(() -> transmit(out), delayMs, TimeUnit.MILLISECONDS);
-          }
-        },
-        (clientId, reply) -> {
-          ClientSession session = sessions.get(clientId);
-          if (session == null || !session.reply(reply)) {
-            sessions.replyDropped();
-          }
-        });
+    this.applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
+        Behaviour.Signing.of(id, this.keys, core.epoch()));
+    this.retiredApplier = applierFor(EffectApplier.Storage.NONE, Behaviour.Signing.of(id, this.keys, core.epoch()));
     ReplicaInfo me = config.replica(id);
     TransportSettings t = config.transport();
     NettyServerBuilder serverBuilder = NettyServerBuilder.forAddress(
@@ -303,6 +306,10 @@ public final class ReplicaServer implements AutoCloseable {
           long now = r.nowMs();
           r.core.wallClock(now, System.currentTimeMillis());
           r.core.tick(now);
+          for (ReplicaCore old : r.retired.values()) {
+            old.wallClock(now, System.currentTimeMillis());
+            old.tick(now);
+          }
         }),
         tickMs, tickMs, TimeUnit.MILLISECONDS);
     // Effects of the recovery (batches to replay, fetches) go out once everything runs.
@@ -383,6 +390,26 @@ public final class ReplicaServer implements AutoCloseable {
     if (failure != null) {
       return;
     }
+    for (ReplicaCore old : retired.values()) {
+      Effects e = old.takeEffects();
+      if (!e.isEmpty()) {
+        retiredApplier.apply(e);
+      }
+    }
+    if (core.epochEnded()) {
+      // The old core's last effects (its checkpoint, the log compacted at the handover) first.
+      Effects last = core.takeEffects();
+      try {
+        applier.apply(last);
+        enterNextEpoch();
+      } catch (io.pbft.replica.storage.StorageException e) {
+        fail("storage failure: " + e.getMessage());
+        return;
+      } catch (RuntimeException e) {
+        fail("cannot enter the next configuration epoch: " + e.getMessage());
+        return;
+      }
+    }
     position = new io.pbft.replica.verify.Position(core.view(), core.viewChanging(), core.lowWatermark(),
         core.lastExecuted(), config.protocol().windowSize());
     readPosition = new ReadPosition(core.readFloor(), core.view());
@@ -399,6 +426,211 @@ public final class ReplicaServer implements AutoCloseable {
     } catch (io.pbft.replica.storage.StorageException e) {
       fail("storage failure: " + e.getMessage());
     }
+  }
+
+  /** Carries out a core's effects: log records to {@code storage}, signed (by a traitor) as {@code signing}. */
+  private EffectApplier applierFor(EffectApplier.Storage storage, Behaviour.Signing signing) {
+    return new EffectApplier(storage, executionThread::submit, behaviour, signing,
+        new EffectApplier.Transport() {
+          @Override
+          public void send(Effects.Outgoing out) {
+            transmit(out);
+          }
+
+          @Override
+          public void sendLater(Effects.Outgoing out, long delayMs) {
+            scheduler.schedule(() -> transmit(out), delayMs, TimeUnit.MILLISECONDS);
+          }
+        },
+        (clientId, reply) -> {
+          ClientSession session = sessions.get(clientId);
+          if (session == null || !session.reply(reply)) {
+            sessions.replyDropped();
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------- configuration epochs
+
+  /**
+   * Checks a peer's message with the verifier of the epoch it names: the current one, or that of
+   * an epoch this replica left (a peer still in it is catching up). A message of a later epoch
+   * cannot be checked here (its keys are not known yet): it tells this replica that it is behind,
+   * and its core sends that peer a heartbeat at once, which the peer's core of this epoch answers.
+   */
+  Verdict<VerifiedMessage> verify(SignedMessage message) {
+    InboundVerifier current = verifier;
+    Verdict<VerifiedMessage> verdict = current.verify(message, position());
+    if (verdict.isOk() || (current.epoch() == 0 && verdict.reason() != io.pbft.replica.verify.Rejection.WRONG_EPOCH)) {
+      return verdict;
+    }
+    // Refused by this epoch's verifier: a message of another epoch is refused for its epoch, or
+    // for its signature or MACs when its sender's key changed since (the check comes first).
+    io.pbft.proto.ReplicaMessage body = current.parse(message.getPayload()).message();
+    if (body == null || body.getEpoch() == current.epoch()) {
+      return verdict;
+    }
+    InboundVerifier older = retiredVerifiers.get(body.getEpoch());
+    if (older != null) {
+      return older.verify(message, io.pbft.replica.verify.Position.ANY);
+    }
+    int sender = message.getSender();
+    if (body.getEpoch() > current.epoch() && sender >= 0 && sender < laterEpochHintMs.length() && sender != id) {
+      // Unchecked (its keys are not known here), so at most a few a second per claimed sender
+      // reach the loop, whose core answers each with one heartbeat.
+      long now = nowMs();
+      long last = laterEpochHintMs.get(sender);
+      if (now - last >= LATER_EPOCH_HINT_EVERY_MS && laterEpochHintMs.compareAndSet(sender, last, now)) {
+        loop.submitInternal(() -> core.peerInLaterEpoch(nowMs(), sender));
+      }
+    }
+    return verdict;
+  }
+
+  /** When a message of a later epoch from each peer last reached the loop (see {@link #verify}). */
+  private final java.util.concurrent.atomic.AtomicLongArray laterEpochHintMs;
+  private static final long LATER_EPOCH_HINT_EVERY_MS = 250;
+
+  private static java.util.concurrent.atomic.AtomicLongArray laterEpochHints(int n) {
+    java.util.concurrent.atomic.AtomicLongArray a = new java.util.concurrent.atomic.AtomicLongArray(n);
+    for (int i = 0; i < a.length(); i++) {
+      a.set(i, Long.MIN_VALUE / 2);
+    }
+    return a;
+  }
+
+  /** A verified peer message, on the event loop: to the core of the epoch it names. */
+  void onPeerMessage(VerifiedMessage m) {
+    long epoch = m.message().getEpoch();
+    ReplicaCore current = core;
+    if (epoch == current.epoch()) {
+      current.onMessage(nowMs(), m);
+    } else {
+      ReplicaCore old = retired.get(epoch);
+      if (old != null) {
+        old.onMessage(nowMs(), m);
+      }
+    }
+  }
+
+  /** The core a chunk of checkpoint {@code sequence} was read for: a retired one for its own epoch's end. */
+  private ReplicaCore coreServing(long sequence) {
+    for (ReplicaCore old : retired.descendingMap().values()) {
+      if (sequence > old.genesis() && sequence <= old.handoverAt()) {
+        return old;
+      }
+    }
+    return core;
+  }
+
+  /**
+   * The current core's epoch ended at its handover checkpoint: the executor's state there is the
+   * next epoch's. That epoch's core starts at the checkpoint, in the view the batch there was
+   * proposed in, with this replica's key in it (a rotated key is read from its replacement key
+   * file), a fresh pair key and a verifier of the new members' keys; the old core retires and
+   * keeps helping replicas still in its epoch. On the event loop.
+   */
+  private void enterNextEpoch() {
+    ReplicaCore old = core;
+    Execution.Switched s = execution.switched();
+    if (s == null || s.sequence() != old.handoverAt() || s.membership().epoch() != old.epoch() + 1) {
+      throw new IllegalStateException("epoch " + old.epoch() + " ended at " + old.handoverAt()
+          + " but the executor switched " + (s == null ? "never" : "to epoch " + s.membership().epoch() + " at "
+          + s.sequence()));
+    }
+    Membership next = s.membership();
+    Started started = startCore(next);
+    started.core().startEpoch(next.epoch(), s.sequence(), old.lastStableCheckpointDigest(), s.clientTable(),
+        s.firstView());
+    retired.put(old.epoch(), old);
+    retiredVerifiers.put(old.epoch(), verifier);
+    verifier = started.verifier();
+    keys = started.keys();
+    core = started.core();
+    applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
+        Behaviour.Signing.of(id, keys, next.epoch()));
+    log.info("replica {}: epoch {} begins at checkpoint {} in view {}: n = {}, f = {}{}", id, next.epoch(),
+        s.sequence(), s.firstView(), next.n(), next.f(),
+        java.util.Arrays.equals(keys.publicKey(), old == null ? null : initialKeys.publicKey()) ? ""
+            : ", signing with key " + io.pbft.crypto.Digests.hex(keys.publicKey()).substring(0, 16) + "...");
+  }
+
+  /** A core for epoch {@code m} and what it runs with, not started yet. */
+  private record Started(ReplicaCore core, InboundVerifier verifier, Ed25519Keys keys) {}
+
+  /** Builds the core of epoch {@code m} for this replica, with its key, pair keys and verifier there. */
+  private Started startCore(Membership m) {
+    if (m.n() != config.n() || m.members().stream().anyMatch(x -> x.id() != m.members().indexOf(x))) {
+      throw new IllegalStateException("epoch " + m.epoch() + " changes the members (" + m.ids()
+          + "); this replica process carries out key rotations and changes of f only so far");
+    }
+    Ed25519Keys epochKeys = keyFor(m.member(id).publicKey());
+    PeerKeys peerKeys = config.authentication() == Authentication.MACS
+        ? PeerKeys.generate(id, m.n(), new SecureRandom(), System.currentTimeMillis()) : null;
+    InboundVerifier v = verifier.forEpoch(m.epoch(), config.withMembership(m), peerKeys);
+    ReplicaCore c = new ReplicaCore(id, m.n(), m.f(), config.protocol(), epochKeys, v::knownClient);
+    if (peerKeys != null) {
+      c.useMacs(peerKeys);
+    }
+    if (storage != null) {
+      c.enableDurability();
+    }
+    c.wallClock(nowMs(), System.currentTimeMillis());
+    return new Started(c, v, epochKeys);
+  }
+
+  /**
+   * This replica's private key for public key {@code publicKey}: its current one, or the next key
+   * prepared for it ({@code pbft keygen --add-to DIR --replacing ID} writes it to
+   * replacements/replica-ID/keys/replica-ID.key under the configuration's directory).
+   */
+  private Ed25519Keys keyFor(byte[] publicKey) {
+    for (Ed25519Keys k : List.of(keys, initialKeys)) {
+      if (java.util.Arrays.equals(k.publicKey(), publicKey)) {
+        return k;
+      }
+    }
+    Path base = config.baseDir() == null ? Path.of(".") : config.baseDir();
+    Path file = io.pbft.config.ClusterSetup.replacementDir(base, id).resolve("keys").resolve("replica-" + id + ".key");
+    if (!java.nio.file.Files.exists(file)) {
+      throw new IllegalStateException("the new epoch names key " + io.pbft.crypto.Digests.hex(publicKey)
+          + " for replica " + id + ", and its private key is not at " + file);
+    }
+    Ed25519Keys k = io.pbft.config.KeyFiles.read(file);
+    if (!java.util.Arrays.equals(k.publicKey(), publicKey)) {
+      throw new IllegalStateException(file + " holds key " + io.pbft.crypto.Digests.hex(k.publicKey())
+          + ", but the new epoch names " + io.pbft.crypto.Digests.hex(publicKey) + " for replica " + id);
+    }
+    return k;
+  }
+
+  /**
+   * At a restart: builds the core of the epoch the durable log was written in (the application's
+   * state names the current epoch; a replica that crashed after executing the handover checkpoint
+   * and before its core saw it stable resumes the epoch before, which then ends as usual) and
+   * recovers it from the log, whose other epochs' records it skips.
+   */
+  private void resumeEpoch(long appSequence, List<io.pbft.proto.WalRecord> records) {
+    Epochs epochs = execution.epochs();
+    long epoch = epochs.summary().epoch();
+    boolean entered = epoch == 0 || ReplicaCore.epochOfLog(records) == epoch || appSequence > epochs.beganAt();
+    Membership resumed = entered ? epochs.current() : epochs.previous();
+    if (resumed != null && resumed.epoch() > 0) {
+      Started started = startCore(resumed);
+      long genesis = entered ? epochs.beganAt() : epochs.previousBeganAt();
+      com.google.protobuf.ByteString genesisDigest = appSequence == genesis ? execution.stateDigest()
+          : com.google.protobuf.ByteString.EMPTY;
+      started.core().startEpoch(resumed.epoch(), genesis, genesisDigest, execution.clientTable(),
+          entered ? epochs.firstView() : 0);
+      verifier = started.verifier();
+      keys = started.keys();
+      core = started.core();
+      log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, resumed.epoch(), genesis);
+    } else {
+      core.enableDurability();
+    }
+    core.recover(nowMs(), appSequence, execution.clientTable(), records,
+        entered ? epochs.endsAt(appSequence) : epochs.beganAt());
   }
 
   /**

@@ -149,6 +149,11 @@ public final class InboundVerifier {
    * another).
    */
   public InboundVerifier forEpoch(long epoch, ClusterConfig config) {
+    return forEpoch(epoch, config, peerKeys);
+  }
+
+  /** As {@link #forEpoch(long, ClusterConfig)}, checking replica MACs under that epoch's {@code peerKeys}. */
+  public InboundVerifier forEpoch(long epoch, ClusterConfig config, PeerKeys peerKeys) {
     return new InboundVerifier(config, self, requestKeys, peerKeys, cache, checks, requestMac, parsed, null, batchSecret,
         epoch);
   }

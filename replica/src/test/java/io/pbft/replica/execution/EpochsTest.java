@@ -277,6 +277,13 @@ class EpochsTest {
 
   // --- the handover ---
 
+  /** Rotates replica {@code id}'s key in {@code current}, signed by administration key 100. */
+  private static Reconfiguration rotating(Membership current, int id) {
+    Reconfiguration unsigned = Reconfigurations.command(current,
+        current.nextRotatingKey(id, keys(200 + (int) current.epoch() * 10 + id).publicKey(), null), "rotate " + id);
+    return ReconfigurationSigning.signed(unsigned, keys(100));
+  }
+
   private static Execution handingOver() {
     return new Execution(new KvStateMachine(), CheckpointStore.NONE, new Epochs(EPOCH_0, SETTINGS, true));
   }
@@ -291,7 +298,7 @@ class EpochsTest {
   @Test
   void theChangeTakesEffectAtItsHandoverCheckpointBeforeItsDigest() {
     Execution ex = handingOver();
-    Executed accepted = ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    Executed accepted = ex.execute(batch(1, false, change(7, 1, rotating(EPOCH_0, 2))));
     assertEquals(12, accepted.handoverAt(), "the core is told where the epoch ends");
     for (long s = 2; s < 12; s++) {
       assertEquals(12, ex.execute(batch(s, false)).handoverAt());
@@ -303,7 +310,7 @@ class EpochsTest {
     assertEquals(12, ex.epochs().beganAt());
     assertEquals(3, ex.epochs().firstView(), "it begins in the view the handover batch was proposed in");
     assertEquals(EPOCH_0, ex.epochs().previous());
-    assertEquals(List.of(0, 1, 2, 3, 4), ex.epochs().current().ids());
+    assertArrayEquals(keys(202).publicKey(), ex.epochs().current().member(2).publicKey());
     assertEquals(12, handover.handoverAt(), "the epoch that ends here ends at 12");
     assertEquals(ex.stateDigest(), handover.checkpointDigest(), "the checkpoint certifies the new epoch");
     assertEquals(0, ex.execute(batch(13, false, put(0, 1, "a"))).handoverAt(), "nothing pending in epoch 1");
@@ -335,13 +342,13 @@ class EpochsTest {
   @Test
   void aSecondChangeRemembersTheEpochBefore() throws IOException {
     Execution ex = handingOver();
-    ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
+    ex.execute(batch(1, false, change(7, 1, rotating(EPOCH_0, 2))));
     for (long s = 2; s < 12; s++) {
       ex.execute(batch(s, false));
     }
     ex.execute(proposedIn(12, 0));
     Membership epoch1 = ex.epochs().current();
-    assertTrue(resultOf(ex.execute(batch(13, false, change(7, 2, adding(epoch1, 5)))), 7)
+    assertTrue(resultOf(ex.execute(batch(13, false, change(7, 2, rotating(epoch1, 0)))), 7)
         .startsWith(Epochs.ACCEPTED + "epoch 1 -> 2"));
     assertEquals(24, ex.epochs().pending().handoverAt());
     for (long s = 14; s < 24; s++) {
@@ -363,8 +370,23 @@ class EpochsTest {
   }
 
   @Test
-  void aNodeThatCannotSwitchKeepsTheChangePending() {
-    Execution ex = execution(); // as the runtime builds it until it carries out handovers
+  void aNodeThatCarriesOutHandoversRefusesChangesOfTheMembersItCannotMake() {
+    Execution ex = handingOver();
+    String verdict = resultOf(ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4)))), 7);
+    assertTrue(verdict.startsWith(Epochs.REFUSED + "this version carries out key rotations"), verdict);
+    assertNull(ex.epochs().pending(), "refused: nothing pending, nothing to stop at");
+    Reconfiguration moving = ReconfigurationSigning.signed(Reconfigurations.command(EPOCH_0,
+        EPOCH_0.nextReplacing(1, "127.0.0.1", 7100, keys(300).publicKey(), null), "move 1"), keys(100));
+    assertTrue(resultOf(ex.execute(batch(2, false, change(7, 2, moving))), 7).startsWith(Epochs.REFUSED));
+    Reconfiguration faults = ReconfigurationSigning.signed(Reconfigurations.command(EPOCH_0,
+        EPOCH_0.nextWithFaults(0), "f = 0"), keys(100));
+    assertTrue(resultOf(ex.execute(batch(3, false, change(7, 3, faults))), 7).startsWith(Epochs.ACCEPTED),
+        "a change of f keeps the members");
+  }
+
+  @Test
+  void withoutHandoversAChangeStaysPending() {
+    Execution ex = execution(); // examining commands alone: nothing switches
     Executed accepted = ex.execute(batch(1, false, change(7, 1, adding(EPOCH_0, 4))));
     assertEquals(0, accepted.handoverAt(), "its core is not stopped at a barrier it cannot cross");
     for (long s = 2; s <= 12; s++) {

@@ -1,0 +1,195 @@
+package io.pbft.chaos.grpc;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.client.KvClient;
+import io.pbft.client.PbftClient;
+import io.pbft.config.Administration;
+import io.pbft.config.AdministrationKey;
+import io.pbft.config.ClusterConfig;
+import io.pbft.config.ClusterSetup;
+import io.pbft.config.KeyFiles;
+import io.pbft.config.Membership;
+import io.pbft.config.Reconfigurations;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.crypto.ReconfigurationSigning;
+import io.pbft.proto.Reconfiguration;
+import io.pbft.proto.StatusResponse;
+import io.pbft.replica.execution.Epochs;
+import io.pbft.testkit.Polling;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real replica servers rotate keys at run time (docs/RECONFIGURATION.md): a signed command
+ * submitted by a client is ordered under load, every replica switches to the next epoch at its
+ * handover checkpoint (the rotated replica reads its next key from its replacement key file), the
+ * group goes on under the new keys, a second change follows the first, and no acknowledged write
+ * is lost; a durable replica restarted after the change comes back in the new epoch.
+ */
+class KeyRotationGrpcTest {
+  @TempDir
+  Path dir;
+
+  private final SecureRandom random = new SecureRandom();
+
+  /** A small window, so that a change takes effect a few dozen batches after it is ordered. */
+  private static ClusterConfig tuned(ClusterConfig c, Ed25519Keys admin) {
+    return c.withOverrides(List.of("protocol.windowSize=32", "protocol.checkpointInterval=8"))
+        .withAdministration(new Administration(List.of(new AdministrationKey(admin.publicKey())), 1));
+  }
+
+  /** Replica {@code id}'s next key, where {@code pbft keygen --add-to DIR --replacing ID} puts it. */
+  private Ed25519Keys nextKeyOf(int id) {
+    Ed25519Keys k = Ed25519Keys.generate(random);
+    KeyFiles.write(ClusterSetup.replacementDir(dir, id).resolve("keys").resolve("replica-" + id + ".key"), k);
+    return k;
+  }
+
+  private static Reconfiguration rotating(Membership from, int id, Ed25519Keys next, Ed25519Keys admin) {
+    return ReconfigurationSigning.signed(
+        Reconfigurations.command(from, from.nextRotatingKey(id, next.publicKey(), null), "rotate " + id), admin);
+  }
+
+  /**
+   * No replica refused a peer's signature: a rotated replica signs its new epoch's messages with
+   * its new key, which the others check them against (with the old key they would all be refused).
+   */
+  private static void noBadSignatures(List<StatusResponse> all) {
+    for (StatusResponse s : all) {
+      assertEquals(0L, s.getDropped().getByReasonOrDefault("bad signature", 0L),
+          () -> "replica " + s.getReplicaId() + " refused signatures: " + GrpcCluster.describe(all));
+      assertFalse(s.getStorageFailed(), () -> "replica " + s.getReplicaId() + " stopped: " + GrpcCluster.describe(all));
+    }
+  }
+
+  private static List<StatusResponse> inEpoch(GrpcCluster c, long epoch) {
+    return Polling.until(() -> c.statuses(c.running()),
+        all -> all.stream().allMatch(s -> s.getEpoch() == epoch), GrpcCluster.SETTLE);
+  }
+
+  /** Puts from {@code clients} threads until stopped; every acknowledged value by key. */
+  private static final class Load implements AutoCloseable {
+    final Map<String, String> acknowledged = new ConcurrentHashMap<>();
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final List<Thread> threads = new ArrayList<>();
+
+    Load(GrpcCluster c, int clients) {
+      for (int i = 0; i < clients; i++) {
+        KvClient kv = c.kvClient(i);
+        int client = i;
+        Thread t = new Thread(() -> {
+          for (int n = 0; !stop.get(); n++) {
+            String key = "c" + client + "/" + (n % 50);
+            String value = "v" + n;
+            kv.put(key, value);
+            acknowledged.put(key, value);
+          }
+        }, "load-" + i);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      for (Thread t : threads) {
+        t.join(TimeUnit.SECONDS.toMillis(60));
+        assertFalse(t.isAlive(), t.getName() + " did not finish its last put");
+      }
+    }
+  }
+
+  @Test
+  void keysRotateUnderLoadOneChangeAfterTheOtherAndNothingAcknowledgedIsLost() throws Exception {
+    Ed25519Keys admin = Ed25519Keys.generate(random);
+    try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).tune(cfg -> tuned(cfg, admin)).start()) {
+      Membership epoch0 = Membership.initial(c.config());
+      Ed25519Keys next2 = nextKeyOf(2);
+      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
+          .operationTimeout(Duration.ofSeconds(60)).build();
+      Load load = new Load(c, 3);
+      try {
+        Thread.sleep(500);
+        String verdict = submitter.submitReconfiguration(rotating(epoch0, 2, next2, admin)).get(60, TimeUnit.SECONDS);
+        assertTrue(verdict.startsWith(Epochs.ACCEPTED + "epoch 0 -> 1"), verdict);
+        inEpoch(c, 1);
+
+        // The group changes again: replica 0's key, built from epoch 1.
+        Membership epoch1 = epoch0.nextRotatingKey(2, next2.publicKey(), null);
+        Ed25519Keys next0 = nextKeyOf(0);
+        String second = submitter.submitReconfiguration(rotating(epoch1, 0, next0, admin)).get(60, TimeUnit.SECONDS);
+        assertTrue(second.startsWith(Epochs.ACCEPTED + "epoch 1 -> 2"), second);
+        String stale = submitter.submitReconfiguration(rotating(epoch0, 1, nextKeyOf(1), admin))
+            .get(60, TimeUnit.SECONDS);
+        assertTrue(stale.startsWith(Epochs.REFUSED), "a command built for epoch 0: " + stale);
+        inEpoch(c, 2);
+        Thread.sleep(500);
+      } finally {
+        load.close();
+      }
+      submitter.close();
+      KvClient check = c.kvClient(3);
+      c.settle(check);
+      List<StatusResponse> all = c.assertRunningReplicasAgree();
+      assertTrue(all.stream().allMatch(s -> s.getEpoch() == 2), GrpcCluster.describe(all));
+      noBadSignatures(all);
+      for (StatusResponse s : all) {
+        assertArrayEquals(all.get(0).getMembershipDigest().toByteArray(), s.getMembershipDigest().toByteArray());
+      }
+      assertTrue(load.acknowledged.size() > 10, "the load ran throughout: " + load.acknowledged.size() + " keys");
+      load.acknowledged.forEach((key, value) -> assertEquals(value, check.get(key).orElse(null),
+          "acknowledged write of " + key + " lost"));
+    }
+  }
+
+  @Test
+  void aDurableReplicaRestartedAfterTheChangeComesBackInTheNewEpoch() throws Exception {
+    Ed25519Keys admin = Ed25519Keys.generate(random);
+    try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).durable().tune(cfg -> tuned(cfg, admin))
+        .start()) {
+      Membership epoch0 = Membership.initial(c.config());
+      Ed25519Keys next1 = nextKeyOf(1);
+      KvClient kv = c.kvClient(0);
+      for (int i = 0; i < 20; i++) {
+        kv.put("before/" + i, "x" + i);
+      }
+      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
+          .operationTimeout(Duration.ofSeconds(60)).build();
+      String verdict = submitter.submitReconfiguration(rotating(epoch0, 1, next1, admin)).get(60, TimeUnit.SECONDS);
+      assertTrue(verdict.startsWith(Epochs.ACCEPTED), verdict);
+      inEpoch(c, 1);
+      submitter.close();
+      for (int i = 0; i < 20; i++) {
+        kv.put("after/" + i, "y" + i);
+      }
+      c.restart(1); // its log and state say epoch 1: it resumes there, signing with its new key
+      for (int i = 0; i < 20; i++) {
+        kv.put("restarted/" + i, "z" + i);
+      }
+      c.settle(kv);
+      List<StatusResponse> all = c.assertRunningReplicasAgree();
+      assertTrue(all.stream().allMatch(s -> s.getEpoch() == 1), GrpcCluster.describe(all));
+      noBadSignatures(all);
+      for (int i = 0; i < 20; i++) {
+        assertEquals("x" + i, kv.get("before/" + i).orElseThrow());
+        assertEquals("y" + i, kv.get("after/" + i).orElseThrow());
+        assertEquals("z" + i, kv.get("restarted/" + i).orElseThrow());
+      }
+    }
+  }
+}
