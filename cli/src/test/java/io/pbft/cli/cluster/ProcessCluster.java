@@ -69,6 +69,8 @@ public final class ProcessCluster implements Cluster {
   private LinkConditions namespaces;
   private NetnsNetwork netns;
   private Duration operationTimeout = Duration.ofSeconds(30);
+  /** The administration section written into cluster.yaml (none by default). */
+  private io.pbft.config.Administration administration = io.pbft.config.Administration.NONE;
 
   private LocalCluster local;
   private ClusterConfig config;
@@ -93,6 +95,12 @@ public final class ProcessCluster implements Cluster {
   /** {@link #create} and {@link #start}: returns once every replica answers the status RPC. */
   public static ProcessCluster start(String purpose, int clients, UnaryOperator<ProtocolSettings> protocol) {
     return create(purpose, clients, protocol).start();
+  }
+
+  /** The group may be changed by {@code a}'s keys (cluster.yaml's administration section). */
+  public ProcessCluster withAdministration(io.pbft.config.Administration a) {
+    administration = a;
+    return this;
   }
 
   /** Replicas and clients reach each other through proxies, so that replicas can be isolated. */
@@ -158,7 +166,7 @@ public final class ProcessCluster implements Cluster {
         ports = Ports.free(N);
         config = ClusterConfigs.onLoopback(generated, ports);
       }
-      config = config.withProtocol(protocol.apply(generated.protocol()));
+      config = config.withProtocol(protocol.apply(generated.protocol())).withAdministration(administration);
       if (metrics) {
         int[] taken = ports == null ? new int[0] : ports;
         int[] metricsPorts;

@@ -461,7 +461,9 @@ public final class ReplicaServer implements AutoCloseable {
   Verdict<VerifiedMessage> verify(SignedMessage message) {
     InboundVerifier current = verifier;
     Verdict<VerifiedMessage> verdict = current.verify(message, position());
-    if (verdict.isOk() || (current.epoch() == 0 && verdict.reason() != io.pbft.replica.verify.Rejection.WRONG_EPOCH)) {
+    if (verdict.isOk() || (verdict.reason() != io.pbft.replica.verify.Rejection.WRONG_EPOCH
+        && verdict.reason() != io.pbft.replica.verify.Rejection.BAD_SIGNATURE
+        && verdict.reason() != io.pbft.replica.verify.Rejection.BAD_PEER_MAC)) {
       return verdict;
     }
     // Refused by this epoch's verifier: a message of another epoch is refused for its epoch, or
@@ -475,6 +477,8 @@ public final class ReplicaServer implements AutoCloseable {
       return older.verify(message, io.pbft.replica.verify.Position.ANY);
     }
     int sender = message.getSender();
+    Verdict<VerifiedMessage> otherEpoch = Verdict.rejected(io.pbft.replica.verify.Rejection.WRONG_EPOCH,
+        "a message of epoch " + body.getEpoch() + " at epoch " + current.epoch());
     if (body.getEpoch() > current.epoch() && sender >= 0 && sender < laterEpochHintMs.length() && sender != id) {
       // Unchecked (its keys are not known here), so at most a few a second per claimed sender
       // reach the loop, whose core answers each with one heartbeat.
@@ -484,7 +488,9 @@ public final class ReplicaServer implements AutoCloseable {
         loop.submitInternal(() -> core.peerInLaterEpoch(nowMs(), sender));
       }
     }
-    return verdict;
+    // Of an epoch this replica has no keys for: refused for its epoch (a rotated sender's
+    // signature under a later epoch's key fails the check against this one's, which says nothing).
+    return otherEpoch;
   }
 
   /** When a message of a later epoch from each peer last reached the loop (see {@link #verify}). */

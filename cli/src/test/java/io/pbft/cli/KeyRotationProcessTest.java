@@ -1,0 +1,135 @@
+package io.pbft.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pbft.cli.cluster.ProcessCluster;
+import io.pbft.client.KvClient;
+import io.pbft.config.Administration;
+import io.pbft.config.AdministrationKey;
+import io.pbft.config.KeyFiles;
+import io.pbft.crypto.Ed25519Keys;
+import io.pbft.proto.StatusResponse;
+import io.pbft.testkit.Polling;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Black box over four {@code pbft replica --data-dir} processes, driven by the commands the README
+ * gives: keys rotate at run time under load. {@code keygen --add-to --replacing} prepares replica
+ * 2's next key, {@code admin rotate-key}, {@code sign} (twice: two of three administrators) and
+ * {@code submit --wait} change the group, then replica 0's key in a second change built {@code
+ * --after} the first. Every acknowledged write reads back, every replica reports the last epoch
+ * with the same state, and the rotated replica killed and restarted from its data directory comes
+ * back in that epoch and agrees.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class KeyRotationProcessTest {
+  private final SecureRandom random = new SecureRandom();
+
+  private static Run run(String... args) {
+    Run r = Run.of(args);
+    assertEquals(0, r.exitCode(), () -> String.join(" ", args) + "\n" + r);
+    return r;
+  }
+
+  /** Prepares, signs and submits the rotation of {@code id}'s key; returns the command file. */
+  private static Path rotate(Path dir, int id, List<String> after, Path admin0, Path admin1) {
+    Path yaml = dir.resolve("cluster.yaml");
+    run("keygen", "--add-to", dir.toString(), "--replacing", Integer.toString(id));
+    Path command = dir.resolve("rotate-" + id + ".cmd");
+    List<String> args = new ArrayList<>(List.of("admin", "rotate-key", "--config", yaml.toString(), "--id",
+        Integer.toString(id), "--entry", dir.resolve("replacement-replica-" + id + ".yaml").toString(),
+        "--out", command.toString()));
+    after.forEach(a -> args.addAll(List.of("--after", a)));
+    run(args.toArray(String[]::new));
+    for (Path key : List.of(admin0, admin1)) {
+      List<String> sign = new ArrayList<>(List.of("admin", "sign", "--config", yaml.toString(), "--key",
+          key.toString(), command.toString()));
+      after.forEach(a -> sign.addAll(List.of("--after", a)));
+      run(sign.toArray(String[]::new));
+    }
+    Run submitted = run("admin", "submit", "--config", yaml.toString(), "--client", "3", "--wait", "--timeout", "120",
+        command.toString());
+    assertTrue(submitted.out().contains("reconfiguration accepted"), submitted::toString);
+    assertTrue(submitted.out().contains("every replica runs epoch"), submitted::toString);
+    System.out.println("[rotation] replica " + id + ": " + submitted.out().trim().replace('\n', ' '));
+    return command;
+  }
+
+  @Test
+  void keysRotateUnderLoadThroughTheCommandLineAndNothingAcknowledgedIsLost() throws Exception {
+    Ed25519Keys a0 = Ed25519Keys.generate(random);
+    Ed25519Keys a1 = Ed25519Keys.generate(random);
+    Ed25519Keys a2 = Ed25519Keys.generate(random);
+    Administration admins = new Administration(List.of(new AdministrationKey(a0.publicKey()),
+        new AdministrationKey(a1.publicKey()), new AdministrationKey(a2.publicKey())), 2);
+    try (ProcessCluster cluster = ProcessCluster.create("rotation", 4, p -> p.withCheckpointInterval(16)
+        .withWindowSize(64)).withAdministration(admins).start()) {
+      Path dir = cluster.config().baseDir();
+      Path admin0 = dir.resolve("admin-a.key");
+      Path admin1 = dir.resolve("admin-b.key");
+      KeyFiles.write(admin0, a0);
+      KeyFiles.write(admin1, a1);
+
+      Map<String, String> acknowledged = new ConcurrentHashMap<>();
+      AtomicBoolean stop = new AtomicBoolean();
+      List<Thread> load = new ArrayList<>();
+      for (int c = 0; c < 2; c++) {
+        KvClient kv = cluster.kvClient(c);
+        int client = c;
+        Thread t = new Thread(() -> {
+          for (int n = 0; !stop.get(); n++) {
+            String key = "c" + client + "/" + (n % 40);
+            kv.put(key, "v" + n);
+            acknowledged.put(key, "v" + n);
+          }
+        }, "load-" + c);
+        t.setDaemon(true);
+        load.add(t);
+        t.start();
+      }
+      Path first;
+      try {
+        first = rotate(dir, 2, List.of(), admin0, admin1);
+        rotate(dir, 0, List.of(first.toString()), admin0, admin1);
+      } finally {
+        stop.set(true);
+        for (Thread t : load) {
+          t.join(TimeUnit.SECONDS.toMillis(60));
+          assertFalse(t.isAlive(), t.getName() + " did not finish its last put");
+        }
+      }
+      assertTrue(acknowledged.size() >= 40, "the load ran throughout: " + acknowledged.size() + " keys");
+
+      // The rotated replica, killed and restarted from its data directory, resumes epoch 2.
+      cluster.kill(2);
+      cluster.restart(2);
+      KvClient check = cluster.kvClient(3);
+      for (int i = 0; i < 20; i++) {
+        check.put("after-restart/" + i, Integer.toString(i));
+      }
+      List<StatusResponse> all = Polling.until(cluster::statuses, s -> s.stream().allMatch(r -> r.getEpoch() == 2)
+          && s.stream().allMatch(r -> r.getLastExecuted() == s.get(0).getLastExecuted()
+              && r.getStateDigest().equals(s.get(0).getStateDigest())), Duration.ofSeconds(90));
+      assertTrue(all.stream().allMatch(r -> r.getEpoch() == 2), ProcessCluster.describe(all));
+      assertTrue(all.stream().allMatch(r -> r.getStateDigest().equals(all.get(0).getStateDigest())),
+          ProcessCluster.describe(all));
+      for (StatusResponse s : all) {
+        assertEquals(0L, s.getDropped().getByReasonOrDefault("bad signature", 0L), ProcessCluster.describe(all));
+      }
+      acknowledged.forEach((key, value) -> assertEquals(value, check.get(key).orElse(null),
+          "acknowledged write of " + key + " lost"));
+    }
+  }
+}
