@@ -210,7 +210,7 @@ final class BenchCommand implements Callable<Integer> {
           cluster.keepDirectory();
         }
         // a flooding client is one more configured client, beyond those bench measures
-        ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind != null && kind.client() != null ? 1 : 0));
+        ClusterConfig cfg = cluster.generate(replicaCount, clients + (kind != null && kind.extraClient() ? 1 : 0));
         if (!overrides.isEmpty()) {
           cfg = cluster.rewrite(cfg.withOverrides(overrides));
         }
@@ -233,6 +233,8 @@ final class BenchCommand implements Callable<Integer> {
         checkPayload(cfg);
         if (kind != null) {
           injector = new FaultInjector(kind, cluster, cfg, err);
+          cfg = injector.configure(cfg); // the administration keys a change of the group needs
+          clusterConfig = cfg;
         }
         if (durable) {
           cluster.startDurableReplicas(cfg);
@@ -484,7 +486,7 @@ final class BenchCommand implements Callable<Integer> {
     FaultReport faultReport = null;
     if (injector != null && r.actionsAtMs().get(0) >= 0 && injector.viewBefore() >= 0) {
       faultReport = FaultReport.of(kind, injector.replica(), r, r.actionsAtMs().get(0), injector.viewBefore(),
-          end == null ? -1 : endView(end), injector.attackerSent());
+          end == null ? -1 : endView(end), injector.attackerSent()).withChangeTookMs(injector.changeTookMs());
     }
     HeapReport heap = cluster == null ? null : heap(cluster, startEpochMs, endEpochMs);
     return new Report(r, faultReport, verdict, end, heap, cpu);

@@ -23,7 +23,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code pbft admin}: building, signing and checking reconfiguration commands offline. */
+/**
+ * {@code pbft admin}: building, signing and checking reconfiguration commands offline, building
+ * on earlier changes ({@code --after}), and submitting one (its errors; a running group's answer is
+ * KeyRotationProcessTest's).
+ */
 class AdminCommandTest {
   @TempDir
   Path dir;
@@ -298,14 +302,55 @@ class AdminCommandTest {
         "'one' is not an int");
     assertError(2, Run.of("admin", "check", "--config", yaml()), "COMMAND_FILE");
     assertError(2, Run.of("admin", "sign", "--config", yaml(), file("c")), "--key");
-    assertError(2, Run.of("admin", "submit", "--config", yaml(), file("c")), "Unmatched argument");
+    assertError(2, Run.of("admin", "submit", "--config", yaml(), file("c")), "Missing required option", "--client");
+    assertError(2, Run.of("admin", "submit", "--config", yaml(), "--client", "0", "--timeout", "0", file("c")),
+        "--timeout must be between 0 and 86400 seconds");
   }
 
   @Test
-  void helpSaysThatSubmittingComesLater() {
+  void helpNamesEverySubcommandAndSubmitting() {
     Run help = ok("admin", "--help");
     assertContains(help, "add-replica", "remove-replica", "replace-replica", "rotate-key", "set-faults", "sign", "check",
-        "Submitting a command to a running group comes with a later slice");
+        "submit", "'submit' sends a signed command to the running group");
+    assertContains(ok("admin", "submit", "--help"), "--client", "--wait", "--timeout", "--after");
     assertContains(ok("--help"), "admin");
+  }
+
+  @Test
+  void aSecondChangeIsBuiltAfterTheFirstAndAWrongChainIsRefused() throws Exception {
+    ok("keygen", "--out", dir.toString(), "--no-tls", "--clients", "1", "--admin-keys", "1");
+    ok("keygen", "--add-to", dir.toString(), "--replacing", "2");
+    ok("admin", "rotate-key", "--config", yaml(), "--id", "2", "--entry", file("replacement-replica-2.yaml"), "--out",
+        file("rotate-2.cmd"));
+    ok("admin", "sign", "--config", yaml(), "--key", file("keys/admin-0.key"), file("rotate-2.cmd"));
+    ok("admin", "set-faults", "--config", yaml(), "--after", file("rotate-2.cmd"), "--f", "0", "--out",
+        file("f0.cmd"));
+    Reconfiguration second = command("f0.cmd");
+    assertEquals(2, second.getEpoch(), "built on epoch 1, which the first change made");
+    Membership one = Reconfigurations.validate(epochZero(), command("rotate-2.cmd")).next();
+    assertArrayEquals(one.digest(), second.getPreviousMembershipDigest().toByteArray());
+    ok("admin", "sign", "--config", yaml(), "--after", file("rotate-2.cmd"), "--key", file("keys/admin-0.key"),
+        file("f0.cmd"));
+    assertContains(ok("admin", "check", "--config", yaml(), "--after", file("rotate-2.cmd"), file("f0.cmd")),
+        "accepted: epoch 1 -> 2, n = 4, f = 0");
+    Run againstZero = Run.of("admin", "check", "--config", yaml(), file("f0.cmd"));
+    assertEquals(1, againstZero.exitCode(), "a command for epoch 2 is refused against epoch 0\n" + againstZero);
+    // A chain that does not hold: the second change given as the first.
+    assertError(2, Run.of("admin", "check", "--config", yaml(), "--after", file("f0.cmd"), file("f0.cmd")),
+        "--after " + file("f0.cmd") + " does not follow epoch 0");
+  }
+
+  @Test
+  void submittingToAGroupThatDoesNotAnswerFailsInTime() throws Exception {
+    ok("keygen", "--out", dir.toString(), "--no-tls", "--clients", "1", "--admin-keys", "1");
+    ok("keygen", "--add-to", dir.toString(), "--replacing", "1");
+    ok("admin", "rotate-key", "--config", yaml(), "--id", "1", "--entry", file("replacement-replica-1.yaml"), "--out",
+        file("rotate-1.cmd"));
+    ok("admin", "sign", "--config", yaml(), "--key", file("keys/admin-0.key"), file("rotate-1.cmd"));
+    long start = System.nanoTime();
+    Run run = Run.of("admin", "submit", "--config", yaml(), "--client", "0", "--timeout", "2", file("rotate-1.cmd"));
+    assertEquals(1, run.exitCode(), "no replica is running\n" + run);
+    assertContains(run, "no verdict from the group");
+    assertTrue(System.nanoTime() - start < java.util.concurrent.TimeUnit.SECONDS.toNanos(30), run.toString());
   }
 }

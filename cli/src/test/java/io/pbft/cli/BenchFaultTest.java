@@ -82,8 +82,13 @@ class BenchFaultTest {
     // The outsider, armed at the fault with its connections ready, took 7-11 s on two shared cores
     // to open its 20,000 streams: its runs go on long enough for all of them to reach the replicas.
     String duration = fault == Fault.SLOW_PRIMARY || fault.outsider() != null ? "16" : "10";
-    Run run = Run.of("bench", "--clients", "4", "--warmup", "2", "--duration", duration, "--fault", fault.option(),
-        "--fault-at", "3", "--json", "--keep-logs");
+    List<String> args = new java.util.ArrayList<>(List.of("bench", "--clients", "4", "--warmup", "2", "--duration",
+        duration, "--fault", fault.option(), "--fault-at", "3", "--json", "--keep-logs"));
+    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+      // a small window, so that the change takes effect (a window of batches after it is ordered) within the run
+      args.addAll(List.of("--set", "protocol.windowSize=64", "--set", "protocol.checkpointInterval=16"));
+    }
+    Run run = Run.of(args.toArray(String[]::new));
     Path logs = keptLogs(run);
     try {
       check(fault, run, logs);
@@ -110,6 +115,13 @@ class BenchFaultTest {
       // The Byzantine client's or the outsider's process starts with the replicas and waits to be
       // armed: the attack must actually have happened, or the counts above say nothing about it.
       assertTrue(report.get(fault.attackerSentKey()).asLong() > 0, "the " + fault.option() + " sent nothing\n" + run);
+    }
+    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+      // the change itself: every replica in the new epoch within the run, the primary signing with its new key
+      assertTrue(report.get("changeTookMs").asLong() >= 0, "the rotation did not take effect\n" + run);
+      for (JsonNode s : result.get("endStatus")) {
+        assertEquals(1, s.get("epoch").asLong(), run.toString());
+      }
     }
     if (fault == Fault.SESSION_EXHAUSTION) {
       // all of its streams, at every replica, within the run (not just its last seconds)

@@ -335,35 +335,28 @@ final class SimReplica {
     // The core of the epoch its log was written in: the application's state names the current
     // epoch, but a replica that crashed after executing the handover checkpoint and before its
     // core saw that checkpoint stable resumes the previous epoch, which then ends as usual.
-    io.pbft.replica.execution.Epochs epochs = execution.epochs();
     List<io.pbft.proto.WalRecord> log = disk.log();
-    long epoch = epochs.summary().epoch();
-    boolean entered = epoch == 0 || ReplicaCore.epochOfLog(log) == epoch || appSequence > epochs.beganAt();
-    io.pbft.config.Membership resumed = entered ? epochs.current() : epochs.previous();
-    long genesis = entered ? epochs.beganAt() : epochs.previousBeganAt();
+    io.pbft.replica.execution.Epochs.Resume at = execution.epochs().resume(appSequence, ReplicaCore.epochOfLog(log));
     ReplicaCore core;
-    if (resumed == null || resumed.epoch() == 0) {
+    if (at.membership() == null) {
       core = cores.get();
       signing = Behaviour.Signing.of(id, initialSigner);
     } else {
-      EpochCores.Entered e = epochCores.enter(id, resumed);
+      EpochCores.Entered e = epochCores.enter(id, at.membership());
       core = e.core();
-      signing = Behaviour.Signing.of(id, e.signer(), resumed.epoch());
+      signing = Behaviour.Signing.of(id, e.signer(), at.membership().epoch());
     }
     core.enableDurability();
     replica = null;
     replica = wrap(core, execution);
     executionLog.restarted(id, appSequence);
     recorder.restarted(id, localNow());
-    long handover = entered ? epochs.endsAt(appSequence) : epochs.beganAt();
-    ByteString genesisDigest = appSequence == genesis ? execution.stateDigest() : ByteString.EMPTY;
+    ByteString genesisDigest = appSequence == at.genesis() ? execution.stateDigest() : ByteString.EMPTY;
     input(c -> {
-      if (resumed != null && resumed.epoch() > 0) {
-        // The view it began in, or for a previous epoch resumed 0: its log's records raise it.
-        c.startEpoch(resumed.epoch(), genesis, genesisDigest, execution.clientTable(),
-            entered ? epochs.firstView() : 0);
+      if (at.membership() != null) {
+        c.startEpoch(at.membership().epoch(), at.genesis(), genesisDigest, execution.clientTable(), at.firstView());
       }
-      c.recover(localNow(), appSequence, execution.clientTable(), log, handover);
+      c.recover(localNow(), appSequence, execution.clientTable(), log, at.handoverAt());
     });
   }
 

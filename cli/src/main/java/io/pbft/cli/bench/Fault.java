@@ -39,7 +39,14 @@ public enum Fault {
           + " a spoiled signature to the others)"),
   SESSION_EXHAUSTION("session-exhaustion", false,
       "an outsider opens 5,000 client streams per replica and never sends the handshake"),
-  GARBAGE_FLOOD("garbage-flood", false, "an outsider sends random bytes on 4 connections per replica, reconnecting");
+  GARBAGE_FLOOD("garbage-flood", false, "an outsider sends random bytes on 4 connections per replica, reconnecting"),
+  /**
+   * Not a fault: a change of the group under load (docs/RECONFIGURATION.md). It should cost no view
+   * change (the new epoch begins in the view the group was in) and no acknowledged write.
+   */
+  ROTATE_PRIMARY_KEY("rotate-primary-key", false,
+      "the administrator rotates the primary's key at run time: a signed command, ordered under the load, taking"
+          + " effect at its handover checkpoint a window of batches later (docs/RECONFIGURATION.md)");
 
   private final String option;
   private final boolean againstPrimary;
@@ -108,6 +115,11 @@ public enum Fault {
   /** The replica a traitor fault is planted in: the primary of view 0, or a backup of it. */
   public int traitorReplica() {
     return this == SLOW_BACKUP ? 1 : 0;
+  }
+
+  /** Whether the fault needs a configured client beyond those bench measures (an attacker's, or the administrator's). */
+  public boolean extraClient() {
+    return client() != null || this == ROTATE_PRIMARY_KEY;
   }
 
   /** How a client fault's extra client misbehaves, or null for faults without one. */

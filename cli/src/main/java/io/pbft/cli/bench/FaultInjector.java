@@ -31,7 +31,11 @@ public final class FaultInjector {
 
   private final Fault fault;
   private final LocalCluster cluster;
-  private final ClusterConfig config;
+  private ClusterConfig config;
+  /** The administrator's key ({@link Fault#ROTATE_PRIMARY_KEY}); null for every other fault. */
+  private io.pbft.crypto.Ed25519Keys administrator;
+  /** Milliseconds from submitting the change to every replica running its epoch; -1 until then. */
+  private volatile long changeTookMs = -1;
   private final PrintWriter progress;
   private volatile int replica = -1;
   private volatile long viewBefore = -1;
@@ -47,6 +51,71 @@ public final class FaultInjector {
     this.cluster = cluster;
     this.config = config;
     this.progress = progress;
+  }
+
+  /**
+   * The configuration the replicas start with: for {@link Fault#ROTATE_PRIMARY_KEY}, with an
+   * administration key (kept here) that may change the group, written to the cluster's directory;
+   * otherwise {@code cfg} as it is.
+   */
+  public ClusterConfig configure(ClusterConfig cfg) {
+    if (fault != Fault.ROTATE_PRIMARY_KEY) {
+      return cfg;
+    }
+    administrator = io.pbft.crypto.Ed25519Keys.generate(new java.security.SecureRandom());
+    config = cluster.rewrite(cfg.withAdministration(new io.pbft.config.Administration(
+        List.of(new io.pbft.config.AdministrationKey(administrator.publicKey())), 1)));
+    return config;
+  }
+
+  /** How long the change took to take effect everywhere ({@link Fault#ROTATE_PRIMARY_KEY}), -1 if it did not. */
+  public long changeTookMs() {
+    return changeTookMs;
+  }
+
+  /**
+   * Rotates replica {@code id}'s key: its next key where {@code pbft keygen --replacing} puts it,
+   * the signed command submitted as the extra client, then the replicas' status polled until every
+   * one runs the new epoch. In a thread of its own, so that the load goes on meanwhile.
+   */
+  private void rotateKey(int id) {
+    io.pbft.crypto.Ed25519Keys next = io.pbft.crypto.Ed25519Keys.generate(new java.security.SecureRandom());
+    io.pbft.config.KeyFiles.write(io.pbft.config.ClusterSetup.replacementDir(cluster.dir(), id).resolve("keys")
+        .resolve("replica-" + id + ".key"), next);
+    io.pbft.config.Membership epoch0 = io.pbft.config.Membership.initial(config);
+    io.pbft.proto.Reconfiguration command = io.pbft.crypto.ReconfigurationSigning.signed(
+        io.pbft.config.Reconfigurations.command(epoch0, epoch0.nextRotatingKey(id, next.publicKey(), null),
+            "bench: rotate the primary's key"), administrator);
+    Thread t = new Thread(() -> {
+      long start = System.nanoTime();
+      int client = attackerClient();
+      try (io.pbft.client.PbftClient c = io.pbft.client.PbftClient.newBuilder().config(config).clientId(client)
+          .operationTimeout(Duration.ofSeconds(60))
+          .clientCertificate(config.tls().enabled() && config.tlsFilesPresent(config.tls().clientFiles(client)))
+          .build()) {
+        String verdict = c.submitReconfiguration(command).get(90, java.util.concurrent.TimeUnit.SECONDS);
+        report("verdict after %d ms: %s", (System.nanoTime() - start) / 1_000_000, verdict);
+        if (!verdict.startsWith(io.pbft.replica.execution.Epochs.ACCEPTED)) {
+          return;
+        }
+        try (ClusterStatus status = ClusterStatus.open(config)) {
+          ClusterStatus.Snapshot s = status.await(snap -> snap.allReachable()
+                  && snap.replicas().stream().allMatch(r -> r.status().getEpoch() >= 1),
+              Duration.ofSeconds(120), Duration.ofSeconds(1), () -> { });
+          if (s.allReachable() && s.replicas().stream().allMatch(r -> r.status().getEpoch() >= 1)) {
+            changeTookMs = (System.nanoTime() - start) / 1_000_000;
+            report("every replica runs epoch 1 (replica %d signs with its new key), %d ms after submitting", id,
+                changeTookMs);
+          } else {
+            report("epoch 1 not reported by every replica within 120 s of submitting");
+          }
+        }
+      } catch (Exception e) {
+        report("the change failed: %s", e);
+      }
+    }, "bench-rotate-key");
+    t.setDaemon(true);
+    t.start();
   }
 
   /** The file whose creation arms a traitor fault's behaviour or a Byzantine client. */
@@ -218,6 +287,11 @@ attacker = cluster.start("outsider", Outsider.class.getName(), outsiderArgs());
           replica = -1;
           report("armed %s client %d (a process of its own since the start; see %s)", fault.client().option(),
               attackerClient(), attackerLog().getFileName());
+        }
+        case ROTATE_PRIMARY_KEY -> {
+          replica = primary;
+          report("submitting the rotation of replica %d's key (the primary of view %d)", primary, view);
+          rotateKey(primary);
         }
         case SESSION_EXHAUSTION, GARBAGE_FLOOD -> {
           if (attacker == null) {

@@ -25,7 +25,8 @@ import java.io.PrintWriter;
  */
 public record FaultReport(Fault fault, int replica, double atSec, double throughputBefore, double throughputUnder,
     double throughputAfterRecovery, long firstCompletionAfterMs, long maxGapMs, double recoveredAtSec,
-    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs, long attackerSent) {
+    long viewBefore, long viewAfter, double latencyP50BeforeMs, double latencyP50UnderMs, long attackerSent,
+    long changeTookMs) {
   /**
    * A silence at the end of the run shorter than this is not taken for a stall: with a handful of
    * clients the last completions can be a few hundred milliseconds apart in a healthy run.
@@ -62,7 +63,17 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
     long maxGap = Math.max(outage.lengthMs(), trailing.lengthMs());
     return new FaultReport(fault, replica, (faultAtMs - from) / 1000.0, before, under, after,
         first < 0 ? -1 : first - faultAtMs, maxGap, recovered ? (recoveredAt - from) / 1000.0 : -1,
-        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to), attackerSent);
+        viewBefore, viewAfter, t.latencyP50Ms(from, faultAtMs), t.latencyP50Ms(faultAtMs, to), attackerSent, -1);
+  }
+
+  /**
+   * This report with how long a change of the group ({@link Fault#ROTATE_PRIMARY_KEY}) took from
+   * being submitted to every replica running its epoch (-1: not within the run).
+   */
+  public FaultReport withChangeTookMs(long ms) {
+    return new FaultReport(fault, replica, atSec, throughputBefore, throughputUnder, throughputAfterRecovery,
+        firstCompletionAfterMs, maxGapMs, recoveredAtSec, viewBefore, viewAfter, latencyP50BeforeMs,
+        latencyP50UnderMs, attackerSent, ms);
   }
 
   /** Median latency under the fault relative to before it (1.0: unchanged; 0 if unknown). */
@@ -105,11 +116,18 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
           : fault == Fault.SESSION_EXHAUSTION ? "the outsider opened " + sent + " streams"
           : "the outsider sent " + sent + " garbage bytes");
     }
+    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+      out.printf("            %s%n", changeTookMs >= 0 ? "every replica ran the new epoch " + changeTookMs
+          + " ms after the command was submitted" : "the new epoch was not reported by every replica within the run");
+    }
   }
 
   public void addTo(ObjectNode o) {
     ObjectNode f = o.putObject("fault");
     f.put("kind", fault.option());
+    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+      f.put("changeTookMs", changeTookMs);
+    }
     f.put("replica", replica);
     f.put("atSec", atSec);
     f.put("throughputBeforeOpsPerSec", Math.round(throughputBefore * 10) / 10.0);

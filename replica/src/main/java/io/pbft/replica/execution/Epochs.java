@@ -231,6 +231,30 @@ public final class Epochs {
     return true;
   }
 
+  /**
+   * Where a restarted replica resumes: the epoch whose core it builds ({@code membership}, null for
+   * epoch 0), that epoch's first checkpoint and view, and the handover its core is told of.
+   */
+  public record Resume(Membership membership, long genesis, long firstView, long handoverAt) {}
+
+  /**
+   * Where a replica restarted with this state (the application's checkpoint at {@code
+   * appSequence}) resumes, given the epoch its log was last compacted in ({@code logEpoch}): the
+   * state's current epoch, unless it crashed after executing the handover checkpoint and before
+   * its core saw that checkpoint stable (its log is still the epoch before's and the state is at
+   * the handover): then the epoch before, whose core ends at once as usual. The epoch before
+   * resumes in view 0; its log's records raise the view.
+   */
+  public Resume resume(long appSequence, long logEpoch) {
+    long epoch = summary.epoch();
+    boolean entered = epoch == 0 || logEpoch == epoch || appSequence > beganAt;
+    if (entered) {
+      return new Resume(epoch == 0 ? null : current, beganAt, firstView, endsAt(appSequence));
+    }
+    Membership before = previous();
+    return new Resume(before.epoch() == 0 ? null : before, previousBeganAt, 0, beganAt);
+  }
+
   /** Whether {@code next} keeps every member of {@code current}, in order and at its address. */
   private static boolean sameMembers(Membership current, Membership next) {
     if (current.n() != next.n()) {

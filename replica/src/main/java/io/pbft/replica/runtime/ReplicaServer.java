@@ -617,26 +617,24 @@ public final class ReplicaServer implements AutoCloseable {
    * recovers it from the log, whose other epochs' records it skips.
    */
   private void resumeEpoch(long appSequence, List<io.pbft.proto.WalRecord> records) {
-    Epochs epochs = execution.epochs();
-    long epoch = epochs.summary().epoch();
-    boolean entered = epoch == 0 || ReplicaCore.epochOfLog(records) == epoch || appSequence > epochs.beganAt();
-    Membership resumed = entered ? epochs.current() : epochs.previous();
-    if (resumed != null && resumed.epoch() > 0) {
-      Started started = startCore(resumed);
-      long genesis = entered ? epochs.beganAt() : epochs.previousBeganAt();
-      com.google.protobuf.ByteString genesisDigest = appSequence == genesis ? execution.stateDigest()
+    Epochs.Resume at = execution.epochs().resume(appSequence, ReplicaCore.epochOfLog(records));
+    if (at.membership() != null) {
+      Started started = startCore(at.membership());
+      // The state digest where the epoch began, when the application is there; else its log's
+      // stable point gives it back.
+      com.google.protobuf.ByteString genesisDigest = appSequence == at.genesis() ? execution.stateDigest()
           : com.google.protobuf.ByteString.EMPTY;
-      started.core().startEpoch(resumed.epoch(), genesis, genesisDigest, execution.clientTable(),
-          entered ? epochs.firstView() : 0);
+      started.core().startEpoch(at.membership().epoch(), at.genesis(), genesisDigest, execution.clientTable(),
+          at.firstView());
       verifier = started.verifier();
       keys = started.keys();
       core = started.core();
-      log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, resumed.epoch(), genesis);
+      log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, at.membership().epoch(),
+          at.genesis());
     } else {
       core.enableDurability();
     }
-    core.recover(nowMs(), appSequence, execution.clientTable(), records,
-        entered ? epochs.endsAt(appSequence) : epochs.beganAt());
+    core.recover(nowMs(), appSequence, execution.clientTable(), records, at.handoverAt());
   }
 
   /**

@@ -1,10 +1,8 @@
 package io.pbft.replica.core;
 
-import static io.pbft.replica.core.CoreFixture.commit;
 import static io.pbft.replica.core.CoreFixture.digest;
 import static io.pbft.replica.core.CoreFixture.payloadOf;
 import static io.pbft.replica.core.CoreFixture.prePrepare;
-import static io.pbft.replica.core.CoreFixture.prepare;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,7 +10,6 @@ import com.google.protobuf.ByteString;
 import io.pbft.config.ProtocolSettings;
 import io.pbft.proto.Checkpoint;
 import io.pbft.proto.ReplicaMessage;
-import io.pbft.proto.SignedRequest;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -24,12 +21,7 @@ class CheckpointTest {
   private final CoreFixture fx = new CoreFixture(4, 8, SETTINGS);
 
   private void commitAt(TestReplica backup, long seq, int client) {
-    List<SignedRequest> batch = List.of(fx.request(client, seq, "op" + seq));
-    ByteString d = digest(batch);
-    fx.deliver(backup, 0, prePrepare(0, seq, batch));
-    fx.deliver(backup, 2, prepare(0, seq, d, 2));
-    fx.deliver(backup, 0, commit(0, seq, d, 0));
-    fx.deliver(backup, 2, commit(0, seq, d, 2));
+    fx.commitAtBackup(backup, prePrepare(0, seq, List.of(fx.request(client, seq, "op" + seq))));
   }
 
   private static ReplicaMessage checkpoint(long seq, ByteString digest, int replica) {

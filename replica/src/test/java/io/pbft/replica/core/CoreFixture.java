@@ -180,6 +180,18 @@ final class CoreFixture {
         .setReplicaId(replica)).build();
   }
 
+  /**
+   * Primary 0's pre-prepare {@code pp} commits at {@code backup} (replica 1 of four) with the
+   * votes of replicas 0 and 2: the pre-prepare, replica 2's prepare, then both commits.
+   */
+  void commitAtBackup(TestReplica backup, ReplicaMessage pp) {
+    PrePrepare p = pp.getPrePrepare();
+    deliver(backup, 0, pp);
+    deliver(backup, 2, prepare(p.getView(), p.getSequence(), p.getDigest(), 2));
+    deliver(backup, 0, commit(p.getView(), p.getSequence(), p.getDigest(), 0));
+    deliver(backup, 2, commit(p.getView(), p.getSequence(), p.getDigest(), 2));
+  }
+
   /** Delivers a message from {@code sender} to {@code core} as the runtime would after verification. */
   void deliver(TestReplica core, int sender, ReplicaMessage m) {
     core.onMessage(sender, m, signed(sender, m));

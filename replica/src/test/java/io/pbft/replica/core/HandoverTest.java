@@ -1,6 +1,5 @@
 package io.pbft.replica.core;
 
-import static io.pbft.replica.core.CoreFixture.commit;
 import static io.pbft.replica.core.CoreFixture.payloadOf;
 import static io.pbft.replica.core.CoreFixture.prepare;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -46,12 +45,7 @@ class HandoverTest {
 
   /** Primary 0's empty batch at {@code seq} commits at {@code backup} (replica 1) with replicas 0 and 2. */
   private void commitEmptyAt(TestReplica backup, long seq) {
-    ReplicaMessage pp = emptyPrePrepare(0, seq, 0);
-    ByteString d = pp.getPrePrepare().getDigest();
-    fx.deliver(backup, 0, pp);
-    fx.deliver(backup, 2, prepare(0, seq, d, 2));
-    fx.deliver(backup, 0, commit(0, seq, d, 0));
-    fx.deliver(backup, 2, commit(0, seq, d, 2));
+    fx.commitAtBackup(backup, emptyPrePrepare(0, seq, 0));
   }
 
   private static ReplicaMessage checkpoint(long seq, ByteString digest, int replica) {
