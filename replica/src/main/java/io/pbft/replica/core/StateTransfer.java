@@ -166,6 +166,15 @@ final class StateTransfer {
     }
     if (active() && !installing && state.nowMs >= deadlineMs) {
       outbox.reject(Rejection.STATE_SOURCE_SILENT, "replica %d sent nothing for checkpoint %d", source, target);
+      if (state.lowWatermark > target) {
+        // A later checkpoint became stable while this one was being fetched (its fetch waited
+        // for this one to finish): the peers may no longer hold this one at all, so fetch that.
+        long newer = state.lowWatermark;
+        target = -1;
+        received = 0;
+        start(newer, state.stableDigest, state.stableProof);
+        return;
+      }
       nextSource();
     }
   }

@@ -92,6 +92,34 @@ class StateTransferTest {
     assertEquals(1, r.rejections().get(Rejection.LYING_STATE_SOURCE));
   }
 
+  /**
+   * A later checkpoint becomes stable while a moving transfer of an earlier one goes on (it waits
+   * for that one to finish); when the source then falls silent, the peers may have let go of the
+   * earlier state: the fetch moves to the later checkpoint rather than ask every peer for one none
+   * of them holds any more (simulator seed 3863 with the administrator: a replica fetched
+   * checkpoint 224, which every peer had released, until the run ended).
+   */
+  @Test
+  void aSilentSourceOfAnOldCheckpointMovesTheFetchToTheNewerStableOne() {
+    ByteString d4 = ByteString.copyFrom(new byte[32]);
+    ByteString d8 = ByteString.copyFrom(io.pbft.crypto.Digests.sha256(new byte[] {8}));
+    TestReplica r = fetching(d4);
+    fx.deliver(r, 0, chunk(4, d4, 0, 2000, 512, 0)); // moving
+    for (int from = 0; from < 3; from++) {
+      fx.deliver(r, from, checkpoint(8, d8, from));
+    }
+    r.tick(TIMEOUT + 100); // as in fetching(): the quorum beyond its state is acted on after a while
+    assertEquals(8, r.lowWatermark());
+    assertTrue(sentTo(r, 0).stream().filter(ReplicaMessage::hasFetchState)
+        .allMatch(m -> m.getFetchState().getSequence() == 4), "the moving transfer finishes first");
+    r.tick(3 * TIMEOUT);
+    assertTrue(r.rejections().get(Rejection.STATE_SOURCE_SILENT) >= 1);
+    List<FetchState> fetches = r.takeEffects().messages().stream().map(m -> payloadOf(m.message()))
+        .filter(ReplicaMessage::hasFetchState).map(ReplicaMessage::getFetchState).toList();
+    assertTrue(!fetches.isEmpty() && fetches.stream().allMatch(f -> f.getSequence() == 8 && f.getOffset() == 0),
+        "fetches the newer stable checkpoint from the start: " + fetches);
+  }
+
   // ------------------------------------------------------------------ serving
 
   /** Backup 1 executes sequence numbers up to {@code to} and makes every checkpoint stable. */
