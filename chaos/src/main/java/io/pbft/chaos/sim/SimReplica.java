@@ -484,7 +484,13 @@ final class SimReplica {
     retired.put(old.epoch(), replica);
     signing = Behaviour.Signing.of(id, entered.signer(), next.epoch());
     replica = wrap(entered.core(), execution);
-    replica.run(now, core -> core.tick(now));
+    List<io.pbft.replica.verify.VerifiedRequest> held = old.unexecutedRequests();
+    replica.run(now, core -> {
+      core.tick(now);
+      for (io.pbft.replica.verify.VerifiedRequest r : held) {
+        core.onRequest(now, r, true); // what the old core held and did not order goes on here
+      }
+    });
   }
 
   /** " at Class.method(File:line) < ..." for the first frames of the core: where a bug threw. */

@@ -136,6 +136,13 @@ final class BatchQueue {
     return batch;
   }
 
+  /** Every queued request, oldest first per client. */
+  List<VerifiedRequest> all() {
+    List<VerifiedRequest> out = new java.util.ArrayList<>();
+    byClient.values().forEach(out::addAll);
+    return out;
+  }
+
   void clear() {
     byClient.clear();
     size = 0;

@@ -208,6 +208,16 @@ public final class ReplicaCore {
     afterEvent(false);
   }
 
+  /**
+   * The client requests this core holds and has not seen executed (queued at a primary, awaited at
+   * a backup): when its epoch ends they are handed to the next epoch's core ({@link
+   * #onRequest(long, VerifiedRequest, boolean)}), so that their clients do not wait for a
+   * retransmission. A query: it changes nothing.
+   */
+  public List<VerifiedRequest> unexecutedRequests() {
+    return requests.unexecuted();
+  }
+
   /** The configuration epoch this core runs. */
   public long epoch() {
     return state.epoch;

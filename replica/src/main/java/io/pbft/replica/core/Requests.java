@@ -136,6 +136,28 @@ final class Requests {
    * Since when the longest-waiting client waits for progress that a correct primary owes it;
    * Long.MAX_VALUE if none waits (see {@link #owedSinceMs}).
    */
+  /**
+   * The requests this replica holds and has not seen executed: queued for a batch (at a primary)
+   * and awaited (at a backup), each once. For the next configuration epoch's core, which orders
+   * them in its turn.
+   */
+  List<VerifiedRequest> unexecuted() {
+    Map<String, VerifiedRequest> out = new java.util.LinkedHashMap<>();
+    for (VerifiedRequest r : batchQueue.all()) {
+      out.putIfAbsent(r.clientId() + "/" + r.timestamp(), r);
+    }
+    for (Awaited a : awaited.values()) {
+      out.putIfAbsent(a.request().clientId() + "/" + a.request().timestamp(), a.request());
+    }
+    List<VerifiedRequest> fresh = new ArrayList<>();
+    for (VerifiedRequest r : out.values()) {
+      if (r.timestamp() > clients.lastTimestamp(r.clientId())) {
+        fresh.add(r);
+      }
+    }
+    return fresh;
+  }
+
   long oldestAwaitedSinceMs() {
     long oldest = Long.MAX_VALUE;
     for (Map.Entry<Integer, Awaited> e : awaited.entrySet()) {

@@ -548,6 +548,11 @@ public final class ReplicaServer implements AutoCloseable {
     Started started = startCore(next);
     started.core().startEpoch(next.epoch(), s.sequence(), old.lastStableCheckpointDigest(), s.clientTable(),
         s.firstView());
+    // What the old core held and did not order goes on in the new one (as sent to every replica:
+    // clients do), so that its clients do not wait for a retransmission.
+    for (io.pbft.replica.verify.VerifiedRequest r : old.unexecutedRequests()) {
+      started.core().onRequest(nowMs(), r, true);
+    }
     retired.put(old.epoch(), old);
     retiredVerifiers.put(old.epoch(), verifier);
     verifier = started.verifier();
