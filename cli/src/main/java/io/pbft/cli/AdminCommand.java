@@ -37,7 +37,7 @@ import picocli.CommandLine.Spec;
             + "('pbft keygen --admin-keys K').",
         "'submit' sends a signed command to the running group as a client request and waits for its verdict "
             + "and, with --wait, for the new epoch to take effect. Replica processes carry out key rotations and "
-            + "changes of f so far; adding, removing or moving members is refused by them at the handover."},
+            + "changes of f so far; they refuse a command that adds, removes or moves members when it is ordered."},
     subcommands = {AdminCommand.AddReplica.class, AdminCommand.RemoveReplica.class,
         AdminCommand.ReplaceReplica.class, AdminCommand.RotateKey.class, AdminCommand.SetFaults.class,
         AdminCommand.Sign.class, AdminCommand.Check.class, AdminCommand.Submit.class},
