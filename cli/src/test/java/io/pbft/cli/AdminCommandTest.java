@@ -316,13 +316,21 @@ class AdminCommandTest {
     assertContains(ok("--help"), "admin");
   }
 
+  /**
+   * A configuration with one administration key, replica {@code id}'s next key, and the command
+   * rotating to it, signed: DIR/rotate-ID.cmd.
+   */
+  private void signedRotation(int id) {
+    ok("keygen", "--out", dir.toString(), "--no-tls", "--clients", "1", "--admin-keys", "1");
+    ok("keygen", "--add-to", dir.toString(), "--replacing", Integer.toString(id));
+    ok("admin", "rotate-key", "--config", yaml(), "--id", Integer.toString(id), "--entry",
+        file("replacement-replica-" + id + ".yaml"), "--out", file("rotate-" + id + ".cmd"));
+    ok("admin", "sign", "--config", yaml(), "--key", file("keys/admin-0.key"), file("rotate-" + id + ".cmd"));
+  }
+
   @Test
   void aSecondChangeIsBuiltAfterTheFirstAndAWrongChainIsRefused() throws Exception {
-    ok("keygen", "--out", dir.toString(), "--no-tls", "--clients", "1", "--admin-keys", "1");
-    ok("keygen", "--add-to", dir.toString(), "--replacing", "2");
-    ok("admin", "rotate-key", "--config", yaml(), "--id", "2", "--entry", file("replacement-replica-2.yaml"), "--out",
-        file("rotate-2.cmd"));
-    ok("admin", "sign", "--config", yaml(), "--key", file("keys/admin-0.key"), file("rotate-2.cmd"));
+    signedRotation(2);
     ok("admin", "set-faults", "--config", yaml(), "--after", file("rotate-2.cmd"), "--f", "0", "--out",
         file("f0.cmd"));
     Reconfiguration second = command("f0.cmd");
@@ -342,11 +350,7 @@ class AdminCommandTest {
 
   @Test
   void submittingToAGroupThatDoesNotAnswerFailsInTime() throws Exception {
-    ok("keygen", "--out", dir.toString(), "--no-tls", "--clients", "1", "--admin-keys", "1");
-    ok("keygen", "--add-to", dir.toString(), "--replacing", "1");
-    ok("admin", "rotate-key", "--config", yaml(), "--id", "1", "--entry", file("replacement-replica-1.yaml"), "--out",
-        file("rotate-1.cmd"));
-    ok("admin", "sign", "--config", yaml(), "--key", file("keys/admin-0.key"), file("rotate-1.cmd"));
+    signedRotation(1);
     long start = System.nanoTime();
     Run run = Run.of("admin", "submit", "--config", yaml(), "--client", "0", "--timeout", "2", file("rotate-1.cmd"));
     assertEquals(1, run.exitCode(), "no replica is running\n" + run);
