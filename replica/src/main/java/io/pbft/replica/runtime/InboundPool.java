@@ -198,8 +198,8 @@ final class InboundPool {
         q = new ArrayDeque<>();
         lane.queues.put(source, q);
       }
-      if (q.isEmpty()) {
-        lane.order.addLast(source);
+      if (q.isEmpty() && !displacing) {
+        lane.order.addLast(source); // a displacing source keeps its place in line
       }
       q.addLast(task);
       count++;

@@ -173,4 +173,22 @@ class InboundPoolTest {
     assertEquals(700, pool.queuedBytes());
     assertEquals(List.of("new"), release(1));
   }
+
+  /**
+   * With a share of one request, each newer request empties its client's queue before taking its
+   * place: the client must keep one place in line, or the pool thread that finds its second,
+   * empty place dies (it did) and nothing is verified any more.
+   */
+  @Test
+  void aClientDisplacingItsOnlyRequestKeepsOnePlaceInLine() throws Exception {
+    pool(100, 1 << 20, 1);
+    for (int i = 0; i < 5; i++) {
+      pool.submitClientRequest(1, record("client 1 #" + i), 10);
+    }
+    pool.submitClientRequest(2, record("client 2"), 10);
+    assertEquals(List.of("client 1 #4", "client 2"), release(2));
+    CountDownLatch later = new CountDownLatch(1);
+    pool.submitPeer(1, later::countDown, 10);
+    assertTrue(later.await(5, TimeUnit.SECONDS), "the pool's thread died");
+  }
 }
