@@ -46,13 +46,15 @@ public final class TransportSettings extends GroupSettings {
   public static final Setting CLIENT_REQUESTS_PER_SECOND_MAX = GROUP.setting("clientRequestsPerSecondMax",
       "requests/s", 1, 1 << 20, 1000,
       "Requests one client may send to one replica per second, with bursts of as many; beyond, they are dropped "
-          + "before their signatures are checked and counted in `pbft status` (a correct client sends one operation "
-          + "at a time and retransmits slowly, so it never comes near).");
+          + "before their signatures are checked and counted in `pbft status`, and the replica reads nothing more "
+          + "from that client until it may send again, so that flow control holds it back (a correct client sends one "
+          + "operation at a time and retransmits slowly, so it never comes near).");
   public static final Setting CLIENT_REQUESTS_VERIFYING_MAX = GROUP.setting("clientRequestsVerifyingMax",
       "requests", 1, 1024, 4,
-      "Requests of one client waiting for signature verification at one replica; a newer one takes the place of "
-          + "its oldest (counted in `pbft status`). Verification serves peers and clients in turn, and clients "
-          + "round-robin, so a flooding client delays only itself and never the protocol's own messages.");
+      "Requests of one client waiting for signature verification at one replica, and as many again, once "
+          + "verified, waiting for its event loop; a newer one takes the place of its oldest (counted in `pbft "
+          + "status`). Verification and the event loop serve peers and clients in turn, and clients round-robin, so "
+          + "a flooding client delays only itself and never the protocol's own messages.");
   public static final Setting CONNECTIONS_MAX = GROUP.setting("connectionsMax", "connections", 4, 1 << 20, 1024,
       "TCP connections one replica keeps open at once. A new connection beyond closes the oldest connection that "
           + "carries no authenticated stream (an established client session or a peer stream with a verified "

@@ -5,8 +5,10 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Each client's request rate at this replica: a token bucket per client id that refills at
  * {@code perSecond} and holds at most as many. A request that finds the bucket empty is dropped by
- * the caller before its signature is checked, so one client sending as fast as it can costs the
- * replica a parse per request and takes no verification time, queue space or batch slots from the
+ * the caller before its signature is checked, and the caller reads nothing more from that session
+ * until the bucket holds a token again ({@link #nanosUntilToken}): HTTP/2 flow control then holds
+ * the client back, so one client sending as fast as it can costs the replica at most two parses
+ * per token, whatever it sends, and takes no verification time, queue space or batch slots from the
  * others. Only clients with an established session (so configured clients) get a bucket, which
  * bounds the map by the configuration.
  */
@@ -28,6 +30,15 @@ final class ClientRates {
     return buckets.computeIfAbsent(clientId, id -> new Bucket(perSecond, nowNanos)).take(nowNanos, perSecond, nanosPerToken);
   }
 
+  /**
+   * How long until {@code clientId}'s bucket holds a token again at {@code nowNanos} (0 if it holds
+   * one now). A query: it takes nothing.
+   */
+  long nanosUntilToken(int clientId, long nowNanos) {
+    Bucket b = buckets.get(clientId);
+    return b == null ? 0 : b.nanosUntilToken(nowNanos, nanosPerToken);
+  }
+
   private static final class Bucket {
     private long tokens;
     private long refilledAt;
@@ -35,6 +46,10 @@ final class ClientRates {
     Bucket(long tokens, long nowNanos) {
       this.tokens = tokens;
       this.refilledAt = nowNanos;
+    }
+
+    synchronized long nanosUntilToken(long nowNanos, long nanosPerToken) {
+      return tokens > 0 ? 0 : Math.max(0, refilledAt + nanosPerToken - nowNanos);
     }
 
     synchronized boolean take(long nowNanos, long capacity, long nanosPerToken) {

@@ -79,9 +79,14 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
               refuse(session, "request before handshake", "no session: send a signed SessionOpen first");
               return;
             }
-            if (!rates.tryAcquire(session.clientId(), System.nanoTime())) {
-              // Before verification: a client over its rate costs a parse, not a signature check.
+            long now = System.nanoTime();
+            if (!rates.tryAcquire(session.clientId(), now)) {
+              // Before verification: a client over its rate costs a parse, not a signature check;
+              // and nothing more is read from its session until it may send again, so that HTTP/2
+              // flow control holds it back rather than this replica's CPU.
               replica.drop("client over its request rate");
+              replica.readLater(session, rates.nanosUntilToken(session.clientId(), now));
+              return;
             } else if (message.getRequest().getSignature().isEmpty()
                 && message.getSerializedSize() <= INLINE_REQUEST_BYTES_MAX && replica.checkInline()) {
               replica.runInline(() -> request(session, message)); // an authenticator: one HMAC here
@@ -192,8 +197,11 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
       return;
     }
     boolean sentToAll = message.getSentToAll();
-    if (!replica.loop.submit(() -> replica.onRequest(r, sentToAll),
-        message.getSerializedSize())) {
+    EventLoop.Admission admitted = replica.loop.submitRequest(session.clientId(), () -> replica.onRequest(r, sentToAll),
+        message.getSerializedSize());
+    if (admitted == EventLoop.Admission.DISPLACED) {
+      replica.drop("client request displaced by its newer one before the event loop");
+    } else if (!admitted.queued()) {
       session.reject("replica " + replica.id + " is overloaded; retry later");
     }
   }

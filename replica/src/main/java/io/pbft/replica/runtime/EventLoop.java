@@ -1,5 +1,8 @@
 package io.pbft.replica.runtime;
 
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -23,6 +26,15 @@ import org.slf4j.LoggerFactory;
  * <p>A task that throws {@link IllegalStateException} broke an internal invariant: the loop stops
  * and hands the reason to {@code onFatal}, because going on with corrupt state is worse than
  * stopping (a supervisor restarts the replica and recovery runs).
+ *
+ * <p>Verified client requests wait apart from everything else ({@link #submitRequest}), each
+ * client in its own short queue (a newer request displaces its oldest), and the clients take turns
+ * with one another and with the rest of the input. What one client sends can thus never stand
+ * between the replica's core and its peers' PREPAREs and COMMITs: a client whose requests pass
+ * the rate limit faster than the loop takes them queues behind itself, a few requests deep,
+ * rather than in front of the protocol (before this, a flooding client could queue a megabyte
+ * of requests ahead of the peers' messages on a busy machine, and the group stalled until the
+ * primary was replaced).
  */
 final class EventLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
@@ -38,15 +50,24 @@ final class EventLoop implements AutoCloseable {
   private final AtomicLong bytes = new AtomicLong();
   private final AtomicLong bytesHigh = new AtomicLong();
   private final long bytesMax;
+  private final Requests requests;
+  private final AtomicLong displaced = new AtomicLong();
   private volatile boolean running = true;
+  /** The loop is about to wait, or waits, for outside input (a client request then wakes it). */
+  private volatile boolean waiting;
 
   EventLoop(String name, int capacity, int burstMax, Runnable afterBurst, Consumer<RuntimeException> onFatal) {
-    this(name, capacity, Long.MAX_VALUE, burstMax, afterBurst, onFatal);
+    this(name, capacity, Long.MAX_VALUE, burstMax, 4, afterBurst, onFatal);
   }
 
-  EventLoop(String name, int capacity, long bytesMax, int burstMax, Runnable afterBurst,
+  /**
+   * @param requestsPerClientMax verified requests one client may have waiting for the loop; a
+   *     newer one displaces its oldest
+   */
+  EventLoop(String name, int capacity, long bytesMax, int burstMax, int requestsPerClientMax, Runnable afterBurst,
       Consumer<RuntimeException> onFatal) {
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.requests = new Requests(requestsPerClientMax);
     this.bytesMax = bytesMax;
     this.burstMax = burstMax;
     this.afterBurst = afterBurst;
@@ -91,6 +112,122 @@ final class EventLoop implements AutoCloseable {
     return true;
   }
 
+  /** What became of a client's request handed to {@link #submitRequest}. */
+  enum Admission {
+    QUEUED,
+    /** Queued, and the same client's oldest waiting request dropped to make room. */
+    DISPLACED,
+    /** Refused: the loop holds inboundQueueBytesMax bytes, or it stopped. */
+    FULL;
+
+    boolean queued() {
+      return this != FULL;
+    }
+  }
+
+  /**
+   * Queues client {@code clientId}'s verified request, holding {@code size} bytes: in that client's
+   * own queue, which takes its turn with the other clients' and with the rest of the input. When
+   * the client already has {@code requestsPerClientMax} waiting, its oldest is dropped (a client
+   * sends ever newer requests; only a flooding one gets this far ahead of the loop).
+   */
+  Admission submitRequest(int clientId, Runnable task, int size) {
+    if (!running) {
+      return Admission.FULL;
+    }
+    long now = bytes.addAndGet(size);
+    if (now > bytesMax) {
+      bytes.addAndGet(-size);
+      droppedBytes.incrementAndGet();
+      return Admission.FULL;
+    }
+    bytesHigh.accumulateAndGet(now, Math::max);
+    Sized old;
+    synchronized (requests) {
+      old = requests.add(clientId, new Sized(task, size));
+    }
+    if (old != null) {
+      bytes.addAndGet(-old.size());
+      displaced.incrementAndGet();
+    }
+    if (waiting) {
+      // The loop sets this before it looks for requests, and waits only if it found none: either
+      // it sees this one or this sees it waiting.
+      queue.offer(NOTHING);
+    }
+    return old == null ? Admission.QUEUED : Admission.DISPLACED;
+  }
+
+  /** Requests dropped for a newer one of the same client while they waited for the loop. */
+  long displaced() {
+    return displaced.get();
+  }
+
+  /** Client requests waiting for the loop, in per-client queues served in turn. */
+  private static final class Requests {
+    private final int perClientMax;
+    private final Map<Integer, ArrayDeque<Sized>> queues = new HashMap<>();
+    private final ArrayDeque<Integer> order = new ArrayDeque<>();
+    private int count;
+
+    Requests(int perClientMax) {
+      this.perClientMax = Math.max(1, perClientMax);
+    }
+
+    boolean isEmpty() {
+      return count == 0;
+    }
+
+    int size() {
+      return count;
+    }
+
+    /** Adds a request at the back of its client's queue; returns the one it displaced, if any. */
+    Sized add(int clientId, Sized task) {
+      ArrayDeque<Sized> q = queues.get(clientId);
+      if (q == null) {
+        q = new ArrayDeque<>();
+        queues.put(clientId, q);
+        order.addLast(clientId);
+      }
+      q.addLast(task);
+      if (q.size() > perClientMax) {
+        return q.pollFirst();
+      }
+      count++;
+      return null;
+    }
+
+    /** The next client's oldest request (that client goes to the back of the line), or null. */
+    Sized next() {
+      Integer client = order.pollFirst();
+      if (client == null) {
+        return null;
+      }
+      ArrayDeque<Sized> q = queues.get(client);
+      Sized t = q.pollFirst();
+      count--;
+      if (q.isEmpty()) {
+        queues.remove(client);
+      } else {
+        order.addLast(client);
+      }
+      return t;
+    }
+  }
+
+  private Sized nextRequest() {
+    synchronized (requests) {
+      return requests.next();
+    }
+  }
+
+  private boolean requestsWaiting() {
+    synchronized (requests) {
+      return !requests.isEmpty();
+    }
+  }
+
   /** A task holding {@code size} bytes of the queue's byte bound until it starts. */
   private record Sized(Runnable task, int size) implements Runnable {
     @Override
@@ -125,9 +262,11 @@ final class EventLoop implements AutoCloseable {
     return bytesHigh.get();
   }
 
-  /** Outside input queued for the loop (the replica's own reports, never bounded, not counted). */
+  /** Outside input queued for the loop, client requests included (the replica's own reports, never bounded, not counted). */
   int queued() {
-    return queue.size();
+    synchronized (requests) {
+      return queue.size() + requests.size();
+    }
   }
 
   /** Bytes of the messages queued for the loop. */
@@ -143,7 +282,9 @@ final class EventLoop implements AutoCloseable {
     while (running) {
       Runnable task;
       try {
-        task = internal.isEmpty() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
+        waiting = true;
+        task = internal.isEmpty() && !requestsWaiting() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
+        waiting = false;
       } catch (InterruptedException e) {
         break;
       }
@@ -153,9 +294,19 @@ final class EventLoop implements AutoCloseable {
         runSafely(own);
         ran++;
       }
-      while (running && task != null) {
-        runSafely(task);
-        if (++ran >= burstMax) {
+      // The rest of the input and the clients' requests in turn, one of each, so that neither
+      // waits behind the other.
+      while (running) {
+        if (task != null) {
+          runSafely(task);
+          ran++;
+        }
+        Sized request = ran < burstMax ? nextRequest() : null;
+        if (request != null) {
+          runSafely(request);
+          ran++;
+        }
+        if (ran >= burstMax || (task == null && request == null)) {
           break;
         }
         task = queue.poll();

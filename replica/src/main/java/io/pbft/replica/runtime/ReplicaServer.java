@@ -132,8 +132,8 @@ public final class ReplicaServer implements AutoCloseable {
         new Epochs(Membership.initial(config), config.protocol(), true));
     MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
-        config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(), this::dispatchEffects,
-        this::fatal);
+        config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(),
+        config.transport().clientRequestsVerifyingMax(), this::dispatchEffects, this::fatal);
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
       public void executed(io.pbft.replica.core.Executed e) {
@@ -708,6 +708,18 @@ public final class ReplicaServer implements AutoCloseable {
    */
   boolean checkInline() {
     return loop.queued() < INLINE_CHECK_LOOP_BACKLOG_MAX && verifyPool.idle();
+  }
+
+  /**
+   * Asks for {@code stream}'s next message after {@code delayNanos} (at least a tenth of a
+   * millisecond): the stream's sender is paused meanwhile by HTTP/2 flow control.
+   */
+  void readLater(GuardedStream stream, long delayNanos) {
+    try {
+      scheduler.schedule(stream::request, Math.max(100_000, delayNanos), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // stopping: nothing more is read
+    }
   }
 
   /** Runs a check on the network thread; a bug in it is logged and costs this message only. */

@@ -49,4 +49,18 @@ class ClientRatesTest {
     }
     assertEquals(200, got, "200 ms at 1000/s, asked twice per token");
   }
+
+  @Test
+  void anEmptyBucketSaysWhenItsNextTokenComes() {
+    ClientRates rates = new ClientRates(1000); // a token per millisecond
+    long t = SECOND;
+    assertEquals(0, rates.nanosUntilToken(9, t), "a client never seen may send");
+    assertEquals(1000, taken(rates, 9, t, 2000));
+    assertEquals(1_000_000L, rates.nanosUntilToken(9, t));
+    assertEquals(600_000L, rates.nanosUntilToken(9, t + 400_000L));
+    assertEquals(0, rates.nanosUntilToken(9, t + 1_000_000L), "the token is there");
+    assertEquals(1_000_000L, rates.nanosUntilToken(9, t), "asking takes nothing");
+    assertTrue(rates.tryAcquire(9, t + 1_000_000L));
+    assertFalse(rates.tryAcquire(9, t + 1_000_000L));
+  }
 }
