@@ -27,6 +27,8 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Invokes operations on a PBFT replica group as one client identity.
@@ -57,6 +59,7 @@ import java.util.function.Consumer;
  * variants of CompletableFuture. Thread-safe.
  */
 public final class PbftClient implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PbftClient.class);
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(1);
   /** How long a read-only operation waits for 2f + 1 matching replies before it is ordered. */
   public static final Duration DEFAULT_READ_ONLY_TIMEOUT = Duration.ofMillis(250);
@@ -106,6 +109,18 @@ public final class PbftClient implements AutoCloseable {
   /** The configuration epoch of {@link #view}. */
   private long epoch;
   private boolean closed;
+  /** The membership this client knows, followed through the group's changes (docs/RECONFIGURATION.md). */
+  private final MembershipFollower members;
+  /** A look at the replicas' chains of changes is under way, and when the last one began. */
+  private final java.util.concurrent.atomic.AtomicBoolean following = new java.util.concurrent.atomic.AtomicBoolean();
+  private volatile long followedAtNanos = System.nanoTime() - FOLLOW_INTERVAL_NANOS;
+  /** At most one look at the replicas' chains of changes per this interval. */
+  static final long FOLLOW_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  private static final java.util.concurrent.ExecutorService FOLLOWERS = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "pbft-client-membership");
+    t.setDaemon(true);
+    return t;
+  });
 
   /** An operation waiting its turn; {@code command} set for a reconfiguration (then {@code operation} is its bytes). */
   private record Queued(byte[] operation, CompletableFuture<byte[]> future, boolean readOnly,
@@ -121,6 +136,11 @@ public final class PbftClient implements AutoCloseable {
     @Override
     public void onSessionUp(int replicaId) {
       PbftClient.this.onSessionUp(replicaId);
+    }
+
+    @Override
+    public void onBadAccept(int replicaId) {
+      followMembership("replica " + replicaId + "'s session accept did not check under its known key");
     }
   };
 
@@ -148,6 +168,7 @@ public final class PbftClient implements AutoCloseable {
     long handshakeTimeout = Math.max(MIN_HANDSHAKE_TIMEOUT.toNanos(), requestTimeoutNanos * BACKOFF_CAP);
     this.handshakeTimeoutNanos = handshakeTimeout;
     long retryDelay = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
+    this.members = new MembershipFollower(io.pbft.config.Membership.initial(config));
     this.sessions = new ReplicaSession[config.n()];
     for (ReplicaInfo r : config.replicas()) {
       sessions[r.id()] = new ReplicaSession(r.id(), r.address(), clientId, keys, r.verifier(),
@@ -530,6 +551,9 @@ public final class PbftClient implements AutoCloseable {
           if (agreement.epoch() > epoch) {
             epoch = agreement.epoch(); // views start again at 0 in a new configuration epoch
             view = agreement.view();
+            if (epoch > members.current().epoch()) {
+              after.add(() -> followMembership("replies come from epoch " + agreement.epoch()));
+            }
           } else if (agreement.epoch() == epoch) {
             view = Math.max(view, agreement.view());
           }
@@ -555,6 +579,75 @@ public final class PbftClient implements AutoCloseable {
    * now, and it re-sends the reply it keeps (or takes the request like a retransmission). Without
    * this, the first operation on new sessions often waited a whole request timeout.
    */
+  /**
+   * The membership this client knows: cluster.yaml's, or a later epoch's once it followed the
+   * group's changes (it does so by itself when a session accept or a reply shows it is behind).
+   */
+  public io.pbft.config.Membership membership() {
+    return members.current();
+  }
+
+  /**
+   * Asks every replica for its chain of changes (Status) and follows each as far as it checks
+   * against the membership known, then gives the sessions the keys of the epoch reached. At most
+   * one look at a time, and one per {@link #FOLLOW_INTERVAL_NANOS}; in the background.
+   */
+  private void followMembership(String why) {
+    long now = System.nanoTime();
+    if (now - followedAtNanos < FOLLOW_INTERVAL_NANOS || !following.compareAndSet(false, true)) {
+      return;
+    }
+    followedAtNanos = now;
+    try {
+      FOLLOWERS.execute(() -> {
+        try {
+          followMembershipNow(why);
+        } finally {
+          following.set(false);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      following.set(false);
+    }
+  }
+
+  private void followMembershipNow(String why) {
+    io.pbft.config.Membership before = members.current();
+    List<String> refusals = new ArrayList<>();
+    for (int i = 0; i < sessions.length; i++) {
+      synchronized (lock) {
+        if (closed) {
+          return;
+        }
+      }
+      io.pbft.proto.StatusResponse status;
+      try {
+        status = ClientServiceGrpc.newBlockingStub(channels.channel(i)).withDeadlineAfter(2, TimeUnit.SECONDS)
+            .status(io.pbft.proto.StatusRequest.getDefaultInstance());
+      } catch (RuntimeException e) {
+        continue; // down or slow: the others tell as much
+      }
+      MembershipFollower.Followed f = members.follow(status.getReconfigurationsList());
+      if (f.refusal() != null) {
+        refusals.add("replica " + i + ": " + f.refusal());
+      }
+    }
+    io.pbft.config.Membership now = members.current();
+    if (now.epoch() == before.epoch()) {
+      log.debug("client {}: no later membership than epoch {} ({}){}", clientId, now.epoch(), why,
+          refusals.isEmpty() ? "" : "; refused: " + refusals);
+      return;
+    }
+    log.info("client {}: follows the group to epoch {} ({}){}", clientId, now.epoch(), why,
+        refusals.isEmpty() ? "" : "; refused: " + refusals);
+    for (io.pbft.config.Member m : now.members()) {
+      if (m.id() < sessions.length && (!before.hasMember(m.id())
+          || !java.util.Arrays.equals(before.member(m.id()).publicKey(), m.publicKey()))) {
+        sessions[m.id()].replicaKey(io.pbft.crypto.PublicKeyVerifier.of(m.publicKey()));
+      }
+    }
+  }
+
   private void onSessionUp(int replicaId) {
     SignedRequest resend = null;
     boolean flagged = false;

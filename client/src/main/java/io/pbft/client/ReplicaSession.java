@@ -38,6 +38,12 @@ final class ReplicaSession {
     void onReply(int replicaId, Reply reply);
 
     void onSessionUp(int replicaId);
+
+    /**
+     * The replica's session accept did not check under the key this session knows for it: the
+     * key may have been rotated by a change the client has not followed yet.
+     */
+    void onBadAccept(int replicaId);
   }
 
   private enum State { IDLE, OPENING, UP }
@@ -46,7 +52,8 @@ final class ReplicaSession {
   private final String address;
   private final int clientId;
   private final Ed25519Keys clientKeys;
-  private final PublicKeyVerifier replicaVerifier;
+  /** The replica's key as the client knows it (replaced when the client follows a key rotation). */
+  private volatile PublicKeyVerifier replicaVerifier;
   private final ClientServiceGrpc.ClientServiceStub stub;
   private final SecureRandom random;
   private final long handshakeTimeoutNanos;
@@ -166,6 +173,20 @@ final class ReplicaSession {
     }
   }
 
+  /**
+   * The client followed a change of this replica's key: handshakes check the new one from now on,
+   * and a session that is down (refused under the old key, say) opens again at once.
+   */
+  void replicaKey(PublicKeyVerifier verifier) {
+    synchronized (lock) {
+      replicaVerifier = verifier;
+      if (state == State.IDLE && !closed) {
+        retryPending = false;
+        ensureOpenLocked();
+      }
+    }
+  }
+
   void close() {
     synchronized (lock) {
       closed = true;
@@ -266,6 +287,7 @@ final class ReplicaSession {
     }
 
     private void onAccept(ReplicaToClient message) {
+      boolean badAccept = false;
       synchronized (lock) {
         if (gen != generation || state != State.OPENING) {
           return;
@@ -276,21 +298,26 @@ final class ReplicaSession {
           if (authenticator != null) {
             authenticator.up(replicaId, requestKey);
           }
+          handshake = null;
+          state = State.UP;
+          lastProblem = "connected";
+          lastRejection = null;
+          for (ClientMessage m : pending) {
+            out.onNext(authenticatedLocked(m));
+          }
+          pending.clear();
         } catch (HandshakeException e) {
-          log.warn("client {}: refusing session with replica {}: {}", clientId, replicaId, e.getMessage());
+          log.warn("client {}: refusing session with replica {}: {} (if its key was rotated, the client learns the"
+              + " new one from the replicas' chain of changes and tries again)", clientId, replicaId, e.getMessage());
           resetLocked("bad session accept: " + e.getMessage());
-          return;
+          badAccept = true;
         }
-        handshake = null;
-        state = State.UP;
-        lastProblem = "connected";
-        lastRejection = null;
-        for (ClientMessage m : pending) {
-          out.onNext(authenticatedLocked(m));
-        }
-        pending.clear();
       }
-      listener.onSessionUp(replicaId);
+      if (badAccept) {
+        listener.onBadAccept(replicaId);
+      } else {
+        listener.onSessionUp(replicaId);
+      }
     }
 
     private void onReply(AuthenticatedReply authenticated) {

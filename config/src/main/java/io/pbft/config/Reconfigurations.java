@@ -90,6 +90,42 @@ public final class Reconfigurations {
   }
 
   /**
+   * How far a chain of ordered commands leads from a known membership: {@code reached} is the
+   * last membership every link up to it checked for, {@code refusal} why the next link did not
+   * (null when the whole chain checked).
+   */
+  public record Followed(Membership reached, String refusal) {}
+
+  /**
+   * Follows {@code chain}, the commands that began epochs 1, 2, ... in order (a replica's Status
+   * lists them), from {@code known} (cluster.yaml's epoch 0, or a later epoch already checked):
+   * the links up to {@code known}'s epoch are skipped, and each later one must {@link #validate
+   * validate} against the membership before it. The first that does not stops the walk. So a
+   * replica can withhold changes but cannot make one up: every link is signed by the
+   * administration of the epoch before it.
+   */
+  public static Followed follow(Membership known, List<ByteString> chain) {
+    Membership m = known;
+    for (int i = (int) Math.min(m.epoch(), chain.size()); i < chain.size(); i++) {
+      Reconfiguration command;
+      try {
+        command = Reconfiguration.parseFrom(chain.get(i));
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        return new Followed(m, "the command that began epoch " + (i + 1) + " does not parse");
+      }
+      if (command.getEpoch() != m.epoch() + 1) {
+        return new Followed(m, "entry " + (i + 1) + " names epoch " + command.getEpoch() + ", not " + (m.epoch() + 1));
+      }
+      ReconfigurationVerdict v = validate(m, command);
+      if (!v.isAccepted()) {
+        return new Followed(m, "the change to epoch " + (m.epoch() + 1) + " does not check: " + v.refusal());
+      }
+      m = v.next();
+    }
+    return new Followed(m, null);
+  }
+
+  /**
    * As {@link #validate}, with the signatures neither checked nor counted: whether the command
    * would be accepted once enough administrators signed it. For an administrator about to sign
    * ({@code pbft admin sign}), never for execution.

@@ -120,6 +120,7 @@ class KeyRotationGrpcTest {
     try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).tune(cfg -> tuned(cfg, admin)).start()) {
       Membership epoch0 = Membership.initial(c.config());
       Ed25519Keys next2 = nextKeyOf(2);
+      Ed25519Keys next0 = nextKeyOf(0);
       PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
           .operationTimeout(Duration.ofSeconds(60)).build();
       Load load = new Load(c, 3);
@@ -131,7 +132,6 @@ class KeyRotationGrpcTest {
 
         // The group changes again: replica 0's key, built from epoch 1.
         Membership epoch1 = epoch0.nextRotatingKey(2, next2.publicKey(), null);
-        Ed25519Keys next0 = nextKeyOf(0);
         String second = submitter.submitReconfiguration(rotating(epoch1, 0, next0, admin)).get(60, TimeUnit.SECONDS);
         assertTrue(second.startsWith(Epochs.ACCEPTED + "epoch 1 -> 2"), second);
         String stale = submitter.submitReconfiguration(rotating(epoch0, 1, nextKeyOf(1), admin))
@@ -154,6 +154,28 @@ class KeyRotationGrpcTest {
       assertTrue(load.acknowledged.size() > 10, "the load ran throughout: " + load.acknowledged.size() + " keys");
       load.acknowledged.forEach((key, value) -> assertEquals(value, check.get(key).orElse(null),
           "acknowledged write of " + key + " lost"));
+
+      // Every replica reports the chain of changes, which checks link by link from cluster.yaml.
+      for (StatusResponse s : all) {
+        assertEquals(2, s.getReconfigurationsCount(), GrpcCluster.describe(all));
+        Membership m = epoch0;
+        for (com.google.protobuf.ByteString link : s.getReconfigurationsList()) {
+          m = Reconfigurations.validate(m, Reconfiguration.parseFrom(link)).next();
+        }
+        assertArrayEquals(s.getMembershipDigest().toByteArray(), m.digest());
+      }
+      // A client that knows only cluster.yaml: the replicas with rotated keys sign their session
+      // accepts with the new ones, which it learns from that chain before its first operation completes.
+      try (PbftClient fresh = PbftClient.newBuilder().config(c.config()).clientId(2).channels(c.channels())
+          .operationTimeout(Duration.ofSeconds(60)).build();
+          KvClient kv = KvClient.borrowing(fresh)) {
+        assertEquals(0, fresh.membership().epoch());
+        kv.put("fresh", "client");
+        assertEquals("client", kv.get("fresh").orElseThrow());
+        Polling.until(fresh::membership, m -> m.epoch() == 2, GrpcCluster.SETTLE);
+        assertArrayEquals(next0.publicKey(), fresh.membership().member(0).publicKey());
+        assertArrayEquals(next2.publicKey(), fresh.membership().member(2).publicKey());
+      }
     }
   }
 

@@ -11,6 +11,8 @@ import io.pbft.config.Reconfigurations;
 import io.pbft.proto.Reconfiguration;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The group's configuration epoch as part of the replicated state (docs/RECONFIGURATION.md): the
@@ -38,8 +40,11 @@ public final class Epochs {
   /** A change accepted at {@code orderedAt}, taking effect at checkpoint {@code handoverAt}. */
   public record Pending(ByteString command, Membership next, long orderedAt, long handoverAt) {}
 
-  /** Where the replicated state stands, for Status: the epoch, its membership's digest, what is pending. */
-  public record Summary(long epoch, ByteString membershipDigest, Pending pending) {}
+  /**
+   * Where the replicated state stands, for Status: the epoch, its membership's digest, what is
+   * pending, and the commands that began epochs 1 to the current one, in order ({@link #chain}).
+   */
+  public record Summary(long epoch, ByteString membershipDigest, Pending pending, List<ByteString> chain) {}
 
   private final Membership initial;
   private final long windowSize;
@@ -63,6 +68,13 @@ public final class Epochs {
    */
   private ByteString previousBegan;
   private long previousBeganAt;
+  /**
+   * The commands that began epochs 1 up to the one before {@link #previousBegan}'s, in order:
+   * with those two, the whole chain from cluster.yaml's membership to the current one, each link
+   * signed by the administration of the epoch before it, which is how a client that knows only
+   * cluster.yaml learns and checks the current members' keys.
+   */
+  private final List<ByteString> earlier = new ArrayList<>();
   /**
    * The view the current epoch began in: the view the batch at its handover checkpoint was
    * proposed in (0 in epoch 0, or when that batch named none).
@@ -103,6 +115,7 @@ public final class Epochs {
     beganAt = 0;
     previousBegan = null;
     previousBeganAt = 0;
+    earlier.clear();
     firstView = 0;
     current = initial;
     pending = null;
@@ -111,7 +124,23 @@ public final class Epochs {
 
   private void publish() {
     summary = new Summary(current == null ? 0 : current.epoch(),
-        current == null ? ByteString.EMPTY : ByteString.copyFrom(current.digest()), pending);
+        current == null ? ByteString.EMPTY : ByteString.copyFrom(current.digest()), pending, chain());
+  }
+
+  /**
+   * The commands that began epochs 1 to the current one, in order (empty in epoch 0): each
+   * names the whole membership of its epoch and is signed by the administration of the epoch
+   * before ({@link Reconfigurations#validate} checks a link).
+   */
+  public List<ByteString> chain() {
+    List<ByteString> all = new ArrayList<>(earlier);
+    if (previousBegan != null) {
+      all.add(previousBegan);
+    }
+    if (began != null) {
+      all.add(began);
+    }
+    return List.copyOf(all);
   }
 
   public Summary summary() {
@@ -221,6 +250,9 @@ public final class Epochs {
       return false;
     }
     firstView = proposedView;
+    if (previousBegan != null) {
+      earlier.add(previousBegan);
+    }
     previousBegan = began;
     previousBeganAt = beganAt;
     began = pending.command();
@@ -295,6 +327,10 @@ public final class Epochs {
         out.writeBytesNoTag(previousBegan == null ? ByteString.EMPTY : previousBegan);
         out.writeInt64NoTag(previousBeganAt);
         out.writeInt64NoTag(firstView);
+        out.writeUInt32NoTag(earlier.size());
+        for (ByteString c : earlier) {
+          out.writeBytesNoTag(c);
+        }
       }
       out.writeBoolNoTag(pending != null);
       if (pending != null) {
@@ -331,6 +367,7 @@ public final class Epochs {
     ByteString previousRead = null;
     long previousAtRead = 0;
     long firstViewRead = 0;
+    List<ByteString> earlierRead = new ArrayList<>();
     if (!beganBytes.isEmpty()) {
       epoch = named(beganBytes, "the command that began the epoch");
       beganAtRead = in.readInt64();
@@ -352,6 +389,19 @@ public final class Epochs {
           || (previousRead == null) != (previousAtRead == 0)) {
         throw new IOException("epoch " + epoch.epoch() + " follows epoch " + previousEpoch + " begun at " + previousAtRead);
       }
+      int count = in.readUInt32();
+      if (count != Math.max(0, epoch.epoch() - 2)) {
+        throw new IOException(count + " earlier commands before epoch " + epoch.epoch() + "'s, not "
+            + Math.max(0, epoch.epoch() - 2));
+      }
+      for (int i = 0; i < count; i++) {
+        ByteString c = in.readBytes();
+        long named = named(c, "the command that began epoch " + (i + 1)).epoch();
+        if (named != i + 1) {
+          throw new IOException("the command that began epoch " + (i + 1) + " names epoch " + named);
+        }
+        earlierRead.add(c);
+      }
     }
     Pending next = null;
     if (in.readBool()) {
@@ -371,6 +421,8 @@ public final class Epochs {
     beganAt = beganAtRead;
     previousBegan = previousRead;
     previousBeganAt = previousAtRead;
+    earlier.clear();
+    earlier.addAll(earlierRead);
     firstView = firstViewRead;
     current = epoch;
     pending = next;

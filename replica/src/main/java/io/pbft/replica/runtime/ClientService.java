@@ -143,9 +143,10 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     }
     SessionHandshake.Accepted accepted;
     try {
-      // Clients know the replicas' keys of epoch 0 (cluster.yaml) until they follow changes
-      // (docs/RECONFIGURATION.md): sessions are opened under that key, whatever a change rotated.
-      accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.initialKeys,
+      // Signed with this replica's key of the epoch it runs: a rotated-out key signs nothing new.
+      // A client that knows only an earlier epoch's keys refuses the accept, learns the chain of
+      // changes from Status and checks it against cluster.yaml (PbftClient, docs/RECONFIGURATION.md).
+      accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.keys,
           replica.verifier::clientVerifier, random);
     } catch (HandshakeException e) {
       replica.drop("bad client handshake");

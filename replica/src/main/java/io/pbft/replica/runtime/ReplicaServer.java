@@ -842,7 +842,8 @@ public final class ReplicaServer implements AutoCloseable {
         .setUnauthenticatedBytesRead(hygiene.connections.unauthenticatedBytes())
         .setQueuedBytes(queued)
         .setEpoch(epoch.epoch())
-        .setMembershipDigest(epoch.membershipDigest());
+        .setMembershipDigest(epoch.membershipDigest())
+        .addAllReconfigurations(epoch.chain());
     Epochs.Pending pending = epoch.pending();
     if (pending != null) {
       status.setPendingReconfiguration(PendingReconfiguration.newBuilder()

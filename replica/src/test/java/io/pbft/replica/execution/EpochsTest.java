@@ -369,6 +369,48 @@ class EpochsTest {
     assertEquals(0, other.summary().epoch(), "bytes that do not parse changed nothing");
   }
 
+  /** Orders a rotation of {@code id}'s key at {@code sequence} and runs the batches up to its handover. */
+  private static void rotateThrough(Execution ex, long sequence, int id, long timestamp) {
+    ex.execute(batch(sequence, false, change(7, timestamp, rotating(ex.epochs().current(), id))));
+    long handover = ex.epochs().pending().handoverAt();
+    for (long s = sequence + 1; s < handover; s++) {
+      ex.execute(batch(s, false));
+    }
+    ex.execute(proposedIn(handover, 0));
+  }
+
+  /**
+   * The state keeps every command that began an epoch, so that a client that knows only epoch 0
+   * can check its way to the current membership, link by link; the chain travels with the state.
+   */
+  @Test
+  void theStateKeepsTheWholeChainOfChangesFromEpochZero() throws IOException {
+    Execution ex = handingOver();
+    assertEquals(List.of(), ex.epochs().chain());
+    rotateThrough(ex, 1, 2, 1);
+    rotateThrough(ex, 13, 0, 2);
+    rotateThrough(ex, 25, 3, 3);
+    rotateThrough(ex, 37, 2, 4);
+    assertEquals(4, ex.epochs().summary().epoch());
+    List<ByteString> chain = ex.epochs().summary().chain();
+    assertEquals(4, chain.size());
+    Membership m = EPOCH_0;
+    for (ByteString link : chain) {
+      io.pbft.config.ReconfigurationVerdict v = Reconfigurations.validate(m, Reconfiguration.parseFrom(link));
+      assertTrue(v.isAccepted(), v.refusal());
+      m = v.next();
+    }
+    assertEquals(ex.epochs().current(), m, "the chain leads from epoch 0 to the current membership");
+    assertArrayEquals(keys(200 + 3 * 10 + 2).publicKey(), m.member(2).publicKey());
+
+    Epochs copy = copyOf(ex);
+    assertEquals(chain, copy.chain(), "the chain travels with the state");
+    byte[] bytes = ex.epochs().encode();
+    Epochs other = new Epochs(EPOCH_0, SETTINGS, true);
+    assertThrows(IOException.class, () -> other.decode(Arrays.copyOf(bytes, bytes.length - 3)));
+    assertEquals(List.of(), other.chain(), "bytes that do not parse changed nothing");
+  }
+
   @Test
   void aNodeThatCarriesOutHandoversRefusesChangesOfTheMembersItCannotMake() {
     Execution ex = handingOver();
