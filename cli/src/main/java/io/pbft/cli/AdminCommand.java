@@ -1,5 +1,7 @@
 package io.pbft.cli;
 
+import io.pbft.cli.cluster.ClusterStatus;
+import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.Member;
 import io.pbft.config.Membership;
@@ -75,11 +77,17 @@ final class AdminCommand implements Callable<Integer> {
             + "before it, signatures included.")
     List<Path> after = new ArrayList<>();
 
+    @Option(names = "--from-group",
+        description = "Ask the running group (every replica's status) for the changes it carried out since "
+            + "cluster.yaml: the current membership is then the furthest one a replica's chain of signed changes "
+            + "reaches, each change checked against the one before it, signatures included (after any --after).")
+    boolean fromGroup;
+
     ClusterConfig cluster() {
       return Configs.load(config);
     }
 
-    /** Epoch 0 from cluster.yaml, then each --after command in turn. */
+    /** Epoch 0 from cluster.yaml, then each --after command in turn, then with --from-group the group's chain. */
     Membership current(ClusterConfig cluster) {
       Membership m = currentMembership(cluster, config);
       for (Path file : after) {
@@ -90,7 +98,41 @@ final class AdminCommand implements Callable<Integer> {
         }
         m = v.next();
       }
-      return m;
+      return fromGroup ? followGroup(cluster, m) : m;
+    }
+
+    /**
+     * The furthest membership the reachable replicas' chains of changes lead to from {@code known};
+     * a replica whose chain does not check is named, and none reachable is an error.
+     */
+    private static Membership followGroup(ClusterConfig cluster, Membership known) {
+      ClusterStatus.Snapshot snapshot;
+      try (ClusterStatus status = ClusterStatus.open(cluster)) {
+        snapshot = status.poll(java.time.Duration.ofSeconds(5));
+      }
+      Membership furthest = known;
+      int reachable = 0;
+      List<String> refusals = new ArrayList<>();
+      for (ReplicaStatus r : snapshot.replicas()) {
+        if (!r.reachable()) {
+          continue;
+        }
+        reachable++;
+        Reconfigurations.Followed f = Reconfigurations.follow(known, r.status().getReconfigurationsList());
+        if (f.refusal() != null) {
+          refusals.add("replica " + r.id() + ": " + f.refusal());
+        }
+        if (f.reached().epoch() > furthest.epoch()) {
+          furthest = f.reached();
+        }
+      }
+      if (reachable == 0) {
+        throw new CliException(CliException.FAILED, "--from-group: no replica answered its status");
+      }
+      if (!refusals.isEmpty()) {
+        System.err.println("--from-group: chains that do not check, ignored past that point: " + refusals);
+      }
+      return furthest;
     }
   }
 

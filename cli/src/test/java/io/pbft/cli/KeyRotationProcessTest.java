@@ -29,9 +29,11 @@ import org.junit.jupiter.api.Timeout;
  * gives: keys rotate at run time under load. {@code keygen --add-to --replacing} prepares replica
  * 2's next key, {@code admin rotate-key}, {@code sign} (twice: two of three administrators) and
  * {@code submit --wait} change the group, then replica 0's key in a second change built {@code
- * --after} the first. Every acknowledged write reads back, every replica reports the last epoch
- * with the same state, and the rotated replica killed and restarted from its data directory comes
- * back in that epoch and agrees.
+ * --from-group} (the membership the running group reports, checked from cluster.yaml). Every
+ * acknowledged write reads back, every replica reports the last epoch with the same state, and the
+ * rotated replica killed and restarted from its data directory comes back in that epoch and agrees;
+ * {@code pbft status} names the rotated keys, and {@code pbft kv} with the unchanged cluster.yaml
+ * still works (the client follows the chain of changes).
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class KeyRotationProcessTest {
@@ -43,20 +45,23 @@ class KeyRotationProcessTest {
     return r;
   }
 
-  /** Prepares, signs and submits the rotation of {@code id}'s key; returns the command file. */
-  private static Path rotate(Path dir, int id, List<String> after, Path admin0, Path admin1) {
+  /**
+   * Prepares, signs and submits the rotation of {@code id}'s key ({@code base}: how admin finds
+   * the current membership); returns the command file.
+   */
+  private static Path rotate(Path dir, int id, List<String> base, Path admin0, Path admin1) {
     Path yaml = dir.resolve("cluster.yaml");
     run("keygen", "--add-to", dir.toString(), "--replacing", Integer.toString(id));
     Path command = dir.resolve("rotate-" + id + ".cmd");
     List<String> args = new ArrayList<>(List.of("admin", "rotate-key", "--config", yaml.toString(), "--id",
         Integer.toString(id), "--entry", dir.resolve("replacement-replica-" + id + ".yaml").toString(),
         "--out", command.toString()));
-    after.forEach(a -> args.addAll(List.of("--after", a)));
+    args.addAll(base);
     run(args.toArray(String[]::new));
     for (Path key : List.of(admin0, admin1)) {
       List<String> sign = new ArrayList<>(List.of("admin", "sign", "--config", yaml.toString(), "--key",
           key.toString(), command.toString()));
-      after.forEach(a -> sign.addAll(List.of("--after", a)));
+      sign.addAll(base);
       run(sign.toArray(String[]::new));
     }
     Run submitted = run("admin", "submit", "--config", yaml.toString(), "--client", "3", "--wait", "--timeout", "120",
@@ -99,10 +104,9 @@ class KeyRotationProcessTest {
         load.add(t);
         t.start();
       }
-      Path first;
       try {
-        first = rotate(dir, 2, List.of(), admin0, admin1);
-        rotate(dir, 0, List.of(first.toString()), admin0, admin1);
+        rotate(dir, 2, List.of(), admin0, admin1);
+        rotate(dir, 0, List.of("--from-group"), admin0, admin1);
       } finally {
         stop.set(true);
         for (Thread t : load) {
@@ -130,6 +134,20 @@ class KeyRotationProcessTest {
       }
       acknowledged.forEach((key, value) -> assertEquals(value, check.get(key).orElse(null),
           "acknowledged write of " + key + " lost"));
+
+      // The command line with the unchanged cluster.yaml: status shows the rotated keys, checked
+      // from the file, and a new client's sessions come up under them.
+      String yaml = dir.resolve("cluster.yaml").toString();
+      Run status = run("status", "--config", yaml);
+      assertTrue(status.out().contains("epoch 2: replicas 0, 1, 2, 3, f = 1 (membership digest "), status::toString);
+      assertTrue(status.out().contains("reached from the configuration file by 2 signed changes, each checked)"),
+          status::toString);
+      assertEquals(2, status.out().lines().filter(l -> l.endsWith("(rotated since the configuration file)")).count(),
+          status::toString);
+      assertTrue(status.out().lines().anyMatch(l -> l.startsWith("  replica 0 at ") && l.endsWith("(rotated since the"
+          + " configuration file)")), status::toString);
+      run("kv", "--config", yaml, "--client", "2", "put", "colour", "blue");
+      assertEquals("blue", run("kv", "--config", yaml, "--client", "2", "get", "colour").out().trim());
     }
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.pbft.config.Membership;
+import io.pbft.config.Reconfigurations;
 import io.pbft.crypto.Digests;
 import io.pbft.proto.StatusResponse;
 import java.io.PrintWriter;
@@ -75,8 +76,24 @@ public final class StatusReport {
             + shortHex(initial.digest()) + " (the replicas run with other addresses, keys or f, as when reached"
             + " through published ports)" + who);
       } else {
-        lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0"
-            + who);
+        // The replica's chain of signed changes, checked from this file's epoch 0, names the members.
+        Reconfigurations.Followed f = Reconfigurations.follow(initial, st.getReconfigurationsList());
+        Membership m = f.reached();
+        if (m.epoch() == st.getEpoch() && MessageDigest.isEqual(m.digest(), st.getMembershipDigest().toByteArray())) {
+          lines.add("epoch " + st.getEpoch() + ": replicas " + join(m.ids()) + ", f = " + m.f() + " (membership digest "
+              + digest + ", reached from the configuration file by " + st.getEpoch() + " signed change"
+              + (st.getEpoch() == 1 ? "" : "s") + ", each checked)" + who);
+          for (io.pbft.config.Member member : m.members()) {
+            boolean asInFile = initial.hasMember(member.id())
+                && java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey());
+            lines.add("  replica " + member.id() + " at " + member.address() + ", key "
+                + shortHex(member.publicKey()) + (asInFile ? "" : " (rotated since the configuration file)"));
+          }
+        } else {
+          lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0;"
+              + " its chain of changes reaches only epoch " + m.epoch() + " from this file"
+              + (f.refusal() == null ? "" : " (" + f.refusal() + ")") + who);
+        }
       }
       if (st.hasPendingReconfiguration()) {
         io.pbft.proto.PendingReconfiguration p = st.getPendingReconfiguration();

@@ -110,8 +110,8 @@ class StatusReportTest {
         + " f, as when reached through published ports)"), StatusReport.epochLines(elsewhere, EPOCH_0));
 
     ClusterStatus.Snapshot other = new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", inEpoch(0, 2, new byte[32], false))));
-    assertEquals(List.of("epoch 2: membership digest 0000000000000000..., not the configuration file's epoch 0"),
-        StatusReport.epochLines(other, EPOCH_0));
+    assertEquals(List.of("epoch 2: membership digest 0000000000000000..., not the configuration file's epoch 0; its"
+        + " chain of changes reaches only epoch 0 from this file"), StatusReport.epochLines(other, EPOCH_0));
 
     ObjectNode json = StatusReport.toJson(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, true)));
     assertEquals(0, json.get("epoch").asLong());
@@ -119,5 +119,45 @@ class StatusReportTest {
     assertEquals(1024, json.get("pendingReconfiguration").get("handoverAt").asLong());
     assertTrue(StatusReport.toJson(ReplicaStatus.of(0, "a", inEpoch(0, 0, digest, false))).get("pendingReconfiguration")
         .isNull());
+  }
+
+  private static io.pbft.crypto.Ed25519Keys keys(int index) {
+    byte[] secret = new byte[io.pbft.crypto.Ed25519Keys.SECRET_KEY_BYTES];
+    java.util.Arrays.fill(secret, (byte) (index + 1));
+    return io.pbft.crypto.Ed25519Keys.fromSecretKey(secret);
+  }
+
+  /**
+   * After a change, the members are shown from the replica's chain of signed changes, checked
+   * from the configuration file's epoch 0: which keys were rotated, and nothing a replica could
+   * make up.
+   */
+  @Test
+  void afterAChangeTheMembersComeFromTheChainCheckedAgainstTheFile() {
+    io.pbft.config.Membership e0 = new io.pbft.config.Membership(0, EPOCH_0.members(), 1,
+        new io.pbft.config.Administration(List.of(new io.pbft.config.AdministrationKey(keys(100).publicKey())), 1));
+    io.pbft.proto.Reconfiguration c1 = io.pbft.crypto.ReconfigurationSigning.signed(io.pbft.config.Reconfigurations
+        .command(e0, e0.nextRotatingKey(2, keys(202).publicKey(), null), "rotate 2"), keys(100));
+    io.pbft.config.Membership e1 = io.pbft.config.Reconfigurations.validate(e0, c1).next();
+    StatusResponse st = inEpoch(0, 1, e1.digest(), false).toBuilder().addReconfigurations(c1.toByteString()).build();
+    List<String> lines = StatusReport.epochLines(new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", st))), e0);
+    String shortDigest = io.pbft.crypto.Digests.hex(e1.digest()).substring(0, 16);
+    assertEquals("epoch 1: replicas 0, 1, 2, 3, f = 1 (membership digest " + shortDigest + "..., reached from the"
+        + " configuration file by 1 signed change, each checked)", lines.get(0));
+    assertEquals(5, lines.size(), lines.toString());
+    assertEquals("  replica 1 at 127.0.0.1:7001, key " + io.pbft.crypto.Digests.hex(keys(1).publicKey()).substring(0, 16)
+        + "...", lines.get(2));
+    assertEquals("  replica 2 at 127.0.0.1:7002, key " + io.pbft.crypto.Digests.hex(keys(202).publicKey()).substring(0, 16)
+        + "... (rotated since the configuration file)", lines.get(3));
+
+    // a replica whose chain was tampered with (signed by a key that administers nothing) names no members
+    io.pbft.proto.Reconfiguration forged = io.pbft.crypto.ReconfigurationSigning.signed(io.pbft.config.Reconfigurations
+        .command(e0, e0.nextRotatingKey(2, keys(66).publicKey(), null), "rotate 2"), keys(99));
+    StatusResponse bad = inEpoch(0, 1, e1.digest(), false).toBuilder().addReconfigurations(forged.toByteString()).build();
+    List<String> refused = StatusReport.epochLines(new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", bad))), e0);
+    assertEquals(1, refused.size(), refused.toString());
+    assertTrue(refused.get(0).startsWith("epoch 1: membership digest " + shortDigest + "..., not the configuration file's"
+        + " epoch 0; its chain of changes reaches only epoch 0 from this file (the change to epoch 1 does not check: "),
+        refused.get(0));
   }
 }
