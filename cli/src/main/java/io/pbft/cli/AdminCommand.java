@@ -223,7 +223,7 @@ final class AdminCommand implements Callable<Integer> {
     @Override
     String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
       ReplicaInfo r = CommandFiles.readEntry(entry);
-      change.replace(id, r.host(), r.port(), r.publicKey(), null);
+      change.replace(id, r.host(), r.port(), r.publicKey(), nextCertificate(cluster, id, notes));
       noteOtherId(r, id, cluster, notes);
       return "replace replica " + id + " with a new machine at " + r.address();
     }
@@ -243,7 +243,7 @@ final class AdminCommand implements Callable<Integer> {
     @Override
     String apply(MembershipChange change, Membership current, ClusterConfig cluster, PrintWriter notes) {
       ReplicaInfo r = CommandFiles.readEntry(entry);
-      change.rotateKey(id, r.publicKey(), null);
+      change.rotateKey(id, r.publicKey(), nextCertificate(cluster, id, notes));
       noteOtherId(r, id, cluster, notes);
       return "rotate the key of replica " + id;
     }
@@ -266,6 +266,33 @@ final class AdminCommand implements Callable<Integer> {
    * An entry made for another id (by keygen --add-to without --replacing): its key becomes the
    * member's, and with TLS on its certificate names the wrong replica.
    */
+  /**
+   * With TLS on, the certificate {@code pbft keygen --replacing ID} issued for member {@code id}'s
+   * next key (under its replacement directory), which the command then names: the replica serves
+   * it from the handover on. Null (no certificate named) with TLS off or without that file, which
+   * is noted: the replica then keeps its current certificate.
+   */
+  private static byte[] nextCertificate(ClusterConfig cluster, int id, PrintWriter notes) {
+    if (!cluster.tls().enabled()) {
+      return null;
+    }
+    Path base = cluster.baseDir() == null ? Path.of(".") : cluster.baseDir();
+    Path file = io.pbft.config.ClusterSetup.replacementDir(base, id).resolve(cluster.tls().replicaFiles(id).certFile());
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      notes.printf("note: no certificate for replica %d's next key at %s: the command names none, and the replica "
+          + "keeps serving its current TLS certificate%n", id, file);
+      return null;
+    }
+    try {
+      java.security.cert.X509Certificate cert = io.pbft.crypto.tls.Pem.readCertificates(file).get(0);
+      notes.printf("the command names the TLS certificate in %s (serial %s), which replica %d serves from the "
+          + "handover on%n", file, cert.getSerialNumber().toString(16), id);
+      return cert.getEncoded();
+    } catch (RuntimeException | java.security.cert.CertificateEncodingException e) {
+      throw CliException.usage(file + ": " + e.getMessage());
+    }
+  }
+
   private static void noteOtherId(ReplicaInfo entry, int id, ClusterConfig cluster, PrintWriter notes) {
     if (entry.id() == id) {
       return;

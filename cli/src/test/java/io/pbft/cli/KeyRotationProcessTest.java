@@ -57,7 +57,9 @@ class KeyRotationProcessTest {
         Integer.toString(id), "--entry", dir.resolve("replacement-replica-" + id + ".yaml").toString(),
         "--out", command.toString()));
     args.addAll(base);
-    run(args.toArray(String[]::new));
+    Run made = run(args.toArray(String[]::new));
+    assertTrue(made.out().contains("the command names the TLS certificate in ") || made.err().contains(
+        "the command names the TLS certificate in "), made::toString);
     for (Path key : List.of(admin0, admin1)) {
       List<String> sign = new ArrayList<>(List.of("admin", "sign", "--config", yaml.toString(), "--key",
           key.toString(), command.toString()));
@@ -70,6 +72,28 @@ class KeyRotationProcessTest {
     assertTrue(submitted.out().contains("every replica runs epoch"), submitted::toString);
     System.out.println("[rotation] replica " + id + ": " + submitted.out().trim().replace('\n', ' '));
     return command;
+  }
+
+  /** The certificate a TLS server shows a new connection (no client certificate, any issuer accepted here). */
+  private static java.security.cert.X509Certificate served(String host, int port) throws Exception {
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+      @Override
+      public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+      @Override
+      public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String authType) {}
+
+      @Override
+      public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+        return new java.security.cert.X509Certificate[0];
+      }
+    }}, null);
+    try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket(host, port)) {
+      s.setSoTimeout(5000);
+      s.startHandshake();
+      return (java.security.cert.X509Certificate) s.getSession().getPeerCertificates()[0];
+    }
   }
 
   @Test
@@ -148,6 +172,18 @@ class KeyRotationProcessTest {
           + " configuration file)")), status::toString);
       run("kv", "--config", yaml, "--client", "2", "put", "colour", "blue");
       assertEquals("blue", run("kv", "--config", yaml, "--client", "2", "get", "colour").out().trim());
+
+      // TLS rotated with the keys: each rotated replica shows new connections the certificate
+      // keygen --replacing issued (replica 2 after its restart too), the others their own still.
+      io.pbft.config.ClusterConfig cfg = cluster.config();
+      for (int id = 0; id < 4; id++) {
+        Path current = cfg.resolve(cfg.tls().replicaFiles(id).certFile());
+        Path next = io.pbft.config.ClusterSetup.replacementDir(dir, id).resolve(cfg.tls().replicaFiles(id).certFile());
+        Path expected = id == 0 || id == 2 ? next : current;
+        byte[] served = served(cfg.replica(id).host(), cfg.replica(id).port()).getEncoded();
+        assertTrue(java.util.Arrays.equals(io.pbft.crypto.tls.Pem.readCertificates(expected).get(0).getEncoded(), served),
+            "replica " + id + " serves another certificate than " + expected);
+      }
     }
   }
 }

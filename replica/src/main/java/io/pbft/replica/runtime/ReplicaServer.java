@@ -558,12 +558,31 @@ public final class ReplicaServer implements AutoCloseable {
     verifier = started.verifier();
     keys = started.keys();
     core = started.core();
+    serveCertificateOf(next);
     applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
         Behaviour.Signing.of(id, keys, next.epoch()));
     log.info("replica {}: epoch {} begins at checkpoint {} in view {}: n = {}, f = {}{}", id, next.epoch(),
         s.sequence(), s.firstView(), next.n(), next.f(),
         java.util.Arrays.equals(keys.publicKey(), old == null ? null : initialKeys.publicKey()) ? ""
             : ", signing with key " + io.pbft.crypto.Digests.hex(keys.publicKey()).substring(0, 16) + "...");
+  }
+
+  /**
+   * With TLS on, new connections are shown the certificate epoch {@code m} names for this replica
+   * (a rotation's, read from the replacement files {@code pbft keygen --replacing} wrote next to
+   * its key). One that cannot be found or checked is logged and the certificate in use stays: peers
+   * trust any of the cluster CA's certificates that names this replica, so the group goes on.
+   */
+  private void serveCertificateOf(Membership m) {
+    if (tls == null || !m.hasMember(id)) {
+      return;
+    }
+    Path base = config.baseDir() == null ? Path.of(".") : config.baseDir();
+    String problem = tls.serve(m.member(id).tlsCertificate(), io.pbft.config.ClusterSetup.replacementDir(base, id));
+    if (problem != null) {
+      log.error("replica {}: epoch {} names another TLS certificate for this replica, which it cannot serve ({}); it "
+          + "keeps the one in use", id, m.epoch(), problem);
+    }
   }
 
   /** A core for epoch {@code m} and what it runs with, not started yet. */
@@ -634,6 +653,7 @@ public final class ReplicaServer implements AutoCloseable {
       verifier = started.verifier();
       keys = started.keys();
       core = started.core();
+      serveCertificateOf(at.membership());
       log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, at.membership().epoch(),
           at.genesis());
     } else {

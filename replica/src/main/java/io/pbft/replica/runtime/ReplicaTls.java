@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
  * restart: the files' modification times are polled every {@link #POLL_MS} ms, and a change is
  * read and checked as at start (key matches certificate, valid now, issued by the CA). A file
  * that fails the checks is logged and the identity in use stays.
+ *
+ * <p>A configuration epoch that names another certificate for this replica (a key rotation or
+ * replacement with TLS on) switches it to that one at the handover ({@link #serve}): its files are
+ * the replacement's ({@code pbft keygen --replacing}), and they are the ones watched from then on.
  */
 final class ReplicaTls implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ReplicaTls.class);
@@ -42,7 +46,8 @@ final class ReplicaTls implements AutoCloseable {
   private final ReloadableTrustManager trust;
   private final SslContext server;
   private final SslContext peers;
-  private final List<Path> watched;
+  /** The certificate and key files in use (the configuration's, or a replacement's after a rotation), and the CA's. */
+  private volatile List<Path> watched;
   private List<Long> lastSeen;
   private ScheduledFuture<?> poll;
 
@@ -90,7 +95,7 @@ final class ReplicaTls implements AutoCloseable {
   }
 
   /** Reads the files again if any changed since the last look. */
-  void reloadIfChanged() {
+  synchronized void reloadIfChanged() {
     List<Long> now = modified();
     if (now.equals(lastSeen)) {
       return;
@@ -98,7 +103,8 @@ final class ReplicaTls implements AutoCloseable {
     lastSeen = now; // a failed attempt is retried when a file changes again
     try {
       List<X509Certificate> cas = config.tlsTrusted();
-      TlsMaterial material = config.replicaTls(id);
+      List<Path> files = watched;
+      TlsMaterial material = TlsMaterial.load(files.get(0), files.get(1), cas);
       trust.update(cas);
       keys.update(material);
       log.info("replica {}: TLS certificate reloaded from {}: serial {}, valid until {}", id,
@@ -107,6 +113,41 @@ final class ReplicaTls implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("replica {}: TLS files changed but cannot be used, keeping the certificate in use (serial {}): {}", id,
           keys.current().certificate().getSerialNumber().toString(16), e.getMessage());
+    }
+  }
+
+  /**
+   * Serves the certificate {@code certificateDer} (DER; empty: the epoch names none, and nothing
+   * changes) from now on, for new connections: the one in use, or the one among this replica's
+   * replacement files under {@code replacementDir} (the configuration's file names, there). Null
+   * when it is served, else why not: the files are missing, do not hold that certificate, or fail
+   * the checks; the certificate in use then stays (peers trust any certificate of the cluster's CA
+   * that names this replica, so the group goes on, but the rotation did not reach TLS).
+   */
+  synchronized String serve(byte[] certificateDer, Path replacementDir) {
+    if (certificateDer.length == 0) {
+      return null;
+    }
+    try {
+      if (java.util.Arrays.equals(keys.current().certificate().getEncoded(), certificateDer)) {
+        return null;
+      }
+      TlsConfig.Files files = config.tls().replicaFiles(id);
+      Path cert = replacementDir.resolve(files.certFile());
+      Path key = replacementDir.resolve(files.keyFile());
+      TlsMaterial material = TlsMaterial.load(cert, key, config.tlsTrusted());
+      if (!java.util.Arrays.equals(material.certificate().getEncoded(), certificateDer)) {
+        return cert + " holds another certificate (serial " + material.certificate().getSerialNumber().toString(16)
+            + ") than the one the epoch names";
+      }
+      keys.update(material);
+      watched = List.of(cert, key, config.resolve(config.tls().caCertFile()));
+      lastSeen = modified();
+      log.info("replica {}: TLS certificate switched to {}: serial {}, valid until {}", id, cert,
+          material.certificate().getSerialNumber().toString(16), material.certificate().getNotAfter().toInstant());
+      return null;
+    } catch (RuntimeException | java.security.cert.CertificateEncodingException e) {
+      return e.getMessage();
     }
   }
 
