@@ -316,7 +316,7 @@ public final class PbftClient implements AutoCloseable {
       long timestamp = nextTimestamp++;
       SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly, next.command);
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
-          next.readOnly ? config.n() - config.f() : config.f() + 1, config.quorum(), next.readOnly,
+          next.readOnly ? config.n() - config.f() : replyFaults() + 1, replyGroupQuorum(), next.readOnly,
           next.readOnly ? next.operation : null);
       current = op;
       if (macs && !waitedForSessions && sessionsUp() < sessions.length) {
@@ -375,7 +375,7 @@ public final class PbftClient implements AutoCloseable {
     readOnlyFallbacks++;
     long timestamp = nextTimestamp++;
     InFlight op = new InFlight(read.future, timestamp, requestLocked(timestamp, read.operation, false, null), read.startNanos,
-        read.deadlineNanos - read.startNanos, config.f() + 1, config.quorum());
+        read.deadlineNanos - read.startNanos, replyFaults() + 1, replyGroupQuorum());
     op.reached.or(read.reached);
     current = op;
     if (!sendFirstLocked(op)) {
@@ -521,7 +521,7 @@ public final class PbftClient implements AutoCloseable {
       return new PbftUnavailableException("could not connect to any of the " + sessions.length
           + " replicas within " + ms + " ms (client " + clientId + "): " + why);
     }
-    return new PbftTimeoutException("no reply from f+1 = " + (config.f() + 1) + " replicas within " + ms
+    return new PbftTimeoutException("no reply from f+1 = " + (replyFaults() + 1) + " replicas within " + ms
         + " ms; reachable replicas: " + op.reached.stream().boxed().toList() + "; replies (any result) from " + op.repliedReplicas()
         + " (client " + clientId + ", timestamp " + Long.toUnsignedString(op.timestamp) + ", "
         + op.retransmissions + " retransmissions)");
@@ -703,6 +703,22 @@ public final class PbftClient implements AutoCloseable {
 
   /** How many replica sessions are up now (diagnostics and tests). */
   /** 2f + 1: with MACs for that many replicas a request's batch prepares with f of them faulty. */
+  /**
+   * The faults an ordered request's replies are counted against: the most any epoch of these n
+   * replicas can tolerate, (n - 1) / 3, not cluster.yaml's f. The group may raise f at run time
+   * ({@code pbft admin set-faults}), and a reply's epoch is only its sender's word: f + 1 matching
+   * replies under the file's f could then all come from faulty replicas. With n >= 3f + 1 in
+   * every epoch, the correct replicas always suffice for this many (usually it is f itself).
+   */
+  private int replyFaults() {
+    return (config.n() - 1) / 3;
+  }
+
+  /** Matching replies of any kind that settle an ordered request, for {@link #replyFaults} faults. */
+  private int replyGroupQuorum() {
+    return io.pbft.config.Quorums.of(config.n(), replyFaults());
+  }
+
   private int sessionQuorum() {
     return config.n() - config.f();
   }

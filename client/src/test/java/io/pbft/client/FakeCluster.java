@@ -30,6 +30,8 @@ final class FakeCluster implements AutoCloseable {
   /** What a fake replica does with requests and replies. */
   enum Behavior {
     HONEST, SILENT, LYING, BAD_MAC, WRONG_TIMESTAMP, WRONG_REPLICA_ID,
+    /** Lies, with the same lie as every other colluding replica. */
+    COLLUDING,
     /** Honest, but accepts sessions only after a pause: its replies to early requests are lost. */
     SLOW_HANDSHAKE
   }
@@ -52,6 +54,11 @@ final class FakeCluster implements AutoCloseable {
   private final List<Executed> log = new ArrayList<>();
 
   private FakeCluster(int n, int clients, App app) throws IOException {
+    this(n, clients, app, ClusterConfig.faultsTolerated(n));
+  }
+
+  /** {@code f}: what the configuration file says (at most (n - 1) / 3). */
+  private FakeCluster(int n, int clients, App app, int f) throws IOException {
     this.app = app;
     List<Ed25519Keys> replicaKeys = new ArrayList<>();
     List<ReplicaInfo> infos = new ArrayList<>();
@@ -78,7 +85,7 @@ final class FakeCluster implements AutoCloseable {
       clientKeys.put(c, keys);
       clientInfos.add(new ClientInfo(c, keys.publicKey(), null));
     }
-    this.config = new ClusterConfig(infos, clientInfos, ClusterConfig.faultsTolerated(n),
+    this.config = new ClusterConfig(infos, clientInfos, f,
         ProtocolSettings.defaults(), TransportSettings.defaults(), null);
     for (FakeReplica r : replicas) {
       r.setConfig(config);
@@ -87,6 +94,11 @@ final class FakeCluster implements AutoCloseable {
 
   static FakeCluster start(int n, int clients, App app) throws IOException {
     return new FakeCluster(n, clients, app);
+  }
+
+  /** As {@link #echo}, with a configuration file that says the group tolerates {@code f} faults. */
+  static FakeCluster echo(int n, int clients, int f) throws IOException {
+    return new FakeCluster(n, clients, (client, op) -> concat("echo:".getBytes(), op), f);
   }
 
   /** Results that echo the operation, tagged so that results of different inputs differ. */

@@ -84,6 +84,7 @@ final class FakeReplica extends ClientServiceGrpc.ClientServiceImplBase {
         .setResult(ByteString.copyFrom(executed.result()));
     switch (b) {
       case LYING -> reply.setResult(ByteString.copyFromUtf8("a lie from replica " + id));
+      case COLLUDING -> reply.setResult(ByteString.copyFromUtf8("the colluders' lie"));
       case WRONG_TIMESTAMP -> reply.setTimestamp(executed.timestamp() - 1);
       case WRONG_REPLICA_ID -> reply.setReplicaId((id + 1) % cluster.config.n());
       default -> { }

@@ -142,6 +142,33 @@ class PbftClientTest {
     assertTrue(cluster.replica(1).repliesSent.get() > liesBefore, "the liar did answer");
   }
 
+  /**
+   * The group may raise f at run time beyond what the client's configuration file says, and a
+   * reply's epoch is only its sender's word: replies are counted against the most faults n
+   * replicas can tolerate, so two colluding replicas of seven cannot win where the file says f = 1.
+   */
+  @Test
+  void repliesAreCountedAgainstTheMostFaultsTheGroupCanTolerateNotTheFilesF() throws Exception {
+    FakeCluster cluster = closing(FakeCluster.echo(7, 1, 1));
+    PbftClient client = client(cluster, 0, Duration.ofMillis(50), Duration.ofMillis(800));
+    warmUp(client);
+    cluster.behave(0, FakeCluster.Behavior.COLLUDING);
+    cluster.behave(1, FakeCluster.Behavior.COLLUDING);
+    for (int i = 3; i < 7; i++) {
+      cluster.behave(i, SILENT);
+    }
+    int liesBefore = cluster.replica(0).repliesSent.get();
+    Throwable failure = failureOf(client.invoke(bytes("x")));
+    assertInstanceOf(PbftTimeoutException.class, failure);
+    assertTrue(failure.getMessage().startsWith("no reply from f+1 = 3 replicas"), failure.getMessage());
+    assertTrue(cluster.replica(0).repliesSent.get() > liesBefore, "the colluders did answer");
+
+    cluster.behave(3, HONEST);
+    cluster.behave(4, HONEST);
+    assertEquals("echo:y", string(client.invoke(bytes("y")).get(HANG_GUARD_SECONDS, TimeUnit.SECONDS)),
+        "three honest replies win");
+  }
+
   @Test
   void replyWithABadMacIsIgnored() throws Exception {
     assertReplyFromReplicaOneIsIgnored(BAD_MAC);
