@@ -123,6 +123,30 @@ final class ReplicaCommand implements Callable<Integer> {
     return new AppChoice(app.type().getName(), app::newInMemory, null);
   }
 
+  /**
+   * The replica's key: the one {@code cluster.yaml} names, or, once that file is gone after a
+   * rotation (an operator retires a leaked key, docs/RECONFIGURATION.md), the rotated key under
+   * {@code replacements/replica-ID/} for a replica with a data directory, which must then be in an
+   * epoch that names that key (the replica refuses to start otherwise).
+   */
+  static Ed25519Keys replicaKeys(ClusterConfig cfg, int id, Path dataDir) {
+    ReplicaInfo me = cfg.replica(id);
+    Path configured = me.keyFile() == null ? null : cfg.resolve(me.keyFile());
+    Path base = cfg.baseDir() == null ? Path.of(".") : cfg.baseDir();
+    Path rotated = io.pbft.config.ClusterSetup.replacementKeyFile(base, id);
+    if (configured != null && !java.nio.file.Files.exists(configured) && dataDir != null
+        && java.nio.file.Files.exists(rotated)) {
+      log.info("replica {}: {} is gone; starting with the rotated key in {} (its data directory must be in an epoch "
+          + "that names it)", id, configured, rotated);
+      try {
+        return io.pbft.config.KeyFiles.read(rotated);
+      } catch (io.pbft.config.ConfigException e) {
+        throw CliException.usage("replica " + id + ": " + e.getMessage());
+      }
+    }
+    return cfg.replicaKeys(id);
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
@@ -145,7 +169,7 @@ final class ReplicaCommand implements Callable<Integer> {
       }
       behaviour = new ArmedBehaviour(behaviour, traitorArmedBy);
     }
-    Ed25519Keys keys = cfg.replicaKeys(id);
+    Ed25519Keys keys = replicaKeys(cfg, id, dataDir);
     String where = bind == null ? me.address() : bind.getHostString() + ":" + bind.getPort();
     ReplicaServer server;
     try {

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.Timeout;
  * {@code submit --wait} change the group, then replica 0's key in a second change built {@code
  * --from-group} (the membership the running group reports, checked from cluster.yaml). Every
  * acknowledged write reads back, every replica reports the last epoch with the same state, and the
- * rotated replica killed and restarted from its data directory comes back in that epoch and agrees;
+ * rotated replica killed and restarted from its data directory, its old key file deleted, comes back
+ * in that epoch and agrees;
  * {@code pbft status} names the rotated keys, and {@code pbft kv} with the unchanged cluster.yaml
  * still works (the client follows the chain of changes).
  */
@@ -140,8 +141,10 @@ class KeyRotationProcessTest {
       }
       assertTrue(acknowledged.size() >= 40, "the load ran throughout: " + acknowledged.size() + " keys");
 
-      // The rotated replica, killed and restarted from its data directory, resumes epoch 2.
+      // The rotated replica, killed and restarted from its data directory, resumes epoch 2, with
+      // its old key retired: the file cluster.yaml names is gone, and it starts with the rotated one.
       cluster.kill(2);
+      java.nio.file.Files.delete(cluster.config().resolve(cluster.config().replica(2).keyFile()));
       cluster.restart(2);
       KvClient check = cluster.kvClient(3);
       for (int i = 0; i < 20; i++) {

@@ -60,6 +60,25 @@ class ReplicaCommandTest {
     assertTrue(notDurable.err().contains("keeps its state in memory"), notDurable.toString());
   }
 
+  /**
+   * Once an operator deletes the key cluster.yaml names (retired after a rotation), a replica
+   * starts with its rotated key only from a data directory in an epoch that names that key: one
+   * still in epoch 0 is refused, saying why, rather than run with a key its peers do not accept.
+   */
+  @Test
+  void aRotatedKeyAloneIsRefusedForADataDirectoryStillInEpochZero() throws Exception {
+    ClusterConfig cfg = ClusterSetup.generate(dir, 4, 1, "127.0.0.1", Ports.consecutive(4), -1, new SecureRandom());
+    io.pbft.config.KeyFiles.write(ClusterSetup.replacementKeyFile(dir, 0),
+        io.pbft.crypto.Ed25519Keys.generate(new SecureRandom()));
+    java.nio.file.Files.delete(cfg.resolve(cfg.replica(0).keyFile()));
+    Run run = Run.of("replica", "--config", dir.resolve("cluster.yaml").toString(), "--id", "0", "--data-dir",
+        dir.resolve("data").toString());
+    assertEquals(2, run.exitCode(), run.toString());
+    assertTrue(run.err().contains("the data directory is in epoch 0, whose key for replica 0 is the one cluster.yaml "
+        + "names"), run.toString());
+    assertFalse(run.err().contains("\tat "), run.toString());
+  }
+
   @Test
   void metricsPortInUseExitsOneNamingTheMetricsAddress() throws Exception {
     int base = Ports.consecutive(4);

@@ -169,6 +169,11 @@ public final class ClusterSetup {
     return dir.resolve("replacements").resolve("replica-" + id);
   }
 
+  /** Where {@link #replacementFor} writes member {@code id}'s next private key, under {@link #replacementDir}. */
+  public static Path replacementKeyFile(Path dir, int id) {
+    return replacementDir(dir, id).resolve("keys").resolve("replica-" + id + ".key");
+  }
+
   /** The file {@link #replacementFor} writes a member's next entry to. */
   public static Path replacementFile(Path dir, int id) {
     return dir.resolve(REPLACEMENT_PREFIX + id + ".yaml");

@@ -621,7 +621,7 @@ public final class ReplicaServer implements AutoCloseable {
       }
     }
     Path base = config.baseDir() == null ? Path.of(".") : config.baseDir();
-    Path file = io.pbft.config.ClusterSetup.replacementDir(base, id).resolve("keys").resolve("replica-" + id + ".key");
+    Path file = io.pbft.config.ClusterSetup.replacementKeyFile(base, id);
     if (!java.nio.file.Files.exists(file)) {
       throw new IllegalStateException("the new epoch names key " + io.pbft.crypto.Digests.hex(publicKey)
           + " for replica " + id + ", and its private key is not at " + file);
@@ -657,6 +657,13 @@ public final class ReplicaServer implements AutoCloseable {
       log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, at.membership().epoch(),
           at.genesis());
     } else {
+      if (!java.util.Arrays.equals(keys.publicKey(), config.replica(id).publicKey())) {
+        // Started with a rotated key (the one cluster.yaml names is gone), but the state is still
+        // in epoch 0, where this replica signs with that one: it could take no part.
+        throw new io.pbft.replica.storage.StorageException("the data directory is in epoch 0, whose key for replica "
+            + id + " is the one cluster.yaml names (" + config.replica(id).keyFile() + "), not the rotated key this "
+            + "replica was started with");
+      }
       core.enableDurability();
     }
     core.recover(nowMs(), appSequence, execution.clientTable(), records, at.handoverAt());
