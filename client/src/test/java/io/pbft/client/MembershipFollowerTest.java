@@ -52,13 +52,15 @@ class MembershipFollowerTest {
     return Reconfigurations.validate(m, c).next();
   }
 
+  /** The first change every test starts from: replica 2's key rotated to key 202 (epoch 0 to 1). */
+  private static final Reconfiguration C1 = rotation(epoch0(), 2, 202, keys(100));
+  private static final Membership E1 = next(epoch0(), C1);
+
   @Test
   void followsAChainOfChangesFromClusterYaml() {
-    Membership e0 = epoch0();
-    Reconfiguration c1 = rotation(e0, 2, 202, keys(100));
-    Membership e1 = next(e0, c1);
-    Reconfiguration c2 = rotation(e1, 0, 210, keys(100));
-    MembershipFollower f = new MembershipFollower(e0);
+    Reconfiguration c1 = C1;
+    Reconfiguration c2 = rotation(E1, 0, 210, keys(100));
+    MembershipFollower f = new MembershipFollower(epoch0());
 
     MembershipFollower.Followed got = f.follow(List.of(c1.toByteString(), c2.toByteString()));
     assertTrue(got.moved());
@@ -75,13 +77,11 @@ class MembershipFollowerTest {
 
   @Test
   void aLinkThatDoesNotCheckStopsTheChainThereAndKeepsWhatChecked() {
-    Membership e0 = epoch0();
-    Reconfiguration c1 = rotation(e0, 2, 202, keys(100));
-    Membership e1 = next(e0, c1);
+    Reconfiguration c1 = C1;
     // signed by a key that administers nothing: a faulty replica's invention
-    Reconfiguration forged = rotation(e1, 1, 666, keys(99));
-    Reconfiguration c3Anyway = rotation(next(e1, rotation(e1, 1, 211, keys(100))), 3, 223, keys(100));
-    MembershipFollower f = new MembershipFollower(e0);
+    Reconfiguration forged = rotation(E1, 1, 666, keys(99));
+    Reconfiguration c3Anyway = rotation(next(E1, rotation(E1, 1, 211, keys(100))), 3, 223, keys(100));
+    MembershipFollower f = new MembershipFollower(epoch0());
 
     MembershipFollower.Followed got = f.follow(List.of(c1.toByteString(), forged.toByteString(),
         c3Anyway.toByteString()));
@@ -97,8 +97,7 @@ class MembershipFollowerTest {
   @Test
   void aChainThatSkipsAnEpochIsRefused() {
     Membership e0 = epoch0();
-    Reconfiguration c1 = rotation(e0, 2, 202, keys(100));
-    Reconfiguration c2 = rotation(next(e0, c1), 0, 210, keys(100));
+    Reconfiguration c2 = rotation(E1, 0, 210, keys(100));
     MembershipFollower f = new MembershipFollower(e0);
     MembershipFollower.Followed got = f.follow(List.of(c2.toByteString()));
     assertFalse(got.moved());
