@@ -1,7 +1,6 @@
 package io.pbft.cli;
 
 import io.pbft.cli.cluster.ClusterStatus;
-import io.pbft.cli.cluster.ReplicaStatus;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.Member;
 import io.pbft.config.Membership;
@@ -110,29 +109,14 @@ final class AdminCommand implements Callable<Integer> {
       try (ClusterStatus status = ClusterStatus.open(cluster)) {
         snapshot = status.poll(java.time.Duration.ofSeconds(5));
       }
-      Membership furthest = known;
-      int reachable = 0;
-      List<String> refusals = new ArrayList<>();
-      for (ReplicaStatus r : snapshot.replicas()) {
-        if (!r.reachable()) {
-          continue;
-        }
-        reachable++;
-        Reconfigurations.Followed f = Reconfigurations.follow(known, r.status().getReconfigurationsList());
-        if (f.refusal() != null) {
-          refusals.add("replica " + r.id() + ": " + f.refusal());
-        }
-        if (f.reached().epoch() > furthest.epoch()) {
-          furthest = f.reached();
-        }
-      }
-      if (reachable == 0) {
+      if (snapshot.reachableCount() == 0) {
         throw new CliException(CliException.FAILED, "--from-group: no replica answered its status");
       }
-      if (!refusals.isEmpty()) {
-        System.err.println("--from-group: chains that do not check, ignored past that point: " + refusals);
+      ClusterStatus.Followed followed = snapshot.furthestMembership(known);
+      if (!followed.refusals().isEmpty()) {
+        System.err.println("--from-group: chains that do not check, ignored past that point: " + followed.refusals());
       }
-      return furthest;
+      return followed.membership();
     }
   }
 

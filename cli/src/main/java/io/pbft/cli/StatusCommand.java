@@ -49,6 +49,7 @@ final class StatusCommand implements Callable<Integer> {
       ObjectNode root = StatusReport.JSON.createObjectNode();
       root.set("replicas", StatusReport.toJson(snapshot));
       root.put("agree", snapshot.reachableAgree());
+      root.set("membership", StatusReport.membershipJson(snapshot, Membership.initial(cfg)));
       out.println(StatusReport.JSON.writeValueAsString(root));
     } else {
       StatusReport.printTable(snapshot, out);

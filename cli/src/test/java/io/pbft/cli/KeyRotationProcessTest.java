@@ -173,8 +173,23 @@ class KeyRotationProcessTest {
           status::toString);
       assertTrue(status.out().lines().anyMatch(l -> l.startsWith("  replica 0 at ") && l.endsWith("(rotated since the"
           + " configuration file)")), status::toString);
+      com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(run("status", "--config", yaml, "--json").out()).get("membership");
+      assertEquals(2, json.get("epoch").asLong(), json::toString);
+      assertTrue(json.get("members").get(0).get("rotated").asBoolean() && json.get("members").get(2).get("rotated")
+          .asBoolean() && !json.get("members").get(1).get("rotated").asBoolean(), json::toString);
       run("kv", "--config", yaml, "--client", "2", "put", "colour", "blue");
       assertEquals("blue", run("kv", "--config", yaml, "--client", "2", "get", "colour").out().trim());
+      // An embedded client with the library's defaults presents no TLS certificate, so Status is
+      // closed to it: it follows through the Membership RPC, open to every caller.
+      try (io.pbft.client.PbftClient plain = io.pbft.client.PbftClient.newBuilder().config(cluster.config())
+          .clientId(1).operationTimeout(Duration.ofSeconds(60)).build();
+          KvClient kv = KvClient.borrowing(plain)) {
+        kv.put("plain", "client");
+        assertEquals("client", kv.get("plain").orElseThrow());
+        Polling.until(plain::membership, m -> m.epoch() == 2, Duration.ofSeconds(30));
+        assertEquals(2, plain.membership().epoch());
+      }
 
       // TLS rotated with the keys: each rotated replica shows new connections the certificate
       // keygen --replacing issued (replica 2 after its restart too), the others their own still.

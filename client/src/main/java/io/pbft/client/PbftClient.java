@@ -620,14 +620,15 @@ public final class PbftClient implements AutoCloseable {
           return;
         }
       }
-      io.pbft.proto.StatusResponse status;
+      io.pbft.proto.MembershipResponse chain;
       try {
-        status = ClientServiceGrpc.newBlockingStub(channels.channel(i)).withDeadlineAfter(2, TimeUnit.SECONDS)
-            .status(io.pbft.proto.StatusRequest.getDefaultInstance());
+        // Membership, not Status: with TLS, Status answers only callers with a certificate.
+        chain = ClientServiceGrpc.newBlockingStub(channels.channel(i)).withDeadlineAfter(2, TimeUnit.SECONDS)
+            .membership(io.pbft.proto.MembershipRequest.getDefaultInstance());
       } catch (RuntimeException e) {
         continue; // down or slow: the others tell as much
       }
-      MembershipFollower.Followed f = members.follow(status.getReconfigurationsList());
+      MembershipFollower.Followed f = members.follow(chain.getReconfigurationsList());
       if (f.refusal() != null) {
         refusals.add("replica " + i + ": " + f.refusal());
       }

@@ -87,5 +87,33 @@ public final class ClusterStatus implements AutoCloseable {
     public boolean allAgree() {
       return allReachable() && reachableAgree();
     }
+
+    /**
+     * The furthest membership the reachable replicas' chains of signed changes lead to from
+     * {@code known} (cluster.yaml's epoch 0, or later), each link checked against the one before
+     * ({@link io.pbft.config.Reconfigurations#follow}), and why a replica's chain stopped short,
+     * by replica ("replica I: reason").
+     */
+    public Followed furthestMembership(io.pbft.config.Membership known) {
+      io.pbft.config.Membership furthest = known;
+      List<String> refusals = new java.util.ArrayList<>();
+      for (ReplicaStatus r : replicas) {
+        if (!r.reachable()) {
+          continue;
+        }
+        io.pbft.config.Reconfigurations.Followed f =
+            io.pbft.config.Reconfigurations.follow(known, r.status().getReconfigurationsList());
+        if (f.refusal() != null) {
+          refusals.add("replica " + r.id() + ": " + f.refusal());
+        }
+        if (f.reached().epoch() > furthest.epoch()) {
+          furthest = f.reached();
+        }
+      }
+      return new Followed(furthest, List.copyOf(refusals));
+    }
   }
+
+  /** What {@link Snapshot#furthestMembership} found. */
+  public record Followed(io.pbft.config.Membership membership, List<String> refusals) {}
 }

@@ -221,6 +221,33 @@ public final class StatusReport {
     new TreeMap<>(counts).forEach(into::put);
   }
 
+  /**
+   * The membership for {@code pbft status --json}: the furthest epoch the reachable replicas'
+   * chains of signed changes reach from the configuration file's epoch 0, each link checked, with
+   * every member's id, address and key (and whether it was rotated since the file), and why any
+   * replica's chain stopped short.
+   */
+  public static ObjectNode membershipJson(ClusterStatus.Snapshot s, Membership initial) {
+    ClusterStatus.Followed followed = s.furthestMembership(initial);
+    Membership m = followed.membership();
+    ObjectNode o = JSON.createObjectNode();
+    o.put("epoch", m.epoch());
+    o.put("f", m.f());
+    o.put("membershipDigest", Digests.hex(m.digest()));
+    ArrayNode members = o.putArray("members");
+    for (io.pbft.config.Member member : m.members()) {
+      ObjectNode e = members.addObject();
+      e.put("id", member.id());
+      e.put("address", member.address());
+      e.put("publicKey", Digests.hex(member.publicKey()));
+      e.put("rotated", !initial.hasMember(member.id())
+          || !java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey()));
+    }
+    ArrayNode refusals = o.putArray("chainRefusals");
+    followed.refusals().forEach(refusals::add);
+    return o;
+  }
+
   public static ArrayNode toJson(ClusterStatus.Snapshot s) {
     ArrayNode a = JSON.createArrayNode();
     s.replicas().forEach(r -> a.add(toJson(r)));

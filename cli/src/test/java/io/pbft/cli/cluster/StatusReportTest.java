@@ -149,6 +149,14 @@ class StatusReportTest {
         + "...", lines.get(2));
     assertEquals("  replica 2 at 127.0.0.1:7002, key " + io.pbft.crypto.Digests.hex(keys(202).publicKey()).substring(0, 16)
         + "... (rotated since the configuration file)", lines.get(3));
+    ObjectNode json = StatusReport.membershipJson(new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", st))), e0);
+    assertEquals(1, json.get("epoch").asLong());
+    assertEquals(io.pbft.crypto.Digests.hex(e1.digest()), json.get("membershipDigest").asText());
+    assertEquals(4, json.get("members").size());
+    assertEquals(io.pbft.crypto.Digests.hex(keys(202).publicKey()), json.get("members").get(2).get("publicKey").asText());
+    assertTrue(json.get("members").get(2).get("rotated").asBoolean());
+    assertFalse(json.get("members").get(1).get("rotated").asBoolean());
+    assertEquals(0, json.get("chainRefusals").size());
 
     // a replica whose chain was tampered with (signed by a key that administers nothing) names no members
     io.pbft.proto.Reconfiguration forged = io.pbft.crypto.ReconfigurationSigning.signed(io.pbft.config.Reconfigurations
@@ -159,5 +167,11 @@ class StatusReportTest {
     assertTrue(refused.get(0).startsWith("epoch 1: membership digest " + shortDigest + "..., not the configuration file's"
         + " epoch 0; its chain of changes reaches only epoch 0 from this file (the change to epoch 1 does not check: "),
         refused.get(0));
+    ObjectNode refusedJson = StatusReport.membershipJson(
+        new ClusterStatus.Snapshot(List.of(ReplicaStatus.of(0, "a", bad))), e0);
+    assertEquals(0, refusedJson.get("epoch").asLong(), "a forged chain moves nothing");
+    assertEquals(1, refusedJson.get("chainRefusals").size());
+    assertTrue(refusedJson.get("chainRefusals").get(0).asText().startsWith("replica 0: the change to epoch 1 does not "
+        + "check"), refusedJson.toString());
   }
 }

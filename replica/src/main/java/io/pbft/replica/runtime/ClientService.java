@@ -208,6 +208,17 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
   }
 
   @Override
+  public void membership(io.pbft.proto.MembershipRequest request,
+      StreamObserver<io.pbft.proto.MembershipResponse> responseObserver) {
+    // From the executed state's summary (published by the execution thread): no event-loop turn,
+    // nothing but a copy of a short list.
+    io.pbft.replica.execution.Epochs.Summary s = replica.execution.epochs().summary();
+    responseObserver.onNext(io.pbft.proto.MembershipResponse.newBuilder().setReplicaId(replica.id)
+        .setEpoch(s.epoch()).addAllReconfigurations(s.chain()).build());
+    responseObserver.onCompleted();
+  }
+
+  @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> responseObserver) {
     replica.status().orTimeout(5, TimeUnit.SECONDS).whenComplete((status, error) -> {
       if (error != null) {
