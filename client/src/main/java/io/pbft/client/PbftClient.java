@@ -574,12 +574,6 @@ public final class PbftClient implements AutoCloseable {
   }
 
   /**
-   * A session came up while a request is outstanding. A backup may have executed the request
-   * before this session existed, and then had nowhere to send its reply: hand it the request
-   * now, and it re-sends the reply it keeps (or takes the request like a retransmission). Without
-   * this, the first operation on new sessions often waited a whole request timeout.
-   */
-  /**
    * The membership this client knows: cluster.yaml's, or a later epoch's once it followed the
    * group's changes (it does so by itself when a session accept or a reply shows it is behind).
    */
@@ -588,7 +582,7 @@ public final class PbftClient implements AutoCloseable {
   }
 
   /**
-   * Asks every replica for its chain of changes (Status) and follows each as far as it checks
+   * Asks every replica for its chain of changes (the Membership RPC) and follows each as far as it checks
    * against the membership known, then gives the sessions the keys of the epoch reached. At most
    * one look at a time, and one per {@link #FOLLOW_INTERVAL_NANOS}; in the background.
    */
@@ -649,6 +643,12 @@ public final class PbftClient implements AutoCloseable {
     }
   }
 
+  /**
+   * A session came up while a request is outstanding. A backup may have executed the request
+   * before this session existed, and then had nowhere to send its reply: hand it the request
+   * now, and it re-sends the reply it keeps (or takes the request like a retransmission). Without
+   * this, the first operation on new sessions often waited a whole request timeout.
+   */
   private void onSessionUp(int replicaId) {
     SignedRequest resend = null;
     boolean flagged = false;
