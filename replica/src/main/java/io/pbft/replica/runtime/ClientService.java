@@ -145,7 +145,8 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     try {
       // Signed with this replica's key of the epoch it runs: a rotated-out key signs nothing new.
       // A client that knows only an earlier epoch's keys refuses the accept, learns the chain of
-      // changes from Status and checks it against cluster.yaml (PbftClient, docs/RECONFIGURATION.md).
+      // changes from the Membership RPC and checks it against cluster.yaml (PbftClient,
+      // docs/RECONFIGURATION.md).
       accepted = SessionHandshake.accept(message.getOpen(), replica.id, replica.keys,
           replica.verifier::clientVerifier, random);
     } catch (HandshakeException e) {
