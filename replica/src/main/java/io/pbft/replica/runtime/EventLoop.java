@@ -52,6 +52,12 @@ final class EventLoop implements AutoCloseable {
   private final long bytesMax;
   private final Requests requests;
   private final AtomicLong displaced = new AtomicLong();
+  /**
+   * Client requests waiting (as {@code requests} holds them): read without its lock by {@link
+   * #queued}, which every network thread asks on every message (ReplicaServer.checkInline).
+   */
+  private final java.util.concurrent.atomic.AtomicInteger requestsWaiting =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean running = true;
   /** The loop is about to wait, or waits, for outside input (a client request then wakes it). */
   private volatile boolean waiting;
@@ -146,6 +152,9 @@ final class EventLoop implements AutoCloseable {
     synchronized (requests) {
       old = requests.add(clientId, new Sized(task, size));
     }
+    if (old == null) {
+      requestsWaiting.incrementAndGet(); // after the add: a loop that sees the count finds the request
+    }
     if (old != null) {
       bytes.addAndGet(-old.size());
       displaced.incrementAndGet();
@@ -168,18 +177,9 @@ final class EventLoop implements AutoCloseable {
     private final int perClientMax;
     private final Map<Integer, ArrayDeque<Sized>> queues = new HashMap<>();
     private final ArrayDeque<Integer> order = new ArrayDeque<>();
-    private int count;
 
     Requests(int perClientMax) {
       this.perClientMax = Math.max(1, perClientMax);
-    }
-
-    boolean isEmpty() {
-      return count == 0;
-    }
-
-    int size() {
-      return count;
     }
 
     /** Adds a request at the back of its client's queue; returns the one it displaced, if any. */
@@ -194,7 +194,6 @@ final class EventLoop implements AutoCloseable {
       if (q.size() > perClientMax) {
         return q.pollFirst();
       }
-      count++;
       return null;
     }
 
@@ -206,7 +205,6 @@ final class EventLoop implements AutoCloseable {
       }
       ArrayDeque<Sized> q = queues.get(client);
       Sized t = q.pollFirst();
-      count--;
       if (q.isEmpty()) {
         queues.remove(client);
       } else {
@@ -217,15 +215,17 @@ final class EventLoop implements AutoCloseable {
   }
 
   private Sized nextRequest() {
-    synchronized (requests) {
-      return requests.next();
+    if (requestsWaiting.get() == 0) {
+      return null; // the common case under load from peers: no lock taken
     }
-  }
-
-  private boolean requestsWaiting() {
+    Sized next;
     synchronized (requests) {
-      return !requests.isEmpty();
+      next = requests.next();
     }
+    if (next != null) {
+      requestsWaiting.decrementAndGet();
+    }
+    return next;
   }
 
   /** A task holding {@code size} bytes of the queue's byte bound until it starts. */
@@ -264,9 +264,7 @@ final class EventLoop implements AutoCloseable {
 
   /** Outside input queued for the loop, client requests included (the replica's own reports, never bounded, not counted). */
   int queued() {
-    synchronized (requests) {
-      return queue.size() + requests.size();
-    }
+    return queue.size() + requestsWaiting.get();
   }
 
   /** Bytes of the messages queued for the loop. */
@@ -283,7 +281,7 @@ final class EventLoop implements AutoCloseable {
       Runnable task;
       try {
         waiting = true;
-        task = internal.isEmpty() && !requestsWaiting() ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
+        task = internal.isEmpty() && requestsWaiting.get() == 0 ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
         waiting = false;
       } catch (InterruptedException e) {
         break;
