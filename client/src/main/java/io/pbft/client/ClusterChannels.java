@@ -29,7 +29,13 @@ public final class ClusterChannels implements AutoCloseable {
   private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
 
   private final ClusterConfig config;
-  private final List<ManagedChannel> channels;
+  /** The channel to each replica, by id; replaced when the client follows a replica to a new address. */
+  private final java.util.concurrent.atomic.AtomicReferenceArray<ManagedChannel> channels;
+  /** The address each channel dials, by replica id. */
+  private final String[] addresses;
+  /** Channels replaced by {@link #channelTo}, closed with the rest. */
+  private final List<ManagedChannel> moved = new ArrayList<>();
+  private final SslContext tls;
   private final ScheduledThreadPoolExecutor timer;
   private final ExecutorService callbacks;
   private static final AtomicInteger CALLBACK_THREADS = new AtomicInteger();
@@ -41,20 +47,19 @@ public final class ClusterChannels implements AutoCloseable {
 
   private ClusterChannels(ClusterConfig config, TlsMaterial identity) {
     this.config = config;
-    SslContext tls = ClientTls.context(config, identity);
+    this.tls = ClientTls.context(config, identity);
     List<ManagedChannel> list = new ArrayList<>(config.n());
+    this.addresses = new String[config.n()];
     this.callbacks = Executors.newFixedThreadPool(callbackThreads(), r -> {
       Thread t = new Thread(r, "pbft-client-" + CALLBACK_THREADS.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
     for (ReplicaInfo r : config.replicas()) {
-      list.add(ClientTls.builder(r, tls)
-          .executor(callbacks)
-          .maxInboundMessageSize(config.transport().messageBytesMax())
-          .build());
+      list.add(build(r));
+      addresses[r.id()] = r.address();
     }
-    this.channels = List.copyOf(list);
+    this.channels = new java.util.concurrent.atomic.AtomicReferenceArray<>(list.toArray(new ManagedChannel[0]));
     // Retransmission timers only hand work to gRPC, so one thread serves every client.
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "pbft-client-timer-" + TIMER_THREADS.incrementAndGet());
@@ -88,13 +93,47 @@ public final class ClusterChannels implements AutoCloseable {
     return config;
   }
 
+  private ManagedChannel build(ReplicaInfo r) {
+    return ClientTls.builder(r, tls)
+        .executor(callbacks)
+        .maxInboundMessageSize(config.transport().messageBytesMax())
+        .build();
+  }
+
   /** The channel to replica {@code replicaId}. */
   public ManagedChannel channel(int replicaId) {
-    if (replicaId < 0 || replicaId >= channels.size()) {
+    if (replicaId < 0 || replicaId >= channels.length()) {
       throw new IllegalArgumentException("no replica " + replicaId + " (the cluster has ids 0.."
-          + (channels.size() - 1) + ")");
+          + (channels.length() - 1) + ")");
     }
     return channels.get(replicaId);
+  }
+
+  /** The address the channel to replica {@code replicaId} dials. */
+  public synchronized String address(int replicaId) {
+    return addresses[replicaId];
+  }
+
+  /**
+   * The channel to {@code member} at its address: the one in use if it dials there, else a new
+   * one, which replaces it for every client of these channels (a change moved the replica to
+   * another machine, docs/RECONFIGURATION.md). The old channel is shut down once its calls end.
+   */
+  public synchronized ManagedChannel channelTo(io.pbft.config.Member member) {
+    int id = member.id();
+    if (id < 0 || id >= channels.length()) {
+      throw new IllegalArgumentException("no replica " + id + " (the cluster has ids 0.." + (channels.length() - 1) + ")");
+    }
+    if (member.address().equalsIgnoreCase(addresses[id]) || isClosed()) {
+      return channels.get(id);
+    }
+    ManagedChannel old = channels.get(id);
+    ManagedChannel next = build(member.toReplicaInfo());
+    channels.set(id, next);
+    addresses[id] = member.address();
+    moved.add(old);
+    old.shutdown();
+    return next;
   }
 
   ScheduledExecutorService timer() {
@@ -109,11 +148,18 @@ public final class ClusterChannels implements AutoCloseable {
   @Override
   public void close() {
     timer.shutdownNow();
-    for (ManagedChannel c : channels) {
+    List<ManagedChannel> all = new ArrayList<>();
+    synchronized (this) {
+      for (int i = 0; i < channels.length(); i++) {
+        all.add(channels.get(i));
+      }
+      all.addAll(moved);
+    }
+    for (ManagedChannel c : all) {
       c.shutdown();
     }
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-    for (ManagedChannel c : channels) {
+    for (ManagedChannel c : all) {
       try {
         long left = deadline - System.nanoTime();
         if (left <= 0 || !c.awaitTermination(left, TimeUnit.NANOSECONDS)) {

@@ -92,6 +92,8 @@ public final class PbftClient implements AutoCloseable {
   private final ClusterChannels channels;
   private final boolean ownsChannels;
   private final ReplicaSession[] sessions;
+  /** The address each session dials (the follower thread's, after the constructor). */
+  private final String[] sessionAddress;
 
   private final Object lock = new Object();
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
@@ -170,8 +172,10 @@ public final class PbftClient implements AutoCloseable {
     long retryDelay = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
     this.members = new MembershipFollower(io.pbft.config.Membership.initial(config));
     this.sessions = new ReplicaSession[config.n()];
+    this.sessionAddress = new String[config.n()];
     for (ReplicaInfo r : config.replicas()) {
-      sessions[r.id()] = new ReplicaSession(r.id(), r.address(), clientId, keys, r.verifier(),
+      sessionAddress[r.id()] = channels.address(r.id());
+      sessions[r.id()] = new ReplicaSession(r.id(), sessionAddress[r.id()], clientId, keys, r.verifier(),
           ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events, authenticator);
     }
   }
@@ -636,9 +640,18 @@ public final class PbftClient implements AutoCloseable {
     log.info("client {}: follows the group to epoch {} ({}){}", clientId, now.epoch(), why,
         refusals.isEmpty() ? "" : "; refused: " + refusals);
     for (io.pbft.config.Member m : now.members()) {
-      if (m.id() < sessions.length && (!before.hasMember(m.id())
-          || !java.util.Arrays.equals(before.member(m.id()).publicKey(), m.publicKey()))) {
+      if (m.id() >= sessions.length) {
+        continue;
+      }
+      if (!before.hasMember(m.id()) || !java.util.Arrays.equals(before.member(m.id()).publicKey(), m.publicKey())) {
         sessions[m.id()].replicaKey(io.pbft.crypto.PublicKeyVerifier.of(m.publicKey()));
+      }
+      // A member moved to another machine: its session opens again there. The channels may be
+      // shared with other clients, which may have followed it first.
+      if (!m.address().equalsIgnoreCase(sessionAddress[m.id()])) {
+        io.grpc.ManagedChannel channel = channels.channelTo(m);
+        sessionAddress[m.id()] = m.address();
+        sessions[m.id()].moveTo(m.address(), ClientServiceGrpc.newStub(channel));
       }
     }
   }

@@ -49,12 +49,12 @@ final class ReplicaSession {
   private enum State { IDLE, OPENING, UP }
 
   private final int replicaId;
-  private final String address;
+  private String address;
   private final int clientId;
   private final Ed25519Keys clientKeys;
   /** The replica's key as the client knows it (replaced when the client follows a key rotation). */
   private volatile PublicKeyVerifier replicaVerifier;
-  private final ClientServiceGrpc.ClientServiceStub stub;
+  private ClientServiceGrpc.ClientServiceStub stub;
   private final SecureRandom random;
   private final long handshakeTimeoutNanos;
   private final long retryDelayNanos;
@@ -184,6 +184,23 @@ final class ReplicaSession {
         retryPending = false;
         ensureOpenLocked();
       }
+    }
+  }
+
+  /**
+   * The client followed this replica to a new address: the session opens again there (with the
+   * key known by then), and what waits for it goes out on the new session.
+   */
+  void moveTo(String newAddress, ClientServiceGrpc.ClientServiceStub newStub) {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      resetLocked("replica moved from " + address + " to " + newAddress);
+      address = newAddress;
+      stub = newStub;
+      retryPending = false;
+      ensureOpenLocked();
     }
   }
 

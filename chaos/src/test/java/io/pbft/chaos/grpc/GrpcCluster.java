@@ -222,6 +222,26 @@ final class GrpcCluster implements Cluster {
     return restartWith(id, () -> ReplicaServer.start(view(id), id, new KvStateMachine()));
   }
 
+  /**
+   * Starts the machine replica {@code id} was moved to (in memory, with key {@code keys}), joining
+   * the epoch {@code joining} names; the process it replaces stays running (it stops by itself once
+   * it sees the move) and is closed with the cluster. Returns the process replaced.
+   */
+  ReplicaServer moveTo(int id, io.pbft.crypto.Ed25519Keys keys, ReplicaServer.Joining joining) throws IOException {
+    if (proxies != null) {
+      throw new IllegalStateException("moves are not supported behind proxies");
+    }
+    ReplicaServer old = replicas[id];
+    replicas[id] = ReplicaServer.start(config, id, keys, new KvStateMachine(), Behaviour.HONEST, null, joining);
+    if (old != null) {
+      replaced.add(old);
+    }
+    return old;
+  }
+
+  /** Processes replaced by {@link #moveTo}: closed with the cluster. */
+  private final List<ReplicaServer> replaced = new ArrayList<>();
+
   /** Starts replica {@code id} (stopped) as {@code starter} makes it, e.g. with a data directory. */
   interface Starter {
     ReplicaServer start() throws IOException;
@@ -458,6 +478,7 @@ final class GrpcCluster implements Cluster {
         stop(i);
       }
     }
+    replaced.forEach(ReplicaServer::close);
     if (proxies != null) {
       proxies.close();
     }

@@ -180,6 +180,68 @@ class KeyRotationGrpcTest {
   }
 
   @Test
+  void aReplicaMovedToANewPortUnderLoadCatchesUpThereAndClientsFollowIt() throws Exception {
+    Ed25519Keys admin = Ed25519Keys.generate(random);
+    try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).tune(cfg -> tuned(cfg, admin)).start()) {
+      Membership epoch0 = Membership.initial(c.config());
+      Ed25519Keys next3 = nextKeyOf(3);
+      int newPort = io.pbft.testkit.Ports.free();
+      Membership epoch1 = epoch0.nextReplacing(3, "127.0.0.1", newPort, next3.publicKey(), null);
+      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
+          .operationTimeout(Duration.ofSeconds(60)).build();
+      Load load = new Load(c, 3);
+      io.pbft.replica.runtime.ReplicaServer old;
+      try {
+        Thread.sleep(500);
+        String verdict = submitter.submitReconfiguration(ReconfigurationSigning.signed(
+            Reconfigurations.command(epoch0, epoch1, "move 3"), admin)).get(60, TimeUnit.SECONDS);
+        assertTrue(verdict.startsWith(Epochs.ACCEPTED + "epoch 0 -> 1"), verdict);
+        // The process at the old port sees the move at the handover and stops taking part.
+        old = c.replica(3);
+        Polling.until(old::departed, why -> why != null, GrpcCluster.SETTLE);
+        assertTrue(old.departed().contains("moved to 127.0.0.1:" + newPort), old.departed());
+        assertEquals(old.departed(), old.status().get(10, TimeUnit.SECONDS).getDeparted(), "its status says why");
+        // The new machine learns the membership from the group, as `pbft replica --join` does.
+        io.pbft.client.GroupMembership.Learned learned = io.pbft.client.GroupMembership.learn(c.config(),
+            Duration.ofSeconds(3));
+        assertEquals(epoch1, learned.membership(), "the group's chain, checked from cluster.yaml");
+        c.moveTo(3, next3, new io.pbft.replica.runtime.ReplicaServer.Joining(learned.membership(), learned.view()));
+        assertEquals(newPort, c.replica(3).port());
+        inEpoch(c, 1); // the new machine reports epoch 1 once it holds the group's state
+        Thread.sleep(1000);
+      } finally {
+        load.close();
+      }
+      KvClient check = c.kvClient(2);
+      c.settle(check);
+      List<StatusResponse> all = c.assertRunningReplicasAgree();
+      assertEquals(4, all.size());
+      assertTrue(all.stream().allMatch(s -> s.getEpoch() == 1), GrpcCluster.describe(all));
+      noBadSignatures(all);
+      assertTrue(all.get(3).getStateTransfers() >= 1, "the new machine took the state: " + GrpcCluster.describe(all));
+      assertTrue(load.acknowledged.size() > 10, "the load ran throughout: " + load.acknowledged.size() + " keys");
+      load.acknowledged.forEach((key, value) -> assertEquals(value, check.get(key).orElse(null),
+          "acknowledged write of " + key + " lost"));
+      // The clients that ran throughout followed replica 3 to its new port (they share the
+      // channels), and a client whose last operation came before the move follows on its next.
+      assertEquals("127.0.0.1:" + newPort, c.channels().address(3));
+      try (KvClient kv = KvClient.borrowing(submitter)) {
+        kv.put("submitter", "after the move");
+      }
+      assertEquals(1, Polling.until(submitter::membership, m -> m.epoch() == 1, GrpcCluster.SETTLE).epoch());
+      assertEquals("127.0.0.1:" + newPort, submitter.membership().member(3).address());
+      submitter.close();
+
+      // With the old process gone, the group still commits with replica 3 at its new port
+      // taking part: a quorum of 3 needs it whenever another replica is down.
+      old.close();
+      c.stop(0);
+      check.put("after-the-move", "yes");
+      assertEquals("yes", check.get("after-the-move").orElseThrow());
+    }
+  }
+
+  @Test
   void aDurableReplicaRestartedAfterTheChangeComesBackInTheNewEpoch() throws Exception {
     Ed25519Keys admin = Ed25519Keys.generate(random);
     try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).durable().tune(cfg -> tuned(cfg, admin))

@@ -144,6 +144,22 @@ public final class ReplicaCore {
   }
 
   /**
+   * Starts this core in configuration epoch {@code epoch} as a member that joins it without its
+   * state (a replica moved to a new machine, docs/RECONFIGURATION.md): view {@code view} (what the
+   * members report; a wrong one costs this replica only its own progress), executed nothing,
+   * window at 0. Its first stable checkpoint in the epoch, proven by the quorum's CHECKPOINTs
+   * under the epoch's keys, lies above its window, and it takes the state there by state transfer
+   * before it votes on anything. Call before the first event.
+   */
+  public void joinEpoch(long epoch, long view) {
+    state.epoch = epoch;
+    state.view = view;
+    outbox.epoch(epoch);
+    log.info("replica {}: joins epoch {} in view {}; it takes the state at the group's next stable checkpoint",
+        state.id, epoch, view);
+  }
+
+  /**
    * The executed state holds a change pending with handover checkpoint {@code handoverAt} (0:
    * none, or one this epoch already began at): the high watermark stops there, and what this
    * replica logged above it (only a faulty primary proposes there) is dropped.

@@ -183,11 +183,11 @@ public final class Epochs {
       return REFUSED + verdict.refusal();
     }
     Membership next = verdict.next();
-    if (handovers && !sameMembers(current, next)) {
+    if (handovers && !sameIds(current, next)) {
       // Every correct replica runs the same version, so all refuse alike; accepted, the change
       // would stop each of them at the handover.
-      return REFUSED + "this version carries out key rotations and changes of f or of the administration only; "
-          + "adding, removing or moving members (" + current.ids() + " at their addresses -> " + next.ids()
+      return REFUSED + "this version carries out key rotations, moves of a member to a new address and changes "
+          + "of f or of the administration; adding or removing members (" + current.ids() + " -> " + next.ids()
           + ") is not supported yet";
     }
     pending = new Pending(command.toByteString(), next, sequence, handoverPoint(sequence));
@@ -287,19 +287,12 @@ public final class Epochs {
     return new Resume(before.epoch() == 0 ? null : before, previousBeganAt, 0, beganAt);
   }
 
-  /** Whether {@code next} keeps every member of {@code current}, in order and at its address. */
-  private static boolean sameMembers(Membership current, Membership next) {
-    if (current.n() != next.n()) {
-      return false;
-    }
-    for (int i = 0; i < current.n(); i++) {
-      io.pbft.config.Member a = current.members().get(i);
-      io.pbft.config.Member b = next.members().get(i);
-      if (a.id() != b.id() || !a.address().equalsIgnoreCase(b.address())) {
-        return false;
-      }
-    }
-    return true;
+  /**
+   * Whether {@code next} keeps the members of {@code current}, in order (each may move to another
+   * address or take another key): the cores number members by position, which such a change keeps.
+   */
+  private static boolean sameIds(Membership current, Membership next) {
+    return current.ids().equals(next.ids());
   }
 
   /** Whether this is epoch 0 with nothing pending: then the state holds nothing of it. */

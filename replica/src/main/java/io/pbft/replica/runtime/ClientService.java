@@ -176,6 +176,10 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
       session.reject("replica " + replica.id + " has stopped: " + replica.failure());
       return;
     }
+    if (replica.departed() != null) {
+      session.reject(replica.departed() + "; this process takes no further part");
+      return;
+    }
     Verdict<VerifiedRequest> verdict = replica.verifier.verify(message.getRequest(), session.clientId());
     if (!verdict.isOk()) {
       replica.drop(verdict.reason().label());
@@ -215,7 +219,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     // nothing but a copy of a short list.
     io.pbft.replica.execution.Epochs.Summary s = replica.execution.epochs().summary();
     responseObserver.onNext(io.pbft.proto.MembershipResponse.newBuilder().setReplicaId(replica.id)
-        .setEpoch(s.epoch()).addAllReconfigurations(s.chain()).build());
+        .setEpoch(s.epoch()).addAllReconfigurations(s.chain()).setView(replica.viewPublished()).build());
     responseObserver.onCompleted();
   }
 

@@ -93,7 +93,22 @@ public final class ReplicaServer implements AutoCloseable {
   final ClientSessions sessions;
   final Hygiene hygiene;
   final Behaviour behaviour;
-  private final PeerLink[] peers;
+  /** The link to each peer by id (null for this replica); replaced whole when a peer moves. */
+  private volatile PeerLink[] peers;
+  /** The address each link dials, by peer id (event loop, after the constructor). */
+  private final String[] peerAddresses;
+  /**
+   * The membership of the epoch this replica's current core runs (event loop, after the
+   * constructor): its peers' addresses, and the address this process was started at.
+   */
+  private Membership running;
+  /** Where peers and clients reach this process: its address in the epoch it started in. */
+  private final String ownAddress;
+  /**
+   * Why this process no longer takes part because the replica it was moved to another address (a
+   * replacement machine), or null. It still helps replicas finish the epoch it left.
+   */
+  private volatile String departed;
   /** TLS of the server and the peer channels; null with TLS off. */
   final ReplicaTls tls;
   private final ScheduledExecutorService scheduler;
@@ -107,7 +122,7 @@ public final class ReplicaServer implements AutoCloseable {
   private volatile ReplicaMetrics metrics;
 
   private ReplicaServer(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app, Behaviour behaviour,
-      InetSocketAddress listen, DurableStorage storage) {
+      InetSocketAddress listen, DurableStorage storage, Joining joining) {
     this.id = id;
     this.storage = storage;
     this.behaviour = behaviour;
@@ -160,10 +175,16 @@ public final class ReplicaServer implements AutoCloseable {
       }
     }, this::fatal, new ReadOnlyQueries(id, behaviour::readOnlyResult), this::replyToClients,
         config.transport().clientSessionsMax(), config.protocol().tentativeExecution());
+    this.running = Membership.initial(config);
     if (storage != null) {
       execution.recoverAt(storage.appSequence(), storage.clientTable());
-      resumeEpoch(storage.appSequence(), storage.records());
+      resumeEpoch(storage.appSequence(), storage.records(), joining);
     }
+    if (joining != null && core.epoch() == 0 && execution.epochs().current().epoch() == 0
+        && execution.lastExecuted() == 0) {
+      joinEpoch(joining);
+    }
+    this.ownAddress = running.member(id).address();
     this.readPosition = new ReadPosition(core.readFloor(), core.view());
     int threads = config.transport().verifyThreads() > 0 ? config.transport().verifyThreads()
         : Runtime.getRuntime().availableProcessors();
@@ -174,28 +195,12 @@ public final class ReplicaServer implements AutoCloseable {
     this.hygiene = new Hygiene(id, config.transport(), sessions, config.tls().enabled());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
     this.peers = new PeerLink[config.n()];
-    for (ReplicaInfo peer : config.replicas()) {
-      if (peer.id() == id) {
-        continue;
-      }
-      // With TLS: mutual, this replica's certificate shown, the peer's checked against the CA and
-      // against the host name it is dialled at.
-      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(peer.host(), peer.port());
-      if (tls != null) {
-        builder.sslContext(tls.peerContext());
-      } else {
-        builder.usePlaintext();
-      }
-      ManagedChannel channel = builder
-          .maxInboundMessageSize(config.transport().messageBytesMax())
-          .build();
-      peers[peer.id()] = new PeerLink(id, peer.id(), channel, scheduler, config.transport().peerQueueMax(),
-          config.transport().peerQueueBytesMax(), config.transport().reconnectDelayMs());
-    }
+    this.peerAddresses = new String[config.n()];
+    followPeers(running);
     this.applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
         Behaviour.Signing.of(id, this.keys, core.epoch()));
     this.retiredApplier = applierFor(EffectApplier.Storage.NONE, Behaviour.Signing.of(id, this.keys, core.epoch()));
-    ReplicaInfo me = config.replica(id);
+    io.pbft.config.Member me = running.member(id);
     TransportSettings t = config.transport();
     NettyServerBuilder serverBuilder = NettyServerBuilder.forAddress(
         listen != null ? listen : new InetSocketAddress(me.host(), me.port()));
@@ -251,8 +256,27 @@ public final class ReplicaServer implements AutoCloseable {
    */
   public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
       Behaviour behaviour, InetSocketAddress listen) throws IOException {
-    return launch(new ReplicaServer(config, id, keys, app, behaviour, listen, null));
+    return start(config, id, keys, app, behaviour, listen, null);
   }
+
+  /**
+   * As above; {@code joining} (null for none) is the membership of a later epoch this replica
+   * joins without its state, as the machine a member was moved to ({@link Joining}).
+   */
+  public static ReplicaServer start(ClusterConfig config, int id, Ed25519Keys keys, StateMachine app,
+      Behaviour behaviour, InetSocketAddress listen, Joining joining) throws IOException {
+    return launch(new ReplicaServer(config, id, keys, app, behaviour, listen, null, joining));
+  }
+
+  /**
+   * A later configuration epoch that a replica without state joins: the machine a member was moved
+   * to (docs/RECONFIGURATION.md). It learns {@code membership} from the running group, checked
+   * link by link from cluster.yaml's administration keys, and starts in it at view {@code view}
+   * (what the members report); it listens at the address the membership names for it, and takes
+   * the group's state by state transfer at the next stable checkpoint. Ignored when the replica's
+   * data directory already holds state: that resumes the epoch it was written in.
+   */
+  public record Joining(Membership membership, long view) {}
 
   /**
    * Starts a durable replica: its state lives in {@code dataDir} (a write-ahead log and the
@@ -275,9 +299,16 @@ public final class ReplicaServer implements AutoCloseable {
   public static ReplicaServer startDurable(ClusterConfig config, int id, Ed25519Keys keys, Behaviour behaviour,
       InetSocketAddress listen, Path dataDir, Function<Path, DurableStateMachine> appFactory,
       WriteAheadLog.Options walOptions) throws IOException {
+    return startDurable(config, id, keys, behaviour, listen, dataDir, appFactory, walOptions, null);
+  }
+
+  /** As above, joining a later epoch when the data directory holds no state yet (see {@link Joining}). */
+  public static ReplicaServer startDurable(ClusterConfig config, int id, Ed25519Keys keys, Behaviour behaviour,
+      InetSocketAddress listen, Path dataDir, Function<Path, DurableStateMachine> appFactory,
+      WriteAheadLog.Options walOptions, Joining joining) throws IOException {
     DurableStorage storage = DurableStorage.open(config, id, dataDir, appFactory, walOptions);
     try {
-      return launch(new ReplicaServer(config, id, keys, storage.app(), behaviour, listen, storage));
+      return launch(new ReplicaServer(config, id, keys, storage.app(), behaviour, listen, storage, joining));
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;
@@ -318,7 +349,7 @@ public final class ReplicaServer implements AutoCloseable {
       r.tls.startWatching(r.scheduler);
     }
     r.health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
-    log.info("replica {} of {} (f = {}) listening on {}{}", id, config.n(), config.f(), config.replica(id).address(),
+    log.info("replica {} of {} (f = {}) listening on {}{}", id, config.n(), config.f(), r.ownAddress,
         r.tls == null ? " (plaintext: TLS is off)" : " (TLS, certificate serial "
             + r.tls.certificate().getSerialNumber().toString(16) + ")");
     return r;
@@ -378,6 +409,11 @@ public final class ReplicaServer implements AutoCloseable {
     return executionThread.read(r, p.floor(), p.view());
   }
 
+  /** The current core's view after the last burst (any thread). */
+  long viewPublished() {
+    return readPosition.view();
+  }
+
   /** Where the core stood after the last burst, for the verification pool's cheap filter. */
   private volatile io.pbft.replica.verify.Position position = io.pbft.replica.verify.Position.ANY;
 
@@ -396,7 +432,7 @@ public final class ReplicaServer implements AutoCloseable {
         retiredApplier.apply(e);
       }
     }
-    if (core.epochEnded()) {
+    if (core.epochEnded() && departed == null) {
       // The old core's last effects (its checkpoint, the log compacted at the handover) first.
       Effects last = core.takeEffects();
       try {
@@ -545,6 +581,11 @@ public final class ReplicaServer implements AutoCloseable {
           + s.sequence()));
     }
     Membership next = s.membership();
+    if (next.hasMember(id) && !next.member(id).address().equalsIgnoreCase(ownAddress)) {
+      depart(old, "replica " + id + " moved to " + next.member(id).address() + " in epoch " + next.epoch()
+          + " (this process is at " + ownAddress + ")");
+      return;
+    }
     Started started = startCore(next);
     started.core().startEpoch(next.epoch(), s.sequence(), old.lastStableCheckpointDigest(), s.clientTable(),
         s.firstView());
@@ -558,6 +599,8 @@ public final class ReplicaServer implements AutoCloseable {
     verifier = started.verifier();
     keys = started.keys();
     core = started.core();
+    running = next;
+    followPeers(next);
     serveCertificateOf(next);
     applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
         Behaviour.Signing.of(id, keys, next.epoch()));
@@ -585,6 +628,94 @@ public final class ReplicaServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Starts this replica, which holds no state, in the later epoch it joins (see {@link Joining}):
+   * its core of that epoch waits at sequence 0 for the group's next stable checkpoint there and
+   * fetches the state. In the constructor.
+   */
+  private void joinEpoch(Joining joining) {
+    Membership m = joining.membership();
+    if (!m.hasMember(id)) {
+      throw new IllegalArgumentException("epoch " + m.epoch() + " has no replica " + id + " (members " + m.ids() + ")");
+    }
+    Started started = startCore(m);
+    started.core().joinEpoch(m.epoch(), joining.view());
+    verifier = started.verifier();
+    keys = started.keys();
+    core = started.core();
+    running = m;
+    serveCertificateOf(m);
+    log.info("replica {}: joins configuration epoch {} at {} without state", id, m.epoch(), m.member(id).address());
+  }
+
+  /**
+   * The epoch that begins names another address for this replica: it was moved to another machine,
+   * which takes part from now on. This process takes no further part; its ended core stays to help
+   * replicas still in the epoch it left, and the process stops after {@link #DEPARTED_GRACE_MS}.
+   * On the event loop.
+   */
+  private void depart(ReplicaCore old, String why) {
+    retired.put(old.epoch(), old);
+    retiredVerifiers.put(old.epoch(), verifier);
+    departed = why;
+    log.warn("replica {}: {}: this process takes no further part, and stops in {} s", id, why,
+        DEPARTED_GRACE_MS / 1000);
+    health.setStatus("", io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    try {
+      scheduler.schedule(() -> {
+        Thread stopper = new Thread(this::close, "pbft-stop-" + id);
+        stopper.setDaemon(true);
+        stopper.start();
+      }, DEPARTED_GRACE_MS, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // stopping already
+    }
+  }
+
+  /** How long a replica whose member moved away keeps helping laggards before it stops. */
+  static final long DEPARTED_GRACE_MS = 10_000;
+
+  /** Why this process stopped taking part because its member moved to another machine, or null. */
+  public String departed() {
+    return departed;
+  }
+
+  /**
+   * Links to the peers of membership {@code m}: a peer at a new address is dialled there, and the
+   * link to its old address closed (what was queued for it there is dropped; the protocol's
+   * retransmissions cover it). In the constructor, then on the event loop.
+   */
+  private void followPeers(Membership m) {
+    PeerLink[] next = peers.clone();
+    java.util.List<PeerLink> closing = new java.util.ArrayList<>();
+    for (io.pbft.config.Member peer : m.members()) {
+      int p = peer.id();
+      if (p == id || p < 0 || p >= next.length || peer.address().equalsIgnoreCase(peerAddresses[p])) {
+        continue;
+      }
+      // With TLS: mutual, this replica's certificate shown, the peer's checked against the CA and
+      // against the host name it is dialled at.
+      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(peer.host(), peer.port());
+      if (tls != null) {
+        builder.sslContext(tls.peerContext());
+      } else {
+        builder.usePlaintext();
+      }
+      ManagedChannel channel = builder
+          .maxInboundMessageSize(config.transport().messageBytesMax())
+          .build();
+      if (next[p] != null) {
+        closing.add(next[p]);
+        log.info("replica {}: peer {} moved from {} to {}", id, p, peerAddresses[p], peer.address());
+      }
+      next[p] = new PeerLink(id, p, channel, scheduler, config.transport().peerQueueMax(),
+          config.transport().peerQueueBytesMax(), config.transport().reconnectDelayMs());
+      peerAddresses[p] = peer.address();
+    }
+    peers = next;
+    closing.forEach(PeerLink::close);
+  }
+
   /** A core for epoch {@code m} and what it runs with, not started yet. */
   private record Started(ReplicaCore core, InboundVerifier verifier, Ed25519Keys keys) {}
 
@@ -592,7 +723,7 @@ public final class ReplicaServer implements AutoCloseable {
   private Started startCore(Membership m) {
     if (m.n() != config.n() || m.members().stream().anyMatch(x -> x.id() != m.members().indexOf(x))) {
       throw new IllegalStateException("epoch " + m.epoch() + " changes the members (" + m.ids()
-          + "); this replica process carries out key rotations and changes of f only so far");
+          + "); this replica process carries out key rotations, moves and changes of f only so far");
     }
     Ed25519Keys epochKeys = keyFor(m.member(id).publicKey());
     PeerKeys peerKeys = config.authentication() == Authentication.MACS
@@ -640,7 +771,7 @@ public final class ReplicaServer implements AutoCloseable {
    * and before its core saw it stable resumes the epoch before, which then ends as usual) and
    * recovers it from the log, whose other epochs' records it skips.
    */
-  private void resumeEpoch(long appSequence, List<io.pbft.proto.WalRecord> records) {
+  private void resumeEpoch(long appSequence, List<io.pbft.proto.WalRecord> records, Joining joining) {
     Epochs.Resume at = execution.epochs().resume(appSequence, ReplicaCore.epochOfLog(records));
     if (at.membership() != null) {
       Started started = startCore(at.membership());
@@ -653,9 +784,12 @@ public final class ReplicaServer implements AutoCloseable {
       verifier = started.verifier();
       keys = started.keys();
       core = started.core();
+      running = at.membership();
       serveCertificateOf(at.membership());
       log.info("replica {}: resumes configuration epoch {} (began at checkpoint {})", id, at.membership().epoch(),
           at.genesis());
+    } else if (joining != null && appSequence == 0) {
+      return; // nothing here yet: the replica joins the later epoch (see joinEpoch)
     } else {
       if (!java.util.Arrays.equals(keys.publicKey(), config.replica(id).publicKey())) {
         // Started with a rotated key (the one cluster.yaml names is gone), but the state is still
@@ -871,6 +1005,10 @@ public final class ReplicaServer implements AutoCloseable {
         .setEpoch(epoch.epoch())
         .setMembershipDigest(epoch.membershipDigest())
         .addAllReconfigurations(epoch.chain());
+    String away = departed;
+    if (away != null) {
+      status.setDeparted(away);
+    }
     Epochs.Pending pending = epoch.pending();
     if (pending != null) {
       status.setPendingReconfiguration(PendingReconfiguration.newBuilder()
