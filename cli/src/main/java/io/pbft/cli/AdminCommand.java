@@ -37,8 +37,9 @@ import picocli.CommandLine.Spec;
         "The current membership is epoch 0 from cluster.yaml, which needs an administration section "
             + "('pbft keygen --admin-keys K').",
         "'submit' sends a signed command to the running group as a client request and waits for its verdict "
-            + "and, with --wait, for the new epoch to take effect. Replica processes carry out key rotations and "
-            + "changes of f so far; they refuse a command that adds, removes or moves members when it is ordered."},
+            + "and, with --wait, for the new epoch to take effect. Replica processes carry out key rotations, "
+            + "moves of a member to a new address (its new machine started with 'pbft replica --join') and changes "
+            + "of f so far; they refuse a command that adds or removes members when it is ordered."},
     subcommands = {AdminCommand.AddReplica.class, AdminCommand.RemoveReplica.class,
         AdminCommand.ReplaceReplica.class, AdminCommand.RotateKey.class, AdminCommand.SetFaults.class,
         AdminCommand.Sign.class, AdminCommand.Check.class, AdminCommand.Submit.class},
@@ -105,10 +106,7 @@ final class AdminCommand implements Callable<Integer> {
      * a replica whose chain does not check is named, and none reachable is an error.
      */
     private static Membership followGroup(ClusterConfig cluster, Membership known) {
-      ClusterStatus.Snapshot snapshot;
-      try (ClusterStatus status = ClusterStatus.open(cluster)) {
-        snapshot = status.poll(java.time.Duration.ofSeconds(5));
-      }
+      ClusterStatus.Snapshot snapshot = ClusterStatus.pollFollowing(cluster, java.time.Duration.ofSeconds(5));
       if (snapshot.reachableCount() == 0) {
         throw new CliException(CliException.FAILED, "--from-group: no replica answered its status");
       }
@@ -445,7 +443,15 @@ final class AdminCommand implements Callable<Integer> {
       }
       long epoch = command.getEpoch();
       long deadline = started + timeout.toNanos();
-      try (io.pbft.cli.cluster.ClusterStatus status = io.pbft.cli.cluster.ClusterStatus.open(cluster)) {
+      // The members of the new epoch, at the addresses it names: a member moved to another machine
+      // counts once it runs there (it reports the epoch once it has the group's state).
+      io.pbft.config.ReconfigurationVerdict named = io.pbft.config.Reconfigurations.membershipNamed(command);
+      java.util.List<io.pbft.testkit.StatusProbe.Target> targets = named.isAccepted()
+          ? named.next().members().stream().map(m -> new io.pbft.testkit.StatusProbe.Target(m.id(), m.host(), m.port()))
+              .toList()
+          : io.pbft.testkit.StatusProbe.targets(cluster);
+      try (io.pbft.cli.cluster.ClusterStatus status = io.pbft.cli.cluster.ClusterStatus.open(targets,
+          io.pbft.client.ClientTls.adminContext(cluster))) {
         io.pbft.cli.cluster.ClusterStatus.Snapshot s = status.await(
             snap -> snap.allReachable() && snap.replicas().stream().allMatch(r -> r.status().getEpoch() >= epoch),
             java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), java.time.Duration.ofSeconds(2),

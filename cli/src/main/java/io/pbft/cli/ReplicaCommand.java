@@ -78,6 +78,14 @@ final class ReplicaCommand implements Callable<Integer> {
           + "a restarted replica recovers it from its peers."})
   Path dataDir;
 
+  @Option(names = "--join", defaultValue = "${env:PBFT_JOIN:-false}",
+      description = {"Start as the machine this replica was moved to (env PBFT_JOIN=true): learn the running "
+          + "group's membership from its replicas (each change checked from cluster.yaml's administration keys), "
+          + "listen at the address it names for this replica, with the key it names (the configured key file or "
+          + "the one 'pbft keygen --add-to DIR --replacing I' wrote), and take the group's state by state "
+          + "transfer. Ignored when the data directory already holds state. See docs/RECONFIGURATION.md."})
+  boolean join;
+
   @Option(names = "--metrics", paramLabel = "[HOST:]PORT", defaultValue = "${env:PBFT_METRICS}",
       description = {"Serve Prometheus metrics at http://HOST:PORT/metrics instead of where this replica's entry in "
           + "the configuration says (env PBFT_METRICS); a bare port binds 127.0.0.1, 'off' serves none. "
@@ -147,6 +155,90 @@ final class ReplicaCommand implements Callable<Integer> {
     return cfg.replicaKeys(id);
   }
 
+  /** How long {@code --join} waits for the group to reach an epoch that names this replica with a key held here. */
+  @Option(names = "--join-wait", paramLabel = "SECONDS", defaultValue = "${env:PBFT_JOIN_WAIT:-600}",
+      description = {"With --join: how long to wait for the group to reach an epoch that names this replica with a "
+          + "key held here (env PBFT_JOIN_WAIT; default ${DEFAULT-VALUE}); the new machine may be started before "
+          + "the change is submitted."})
+  long joinWaitSeconds;
+
+  /**
+   * The later epoch the running group is in, for {@code --join}, once it names this replica with a
+   * key held here: asked again every second until then, for at most {@code waitSeconds}.
+   */
+  static Joined joining(ClusterConfig cfg, int id, long waitSeconds) throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(waitSeconds);
+    long nextLog = System.nanoTime();
+    String why;
+    while (true) {
+      io.pbft.client.GroupMembership.Learned learned =
+          io.pbft.client.GroupMembership.learn(cfg, java.time.Duration.ofSeconds(3));
+      io.pbft.config.Membership m = learned.membership();
+      Ed25519Keys keys = null;
+      if (learned.answered() == 0) {
+        why = "no replica of the group answered (asked every address cluster.yaml names)";
+      } else if (m.epoch() == 0) {
+        why = "the group runs epoch 0, cluster.yaml's own membership";
+      } else if (!m.hasMember(id)) {
+        why = "epoch " + m.epoch() + " has no replica " + id + " (members " + m.ids() + ")";
+      } else {
+        keys = joinKeys(cfg, id, m.member(id).publicKey());
+        why = keys == null ? "epoch " + m.epoch() + " names key " + io.pbft.crypto.Digests.hex(m.member(id).publicKey())
+            .substring(0, 16) + "... for replica " + id + ", which is held neither in its configured key file nor in "
+            + io.pbft.config.ClusterSetup.replacementKeyFile(cfg.baseDir() == null ? Path.of(".") : cfg.baseDir(), id)
+            : null;
+      }
+      if (!learned.refusals().isEmpty()) {
+        log.warn("replica {}: --join: chains of changes that do not check, ignored past that point: {}", id,
+            learned.refusals());
+      }
+      if (why == null) {
+        log.info("replica {}: --join: the group runs epoch {} (view {} by most of {} answers); this replica is at {}",
+            id, m.epoch(), learned.view(), learned.answered(), m.member(id).address());
+        return new Joined(new ReplicaServer.Joining(m, learned.view()), keys);
+      }
+      if (System.nanoTime() - deadline >= 0) {
+        throw CliException.failed("--join: gave up after " + waitSeconds + " s: " + why);
+      }
+      if (System.nanoTime() - nextLog >= 0) {
+        log.info("replica {}: --join: waiting for the group to reach an epoch that names this replica: {}", id, why);
+        nextLog = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      }
+      Thread.sleep(1000);
+    }
+  }
+
+  /** What {@code --join} found: the epoch to join and this replica's key there. */
+  record Joined(ReplicaServer.Joining joining, Ed25519Keys keys) {}
+
+  /**
+   * The private key of {@code publicKey} for replica {@code id}: the configured key file or the
+   * replacement key {@code pbft keygen --add-to DIR --replacing ID} wrote, whichever holds it (null
+   * for neither).
+   */
+  static Ed25519Keys joinKeys(ClusterConfig cfg, int id, byte[] publicKey) {
+    ReplicaInfo configured = cfg.replica(id);
+    Path base = cfg.baseDir() == null ? Path.of(".") : cfg.baseDir();
+    List<Path> candidates = new java.util.ArrayList<>();
+    if (configured.keyFile() != null) {
+      candidates.add(cfg.resolve(configured.keyFile()));
+    }
+    candidates.add(io.pbft.config.ClusterSetup.replacementKeyFile(base, id));
+    for (Path file : candidates) {
+      if (java.nio.file.Files.exists(file)) {
+        try {
+          Ed25519Keys k = io.pbft.config.KeyFiles.read(file);
+          if (java.util.Arrays.equals(k.publicKey(), publicKey)) {
+            return k;
+          }
+        } catch (io.pbft.config.ConfigException e) {
+          throw CliException.usage("replica " + id + ": " + e.getMessage());
+        }
+      }
+    }
+    return null;
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
@@ -161,6 +253,19 @@ final class ReplicaCommand implements Callable<Integer> {
     AppChoice app = applicationChoice(application, appJars, dataDir != null);
     ClusterConfig cfg = withMetrics(Configs.load(config), id, metrics);
     ReplicaInfo me = cfg.replica(id);
+    ReplicaServer.Joining joining = null;
+    Ed25519Keys keys;
+    if (join) {
+      if (joinWaitSeconds < 0 || joinWaitSeconds > 7 * 86_400) {
+        throw CliException.usage("--join-wait must be between 0 and 604800 seconds, got " + joinWaitSeconds);
+      }
+      Joined joined = joining(cfg, id, joinWaitSeconds);
+      joining = joined.joining();
+      me = joining.membership().member(id).toReplicaInfo();
+      keys = joined.keys();
+    } else {
+      keys = null;
+    }
     InetSocketAddress bind = listenAddress(listen, me);
     Behaviour behaviour = behaviour(traitor, cfg, id, traitorSeed == null ? 1L : traitorSeed);
     if (traitorArmedBy != null) {
@@ -169,13 +274,16 @@ final class ReplicaCommand implements Callable<Integer> {
       }
       behaviour = new ArmedBehaviour(behaviour, traitorArmedBy);
     }
-    Ed25519Keys keys = replicaKeys(cfg, id, dataDir);
+    if (keys == null) {
+      keys = replicaKeys(cfg, id, dataDir);
+    }
     String where = bind == null ? me.address() : bind.getHostString() + ":" + bind.getPort();
     ReplicaServer server;
     try {
       server = dataDir == null
-          ? ReplicaServer.start(cfg, id, keys, app.inMemory().get(), behaviour, bind)
-          : ReplicaServer.startDurable(cfg, id, keys, behaviour, bind, dataDir, app.durable());
+          ? ReplicaServer.start(cfg, id, keys, app.inMemory().get(), behaviour, bind, joining)
+          : ReplicaServer.startDurable(cfg, id, keys, behaviour, bind, dataDir, app.durable(),
+              io.pbft.replica.storage.WriteAheadLog.Options.defaults(), joining);
     } catch (io.pbft.replica.storage.StorageException e) {
       throw new CliException(CliException.USAGE, "replica " + id + ": " + e.getMessage(), e);
     } catch (IOException e) {
@@ -198,6 +306,10 @@ final class ReplicaCommand implements Callable<Integer> {
     // close() is graceful (drains calls, then forces); the JVM waits for hooks before exiting.
     Runtime.getRuntime().addShutdownHook(new Thread(server::close, "pbft-replica-shutdown"));
     server.awaitTermination();
+    if (server.departed() != null) {
+      log.info("replica {}: {}; this process stopped", id, server.departed());
+      return 0;
+    }
     if (server.fatalError() != null) {
       // A broken invariant: exit non-zero with the reason so that a supervisor restarts the
       // replica and recovery runs from its data directory.

@@ -40,10 +40,8 @@ final class StatusCommand implements Callable<Integer> {
       throw CliException.usage("--timeout-ms must be positive, got " + timeoutMs);
     }
     ClusterConfig cfg = Configs.load(config);
-    ClusterStatus.Snapshot snapshot;
-    try (ClusterStatus status = ClusterStatus.open(cfg)) {
-      snapshot = status.poll(Duration.ofMillis(timeoutMs));
-    }
+    // At the addresses the group's checked chain of changes names (a moved replica where it runs now).
+    ClusterStatus.Snapshot snapshot = ClusterStatus.pollFollowing(cfg, Duration.ofMillis(timeoutMs));
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       ObjectNode root = StatusReport.JSON.createObjectNode();

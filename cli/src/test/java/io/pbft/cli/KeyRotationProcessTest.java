@@ -76,7 +76,7 @@ class KeyRotationProcessTest {
   }
 
   /** The certificate a TLS server shows a new connection (no client certificate, any issuer accepted here). */
-  private static java.security.cert.X509Certificate served(String host, int port) throws Exception {
+  static java.security.cert.X509Certificate served(String host, int port) throws Exception {
     javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
     ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
       @Override

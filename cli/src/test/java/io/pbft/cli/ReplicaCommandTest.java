@@ -37,6 +37,23 @@ class ReplicaCommandTest {
   }
 
   @Test
+  void joinWithNoGroupToJoinGivesUpWithTheReasonAndStartsNothing() throws Exception {
+    int base = Ports.consecutive(4);
+    ClusterSetup.generate(dir, 4, 1, "127.0.0.1", base, -1, new SecureRandom());
+    String cfg = dir.resolve("cluster.yaml").toString();
+    Run nobody = Run.of("replica", "--config", cfg, "--id", "3", "--join", "--join-wait", "0");
+    assertEquals(1, nobody.exitCode(), nobody.toString());
+    assertTrue(nobody.err().contains("--join: gave up after 0 s: no replica of the group answered"), nobody.toString());
+    Run bad = Run.of("replica", "--config", cfg, "--id", "3", "--join", "--join-wait", "-1");
+    assertEquals(2, bad.exitCode(), bad.toString());
+    assertTrue(bad.err().contains("--join-wait must be between 0 and 604800 seconds"), bad.toString());
+    try (ServerSocket free = new ServerSocket()) {
+      // nothing was started: its configured port is still free to take
+      free.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), base + 3));
+    }
+  }
+
+  @Test
   void anApplicationThatCannotBeLoadedExitsTwoWithItsReason() throws Exception {
     ClusterSetup.generate(dir, 4, 1, "127.0.0.1", Ports.consecutive(4), -1, new SecureRandom());
     String cfg = dir.resolve("cluster.yaml").toString();

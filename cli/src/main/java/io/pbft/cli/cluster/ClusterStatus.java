@@ -35,6 +35,35 @@ public final class ClusterStatus implements AutoCloseable {
     return new ClusterStatus(StatusProbe.open(targets, tls));
   }
 
+  /**
+   * Every replica of {@code config} at the address the running group's membership names for it:
+   * asked first where cluster.yaml says, then, for replicas a checked chain of changes moved to
+   * another address, there instead (a round per move found, at most a few). With TLS on, as the
+   * operator ({@link StatusProbe#open(ClusterConfig)}).
+   */
+  public static Snapshot pollFollowing(ClusterConfig config, Duration timeout) {
+    io.pbft.config.Membership initial = io.pbft.config.Membership.initial(config);
+    List<StatusProbe.Target> targets = StatusProbe.targets(config);
+    io.grpc.netty.shaded.io.netty.handler.ssl.SslContext tls = io.pbft.client.ClientTls.adminContext(config);
+    Snapshot s = null;
+    for (int round = 0; round < 4; round++) {
+      try (ClusterStatus status = open(targets, tls)) {
+        s = status.poll(timeout);
+      }
+      io.pbft.config.Membership m = s.furthestMembership(initial).membership();
+      List<StatusProbe.Target> next = new ArrayList<>();
+      for (StatusProbe.Target t : targets) {
+        next.add(m.hasMember(t.id()) ? new StatusProbe.Target(t.id(), m.member(t.id()).host(), m.member(t.id()).port())
+            : t);
+      }
+      if (next.equals(targets)) {
+        break;
+      }
+      targets = next;
+    }
+    return s;
+  }
+
   /** One round: every replica asked at once, the answers collected within {@code timeout}. */
   public Snapshot poll(Duration timeout) {
     List<ReplicaStatus> result = new ArrayList<>();

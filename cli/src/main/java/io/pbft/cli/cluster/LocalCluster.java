@@ -346,12 +346,22 @@ public final class LocalCluster implements AutoCloseable {
    * configFile} (e.g. one of its own, in which its peers are reached through proxies).
    */
   public synchronized Process startReplica(Path configFile, int id, Path dataDir) {
+    return startReplica(configFile, id, dataDir, List.of());
+  }
+
+  /**
+   * As above, with {@code extraArgs} for {@code pbft replica}. With {@code --join} among them the
+   * replica's current process may still run: the new one is the machine the replica moves to, and
+   * the old one stops by itself once the move takes effect (not a failure).
+   */
+  public synchronized Process startReplica(Path configFile, int id, Path dataDir, List<String> extraArgs) {
     Started before = replicas.get(id);
-    if (before != null && before.process.isAlive()) {
+    if (before != null && before.process.isAlive() && !extraArgs.contains("--join")) {
       throw new IllegalStateException("replica " + id + " is still running (pid " + before.process.pid() + ")");
     }
     List<String> args = new ArrayList<>(List.of("replica", "--config", configFile.toString(),
         "--id", String.valueOf(id)));
+    args.addAll(extraArgs);
     if (dataDir != null) {
       args.add("--data-dir");
       args.add(dataDir.toString());

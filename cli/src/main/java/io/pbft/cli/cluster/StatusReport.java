@@ -86,8 +86,11 @@ public final class StatusReport {
           for (io.pbft.config.Member member : m.members()) {
             boolean asInFile = initial.hasMember(member.id())
                 && java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey());
+            boolean moved = initial.hasMember(member.id())
+                && !initial.member(member.id()).address().equalsIgnoreCase(member.address());
             lines.add("  replica " + member.id() + " at " + member.address() + ", key "
-                + shortHex(member.publicKey()) + (asInFile ? "" : " (rotated since the configuration file)"));
+                + shortHex(member.publicKey()) + (moved ? " (moved since the configuration file)"
+                    : asInFile ? "" : " (rotated since the configuration file)"));
           }
         } else {
           lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0;"
@@ -242,6 +245,8 @@ public final class StatusReport {
       e.put("publicKey", Digests.hex(member.publicKey()));
       e.put("rotated", !initial.hasMember(member.id())
           || !java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey()));
+      e.put("moved", initial.hasMember(member.id())
+          && !initial.member(member.id()).address().equalsIgnoreCase(member.address()));
     }
     ArrayNode refusals = o.putArray("chainRefusals");
     followed.refusals().forEach(refusals::add);

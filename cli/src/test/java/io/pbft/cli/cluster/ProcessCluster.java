@@ -202,6 +202,36 @@ public final class ProcessCluster implements Cluster {
     }
   }
 
+  /**
+   * Starts the machine replica {@code id} moves to: a new process, {@code pbft replica --join} on
+   * an empty data directory of its own, which waits until the group's epoch names it and then
+   * listens at {@code host:port}. From now on {@link #status} and {@link #awaitUp} ask replica
+   * {@code id} there. The process it replaces stops by itself once the move takes effect.
+   */
+  public void launchMoved(int id, String host, int port) {
+    if (proxies != null || netns != null) {
+      throw new IllegalStateException("moves are run on plain loopback clusters only");
+    }
+    Path data = local.dir().resolve("data-moved-" + id);
+    local.startReplica(configFile(id), id, data, List.of("--join"));
+    moved.put(id, new StatusProbe.Target(id, host, port));
+    StatusProbe before = probe;
+    probe = StatusProbe.open(targets(), io.pbft.client.ClientTls.adminContext(config));
+    before.close();
+  }
+
+  /** Replicas started elsewhere by {@link #launchMoved}, by id. */
+  private final java.util.Map<Integer, StatusProbe.Target> moved = new java.util.TreeMap<>();
+
+  /** Where each replica is asked for its status: its configured address, or where it moved. */
+  private List<StatusProbe.Target> targets() {
+    List<StatusProbe.Target> all = new ArrayList<>();
+    for (int i = 0; i < N; i++) {
+      all.add(moved.getOrDefault(i, new StatusProbe.Target(i, config.replica(i).host(), config.replica(i).port())));
+    }
+    return all;
+  }
+
   /** The configuration replica {@code id} runs with. */
   private Path configFile(int id) {
     return proxies == null ? local.dir().resolve("cluster.yaml") : local.dir().resolve("replica-" + id + ".yaml");
@@ -239,7 +269,7 @@ public final class ProcessCluster implements Cluster {
   public void awaitUp(int... ids) {
     List<StatusProbe.Target> targets = new ArrayList<>();
     for (int id : ids) {
-      targets.add(new StatusProbe.Target(id, config.replica(id).host(), config.replica(id).port()));
+      targets.add(targets().get(id));
     }
     try {
       local.awaitHealthy(targets, START_TIMEOUT);
