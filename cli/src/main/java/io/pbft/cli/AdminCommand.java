@@ -258,8 +258,7 @@ final class AdminCommand implements Callable<Integer> {
     if (!cluster.tls().enabled()) {
       return null;
     }
-    Path base = cluster.baseDir() == null ? Path.of(".") : cluster.baseDir();
-    Path file = io.pbft.config.ClusterSetup.replacementDir(base, id).resolve(cluster.tls().replicaFiles(id).certFile());
+    Path file = io.pbft.config.ClusterSetup.replacementDir(cluster, id).resolve(cluster.tls().replicaFiles(id).certFile());
     if (!java.nio.file.Files.isRegularFile(file)) {
       notes.printf("note: no certificate for replica %d's next key at %s: the command names none, and the replica "
           + "keeps serving its current TLS certificate%n", id, file);

@@ -140,8 +140,7 @@ final class ReplicaCommand implements Callable<Integer> {
   static Ed25519Keys replicaKeys(ClusterConfig cfg, int id, Path dataDir) {
     ReplicaInfo me = cfg.replica(id);
     Path configured = me.keyFile() == null ? null : cfg.resolve(me.keyFile());
-    Path base = cfg.baseDir() == null ? Path.of(".") : cfg.baseDir();
-    Path rotated = io.pbft.config.ClusterSetup.replacementKeyFile(base, id);
+    Path rotated = io.pbft.config.ClusterSetup.replacementKeyFile(cfg, id);
     if (configured != null && !java.nio.file.Files.exists(configured) && dataDir != null
         && java.nio.file.Files.exists(rotated)) {
       log.info("replica {}: {} is gone; starting with the rotated key in {} (its data directory must be in an epoch "
@@ -185,7 +184,7 @@ final class ReplicaCommand implements Callable<Integer> {
         keys = joinKeys(cfg, id, m.member(id).publicKey());
         why = keys == null ? "epoch " + m.epoch() + " names key " + io.pbft.crypto.Digests.hex(m.member(id).publicKey())
             .substring(0, 16) + "... for replica " + id + ", which is held neither in its configured key file nor in "
-            + io.pbft.config.ClusterSetup.replacementKeyFile(cfg.baseDir() == null ? Path.of(".") : cfg.baseDir(), id)
+            + io.pbft.config.ClusterSetup.replacementKeyFile(cfg, id)
             : null;
       }
       if (!learned.refusals().isEmpty()) {
@@ -193,9 +192,10 @@ final class ReplicaCommand implements Callable<Integer> {
             learned.refusals());
       }
       if (why == null) {
-        log.info("replica {}: --join: the group runs epoch {} (view {} by most of {} answers); this replica is at {}",
-            id, m.epoch(), learned.view(), learned.answered(), m.member(id).address());
-        return new Joined(new ReplicaServer.Joining(m, learned.view()), keys);
+        log.info("replica {}: --join: the group runs epoch {} (since checkpoint {}, in view {}, by most of {} answers); "
+            + "this replica is at {}", id, m.epoch(), learned.beganAt(), learned.view(), learned.answered(),
+            m.member(id).address());
+        return new Joined(new ReplicaServer.Joining(m, learned.view(), learned.beganAt()), keys);
       }
       if (System.nanoTime() - deadline >= 0) {
         throw CliException.failed("--join: gave up after " + waitSeconds + " s: " + why);
@@ -218,12 +218,11 @@ final class ReplicaCommand implements Callable<Integer> {
    */
   static Ed25519Keys joinKeys(ClusterConfig cfg, int id, byte[] publicKey) {
     ReplicaInfo configured = cfg.replica(id);
-    Path base = cfg.baseDir() == null ? Path.of(".") : cfg.baseDir();
     List<Path> candidates = new java.util.ArrayList<>();
     if (configured.keyFile() != null) {
       candidates.add(cfg.resolve(configured.keyFile()));
     }
-    candidates.add(io.pbft.config.ClusterSetup.replacementKeyFile(base, id));
+    candidates.add(io.pbft.config.ClusterSetup.replacementKeyFile(cfg, id));
     for (Path file : candidates) {
       if (java.nio.file.Files.exists(file)) {
         try {

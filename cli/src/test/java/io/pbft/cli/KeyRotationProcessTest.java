@@ -1,7 +1,6 @@
 package io.pbft.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pbft.cli.cluster.ProcessCluster;
@@ -18,9 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -112,32 +109,13 @@ class KeyRotationProcessTest {
       KeyFiles.write(admin0, a0);
       KeyFiles.write(admin1, a1);
 
-      Map<String, String> acknowledged = new ConcurrentHashMap<>();
-      AtomicBoolean stop = new AtomicBoolean();
-      List<Thread> load = new ArrayList<>();
-      for (int c = 0; c < 2; c++) {
-        KvClient kv = cluster.kvClient(c);
-        int client = c;
-        Thread t = new Thread(() -> {
-          for (int n = 0; !stop.get(); n++) {
-            String key = "c" + client + "/" + (n % 40);
-            kv.put(key, "v" + n);
-            acknowledged.put(key, "v" + n);
-          }
-        }, "load-" + c);
-        t.setDaemon(true);
-        load.add(t);
-        t.start();
-      }
+      io.pbft.testkit.PutLoad load = new io.pbft.testkit.PutLoad(List.of(cluster.kvClient(0), cluster.kvClient(1)), 40);
+      Map<String, String> acknowledged = load.acknowledged;
       try {
         rotate(dir, 2, List.of(), admin0, admin1);
         rotate(dir, 0, List.of("--from-group"), admin0, admin1);
       } finally {
-        stop.set(true);
-        for (Thread t : load) {
-          t.join(TimeUnit.SECONDS.toMillis(60));
-          assertFalse(t.isAlive(), t.getName() + " did not finish its last put");
-        }
+        load.close();
       }
       assertTrue(acknowledged.size() >= 40, "the load ran throughout: " + acknowledged.size() + " keys");
 

@@ -17,12 +17,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -60,23 +57,8 @@ class MoveReplicaProcessTest {
       int newPort = Ports.free();
       String newAddress = "127.0.0.1:" + newPort;
 
-      Map<String, String> acknowledged = new ConcurrentHashMap<>();
-      AtomicBoolean stop = new AtomicBoolean();
-      List<Thread> load = new ArrayList<>();
-      for (int c = 0; c < 2; c++) {
-        KvClient kv = cluster.kvClient(c);
-        int client = c;
-        Thread t = new Thread(() -> {
-          for (int n = 0; !stop.get(); n++) {
-            String key = "c" + client + "/" + (n % 40);
-            kv.put(key, "v" + n);
-            acknowledged.put(key, "v" + n);
-          }
-        }, "load-" + c);
-        t.setDaemon(true);
-        load.add(t);
-        t.start();
-      }
+      io.pbft.testkit.PutLoad load = new io.pbft.testkit.PutLoad(List.of(cluster.kvClient(0), cluster.kvClient(1)), 40);
+      Map<String, String> acknowledged = load.acknowledged;
       Run submitted;
       try {
         run("keygen", "--add-to", dir.toString(), "--replacing", "3", "--address", newAddress);
@@ -84,18 +66,25 @@ class MoveReplicaProcessTest {
         run("admin", "replace-replica", "--config", yaml, "--id", "3", "--entry",
             dir.resolve("replacement-replica-3.yaml").toString(), "--reason", "new machine", "--out", command.toString());
         run("admin", "sign", "--config", yaml, "--key", admin.toString(), command.toString());
-        // The new machine first: it waits for the group to reach the epoch that names it.
-        cluster.launchMoved(3, "127.0.0.1", newPort);
+        // The new machine first: it waits for the group to reach the epoch that names it. It has
+        // what the guide gives it: cluster.yaml, the CA's certificate and what keygen --replacing
+        // wrote for it; not replica 3's old key or TLS files.
+        Path machine = dir.resolve("new-machine-3");
+        copy(dir, machine, Path.of("cluster.yaml"));
+        copy(dir, machine, Path.of(cluster.config().tls().caCertFile()));
+        Path replacement = dir.relativize(io.pbft.config.ClusterSetup.replacementDir(dir, 3));
+        try (java.util.stream.Stream<Path> files = Files.walk(dir.resolve(replacement))) {
+          for (Path f : files.filter(Files::isRegularFile).toList()) {
+            copy(dir, machine, dir.relativize(f));
+          }
+        }
+        cluster.launchMoved(3, "127.0.0.1", newPort, machine.resolve("cluster.yaml"));
         Thread.sleep(1000);
         submitted = run("admin", "submit", "--config", yaml, "--client", "3", "--wait", "--timeout", "120",
             command.toString());
         Thread.sleep(1000);
       } finally {
-        stop.set(true);
-        for (Thread t : load) {
-          t.join(TimeUnit.SECONDS.toMillis(60));
-          assertFalse(t.isAlive(), t.getName() + " did not finish its last put");
-        }
+        load.close();
       }
       assertTrue(submitted.out().contains("reconfiguration accepted: epoch 0 -> 1"), submitted::toString);
       assertTrue(submitted.out().contains("every replica runs epoch 1"), submitted::toString);
@@ -140,6 +129,11 @@ class MoveReplicaProcessTest {
       assertTrue(java.util.Arrays.equals(io.pbft.crypto.tls.Pem.readCertificates(next).get(0).getEncoded(), served),
           "the new machine serves another certificate than " + next);
     }
+  }
+
+  private static void copy(Path from, Path to, Path relative) throws java.io.IOException {
+    Files.createDirectories(to.resolve(relative).getParent());
+    Files.copy(from.resolve(relative), to.resolve(relative));
   }
 
   private static String readQuietly(Path p) {

@@ -28,8 +28,11 @@ import java.util.concurrent.TimeUnit;
  * faulty replica can withhold changes, never invent one.
  */
 public final class GroupMembership {
-  /** The furthest membership reached, the view most of its members report, and why chains stopped short. */
-  public record Learned(Membership membership, long view, int answered, List<String> refusals) {}
+  /**
+   * The furthest membership reached; the view and the checkpoint its epoch began at that most of
+   * its members report; how many replicas answered; and why chains stopped short.
+   */
+  public record Learned(Membership membership, long view, long beganAt, int answered, List<String> refusals) {}
 
   private GroupMembership() {}
 
@@ -68,17 +71,23 @@ public final class GroupMembership {
         }
       }
     }
-    // The view: the one most members of that epoch report (ties to the later); only a start.
+    // The view and the checkpoint the epoch began at: what most members of that epoch report
+    // (ties to the later); only where a joiner starts looking.
     Map<Long, Integer> views = new HashMap<>();
+    Map<Long, Integer> began = new HashMap<>();
     for (MembershipResponse r : answers.values()) {
       if (r.getEpoch() == furthest.epoch()) {
         views.merge(r.getView(), 1, Integer::sum);
+        began.merge(r.getEpochBeganAt(), 1, Integer::sum);
       }
     }
-    long view = views.entrySet().stream()
-        .max(java.util.Map.Entry.<Long, Integer>comparingByValue().thenComparing(java.util.Map.Entry.comparingByKey()))
-        .map(java.util.Map.Entry::getKey).orElse(0L);
-    return new Learned(furthest, view, answers.size(), List.copyOf(refusals));
+    return new Learned(furthest, mostCommon(views), mostCommon(began), answers.size(), List.copyOf(refusals));
+  }
+
+  private static long mostCommon(Map<Long, Integer> counts) {
+    return counts.entrySet().stream()
+        .max(Map.Entry.<Long, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+        .map(Map.Entry::getKey).orElse(0L);
   }
 
   private static List<Member> union(Membership a, Membership b) {

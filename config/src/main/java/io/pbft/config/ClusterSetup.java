@@ -169,6 +169,19 @@ public final class ClusterSetup {
     return dir.resolve("replacements").resolve("replica-" + id);
   }
 
+  /**
+   * {@link #replacementDir} under {@code config}'s directory (the working directory for a
+   * configuration not read from a file).
+   */
+  public static Path replacementDir(ClusterConfig config, int id) {
+    return replacementDir(config.baseDir() == null ? Path.of(".") : config.baseDir(), id);
+  }
+
+  /** {@link #replacementKeyFile} under {@code config}'s directory (see {@link #replacementDir(ClusterConfig, int)}). */
+  public static Path replacementKeyFile(ClusterConfig config, int id) {
+    return replacementKeyFile(config.baseDir() == null ? Path.of(".") : config.baseDir(), id);
+  }
+
   /** Where {@link #replacementFor} writes member {@code id}'s next private key, under {@link #replacementDir}. */
   public static Path replacementKeyFile(Path dir, int id) {
     return replacementDir(dir, id).resolve("keys").resolve("replica-" + id + ".key");

@@ -21,8 +21,10 @@ import java.util.SortedMap;
  * replica, again every request timeout until f + 1 replicas answer the same verdict. While that
  * change is pending it sends a second command built for epoch 0, which must be refused (as
  * pending, or as built for a membership that is gone if it is ordered after the handover). Once
- * every correct replica that is up runs epoch 1, it rotates another replica's key (epoch 1 to 2)
- * with a command built from epoch 1: a group that changed once changes again. Its counts say what
+ * every correct replica that is up runs epoch 1, it moves a replica drawn at random to a new
+ * machine at another address, with a new key (epoch 1 to 2), with a command built from epoch 1: a
+ * group that changed once changes again, and the moved replica starts over without state on its
+ * new machine and joins by state transfer ({@code SimReplica.moveToNewMachine}). Its counts say what
  * the group answered ({@code accepted}, {@code refused while pending}, {@code refused as stale},
  * {@code refused} otherwise), and at the end how many correct replicas run the last epoch it
  * changed the group to. The run waits for its changes to take effect (within the liveness
@@ -66,7 +68,7 @@ final class Administrator extends ByzantineClient {
 
   @Override
   protected void begin() {
-    later(20 + random.nextInt(300), this::rotateNext);
+    later(20 + random.nextInt(300), this::changeNext);
   }
 
   @Override
@@ -74,12 +76,22 @@ final class Administrator extends ByzantineClient {
     return !done;
   }
 
-  /** Rotates the key of a replica drawn at random to the simulation's key for the next epoch. */
-  private void rotateNext() {
-    int replica = current.members().get(random.nextInt(current.n())).id();
-    Membership next = current.nextRotatingKey(replica, world.replacementKey(current.epoch() + 1), null);
-    proposed = next;
-    submit(signed(current, next, "rotate replica " + replica + "'s key"));
+  /**
+   * The next change, to a replica drawn at random, with the simulation's key for the next epoch:
+   * from epoch 0 a key rotation, after that a move to a new machine at another address.
+   */
+  private void changeNext() {
+    io.pbft.config.Member member = current.members().get(random.nextInt(current.n()));
+    int replica = member.id();
+    byte[] key = world.replacementKey(current.epoch() + 1);
+    if (current.epoch() == 0) {
+      proposed = current.nextRotatingKey(replica, key, null);
+      submit(signed(current, proposed, "rotate replica " + replica + "'s key"));
+    } else {
+      int port = member.port() < 60_000 ? member.port() + 1_000 : member.port() - 1_000;
+      proposed = current.nextReplacing(replica, member.host(), port, key, null);
+      submit(signed(current, proposed, "move replica " + replica + " to " + member.host() + ":" + port));
+    }
   }
 
   /** A second command for the same epoch, sent while the first is pending: it must be refused. */
@@ -160,7 +172,7 @@ final class Administrator extends ByzantineClient {
       add("ms to take effect, epoch " + next.epoch(), scheduler.nowMs() - acceptedAtMs);
       current = next;
       if (next.epoch() < CHANGES) {
-        rotateNext();
+        changeNext();
       } else {
         done = true;
       }

@@ -338,7 +338,13 @@ final class SimReplica {
     List<io.pbft.proto.WalRecord> log = disk.log();
     io.pbft.replica.execution.Epochs.Resume at = execution.epochs().resume(appSequence, ReplicaCore.epochOfLog(log));
     ReplicaCore core;
-    if (at.membership() == null) {
+    boolean rejoin = joined != null && appSequence == 0;
+    if (rejoin) {
+      // The new machine crashed before it had the group's state: it joins its epoch again.
+      EpochCores.Entered e = epochCores.enter(id, joined);
+      core = e.core();
+      signing = Behaviour.Signing.of(id, e.signer(), joined.epoch());
+    } else if (at.membership() == null) {
       core = cores.get();
       signing = Behaviour.Signing.of(id, initialSigner);
     } else {
@@ -353,6 +359,11 @@ final class SimReplica {
     recorder.restarted(id, localNow());
     ByteString genesisDigest = appSequence == at.genesis() ? execution.stateDigest() : ByteString.EMPTY;
     input(c -> {
+      if (rejoin) {
+        c.joinEpoch(joined.epoch(), joinedView, joinedAt);
+        c.recover(localNow(), 0, execution.clientTable(), log, 0);
+        return;
+      }
       if (at.membership() != null) {
         c.startEpoch(at.membership().epoch(), at.genesis(), genesisDigest, execution.clientTable(), at.firstView());
       }
@@ -475,6 +486,12 @@ final class SimReplica {
       throw new IllegalStateException("epoch " + old.epoch() + " ended at " + at + " but the executor is at "
           + execution.lastExecuted() + " in epoch " + (next == null ? "none" : next.epoch()));
     }
+    io.pbft.config.Membership before = execution.epochs().previous();
+    if (before != null && before.hasMember(id) && next.hasMember(id)
+        && !before.member(id).address().equalsIgnoreCase(next.member(id).address())) {
+      moveToNewMachine(now, next, execution.epochs().firstView(), at);
+      return;
+    }
     EpochCores.Entered entered = epochCores.enter(id, next);
     if (disk != null) {
       entered.core().enableDurability(); // its first effects compact the log to the new epoch's
@@ -491,6 +508,64 @@ final class SimReplica {
         core.onRequest(now, r, true); // what the old core held and did not order goes on here
       }
     });
+  }
+
+  /**
+   * The epoch that begins moves this replica to another address: a new machine takes over, as
+   * {@code pbft replica --join} does (docs/RECONFIGURATION.md). Its application, executor and disk
+   * start empty, its core of the new epoch joins without state ({@link ReplicaCore#joinEpoch}, in
+   * the view and at the checkpoint the group began the epoch in, which the real joiner learns from
+   * the members) and takes
+   * the state by state transfer; the old machine keeps helping laggards with its cores for a while.
+   */
+  private void moveToNewMachine(long now, io.pbft.config.Membership next, long view, long genesis) {
+    priorViewChanges += core().viewChangesStarted();
+    priorTransfers += core().stateTransfers();
+    viewChangesSigned = 0;
+    lastViewChangeTarget = -1;
+    moves++;
+    // The old machine keeps helping replicas still in the epochs it left for a while, as a
+    // replica process does for ReplicaServer.DEPARTED_GRACE_MS after it steps down; then it is gone.
+    java.util.TreeMap<Long, InlineReplica> oldMachine = new java.util.TreeMap<>(retired);
+    oldMachine.put(replica.core().epoch(), replica);
+    retired.putAll(oldMachine);
+    scheduler.after(OLD_MACHINE_GRACE_MS, () -> oldMachine.forEach((epoch, r) -> retired.remove(epoch, r)));
+    joined = next;
+    joinedView = view;
+    joinedAt = genesis;
+    app = apps.get();
+    if (disk != null) {
+      disk.wipe();
+      disk.attach(app);
+    }
+    Execution execution = executions.create(app, disk != null ? disk : CheckpointStore.NONE);
+    EpochCores.Entered entered = epochCores.enter(id, next);
+    if (disk != null) {
+      entered.core().enableDurability();
+    }
+    signing = Behaviour.Signing.of(id, entered.signer(), next.epoch());
+    replica = null;
+    replica = wrap(entered.core(), execution);
+    executionLog.restarted(id, 0);
+    recorder.restarted(id, localNow());
+    replica.run(now, core -> {
+      core.joinEpoch(next.epoch(), view, genesis);
+      core.tick(now);
+    });
+  }
+
+  /** How long a moved replica's old machine keeps helping laggards (virtual ms). */
+  private static final long OLD_MACHINE_GRACE_MS = 10_000;
+
+  /** The epoch this replica's machine joined without state when it moved (null: never moved). */
+  private io.pbft.config.Membership joined;
+  private long joinedView;
+  private long joinedAt;
+  private int moves;
+
+  /** How many times this replica moved to a new machine. */
+  int moves() {
+    return moves;
   }
 
   /** " at Class.method(File:line) < ..." for the first frames of the core: where a bug threw. */

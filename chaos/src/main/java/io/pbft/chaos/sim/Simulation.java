@@ -291,9 +291,17 @@ public final class Simulation implements SimNetwork.Receiver {
       @Override
       public java.util.SortedMap<Long, Long> correctReplicasByEpoch() {
         java.util.SortedMap<Long, Long> out = new TreeMap<>();
+        long stable = replicas.stream().filter(r -> !r.traitor() && !r.down())
+            .mapToLong(r -> r.core().lowWatermark()).max().orElse(0);
         for (SimReplica r : replicas) {
           if (!r.traitor() && !r.down()) {
-            out.merge(r.epoch(), 1L, Long::sum);
+            // A replica still fetching state, one that joined its epoch without state and has not
+            // learned where it began, or one behind the group's stable checkpoint does not run
+            // that epoch yet (-1), as for pbft admin submit --wait, which counts a moved replica
+            // once it runs with the state.
+            boolean catchingUp = r.core().fetchingState() || r.core().joiningWithoutState()
+                || r.lastExecuted() < stable;
+            out.merge(catchingUp ? -1L : r.epoch(), 1L, Long::sum);
           }
         }
         return out;

@@ -25,10 +25,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -80,38 +77,19 @@ class KeyRotationGrpcTest {
         all -> all.stream().allMatch(s -> s.getEpoch() == epoch), GrpcCluster.SETTLE);
   }
 
-  /** Puts from {@code clients} threads until stopped; every acknowledged value by key. */
-  private static final class Load implements AutoCloseable {
-    final Map<String, String> acknowledged = new ConcurrentHashMap<>();
-    private final AtomicBoolean stop = new AtomicBoolean();
-    private final List<Thread> threads = new ArrayList<>();
-
-    Load(GrpcCluster c, int clients) {
-      for (int i = 0; i < clients; i++) {
-        KvClient kv = c.kvClient(i);
-        int client = i;
-        Thread t = new Thread(() -> {
-          for (int n = 0; !stop.get(); n++) {
-            String key = "c" + client + "/" + (n % 50);
-            String value = "v" + n;
-            kv.put(key, value);
-            acknowledged.put(key, value);
-          }
-        }, "load-" + i);
-        t.setDaemon(true);
-        threads.add(t);
-        t.start();
-      }
+  /** Puts from {@code clients} of the cluster's client identities, one thread each, until closed. */
+  private static io.pbft.testkit.PutLoad load(GrpcCluster c, int clients) {
+    List<KvClient> kv = new ArrayList<>();
+    for (int i = 0; i < clients; i++) {
+      kv.add(c.kvClient(i));
     }
+    return new io.pbft.testkit.PutLoad(kv, 50);
+  }
 
-    @Override
-    public void close() throws InterruptedException {
-      stop.set(true);
-      for (Thread t : threads) {
-        t.join(TimeUnit.SECONDS.toMillis(60));
-        assertFalse(t.isAlive(), t.getName() + " did not finish its last put");
-      }
-    }
+  /** The client that submits the changes (identity 3), on the cluster's channels. */
+  private static PbftClient submitter(GrpcCluster c) {
+    return PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
+        .operationTimeout(Duration.ofSeconds(60)).build();
   }
 
   @Test
@@ -121,9 +99,8 @@ class KeyRotationGrpcTest {
       Membership epoch0 = Membership.initial(c.config());
       Ed25519Keys next2 = nextKeyOf(2);
       Ed25519Keys next0 = nextKeyOf(0);
-      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
-          .operationTimeout(Duration.ofSeconds(60)).build();
-      Load load = new Load(c, 3);
+      PbftClient submitter = submitter(c);
+      io.pbft.testkit.PutLoad load = load(c, 3);
       try {
         Thread.sleep(500);
         String verdict = submitter.submitReconfiguration(rotating(epoch0, 2, next2, admin)).get(60, TimeUnit.SECONDS);
@@ -187,9 +164,8 @@ class KeyRotationGrpcTest {
       Ed25519Keys next3 = nextKeyOf(3);
       int newPort = io.pbft.testkit.Ports.free();
       Membership epoch1 = epoch0.nextReplacing(3, "127.0.0.1", newPort, next3.publicKey(), null);
-      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
-          .operationTimeout(Duration.ofSeconds(60)).build();
-      Load load = new Load(c, 3);
+      PbftClient submitter = submitter(c);
+      io.pbft.testkit.PutLoad load = load(c, 3);
       io.pbft.replica.runtime.ReplicaServer old;
       try {
         Thread.sleep(500);
@@ -205,7 +181,8 @@ class KeyRotationGrpcTest {
         io.pbft.client.GroupMembership.Learned learned = io.pbft.client.GroupMembership.learn(c.config(),
             Duration.ofSeconds(3));
         assertEquals(epoch1, learned.membership(), "the group's chain, checked from cluster.yaml");
-        c.moveTo(3, next3, new io.pbft.replica.runtime.ReplicaServer.Joining(learned.membership(), learned.view()));
+        c.moveTo(3, next3, new io.pbft.replica.runtime.ReplicaServer.Joining(learned.membership(), learned.view(),
+            learned.beganAt()));
         assertEquals(newPort, c.replica(3).port());
         inEpoch(c, 1); // the new machine reports epoch 1 once it holds the group's state
         Thread.sleep(1000);
@@ -252,8 +229,7 @@ class KeyRotationGrpcTest {
       for (int i = 0; i < 20; i++) {
         kv.put("before/" + i, "x" + i);
       }
-      PbftClient submitter = PbftClient.newBuilder().config(c.config()).clientId(3).channels(c.channels())
-          .operationTimeout(Duration.ofSeconds(60)).build();
+      PbftClient submitter = submitter(c);
       String verdict = submitter.submitReconfiguration(rotating(epoch0, 1, next1, admin)).get(60, TimeUnit.SECONDS);
       assertTrue(verdict.startsWith(Epochs.ACCEPTED), verdict);
       inEpoch(c, 1);

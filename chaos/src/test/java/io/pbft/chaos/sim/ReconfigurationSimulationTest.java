@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The group's administrator ({@link Administrator}) changes the group twice while the run's
  * faults go on: it rotates one replica's key (epoch 0 to 1), and once every correct replica runs
- * epoch 1, another's (epoch 1 to 2). Each command is ordered like any request and accepted once;
+ * epoch 1, moves a replica to a new machine at another address (epoch 1 to 2): that replica starts
+ * over without state, joins epoch 2 and takes the state by transfer. Each command is ordered like any request and accepted once;
  * a second command sent while the first is pending is refused; each change takes effect at its
  * handover checkpoint (the primary fills the window up to it), where every replica's core of the
  * old epoch ends and one of the new epoch begins, signing with the new key; and at the end every

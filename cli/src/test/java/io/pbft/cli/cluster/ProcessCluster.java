@@ -203,17 +203,18 @@ public final class ProcessCluster implements Cluster {
   }
 
   /**
-   * Starts the machine replica {@code id} moves to: a new process, {@code pbft replica --join} on
-   * an empty data directory of its own, which waits until the group's epoch names it and then
+   * Starts the machine replica {@code id} moves to: a new process, {@code pbft replica --config
+   * configFile --join} on an empty data directory of its own, which waits until the group's epoch
+   * names it and then
    * listens at {@code host:port}. From now on {@link #status} and {@link #awaitUp} ask replica
    * {@code id} there. The process it replaces stops by itself once the move takes effect.
    */
-  public void launchMoved(int id, String host, int port) {
+  public void launchMoved(int id, String host, int port, Path configFile) {
     if (proxies != null || netns != null) {
       throw new IllegalStateException("moves are run on plain loopback clusters only");
     }
     Path data = local.dir().resolve("data-moved-" + id);
-    local.startReplica(configFile(id), id, data, List.of("--join"));
+    local.startReplica(configFile, id, data, List.of("--join"));
     moved.put(id, new StatusProbe.Target(id, host, port));
     StatusProbe before = probe;
     probe = StatusProbe.open(targets(), io.pbft.client.ClientTls.adminContext(config));

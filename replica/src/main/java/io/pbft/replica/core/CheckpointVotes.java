@@ -53,6 +53,21 @@ final class CheckpointVotes {
   }
 
   /** The signed votes for (sequence, digest), one per replica. */
+  /** A digest that at least {@code quorum} distinct replicas voted at {@code sequence}, or null. */
+  ByteString withQuorumAt(long sequence, int quorum) {
+    Map<Integer, Vote> at = votes.get(sequence);
+    if (at == null) {
+      return null;
+    }
+    Map<ByteString, Integer> counts = new HashMap<>();
+    for (Vote v : at.values()) {
+      if (counts.merge(v.digest(), 1, Integer::sum) >= quorum) {
+        return v.digest();
+      }
+    }
+    return null;
+  }
+
   List<SignedMessage> matching(long sequence, ByteString digest) {
     List<SignedMessage> out = new ArrayList<>();
     Map<Integer, Vote> at = votes.get(sequence);

@@ -74,6 +74,69 @@ final class Checkpoints {
   }
 
   /**
+   * The epoch began at checkpoint {@code s} with state {@code digest} (docs/RECONFIGURATION.md):
+   * this replica's CHECKPOINT for it, signed in the new epoch, goes to every member. Inside the
+   * epoch the genesis needs no proof; the members' CHECKPOINTs for it together prove it to a member
+   * that joins the epoch without state (a replica moved to a new machine), which then fetches that
+   * state at once, instead of waiting for the epoch's first checkpoint of new batches.
+   */
+  void genesisTaken(long s, ByteString digest) {
+    Checkpoint cp = Checkpoint.newBuilder().setSequence(s).setStateDigest(digest).setReplicaId(state.id).build();
+    SignedMessage signed = outbox.broadcast(ReplicaMessage.newBuilder().setCheckpoint(cp).build());
+    votes.record(state.id, s, digest, signed);
+  }
+
+  /**
+   * Whether this replica joined its epoch without state and has installed none yet (a replica
+   * moved to a new machine, {@link ReplicaCore#joinEpoch}).
+   */
+  private boolean joiningWithoutState() {
+    return state.epoch > 0 && state.genesis == 0 && state.lastHandedOut == 0 && state.joinAt > 0;
+  }
+
+  /**
+   * The matching CHECKPOINTs from distinct replicas that make this replica fetch the state at
+   * {@code s}: a quorum, or, for a replica that joined without state, f + 1 for the checkpoint its
+   * epoch began at. At least one of those is correct, so the digest is the group's state there; and
+   * it cannot wait for 2f + 1 there: with f members faulty and itself without state, only 2f correct
+   * members vote on the epoch's genesis, and the group, which needs the joiner in its quorums, would
+   * make no later checkpoint either. It then starts from the genesis, which needs no proof inside
+   * the epoch.
+   */
+  private int fetchVotesNeeded(long s) {
+    return joiningWithoutState() && s == state.joinAt ? state.weakQuorum() : state.quorum();
+  }
+
+  private java.util.function.BiConsumer<Long, ByteString> joinGenesis = (s, d) -> { };
+
+  /** Told the genesis (sequence, digest) a replica that joined without state learned from f + 1 members. */
+  void onJoinGenesis(java.util.function.BiConsumer<Long, ByteString> hook) {
+    joinGenesis = hook;
+  }
+
+  /** Whether the epoch's genesis is this replica's stable checkpoint and its members' CHECKPOINTs do not prove it yet. */
+  private boolean genesisUnproven() {
+    return state.genesis > 0 && state.lowWatermark == state.genesis && state.stableProof.isEmpty();
+  }
+
+  /**
+   * A member's CHECKPOINT for the epoch's genesis: counted towards its proof when it names the
+   * digest this replica holds there; 2f + 1 of them become the stable proof that heartbeats send
+   * to a replica whose window is below it.
+   */
+  private void genesisVote(int sender, Checkpoint cp, SignedMessage signed) {
+    if (!cp.getStateDigest().equals(state.stableDigest)) {
+      return; // another state there: a faulty sender's, counted nowhere
+    }
+    votes.record(sender, cp.getSequence(), cp.getStateDigest(), signed);
+    List<SignedMessage> proof = votes.matching(cp.getSequence(), cp.getStateDigest());
+    if (proof.size() >= rules.checkpointVotesNeeded(state.quorum())) {
+      state.stableProof = List.copyOf(proof);
+      log.debug("replica {}: the members prove the epoch's genesis {}", state.id, cp.getSequence());
+    }
+  }
+
+  /**
    * At each heartbeat: this replica's own CHECKPOINTs that were above the low watermark at the
    * previous heartbeat and still are go to every peer again. A CHECKPOINT lost at enough replicas
    * otherwise leaves the checkpoint unstable until the next one, and the window does not move.
@@ -81,7 +144,9 @@ final class Checkpoints {
   void repeatOwn() {
     Set<Long> now = new HashSet<>();
     votes.of(state.id).forEach((s, signed) -> {
-      if (s > state.lowWatermark) {
+      if (s == state.lowWatermark && genesisUnproven()) {
+        outbox.resend(Effects.Outgoing.ALL, signed); // until the members prove the genesis together
+      } else if (s > state.lowWatermark) {
         now.add(s);
         if (ownWaiting.contains(s)) {
           outbox.resend(Effects.Outgoing.ALL, signed);
@@ -95,6 +160,10 @@ final class Checkpoints {
     long s = cp.getSequence();
     if (cp.getReplicaId() != sender) {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "checkpoint names %d, signed by %d", cp.getReplicaId(), sender);
+      return;
+    }
+    if (s == state.lowWatermark && genesisUnproven() && cp.getStateDigest().size() == Digests.SIZE_BYTES) {
+      genesisVote(sender, cp, signed);
       return;
     }
     if (s <= state.lowWatermark) {
@@ -125,6 +194,10 @@ final class Checkpoints {
       // does; should execution not get there soon by itself (it missed messages), tick() fetches
       // that state.
       Map.Entry<Long, ByteString> quorum = votes.highestWithQuorum(state.quorum());
+      if (quorum == null && joiningWithoutState()) {
+        ByteString genesis = votes.withQuorumAt(state.joinAt, fetchVotesNeeded(state.joinAt));
+        quorum = genesis == null ? null : Map.entry(state.joinAt, genesis);
+      }
       if (quorum != null && quorum.getKey() > state.lastHandedOut
           && (behind == null || behind.sequence() < quorum.getKey())) {
         behind = new Behind(quorum.getKey(), quorum.getValue(), votes.matching(quorum.getKey(), quorum.getValue()),
@@ -159,7 +232,7 @@ final class Checkpoints {
         proof.add(a.signed());
       }
     }
-    if (proof.size() >= state.quorum()) {
+    if (proof.size() >= fetchVotesNeeded(sequence)) {
       learnStable(sequence, digest, proof);
     }
   }
@@ -185,6 +258,9 @@ final class Checkpoints {
   void learnStable(long s, ByteString digest, List<SignedMessage> proof) {
     if (s <= state.lowWatermark) {
       return;
+    }
+    if (joiningWithoutState() && s == state.joinAt) {
+      joinGenesis.accept(s, digest); // before its view changes claim it, with f + 1 votes only
     }
     makeStable(s, digest, proof);
     if (state.lastHandedOut < s) {

@@ -94,6 +94,12 @@ public final class ReplicaCore {
     this.checkpoints = new Checkpoints(state, outbox, transfer, normal, rules, settings.aheadCheckpointVotesMax());
     this.complaints = new Complaints(state, outbox);
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
+    // A replica that joined without state learns where its epoch began from f + 1 members: from
+    // then on that checkpoint needs no proof in its view changes, as for the members.
+    checkpoints.onJoinGenesis((s, digest) -> {
+      state.genesis = s;
+      viewChange.certificates().genesis(s, digest);
+    });
     this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax(), rules, requests::suspectedFirstHand);
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
@@ -140,23 +146,28 @@ public final class ReplicaCore {
     checkpoints.installed(genesis, digest, List.of());
     requests.clients().replace(clientTable);
     requests.tableReplaced();
+    if (!digest.isEmpty()) {
+      checkpoints.genesisTaken(genesis, digest);
+    }
     log.info("replica {}: epoch {} begins at checkpoint {}", state.id, epoch, genesis);
   }
 
   /**
    * Starts this core in configuration epoch {@code epoch} as a member that joins it without its
-   * state (a replica moved to a new machine, docs/RECONFIGURATION.md): view {@code view} (what the
-   * members report; a wrong one costs this replica only its own progress), executed nothing,
-   * window at 0. Its first stable checkpoint in the epoch, proven by the quorum's CHECKPOINTs
-   * under the epoch's keys, lies above its window, and it takes the state there by state transfer
-   * before it votes on anything. Call before the first event.
+   * state (a replica moved to a new machine, docs/RECONFIGURATION.md): view {@code view} and the
+   * checkpoint {@code genesis} the epoch began at (what the members report; wrong ones cost this
+   * replica only its own progress), executed nothing, window at 0. It takes the state at the
+   * genesis by state transfer once f + 1 members' CHECKPOINTs for it agree (the members send them
+   * when the epoch begins and at each heartbeat until 2f + 1 prove it), or at a later checkpoint a
+   * quorum proves, before it votes on anything. Call before the first event.
    */
-  public void joinEpoch(long epoch, long view) {
+  public void joinEpoch(long epoch, long view, long genesis) {
     state.epoch = epoch;
     state.view = view;
+    state.joinAt = genesis;
     outbox.epoch(epoch);
-    log.info("replica {}: joins epoch {} in view {}; it takes the state at the group's next stable checkpoint",
-        state.id, epoch, view);
+    log.info("replica {}: joins epoch {} in view {} without state; it fetches the state at checkpoint {}, where the "
+        + "epoch began, once f + 1 members vouch for it", state.id, epoch, view, genesis);
   }
 
   /**
@@ -240,6 +251,11 @@ public final class ReplicaCore {
   }
 
   /** The checkpoint this core's epoch began at (0 in epoch 0). */
+  /** Whether this replica joined its epoch without state ({@link #joinEpoch}) and holds none yet. */
+  public boolean joiningWithoutState() {
+    return state.epoch > 0 && state.genesis == 0 && state.lastHandedOut == 0;
+  }
+
   public long genesis() {
     return state.genesis;
   }
@@ -382,7 +398,15 @@ public final class ReplicaCore {
       requests.clients().replace(result.clientTable());
       requests.tableReplaced();
       checkpoints.installed(s, digest, proof);
-      learnHandover(result.handoverAt());
+      if (result.beginsEpoch(state.epoch)) {
+        // This replica joined the epoch without state and installed its genesis: the epoch
+        // before ended there, not this one.
+        // It needs no proof inside the epoch, as for the members that began the epoch there.
+        state.genesis = Math.max(state.genesis, s);
+        viewChange.certificates().genesis(s, digest);
+      } else {
+        learnHandover(result.handoverAt());
+      }
       log.info("replica {}: installed the state of checkpoint {}", state.id, s);
       if (state.lastHandedOut < state.lowWatermark) {
         // A later checkpoint became stable while this one was on its way (its fetch was deferred

@@ -26,6 +26,12 @@ final class ReplicaState {
    */
   long genesis;
   /**
+   * For a replica that joined its epoch without state ({@link ReplicaCore#joinEpoch}): the
+   * checkpoint the epoch began at, as the members reported it, whose state it fetches once f + 1
+   * members vouch for it (0: not joining, or not known).
+   */
+  long joinAt;
+  /**
    * The handover checkpoint of a change the executed state holds pending (0: none): nothing above
    * it is assigned, accepted or re-proposed in this epoch, and the epoch ends once it is stable
    * and executed.

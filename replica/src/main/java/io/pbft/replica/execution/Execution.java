@@ -455,7 +455,7 @@ public final class Execution {
     if (epochs.summary().epoch() > 0 && epochs.beganAt() == s.sequence()) {
       switched = new Switched(s.sequence(), epochs.current(), epochs.firstView(), clientTable());
     }
-    return new StateInstalled(s.sequence(), true, clientTable(), epochs.endsAt(s.sequence()));
+    return new StateInstalled(s.sequence(), true, clientTable(), epochs.endsAt(s.sequence()), epochs.summary().epoch());
   }
 
   /** Reads a chunk of a frozen checkpoint's state for a peer. */

@@ -219,7 +219,7 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     // nothing but a copy of a short list.
     io.pbft.replica.execution.Epochs.Summary s = replica.execution.epochs().summary();
     responseObserver.onNext(io.pbft.proto.MembershipResponse.newBuilder().setReplicaId(replica.id)
-        .setEpoch(s.epoch()).addAllReconfigurations(s.chain()).setView(replica.viewPublished()).build());
+        .setEpoch(s.epoch()).addAllReconfigurations(s.chain()).setView(replica.viewPublished()).setEpochBeganAt(replica.execution.epochs().beganAt()).build());
     responseObserver.onCompleted();
   }
 

@@ -152,6 +152,11 @@ final class PeerLink implements AutoCloseable {
     }
   }
 
+  /** The id of the peer this link sends to. */
+  int peer() {
+    return peer;
+  }
+
   @Override
   public void close() {
     ClientCallStreamObserver<SignedMessage> s;

@@ -183,6 +183,10 @@ public final class ReplicaServer implements AutoCloseable {
     if (joining != null && core.epoch() == 0 && execution.epochs().current().epoch() == 0
         && execution.lastExecuted() == 0) {
       joinEpoch(joining);
+      if (storage != null) {
+        // What an earlier attempt to join logged (its view, its votes), in the epoch it joins.
+        core.recover(nowMs(), 0, execution.clientTable(), storage.records(), 0);
+      }
     }
     this.ownAddress = running.member(id).address();
     this.readPosition = new ReadPosition(core.readFloor(), core.view());
@@ -199,7 +203,7 @@ public final class ReplicaServer implements AutoCloseable {
     followPeers(running);
     this.applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
         Behaviour.Signing.of(id, this.keys, core.epoch()));
-    this.retiredApplier = applierFor(EffectApplier.Storage.NONE, Behaviour.Signing.of(id, this.keys, core.epoch()));
+    this.retiredApplier = applierFor(EffectApplier.Storage.NONE, Behaviour.Signing.of(id, this.keys, core.epoch()), true);
     io.pbft.config.Member me = running.member(id);
     TransportSettings t = config.transport();
     NettyServerBuilder serverBuilder = NettyServerBuilder.forAddress(
@@ -271,12 +275,13 @@ public final class ReplicaServer implements AutoCloseable {
   /**
    * A later configuration epoch that a replica without state joins: the machine a member was moved
    * to (docs/RECONFIGURATION.md). It learns {@code membership} from the running group, checked
-   * link by link from cluster.yaml's administration keys, and starts in it at view {@code view}
-   * (what the members report); it listens at the address the membership names for it, and takes
-   * the group's state by state transfer at the next stable checkpoint. Ignored when the replica's
-   * data directory already holds state: that resumes the epoch it was written in.
+   * link by link from cluster.yaml's administration keys, and starts in it at view {@code view},
+   * with {@code genesis} the checkpoint the epoch began at (what most members report). It listens
+   * at the address the membership names for it and takes the group's state at the genesis by state
+   * transfer ({@link ReplicaCore#joinEpoch}). Ignored when the replica's data directory already
+   * holds state: that resumes the epoch it was written in.
    */
-  public record Joining(Membership membership, long view) {}
+  public record Joining(Membership membership, long view, long genesis) {}
 
   /**
    * Starts a durable replica: its state lives in {@code dataDir} (a write-ahead log and the
@@ -466,16 +471,24 @@ public final class ReplicaServer implements AutoCloseable {
 
   /** Carries out a core's effects: log records to {@code storage}, signed (by a traitor) as {@code signing}. */
   private EffectApplier applierFor(EffectApplier.Storage storage, Behaviour.Signing signing) {
+    return applierFor(storage, signing, false);
+  }
+
+  /**
+   * As above; {@code retired}: for the cores of epochs this replica left, whose messages go to a
+   * moved peer at its former address (the process still there may be catching up in that epoch).
+   */
+  private EffectApplier applierFor(EffectApplier.Storage storage, Behaviour.Signing signing, boolean retired) {
     return new EffectApplier(storage, executionThread::submit, behaviour, signing,
         new EffectApplier.Transport() {
           @Override
           public void send(Effects.Outgoing out) {
-            transmit(out);
+            transmit(out, retired);
           }
 
           @Override
           public void sendLater(Effects.Outgoing out, long delayMs) {
-            scheduler.schedule(() -> transmit(out), delayMs, TimeUnit.MILLISECONDS);
+            scheduler.schedule(() -> transmit(out, retired), delayMs, TimeUnit.MILLISECONDS);
           }
         },
         (clientId, reply) -> {
@@ -620,8 +633,7 @@ public final class ReplicaServer implements AutoCloseable {
     if (tls == null || !m.hasMember(id)) {
       return;
     }
-    Path base = config.baseDir() == null ? Path.of(".") : config.baseDir();
-    String problem = tls.serve(m.member(id).tlsCertificate(), io.pbft.config.ClusterSetup.replacementDir(base, id));
+    String problem = tls.serve(m.member(id).tlsCertificate(), io.pbft.config.ClusterSetup.replacementDir(config, id));
     if (problem != null) {
       log.error("replica {}: epoch {} names another TLS certificate for this replica, which it cannot serve ({}); it "
           + "keeps the one in use", id, m.epoch(), problem);
@@ -639,7 +651,7 @@ public final class ReplicaServer implements AutoCloseable {
       throw new IllegalArgumentException("epoch " + m.epoch() + " has no replica " + id + " (members " + m.ids() + ")");
     }
     Started started = startCore(m);
-    started.core().joinEpoch(m.epoch(), joining.view());
+    started.core().joinEpoch(m.epoch(), joining.view(), joining.genesis());
     verifier = started.verifier();
     keys = started.keys();
     core = started.core();
@@ -681,13 +693,13 @@ public final class ReplicaServer implements AutoCloseable {
   }
 
   /**
-   * Links to the peers of membership {@code m}: a peer at a new address is dialled there, and the
-   * link to its old address closed (what was queued for it there is dropped; the protocol's
-   * retransmissions cover it). In the constructor, then on the event loop.
+   * Links to the peers of membership {@code m}: a peer at a new address is dialled there; the link
+   * to its old address serves only this replica's retired cores for a while ({@link #formerLinks}),
+   * then closes. In the constructor, then on the event loop.
    */
   private void followPeers(Membership m) {
     PeerLink[] next = peers.clone();
-    java.util.List<PeerLink> closing = new java.util.ArrayList<>();
+    java.util.List<PeerLink> former = new java.util.ArrayList<>();
     for (io.pbft.config.Member peer : m.members()) {
       int p = peer.id();
       if (p == id || p < 0 || p >= next.length || peer.address().equalsIgnoreCase(peerAddresses[p])) {
@@ -705,7 +717,7 @@ public final class ReplicaServer implements AutoCloseable {
           .maxInboundMessageSize(config.transport().messageBytesMax())
           .build();
       if (next[p] != null) {
-        closing.add(next[p]);
+        former.add(next[p]);
         log.info("replica {}: peer {} moved from {} to {}", id, p, peerAddresses[p], peer.address());
       }
       next[p] = new PeerLink(id, p, channel, scheduler, config.transport().peerQueueMax(),
@@ -713,7 +725,21 @@ public final class ReplicaServer implements AutoCloseable {
       peerAddresses[p] = peer.address();
     }
     peers = next;
-    closing.forEach(PeerLink::close);
+    for (PeerLink link : former) {
+      PeerLink before = formerLinks.put(link.peer(), link);
+      if (before != null) {
+        before.close();
+      }
+      try {
+        scheduler.schedule(() -> {
+          if (formerLinks.remove(link.peer(), link)) {
+            link.close();
+          }
+        }, FORMER_LINK_GRACE_MS, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        link.close(); // stopping
+      }
+    }
   }
 
   /** A core for epoch {@code m} and what it runs with, not started yet. */
@@ -751,8 +777,7 @@ public final class ReplicaServer implements AutoCloseable {
         return k;
       }
     }
-    Path base = config.baseDir() == null ? Path.of(".") : config.baseDir();
-    Path file = io.pbft.config.ClusterSetup.replacementKeyFile(base, id);
+    Path file = io.pbft.config.ClusterSetup.replacementKeyFile(config, id);
     if (!java.nio.file.Files.exists(file)) {
       throw new IllegalStateException("the new epoch names key " + io.pbft.crypto.Digests.hex(publicKey)
           + " for replica " + id + ", and its private key is not at " + file);
@@ -823,17 +848,30 @@ public final class ReplicaServer implements AutoCloseable {
     return fatal;
   }
 
-  private void transmit(Effects.Outgoing out) {
+  private void transmit(Effects.Outgoing out, boolean retired) {
+    PeerLink[] links = peers;
     if (out.broadcast()) {
-      for (PeerLink p : peers) {
-        if (p != null) {
-          p.send(out.message());
+      for (int p = 0; p < links.length; p++) {
+        PeerLink link = retired ? formerLinks.getOrDefault(p, links[p]) : links[p];
+        if (link != null) {
+          link.send(out.message());
         }
       }
-    } else if (out.to() >= 0 && out.to() < peers.length && peers[out.to()] != null) {
-      peers[out.to()].send(out.message());
+    } else if (out.to() >= 0 && out.to() < links.length) {
+      PeerLink link = retired ? formerLinks.getOrDefault(out.to(), links[out.to()]) : links[out.to()];
+      if (link != null) {
+        link.send(out.message());
+      }
     }
   }
+
+  /**
+   * The link to each moved peer's former address, for {@link #FORMER_LINK_GRACE_MS} after the move:
+   * the process there finishes the epoch it is in through this replica's retired cores (it steps
+   * down at the handover only once it learns the handover checkpoint is stable).
+   */
+  private final Map<Integer, PeerLink> formerLinks = new ConcurrentHashMap<>();
+  static final long FORMER_LINK_GRACE_MS = 60_000;
 
   /**
    * Stops taking part: nothing more is sent or executed, health turns NOT_SERVING, the status RPC
@@ -1056,6 +1094,7 @@ public final class ReplicaServer implements AutoCloseable {
         p.close();
       }
     }
+    formerLinks.values().forEach(PeerLink::close);
     try {
       // Peer streams are long-lived and never finish by themselves: give in-flight client calls
       // a moment, then cancel what is left.

@@ -56,10 +56,28 @@ final class ReplicaTls implements AutoCloseable {
     this.id = id;
     // Checked now, so that a replica with a bad certificate does not start at all.
     this.trust = new ReloadableTrustManager(config.tlsTrusted());
-    this.keys = new ReloadableKeyManager(config.replicaTls(id));
     TlsConfig.Files files = config.tls().replicaFiles(id);
-    this.watched = List.of(config.resolve(files.certFile()), config.resolve(files.keyFile()),
-        config.resolve(config.tls().caCertFile()));
+    Path cert = config.resolve(files.certFile());
+    Path key = config.resolve(files.keyFile());
+    Path replacement = io.pbft.config.ClusterSetup.replacementDir(config, id);
+    if (!Files.exists(cert) && !Files.exists(key) && Files.exists(replacement.resolve(files.certFile()))
+        && Files.exists(replacement.resolve(files.keyFile()))) {
+      // The configured files are gone (a rotated replica's old ones retired, or a new machine
+      // that got only the replacement's): start with the replacement's, which the epoch the
+      // replica resumes or joins names; a replica still in epoch 0 is refused by its peers.
+      cert = replacement.resolve(files.certFile());
+      key = replacement.resolve(files.keyFile());
+      log.info("replica {}: {} is gone; TLS starts with the replacement certificate {}", id,
+          config.resolve(files.certFile()), cert);
+      try {
+        this.keys = new ReloadableKeyManager(TlsMaterial.load(cert, key, config.tlsTrusted()));
+      } catch (io.pbft.crypto.tls.TlsMaterialException e) {
+        throw new ConfigException("replica " + id + "'s replacement TLS identity: " + e.getMessage(), e);
+      }
+    } else {
+      this.keys = new ReloadableKeyManager(config.replicaTls(id));
+    }
+    this.watched = List.of(cert, key, config.resolve(config.tls().caCertFile()));
     this.lastSeen = modified();
     try {
       // Clients may come without a certificate (OPTIONAL); one they present must be the CA's.

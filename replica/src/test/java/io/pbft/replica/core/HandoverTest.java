@@ -169,4 +169,46 @@ class HandoverTest {
     assertEquals(1, pp.getEpoch());
     assertEquals(5, pp.getPrePrepare().getSequence(), "numbering goes on from the handover");
   }
+
+  @Test
+  void theMembersOfANewEpochEachSendTheirCheckpointForItsGenesis() {
+    TestReplica next = fx.core(2, new RecordingApp());
+    ByteString genesis = ByteString.copyFrom(Digests.sha256(new byte[] {1}));
+    next.run(core -> core.startEpoch(1, 4, genesis, List.of(), 0));
+    ReplicaMessage cp = sent(next).stream().filter(ReplicaMessage::hasCheckpoint).findFirst().orElseThrow();
+    assertEquals(1, cp.getEpoch());
+    assertEquals(4, cp.getCheckpoint().getSequence());
+    assertEquals(genesis, cp.getCheckpoint().getStateDigest(), "so that a member that joins without state can fetch it");
+  }
+
+  @Test
+  void aMemberThatJoinsWithoutStateFetchesTheGenesisOnceFPlusOneMembersVouchForIt() {
+    TestReplica joiner = fx.core(3, new RecordingApp());
+    joiner.run(core -> core.joinEpoch(1, 0, 4));
+    assertEquals(1, joiner.core().epoch());
+    assertEquals(0, joiner.lastExecuted());
+    sent(joiner);
+    ByteString genesis = ByteString.copyFrom(Digests.sha256(new byte[] {1}));
+    ByteString forged = ByteString.copyFrom(Digests.sha256(new byte[] {2}));
+    fx.deliver(joiner, 0, checkpoint(4, genesis, 0).toBuilder().setEpoch(1).build());
+    fx.deliver(joiner, 1, checkpoint(4, forged, 1).toBuilder().setEpoch(1).build());
+    joiner.tick(10_000);
+    assertFalse(sent(joiner).stream().anyMatch(ReplicaMessage::hasFetchState), "one vote, or two that differ, prove nothing");
+    fx.deliver(joiner, 2, checkpoint(4, genesis, 2).toBuilder().setEpoch(1).build());
+    joiner.tick(20_000);
+    ReplicaMessage fetch = sent(joiner).stream().filter(ReplicaMessage::hasFetchState).findFirst().orElseThrow(
+        () -> new AssertionError("two members (f + 1) vouch for the genesis: fetch it"));
+    assertEquals(4, fetch.getFetchState().getSequence());
+    assertEquals(4, joiner.lowWatermark(), "the genesis is its stable checkpoint, as for the members");
+
+    // Elsewhere f + 1 are not enough: a replica of the epoch that did not join without state waits for 2f + 1.
+    TestReplica member = fx.core(3, new RecordingApp());
+    member.run(core -> core.startEpoch(1, 4, genesis, List.of(), 0));
+    sent(member);
+    fx.deliver(member, 0, checkpoint(8, genesis, 0).toBuilder().setEpoch(1).build());
+    fx.deliver(member, 2, checkpoint(8, genesis, 2).toBuilder().setEpoch(1).build());
+    member.tick(10_000);
+    member.tick(20_000);
+    assertFalse(sent(member).stream().anyMatch(ReplicaMessage::hasFetchState), "two votes above its state");
+  }
 }
