@@ -494,9 +494,8 @@ final class BenchCommand implements Callable<Integer> {
 
   /** One status round after the load: the view each replica ended in (a killed or paused one is unreachable). */
   private static ClusterStatus.Snapshot endStatus(ClusterConfig cfg) {
-    try (ClusterStatus status = ClusterStatus.open(cfg)) {
-      return status.poll(Duration.ofSeconds(2));
-    }
+    // where the group's chain of changes places each replica (a moved one at its new address)
+    return ClusterStatus.pollFollowing(cfg, Duration.ofSeconds(2));
   }
 
   /** The highest view any reachable replica is in, or -1 if none answered. */

@@ -166,6 +166,8 @@ final class ReplicaCommand implements Callable<Integer> {
    * key held here: asked again every second until then, for at most {@code waitSeconds}.
    */
   static Joined joining(ClusterConfig cfg, int id, long waitSeconds) throws InterruptedException {
+    log.info("replica {}: --join: asking the group's replicas for its membership (at the addresses {} names)", id,
+        cfg.baseDir() == null ? "the configuration" : "cluster.yaml");
     long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(waitSeconds);
     long nextLog = System.nanoTime();
     String why;

@@ -56,8 +56,20 @@ public final class GroupMembership {
       if (toAsk.isEmpty()) {
         break;
       }
+      // All at once: a replica that is down or slow costs the round its timeout, not each ask.
+      List<ManagedChannel> channels = new ArrayList<>();
+      List<com.google.common.util.concurrent.ListenableFuture<MembershipResponse>> calls = new ArrayList<>();
       for (Member m : toAsk) {
-        MembershipResponse r = ask(config, tls, m, timeout);
+        ManagedChannel channel = ClientTls.builder(m.toReplicaInfo(), tls)
+            .maxInboundMessageSize(config.transport().messageBytesMax()).build();
+        channels.add(channel);
+        calls.add(ClientServiceGrpc.newFutureStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            .membership(MembershipRequest.getDefaultInstance()));
+      }
+      for (int i = 0; i < toAsk.size(); i++) {
+        Member m = toAsk.get(i);
+        MembershipResponse r = answer(calls.get(i), timeout);
+        channels.get(i).shutdownNow();
         if (r == null) {
           continue;
         }
@@ -96,16 +108,17 @@ public final class GroupMembership {
     return all;
   }
 
-  private static MembershipResponse ask(ClusterConfig config, SslContext tls, Member m, Duration timeout) {
-    ManagedChannel channel = ClientTls.builder(m.toReplicaInfo(), tls)
-        .maxInboundMessageSize(config.transport().messageBytesMax()).build();
+  /** The answer of one call, or null if it failed or did not come within {@code timeout} (and a little). */
+  private static MembershipResponse answer(com.google.common.util.concurrent.ListenableFuture<MembershipResponse> call,
+      Duration timeout) {
     try {
-      return ClientServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-          .membership(MembershipRequest.getDefaultInstance());
-    } catch (RuntimeException e) {
+      return call.get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      call.cancel(true);
       return null; // down, moved or slow: the others tell as much
-    } finally {
-      channel.shutdownNow();
     }
   }
 }

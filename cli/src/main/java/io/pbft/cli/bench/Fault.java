@@ -46,7 +46,16 @@ public enum Fault {
    */
   ROTATE_PRIMARY_KEY("rotate-primary-key", false,
       "the administrator rotates the primary's key at run time: a signed command, ordered under the load, taking"
-          + " effect at its handover checkpoint a window of batches later (docs/RECONFIGURATION.md)");
+          + " effect at its handover checkpoint a window of batches later (docs/RECONFIGURATION.md)"),
+  /**
+   * Not a fault either: a backup moves to a new machine (a new process on another port, started
+   * with {@code pbft replica --join}) under load. It should cost no view change and no
+   * acknowledged write; the group runs without that backup until the new process has the state.
+   */
+  MOVE_BACKUP("move-backup", false,
+      "the administrator moves a backup to a new machine at run time: a new process on another port, started with"
+          + " 'pbft replica --join', takes over at the handover checkpoint and fetches the state; the old one steps"
+          + " down (docs/RECONFIGURATION.md)");
 
   private final String option;
   private final boolean againstPrimary;
@@ -119,7 +128,12 @@ public enum Fault {
 
   /** Whether the fault needs a configured client beyond those bench measures (an attacker's, or the administrator's). */
   public boolean extraClient() {
-    return client() != null || this == ROTATE_PRIMARY_KEY;
+    return client() != null || changesGroup();
+  }
+
+  /** Whether this is a change of the group by the administrator (then bench reports how long it took). */
+  public boolean changesGroup() {
+    return this == ROTATE_PRIMARY_KEY || this == MOVE_BACKUP;
   }
 
   /** How a client fault's extra client misbehaves, or null for faults without one. */

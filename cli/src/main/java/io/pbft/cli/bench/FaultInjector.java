@@ -32,7 +32,7 @@ public final class FaultInjector {
   private final Fault fault;
   private final LocalCluster cluster;
   private ClusterConfig config;
-  /** The administrator's key ({@link Fault#ROTATE_PRIMARY_KEY}); null for every other fault. */
+  /** The administrator's key ({@link Fault#changesGroup}); null for every other fault. */
   private io.pbft.crypto.Ed25519Keys administrator;
   /** Milliseconds from submitting the change to every replica running its epoch; -1 until then. */
   private volatile long changeTookMs = -1;
@@ -54,12 +54,12 @@ public final class FaultInjector {
   }
 
   /**
-   * The configuration the replicas start with: for {@link Fault#ROTATE_PRIMARY_KEY}, with an
+   * The configuration the replicas start with: for a change of the group ({@link Fault#changesGroup}), with an
    * administration key (kept here) that may change the group, written to the cluster's directory;
    * otherwise {@code cfg} as it is.
    */
   public ClusterConfig configure(ClusterConfig cfg) {
-    if (fault != Fault.ROTATE_PRIMARY_KEY) {
+    if (!fault.changesGroup()) {
       return cfg;
     }
     administrator = io.pbft.crypto.Ed25519Keys.generate(new java.security.SecureRandom());
@@ -68,7 +68,7 @@ public final class FaultInjector {
     return config;
   }
 
-  /** How long the change took to take effect everywhere ({@link Fault#ROTATE_PRIMARY_KEY}), -1 if it did not. */
+  /** How long the change took to take effect everywhere ({@link Fault#changesGroup}), -1 if it did not. */
   public long changeTookMs() {
     return changeTookMs;
   }
@@ -79,13 +79,62 @@ public final class FaultInjector {
    * one runs the new epoch. In a thread of its own, so that the load goes on meanwhile.
    */
   private void rotateKey(int id) {
+    io.pbft.crypto.Ed25519Keys next = nextKeyOf(id);
+    io.pbft.config.Membership epoch0 = io.pbft.config.Membership.initial(config);
+    change(epoch0.nextRotatingKey(id, next.publicKey(), null), "bench: rotate the primary's key",
+        "replica " + id + " signs with its new key");
+  }
+
+  /** Replica {@code id}'s next key, written where {@code pbft keygen --replacing} puts it. */
+  private io.pbft.crypto.Ed25519Keys nextKeyOf(int id) {
     io.pbft.crypto.Ed25519Keys next = io.pbft.crypto.Ed25519Keys.generate(new java.security.SecureRandom());
-    io.pbft.config.KeyFiles.write(io.pbft.config.ClusterSetup.replacementDir(cluster.dir(), id).resolve("keys")
-        .resolve("replica-" + id + ".key"), next);
+    io.pbft.config.KeyFiles.write(io.pbft.config.ClusterSetup.replacementKeyFile(cluster.dir(), id), next);
+    return next;
+  }
+
+  /** The replica {@link Fault#MOVE_BACKUP} moves: a backup of view 0. */
+  static final int MOVED_REPLICA = 1;
+
+  /** The membership the move makes, once the new machine is started ({@link Fault#MOVE_BACKUP}). */
+  private io.pbft.config.Membership moving;
+
+  /**
+   * Starts replica {@code id}'s new machine before the load, as an operator starts it before
+   * submitting the move: its next key, and a process on a free port started with {@code pbft
+   * replica --join} (durable if the replicas are, on a data directory of its own), which waits until
+   * the group's epoch names it. Its JVM then starts on an idle machine, not in the middle of the run.
+   */
+  private void startNewMachine(int id) {
+    io.pbft.crypto.Ed25519Keys next = nextKeyOf(id);
+    String host = config.replica(id).host();
+    int port = io.pbft.testkit.Ports.free();
+    Path data = Files.exists(cluster.dataDir(id)) ? cluster.dir().resolve("data-moved-" + id) : null;
+    cluster.startReplica(cluster.dir().resolve("cluster.yaml"), id, data, List.of("--join"));
+    moving = io.pbft.config.Membership.initial(config).nextReplacing(id, host, port, next.publicKey(), null);
+    report("started replica %d's new machine at %s:%d (pbft replica --join%s); it waits for the move", id, host, port,
+        data == null ? "" : ", data directory " + data.getFileName());
+  }
+
+  /** Submits the move of replica {@code id} to the new machine started before the load. */
+  private void moveReplica(int id) {
+    if (moving == null) {
+      startNewMachine(id); // not prepared with the replicas: start it now
+    }
+    io.pbft.config.Member to = moving.member(id);
+    change(moving, "bench: move a backup", "replica " + id + " runs at " + to.address() + " with the group's state");
+  }
+
+  /**
+   * Submits the change to {@code next} as the extra client, then polls the new epoch's members at
+   * the addresses it names until every one runs it ({@code done} says what that means). In a
+   * thread of its own, so that the load goes on meanwhile.
+   */
+  private void change(io.pbft.config.Membership next, String reason, String done) {
     io.pbft.config.Membership epoch0 = io.pbft.config.Membership.initial(config);
     io.pbft.proto.Reconfiguration command = io.pbft.crypto.ReconfigurationSigning.signed(
-        io.pbft.config.Reconfigurations.command(epoch0, epoch0.nextRotatingKey(id, next.publicKey(), null),
-            "bench: rotate the primary's key"), administrator);
+        io.pbft.config.Reconfigurations.command(epoch0, next, reason), administrator);
+    List<io.pbft.testkit.StatusProbe.Target> targets = next.members().stream()
+        .map(m -> new io.pbft.testkit.StatusProbe.Target(m.id(), m.host(), m.port())).toList();
     Thread t = new Thread(() -> {
       long start = System.nanoTime();
       int client = attackerClient();
@@ -98,14 +147,13 @@ public final class FaultInjector {
         if (!verdict.startsWith(io.pbft.replica.execution.Epochs.ACCEPTED)) {
           return;
         }
-        try (ClusterStatus status = ClusterStatus.open(config)) {
+        try (ClusterStatus status = ClusterStatus.open(targets, io.pbft.client.ClientTls.adminContext(config))) {
           ClusterStatus.Snapshot s = status.await(snap -> snap.allReachable()
                   && snap.replicas().stream().allMatch(r -> r.status().getEpoch() >= 1),
               Duration.ofSeconds(120), Duration.ofSeconds(1), () -> { });
           if (s.allReachable() && s.replicas().stream().allMatch(r -> r.status().getEpoch() >= 1)) {
             changeTookMs = (System.nanoTime() - start) / 1_000_000;
-            report("every replica runs epoch 1 (replica %d signs with its new key), %d ms after submitting", id,
-                changeTookMs);
+            report("every replica runs epoch 1 (%s), %d ms after submitting", done, changeTookMs);
           } else {
             report("epoch 1 not reported by every replica within 120 s of submitting");
           }
@@ -113,7 +161,7 @@ public final class FaultInjector {
       } catch (Exception e) {
         report("the change failed: %s", e);
       }
-    }, "bench-rotate-key");
+    }, "bench-change");
     t.setDaemon(true);
     t.start();
   }
@@ -166,7 +214,11 @@ public final class FaultInjector {
    * (and, for the replayer, once the capture file exists).
    */
   public void prepare() {
-    if (attacker != null) {
+    if (attacker != null || moving != null) {
+      return;
+    }
+    if (fault == Fault.MOVE_BACKUP) {
+      startNewMachine(MOVED_REPLICA);
       return;
     }
     if (fault.outsider() != null) {
@@ -292,6 +344,12 @@ attacker = cluster.start("outsider", Outsider.class.getName(), outsiderArgs());
           replica = primary;
           report("submitting the rotation of replica %d's key (the primary of view %d)", primary, view);
           rotateKey(primary);
+        }
+        case MOVE_BACKUP -> {
+          replica = MOVED_REPLICA;
+          report("moving replica %d (%s in view %d) to its new machine", replica,
+              replica == primary ? "the primary" : "a backup", view);
+          moveReplica(replica);
         }
         case SESSION_EXHAUSTION, GARBAGE_FLOOD -> {
           if (attacker == null) {

@@ -67,7 +67,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
   }
 
   /**
-   * This report with how long a change of the group ({@link Fault#ROTATE_PRIMARY_KEY}) took from
+   * This report with how long a change of the group ({@link Fault#changesGroup}) took from
    * being submitted to every replica running its epoch (-1: not within the run).
    */
   public FaultReport withChangeTookMs(long ms) {
@@ -116,7 +116,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
           : fault == Fault.SESSION_EXHAUSTION ? "the outsider opened " + sent + " streams"
           : "the outsider sent " + sent + " garbage bytes");
     }
-    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+    if (fault.changesGroup()) {
       out.printf("            %s%n", changeTookMs >= 0 ? "every replica ran the new epoch " + changeTookMs
           + " ms after the command was submitted" : "the new epoch was not reported by every replica within the run");
     }
@@ -125,7 +125,7 @@ public record FaultReport(Fault fault, int replica, double atSec, double through
   public void addTo(ObjectNode o) {
     ObjectNode f = o.putObject("fault");
     f.put("kind", fault.option());
-    if (fault == Fault.ROTATE_PRIMARY_KEY) {
+    if (fault.changesGroup()) {
       f.put("changeTookMs", changeTookMs);
     }
     f.put("replica", replica);
