@@ -165,6 +165,7 @@ public final class ReplicaCore {
     state.epoch = epoch;
     state.view = view;
     state.joinAt = genesis;
+    requests.holdSuspicionsUntil(Long.MAX_VALUE); // until it has the state, and a while after
     outbox.epoch(epoch);
     log.info("replica {}: joins epoch {} in view {} without state; it fetches the state at checkpoint {}, where the "
         + "epoch began, once f + 1 members vouch for it", state.id, epoch, view, genesis);
@@ -398,6 +399,11 @@ public final class ReplicaCore {
       requests.clients().replace(result.clientTable());
       requests.tableReplaced();
       checkpoints.installed(s, digest, proof);
+      if (state.joinAt > 0 && requests != null) {
+        // Joined without state: the clients' sessions with this machine are new; a request
+        // timeout or two for their retransmissions to carry MACs for them.
+        requests.holdSuspicionsUntil(state.nowMs + 2L * state.settings.viewChangeTimeoutMs());
+      }
       if (result.beginsEpoch(state.epoch)) {
         // This replica joined the epoch without state and installed its genesis: the epoch
         // before ended there, not this one.
