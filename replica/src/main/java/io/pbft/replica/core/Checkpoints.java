@@ -87,14 +87,6 @@ final class Checkpoints {
   }
 
   /**
-   * Whether this replica joined its epoch without state and has installed none yet (a replica
-   * moved to a new machine, {@link ReplicaCore#joinEpoch}).
-   */
-  private boolean joiningWithoutState() {
-    return state.epoch > 0 && state.genesis == 0 && state.lastHandedOut == 0 && state.joinAt > 0;
-  }
-
-  /**
    * The matching CHECKPOINTs from distinct replicas that make this replica fetch the state at
    * {@code s}: a quorum, or, for a replica that joined without state, f + 1 for the checkpoint its
    * epoch began at. At least one of those is correct, so the digest is the group's state there; and
@@ -104,7 +96,12 @@ final class Checkpoints {
    * the epoch.
    */
   private int fetchVotesNeeded(long s) {
-    return joiningWithoutState() && s == state.joinAt ? state.weakQuorum() : state.quorum();
+    return joiningAt(s) ? state.weakQuorum() : state.quorum();
+  }
+
+  /** Whether this replica joined its epoch without state and {@code s} is where the members said the epoch began. */
+  private boolean joiningAt(long s) {
+    return state.joiningWithoutState() && state.joinAt > 0 && s == state.joinAt;
   }
 
   private java.util.function.BiConsumer<Long, ByteString> joinGenesis = (s, d) -> { };
@@ -194,7 +191,7 @@ final class Checkpoints {
       // does; should execution not get there soon by itself (it missed messages), tick() fetches
       // that state.
       Map.Entry<Long, ByteString> quorum = votes.highestWithQuorum(state.quorum());
-      if (quorum == null && joiningWithoutState()) {
+      if (quorum == null && joiningAt(state.joinAt)) {
         ByteString genesis = votes.withQuorumAt(state.joinAt, fetchVotesNeeded(state.joinAt));
         quorum = genesis == null ? null : Map.entry(state.joinAt, genesis);
       }
@@ -259,7 +256,7 @@ final class Checkpoints {
     if (s <= state.lowWatermark) {
       return;
     }
-    if (joiningWithoutState() && s == state.joinAt) {
+    if (joiningAt(s)) {
       joinGenesis.accept(s, digest); // before its view changes claim it, with f + 1 votes only
     }
     makeStable(s, digest, proof);

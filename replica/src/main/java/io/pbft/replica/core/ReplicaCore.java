@@ -96,10 +96,7 @@ public final class ReplicaCore {
     this.viewChange = new ViewChangeProtocol(state, outbox, rules, requests, timers, checkpoints, normal, complaints);
     // A replica that joined without state learns where its epoch began from f + 1 members: from
     // then on that checkpoint needs no proof in its view changes, as for the members.
-    checkpoints.onJoinGenesis((s, digest) -> {
-      state.genesis = s;
-      viewChange.certificates().genesis(s, digest);
-    });
+    checkpoints.onJoinGenesis(this::adoptGenesis);
     this.catchUp = new CatchUp(state, outbox, settings.catchUpBatchesMax(), rules, requests::suspectedFirstHand);
     this.wal = new WalCodec(state, viewChange, checkpoints);
     this.invariants = new Invariants(state, rules, transfer);
@@ -254,7 +251,17 @@ public final class ReplicaCore {
   /** The checkpoint this core's epoch began at (0 in epoch 0). */
   /** Whether this replica joined its epoch without state ({@link #joinEpoch}) and holds none yet. */
   public boolean joiningWithoutState() {
-    return state.epoch > 0 && state.genesis == 0 && state.lastHandedOut == 0;
+    return state.joiningWithoutState();
+  }
+
+  /**
+   * A replica that joined without state learned where its epoch began ({@code s}, state {@code
+   * digest}): from then on that checkpoint needs no proof in its view changes, as for the members
+   * that began the epoch there.
+   */
+  private void adoptGenesis(long s, ByteString digest) {
+    state.genesis = Math.max(state.genesis, s);
+    viewChange.certificates().genesis(s, digest);
   }
 
   public long genesis() {
@@ -407,9 +414,7 @@ public final class ReplicaCore {
       if (result.beginsEpoch(state.epoch)) {
         // This replica joined the epoch without state and installed its genesis: the epoch
         // before ended there, not this one.
-        // It needs no proof inside the epoch, as for the members that began the epoch there.
-        state.genesis = Math.max(state.genesis, s);
-        viewChange.certificates().genesis(s, digest);
+        adoptGenesis(s, digest);
       } else {
         learnHandover(result.handoverAt());
       }

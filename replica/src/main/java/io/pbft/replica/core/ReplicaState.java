@@ -136,6 +136,14 @@ final class ReplicaState {
     return quorum;
   }
 
+  /**
+   * Whether this replica joined its epoch without state ({@code ReplicaCore.joinEpoch}: an epoch
+   * after 0 with no genesis known) and holds none yet.
+   */
+  boolean joiningWithoutState() {
+    return epoch > 0 && genesis == 0 && lastHandedOut == 0;
+  }
+
   /** f + 1: enough replicas that at least one of them is correct. */
   int weakQuorum() {
     return f + 1;
