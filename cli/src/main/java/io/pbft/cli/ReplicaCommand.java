@@ -79,11 +79,13 @@ final class ReplicaCommand implements Callable<Integer> {
   Path dataDir;
 
   @Option(names = "--join", defaultValue = "${env:PBFT_JOIN:-false}",
-      description = {"Start as the machine this replica was moved to (env PBFT_JOIN=true): learn the running "
-          + "group's membership from its replicas (each change checked from cluster.yaml's administration keys), "
-          + "listen at the address it names for this replica, with the key it names (the configured key file or "
-          + "the one 'pbft keygen --add-to DIR --replacing I' wrote), and take the group's state by state "
-          + "transfer. Ignored when the data directory already holds state. See docs/RECONFIGURATION.md."})
+      description = {"Start as the machine this replica was moved to, or as a replica added to the group (env "
+          + "PBFT_JOIN=true): learn the running group's membership from its replicas (each change checked from "
+          + "cluster.yaml's administration keys), listen at the address it names for this replica, with the key it "
+          + "names (the configured key file, the one 'pbft keygen --add-to DIR --replacing I' wrote, or for a "
+          + "replica cluster.yaml does not list the one 'pbft keygen --add-to DIR' wrote), and take the group's "
+          + "state by state transfer. The data directory's state, if any, is resumed instead; a replica cluster.yaml "
+          + "does not list always starts with --join. See docs/RECONFIGURATION.md."})
   boolean join;
 
   @Option(names = "--metrics", paramLabel = "[HOST:]PORT", defaultValue = "${env:PBFT_METRICS}",
@@ -219,10 +221,10 @@ final class ReplicaCommand implements Callable<Integer> {
    * for neither).
    */
   static Ed25519Keys joinKeys(ClusterConfig cfg, int id, byte[] publicKey) {
-    ReplicaInfo configured = cfg.replica(id);
     List<Path> candidates = new java.util.ArrayList<>();
-    if (configured.keyFile() != null) {
-      candidates.add(cfg.resolve(configured.keyFile()));
+    String keyFile = cfg.hasReplica(id) ? cfg.replica(id).keyFile() : addedKeyFile(cfg, id);
+    if (keyFile != null) {
+      candidates.add(cfg.resolve(keyFile));
     }
     candidates.add(io.pbft.config.ClusterSetup.replacementKeyFile(cfg, id));
     for (Path file : candidates) {
@@ -240,6 +242,25 @@ final class ReplicaCommand implements Callable<Integer> {
     return null;
   }
 
+  /**
+   * The key file of replica {@code id}, which cluster.yaml does not list, as its entry {@code pbft
+   * keygen --add-to DIR} wrote names it (null without that entry).
+   */
+  private static String addedKeyFile(ClusterConfig cfg, int id) {
+    if (cfg.baseDir() == null) {
+      return null;
+    }
+    Path entry = io.pbft.config.ClusterSetup.newReplicaFile(cfg.baseDir(), id);
+    if (!java.nio.file.Files.exists(entry)) {
+      return null;
+    }
+    try {
+      return ClusterConfig.parseReplicaEntry(entry).keyFile();
+    } catch (ConfigException e) {
+      throw CliException.usage("replica " + id + ": " + e.getMessage());
+    }
+  }
+
   @Override
   public Integer call() throws InterruptedException {
     if (config == null) {
@@ -252,8 +273,16 @@ final class ReplicaCommand implements Callable<Integer> {
       dataDir = null; // PBFT_DATA_DIR= (set but empty, e.g. to override an image's default): in memory
     }
     AppChoice app = applicationChoice(application, appJars, dataDir != null);
-    ClusterConfig cfg = withMetrics(Configs.load(config), id, metrics);
-    ReplicaInfo me = cfg.replica(id);
+    ClusterConfig loaded = Configs.load(config);
+    // A replica added to the group after cluster.yaml was written: the file does not list it, and
+    // it learns its place (and a restart its epoch) from the group.
+    boolean added = !loaded.hasReplica(id);
+    if (added && !join) {
+      throw CliException.usage("cluster.yaml has no replica " + id + " (ids 0.." + (loaded.n() - 1) + "); a replica "
+          + "added to the group at run time starts with --join, which learns its place from the group");
+    }
+    ClusterConfig cfg = added ? loaded : withMetrics(loaded, id, metrics);
+    ReplicaInfo me = added ? null : cfg.replica(id);
     ReplicaServer.Joining joining = null;
     Ed25519Keys keys;
     if (join) {
@@ -262,6 +291,10 @@ final class ReplicaCommand implements Callable<Integer> {
       }
       Joined joined = joining(cfg, id, joinWaitSeconds);
       joining = joined.joining();
+      if (added) {
+        joining = new ReplicaServer.Joining(joining.membership(), joining.view(), joining.genesis(),
+            metricsAddress(metrics));
+      }
       me = joining.membership().member(id).toReplicaInfo();
       keys = joined.keys();
     } else {
@@ -370,6 +403,18 @@ final class ReplicaCommand implements Callable<Integer> {
       return cfg.withMetrics(i -> i == id ? address : cfg.replica(i).metrics());
     } catch (ConfigException e) {
       throw CliException.usage("--metrics " + spec.strip() + ": " + e.getMessage());
+    }
+  }
+
+  /** The endpoint {@code --metrics} names for a replica cluster.yaml does not list (none if it names none). */
+  private static MetricsAddress metricsAddress(String spec) {
+    if (spec == null || spec.isBlank() || spec.strip().equalsIgnoreCase("off")) {
+      return null;
+    }
+    try {
+      return MetricsAddress.parse(spec);
+    } catch (ConfigException e) {
+      throw CliException.usage("--" + e.getMessage());
     }
   }
 

@@ -29,7 +29,10 @@ public final class ClusterChannels implements AutoCloseable {
   private static final AtomicInteger TIMER_THREADS = new AtomicInteger();
 
   private final ClusterConfig config;
-  /** The channel to each replica, by id; replaced when the client follows a replica to a new address. */
+  /**
+   * The channel to each replica, by id (null for ids no member has had); replaced when the client
+   * follows a replica to a new address, added when it follows the group to a new member.
+   */
   private final java.util.concurrent.atomic.AtomicReferenceArray<ManagedChannel> channels;
   /** The address each channel dials, by replica id. */
   private final String[] addresses;
@@ -48,18 +51,17 @@ public final class ClusterChannels implements AutoCloseable {
   private ClusterChannels(ClusterConfig config, TlsMaterial identity) {
     this.config = config;
     this.tls = ClientTls.context(config, identity);
-    List<ManagedChannel> list = new ArrayList<>(config.n());
-    this.addresses = new String[config.n()];
+    this.addresses = new String[io.pbft.config.Membership.ID_LIMIT];
     this.callbacks = Executors.newFixedThreadPool(callbackThreads(), r -> {
       Thread t = new Thread(r, "pbft-client-" + CALLBACK_THREADS.incrementAndGet());
       t.setDaemon(true);
       return t;
     });
+    this.channels = new java.util.concurrent.atomic.AtomicReferenceArray<>(io.pbft.config.Membership.ID_LIMIT);
     for (ReplicaInfo r : config.replicas()) {
-      list.add(build(r));
+      channels.set(r.id(), build(r));
       addresses[r.id()] = r.address();
     }
-    this.channels = new java.util.concurrent.atomic.AtomicReferenceArray<>(list.toArray(new ManagedChannel[0]));
     // Retransmission timers only hand work to gRPC, so one thread serves every client.
     this.timer = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "pbft-client-timer-" + TIMER_THREADS.incrementAndGet());
@@ -102,11 +104,12 @@ public final class ClusterChannels implements AutoCloseable {
 
   /** The channel to replica {@code replicaId}. */
   public ManagedChannel channel(int replicaId) {
-    if (replicaId < 0 || replicaId >= channels.length()) {
-      throw new IllegalArgumentException("no replica " + replicaId + " (the cluster has ids 0.."
-          + (channels.length() - 1) + ")");
+    ManagedChannel c = replicaId < 0 || replicaId >= channels.length() ? null : channels.get(replicaId);
+    if (c == null) {
+      throw new IllegalArgumentException("no channel to replica " + replicaId + " (cluster.yaml has ids 0.."
+          + (config.n() - 1) + "; channelTo opens one to a member added since)");
     }
-    return channels.get(replicaId);
+    return c;
   }
 
   /** The address the channel to replica {@code replicaId} dials. */
@@ -117,22 +120,28 @@ public final class ClusterChannels implements AutoCloseable {
   /**
    * The channel to {@code member} at its address: the one in use if it dials there, else a new
    * one, which replaces it for every client of these channels (a change moved the replica to
-   * another machine, docs/RECONFIGURATION.md). The old channel is shut down once its calls end.
+   * another machine, or added it to the group: docs/RECONFIGURATION.md). A replaced channel is
+   * shut down once its calls end.
    */
   public synchronized ManagedChannel channelTo(io.pbft.config.Member member) {
     int id = member.id();
     if (id < 0 || id >= channels.length()) {
-      throw new IllegalArgumentException("no replica " + id + " (the cluster has ids 0.." + (channels.length() - 1) + ")");
-    }
-    if (member.address().equalsIgnoreCase(addresses[id]) || isClosed()) {
-      return channels.get(id);
+      throw new IllegalArgumentException("replica id " + id + " is out of range (ids are below " + channels.length() + ")");
     }
     ManagedChannel old = channels.get(id);
+    if (old != null && (member.address().equalsIgnoreCase(addresses[id]) || isClosed())) {
+      return old;
+    }
     ManagedChannel next = build(member.toReplicaInfo());
     channels.set(id, next);
     addresses[id] = member.address();
-    moved.add(old);
-    old.shutdown();
+    if (old != null) {
+      moved.add(old);
+      old.shutdown();
+    }
+    if (isClosed()) {
+      next.shutdownNow();
+    }
     return next;
   }
 
@@ -151,7 +160,9 @@ public final class ClusterChannels implements AutoCloseable {
     List<ManagedChannel> all = new ArrayList<>();
     synchronized (this) {
       for (int i = 0; i < channels.length(); i++) {
-        all.add(channels.get(i));
+        if (channels.get(i) != null) {
+          all.add(channels.get(i));
+        }
       }
       all.addAll(moved);
     }

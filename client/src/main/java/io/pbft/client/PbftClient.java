@@ -91,9 +91,18 @@ public final class PbftClient implements AutoCloseable {
   private final int queueCapacity;
   private final ClusterChannels channels;
   private final boolean ownsChannels;
-  private final ReplicaSession[] sessions;
-  /** The address each session dials (the follower thread's, after the constructor). */
-  private final String[] sessionAddress;
+  /**
+   * A session with each member of the membership this client knows, in the membership's order
+   * (the primary of view v is {@code sessions[v mod n]}); replaced whole (under {@link #lock})
+   * when the client follows the group to members added or removed.
+   */
+  private volatile ReplicaSession[] sessions;
+  /** The session with each member, by replica id (null for other ids); changed with {@link #sessions}. */
+  private final ReplicaSession[] sessionById = new ReplicaSession[io.pbft.config.Membership.ID_LIMIT];
+  /** The address each session dials, by replica id (the follower thread's, after the constructor). */
+  private final String[] sessionAddress = new String[io.pbft.config.Membership.ID_LIMIT];
+  private final SecureRandom random = new SecureRandom();
+  private final long retryDelayNanos;
 
   private final Object lock = new Object();
   private final ArrayDeque<Queued> queue = new ArrayDeque<>();
@@ -154,7 +163,7 @@ public final class PbftClient implements AutoCloseable {
     this.requestListener = requestListener;
     this.sendToAll = sendToAll;
     this.macs = config.authentication() == Authentication.MACS;
-    this.authenticator = macs ? new RequestAuthenticator(config.n()) : null;
+    this.authenticator = macs ? new RequestAuthenticator(io.pbft.config.Membership.ID_LIMIT) : null;
     this.clientId = clientId;
     this.keys = keys;
     this.requestTimeoutNanos = requestTimeout.toNanos();
@@ -166,18 +175,21 @@ public final class PbftClient implements AutoCloseable {
     // resolution where it has one): a restarted client with the same id keeps increasing,
     // because one-at-a-time operations never run ahead of a microsecond clock.
     this.nextTimestamp = ChronoUnit.MICROS.between(Instant.EPOCH, Instant.now());
-    SecureRandom random = new SecureRandom();
-    long handshakeTimeout = Math.max(MIN_HANDSHAKE_TIMEOUT.toNanos(), requestTimeoutNanos * BACKOFF_CAP);
-    this.handshakeTimeoutNanos = handshakeTimeout;
-    long retryDelay = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
+    this.handshakeTimeoutNanos = Math.max(MIN_HANDSHAKE_TIMEOUT.toNanos(), requestTimeoutNanos * BACKOFF_CAP);
+    this.retryDelayNanos = TimeUnit.MILLISECONDS.toNanos(config.transport().reconnectDelayMs());
     this.members = new MembershipFollower(io.pbft.config.Membership.initial(config));
-    this.sessions = new ReplicaSession[config.n()];
-    this.sessionAddress = new String[config.n()];
+    List<ReplicaSession> initial = new ArrayList<>();
     for (ReplicaInfo r : config.replicas()) {
       sessionAddress[r.id()] = channels.address(r.id());
-      sessions[r.id()] = new ReplicaSession(r.id(), sessionAddress[r.id()], clientId, keys, r.verifier(),
-          ClientServiceGrpc.newStub(channels.channel(r.id())), random, handshakeTimeout, retryDelay, events, authenticator);
+      sessionById[r.id()] = session(r, channels.channel(r.id()));
+      initial.add(sessionById[r.id()]);
     }
+    this.sessions = initial.toArray(new ReplicaSession[0]);
+  }
+
+  private ReplicaSession session(ReplicaInfo r, io.grpc.ManagedChannel channel) {
+    return new ReplicaSession(r.id(), sessionAddress[r.id()], clientId, keys, r.verifier(),
+        ClientServiceGrpc.newStub(channel), random, handshakeTimeoutNanos, retryDelayNanos, events, authenticator);
   }
 
   /** See {@link PbftClientBuilder}: {@code config} (or {@code channels}) and {@code clientId} are required. */
@@ -320,7 +332,7 @@ public final class PbftClient implements AutoCloseable {
       long timestamp = nextTimestamp++;
       SignedRequest signed = requestLocked(timestamp, next.operation, next.readOnly, next.command);
       InFlight op = new InFlight(next.future, timestamp, signed, System.nanoTime(), operationTimeoutNanos,
-          next.readOnly ? config.n() - config.f() : replyFaults() + 1, replyGroupQuorum(), next.readOnly,
+          next.readOnly ? sessionQuorum() : replyFaults() + 1, replyGroupQuorum(), next.readOnly,
           next.readOnly ? next.operation : null);
       current = op;
       if (macs && !waitedForSessions && sessionsUp() < sessions.length) {
@@ -410,12 +422,13 @@ public final class PbftClient implements AutoCloseable {
       return scheduleLocked(op, Math.max(0, Math.min(readOnlyTimeoutNanos, op.deadlineNanos - System.nanoTime())));
     }
     {
-      int primary = (int) Long.remainderUnsigned(view, sessions.length);
+      ReplicaSession[] members = sessions;
+      int primary = members[(int) Long.remainderUnsigned(view, members.length)].replicaId();
       // The flag tells backups that the primary has the request from the client, so that they
       // watch it without relaying it. Without a session to the primary (it is down, or it has not
       // accepted this client yet) the backups must relay it: the send goes unflagged.
-      op.flaggedSentToAll = sendToAll && sessions[primary].isUp();
-      for (ReplicaSession s : sessions) {
+      op.flaggedSentToAll = sendToAll && sessionById[primary].isUp();
+      for (ReplicaSession s : members) {
         // Every replica answers the client directly, so all sessions must be up. With
         // sendToAll every replica gets the request now, so that the backups time the primary
         // on it from the start; otherwise only the primary does until the request timeout.
@@ -612,12 +625,13 @@ public final class PbftClient implements AutoCloseable {
   private void followMembershipNow(String why) {
     io.pbft.config.Membership before = members.current();
     List<String> refusals = new ArrayList<>();
-    for (int i = 0; i < sessions.length; i++) {
+    for (ReplicaSession asked : sessions) {
       synchronized (lock) {
         if (closed) {
           return;
         }
       }
+      int i = asked.replicaId();
       io.pbft.proto.MembershipResponse chain;
       try {
         // Membership, not Status: with TLS, Status answers only callers with a certificate.
@@ -639,19 +653,52 @@ public final class PbftClient implements AutoCloseable {
     }
     log.info("client {}: follows the group to epoch {} ({}){}", clientId, now.epoch(), why,
         refusals.isEmpty() ? "" : "; refused: " + refusals);
-    for (io.pbft.config.Member m : now.members()) {
-      if (m.id() >= sessions.length) {
-        continue;
+    List<ReplicaSession> removed = new ArrayList<>();
+    synchronized (lock) {
+      if (closed) {
+        return;
       }
-      if (!before.hasMember(m.id()) || !java.util.Arrays.equals(before.member(m.id()).publicKey(), m.publicKey())) {
-        sessions[m.id()].replicaKey(io.pbft.crypto.PublicKeyVerifier.of(m.publicKey()));
+      List<ReplicaSession> next = new ArrayList<>();
+      for (io.pbft.config.Member m : now.members()) {
+        ReplicaSession s = sessionById[m.id()];
+        if (s == null) {
+          // A member added to the group: a session with it, at its address under its key.
+          io.grpc.ManagedChannel channel = channels.channelTo(m);
+          sessionAddress[m.id()] = m.address();
+          s = session(m.toReplicaInfo(), channel);
+          sessionById[m.id()] = s;
+        } else {
+          if (!before.hasMember(m.id()) || !java.util.Arrays.equals(before.member(m.id()).publicKey(), m.publicKey())) {
+            s.replicaKey(io.pbft.crypto.PublicKeyVerifier.of(m.publicKey()));
+          }
+          // A member moved to another machine: its session opens again there. The channels may be
+          // shared with other clients, which may have followed it first.
+          if (!m.address().equalsIgnoreCase(sessionAddress[m.id()])) {
+            io.grpc.ManagedChannel channel = channels.channelTo(m);
+            sessionAddress[m.id()] = m.address();
+            s.moveTo(m.address(), ClientServiceGrpc.newStub(channel));
+          }
+        }
+        next.add(s);
       }
-      // A member moved to another machine: its session opens again there. The channels may be
-      // shared with other clients, which may have followed it first.
-      if (!m.address().equalsIgnoreCase(sessionAddress[m.id()])) {
-        io.grpc.ManagedChannel channel = channels.channelTo(m);
-        sessionAddress[m.id()] = m.address();
-        sessions[m.id()].moveTo(m.address(), ClientServiceGrpc.newStub(channel));
+      // A member removed from the group: its session closes, and its replies count no more.
+      for (ReplicaSession s : sessions) {
+        if (!now.hasMember(s.replicaId())) {
+          sessionById[s.replicaId()] = null;
+          removed.add(s);
+        }
+      }
+      sessions = next.toArray(new ReplicaSession[0]);
+      if (current != null) {
+        for (ReplicaSession s : sessions) {
+          s.connect();
+        }
+      }
+    }
+    for (ReplicaSession s : removed) {
+      s.close();
+      if (authenticator != null) {
+        authenticator.down(s.replicaId());
       }
     }
   }
@@ -695,8 +742,9 @@ public final class PbftClient implements AutoCloseable {
         }
       }
     }
-    if (resend != null) {
-      sessions[replicaId].send(resend, flagged);
+    ReplicaSession session = sessionById[replicaId];
+    if (resend != null && session != null) {
+      session.send(resend, flagged);
     }
   }
 
@@ -718,23 +766,26 @@ public final class PbftClient implements AutoCloseable {
   /** How many replica sessions are up now (diagnostics and tests). */
   /** 2f + 1: with MACs for that many replicas a request's batch prepares with f of them faulty. */
   /**
-   * The faults an ordered request's replies are counted against: the most any epoch of these n
-   * replicas can tolerate, (n - 1) / 3, not cluster.yaml's f. The group may raise f at run time
-   * ({@code pbft admin set-faults}), and a reply's epoch is only its sender's word: f + 1 matching
-   * replies under the file's f could then all come from faulty replicas. With n >= 3f + 1 in
-   * every epoch, the correct replicas always suffice for this many (usually it is f itself).
+   * The faults an ordered request's replies are counted against: the most any epoch of the n
+   * members this client knows can tolerate, (n - 1) / 3, not that epoch's f. The group may raise f
+   * at run time ({@code pbft admin set-faults}), and a reply's epoch is only its sender's word: f + 1
+   * matching replies under the known f could then all come from faulty replicas. Replies come only
+   * from the members known (the client has sessions with no others), and with n >= 3f + 1 in every
+   * epoch the correct ones always suffice for this many (usually it is f itself).
    */
   private int replyFaults() {
-    return (config.n() - 1) / 3;
+    return (members.current().n() - 1) / 3;
   }
 
   /** Matching replies of any kind that settle an ordered request, for {@link #replyFaults} faults. */
   private int replyGroupQuorum() {
-    return io.pbft.config.Quorums.of(config.n(), replyFaults());
+    return io.pbft.config.Quorums.of(members.current().n(), replyFaults());
   }
 
+  /** n - f of the membership known: the sessions (and read-only answers) a quorum needs. */
   private int sessionQuorum() {
-    return config.n() - config.f();
+    io.pbft.config.Membership m = members.current();
+    return m.n() - m.f();
   }
 
   int sessionsUp() {

@@ -85,6 +85,11 @@ public final class ClusterConfig {
   private final Authentication authentication;
   private final TlsConfig tls;
   private final Administration administration;
+  /**
+   * Whether the replicas are the members of a configuration epoch ({@link #withMembership}), whose
+   * ids need not be 0..n-1 once members were added or removed; a configuration file's are.
+   */
+  private final boolean epochMembers;
 
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir) {
@@ -109,6 +114,13 @@ public final class ClusterConfig {
   public ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
       ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication,
       TlsConfig tls, Administration administration) {
+    this(replicas, clients, f, protocol, transport, baseDir, authentication, tls, administration, false);
+  }
+
+  private ClusterConfig(List<ReplicaInfo> replicas, List<ClientInfo> clients, int f,
+      ProtocolSettings protocol, TransportSettings transport, Path baseDir, Authentication authentication,
+      TlsConfig tls, Administration administration, boolean epochMembers) {
+    this.epochMembers = epochMembers;
     this.authentication = Objects.requireNonNull(authentication, "authentication");
     this.tls = Objects.requireNonNull(tls, "tls");
     this.administration = Objects.requireNonNull(administration, "administration");
@@ -138,10 +150,17 @@ public final class ClusterConfig {
       throw new ConfigException("tolerating f = " + f + " faults needs n >= 3f + 1 = " + (3 * f + 1)
           + " replicas, but the configuration lists " + n);
     }
+    if (n > Membership.ID_LIMIT) {
+      throw new ConfigException("the configuration lists " + n + " replicas; at most " + Membership.ID_LIMIT
+          + " are supported");
+    }
+    Set<Integer> ids = new HashSet<>();
     for (int i = 0; i < n; i++) {
-      if (replicas.get(i).id() != i) {
-        throw new ConfigException("replica ids must be 0.." + (n - 1) + " in order; entry " + i
-            + " has id " + replicas.get(i).id());
+      int id = replicas.get(i).id();
+      if (epochMembers ? id < 0 || id >= Membership.ID_LIMIT || !ids.add(id) : id != i) {
+        throw new ConfigException(epochMembers
+            ? "replica ids must be distinct and in 0.." + (Membership.ID_LIMIT - 1) + "; entry " + i + " has id " + id
+            : "replica ids must be 0.." + (n - 1) + " in order; entry " + i + " has id " + id);
       }
     }
     Set<String> addresses = new HashSet<>();
@@ -234,10 +253,36 @@ public final class ClusterConfig {
   }
 
   public ReplicaInfo replica(int id) {
+    if (epochMembers) {
+      for (ReplicaInfo r : replicas) {
+        if (r.id() == id) {
+          return r;
+        }
+      }
+      throw new ConfigException("no replica with id " + id + " (the members' ids are "
+          + replicas.stream().map(ReplicaInfo::id).toList() + ")");
+    }
     if (id < 0 || id >= replicas.size()) {
       throw new ConfigException("no replica with id " + id + " (the cluster has ids 0.." + (replicas.size() - 1) + ")");
     }
     return replicas.get(id);
+  }
+
+  /** Whether a replica has this id. */
+  public boolean hasReplica(int id) {
+    return replicas.stream().anyMatch(r -> r.id() == id);
+  }
+
+  /**
+   * One more than the largest replica id: the size of an array indexed by replica id (n for a
+   * configuration file, whose ids are 0..n-1; more once members were added and removed).
+   */
+  public int idBound() {
+    int bound = 0;
+    for (ReplicaInfo r : replicas) {
+      bound = Math.max(bound, r.id() + 1);
+    }
+    return bound;
   }
 
   public List<ClientInfo> clients() {
@@ -276,16 +321,17 @@ public final class ClusterConfig {
   /**
    * This configuration with the members (ids, addresses, keys), f and administration of
    * configuration epoch {@code m}, everything else as it is: what a replica checks messages of that
-   * epoch against. Refused like a configuration file if its member ids are not 0..n-1.
+   * epoch against. Its member ids need not be 0..n-1 (members may have been added and removed):
+   * look replicas up with {@link #replica(int)}, size arrays by {@link #idBound()}.
    */
   public ClusterConfig withMembership(Membership m) {
     List<ReplicaInfo> members = m.members().stream().map(Member::toReplicaInfo).toList();
     return new ClusterConfig(members, clients, m.f(), protocol, transport, baseDir, authentication, tls,
-        m.administration());
+        m.administration(), true);
   }
 
   public ClusterConfig withAdministration(Administration a) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, a);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, tls, a, epochMembers);
   }
 
   /** Loads the private key of administration key {@code index} from its key file. */
@@ -304,7 +350,7 @@ public final class ClusterConfig {
   }
 
   public ClusterConfig withAuthentication(Authentication a) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls, administration);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls, administration, epochMembers);
   }
 
   /**
@@ -367,16 +413,16 @@ public final class ClusterConfig {
     for (ReplicaInfo r : replicas) {
       changed.add(r.withMetrics(metrics.apply(r.id())));
     }
-    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration);
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration, epochMembers);
   }
 
   /** The same cluster with other replica entries (addresses moved), checked like the file's. */
   public ClusterConfig withReplicas(List<ReplicaInfo> changed) {
-    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration);
+    return new ClusterConfig(changed, clients, f, protocol, transport, baseDir, authentication, tls, administration, epochMembers);
   }
 
   public ClusterConfig withTls(TlsConfig t) {
-    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, t, administration);
+    return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, authentication, t, administration, epochMembers);
   }
 
   /** The {@code tls:} section; {@link TlsConfig#DISABLED} when the file has none. */
@@ -438,16 +484,16 @@ public final class ClusterConfig {
   }
 
   public ClusterConfig withProtocol(ProtocolSettings p) {
-    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication, tls, administration);
+    return new ClusterConfig(replicas, clients, f, p, transport, baseDir, authentication, tls, administration, epochMembers);
   }
 
   public ClusterConfig withTransport(TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication, tls, administration);
+    return new ClusterConfig(replicas, clients, f, protocol, t, baseDir, authentication, tls, administration, epochMembers);
   }
 
   /** Both sections at once, for changes that only hold together (a smaller message bound and batch). */
   public ClusterConfig withSettings(ProtocolSettings p, TransportSettings t) {
-    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication, tls, administration);
+    return new ClusterConfig(replicas, clients, f, p, t, baseDir, authentication, tls, administration, epochMembers);
   }
 
   /** Loads the private key of replica {@code id} from its key file. */

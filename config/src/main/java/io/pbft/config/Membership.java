@@ -81,8 +81,8 @@ public record Membership(long epoch, List<Member> members, int f, Administration
     for (int i = 0; i < n; i++) {
       Member m = members.get(i);
       String where = "members[" + i + "]";
-      if (m.id() < 0) {
-        return where + ": id " + Integer.toUnsignedString(m.id()) + " is out of range";
+      if (m.id() < 0 || m.id() >= ID_LIMIT) {
+        return where + ": id " + Integer.toUnsignedString(m.id()) + " is out of range (ids are below " + ID_LIMIT + ")";
       }
       where += " (replica " + m.id() + ")";
       Integer earlier = ids.putIfAbsent(m.id(), i);
@@ -154,6 +154,26 @@ public record Membership(long epoch, List<Member> members, int f, Administration
 
   public int n() {
     return members.size();
+  }
+
+  /**
+   * Replica ids are below this: members added over the group's life get new ids, and whatever is
+   * indexed by replica id (peer links, a client's sessions and authenticators) is sized by it.
+   */
+  public static final int ID_LIMIT = 128;
+
+  /** One more than the largest member id: the size of an array indexed by this epoch's member ids. */
+  public int idBound() {
+    int bound = 0;
+    for (Member m : members) {
+      bound = Math.max(bound, m.id() + 1);
+    }
+    return bound;
+  }
+
+  /** The member ids in the epoch's order, as an array (what a replica core of this epoch runs with). */
+  public int[] idArray() {
+    return members.stream().mapToInt(Member::id).toArray();
   }
 
   /** Whether a member has this id. */

@@ -239,6 +239,38 @@ final class GrpcCluster implements Cluster {
     return old;
   }
 
+  /**
+   * Starts replica {@code id}, which cluster.yaml does not list, as a member being added to the
+   * group (in memory, with key {@code keys}), joining the epoch {@code joining} names; it listens
+   * where that epoch puts it.
+   */
+  ReplicaServer add(int id, io.pbft.crypto.Ed25519Keys keys, ReplicaServer.Joining joining) throws IOException {
+    if (proxies != null) {
+      throw new IllegalStateException("additions are not supported behind proxies");
+    }
+    if (id >= replicas.length) {
+      replicas = java.util.Arrays.copyOf(replicas, id + 1);
+    }
+    if (replicas[id] != null) {
+      throw new IllegalStateException("replica " + id + " is running");
+    }
+    replicas[id] = ReplicaServer.start(config, id, keys, new KvStateMachine(), Behaviour.HONEST, null, joining);
+    return replicas[id];
+  }
+
+  /**
+   * Replica {@code id} no longer counts as running here (it was removed from the group and stops
+   * by itself); it is closed with the cluster.
+   */
+  ReplicaServer retire(int id) {
+    ReplicaServer r = replicas[id];
+    replicas[id] = null;
+    if (r != null) {
+      replaced.add(r);
+    }
+    return r;
+  }
+
   /** Processes replaced by {@link #moveTo}: closed with the cluster. */
   private final List<ReplicaServer> replaced = new ArrayList<>();
 

@@ -36,10 +36,10 @@ public final class ClusterStatus implements AutoCloseable {
   }
 
   /**
-   * Every replica of {@code config} at the address the running group's membership names for it:
-   * asked first where cluster.yaml says, then, for replicas a checked chain of changes moved to
-   * another address, there instead (a round per move found, at most a few). With TLS on, as the
-   * operator ({@link StatusProbe#open(ClusterConfig)}).
+   * Every member of the running group at the address its membership names: asked first where
+   * cluster.yaml says, then, once a checked chain of changes leads to a later epoch, its members
+   * there instead (moved and added members included, removed ones left out; a round per change of
+   * targets found, at most a few). With TLS on, as the operator ({@link StatusProbe#open(ClusterConfig)}).
    */
   public static Snapshot pollFollowing(ClusterConfig config, Duration timeout) {
     io.pbft.config.Membership initial = io.pbft.config.Membership.initial(config);
@@ -51,10 +51,11 @@ public final class ClusterStatus implements AutoCloseable {
         s = status.poll(timeout);
       }
       io.pbft.config.Membership m = s.furthestMembership(initial).membership();
+      // The members of the furthest epoch, where it places them: moved and added ones included,
+      // removed ones no longer asked.
       List<StatusProbe.Target> next = new ArrayList<>();
-      for (StatusProbe.Target t : targets) {
-        next.add(m.hasMember(t.id()) ? new StatusProbe.Target(t.id(), m.member(t.id()).host(), m.member(t.id()).port())
-            : t);
+      for (io.pbft.config.Member member : m.members()) {
+        next.add(new StatusProbe.Target(member.id(), member.host(), member.port()));
       }
       if (next.equals(targets)) {
         break;

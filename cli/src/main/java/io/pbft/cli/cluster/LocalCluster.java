@@ -261,6 +261,14 @@ public final class LocalCluster implements AutoCloseable {
     return replica(id).process.pid();
   }
 
+  /**
+   * Replica {@code id}'s process is to stop by itself (it was removed from the group, and exits 0
+   * once it has helped the others through the handover): its exit is not a failure.
+   */
+  public synchronized void expectExit(int id) {
+    killed.add(replica(id));
+  }
+
   /** Kills replica {@code id} with SIGKILL, as a crash would, and waits until it is gone. */
   public void kill(int id) throws InterruptedException {
     Started s;

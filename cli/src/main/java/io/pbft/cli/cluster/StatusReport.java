@@ -88,9 +88,16 @@ public final class StatusReport {
                 && java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey());
             boolean moved = initial.hasMember(member.id())
                 && !initial.member(member.id()).address().equalsIgnoreCase(member.address());
+            boolean added = !initial.hasMember(member.id());
             lines.add("  replica " + member.id() + " at " + member.address() + ", key "
-                + shortHex(member.publicKey()) + (moved ? " (moved since the configuration file)"
+                + shortHex(member.publicKey()) + (added ? " (added since the configuration file)"
+                    : moved ? " (moved since the configuration file)"
                     : asInFile ? "" : " (rotated since the configuration file)"));
+          }
+          List<Integer> removed = initial.ids().stream().filter(id -> !m.hasMember(id)).toList();
+          if (!removed.isEmpty()) {
+            lines.add("  removed since the configuration file: replica" + (removed.size() == 1 ? " " : "s ")
+                + join(removed));
           }
         } else {
           lines.add("epoch " + st.getEpoch() + ": membership digest " + digest + ", not the configuration file's epoch 0;"
@@ -247,7 +254,10 @@ public final class StatusReport {
           || !java.util.Arrays.equals(initial.member(member.id()).publicKey(), member.publicKey()));
       e.put("moved", initial.hasMember(member.id())
           && !initial.member(member.id()).address().equalsIgnoreCase(member.address()));
+      e.put("added", !initial.hasMember(member.id()));
     }
+    ArrayNode removed = o.putArray("removed");
+    initial.ids().stream().filter(id -> !m.hasMember(id)).forEach(removed::add);
     ArrayNode refusals = o.putArray("chainRefusals");
     followed.refusals().forEach(refusals::add);
     return o;

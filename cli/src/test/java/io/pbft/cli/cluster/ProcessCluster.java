@@ -216,21 +216,55 @@ public final class ProcessCluster implements Cluster {
     Path data = local.dir().resolve("data-moved-" + id);
     local.startReplica(configFile, id, data, List.of("--join"));
     moved.put(id, new StatusProbe.Target(id, host, port));
+    reopenProbe();
+  }
+
+  /**
+   * Starts replica {@code id}, which cluster.yaml does not list, as a member being added to the
+   * group: {@code pbft replica --config cluster.yaml --id ID --join} on an empty data directory of
+   * its own, with the key {@code pbft keygen --add-to} wrote; it waits until the group's epoch names
+   * it, then listens at {@code host:port}. From now on {@link #statuses} include it.
+   */
+  public void launchAdded(int id, String host, int port) {
+    if (id < N) {
+      throw new IllegalArgumentException("replica " + id + " is in cluster.yaml");
+    }
+    launchMoved(id, host, port, local.dir().resolve("cluster.yaml"));
+  }
+
+  /**
+   * Replica {@code id} was removed from the group: its process stops by itself (not a failure),
+   * and {@link #statuses} leave it out from now on.
+   */
+  public void removed(int id) {
+    local.expectExit(id);
+    gone.add(id);
+    reopenProbe();
+  }
+
+  private void reopenProbe() {
     StatusProbe before = probe;
     probe = StatusProbe.open(targets(), io.pbft.client.ClientTls.adminContext(config));
     before.close();
   }
 
-  /** Replicas started elsewhere by {@link #launchMoved}, by id. */
+  /** Replicas started elsewhere by {@link #launchMoved} or added by {@link #launchAdded}, by id. */
   private final java.util.Map<Integer, StatusProbe.Target> moved = new java.util.TreeMap<>();
+  /** Replicas removed from the group ({@link #removed}). */
+  private final java.util.Set<Integer> gone = new java.util.TreeSet<>();
 
-  /** Where each replica is asked for its status: its configured address, or where it moved. */
+  /**
+   * Where each replica is asked for its status, in id order: its configured address, or where it
+   * moved; replicas added since included, removed ones left out.
+   */
   private List<StatusProbe.Target> targets() {
-    List<StatusProbe.Target> all = new ArrayList<>();
+    java.util.TreeMap<Integer, StatusProbe.Target> all = new java.util.TreeMap<>();
     for (int i = 0; i < N; i++) {
-      all.add(moved.getOrDefault(i, new StatusProbe.Target(i, config.replica(i).host(), config.replica(i).port())));
+      all.put(i, new StatusProbe.Target(i, config.replica(i).host(), config.replica(i).port()));
     }
-    return all;
+    all.putAll(moved);
+    gone.forEach(all::remove);
+    return new ArrayList<>(all.values());
   }
 
   /** The configuration replica {@code id} runs with. */
@@ -270,7 +304,8 @@ public final class ProcessCluster implements Cluster {
   public void awaitUp(int... ids) {
     List<StatusProbe.Target> targets = new ArrayList<>();
     for (int id : ids) {
-      targets.add(targets().get(id));
+      targets.add(targets().stream().filter(t -> t.id() == id).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("replica " + id + " was removed")));
     }
     try {
       local.awaitHealthy(targets, START_TIMEOUT);
@@ -295,10 +330,15 @@ public final class ProcessCluster implements Cluster {
   /** Every replica's status, null for one that does not answer. */
   public List<StatusResponse> statuses() {
     List<StatusResponse> all = new ArrayList<>();
-    for (int i = 0; i < N; i++) {
-      all.add(tryStatus(i).orElse(null));
+    for (StatusProbe.Target t : targets()) {
+      all.add(tryStatus(t.id()).orElse(null));
     }
     return all;
+  }
+
+  /** The ids {@link #statuses} reports on, in its order. */
+  public List<Integer> statusIds() {
+    return targets().stream().map(StatusProbe.Target::id).toList();
   }
 
   /** One line per replica (ids 0..3), "unreachable" for a null status. */

@@ -47,9 +47,9 @@ final class CatchUp {
     this.outbox = outbox;
     this.batchesPerAnswerMax = batchesPerAnswerMax;
     this.rules = rules;
-    this.answeredMs = new long[state.n];
+    this.answeredMs = new long[state.idBound];
     Arrays.fill(answeredMs, Long.MIN_VALUE / 2);
-    this.peerExecuted = new long[state.n];
+    this.peerExecuted = new long[state.idBound];
   }
 
   /**
@@ -60,7 +60,7 @@ final class CatchUp {
   boolean behindPeers() {
     long slack = state.settings.pipelineDepthMax();
     int ahead = 0;
-    for (int r = 0; r < state.n; r++) {
+    for (int r : state.members) {
       if (r != state.id && peerExecuted[r] > state.lastExecuted + slack) {
         ahead++;
       }
@@ -100,9 +100,9 @@ final class CatchUp {
       outbox.reject(Rejection.SENDER_NOT_SIGNER, "heartbeat names %d, signed by %d", hb.getReplicaId(), sender);
       return false;
     }
-    if (hb.getPeerKeyIdsHeldCount() > state.n) {
+    if (hb.getPeerKeyIdsHeldCount() > state.idBound) {
       outbox.reject(Rejection.TOO_MANY_ENTRIES, "heartbeat of %d names %d held pair keys for %d replicas", sender,
-          hb.getPeerKeyIdsHeldCount(), state.n);
+          hb.getPeerKeyIdsHeldCount(), state.idBound);
       return false;
     }
     if (hb.getSuspectedClientsCount() > Requests.REPORTED_SUSPICIONS_MAX) {

@@ -382,7 +382,7 @@ final class NormalCase {
       }
       if (state.primary() == state.id) {
         // A batch can be megabytes: only to the backups that showed no sign of having it.
-        for (int r = 0; r < state.n; r++) {
+        for (int r : state.members) {
           if (r != state.id && !votedFor(slot.prepares.get(r), slot) && !votedFor(slot.commits.get(r), slot)) {
             outbox.resend(r, slot.prePrepare);
           }

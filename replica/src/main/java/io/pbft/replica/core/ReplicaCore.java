@@ -79,12 +79,26 @@ public final class ReplicaCore {
   private long[] hintedAtMs;
 
   public ReplicaCore(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient) {
-    this(id, n, f, settings, signer, knownClient, Rules.PAPER);
+    this(id, ReplicaState.firstIds(n), f, settings, signer, knownClient, Rules.PAPER);
+  }
+
+  /**
+   * Replica {@code id} of an epoch whose members have ids {@code members}, in the epoch's order
+   * (after members were added or removed they need not be 0..n-1; the primary of view v is
+   * {@code members[v mod n]}).
+   */
+  public ReplicaCore(int id, int[] members, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient) {
+    this(id, members, f, settings, signer, knownClient, Rules.PAPER);
   }
 
   /** With other quorum rules: only tests in this package plant deliberate bugs this way. */
   ReplicaCore(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient, Rules rules) {
-    this.state = new ReplicaState(id, n, f, settings);
+    this(id, ReplicaState.firstIds(n), f, settings, signer, knownClient, rules);
+  }
+
+  private ReplicaCore(int id, int[] members, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient,
+      Rules rules) {
+    this.state = new ReplicaState(id, members, f, settings);
     this.outbox = new Outbox(id, signer);
     this.timers = new Timers(state, settings.viewChangeBackoffDoublingsMax());
     this.requests = new Requests(state, outbox, knownClient, rules, timers::newViewTimeoutMs);
@@ -220,9 +234,9 @@ public final class ReplicaCore {
    */
   public void peerInLaterEpoch(long nowMs, int peer) {
     clock(nowMs);
-    if (peer >= 0 && peer < state.n && peer != state.id && !ended) {
+    if (state.isMember(peer) && peer != state.id && !ended) {
       if (hintedAtMs == null) {
-        hintedAtMs = new long[state.n];
+        hintedAtMs = new long[state.idBound];
         java.util.Arrays.fill(hintedAtMs, Long.MIN_VALUE / 2);
       }
       if (state.nowMs - hintedAtMs[peer] >= state.settings.viewChangeTimeoutMs() / 4) {
@@ -293,7 +307,7 @@ public final class ReplicaCore {
     clock(nowMs);
     int sender = m.sender();
     ReplicaMessage message = m.message();
-    if (sender < 0 || sender >= state.n || sender == state.id) {
+    if (!state.isMember(sender) || sender == state.id) {
       outbox.reject(Rejection.UNKNOWN_SENDER, "sender %d", sender);
     } else if (message.getEpoch() != state.epoch) {
       outbox.reject(Rejection.WRONG_EPOCH, "%s of epoch %d from %d", message.getBodyCase(), message.getEpoch(), sender);

@@ -15,6 +15,13 @@ import java.util.TreeMap;
 final class ReplicaState {
   final int id;
   final int n;
+  /**
+   * The members' ids in the epoch's order (0..n-1 for a group whose members were never added or
+   * removed): the primary of view v is {@code members[v mod n]}.
+   */
+  final int[] members;
+  /** One more than the largest member id: the size of anything indexed by replica id. */
+  final int idBound;
   final int f;
   final int quorum;
   final ProtocolSettings settings;
@@ -81,15 +88,31 @@ final class ReplicaState {
   /** This replica's own pauses, which neither its timers nor its check of proposed times count. */
   final Stalls stalls;
 
-  ReplicaState(int id, int n, int f, ProtocolSettings settings) {
+  ReplicaState(int id, int[] members, int f, ProtocolSettings settings) {
+    int n = members.length;
     if (n < 3 * f + 1) {
       throw new IllegalArgumentException("n = " + n + " cannot tolerate f = " + f);
     }
-    if (id < 0 || id >= n) {
-      throw new IllegalArgumentException("replica id " + id + " outside 0.." + (n - 1));
+    int bound = 0;
+    boolean self = false;
+    java.util.BitSet seen = new java.util.BitSet();
+    for (int m : members) {
+      if (m < 0 || seen.get(m)) {
+        throw new IllegalArgumentException("member ids " + java.util.Arrays.toString(members)
+            + " are not distinct and non-negative");
+      }
+      seen.set(m);
+      bound = Math.max(bound, m + 1);
+      self |= m == id;
+    }
+    if (!self) {
+      throw new IllegalArgumentException("replica id " + id + " is not among the members "
+          + java.util.Arrays.toString(members));
     }
     this.id = id;
     this.n = n;
+    this.members = members.clone();
+    this.idBound = bound;
     this.f = f;
     this.quorum = io.pbft.config.Quorums.of(n, f);
     this.settings = settings;
@@ -102,7 +125,31 @@ final class ReplicaState {
   }
 
   int primaryOf(long v) {
-    return (int) (v % n);
+    return members[(int) Long.remainderUnsigned(v, n)];
+  }
+
+  /** Whether replica {@code r} is a member of this epoch. */
+  boolean isMember(int r) {
+    return r >= 0 && r < idBound && memberIndex(r) >= 0;
+  }
+
+  /** The position of member {@code r} in the epoch's order, or -1. */
+  int memberIndex(int r) {
+    for (int i = 0; i < n; i++) {
+      if (members[i] == r) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The ids 0..n-1: the members of a group none were added to or removed from. */
+  static int[] firstIds(int n) {
+    int[] ids = new int[n];
+    for (int i = 0; i < n; i++) {
+      ids[i] = i;
+    }
+    return ids;
   }
 
   int primary() {

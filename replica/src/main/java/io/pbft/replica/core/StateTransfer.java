@@ -140,8 +140,9 @@ final class StateTransfer {
     buffer = null;
     total = -1;
     received = 0;
+    int from = state.memberIndex(source < 0 ? state.id : source);
     for (int i = 1; i <= state.n; i++) {
-      int candidate = ((source < 0 ? state.id : source) + i) % state.n;
+      int candidate = state.members[(Math.max(from, 0) + i) % state.n];
       if (candidate != state.id && !distrusted.contains(candidate)) {
         source = candidate;
         request();
@@ -150,7 +151,7 @@ final class StateTransfer {
     }
     // Everyone lied or failed once: forgive and try again (f of them at most are faulty).
     distrusted.clear();
-    source = (state.id + 1) % state.n;
+    source = state.members[(state.memberIndex(state.id) + 1) % state.n];
     request();
   }
 

@@ -51,7 +51,7 @@ final class ViewChangeProtocol {
     this.state = state;
     this.outbox = outbox;
     this.rules = rules;
-    this.certificates = new ViewChangeRules(state.n, state.f, state.settings.windowSize(), rules);
+    this.certificates = new ViewChangeRules(state.members, state.f, state.settings.windowSize(), rules);
     this.requests = requests;
     this.timers = timers;
     this.checkpoints = checkpoints;
@@ -208,7 +208,10 @@ final class ViewChangeProtocol {
     int wanted = certificates.claims() ? state.n : state.quorum();
     List<ViewChangeRules.Checked> set = new ArrayList<>();
     set.add(viewChanges.get(state.id));
-    for (int r = 0; r < state.n && set.size() < wanted; r++) {
+    for (int r : state.members) {
+      if (set.size() >= wanted) {
+        break;
+      }
       ViewChangeRules.Checked c = viewChanges.get(r);
       if (r != state.id && c != null && c.message().getNewView() == state.view) {
         set.add(c);

@@ -71,6 +71,8 @@ final class ViewChangeRules {
   }
 
   private final int n;
+  /** The members' ids in the epoch's order: the primary of view v is {@code members[v mod n]}. */
+  private final int[] members;
   private final int f;
   /** A quorum of this group ({@link io.pbft.config.Quorums}): 2f + 1 when n = 3f + 1. */
   private final int quorum;
@@ -87,6 +89,13 @@ final class ViewChangeRules {
   private ByteString genesisDigest;
 
   ViewChangeRules(int n, int f, long windowSize, Rules rules) {
+    this(ReplicaState.firstIds(n), f, windowSize, rules);
+  }
+
+  /** For an epoch whose members have ids {@code members}, in the epoch's order. */
+  ViewChangeRules(int[] members, int f, long windowSize, Rules rules) {
+    int n = members.length;
+    this.members = members.clone();
     this.n = n;
     this.f = f;
     this.quorum = io.pbft.config.Quorums.of(n, f);
@@ -115,7 +124,7 @@ final class ViewChangeRules {
   }
 
   private int primaryOf(long view) {
-    return (int) (view % n);
+    return members[(int) Long.remainderUnsigned(view, n)];
   }
 
   /**

@@ -52,8 +52,7 @@ public final class Epochs {
   /**
    * Whether this replica carries out a handover (its node rebuilds the core of the next epoch when
    * the old one ends; the replica process and the simulator do): only then does the change take
-   * effect at its checkpoint, only then is the core told where its epoch ends, and only changes
-   * it can make are accepted (no change of the member list yet). Without, a change stays pending:
+   * effect at its checkpoint, and only then is the core told where its epoch ends. Without, a change stays pending:
    * for tools and tests that examine commands and their ordering alone.
    */
   private final boolean handovers;
@@ -183,13 +182,6 @@ public final class Epochs {
       return REFUSED + verdict.refusal();
     }
     Membership next = verdict.next();
-    if (handovers && !sameIds(current, next)) {
-      // Every correct replica runs the same version, so all refuse alike; accepted, the change
-      // would stop each of them at the handover.
-      return REFUSED + "this version carries out key rotations, moves of a member to a new address and changes "
-          + "of f or of the administration; adding or removing members (" + current.ids() + " -> " + next.ids()
-          + ") is not supported yet";
-    }
     pending = new Pending(command.toByteString(), next, sequence, handoverPoint(sequence));
     publish();
     return ACCEPTED + "epoch " + current.epoch() + " -> " + next.epoch() + " (n = " + next.n() + ", f = "
@@ -285,14 +277,6 @@ public final class Epochs {
     }
     Membership before = previous();
     return new Resume(before.epoch() == 0 ? null : before, previousBeganAt, 0, beganAt);
-  }
-
-  /**
-   * Whether {@code next} keeps the members of {@code current}, in order (each may move to another
-   * address or take another key): the cores number members by position, which such a change keeps.
-   */
-  private static boolean sameIds(Membership current, Membership next) {
-    return current.ids().equals(next.ids());
   }
 
   /** Whether this is epoch 0 with nothing pending: then the state holds nothing of it. */

@@ -99,7 +99,7 @@ final class PeerService extends ReplicaServiceGrpc.ReplicaServiceImplBase {
       return Rejection.UNKNOWN_FIELDS;
     }
     int sender = message.getSender();
-    if (sender < 0 || sender >= replica.config.n()) {
+    if (!replica.knownReplica(sender)) {
       return Rejection.UNKNOWN_SENDER;
     }
     return null;

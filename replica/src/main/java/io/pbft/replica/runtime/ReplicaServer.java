@@ -93,7 +93,14 @@ public final class ReplicaServer implements AutoCloseable {
   final ClientSessions sessions;
   final Hygiene hygiene;
   final Behaviour behaviour;
-  /** The link to each peer by id (null for this replica); replaced whole when a peer moves. */
+  /**
+   * The ids of the members of every epoch this replica ran or learned of (cluster.yaml's, the
+   * epochs it entered or joined): the replicas whose certificates and streams it accepts. Replaced
+   * whole; the verifier of each epoch then checks that a message's sender is a member of it.
+   */
+  private volatile java.util.Set<Integer> knownIds;
+
+  /** The link to each peer by id (null for this replica and non-members); replaced whole when members change. */
   private volatile PeerLink[] peers;
   /** The address each link dials, by peer id (event loop, after the constructor). */
   private final String[] peerAddresses;
@@ -101,7 +108,7 @@ public final class ReplicaServer implements AutoCloseable {
    * The membership of the epoch this replica's current core runs (event loop, after the
    * constructor): its peers' addresses, and the address this process was started at.
    */
-  private Membership running;
+  private volatile Membership running;
   /** Where peers and clients reach this process: its address in the epoch it started in. */
   private final String ownAddress;
   /**
@@ -118,6 +125,8 @@ public final class ReplicaServer implements AutoCloseable {
   private volatile boolean closed;
   private final DurableStorage storage;
   private volatile String failure;
+  /** Where the Prometheus endpoint listens: cluster.yaml's entry for this replica (none for one added later). */
+  private final io.pbft.config.MetricsAddress metricsSettings;
   /** The Prometheus endpoint, once started; null when the configuration asks for none. */
   private volatile ReplicaMetrics metrics;
 
@@ -127,25 +136,35 @@ public final class ReplicaServer implements AutoCloseable {
     this.storage = storage;
     this.behaviour = behaviour;
     this.config = config;
-    this.laterEpochHintMs = laterEpochHints(config.n());
-    this.tls = ReplicaTls.of(config, id); // first: bad TLS files stop the start before any thread does
+    this.laterEpochHintMs = laterEpochHints(Membership.ID_LIMIT);
+    // This process carries out handovers: an accepted change takes effect at its checkpoint.
+    this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE,
+        new Epochs(Membership.initial(config), config.protocol(), true));
+    if (storage != null) {
+      execution.recoverAt(storage.appSequence(), storage.clientTable());
+    }
+    // A replica added to the group after cluster.yaml was written has an id the file does not
+    // list: what it runs before it resumes or joins its epoch is made for that epoch's members.
+    ClusterConfig first = config.hasReplica(id) ? config : config.withMembership(epochNaming(id, joining));
+    this.metricsSettings = config.hasReplica(id) ? config.replica(id).metrics()
+        : joining != null ? joining.metrics() : null;
+    this.knownIds = idsOf(Membership.initial(config), java.util.Set.of());
+    this.tls = ReplicaTls.of(first, id); // first: bad TLS files stop the start before any thread does
     this.keys = keys;
     this.initialKeys = keys;
     // With MACs, pair keys with the other replicas: a fresh X25519 key per process, announced in
     // signed heartbeats; the start time as incarnation, so that peers take a restart's key over
     // the one before (and ignore replays of older announcements).
     PeerKeys peerKeys = config.authentication() == Authentication.MACS
-        ? PeerKeys.generate(id, config.n(), new SecureRandom(), System.currentTimeMillis()) : null;
-    this.verifier = new InboundVerifier(config, id, requestKeys, peerKeys, batchSecret());
-    this.core = new ReplicaCore(id, config.n(), config.f(), config.protocol(), keys, verifier::knownClient);
+        ? PeerKeys.generate(id, first.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
+    this.verifier = new InboundVerifier(first, id, requestKeys, peerKeys, batchSecret());
+    this.core = new ReplicaCore(id, first.replicas().stream().mapToInt(io.pbft.config.ReplicaInfo::id).toArray(),
+        first.f(), config.protocol(), keys, verifier::knownClient);
     if (peerKeys != null) {
       core.useMacs(peerKeys);
     }
     core.wallClock(nowMs(), System.currentTimeMillis());
-    // This process carries out handovers: an accepted change takes effect at its checkpoint.
-    this.execution = new Execution(app, storage != null ? storage : CheckpointStore.NONE,
-        new Epochs(Membership.initial(config), config.protocol(), true));
-    MemoryBudget.check(config, id, Runtime.getRuntime().maxMemory());
+    MemoryBudget.check(first, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(),
         config.transport().clientRequestsVerifyingMax(), this::dispatchEffects, this::fatal);
@@ -177,7 +196,6 @@ public final class ReplicaServer implements AutoCloseable {
         config.transport().clientSessionsMax(), config.protocol().tentativeExecution());
     this.running = Membership.initial(config);
     if (storage != null) {
-      execution.recoverAt(storage.appSequence(), storage.clientTable());
       resumeEpoch(storage.appSequence(), storage.records(), joining);
     }
     if (joining != null && core.epoch() == 0 && execution.epochs().current().epoch() == 0
@@ -198,8 +216,8 @@ public final class ReplicaServer implements AutoCloseable {
     this.sessions = new ClientSessions(config.transport().clientSessionsMax(), config.transport().sessionsPerClientMax());
     this.hygiene = new Hygiene(id, config.transport(), sessions, config.tls().enabled());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("pbft-timers-" + id));
-    this.peers = new PeerLink[config.n()];
-    this.peerAddresses = new String[config.n()];
+    this.peers = new PeerLink[Membership.ID_LIMIT];
+    this.peerAddresses = new String[Membership.ID_LIMIT];
     followPeers(running);
     this.applier = applierFor(storage != null ? storage::persist : EffectApplier.Storage.NONE,
         Behaviour.Signing.of(id, this.keys, core.epoch()));
@@ -210,7 +228,7 @@ public final class ReplicaServer implements AutoCloseable {
         listen != null ? listen : new InetSocketAddress(me.host(), me.port()));
     if (tls != null) {
       // gRPC runs the interceptor added last first: connection accounting wraps the identity check
-      serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity(config));
+      serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity(config, this::knownReplica));
     }
     this.server = serverBuilder
         .directExecutor() // handlers only hand work to bounded queues; they never block
@@ -274,14 +292,21 @@ public final class ReplicaServer implements AutoCloseable {
 
   /**
    * A later configuration epoch that a replica without state joins: the machine a member was moved
-   * to (docs/RECONFIGURATION.md). It learns {@code membership} from the running group, checked
+   * to, or a member added to the group (docs/RECONFIGURATION.md). It learns {@code membership} from the running group, checked
    * link by link from cluster.yaml's administration keys, and starts in it at view {@code view},
    * with {@code genesis} the checkpoint the epoch began at (what most members report). It listens
    * at the address the membership names for it and takes the group's state at the genesis by state
    * transfer ({@link ReplicaCore#joinEpoch}). Ignored when the replica's data directory already
-   * holds state: that resumes the epoch it was written in.
+   * holds state: that resumes the epoch it was written in. A replica added to the group after
+   * cluster.yaml was written, which the file does not list, serves Prometheus metrics at {@code
+   * metrics} (null: none).
    */
-  public record Joining(Membership membership, long view, long genesis) {}
+  public record Joining(Membership membership, long view, long genesis, io.pbft.config.MetricsAddress metrics) {
+    /** Serving metrics where cluster.yaml's entry for the replica says (none for a replica it does not list). */
+    public Joining(Membership membership, long view, long genesis) {
+      this(membership, view, genesis, null);
+    }
+  }
 
   /**
    * Starts a durable replica: its state lives in {@code dataDir} (a write-ahead log and the
@@ -327,7 +352,7 @@ public final class ReplicaServer implements AutoCloseable {
     r.loop.start();
     try {
       r.server.start();
-      r.metrics = ReplicaMetrics.start(r, config.replica(id).metrics());
+      r.metrics = ReplicaMetrics.start(r, r.metricsSettings);
     } catch (IOException | RuntimeException e) {
       r.close(); // release the pool, timers, peer channels and gRPC server made so far
       throw e;
@@ -594,7 +619,13 @@ public final class ReplicaServer implements AutoCloseable {
           + s.sequence()));
     }
     Membership next = s.membership();
-    if (next.hasMember(id) && !next.member(id).address().equalsIgnoreCase(ownAddress)) {
+    knownIds = idsOf(next, knownIds);
+    if (!next.hasMember(id)) {
+      depart(old, "replica " + id + " was removed from the group in epoch " + next.epoch() + " (members "
+          + next.ids() + ")");
+      return;
+    }
+    if (!next.member(id).address().equalsIgnoreCase(ownAddress)) {
       depart(old, "replica " + id + " moved to " + next.member(id).address() + " in epoch " + next.epoch()
           + " (this process is at " + ownAddress + ")");
       return;
@@ -693,13 +724,22 @@ public final class ReplicaServer implements AutoCloseable {
   }
 
   /**
-   * Links to the peers of membership {@code m}: a peer at a new address is dialled there; the link
-   * to its old address serves only this replica's retired cores for a while ({@link #formerLinks}),
-   * then closes. In the constructor, then on the event loop.
+   * Links to the peers of membership {@code m}: a peer at a new address, or new in the group, is
+   * dialled there; the link to a moved peer's old address, or to a removed member, serves only this
+   * replica's retired cores for a while ({@link #formerLinks}: the process there finishes the epoch
+   * it leaves), then closes. In the constructor, then on the event loop.
    */
   private void followPeers(Membership m) {
     PeerLink[] next = peers.clone();
     java.util.List<PeerLink> former = new java.util.ArrayList<>();
+    for (int p = 0; p < next.length; p++) {
+      if (next[p] != null && !m.hasMember(p)) {
+        log.info("replica {}: peer {} at {} is no longer a member (epoch {})", id, p, peerAddresses[p], m.epoch());
+        former.add(next[p]);
+        next[p] = null;
+        peerAddresses[p] = null;
+      }
+    }
     for (io.pbft.config.Member peer : m.members()) {
       int p = peer.id();
       if (p == id || p < 0 || p >= next.length || peer.address().equalsIgnoreCase(peerAddresses[p])) {
@@ -742,20 +782,53 @@ public final class ReplicaServer implements AutoCloseable {
     }
   }
 
+  /**
+   * For a replica cluster.yaml does not list (added to the group later): the membership of the
+   * epoch it joins, or of the epoch its data directory's state is in; refused if neither names it.
+   */
+  private Membership epochNaming(int replicaId, Joining joining) {
+    Membership m = joining != null && execution.lastExecuted() == 0 ? joining.membership() : execution.epochs().current();
+    if (m == null || !m.hasMember(replicaId)) {
+      throw new io.pbft.config.ConfigException("replica " + replicaId + " is not in cluster.yaml (ids "
+          + config.replicas().stream().map(io.pbft.config.ReplicaInfo::id).toList() + ")"
+          + (joining != null ? ", nor in the epoch it joins (" + joining.membership().ids() + ")"
+              : ", and its data directory holds no configuration epoch naming it: start a replica added to the "
+                  + "group with --join"));
+    }
+    return m;
+  }
+
+  /** {@code known} and the member ids of {@code m}. */
+  private static java.util.Set<Integer> idsOf(Membership m, java.util.Set<Integer> known) {
+    java.util.Set<Integer> ids = new java.util.HashSet<>(known);
+    ids.addAll(m.ids());
+    return java.util.Set.copyOf(ids);
+  }
+
+  /**
+   * Whether {@code replicaId} is a member of an epoch this replica knows, or of the change pending
+   * in its state (a member being added dials its peers as soon as it learns its epoch): who may
+   * open a peer stream. Any thread.
+   */
+  boolean knownReplica(int replicaId) {
+    if (knownIds.contains(replicaId)) {
+      return true;
+    }
+    Epochs.Pending pending = execution.epochs().summary().pending();
+    return pending != null && pending.next().hasMember(replicaId);
+  }
+
   /** A core for epoch {@code m} and what it runs with, not started yet. */
   private record Started(ReplicaCore core, InboundVerifier verifier, Ed25519Keys keys) {}
 
   /** Builds the core of epoch {@code m} for this replica, with its key, pair keys and verifier there. */
   private Started startCore(Membership m) {
-    if (m.n() != config.n() || m.members().stream().anyMatch(x -> x.id() != m.members().indexOf(x))) {
-      throw new IllegalStateException("epoch " + m.epoch() + " changes the members (" + m.ids()
-          + "); this replica process carries out key rotations, moves and changes of f only so far");
-    }
     Ed25519Keys epochKeys = keyFor(m.member(id).publicKey());
     PeerKeys peerKeys = config.authentication() == Authentication.MACS
-        ? PeerKeys.generate(id, m.n(), new SecureRandom(), System.currentTimeMillis()) : null;
+        ? PeerKeys.generate(id, m.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
     InboundVerifier v = verifier.forEpoch(m.epoch(), config.withMembership(m), peerKeys);
-    ReplicaCore c = new ReplicaCore(id, m.n(), m.f(), config.protocol(), epochKeys, v::knownClient);
+    knownIds = idsOf(m, knownIds);
+    ReplicaCore c = new ReplicaCore(id, m.idArray(), m.f(), config.protocol(), epochKeys, v::knownClient);
     if (peerKeys != null) {
       c.useMacs(peerKeys);
     }
@@ -1019,7 +1092,7 @@ public final class ReplicaServer implements AutoCloseable {
         .setView(core.view())
         .setPrimary(core.primary())
         .setLowWatermark(core.lowWatermark())
-        .setReplicas(config.n())
+        .setReplicas(running.n())
         .setViewChanging(core.viewChanging())
         .setViewChangesStarted(core.viewChangesStarted())
         .setRequestTimeoutMs(core.requestTimeoutMs())

@@ -30,18 +30,21 @@ final class TransportIdentity implements ServerInterceptor {
   static final Context.Key<TlsIdentity> CURRENT = Context.key("pbft-tls-identity");
 
   private final io.pbft.config.ClusterConfig config;
+  /** Whether a replica id names a member of an epoch this replica knows (members come and go). */
+  private final java.util.function.IntPredicate knownReplica;
 
-  TransportIdentity(io.pbft.config.ClusterConfig config) {
+  TransportIdentity(io.pbft.config.ClusterConfig config, java.util.function.IntPredicate knownReplica) {
     this.config = config;
+    this.knownReplica = knownReplica;
   }
 
   /**
-   * Whether a certificate names an identity of this cluster: a replica id in range, a configured
+   * Whether a certificate names an identity of this cluster: a member of an epoch known here, a configured
    * client or the operator (an existing CA may issue certificates for anything else too).
    */
   private boolean known(TlsIdentity who) {
     return switch (who.kind()) {
-      case REPLICA -> who.id() < config.n();
+      case REPLICA -> knownReplica.test(who.id());
       case CLIENT -> config.clients().stream().anyMatch(c -> c.id() == who.id());
       case OPERATOR -> true;
       case OTHER -> false;

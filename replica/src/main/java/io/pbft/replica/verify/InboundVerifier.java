@@ -196,9 +196,10 @@ public final class InboundVerifier {
       badSigners = from.badSigners;
       this.batchSecret = from.batchSecret;
     } else {
-      replicas = new SignatureCheck[config.n()];
-      for (int i = 0; i < config.n(); i++) {
-        replicas[i] = checks.apply(config.replica(i).publicKey());
+      // Indexed by replica id; null where no member has that id (ids of removed members).
+      replicas = new SignatureCheck[config.idBound()];
+      for (io.pbft.config.ReplicaInfo r : config.replicas()) {
+        replicas[r.id()] = checks.apply(r.publicKey());
       }
       clients = new HashMap<>();
       batchKeys = new HashMap<>();
@@ -277,7 +278,7 @@ public final class InboundVerifier {
    */
   public Verdict<VerifiedMessage> verify(SignedMessage signed, Position position) {
     int sender = signed.getSender();
-    if (sender < 0 || sender >= replicas.length) {
+    if (replicaVerifier(sender) == null) {
       return Verdict.rejected(Rejection.UNKNOWN_SENDER, "sender " + sender);
     }
     if (!signed.getUnknownFields().asMap().isEmpty()) {
@@ -398,7 +399,7 @@ public final class InboundVerifier {
    * a view, a view the receiver is in) is the core's to judge, with its state.
    */
   private String shapeError(ReplicaMessage message) {
-    int n = replicas.length;
+    int n = config.n();
     switch (message.getBodyCase()) {
       case PRE_PREPARE -> {
         int requests = message.getPrePrepare().getBatch().getRequestsCount();
@@ -507,7 +508,7 @@ public final class InboundVerifier {
   /** The body of an embedded signed message if its sender is known and its signature valid. */
   private ReplicaMessage signedBody(SignedMessage m) {
     int sender = m.getSender();
-    if (sender < 0 || sender >= replicas.length) {
+    if (replicaVerifier(sender) == null) {
       return null;
     }
     if (!replicaSigned(m)) {
