@@ -11,6 +11,7 @@ import io.pbft.proto.Request;
 import io.pbft.proto.SignedRequest;
 import io.pbft.replica.execution.Epochs;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 
@@ -24,7 +25,10 @@ import java.util.SortedMap;
  * every correct replica that is up runs epoch 1, it moves a replica drawn at random to a new
  * machine at another address, with a new key (epoch 1 to 2), with a command built from epoch 1: a
  * group that changed once changes again, and the moved replica starts over without state on its
- * new machine and joins by state transfer ({@code SimReplica.moveToNewMachine}). Its counts say what
+ * new machine and joins by state transfer ({@code SimReplica.moveToNewMachine}). Then it adds the
+ * run's spare replica as a new member (epoch 2 to 3: n + 1 members, the same f, so larger
+ * quorums), which starts without state once the group enters that epoch; and last it removes one
+ * of the original members drawn at random (epoch 3 to 4), which steps down at the handover. Its counts say what
  * the group answered ({@code accepted}, {@code refused while pending}, {@code refused as stale},
  * {@code refused} otherwise), and at the end how many correct replicas run the last epoch it
  * changed the group to. The run waits for its changes to take effect (within the liveness
@@ -37,7 +41,7 @@ import java.util.SortedMap;
 final class Administrator extends ByzantineClient {
   static final String NAME = "administrator";
   /** Epochs it changes the group to, one after the other. */
-  static final int CHANGES = 2;
+  static final int CHANGES = 4;
 
   private Membership current;
   private final Ed25519Keys administrator;
@@ -77,8 +81,9 @@ final class Administrator extends ByzantineClient {
   }
 
   /**
-   * The next change, to a replica drawn at random, with the simulation's key for the next epoch:
-   * from epoch 0 a key rotation, after that a move to a new machine at another address.
+   * The next change, with the simulation's key for the next epoch: from epoch 0 a key rotation of
+   * a replica drawn at random, then a move of one to a new machine at another address, then the
+   * spare added as a new member, then one of the original members removed.
    */
   private void changeNext() {
     io.pbft.config.Member member = current.members().get(random.nextInt(current.n()));
@@ -87,10 +92,19 @@ final class Administrator extends ByzantineClient {
     if (current.epoch() == 0) {
       proposed = current.nextRotatingKey(replica, key, null);
       submit(signed(current, proposed, "rotate replica " + replica + "'s key"));
-    } else {
+    } else if (current.epoch() == 1) {
       int port = member.port() < 60_000 ? member.port() + 1_000 : member.port() - 1_000;
       proposed = current.nextReplacing(replica, member.host(), port, key, null);
       submit(signed(current, proposed, "move replica " + replica + " to " + member.host() + ":" + port));
+    } else if (current.epoch() == 2) {
+      int spare = config.replicas();
+      proposed = current.nextAdding(new io.pbft.config.Member(spare, member.host(), 30_000 + spare, key, null));
+      submit(signed(current, proposed, "add replica " + spare));
+    } else {
+      List<Integer> original = current.ids().stream().filter(id -> id < config.replicas()).toList();
+      int leaving = original.get(random.nextInt(original.size()));
+      proposed = current.nextRemoving(leaving);
+      submit(signed(current, proposed, "remove replica " + leaving));
     }
   }
 
@@ -142,6 +156,11 @@ final class Administrator extends ByzantineClient {
     String verdict = reply.getResult().toStringUtf8();
     if (verdict.startsWith(Epochs.ACCEPTED) && proposed != null) {
       count("accepted");
+      if (proposed.n() > current.n()) {
+        count("members added");
+      } else if (proposed.n() < current.n()) {
+        count("members removed");
+      }
       acceptedEpoch = proposed.epoch();
       acceptedAtMs = scheduler.nowMs();
       Membership next = proposed;

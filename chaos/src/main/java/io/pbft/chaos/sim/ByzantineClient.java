@@ -186,7 +186,7 @@ abstract class ByzantineClient {
           .setSignature(ByteString.copyFrom(keys.sign(request.toByteArray()))).build();
     }
     SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
-    for (int r = 0; r < config.replicas(); r++) {
+    for (int r = 0; r < config.replicaSlots(); r++) {
       RequestMac entry = ClusterKeys.macEntry(config.fastCrypto(), id, r, request);
       if (!validAt.contains(r)) {
         byte[] mac = entry.getMac().toByteArray();
@@ -212,7 +212,7 @@ abstract class ByzantineClient {
 
   protected Set<Integer> allReplicas() {
     Set<Integer> all = new java.util.TreeSet<>();
-    for (int r = 0; r < config.replicas(); r++) {
+    for (int r = 0; r < config.replicaSlots(); r++) {
       all.add(r);
     }
     return all;
@@ -227,7 +227,7 @@ abstract class ByzantineClient {
   }
 
   protected void sendToAll(SignedRequest r) {
-    for (int to = 0; to < config.replicas(); to++) {
+    for (int to = 0; to < config.replicaSlots(); to++) {
       send(to, r);
     }
   }

@@ -90,14 +90,14 @@ final class PartialAuthenticator extends ByzantineClient {
     Set<Integer> valid = validAt();
     SignedRequest r = authenticate(request(timestamp, issue(timestamp)), valid);
     SignedRequest spoiled = config.authentication() == Authentication.SIGNATURES ? badSignature(r) : r;
-    for (int to = 0; to < config.replicas(); to++) {
+    for (int to = 0; to < config.replicaSlots(); to++) {
       send(to, valid.contains(to) ? r : spoiled);
     }
     count("requests");
     if (random.nextInt(3) == 0) {
       later(50 + random.nextInt(300), () -> {
         count("retransmissions");
-        for (int to = 0; to < config.replicas(); to++) {
+        for (int to = 0; to < config.replicaSlots(); to++) {
           send(to, valid.contains(to) ? r : spoiled);
         }
       });

@@ -91,7 +91,7 @@ final class Replayer extends ByzantineClient {
     boolean toAll = random.nextInt(3) == 0;
     // The primary most of the time: it is the replica that would order a replay again.
     int one = random.nextBoolean() ? (int) (world.view() % config.replicas()) : random.nextInt(config.replicas());
-    for (int to = 0; to < config.replicas(); to++) {
+    for (int to = 0; to < config.replicaSlots(); to++) {
       if (!toAll && to != one) {
         continue;
       }

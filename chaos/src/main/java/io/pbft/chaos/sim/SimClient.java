@@ -41,6 +41,11 @@ final class SimClient {
   private final List<OpRecord> history = new ArrayList<>();
 
   private long view;
+  /**
+   * The primary of a view in an epoch, as the membership of that epoch (which a client follows
+   * through the chain of changes) names it: {@code view mod n} until members are added or removed.
+   */
+  private PrimaryGuess primaryGuess;
   /** The configuration epoch of {@link #view}: views start again at 0 in each. */
   private long epoch;
   private long timestamp;
@@ -109,7 +114,7 @@ final class SimClient {
       // batch is a violation (the linearizability check sees a read-only record in the order).
       signed = authenticate(request(op.encode(), true));
       replies.clear();
-      for (int r = 0; r < config.replicas(); r++) {
+      for (int r = 0; r < config.replicaSlots(); r++) {
         network.sendRequest(id, r, signed);
       }
       long t = timestamp;
@@ -134,7 +139,8 @@ final class SimClient {
     log.issued(id, timestamp, operation);
     signed = authenticate(request(operation, false));
     replies.clear();
-    network.sendRequest(id, (int) (view % config.replicas()), signed);
+    network.sendRequest(id, primaryGuess != null ? primaryGuess.applyAsInt(epoch, view) : (int) (view % config.replicas()),
+        signed);
     timeoutMs = config.requestTimeoutMs();
     armTimeout(timestamp);
   }
@@ -159,7 +165,7 @@ final class SimClient {
     }
     Set<Integer> spoiled = config.badMacs().getOrDefault(id, Set.of());
     SignedRequest.Builder b = SignedRequest.newBuilder().setRequest(request);
-    for (int r = 0; r < config.replicas(); r++) {
+    for (int r = 0; r < config.replicaSlots(); r++) {
       RequestMac entry = ClusterKeys.macEntry(config.fastCrypto(), id, r, request);
       if (spoiled.contains(r)) {
         byte[] mac = entry.getMac().toByteArray();
@@ -181,7 +187,7 @@ final class SimClient {
       return; // that operation completed meanwhile
     }
     sends++;
-    for (int r = 0; r < config.replicas(); r++) {
+    for (int r = 0; r < config.replicaSlots(); r++) {
       network.sendRequest(id, r, signed);
     }
     timeoutMs = Math.min(2 * timeoutMs, config.requestTimeoutMaxMs());
@@ -222,7 +228,7 @@ final class SimClient {
     boolean settled = readOnly ? matching >= needed
         : committed >= needed || matching >= config.effectiveTentativeRepliesNeeded();
     if (!settled) {
-      if (readOnly && best + (config.replicas() - replies.size()) < needed) {
+      if (readOnly && best + (config.replicaSlots() - replies.size()) < needed) {
         fallBack(); // the answers split: none can reach the quorum
       }
       return;
@@ -237,5 +243,16 @@ final class SimClient {
       view = newestView;
     }
     scheduler.after(0, this::issue);
+  }
+
+  /** The primary of view {@code view} of configuration epoch {@code epoch}. */
+  @FunctionalInterface
+  interface PrimaryGuess {
+    int applyAsInt(long epoch, long view);
+  }
+
+  /** Guesses primaries with {@code guess} (the memberships of the run's epochs) from now on. */
+  void guessPrimaryWith(PrimaryGuess guess) {
+    this.primaryGuess = guess;
   }
 }

@@ -99,20 +99,20 @@ final class SimNetwork {
   void sendRequest(int client, int to, SignedRequest request) {
     if (faults.blocksRequest(client, to, scheduler.nowMs(), healed)) {
       lose(-1 - client, "r" + to, request);
-      tap.wire(scheduler.nowMs(), -1, config.replicas() + client, to, request);
+      tap.wire(scheduler.nowMs(), -1, config.replicaSlots() + client, to, request);
       return;
     }
-    transmit(config.replicas() + client, to, () -> receiver.request(client, to, request), request, "c" + client,
+    transmit(config.replicaSlots() + client, to, () -> receiver.request(client, to, request), request, "c" + client,
         "r" + to);
   }
 
   void sendReply(int from, int client, Reply reply) {
     if (faults.blocksReply(from, scheduler.nowMs(), healed)) {
       lose(from, "c" + client, reply);
-      tap.wire(scheduler.nowMs(), -1, from, config.replicas() + client, reply);
+      tap.wire(scheduler.nowMs(), -1, from, config.replicaSlots() + client, reply);
       return;
     }
-    transmit(from, config.replicas() + client, () -> receiver.reply(from, client, reply), reply, "r" + from,
+    transmit(from, config.replicaSlots() + client, () -> receiver.reply(from, client, reply), reply, "r" + from,
         "c" + client);
   }
 

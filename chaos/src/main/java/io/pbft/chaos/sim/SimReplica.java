@@ -224,8 +224,9 @@ final class SimReplica {
     return down;
   }
 
+  /** Crashed for good, or left out of the group by an epoch (it stops for good shortly after). */
   boolean downForever() {
-    return downForever;
+    return downForever || removedIn >= 0;
   }
 
   boolean durable() {
@@ -486,6 +487,13 @@ final class SimReplica {
       throw new IllegalStateException("epoch " + old.epoch() + " ended at " + at + " but the executor is at "
           + execution.lastExecuted() + " in epoch " + (next == null ? "none" : next.epoch()));
     }
+    if (removedIn >= 0) {
+      return; // its epoch ended with it removed: the ended core helps laggards until the machine stops
+    }
+    if (!next.hasMember(id)) {
+      leaveTheGroup(next);
+      return;
+    }
     io.pbft.config.Membership before = execution.epochs().previous();
     if (before != null && before.hasMember(id) && next.hasMember(id)
         && !before.member(id).address().equalsIgnoreCase(next.member(id).address())) {
@@ -499,8 +507,12 @@ final class SimReplica {
     entered.core().startEpoch(next.epoch(), at, old.lastStableCheckpointDigest(), execution.clientTable(),
         execution.epochs().firstView());
     retired.put(old.epoch(), replica);
+    // The summary counts what every core of this replica did, the retired ones' included.
+    priorViewChanges += old.viewChangesStarted();
+    priorTransfers += old.stateTransfers();
     signing = Behaviour.Signing.of(id, entered.signer(), next.epoch());
     replica = wrap(entered.core(), execution);
+    epochEntered.entered(id, next, execution.epochs().firstView(), at);
     List<io.pbft.replica.verify.VerifiedRequest> held = old.unexecutedRequests();
     replica.run(now, core -> {
       core.tick(now);
@@ -530,6 +542,16 @@ final class SimReplica {
     oldMachine.put(replica.core().epoch(), replica);
     retired.putAll(oldMachine);
     scheduler.after(OLD_MACHINE_GRACE_MS, () -> oldMachine.forEach((epoch, r) -> retired.remove(epoch, r)));
+    startWithoutState(now, next, view, genesis);
+  }
+
+  /**
+   * This machine starts empty in epoch {@code next}, which names it, as {@code pbft replica --join}
+   * does: application, executor and disk empty, its core of that epoch joining without state ({@link
+   * ReplicaCore#joinEpoch}, in the view and at the checkpoint the group began the epoch in, which
+   * the real joiner learns from the members), to take the state by state transfer.
+   */
+  private void startWithoutState(long now, io.pbft.config.Membership next, long view, long genesis) {
     joined = next;
     joinedView = view;
     joinedAt = genesis;
@@ -552,6 +574,54 @@ final class SimReplica {
       core.joinEpoch(next.epoch(), view, genesis);
       core.tick(now);
     });
+  }
+
+  /**
+   * The spare replica the administrator adds (not a member of epoch 0, down until then) starts as
+   * the group's new member in epoch {@code next}, which names it, without state.
+   */
+  void joinAsAddedMember(long now, io.pbft.config.Membership next, long view, long genesis) {
+    if (joined != null || !next.hasMember(id)) {
+      return; // started already, or not named
+    }
+    down = false;
+    downForever = false;
+    startWithoutState(now, next, view, genesis);
+  }
+
+  /** This replica is the administrator's spare: no member of epoch 0, down until an epoch adds it. */
+  void spare() {
+    down = true;
+    downForever = true;
+  }
+
+  /**
+   * The epoch that begins leaves this replica out: it takes no further part, as a replica process
+   * steps down ({@code ReplicaServer.depart}). Its ended core keeps helping replicas still in the
+   * epoch it left for {@link #OLD_MACHINE_GRACE_MS}; then the machine stops for good.
+   */
+  private void leaveTheGroup(io.pbft.config.Membership next) {
+    removedIn = next.epoch();
+    scheduler.after(OLD_MACHINE_GRACE_MS, () -> crash(true));
+  }
+
+  /** Whether an epoch left this replica out (it stops for good shortly after). */
+  boolean removed() {
+    return removedIn >= 0;
+  }
+
+  /** The epoch that left this replica out (-1: none did). */
+  private long removedIn = -1;
+
+  /** Told of each epoch this replica enters at a handover (the simulation starts an added member then). */
+  interface EpochEntered {
+    void entered(int replica, io.pbft.config.Membership epoch, long firstView, long genesis);
+  }
+
+  private EpochEntered epochEntered = (r, m, v, g) -> { };
+
+  void whenEpochEntered(EpochEntered hook) {
+    epochEntered = hook;
   }
 
   /** How long a moved replica's old machine keeps helping laggards (virtual ms). */

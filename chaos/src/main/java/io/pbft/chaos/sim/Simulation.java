@@ -168,6 +168,7 @@ public final class Simulation implements SimNetwork.Receiver {
     this.recorder = recorder;
     this.workload = Workload.create(config.workload(), config);
     int n = config.replicas();
+    int slots = config.replicaSlots();
     Random master = new Random(config.seed());
     Random keyRandom = new Random(master.nextLong());
     this.trace = new Trace(config.traceSize());
@@ -178,7 +179,7 @@ public final class Simulation implements SimNetwork.Receiver {
     for (int c = config.clients(); c < config.allClients(); c++) {
       byzantineIds.add(c);
     }
-    this.log = new ExecutionLog(n, config.faultyReplicas(), byzantineIds, this::violation);
+    this.log = new ExecutionLog(slots, config.faultyReplicas(), byzantineIds, this::violation);
     log.checkTimes(scheduler::nowMs, config.protocol().clockSkewMs());
     this.checkpoints = new CheckpointLog(this::violation);
     this.equivocations = new EquivocationLog(config.faultyReplicas(), this::violation);
@@ -186,7 +187,7 @@ public final class Simulation implements SimNetwork.Receiver {
 
     // The Byzantine clients' keys are drawn after the honest clients', which stay as they were.
     ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.allClients());
-    List<Ed25519Keys> replicaKeys = keys.replicas();
+    List<Ed25519Keys> replicaKeys = new ArrayList<>(keys.replicas());
     List<Ed25519Keys> clientKeys = keys.clients();
     ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
     this.cluster = cluster;
@@ -219,22 +220,32 @@ public final class Simulation implements SimNetwork.Receiver {
     // Pair keys for the replicas' MACs: drawn from a generator of their own, so that every other
     // stream stays as it was; a twin shares its replica's (a faulty replica has all its secrets).
     peerKeyRandom = new Random(config.seed() * 1_000_033 + 11);
-    for (int i = 0; i < n; i++) {
+    // The administrator's spare (ids n and up) has keys too: it is no member of epoch 0, and its
+    // core there only stands by until an epoch adds it.
+    for (int i = 0; i < slots; i++) {
       peerKeys.add(config.authentication() == Authentication.MACS
-          ? new PeerKeys(i, n, peerPrivateKey(), 1, config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
+          ? new PeerKeys(i, i < n ? n : slots, peerPrivateKey(), 1,
+              config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
           : null);
     }
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < slots; i++) {
       verifiers.add(replicaVerifier(verifier, i, peerKeys.get(i)));
     }
     epochVerifiers.put(0L, verifiers);
     epochPeerKeys.put(0L, peerKeys);
 
-    for (int i = 0; i < n; i++) {
+    for (int i = n; i < slots; i++) {
+      replicaKeys.add(spareKey(i));
+    }
+    for (int i = 0; i < slots; i++) {
       replicas.add(newReplica(i, signer(replicaKeys.get(i)), false));
+      replicas.get(i).whenEpochEntered(this::epochEntered);
+      if (i >= n) {
+        replicas.get(i).spare();
+      }
       if (config.twins().contains(i)) {
         twins.put(i, newReplica(i, signer(replicaKeys.get(i)), true));
-        int[] routing = new int[n + config.allClients()];
+        int[] routing = new int[slots + config.allClients()];
         for (int from = 0; from < routing.length; from++) {
           routing[from] = twinRandom.nextInt(3);
         }
@@ -244,10 +255,11 @@ public final class Simulation implements SimNetwork.Receiver {
     for (int c = 0; c < config.clients(); c++) {
       clients.add(new SimClient(c, signer(clientKeys.get(c)), config, workload, scheduler, network, log,
           () -> clientsFinished++));
+      clients.get(c).guessPrimaryWith(this::primaryOf);
     }
     // Replicas' clocks tick out of phase with each other, as separate processes do.
-    tickPhaseMs = new long[n];
-    for (int i = 0; i < n; i++) {
+    tickPhaseMs = new long[slots];
+    for (int i = 0; i < slots; i++) {
       tickPhaseMs[i] = master.nextInt(config.tickMs());
     }
     clientStartMs = new long[config.clients()];
@@ -294,7 +306,7 @@ public final class Simulation implements SimNetwork.Receiver {
         long stable = replicas.stream().filter(r -> !r.traitor() && !r.down())
             .mapToLong(r -> r.core().lowWatermark()).max().orElse(0);
         for (SimReplica r : replicas) {
-          if (!r.traitor() && !r.down()) {
+          if (!r.traitor() && !r.down() && !r.removed()) {
             // A replica still fetching state, one that joined its epoch without state and has not
             // learned where it began, or one behind the group's stable checkpoint does not run
             // that epoch yet (-1), as for pbft admin submit --wait, which counts a moved replica
@@ -334,39 +346,71 @@ public final class Simulation implements SimNetwork.Receiver {
   /**
    * Replica {@code i} enters configuration epoch {@code m}: the core of that epoch for it, signing
    * with the key the membership names for it (the key of epoch 0 or one the administrator rotated
-   * it to). The first replica to enter an epoch makes its verifiers and pair keys. Only changes
-   * that keep every member at its position (key rotations) are simulated so far.
+   * it to). The first replica to enter an epoch makes its verifiers and pair keys, by replica id
+   * (none for the ids of non-members: a member's sends to them are refused, theirs dropped).
    */
   private SimReplica.EpochCores.Entered enterEpoch(int i, Membership m) {
-    if (m.n() != config.replicas() || m.members().get(i).id() != i) {
-      throw new IllegalStateException("epoch " + m.epoch() + " moves members; only key rotations are simulated");
-    }
     if (!epochVerifiers.containsKey(m.epoch())) {
       ClusterConfig epochCluster = cluster.withMembership(m);
       InboundVerifier shared = verifier.forEpoch(m.epoch(), epochCluster);
       List<PeerKeys> keys = new ArrayList<>();
       List<InboundVerifier> vs = new ArrayList<>();
-      for (int r = 0; r < m.n(); r++) {
-        keys.add(config.authentication() == Authentication.MACS
-            ? new PeerKeys(r, m.n(), peerPrivateKey(), 1, config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
+      for (int r = 0; r < config.replicaSlots(); r++) {
+        keys.add(config.authentication() == Authentication.MACS && m.hasMember(r)
+            ? new PeerKeys(r, m.idBound(), peerPrivateKey(), 1,
+                config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
             : null);
-        vs.add(replicaVerifier(shared, r, keys.get(r)));
+        vs.add(m.hasMember(r) ? replicaVerifier(shared, r, keys.get(r)) : null);
       }
       epochPeerKeys.put(m.epoch(), keys);
       epochVerifiers.put(m.epoch(), vs);
-      trace.note(scheduler.nowMs(), "epoch " + m.epoch() + " begins (replica " + i + " enters it first)");
+      memberships.put(m.epoch(), m);
+      trace.note(scheduler.nowMs(), "epoch " + m.epoch() + " begins (replica " + i + " enters it first): members "
+          + m.ids());
     }
-    Ed25519Keys identity = keyring.get(java.util.HexFormat.of().formatHex(m.members().get(i).publicKey()));
+    Ed25519Keys identity = keyring.get(java.util.HexFormat.of().formatHex(m.member(i).publicKey()));
     if (identity == null) {
       throw new IllegalStateException("epoch " + m.epoch() + " names a key for replica " + i + " nobody holds");
     }
     Signer signs = signer(identity);
-    ReplicaCore core = config.cores().create(i, m.n(), m.f(), config.protocol(), signs, verifier::knownClient);
+    ReplicaCore core = config.cores().create(i, m.idArray(), m.f(), config.protocol(), signs, verifier::knownClient);
     PeerKeys pair = epochPeerKeys.get(m.epoch()).get(i);
     if (pair != null) {
       core.useMacs(pair);
     }
     return new SimReplica.EpochCores.Entered(core, signs);
+  }
+
+  /** The memberships of the epochs replicas entered, by epoch (what clients follow through the chain of changes). */
+  private final Map<Long, Membership> memberships = new HashMap<>();
+
+  /** The primary of {@code view} in {@code epoch}, as the membership of that epoch names it. */
+  private int primaryOf(long epoch, long view) {
+    Membership m = memberships.get(epoch);
+    return m == null ? (int) (view % config.replicas()) : m.members().get((int) (view % m.n())).id();
+  }
+
+  /**
+   * A replica entered epoch {@code m} at its handover: a spare the epoch adds starts a moment later,
+   * without state, as {@code pbft replica --join} does once the group's epoch names it.
+   */
+  private void epochEntered(int replica, Membership m, long firstView, long genesis) {
+    for (int s = config.replicas(); s < config.replicaSlots(); s++) {
+      if (m.hasMember(s)) {
+        SimReplica spare = replicas.get(s);
+        scheduler.after(SPARE_START_MS, () -> spare.joinAsAddedMember(spare.localNow(), m, firstView, genesis));
+      }
+    }
+  }
+
+  /** How long after the first member enters the epoch that adds it the spare starts (virtual ms). */
+  private static final long SPARE_START_MS = 500;
+
+  /** The spare's key in epoch 0, where it is no member: drawn from a generator of its own. */
+  private static Ed25519Keys spareKey(int id) {
+    byte[] secret = new byte[Ed25519Keys.SECRET_KEY_BYTES];
+    new Random(1_000_003L * id + 7).nextBytes(secret);
+    return Ed25519Keys.fromSecretKey(secret);
   }
 
   /** What signs as the identity of {@code keys}: Ed25519, or its fast stand-in. */
@@ -383,7 +427,9 @@ public final class Simulation implements SimNetwork.Receiver {
   private SimReplica newReplica(int i, Signer keys, boolean twin) {
     int n = config.replicas();
     java.util.function.Supplier<ReplicaCore> cores = () -> {
-      ReplicaCore core = config.cores().create(i, n, config.f(), config.protocol(), keys, verifier::knownClient);
+      // A spare (no member of epoch 0) stands by with a core of a group that has it; never run.
+      ReplicaCore core = config.cores().create(i, i < n ? n : i + 1, config.f(), config.protocol(), keys,
+          verifier::knownClient);
       if (peerKeys.get(i) != null) {
         core.useMacs(peerKeys.get(i));
       }
@@ -396,7 +442,7 @@ public final class Simulation implements SimNetwork.Receiver {
             ? config.plantedBehaviours().get(i).apply(new Random(config.seed() * 7919 + i))
             : config.twins().contains(i) ? TWIN : Behaviour.HONEST;
     boolean durable = config.durable() || config.faults().restarts(i);
-    SimReplica r = new SimReplica(i, n, "replica " + i + (twin ? " (twin)" : ""), cores, executions,
+    SimReplica r = new SimReplica(i, config.replicaSlots(), "replica " + i + (twin ? " (twin)" : ""), cores, executions,
         () -> new RecordingStateMachine(i, workload.newStateMachine(), log), durable, keys, behaviour,
         config.faultyReplicas().contains(i), network, scheduler, log, checkpoints, equivocations, this::violation,
         this::enterEpoch);
@@ -545,6 +591,10 @@ public final class Simulation implements SimNetwork.Receiver {
     if (network.healed() || r.down()) {
       return;
     }
+    if (r.removed()) {
+      r.crash(true); // a replica the group left out does not come back
+      return;
+    }
     r.crash(false);
     awaitingRecovery.add(replica);
     trace.note(scheduler.nowMs(), "replica " + replica + " crashes (memory lost, disk kept)");
@@ -640,8 +690,11 @@ public final class Simulation implements SimNetwork.Receiver {
       // Checked by the verifier of the epoch it names; an epoch nobody entered yet has none.
       ReplicaMessage parsed = verifier.parse(message.getPayload()).message();
       List<InboundVerifier> epochs = epochVerifiers.get(parsed == null ? 0L : parsed.getEpoch());
+      InboundVerifier receiver = epochs == null ? null : epochs.get(to);
       v = epochs == null ? Verdict.rejected(Rejection.WRONG_EPOCH, "epoch " + parsed.getEpoch() + " has not begun")
-          : epochs.get(to).verify(message);
+          : receiver == null ? Verdict.rejected(Rejection.WRONG_EPOCH, "replica " + to + " is no member of epoch "
+              + parsed.getEpoch())
+          : receiver.verify(message);
       messageVerdicts.put(mk, v);
     }
     if (!v.isOk()) {
@@ -697,7 +750,7 @@ public final class Simulation implements SimNetwork.Receiver {
       recorder.request(client, to, r.localNow(), request);
       r.onRequest(v.value());
     } else {
-      int side = twinRouting.get(to)[config.replicas() + client];
+      int side = twinRouting.get(to)[config.replicaSlots() + client];
       if (side != 1) {
         r.onRequest(v.value());
       }

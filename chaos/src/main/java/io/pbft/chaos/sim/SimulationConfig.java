@@ -134,6 +134,21 @@ public record SimulationConfig(
   @FunctionalInterface
   public interface CoreFactory {
     ReplicaCore create(int id, int n, int f, ProtocolSettings settings, Signer signer, IntPredicate knownClient);
+
+    /**
+     * A core of an epoch whose members have ids {@code members} (in its order): this factory's
+     * when they are 0..n-1, a correct core otherwise (members added and removed; planted bugs
+     * apply to groups of the ids they were written for).
+     */
+    default ReplicaCore create(int id, int[] members, int f, ProtocolSettings settings, Signer signer,
+        IntPredicate knownClient) {
+      for (int i = 0; i < members.length; i++) {
+        if (members[i] != i) {
+          return new ReplicaCore(id, members, f, settings, signer, knownClient);
+        }
+      }
+      return create(id, members.length, f, settings, signer, knownClient);
+    }
   }
 
   /**
@@ -164,6 +179,15 @@ public record SimulationConfig(
     return (replicas - 1) / 3;
   }
 
+  /**
+   * Replica processes in the run: the {@link #replicas} of epoch 0, and with the {@code
+   * administrator} one more, the spare it adds to the group (id {@code replicas}), which starts
+   * only when an epoch names it. Network addresses of clients come after these.
+   */
+  public int replicaSlots() {
+    return replicas + (byzantineClients.contains(Administrator.NAME) ? 1 : 0);
+  }
+
   /** Client identities in the group: the honest clients', then the Byzantine clients'. */
   public int allClients() {
     return clients + byzantineClients.size();
@@ -176,12 +200,12 @@ public record SimulationConfig(
 
   /** Matching read-only answers a client accepts a read on: 2f + 1 unless a test plants a bug. */
   public int effectiveReadRepliesNeeded() {
-    return readRepliesNeeded > 0 ? readRepliesNeeded : replicas - f();
+    return readRepliesNeeded > 0 ? readRepliesNeeded : io.pbft.config.Quorums.of(replicaSlots(), f());
   }
 
   /** Matching replies of any kind, tentative included, that settle an ordered operation: 2f + 1 unless a test plants a bug. */
   public int effectiveTentativeRepliesNeeded() {
-    return tentativeRepliesNeeded > 0 ? tentativeRepliesNeeded : replicas - f();
+    return tentativeRepliesNeeded > 0 ? tentativeRepliesNeeded : io.pbft.config.Quorums.of(replicaSlots(), f());
   }
 
   /**

@@ -130,7 +130,7 @@ public final class SpaceTimeDiagram implements SimRecorder {
     }
     data.append(']');
     List<String> lanes = new ArrayList<>();
-    for (int r = 0; r < config.replicas(); r++) {
+    for (int r = 0; r < config.replicaSlots(); r++) {
       String role = config.faultyReplicas().contains(r) ? " (traitor)" : "";
       lanes.add("replica " + r + role);
     }

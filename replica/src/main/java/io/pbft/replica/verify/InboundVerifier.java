@@ -505,6 +505,27 @@ public final class InboundVerifier {
     return true;
   }
 
+  /**
+   * Whether an authenticator with more entries than this epoch has replica ids still names each of
+   * at most {@link io.pbft.config.Membership#ID_LIMIT} ids once: a client that follows the group
+   * to an epoch with members added makes one for each member it knows, which a replica still in
+   * the epoch before (fewer ids) must not refuse.
+   */
+  private static boolean distinctReplicaIds(SignedRequest signed) {
+    if (signed.getAuthenticatorCount() > io.pbft.config.Membership.ID_LIMIT) {
+      return false;
+    }
+    java.util.BitSet seen = new java.util.BitSet(io.pbft.config.Membership.ID_LIMIT);
+    for (RequestMac e : signed.getAuthenticatorList()) {
+      int r = e.getReplicaId();
+      if (r < 0 || r >= io.pbft.config.Membership.ID_LIMIT || seen.get(r)) {
+        return false;
+      }
+      seen.set(r);
+    }
+    return true;
+  }
+
   /** The body of an embedded signed message if its sender is known and its signature valid. */
   private ReplicaMessage signedBody(SignedMessage m) {
     int sender = m.getSender();
@@ -580,9 +601,9 @@ public final class InboundVerifier {
       return Verdict.rejected(Rejection.READ_ONLY_ORDERED, "client " + request.getClientId());
     }
     if (authentication == Authentication.MACS) {
-      if (signed.getAuthenticatorCount() > replicas.length) {
+      if (signed.getAuthenticatorCount() > replicas.length && !distinctReplicaIds(signed)) {
         return Verdict.rejected(Rejection.TOO_MANY_ENTRIES, "authenticator of " + signed.getAuthenticatorCount()
-            + " entries for " + replicas.length + " replicas");
+            + " entries for " + replicas.length + " replica ids");
       }
       boolean authentic = macValid(signed, request.getClientId());
       if (!authentic && !inBatch) {
