@@ -83,9 +83,9 @@ class BenchFaultTest {
     // to open its 20,000 streams: its runs go on long enough for all of them to reach the replicas.
     // A moved backup's new machine, started with the replicas, learns the group's membership in a
     // JVM still cold and busy with the load: the move took 9.7 s from submission to the new machine
-    // running with the state in a 4-client run here.
+    // running with the state in a 4-client run here. An added replica starts and joins the same way.
     String duration = fault == Fault.SLOW_PRIMARY || fault.outsider() != null ? "16"
-        : fault == Fault.MOVE_BACKUP ? "24" : "10";
+        : fault == Fault.MOVE_BACKUP || fault == Fault.ADD_REPLICA ? "24" : "10";
     List<String> args = new java.util.ArrayList<>(List.of("bench", "--clients", "4", "--warmup", "2", "--duration",
         duration, "--fault", fault.option(), "--fault-at", "3", "--json", "--keep-logs"));
     if (fault.changesGroup()) {
@@ -127,6 +127,9 @@ class BenchFaultTest {
       for (JsonNode s : result.get("endStatus")) {
         assertEquals(1, s.get("epoch").asLong(), run.toString());
       }
+      // the members of the new epoch, where it places them: five after an addition, three after a removal
+      int members = fault == Fault.ADD_REPLICA ? 5 : fault == Fault.REMOVE_BACKUP ? 3 : 4;
+      assertEquals(members, result.get("endStatus").size(), run.toString());
     }
     if (fault == Fault.SESSION_EXHAUSTION) {
       // all of its streams, at every replica, within the run (not just its last seconds)

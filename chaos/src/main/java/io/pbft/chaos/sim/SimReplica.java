@@ -589,8 +589,16 @@ final class SimReplica {
     startWithoutState(now, next, view, genesis);
   }
 
+  /** Whether this replica's machine started (every replica but a spare that no epoch added yet). */
+  boolean started() {
+    return !spare || joined != null;
+  }
+
+  private boolean spare;
+
   /** This replica is the administrator's spare: no member of epoch 0, down until an epoch adds it. */
   void spare() {
+    spare = true;
     down = true;
     downForever = true;
   }

@@ -306,6 +306,9 @@ public final class Simulation implements SimNetwork.Receiver {
         long stable = replicas.stream().filter(r -> !r.traitor() && !r.down())
             .mapToLong(r -> r.core().lowWatermark()).max().orElse(0);
         for (SimReplica r : replicas) {
+          if (spareAwaited(r)) {
+            out.merge(-1L, 1L, Long::sum); // a member of the epoch, not running yet (as submit --wait sees it)
+          }
           if (!r.traitor() && !r.down() && !r.removed()) {
             // A replica still fetching state, one that joined its epoch without state and has not
             // learned where it began, or one behind the group's stable checkpoint does not run
@@ -395,12 +398,29 @@ public final class Simulation implements SimNetwork.Receiver {
    * without state, as {@code pbft replica --join} does once the group's epoch names it.
    */
   private void epochEntered(int replica, Membership m, long firstView, long genesis) {
+    entered.putIfAbsent(m.epoch(), new EnteredEpoch(m, firstView, genesis));
     for (int s = config.replicas(); s < config.replicaSlots(); s++) {
       if (m.hasMember(s)) {
         SimReplica spare = replicas.get(s);
-        scheduler.after(SPARE_START_MS, () -> spare.joinAsAddedMember(spare.localNow(), m, firstView, genesis));
+        scheduler.after(SPARE_START_MS, () -> {
+          // As pbft replica --join does: the newest epoch the group runs, if it still names the spare.
+          EnteredEpoch newest = entered.lastEntry().getValue();
+          spare.joinAsAddedMember(spare.localNow(), newest.membership(), newest.firstView(), newest.genesis());
+        });
       }
     }
+  }
+
+  /** An epoch as the first replica entered it at its handover: what a joining replica learns of the group. */
+  private record EnteredEpoch(Membership membership, long firstView, long genesis) {}
+
+  /** The epochs replicas entered at a handover, by epoch. */
+  private final java.util.TreeMap<Long, EnteredEpoch> entered = new java.util.TreeMap<>();
+
+  /** A spare that an epoch the group entered names, and that has not started yet. */
+  private boolean spareAwaited(SimReplica r) {
+    return r.id() >= config.replicas() && !r.started()
+        && entered.values().stream().anyMatch(e -> e.membership().hasMember(r.id()));
   }
 
   /** How long after the first member enters the epoch that adds it the spare starts (virtual ms). */

@@ -55,7 +55,23 @@ public enum Fault {
   MOVE_BACKUP("move-backup", false,
       "the administrator moves a backup to a new machine at run time: a new process on another port, started with"
           + " 'pbft replica --join', takes over at the handover checkpoint and fetches the state; the old one steps"
-          + " down (docs/RECONFIGURATION.md)");
+          + " down (docs/RECONFIGURATION.md)"),
+  /**
+   * Not a fault either: a fifth member joins under load (a new process started with {@code pbft
+   * replica --join} before the load). Quorums grow with n, so until the new member has the state
+   * the four old ones must all take part; it should cost no view change and no acknowledged write.
+   */
+  ADD_REPLICA("add-replica", false,
+      "the administrator adds a replica at run time: a new process (id n, its keys from 'pbft keygen --add-to'),"
+          + " started with 'pbft replica --join', becomes a member at the handover checkpoint and fetches the state"
+          + " (docs/RECONFIGURATION.md)"),
+  /**
+   * Not a fault either: a backup is removed from the group under load; it steps down at the
+   * handover. It should cost no view change and no acknowledged write.
+   */
+  REMOVE_BACKUP("remove-backup", false,
+      "the administrator removes a backup at run time: at the handover checkpoint it steps down and its process"
+          + " exits (docs/RECONFIGURATION.md); with 4 replicas f is set to 0 in the same change");
 
   private final String option;
   private final boolean againstPrimary;
@@ -133,7 +149,7 @@ public enum Fault {
 
   /** Whether this is a change of the group by the administrator (then bench reports how long it took). */
   public boolean changesGroup() {
-    return this == ROTATE_PRIMARY_KEY || this == MOVE_BACKUP;
+    return this == ROTATE_PRIMARY_KEY || this == MOVE_BACKUP || this == ADD_REPLICA || this == REMOVE_BACKUP;
   }
 
   /** How a client fault's extra client misbehaves, or null for faults without one. */

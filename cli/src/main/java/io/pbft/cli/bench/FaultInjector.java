@@ -115,6 +115,54 @@ public final class FaultInjector {
         data == null ? "" : ", data directory " + data.getFileName());
   }
 
+  /**
+   * Starts the replica {@link Fault#ADD_REPLICA} adds before the load, as an operator starts it
+   * before submitting the change: keys (and with TLS on a certificate from the cluster's CA) where
+   * {@code pbft keygen --add-to} writes them, and a process on a free port started with {@code
+   * pbft replica --join} (durable if the replicas are), which waits until the group's epoch names it.
+   */
+  private void startAddedMachine() {
+    int id = config.n();
+    String host = config.replica(0).host();
+    int port = io.pbft.testkit.Ports.free();
+    io.pbft.crypto.tls.CertificateAuthority ca = null;
+    if (config.tls().enabled()) {
+      ca = io.pbft.crypto.tls.CertificateAuthority.load(cluster.dir().resolve(io.pbft.config.TlsConfig.CA_CERT_FILE),
+          cluster.dir().resolve(io.pbft.config.TlsConfig.CA_KEY_FILE), new java.security.SecureRandom());
+    }
+    ReplicaInfo added = io.pbft.config.ClusterSetup.addReplica(cluster.dir(), config, id, host, port, ca,
+        io.pbft.config.ClusterSetup.CERTIFICATE_VALIDITY, new java.security.SecureRandom());
+    Path data = Files.exists(cluster.dataDir(0)) ? cluster.dir().resolve("data-added-" + id) : null;
+    cluster.startReplica(cluster.dir().resolve("cluster.yaml"), id, data, List.of("--join"));
+    moving = io.pbft.config.Membership.initial(config).nextAdding(
+        new io.pbft.config.Member(id, host, port, added.publicKey(), null));
+    report("started replica %d at %s:%d (pbft replica --join%s); it waits to be added", id, host, port,
+        data == null ? "" : ", data directory " + data.getFileName());
+  }
+
+  /** Submits the addition of the replica started before the load. */
+  private void addReplica() {
+    if (moving == null) {
+      startAddedMachine(); // not prepared with the replicas: start it now
+    }
+    int id = config.n();
+    change(moving, "bench: add a replica", "replica " + id + " runs with the group's state");
+  }
+
+  /**
+   * Submits the removal of replica {@code id}; its process steps down at the handover and exits,
+   * which is expected. With n = 3f + 1 the change lowers f too (n - 1 members tolerate one fault less).
+   */
+  private void removeReplica(int id) {
+    io.pbft.config.Membership epoch0 = io.pbft.config.Membership.initial(config);
+    io.pbft.config.MembershipChange change = epoch0.change().remove(id);
+    if (epoch0.n() - 1 < 3 * epoch0.f() + 1) {
+      change.faults((epoch0.n() - 2) / 3);
+    }
+    cluster.expectExit(id);
+    change(change.build(), "bench: remove a backup", "replica " + id + " is no longer a member");
+  }
+
   /** Submits the move of replica {@code id} to the new machine started before the load. */
   private void moveReplica(int id) {
     if (moving == null) {
@@ -219,6 +267,10 @@ public final class FaultInjector {
     }
     if (fault == Fault.MOVE_BACKUP) {
       startNewMachine(MOVED_REPLICA);
+      return;
+    }
+    if (fault == Fault.ADD_REPLICA) {
+      startAddedMachine();
       return;
     }
     if (fault.outsider() != null) {
@@ -350,6 +402,16 @@ attacker = cluster.start("outsider", Outsider.class.getName(), outsiderArgs());
           report("moving replica %d (%s in view %d) to its new machine", replica,
               replica == primary ? "the primary" : "a backup", view);
           moveReplica(replica);
+        }
+        case ADD_REPLICA -> {
+          replica = -1;
+          report("adding replica %d (view %d)", config.n(), view);
+          addReplica();
+        }
+        case REMOVE_BACKUP -> {
+          replica = MOVED_REPLICA;
+          report("removing replica %d (%s in view %d)", replica, replica == primary ? "the primary" : "a backup", view);
+          removeReplica(replica);
         }
         case SESSION_EXHAUSTION, GARBAGE_FLOOD -> {
           if (attacker == null) {
