@@ -39,6 +39,12 @@ public final class ClusterChannels implements AutoCloseable {
   /** Channels replaced by {@link #channelTo}, closed with the rest. */
   private final List<ManagedChannel> moved = new ArrayList<>();
   private final SslContext tls;
+  /**
+   * Where to dial a replica's address (HOST:PORT as the membership names it): the address itself,
+   * or where it is published to this host (replicas in containers, see {@link #open(ClusterConfig,
+   * TlsMaterial, java.util.function.UnaryOperator)}).
+   */
+  private final java.util.function.UnaryOperator<String> dialed;
   private final ScheduledThreadPoolExecutor timer;
   private final ExecutorService callbacks;
   private static final AtomicInteger CALLBACK_THREADS = new AtomicInteger();
@@ -48,8 +54,9 @@ public final class ClusterChannels implements AutoCloseable {
     return Math.max(2, Runtime.getRuntime().availableProcessors());
   }
 
-  private ClusterChannels(ClusterConfig config, TlsMaterial identity) {
+  private ClusterChannels(ClusterConfig config, TlsMaterial identity, java.util.function.UnaryOperator<String> dialed) {
     this.config = config;
+    this.dialed = dialed;
     this.tls = ClientTls.context(config, identity);
     this.addresses = new String[io.pbft.config.Membership.ID_LIMIT];
     this.callbacks = Executors.newFixedThreadPool(callbackThreads(), r -> {
@@ -88,7 +95,23 @@ public final class ClusterChannels implements AutoCloseable {
     if (config == null) {
       throw new IllegalArgumentException("config is required");
     }
-    return new ClusterChannels(config, identity);
+    return new ClusterChannels(config, identity, java.util.function.UnaryOperator.identity());
+  }
+
+  /**
+   * As above, dialing each replica where {@code dialed} maps its address (HOST:PORT as the
+   * membership names it, for members added later too) instead: for replicas in containers, whose
+   * addresses resolve only inside their network, reached from this host at published ports. The
+   * configuration and the chain of changes keep the members' own addresses, so the client follows
+   * the group as any other; with TLS each replica's certificate is still checked against the host
+   * name the membership gives it.
+   */
+  public static ClusterChannels open(ClusterConfig config, TlsMaterial identity,
+      java.util.function.UnaryOperator<String> dialed) {
+    if (config == null || dialed == null) {
+      throw new IllegalArgumentException("config and dialed are required");
+    }
+    return new ClusterChannels(config, identity, dialed);
   }
 
   public ClusterConfig config() {
@@ -96,8 +119,12 @@ public final class ClusterChannels implements AutoCloseable {
   }
 
   private ManagedChannel build(ReplicaInfo r) {
-    return ClientTls.builder(r, tls)
-        .executor(callbacks)
+    String to = dialed.apply(r.address());
+    io.pbft.config.HostPort at = io.pbft.config.HostPort.parse(to);
+    io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder b = to.equalsIgnoreCase(r.address())
+        ? ClientTls.builder(r, tls)
+        : ClientTls.builder(r.withAddress(at.host(), at.port()), tls).overrideAuthority(r.address());
+    return b.executor(callbacks)
         .maxInboundMessageSize(config.transport().messageBytesMax())
         .build();
   }

@@ -41,7 +41,7 @@ final class ClusterFiles implements AutoCloseable {
           PbftCluster.REPLICA_PORT, -1, new SecureRandom());
       // Both sections at once: rules between them (a batch must fit in a message) hold for the pair.
       generated = generated.withSettings(options.protocol.apply(generated.protocol()),
-          options.transport.apply(generated.transport()));
+          options.transport.apply(generated.transport())).withAdministration(options.administration);
       ClusterConfig inside = ClusterConfigs.withAddresses(generated, PbftCluster::hostName,
           i -> PbftCluster.REPLICA_PORT);
       if (inside.tls().enabled()) {

@@ -24,6 +24,8 @@ final class ClusterOptions {
   String logLevel = "INFO";
   String javaOpts;
   boolean inMemory;
+  /** Administration keys written to the configuration (none: the group cannot be changed at run time). */
+  io.pbft.config.Administration administration = io.pbft.config.Administration.NONE;
 
   ClusterOptions(int n) {
     if (n < 1) {

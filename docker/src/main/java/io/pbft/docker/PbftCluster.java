@@ -1,5 +1,6 @@
 package io.pbft.docker;
 
+import io.pbft.client.ClusterChannels;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
 import io.pbft.config.ClusterConfig;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +124,15 @@ public final class PbftCluster implements Cluster {
     return configure(o -> o.inMemory = true);
   }
 
+  /**
+   * Administration keys in the configuration, so that the group can be changed at run time
+   * ({@link #startAddedReplica}, {@link #startMovedReplica}, {@link #prepareKeyRotation},
+   * docs/RECONFIGURATION.md).
+   */
+  public PbftCluster withAdministration(io.pbft.config.Administration administration) {
+    return configure(o -> o.administration = administration);
+  }
+
   /** Replaces the image's JVM flags (PBFT_JAVA_OPTS). */
   public PbftCluster withJavaOpts(String opts) {
     return configure(o -> o.javaOpts = opts);
@@ -174,7 +185,10 @@ public final class PbftCluster implements Cluster {
     closed = true;
     // clients first (they fail what is outstanding), the key folder last, whatever failed before
     RuntimeException failure = null;
-    for (AutoCloseable part : new AutoCloseable[] {clients, statuses, containers, files}) {
+    List<AutoCloseable> parts = new ArrayList<>(followingClients);
+    parts.add(following);
+    parts.addAll(java.util.Arrays.asList(clients, statuses, containers, files));
+    for (AutoCloseable part : parts) {
       try {
         if (part != null) {
           part.close();
@@ -400,6 +414,155 @@ public final class PbftCluster implements Cluster {
   /** The Docker container id of replica {@code id}. */
   public String containerId(int id) {
     return containers.containerId(checked(id));
+  }
+
+  // ---------------------------------------------------------------- members added, moved, rotated
+
+  /**
+   * Where each replica address of the cluster network (HOST:PORT, as memberships name it) is
+   * published on this host: the original replicas and every container started for a change since.
+   */
+  private final Map<String, String> published = new java.util.concurrent.ConcurrentHashMap<>();
+  private ClusterChannels following;
+  private final List<AutoCloseable> followingClients = new ArrayList<>();
+
+  /**
+   * Channels for clients on this host that follow the group through its changes: the containers'
+   * configuration (so that the chain of signed changes checks from its epoch 0), each replica
+   * dialed where its address is published here (members added or moved since included). With TLS
+   * the client presents the operator's certificate, so that the Status RPC answers too. Closed
+   * with the cluster.
+   */
+  public synchronized ClusterChannels followingChannels() {
+    requireStarted();
+    if (following == null) {
+      for (io.pbft.config.ReplicaInfo r : files.containerConfig().replicas()) {
+        published.putIfAbsent(r.address().toLowerCase(java.util.Locale.ROOT), "127.0.0.1:" + files.hostPort(r.id()));
+      }
+      following = ClusterChannels.open(files.containerConfig(),
+          io.pbft.client.ClientTls.adminIdentity(files.containerConfig()),
+          a -> published.getOrDefault(a.toLowerCase(java.util.Locale.ROOT), a));
+    }
+    return following;
+  }
+
+  /** A client of identity {@code clientId} on {@link #followingChannels}; closed with the cluster. */
+  public synchronized PbftClient followingClient(int clientId) {
+    PbftClient c = PbftClient.newBuilder().config(files.containerConfig()).channels(followingChannels())
+        .clientId(clientId).operationTimeout(options.operationTimeout).build();
+    followingClients.add(c);
+    return c;
+  }
+
+  /**
+   * Starts replica {@code id}, no member yet, as a new member's machine: keys (and with TLS on a
+   * certificate from the cluster's CA) as {@code pbft keygen --add-to} writes them, a container on
+   * the cluster network as {@code replicaID} running {@code pbft replica --join}, which waits until
+   * the group's epoch names it; its port is published on this host. Returns its entry, for the
+   * command adding it.
+   */
+  public synchronized io.pbft.config.ReplicaInfo startAddedReplica(int id) {
+    followingChannels();
+    io.pbft.config.ReplicaInfo entry = io.pbft.config.ClusterSetup.addReplica(files.dir(), files.containerConfig(), id,
+        hostName(id), REPLICA_PORT, certificateAuthority(), io.pbft.config.ClusterSetup.CERTIFICATE_VALIDITY,
+        new java.security.SecureRandom());
+    Map<String, byte[]> copy = new java.util.LinkedHashMap<>(commonFiles());
+    copy.put(io.pbft.config.ClusterSetup.newReplicaFile(files.dir(), id).getFileName().toString(),
+        files.file(io.pbft.config.ClusterSetup.newReplicaFile(files.dir(), id).getFileName().toString()));
+    copy.put(entry.keyFile(), files.file(entry.keyFile()));
+    if (files.containerConfig().tls().enabled()) {
+      io.pbft.config.TlsConfig.Files own = files.containerConfig().tls().replicaFiles(id);
+      copy.put(own.certFile(), files.file(own.certFile()));
+      copy.put(own.keyFile(), files.file(own.keyFile()));
+    }
+    startJoining(hostName(id), id, copy, entry);
+    return entry;
+  }
+
+  /**
+   * Starts the new machine replica {@code id} moves to: a container on the cluster network as
+   * {@code replicaID-moved} running {@code pbft replica --join}, with what {@code pbft keygen
+   * --add-to DIR --replacing ID --address} writes for it (its next key and certificate under
+   * replacements/replica-ID/) and nothing of the old machine's. The old container steps down once
+   * the move takes effect, and stops. Returns the new machine's entry, for the command.
+   */
+  public synchronized io.pbft.config.ReplicaInfo startMovedReplica(int id) {
+    followingChannels();
+    String name = hostName(id) + "-moved";
+    io.pbft.config.ReplicaInfo entry = io.pbft.config.ClusterSetup.replacementFor(files.dir(), files.containerConfig(),
+        id, new io.pbft.config.HostPort(name, REPLICA_PORT), certificateAuthority(),
+        io.pbft.config.ClusterSetup.CERTIFICATE_VALIDITY, new java.security.SecureRandom());
+    Map<String, byte[]> copy = new java.util.LinkedHashMap<>(commonFiles());
+    copy.putAll(replacementFiles(id));
+    startJoining(name, id, copy, entry);
+    return entry;
+  }
+
+  /**
+   * Replica {@code id}'s next key (and with TLS on certificate), as {@code pbft keygen --add-to DIR
+   * --replacing ID} writes them, copied into its running container under replacements/replica-ID/,
+   * where it reads them when the rotation takes effect. Returns the entry with the new public key.
+   */
+  public synchronized io.pbft.config.ReplicaInfo prepareKeyRotation(int id) {
+    requireStarted();
+    io.pbft.config.ReplicaInfo member = files.containerConfig().replica(checked(id));
+    io.pbft.config.ReplicaInfo entry = io.pbft.config.ClusterSetup.replacementFor(files.dir(), files.containerConfig(),
+        id, new io.pbft.config.HostPort(member.host(), member.port()), certificateAuthority(),
+        io.pbft.config.ClusterSetup.CERTIFICATE_VALIDITY, new java.security.SecureRandom());
+    replacementFiles(id).forEach((path, bytes) -> containers.copyInto(id, path, bytes));
+    return entry;
+  }
+
+  /** What {@link #startJoining} logged, by the host name of its container. */
+  private final Map<String, java.util.function.Supplier<String>> joiningLogs = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** What the container started for a change under host name {@code name} has printed so far. */
+  public String joiningLogs(String name) {
+    java.util.function.Supplier<String> l = joiningLogs.get(name);
+    return l == null ? "" : l.get();
+  }
+
+  private void startJoining(String name, int id, Map<String, byte[]> copy, io.pbft.config.ReplicaInfo entry) {
+    int port = io.pbft.testkit.Ports.free();
+    published.put(entry.address().toLowerCase(java.util.Locale.ROOT), "127.0.0.1:" + port);
+    joiningLogs.put(name, containers.startJoining(name, id, port, copy));
+    log.info("pbft cluster {}: started {} (replica {}, pbft replica --join) published at 127.0.0.1:{}", clusterId,
+        name, id, port);
+  }
+
+  /** The files every container of the cluster has: cluster.yaml and, with TLS on, the CA's certificate. */
+  private Map<String, byte[]> commonFiles() {
+    Map<String, byte[]> copy = new java.util.LinkedHashMap<>();
+    copy.put("cluster.yaml", files.containerConfig().toYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    if (files.containerConfig().tls().enabled()) {
+      String ca = files.containerConfig().tls().caCertFile();
+      copy.put(ca, files.file(ca));
+    }
+    return copy;
+  }
+
+  /** The files under replacements/replica-ID/ of the cluster folder, by path relative to it. */
+  private Map<String, byte[]> replacementFiles(int id) {
+    Path root = io.pbft.config.ClusterSetup.replacementDir(files.dir(), id);
+    Map<String, byte[]> out = new java.util.LinkedHashMap<>();
+    try (java.util.stream.Stream<Path> all = java.nio.file.Files.walk(root)) {
+      for (Path f : all.filter(java.nio.file.Files::isRegularFile).toList()) {
+        String relative = files.dir().relativize(f).toString();
+        out.put(relative, files.file(relative));
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read " + root, e);
+    }
+    return out;
+  }
+
+  /** The cluster's CA, which issues the certificates of new machines; null with TLS off. */
+  private io.pbft.crypto.tls.CertificateAuthority certificateAuthority() {
+    if (!files.containerConfig().tls().enabled()) {
+      return null;
+    }
+    return io.pbft.crypto.tls.CertificateAuthority.load(files.dir().resolve(io.pbft.config.TlsConfig.CA_CERT_FILE),
+        files.dir().resolve(io.pbft.config.TlsConfig.CA_KEY_FILE), new java.security.SecureRandom());
   }
 
   // ---------------------------------------------------------------- helpers

@@ -39,6 +39,11 @@ final class ReplicaContainers implements AutoCloseable {
   private final ClusterFiles files;
   private Network network;
   private final List<GenericContainer<?>> containers = new ArrayList<>();
+  /**
+   * Containers started later with {@code pbft replica --join}: a member added to the group, or the
+   * new machine a member moved to. Removed with the rest.
+   */
+  private final List<GenericContainer<?>> joining = new ArrayList<>();
   private final Map<Integer, StringBuffer> logs = new TreeMap<>();
   private final Map<Integer, Consumer<OutputFrame>> logConsumers = new TreeMap<>();
 
@@ -226,10 +231,70 @@ final class ReplicaContainers implements AutoCloseable {
     fresh.start();
   }
 
+  /**
+   * Starts a container for replica {@code id} under host name {@code name}, running {@code pbft
+   * replica --join}: it learns the group's membership from the members, waits until an epoch names
+   * it, and listens then (so nothing waits for its health here). {@code files} are copied under
+   * /pbft/config (key files readable by the replica's user only); its port is published on
+   * 127.0.0.1 at {@code hostPort}. Returns the container's log so far, read on demand.
+   */
+  java.util.function.Supplier<String> startJoining(String name, int id, int hostPort, Map<String, byte[]> files) {
+    StringBuffer buffer = new StringBuffer();
+    Logger replicaLog = LoggerFactory.getLogger("io.pbft.docker." + name);
+    GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(options.image))
+        .withNetwork(network)
+        .withNetworkAliases(name)
+        .withLabel(PbftCluster.LABEL, clusterId)
+        .withEnv("PBFT_CONFIG", "/pbft/config/cluster.yaml")
+        .withEnv("PBFT_ID", String.valueOf(id))
+        .withEnv("PBFT_JOIN", "true")
+        .withEnv("PBFT_LISTEN", "0.0.0.0:" + PbftCluster.REPLICA_PORT)
+        .withEnv("PBFT_LOG_LEVEL", options.logLevel)
+        .withCommand("replica")
+        .withLogConsumer(frame -> {
+          String line = frame.getUtf8StringWithoutLineEnding();
+          if (frame.getType() != OutputFrame.OutputType.END && !line.isEmpty()) {
+            buffer.append(line).append('\n');
+            replicaLog.debug("{}", line);
+          }
+        })
+        .withCreateContainerCmdModifier(cmd -> {
+          cmd.withName("pbft-" + clusterId + "-" + name).withHostName(name);
+          cmd.withExposedPorts(ExposedPort.tcp(PbftCluster.REPLICA_PORT));
+          cmd.getHostConfig().withPortBindings(new Ports(new PortBinding(
+              Ports.Binding.bindIpAndPort("127.0.0.1", hostPort), ExposedPort.tcp(PbftCluster.REPLICA_PORT))));
+          cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
+        });
+    files.forEach((path, bytes) -> c.withCopyToContainer(path.endsWith(".key")
+        ? new OwnedFile(bytes, 0400, PbftCluster.CONTAINER_UID) : Transferable.of(bytes, 0644), "/pbft/config/" + path));
+    if (options.inMemory) {
+      c.withEnv("PBFT_DATA_DIR", "");
+    }
+    if (options.javaOpts != null) {
+      c.withEnv("PBFT_JAVA_OPTS", options.javaOpts);
+    }
+    joining.add(c);
+    c.start();
+    return buffer::toString;
+  }
+
+  /** Copies {@code bytes} to {@code path} under /pbft/config in replica {@code id}'s container (a key file owner-only). */
+  void copyInto(int id, String path, byte[] bytes) {
+    get(id).copyFileToContainer(path.endsWith(".key") ? new OwnedFile(bytes, 0400, PbftCluster.CONTAINER_UID)
+        : Transferable.of(bytes, 0644), "/pbft/config/" + path);
+  }
+
   /** Removes the containers (with their volumes, paused ones unpaused first) and the network. */
   @Override
   public void close() {
     RuntimeException failure = null;
+    for (GenericContainer<?> c : joining) {
+      try {
+        c.stop();
+      } catch (RuntimeException e) {
+        failure = failure == null ? e : failure;
+      }
+    }
     for (int id = 0; id < containers.size(); id++) {
       GenericContainer<?> c = containers.get(id);
       try {
