@@ -95,7 +95,8 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--payload", paramLabel = "BYTES", defaultValue = "0", description = "Value size of each put (default ${DEFAULT-VALUE}).")
   int payload;
 
-  @Option(names = "--replicas", paramLabel = "N", description = "Replica processes to start (default " + DEFAULT_REPLICAS + ").")
+  @Option(names = "--replicas", paramLabel = "N", description = "Replica processes to start (default " + DEFAULT_REPLICAS
+      + "; " + (DEFAULT_REPLICAS + 1) + " for --fault remove-backup).")
   Integer replicas;
 
   @Option(names = "--read-ratio", paramLabel = "R", defaultValue = "0",
@@ -204,7 +205,9 @@ final class BenchCommand implements Callable<Integer> {
         target = new UnreplicatedTarget("127.0.0.1", port, clients, OPERATION_TIMEOUT);
         replicaCount = 1;
       } else {
-        replicaCount = replicas == null ? DEFAULT_REPLICAS : replicas;
+        // A removal from four replicas would leave three, which tolerate no fault: by default that
+        // fault starts five, so the group keeps f = 1 after it.
+        replicaCount = replicas != null ? replicas : kind == Fault.REMOVE_BACKUP ? DEFAULT_REPLICAS + 1 : DEFAULT_REPLICAS;
         cluster = LocalCluster.create("bench", err);
         if (keepLogs) {
           cluster.keepDirectory();

@@ -140,6 +140,27 @@ class MembershipScenarioProcessTest {
       assertTrue(status.out().contains("removed since the configuration file: replica 1"), status::toString);
       assertTrue(status.out().contains("  replica 3 at 127.0.0.1:" + newPort3), status::toString);
       assertFalse(status.out().contains("unreachable"), status::toString);
+
+      // The added replica crashes and starts again (--join, as every start of a replica cluster.yaml
+      // does not list): its data directory resumes epoch 4, and it catches up with the others.
+      cluster.kill(4);
+      for (int i = 0; i < 20; i++) {
+        check.put("while-4-is-down/" + i, Integer.toString(i));
+      }
+      cluster.launchAdded(4, "127.0.0.1", port4);
+      for (int i = 0; i < 20; i++) {
+        check.put("after-4-restarted/" + i, Integer.toString(i));
+      }
+      List<StatusResponse> again = Polling.until(cluster::statuses, s -> s.stream().allMatch(r -> r != null
+          && r.getEpoch() == 4 && r.getLastExecuted() == s.get(0).getLastExecuted()
+          && r.getStateDigest().equals(s.get(0).getStateDigest())), Duration.ofSeconds(90));
+      String afterRestart = Statuses.describe(cluster.statusIds(), again);
+      assertTrue(again.stream().allMatch(r -> r != null && r.getEpoch() == 4
+          && r.getStateDigest().equals(again.get(0).getStateDigest())), afterRestart);
+      assertTrue(cluster.log(4).contains("resumes configuration epoch 4"), cluster.log(4));
+
+      // pbft kv with the unchanged cluster.yaml (as client 2, which `check` was: last, since a
+      // process of its own takes that identity over with later timestamps)
       run("kv", "--config", yaml, "--client", "2", "put", "colour", "green");
       assertEquals("green", run("kv", "--config", yaml, "--client", "2", "get", "colour").out().trim());
     }

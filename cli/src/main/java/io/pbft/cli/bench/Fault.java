@@ -71,7 +71,8 @@ public enum Fault {
    */
   REMOVE_BACKUP("remove-backup", false,
       "the administrator removes a backup at run time: at the handover checkpoint it steps down and its process"
-          + " exits (docs/RECONFIGURATION.md); with 4 replicas f is set to 0 in the same change");
+          + " exits (docs/RECONFIGURATION.md); bench starts 5 replicas for it unless --replicas says otherwise, and"
+          + " lowers f in the same change if the rest could not tolerate it");
 
   private final String option;
   private final boolean againstPrimary;

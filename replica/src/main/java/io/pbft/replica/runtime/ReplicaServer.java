@@ -871,6 +871,11 @@ public final class ReplicaServer implements AutoCloseable {
    */
   private void resumeEpoch(long appSequence, List<io.pbft.proto.WalRecord> records, Joining joining) {
     Epochs.Resume at = execution.epochs().resume(appSequence, ReplicaCore.epochOfLog(records));
+    if (at.membership() != null && !at.membership().hasMember(id)) {
+      throw new io.pbft.replica.storage.StorageException("the data directory is in configuration epoch "
+          + at.membership().epoch() + ", which has no replica " + id + " (members " + at.membership().ids()
+          + "): the replica was removed from the group, and this data directory is of no further use");
+    }
     if (at.membership() != null) {
       Started started = startCore(at.membership());
       // The state digest where the epoch began, when the application is there; else its log's
