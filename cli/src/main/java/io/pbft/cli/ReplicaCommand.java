@@ -278,8 +278,8 @@ final class ReplicaCommand implements Callable<Integer> {
     // it learns its place (and a restart its epoch) from the group.
     boolean added = !loaded.hasReplica(id);
     if (added && !join) {
-      throw CliException.usage("cluster.yaml has no replica " + id + " (ids 0.." + (loaded.n() - 1) + "); a replica "
-          + "added to the group at run time starts with --join, which learns its place from the group");
+      throw CliException.usage("no replica with id " + id + " in " + config + " (ids 0.." + (loaded.n() - 1) + "); a "
+          + "replica added to the group at run time starts with --join, which learns its place from the group");
     }
     ClusterConfig cfg = added ? loaded : withMetrics(loaded, id, metrics);
     ReplicaInfo me = added ? null : cfg.replica(id);

@@ -85,6 +85,8 @@ class ArgumentErrorsTest {
     assertEquals(0, keygen.exitCode(), keygen.toString());
     String yaml = dir.resolve("cluster.yaml").toString();
     assertUsageError(Run.of("replica", "--config", yaml, "--id", "7"), "no replica with id 7");
+    // and says how a replica added to the group at run time starts, under an id the file does not list
+    assertUsageError(Run.of("replica", "--config", yaml, "--id", "7"), "starts with --join");
     assertUsageError(Run.of("kv", "--config", yaml, "--client", "3", "get", "k"), "no client with id 3");
   }
 

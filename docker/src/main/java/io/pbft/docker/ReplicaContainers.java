@@ -86,39 +86,15 @@ final class ReplicaContainers implements AutoCloseable {
     StringBuffer buffer = new StringBuffer();
     logs.put(id, buffer);
     Logger replicaLog = LoggerFactory.getLogger("io.pbft.docker.replica" + id);
-    Consumer<OutputFrame> consumer = frame -> {
-      String line = frame.getUtf8StringWithoutLineEnding();
-      if (frame.getType() != OutputFrame.OutputType.END && !line.isEmpty()) {
-        buffer.append(line).append('\n');
-        replicaLog.debug("{}", line);
-      }
-    };
+    Consumer<OutputFrame> consumer = lines(buffer, replicaLog);
     logConsumers.put(id, consumer);
     int hostPort = files.hostPort(id);
-    GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(options.image))
-        .withNetwork(network)
-        .withNetworkAliases(name)
-        .withLabel(PbftCluster.LABEL, clusterId)
-        .withEnv("PBFT_CONFIG", "/pbft/config/cluster.yaml")
-        .withEnv("PBFT_ID", String.valueOf(id))
-        .withEnv("PBFT_LISTEN", "0.0.0.0:" + PbftCluster.REPLICA_PORT)
-        .withEnv("PBFT_LOG_LEVEL", options.logLevel)
+    GenericContainer<?> c = container(name, id, hostPort, consumer)
         .withCopyToContainer(Transferable.of(yaml, 0644), "/pbft/config/cluster.yaml")
         .withCopyToContainer(new OwnedFile(files.replicaKey(id), 0400, PbftCluster.CONTAINER_UID),
             "/pbft/config/keys/replica-" + id + ".key")
-        .withCommand("replica")
-        .withLogConsumer(consumer)
         .waitingFor(new GrpcHealthWaitStrategy("127.0.0.1", hostPort, io.pbft.client.ClientTls.context(files.hostConfig(), null))
-            .withStartupTimeout(options.startupTimeout))
-        .withCreateContainerCmdModifier(cmd -> {
-          cmd.withName("pbft-" + clusterId + "-" + name).withHostName(name);
-          // a fixed host port on the loopback interface only, kept across restarts
-          cmd.withExposedPorts(ExposedPort.tcp(PbftCluster.REPLICA_PORT));
-          cmd.getHostConfig().withPortBindings(new Ports(new PortBinding(
-              Ports.Binding.bindIpAndPort("127.0.0.1", hostPort), ExposedPort.tcp(PbftCluster.REPLICA_PORT))));
-          // the wait strategy and status() probe over gRPC; the image's JVM health check only costs CPU here
-          cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
-        });
+            .withStartupTimeout(options.startupTimeout));
     if (files.containerConfig().tls().enabled()) {
       // the CA every replica trusts, and this replica's own certificate and key (readable by it only)
       io.pbft.config.TlsConfig tls = files.containerConfig().tls();
@@ -131,6 +107,46 @@ final class ReplicaContainers implements AutoCloseable {
     if (options.traitors.containsKey(id)) {
       c.withEnv("PBFT_TRAITOR", options.traitors.get(id));
     }
+    return c;
+  }
+
+  /** A container's output, line by line, into {@code buffer} and at debug level to {@code log}. */
+  private static Consumer<OutputFrame> lines(StringBuffer buffer, Logger log) {
+    return frame -> {
+      String line = frame.getUtf8StringWithoutLineEnding();
+      if (frame.getType() != OutputFrame.OutputType.END && !line.isEmpty()) {
+        buffer.append(line).append('\n');
+        log.debug("{}", line);
+      }
+    };
+  }
+
+  /**
+   * A replica container on the cluster network: image, host name {@code name} (also its network
+   * alias), replica {@code id}, listening on {@value PbftCluster#REPLICA_PORT} published at
+   * 127.0.0.1:{@code hostPort}, its output to {@code consumer}, the cluster's label, JVM flags and
+   * state options.
+   */
+  private GenericContainer<?> container(String name, int id, int hostPort, Consumer<OutputFrame> consumer) {
+    GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(options.image))
+        .withNetwork(network)
+        .withNetworkAliases(name)
+        .withLabel(PbftCluster.LABEL, clusterId)
+        .withEnv("PBFT_CONFIG", "/pbft/config/cluster.yaml")
+        .withEnv("PBFT_ID", String.valueOf(id))
+        .withEnv("PBFT_LISTEN", "0.0.0.0:" + PbftCluster.REPLICA_PORT)
+        .withEnv("PBFT_LOG_LEVEL", options.logLevel)
+        .withCommand("replica")
+        .withLogConsumer(consumer)
+        .withCreateContainerCmdModifier(cmd -> {
+          cmd.withName("pbft-" + clusterId + "-" + name).withHostName(name);
+          // a fixed host port on the loopback interface only, kept across restarts
+          cmd.withExposedPorts(ExposedPort.tcp(PbftCluster.REPLICA_PORT));
+          cmd.getHostConfig().withPortBindings(new Ports(new PortBinding(
+              Ports.Binding.bindIpAndPort("127.0.0.1", hostPort), ExposedPort.tcp(PbftCluster.REPLICA_PORT))));
+          // the wait strategy and status() probe over gRPC; the image's JVM health check only costs CPU here
+          cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
+        });
     if (options.javaOpts != null) {
       c.withEnv("PBFT_JAVA_OPTS", options.javaOpts);
     }
@@ -241,38 +257,9 @@ final class ReplicaContainers implements AutoCloseable {
   java.util.function.Supplier<String> startJoining(String name, int id, int hostPort, Map<String, byte[]> files) {
     StringBuffer buffer = new StringBuffer();
     Logger replicaLog = LoggerFactory.getLogger("io.pbft.docker." + name);
-    GenericContainer<?> c = new GenericContainer<>(DockerImageName.parse(options.image))
-        .withNetwork(network)
-        .withNetworkAliases(name)
-        .withLabel(PbftCluster.LABEL, clusterId)
-        .withEnv("PBFT_CONFIG", "/pbft/config/cluster.yaml")
-        .withEnv("PBFT_ID", String.valueOf(id))
-        .withEnv("PBFT_JOIN", "true")
-        .withEnv("PBFT_LISTEN", "0.0.0.0:" + PbftCluster.REPLICA_PORT)
-        .withEnv("PBFT_LOG_LEVEL", options.logLevel)
-        .withCommand("replica")
-        .withLogConsumer(frame -> {
-          String line = frame.getUtf8StringWithoutLineEnding();
-          if (frame.getType() != OutputFrame.OutputType.END && !line.isEmpty()) {
-            buffer.append(line).append('\n');
-            replicaLog.debug("{}", line);
-          }
-        })
-        .withCreateContainerCmdModifier(cmd -> {
-          cmd.withName("pbft-" + clusterId + "-" + name).withHostName(name);
-          cmd.withExposedPorts(ExposedPort.tcp(PbftCluster.REPLICA_PORT));
-          cmd.getHostConfig().withPortBindings(new Ports(new PortBinding(
-              Ports.Binding.bindIpAndPort("127.0.0.1", hostPort), ExposedPort.tcp(PbftCluster.REPLICA_PORT))));
-          cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
-        });
+    GenericContainer<?> c = container(name, id, hostPort, lines(buffer, replicaLog)).withEnv("PBFT_JOIN", "true");
     files.forEach((path, bytes) -> c.withCopyToContainer(path.endsWith(".key")
         ? new OwnedFile(bytes, 0400, PbftCluster.CONTAINER_UID) : Transferable.of(bytes, 0644), "/pbft/config/" + path));
-    if (options.inMemory) {
-      c.withEnv("PBFT_DATA_DIR", "");
-    }
-    if (options.javaOpts != null) {
-      c.withEnv("PBFT_JAVA_OPTS", options.javaOpts);
-    }
     joining.add(c);
     c.start();
     return buffer::toString;
