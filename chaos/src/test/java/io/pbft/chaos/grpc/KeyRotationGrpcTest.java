@@ -43,7 +43,7 @@ class KeyRotationGrpcTest {
   private final SecureRandom random = new SecureRandom();
 
   /** A small window, so that a change takes effect a few dozen batches after it is ordered. */
-  private static ClusterConfig tuned(ClusterConfig c, Ed25519Keys admin) {
+  static ClusterConfig tuned(ClusterConfig c, Ed25519Keys admin) {
     return c.withOverrides(List.of("protocol.windowSize=32", "protocol.checkpointInterval=8"))
         .withAdministration(new Administration(List.of(new AdministrationKey(admin.publicKey())), 1));
   }
@@ -72,7 +72,7 @@ class KeyRotationGrpcTest {
     }
   }
 
-  private static List<StatusResponse> inEpoch(GrpcCluster c, long epoch) {
+  static List<StatusResponse> inEpoch(GrpcCluster c, long epoch) {
     return Polling.until(() -> c.statuses(c.running()),
         all -> all.stream().allMatch(s -> s.getEpoch() == epoch), GrpcCluster.SETTLE);
   }

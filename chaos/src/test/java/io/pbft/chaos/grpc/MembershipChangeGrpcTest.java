@@ -8,9 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pbft.client.GroupMembership;
 import io.pbft.client.KvClient;
 import io.pbft.client.PbftClient;
-import io.pbft.config.Administration;
-import io.pbft.config.AdministrationKey;
-import io.pbft.config.ClusterConfig;
 import io.pbft.config.Member;
 import io.pbft.config.Membership;
 import io.pbft.config.Reconfigurations;
@@ -41,17 +38,6 @@ class MembershipChangeGrpcTest {
 
   private final SecureRandom random = new SecureRandom();
 
-  /** A small window, so that a change takes effect a few dozen batches after it is ordered. */
-  private static ClusterConfig tuned(ClusterConfig c, Ed25519Keys admin) {
-    return c.withOverrides(List.of("protocol.windowSize=32", "protocol.checkpointInterval=8"))
-        .withAdministration(new Administration(List.of(new AdministrationKey(admin.publicKey())), 1));
-  }
-
-  private static List<StatusResponse> inEpoch(GrpcCluster c, long epoch) {
-    return Polling.until(() -> c.statuses(c.running()),
-        all -> all.stream().allMatch(s -> s.getEpoch() == epoch), GrpcCluster.SETTLE);
-  }
-
   private static String submit(PbftClient submitter, Membership from, Membership to, Ed25519Keys admin,
       String reason) throws Exception {
     return submitter.submitReconfiguration(ReconfigurationSigning.signed(
@@ -61,7 +47,8 @@ class MembershipChangeGrpcTest {
   @Test
   void aFifthReplicaJoinsUnderLoadThenAnOriginalOneIsRemovedAndNothingAcknowledgedIsLost() throws Exception {
     Ed25519Keys admin = Ed25519Keys.generate(random);
-    try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4).tune(cfg -> tuned(cfg, admin)).start()) {
+    try (GrpcCluster c = GrpcCluster.builder(dir).replicas(4).clients(4)
+        .tune(cfg -> KeyRotationGrpcTest.tuned(cfg, admin)).start()) {
       Membership epoch0 = Membership.initial(c.config());
       Ed25519Keys keys4 = Ed25519Keys.generate(random);
       int port4 = io.pbft.testkit.Ports.free();
@@ -80,13 +67,13 @@ class MembershipChangeGrpcTest {
         String added = submit(submitter, epoch0, epoch1, admin, "add 4");
         assertTrue(added.startsWith(Epochs.ACCEPTED + "epoch 0 -> 1 (n = 5, f = 1)"), added);
         // The four run epoch 1 (n = 5, quorum 4) before the fifth exists: they commit on their own.
-        inEpoch(c, 1);
+        KeyRotationGrpcTest.inEpoch(c, 1);
         // The new replica learns the membership from the group, as `pbft replica --join` does.
         GroupMembership.Learned learned = GroupMembership.learn(c.config(), Duration.ofSeconds(3));
         assertEquals(epoch1, learned.membership(), "the group's chain, checked from cluster.yaml");
         c.add(4, keys4, new ReplicaServer.Joining(learned.membership(), learned.view(), learned.beganAt()));
         assertEquals(port4, c.replica(4).port());
-        inEpoch(c, 1); // the fifth reports epoch 1 once it holds the group's state
+        KeyRotationGrpcTest.inEpoch(c, 1); // the fifth reports epoch 1 once it holds the group's state
         Polling.until(() -> c.status(4), s -> s.getStateTransfers() >= 1, GrpcCluster.SETTLE);
 
         // One of the original four leaves: it steps down at the handover and says why.
@@ -97,7 +84,7 @@ class MembershipChangeGrpcTest {
         assertTrue(removed.departed().contains("removed from the group in epoch 2"), removed.departed());
         assertEquals(removed.departed(), removed.status().get(10, TimeUnit.SECONDS).getDeparted());
         c.retire(1);
-        inEpoch(c, 2);
+        KeyRotationGrpcTest.inEpoch(c, 2);
         Thread.sleep(1000);
       } finally {
         load.close();
