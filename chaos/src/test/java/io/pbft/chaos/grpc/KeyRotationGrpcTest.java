@@ -64,7 +64,7 @@ class KeyRotationGrpcTest {
    * No replica refused a peer's signature: a rotated replica signs its new epoch's messages with
    * its new key, which the others check them against (with the old key they would all be refused).
    */
-  private static void noBadSignatures(List<StatusResponse> all) {
+  static void noBadSignatures(List<StatusResponse> all) {
     for (StatusResponse s : all) {
       assertEquals(0L, s.getDropped().getByReasonOrDefault("bad signature", 0L),
           () -> "replica " + s.getReplicaId() + " refused signatures: " + GrpcCluster.describe(all));
