@@ -260,7 +260,7 @@ final class BenchCommand implements Callable<Integer> {
           readRatio > 0 && !unreplicated ? " (" + readModeOption().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")" : "",
           warmup, duration,
           kind == null ? "" : String.format(", %s at %.1f s after the warm-up", kind.option(), faultAt),
-          clusterConfig == null ? "" : ", authentication: " + clusterConfig.authentication().yamlName()
+          clusterConfig == null ? "" : ", authentication: " + authenticationLabel(clusterConfig)
               + ", TLS " + (clusterConfig.tls().enabled() ? "on" : "off")
               + (overrides.isEmpty() ? "" : ", " + String.join(", ", overrides)));
       if (metrics && clusterConfig != null) {
@@ -542,10 +542,17 @@ final class BenchCommand implements Callable<Integer> {
    * @param clientCounts the clients' read-only answers, read-only fallbacks and operations accepted
    *     on tentative replies; null without replicas
    */
+  /** The request authentication, and under signatures how the votes are authenticated. */
+  static String authenticationLabel(ClusterConfig cfg) {
+    String mode = cfg.authentication().yamlName();
+    return cfg.authentication() == io.pbft.config.Authentication.MACS ? mode
+        : mode + (cfg.peerMacs() ? " (votes with MACs)" : " (votes signed)");
+  }
+
   private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes,
       long[] clientCounts) throws JsonProcessingException {
     boolean reads = clientCounts != null && readRatio > 0;
-    String auth = cfg == null ? null : cfg.authentication().yamlName();
+    String auth = cfg == null ? null : authenticationLabel(cfg);
     PrintWriter out = spec.commandLine().getOut();
     LoadDriver.Result r = report.load();
     FaultReport faultReport = report.fault();
@@ -556,7 +563,8 @@ final class BenchCommand implements Callable<Integer> {
       ObjectNode o = StatusReport.JSON.createObjectNode();
       o.put("mode", mode);
       if (auth != null) {
-        o.put("authentication", auth);
+        o.put("authentication", cfg.authentication().yamlName());
+        o.put("votes", cfg.peerMacs() ? "macs" : "signatures");
         o.put("tls", cfg.tls().enabled());
       }
       o.put("durable", durable);

@@ -17,7 +17,9 @@ import java.util.Locale;
  *       the price of one signature verification per request per replica.
  * </ul>
  *
- * Protocol messages between replicas are Ed25519-signed in both modes.
+ * PREPAREs and COMMITs between replicas carry MACs under pair keys in both modes (under {@code
+ * signatures} unless {@code protocol.signedVotes} is 1); what must convince a third party
+ * (PRE-PREPARE, CHECKPOINT, VIEW-CHANGE, NEW-VIEW, ...) is Ed25519-signed in both.
  */
 public enum Authentication {
   MACS,

@@ -349,6 +349,20 @@ public final class ClusterConfig {
     return authentication;
   }
 
+  /**
+   * Whether replicas authenticate PREPAREs and COMMITs with the MACs each pair of them agrees
+   * (and run the MAC view change) rather than with signatures: always under {@code
+   * authentication: macs}; under {@code signatures} unless {@code protocol.signedVotes} is 1.
+   */
+  public boolean peerMacs() {
+    return peerMacs(authentication, protocol);
+  }
+
+  /** {@link #peerMacs()} for a mode and protocol settings (the simulator's rule too). */
+  public static boolean peerMacs(Authentication authentication, ProtocolSettings protocol) {
+    return authentication == Authentication.MACS || !protocol.signedVotes();
+  }
+
   public ClusterConfig withAuthentication(Authentication a) {
     return new ClusterConfig(replicas, clients, f, protocol, transport, baseDir, a, tls, administration, epochMembers);
   }

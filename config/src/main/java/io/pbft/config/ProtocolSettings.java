@@ -95,6 +95,12 @@ public final class ProtocolSettings extends GroupSettings {
           + "it waits for otherwise. A view change that puts another batch at that sequence number rolls the "
           + "tentative one back (the state frozen at the last checkpoint, and the committed batches since, run "
           + "again). Each request then gets two replies from each replica, tentative and committed.");
+  public static final Setting SIGNED_VOTES = GROUP.setting("signedVotes", "0 or 1", 0, 1, 0,
+      "Under authentication: signatures, 1 signs every PREPARE and COMMIT with Ed25519 as well, and a view change "
+          + "carries prepared certificates of signed PREPAREs. 0 (the default) authenticates them with the MACs "
+          + "each pair of replicas agrees, as under authentication: macs, and the view change is the paper's MAC "
+          + "view change; requests stay signed by their clients either way (docs/AUTHENTICATION.md). Under "
+          + "authentication: macs votes always carry MACs.");
   public static final Setting STATE_CHUNK_BYTES_MAX = GROUP.setting("stateChunkBytesMax", "bytes", 512, 1 << 30,
       1 << 20,
       "Largest piece of a checkpoint's state a replica sends in one state-transfer message.");
@@ -234,6 +240,11 @@ public final class ProtocolSettings extends GroupSettings {
     return get(TENTATIVE_EXECUTION) == 1;
   }
 
+  /** PREPAREs and COMMITs Ed25519-signed under {@code authentication: signatures} ({@link #SIGNED_VOTES}). */
+  public boolean signedVotes() {
+    return get(SIGNED_VOTES) == 1;
+  }
+
   public int clientRequestsQueuedMax() {
     return get(CLIENT_REQUESTS_QUEUED_MAX);
   }
@@ -357,6 +368,10 @@ public final class ProtocolSettings extends GroupSettings {
 
     public Builder tentativeExecution(boolean v) {
       return set(TENTATIVE_EXECUTION, v ? 1 : 0);
+    }
+
+    public Builder signedVotes(boolean v) {
+      return set(SIGNED_VOTES, v ? 1 : 0);
     }
 
     public Builder clockSkewMs(int v) {

@@ -150,6 +150,20 @@ class ClusterConfigTest {
   }
 
   @Test
+  void votesCarryMacsUnlessSignaturesModeAsksForSignedVotes() {
+    ClusterConfig macs = ClusterConfig.parse(yaml(4, ""), null);
+    assertTrue(macs.peerMacs(), "MACs by default");
+    assertTrue(macs.withOverrides(java.util.List.of("protocol.signedVotes=1")).peerMacs(),
+        "under authentication: macs the votes carry MACs whatever signedVotes says");
+    ClusterConfig signatures = ClusterConfig.parse(yaml(4, "authentication: signatures\n"), null);
+    assertTrue(signatures.peerMacs(), "signed requests, MAC'd votes by default");
+    assertFalse(signatures.withOverrides(java.util.List.of("protocol.signedVotes=true")).peerMacs());
+    assertFalse(ClusterConfig.parse(yaml(4, "authentication: signatures\nprotocol:\n  signedVotes: 1\n"), null)
+        .peerMacs());
+    assertMessageContains(rejects(yaml(4, "protocol:\n  signedVotes: 2\n")), "protocol.signedVotes");
+  }
+
+  @Test
   void aSwitchReadsTrueAndFalseAsWellAs1And0AndNothingElse() {
     assertTrue(ClusterConfig.parse(yaml(4, "protocol:\n  tentativeExecution: true\n"), null).protocol()
         .tentativeExecution());

@@ -142,7 +142,7 @@ public final class Shrinker {
     }
     SimulationConfig config = build(best.scenario, best.faults);
     String script = null;
-    if (!config.fastCrypto() && config.authentication() == Authentication.SIGNATURES
+    if (!config.fastCrypto() && !config.peerMacs()
         && ClientBehaviours.scriptable(config.byzantineClients())) {
       script = ScriptExport.export(config, runner).script();
     }

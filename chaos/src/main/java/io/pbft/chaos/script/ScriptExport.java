@@ -46,12 +46,12 @@ public final class ScriptExport implements SimRecorder {
   public static Exported export(SimulationConfig config, ScriptRunner runner) {
     // A script's clients send ordered requests only: the run's reads are ordered too.
     config = config.toBuilder().readOnlyReads(false).build();
-    if (config.fastCrypto() || config.authentication() != Authentication.SIGNATURES) {
+    if (config.fastCrypto() || config.peerMacs()) {
       // A script's replicas sign with the seed's Ed25519 keys and verify signed requests: a run
-      // with fast crypto or MACs would replay as messages nobody accepts.
+      // with fast crypto or MACs (on requests or votes) would replay as messages nobody accepts.
       throw new IllegalArgumentException("a script replays runs with real Ed25519 signatures and signed requests"
           + " (--crypto real --authentication signatures); this run has "
-          + (config.fastCrypto() ? "fast crypto" : "MACs"));
+          + (config.fastCrypto() ? "fast crypto" : config.authentication() == Authentication.MACS ? "MACs" : "MAC'd votes"));
     }
     ScriptExport recorder = new ScriptExport(config);
     SimulationResult result = Simulation.run(config, recorder);

@@ -69,7 +69,7 @@ public final class Simulation implements SimNetwork.Receiver {
   private final InboundVerifier verifier;
   /** Each replica's own verifier (they differ in the MACs they check), sharing one signature cache. */
   private final List<InboundVerifier> verifiers = new ArrayList<>();
-  /** Each replica's pair keys under {@code authentication: macs} (null entries with signatures). */
+  /** Each replica's pair keys when votes carry MACs ({@link SimulationConfig#peerMacs}; null entries otherwise). */
   private final List<PeerKeys> peerKeys = new ArrayList<>();
   private final Random peerKeyRandom;
   /**
@@ -189,7 +189,7 @@ public final class Simulation implements SimNetwork.Receiver {
     ClusterKeys keys = ClusterKeys.draw(keyRandom, n, config.allClients());
     List<Ed25519Keys> replicaKeys = new ArrayList<>(keys.replicas());
     List<Ed25519Keys> clientKeys = keys.clients();
-    ClusterConfig cluster = keys.config(config.f(), config.protocol(), config.authentication());
+    ClusterConfig cluster = keys.config(config.f(), config.clusterProtocol(), config.authentication());
     this.cluster = cluster;
     List<Ed25519Keys> identities = new ArrayList<>(keys.all());
     replicaKeys.forEach(k -> keyring.put(java.util.HexFormat.of().formatHex(k.publicKey()), k));
@@ -223,7 +223,7 @@ public final class Simulation implements SimNetwork.Receiver {
     // The administrator's spare (ids n and up) has keys too: it is no member of epoch 0, and its
     // core there only stands by until an epoch adds it.
     for (int i = 0; i < slots; i++) {
-      peerKeys.add(config.authentication() == Authentication.MACS
+      peerKeys.add(config.peerMacs()
           ? new PeerKeys(i, i < n ? n : slots, peerPrivateKey(), 1,
               config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
           : null);
@@ -359,7 +359,7 @@ public final class Simulation implements SimNetwork.Receiver {
       List<PeerKeys> keys = new ArrayList<>();
       List<InboundVerifier> vs = new ArrayList<>();
       for (int r = 0; r < config.replicaSlots(); r++) {
-        keys.add(config.authentication() == Authentication.MACS && m.hasMember(r)
+        keys.add(config.peerMacs() && m.hasMember(r)
             ? new PeerKeys(r, m.idBound(), peerPrivateKey(), 1,
                 config.fastCrypto() ? FastSignatures::requestMac : RequestMacs::mac)
             : null);

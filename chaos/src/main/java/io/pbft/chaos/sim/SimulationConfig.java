@@ -78,6 +78,10 @@ import java.util.function.Function;
  *     accepted on {@code readRepliesNeeded} matching answers, else ordered; false orders them
  * @param readRepliesNeeded matching read-only answers a client accepts; 0 means 2f + 1, the
  *     paper's rule (a test build plants a client bug with fewer)
+ * @param macVotes with signed requests, PREPAREs and COMMITs carry pair MACs (and the view change is
+ *     the MAC view change), as a replica process runs {@code authentication: signatures} by default
+ *     ({@code protocol.signedVotes} 0); off, they are signed, as before that default existed. With
+ *     MACs (authentication) votes always carry MACs.
  * @param tentativeRepliesNeeded matching replies, tentative or committed, a client accepts an
  *     ordered result on (protocol.tentativeExecution); 0 means 2f + 1, the paper's rule (a test
  *     build plants a client bug with fewer)
@@ -122,7 +126,8 @@ public record SimulationConfig(
     java.util.List<String> byzantineClients,
     boolean readOnlyReads,
     int readRepliesNeeded,
-    int tentativeRepliesNeeded) {
+    int tentativeRepliesNeeded,
+    boolean macVotes) {
 
   /** Builds a replica's executor, with the arguments of {@link Execution}'s constructor. */
   @FunctionalInterface
@@ -255,6 +260,16 @@ public record SimulationConfig(
     return all;
   }
 
+  /** Whether the replicas MAC their PREPAREs and COMMITs under pair keys (MACs, or signed requests with {@link #macVotes}). */
+  public boolean peerMacs() {
+    return authentication == Authentication.MACS || macVotes;
+  }
+
+  /** {@link #protocol}, saying in {@code signedVotes} what {@link #peerMacs} decides (the replicas' cluster.yaml). */
+  public ProtocolSettings clusterProtocol() {
+    return protocol.toBuilder().signedVotes(!peerMacs()).build();
+  }
+
   public static Builder builder() {
     return new Builder();
   }
@@ -297,6 +312,7 @@ public record SimulationConfig(
     b.readOnlyReads = readOnlyReads;
     b.readRepliesNeeded = readRepliesNeeded;
     b.tentativeRepliesNeeded = tentativeRepliesNeeded;
+    b.macVotes = macVotes;
     return b;
   }
 
@@ -337,6 +353,7 @@ public record SimulationConfig(
     private boolean readOnlyReads = true;
     private int readRepliesNeeded;
     private int tentativeRepliesNeeded;
+    private boolean macVotes;
     private final java.util.List<String> byzantineClients = new java.util.ArrayList<>();
 
     public Builder seed(long v) { seed = v; return this; }
@@ -395,6 +412,9 @@ public record SimulationConfig(
     /** Matching replies, tentative included, a client needs (see {@link SimulationConfig#tentativeRepliesNeeded}). */
     public Builder tentativeRepliesNeeded(int v) { tentativeRepliesNeeded = v; return this; }
 
+    /** With signed requests, MAC the votes (see {@link SimulationConfig#macVotes}). */
+    public Builder macVotes(boolean v) { macVotes = v; return this; }
+
     /**
      * A Byzantine client (with {@code authentication: macs}): client {@code client} gives the
      * replicas in {@code replicas} an authenticator entry that does not check.
@@ -451,7 +471,7 @@ public record SimulationConfig(
           latencyMaxMs, fifoLinks, tickMs, requestTimeoutMs, requestTimeoutMaxMs, loadDeadlineMs, livenessMs, quietMs,
           faults, traceSize, stopOnViolation, requireConvergence, traitors, plantedBehaviours, cores, workload, twins,
           livenessOpBoundMs, durable, eventsMax, authentication, Map.copyOf(badMacs), fastCrypto, executions,
-          clientRepliesNeeded, byzantineClients, readOnlyReads, readRepliesNeeded, tentativeRepliesNeeded);
+          clientRepliesNeeded, byzantineClients, readOnlyReads, readRepliesNeeded, tentativeRepliesNeeded, macVotes);
     }
   }
 }

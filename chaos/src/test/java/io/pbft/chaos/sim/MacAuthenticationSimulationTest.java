@@ -137,6 +137,37 @@ class MacAuthenticationSimulationTest {
   }
 
   @Test
+  void withSignedRequestsAndMacVotesTheCommitsCarryMacs() {
+    // authentication: signatures with protocol.signedVotes 0 (the replica process's default):
+    // requests stay signed by their clients, the votes carry pair MACs as under MACs.
+    SimulationConfig config = macs(6).authentication(Authentication.SIGNATURES).macVotes(true).build();
+    Deliveries seen = new Deliveries();
+    SimulationResult result = Simulation.run(config, seen);
+
+    assertHealthy(config, result);
+    assertSurvivorsAgree(result);
+    assertEquals(0, result.viewChangesStarted(), result::report);
+    for (SimulationResult.ReplicaSummary r : result.replicas()) {
+      assertTrue(r.rejections().isEmpty(), () -> "no MAC or signature of a correct replica is refused: " + r);
+    }
+    assertTrue(seen.macedCommits > 0 && seen.signedCommits * 20 < seen.macedCommits,
+        () -> seen.macedCommits + " COMMITs with MACs, " + seen.signedCommits + " signed");
+  }
+
+  @Test
+  void withSignedRequestsAndMacVotesAForgingPrimaryGetsNoneOfItsRequestsExecuted() {
+    // The forging primary's made-up requests carry no valid client signature: every backup
+    // refuses the pre-prepare, whatever authenticates the votes, and a view change replaces it.
+    SimulationConfig config = macs(4).clients(4).opsPerClient(20).authentication(Authentication.SIGNATURES)
+        .macVotes(true).traitor(0, random -> new ForgedRequests(random)).workload(Workload.Kind.BANK).build();
+    SimulationResult result = Simulation.run(config);
+
+    assertTrue(result.ok(), result::report);
+    assertEquals(config.clients() * config.opsPerClient(), result.opsCompleted(), result::report);
+    assertSurvivorsAgree(result);
+  }
+
+  @Test
   void aReplicaThatMissedTheCommitsCatchesUpOnThePeersClaims() {
     // Replica 3 gets every PRE-PREPARE and PREPARE but no COMMIT for the first 0.4 s, so it commits
     // nothing itself and falls behind. MAC-authenticated COMMITs prove nothing to a third party,

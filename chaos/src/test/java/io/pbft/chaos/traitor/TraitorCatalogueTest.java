@@ -154,6 +154,18 @@ class TraitorCatalogueTest {
   }
 
   /**
+   * Every behaviour again with signed requests and MAC'd votes ({@code authentication: signatures},
+   * {@code protocol.signedVotes} 0, what a replica process runs by default in that mode): the
+   * requests are checked as with signatures, PREPAREs and COMMITs as with MACs, and a view change
+   * is the MAC view change. Only the outcome is checked, as with MACs.
+   */
+  @ParameterizedTest(name = "{0}, seed {1}, signed requests, MAC'd votes")
+  @MethodSource("cases")
+  void oneTraitorCannotBreakSafetyOrLivenessWithSignedRequestsAndMacVotes(Case c, long seed) {
+    runWithTraitor(c, seed * 1_000 + 700 + c.replica(), Authentication.SIGNATURES, false, true);
+  }
+
+  /**
    * Every behaviour again with the simulator's fast crypto (keyed hashes for signatures): the
    * traitor still holds its own key only, so the same evidence must show, forgeries refused as
    * bad signatures included.
@@ -168,8 +180,15 @@ class TraitorCatalogueTest {
   /** Runs case {@code c}; asserts no checker fired and every operation completed. */
   private static SimulationResult runWithTraitor(Case c, long seed, Authentication authentication,
       boolean fastCrypto) {
+    return runWithTraitor(c, seed, authentication, fastCrypto, false);
+  }
+
+  /** As above, with the votes MAC'd under signed requests when {@code macVotes}. */
+  private static SimulationResult runWithTraitor(Case c, long seed, Authentication authentication,
+      boolean fastCrypto, boolean macVotes) {
     SimulationConfig.Builder b = SimulationConfig.builder().seed(seed).clients(6).opsPerClient(25)
-        .workload(c.workload()).faults(c.faults()).authentication(authentication).fastCrypto(fastCrypto);
+        .workload(c.workload()).faults(c.faults()).authentication(authentication).fastCrypto(fastCrypto)
+        .macVotes(macVotes);
     if (c.behaviour().equals(Twins.NAME)) {
       b.twin(c.replica());
     } else {

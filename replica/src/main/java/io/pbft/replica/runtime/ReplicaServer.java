@@ -6,7 +6,6 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
-import io.pbft.config.Authentication;
 import io.pbft.config.ClusterConfig;
 import io.pbft.config.Membership;
 import io.pbft.config.TransportSettings;
@@ -152,10 +151,10 @@ public final class ReplicaServer implements AutoCloseable {
     this.tls = ReplicaTls.of(first, id); // first: bad TLS files stop the start before any thread does
     this.keys = keys;
     this.initialKeys = keys;
-    // With MACs, pair keys with the other replicas: a fresh X25519 key per process, announced in
+    // With MAC'd votes, pair keys with the other replicas: a fresh X25519 key per process, announced in
     // signed heartbeats; the start time as incarnation, so that peers take a restart's key over
     // the one before (and ignore replays of older announcements).
-    PeerKeys peerKeys = config.authentication() == Authentication.MACS
+    PeerKeys peerKeys = config.peerMacs()
         ? PeerKeys.generate(id, first.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
     this.verifier = new InboundVerifier(first, id, requestKeys, peerKeys, batchSecret());
     this.core = new ReplicaCore(id, first.replicas().stream().mapToInt(io.pbft.config.ReplicaInfo::id).toArray(),
@@ -824,7 +823,7 @@ public final class ReplicaServer implements AutoCloseable {
   /** Builds the core of epoch {@code m} for this replica, with its key, pair keys and verifier there. */
   private Started startCore(Membership m) {
     Ed25519Keys epochKeys = keyFor(m.member(id).publicKey());
-    PeerKeys peerKeys = config.authentication() == Authentication.MACS
+    PeerKeys peerKeys = config.peerMacs()
         ? PeerKeys.generate(id, m.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
     InboundVerifier v = verifier.forEpoch(m.epoch(), config.withMembership(m), peerKeys);
     knownIds = idsOf(m, knownIds);
