@@ -537,11 +537,6 @@ final class BenchCommand implements Callable<Integer> {
     return unreplicated ? "server" : "replicas";
   }
 
-  /**
-   * @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory
-   * @param clientCounts the clients' read-only answers, read-only fallbacks and operations accepted
-   *     on tentative replies; null without replicas
-   */
   /** The request authentication, and under signatures how the votes are authenticated. */
   static String authenticationLabel(ClusterConfig cfg) {
     String mode = cfg.authentication().yamlName();
@@ -549,6 +544,11 @@ final class BenchCommand implements Callable<Integer> {
         : mode + (cfg.peerMacs() ? " (votes with MACs)" : " (votes signed)");
   }
 
+  /**
+   * @param dataDirBytes bytes in each replica's data directory, or null for replicas in memory
+   * @param clientCounts the clients' read-only answers, read-only fallbacks and operations accepted
+   *     on tentative replies; null without replicas
+   */
   private void print(Report report, String mode, ClusterConfig cfg, int replicaCount, long[] dataDirBytes,
       long[] clientCounts) throws JsonProcessingException {
     boolean reads = clientCounts != null && readRatio > 0;

@@ -100,8 +100,7 @@ final class DemoCommand implements Callable<Integer> {
       err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients; requests authenticated "
           + "by %s%n", ops, KEYS, clients, cfg.authentication() == Authentication.MACS
               ? "MACs (authentication: macs)" : "signatures (authentication: signatures)"
-              + (cfg.authentication() == Authentication.MACS ? "" : cfg.peerMacs() ? ", votes between replicas by MACs"
-                  : ", votes between replicas by signatures"));
+              + (cfg.peerMacs() ? ", votes between replicas by MACs" : ", votes between replicas by signatures"));
       err.flush();
       LoadDriver.Result result;
       List<Integer> ids = IntStream.range(0, clients).boxed().toList();

@@ -115,6 +115,12 @@ final class SimCommand implements Callable<Integer> {
       description = "How clients authenticate requests: macs or signatures (default: drawn per seed, even odds).")
   String authentication;
 
+  @Option(names = "--mac-votes",
+      description = {"With signed requests, PREPAREs and COMMITs carry pair MACs and the view change is the MAC view",
+          "change, as a replica process runs authentication: signatures by default; without it the simulator signs",
+          "them (seeds keep their runs). No effect on MAC-mode seeds; add it to the replay commands printed."})
+  boolean macVotes;
+
   @Option(names = "--crypto", paramLabel = "MODE",
       description = {"real (Ed25519) or fast (a keyed hash under each identity's secret, binding signer and content",
           "as a signature does, at a fraction of the CPU). Default: fast, but real for every seed divisible by 10."})
@@ -244,7 +250,7 @@ final class SimCommand implements Callable<Integer> {
     FuzzRunner.Outcome o;
     SpaceTimeDiagram diagram = new SpaceTimeDiagram();
     try {
-      o = FuzzRunner.runOne(seed, options, b -> { }, html == null ? SimRecorder.NONE : diagram);
+      o = FuzzRunner.runOne(seed, options, b -> b.macVotes(macVotes), html == null ? SimRecorder.NONE : diagram);
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
@@ -300,9 +306,9 @@ final class SimCommand implements Callable<Integer> {
   /** One seed's run, saved as a script as it runs. */
   private int exported(long seed, ScenarioOptions drawn) {
     PrintWriter out = spec.commandLine().getOut();
-    if (Boolean.TRUE.equals(drawn.fastCrypto()) || drawn.authentication() == Authentication.MACS) {
-      throw CliException.usage("--script replays runs with real Ed25519 signatures and signed requests: "
-          + "leave out --crypto fast and --authentication macs");
+    if (Boolean.TRUE.equals(drawn.fastCrypto()) || drawn.authentication() == Authentication.MACS || macVotes) {
+      throw CliException.usage("--script replays runs with real Ed25519 signatures, signed requests and signed votes: "
+          + "leave out --crypto fast, --authentication macs and --mac-votes");
     }
     ScenarioOptions options = drawn.withFastCrypto(false).withAuthentication(Authentication.SIGNATURES);
     Scenario scenario;
@@ -348,13 +354,15 @@ final class SimCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw CliException.usage(e.getMessage());
     }
-    err.printf("running seeds %d..%d on %d threads%s%n", first, first + count - 1, workers,
-        budget == null ? "" : String.format(" for at most %.1f minutes", minutes));
+    err.printf("running seeds %d..%d on %d threads%s%s%n", first, first + count - 1, workers,
+        budget == null ? "" : String.format(" for at most %.1f minutes", minutes),
+        macVotes ? "; signed requests with MAC'd votes (add --mac-votes to each replay)" : "");
     err.flush();
     AtomicLong done = new AtomicLong();
     AtomicLong failed = new AtomicLong();
     long started = System.nanoTime();
-    FuzzRunner.Summary summary = FuzzRunner.run(new FuzzRunner.Plan(first, count, budget, workers, options, b -> { }),
+    FuzzRunner.Summary summary = FuzzRunner.run(new FuzzRunner.Plan(first, count, budget, workers, options,
+        b -> b.macVotes(macVotes)),
         o -> {
           long d = done.incrementAndGet();
           if (o.failed()) {

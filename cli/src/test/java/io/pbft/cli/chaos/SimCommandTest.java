@@ -61,6 +61,19 @@ class SimCommandTest {
   }
 
   @Test
+  void macVotesRunSignedRequestsWithMacVotesAndCannotBeExportedAsAScript() {
+    Outcome o = run("chaos", "sim", "--seeds", "3", "--first-seed", "200", "--ops", "40", "--threads", "2",
+        "--authentication", "signatures", "--traitors", "1", "--mac-votes");
+    assertEquals(0, o.code(), o::toString);
+    assertTrue(o.err().contains("signed requests with MAC'd votes (add --mac-votes to each replay)"), o.err());
+    assertTrue(o.out().contains("violations:        0"), o.out());
+
+    Outcome script = run("chaos", "sim", "--seed", "3", "--mac-votes", "--script", "x.txt");
+    assertEquals(2, script.code(), script::toString);
+    assertTrue(script.err().contains("leave out --crypto fast, --authentication macs and --mac-votes"), script.err());
+  }
+
+  @Test
   void unknownBehaviourIsAUsageError() {
     Outcome o = run("chaos", "sim", "--seed", "1", "--behaviour", "bogus");
     assertEquals(2, o.code(), o::toString);
