@@ -97,10 +97,8 @@ final class DemoCommand implements Callable<Integer> {
       if (traitorAt >= 0) {
         err.printf("replica %d is a TRAITOR (%s); the other three are correct%n", traitorAt, traitor.strip());
       }
-      err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients; requests authenticated "
-          + "by %s%n", ops, KEYS, clients, cfg.authentication() == Authentication.MACS
-              ? "MACs (authentication: macs)" : "signatures (authentication: signatures)"
-              + (cfg.peerMacs() ? ", votes between replicas by MACs" : ", votes between replicas by signatures"));
+      err.printf("running %d operations (put/get/cas/delete over %d keys) with %d clients; authentication: %s%n",
+          ops, KEYS, clients, BenchCommand.authenticationLabel(cfg));
       err.flush();
       LoadDriver.Result result;
       List<Integer> ids = IntStream.range(0, clients).boxed().toList();

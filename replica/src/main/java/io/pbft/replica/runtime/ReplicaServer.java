@@ -154,8 +154,7 @@ public final class ReplicaServer implements AutoCloseable {
     // With MAC'd votes, pair keys with the other replicas: a fresh X25519 key per process, announced in
     // signed heartbeats; the start time as incarnation, so that peers take a restart's key over
     // the one before (and ignore replays of older announcements).
-    PeerKeys peerKeys = config.peerMacs()
-        ? PeerKeys.generate(id, first.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
+    PeerKeys peerKeys = pairKeys(first.idBound());
     this.verifier = new InboundVerifier(first, id, requestKeys, peerKeys, batchSecret());
     this.core = new ReplicaCore(id, first.replicas().stream().mapToInt(io.pbft.config.ReplicaInfo::id).toArray(),
         first.f(), config.protocol(), keys, verifier::knownClient);
@@ -823,8 +822,7 @@ public final class ReplicaServer implements AutoCloseable {
   /** Builds the core of epoch {@code m} for this replica, with its key, pair keys and verifier there. */
   private Started startCore(Membership m) {
     Ed25519Keys epochKeys = keyFor(m.member(id).publicKey());
-    PeerKeys peerKeys = config.peerMacs()
-        ? PeerKeys.generate(id, m.idBound(), new SecureRandom(), System.currentTimeMillis()) : null;
+    PeerKeys peerKeys = pairKeys(m.idBound());
     InboundVerifier v = verifier.forEpoch(m.epoch(), config.withMembership(m), peerKeys);
     knownIds = idsOf(m, knownIds);
     ReplicaCore c = new ReplicaCore(id, m.idArray(), m.f(), config.protocol(), epochKeys, v::knownClient);
@@ -963,6 +961,14 @@ public final class ReplicaServer implements AutoCloseable {
   /** Why this replica stopped taking part, or null while it works. */
   public String failure() {
     return failure;
+  }
+
+  /**
+   * This process's pair keys for MAC'd votes, for peers with ids below {@code idBound}, or null
+   * when votes are signed ({@link ClusterConfig#peerMacs}).
+   */
+  private PeerKeys pairKeys(int idBound) {
+    return config.peerMacs() ? PeerKeys.generate(id, idBound, new SecureRandom(), System.currentTimeMillis()) : null;
   }
 
   /** Random bytes this replica keeps to itself, keying the coefficients of signatures checked together. */
