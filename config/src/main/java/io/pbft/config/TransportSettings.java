@@ -39,6 +39,12 @@ public final class TransportSettings extends GroupSettings {
   public static final Setting EVENT_LOOP_BURST_MAX = GROUP.setting("eventLoopBurstMax", "events", 1, 65_536, 64,
       "Events the event loop handles before it sends what they produced, so that messages produced by many "
           + "events leave together.");
+  public static final Setting EVENT_LOOP_INLINE = GROUP.setting("eventLoopInline", "0 or 1", 0, 1, 1,
+      "1: while the event loop has nothing waiting, the thread that read and checked a peer's message or a "
+          + "client's request runs it through the core itself and sends what it produced, one thread hand-off fewer "
+          + "per protocol step on a replica that is not busy; the core still runs on one thread at a time. Once "
+          + "anything waits, every event takes its turn on the event loop thread. 0: the event loop thread runs "
+          + "every event.");
   public static final Setting CLIENT_SEND_BUFFER_BYTES = GROUP.setting("clientSendBufferBytes", "bytes", 1024,
       1 << 30, 1 << 20,
       "Reply bytes buffered for one client; while more wait, further replies to it are dropped (a correct "
@@ -185,6 +191,11 @@ public final class TransportSettings extends GroupSettings {
     return get(EVENT_LOOP_BURST_MAX);
   }
 
+  /** Events may run on the thread that checked them while the loop is idle ({@link #EVENT_LOOP_INLINE}). */
+  public boolean eventLoopInline() {
+    return get(EVENT_LOOP_INLINE) == 1;
+  }
+
   public int clientSendBufferBytes() {
     return get(CLIENT_SEND_BUFFER_BYTES);
   }
@@ -289,6 +300,10 @@ public final class TransportSettings extends GroupSettings {
 
     public Builder eventLoopBurstMax(int v) {
       return set(EVENT_LOOP_BURST_MAX, v);
+    }
+
+    public Builder eventLoopInline(boolean v) {
+      return set(EVENT_LOOP_INLINE, v ? 1 : 0);
     }
 
     public Builder clientSendBufferBytes(int v) {

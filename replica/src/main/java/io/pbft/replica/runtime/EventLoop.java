@@ -35,6 +35,14 @@ import org.slf4j.LoggerFactory;
  * rather than in front of the protocol (before this, a flooding client could queue a megabyte
  * of requests ahead of the peers' messages on a busy machine, and the group stalled until the
  * primary was replaced).
+ *
+ * <p>With {@code inline} on ({@code transport.eventLoopInline}), a peer's message or a client's
+ * request that arrives while nothing waits for the loop runs right away on the thread that
+ * checked it (a network or verification thread), followed by {@code afterBurst}, so that a replica
+ * that is not busy hands each protocol step one thread fewer. The core still runs on one thread at
+ * a time: the loop thread holds {@link #core} for each burst, and an inline event takes it only if
+ * it is free and nothing is queued. Once anything waits, events queue and take their turns as
+ * above, so inline events never overtake queued ones by more than the moment it takes to notice.
  */
 final class EventLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EventLoop.class);
@@ -59,19 +67,26 @@ final class EventLoop implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger requestsWaiting =
       new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean running = true;
+  /** Held by whichever thread runs the core: the loop thread for a burst, or an inline event. */
+  private final java.util.concurrent.locks.ReentrantLock core = new java.util.concurrent.locks.ReentrantLock();
+  private final boolean inline;
+  private final AtomicLong ranInline = new AtomicLong();
   /** The loop is about to wait, or waits, for outside input (a client request then wakes it). */
   private volatile boolean waiting;
 
   EventLoop(String name, int capacity, int burstMax, Runnable afterBurst, Consumer<RuntimeException> onFatal) {
-    this(name, capacity, Long.MAX_VALUE, burstMax, 4, afterBurst, onFatal);
+    this(name, capacity, Long.MAX_VALUE, burstMax, 4, false, afterBurst, onFatal);
   }
 
   /**
    * @param requestsPerClientMax verified requests one client may have waiting for the loop; a
    *     newer one displaces its oldest
+   * @param inline whether peers' messages and clients' requests may run on the thread that submits
+   *     them while the loop is idle
    */
-  EventLoop(String name, int capacity, long bytesMax, int burstMax, int requestsPerClientMax, Runnable afterBurst,
-      Consumer<RuntimeException> onFatal) {
+  EventLoop(String name, int capacity, long bytesMax, int burstMax, int requestsPerClientMax, boolean inline,
+      Runnable afterBurst, Consumer<RuntimeException> onFatal) {
+    this.inline = inline;
     this.queue = new ArrayBlockingQueue<>(capacity);
     this.requests = new Requests(requestsPerClientMax);
     this.bytesMax = bytesMax;
@@ -100,6 +115,9 @@ final class EventLoop implements AutoCloseable {
    * (and counts a drop) when the queue is full by count or by bytes, or the loop stopped.
    */
   boolean submit(Runnable task, int size) {
+    if (runHere(task)) {
+      return true;
+    }
     if (size <= 0) {
       return submit(task);
     }
@@ -141,6 +159,9 @@ final class EventLoop implements AutoCloseable {
     if (!running) {
       return Admission.FULL;
     }
+    if (runHere(task)) {
+      return Admission.QUEUED;
+    }
     long now = bytes.addAndGet(size);
     if (now > bytesMax) {
       bytes.addAndGet(-size);
@@ -165,6 +186,35 @@ final class EventLoop implements AutoCloseable {
       queue.offer(NOTHING);
     }
     return old == null ? Admission.QUEUED : Admission.DISPLACED;
+  }
+
+  /**
+   * Runs {@code task} and then {@code afterBurst} on the calling thread, if inline events are on,
+   * nothing waits for the loop and no other thread runs the core; returns whether it did.
+   */
+  private boolean runHere(Runnable task) {
+    if (!inline || !running || core.isHeldByCurrentThread() || !queue.isEmpty() || requestsWaiting.get() != 0 || !internal.isEmpty()
+        || !core.tryLock()) {
+      return false;
+    }
+    try {
+      if (!running) {
+        return false;
+      }
+      ranInline.incrementAndGet();
+      runSafely(task);
+      if (running) {
+        runSafely(afterBurst);
+      }
+      return true;
+    } finally {
+      core.unlock();
+    }
+  }
+
+  /** Events run on the thread that submitted them ({@link #runHere}). */
+  long ranInline() {
+    return ranInline.get();
   }
 
   /** Requests dropped for a newer one of the same client while they waited for the loop. */
@@ -283,35 +333,46 @@ final class EventLoop implements AutoCloseable {
         waiting = true;
         task = internal.isEmpty() && requestsWaiting.get() == 0 ? queue.poll(100, TimeUnit.MILLISECONDS) : queue.poll();
         waiting = false;
+        core.lockInterruptibly(); // an inline event may be running
       } catch (InterruptedException e) {
         break;
       }
-      int ran = 0;
-      Runnable own;
-      while (running && (own = internal.poll()) != null) {
-        runSafely(own);
+      try {
+        burst(task);
+      } finally {
+        core.unlock();
+      }
+    }
+  }
+
+  /** Runs the replica's own reports, then outside input and clients' requests in turn, then afterBurst. */
+  private void burst(Runnable first) {
+    Runnable task = first;
+    int ran = 0;
+    Runnable own;
+    while (running && (own = internal.poll()) != null) {
+      runSafely(own);
+      ran++;
+    }
+    // The rest of the input and the clients' requests in turn, one of each, so that neither
+    // waits behind the other.
+    while (running) {
+      if (task != null) {
+        runSafely(task);
         ran++;
       }
-      // The rest of the input and the clients' requests in turn, one of each, so that neither
-      // waits behind the other.
-      while (running) {
-        if (task != null) {
-          runSafely(task);
-          ran++;
-        }
-        Sized request = ran < burstMax ? nextRequest() : null;
-        if (request != null) {
-          runSafely(request);
-          ran++;
-        }
-        if (ran >= burstMax || (task == null && request == null)) {
-          break;
-        }
-        task = queue.poll();
+      Sized request = ran < burstMax ? nextRequest() : null;
+      if (request != null) {
+        runSafely(request);
+        ran++;
       }
-      if (running && ran > 0) {
-        runSafely(afterBurst);
+      if (ran >= burstMax || (task == null && request == null)) {
+        break;
       }
+      task = queue.poll();
+    }
+    if (running && ran > 0) {
+      runSafely(afterBurst);
     }
   }
 

@@ -331,6 +331,8 @@ final class ReplicaMetrics implements AutoCloseable {
           + "together (authentication: signatures)", replica.verifyPool.togetherBatches()));
       out.add(counter("pbft_signature_batched_requests", "Client requests in those groups",
           replica.verifyPool.togetherRequests()));
+      out.add(counter("pbft_event_loop_inline_events", "Peers' messages and clients' requests the core ran on the "
+          + "thread that checked them, finding the event loop idle (transport.eventLoopInline)", replica.loop.ranInline()));
     }
   }
 

@@ -165,7 +165,8 @@ public final class ReplicaServer implements AutoCloseable {
     MemoryBudget.check(first, id, Runtime.getRuntime().maxMemory());
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(),
-        config.transport().clientRequestsVerifyingMax(), this::dispatchEffects, this::fatal);
+        config.transport().clientRequestsVerifyingMax(), config.transport().eventLoopInline(), this::dispatchEffects,
+        this::fatal);
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
       public void executed(io.pbft.replica.core.Executed e) {
@@ -978,15 +979,16 @@ public final class ReplicaServer implements AutoCloseable {
     return secret;
   }
 
-  /** Event loop backlog under which a MAC-authenticated message may be checked where it was read. */
+  /** Event loop backlog under which a cheaply checked message may be checked where it was read. */
   static final int INLINE_CHECK_LOOP_BACKLOG_MAX = 8;
 
   /**
-   * Whether a message whose check is one HMAC may be checked on the network thread that read it
-   * instead of a verification thread: only while nothing waits for verification and the event loop
-   * is nearly idle. A lone client's request and the PREPAREs and COMMITs of its batch then cross one
-   * thread fewer each (PERFORMANCE.md); under load, and under any flood, every message takes its
-   * fair turn in the pool as before.
+   * Whether a message whose check is cheap (one HMAC, or a small signed message) may be checked on
+   * the network thread that read it instead of a verification thread: only while nothing waits for
+   * verification and the event loop is nearly idle. A lone client's request and the PRE-PREPARE,
+   * PREPAREs and COMMITs of its batch then cross one thread fewer each (PERFORMANCE.md), and, with
+   * transport.eventLoopInline, the core runs on that thread as well; under load, and under any
+   * flood, every message takes its fair turn in the pool as before.
    */
   boolean checkInline() {
     return loop.queued() < INLINE_CHECK_LOOP_BACKLOG_MAX && verifyPool.idle();
