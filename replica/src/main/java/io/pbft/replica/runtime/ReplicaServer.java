@@ -979,6 +979,14 @@ public final class ReplicaServer implements AutoCloseable {
     return secret;
   }
 
+  /**
+   * Peers' messages and clients' requests the core ran on the thread that checked them, finding
+   * the event loop idle ({@code transport.eventLoopInline}).
+   */
+  public long eventsRunInline() {
+    return loop.ranInline();
+  }
+
   /** Event loop backlog under which a cheaply checked message may be checked where it was read. */
   static final int INLINE_CHECK_LOOP_BACKLOG_MAX = 8;
 
