@@ -193,8 +193,8 @@ final class EventLoop implements AutoCloseable {
    * nothing waits for the loop and no other thread runs the core; returns whether it did.
    */
   private boolean runHere(Runnable task) {
-    if (!inline || !running || core.isHeldByCurrentThread() || !queue.isEmpty() || requestsWaiting.get() != 0 || !internal.isEmpty()
-        || !core.tryLock()) {
+    if (!inline || !running || core.isHeldByCurrentThread() // never inside the core (its effects may submit)
+        || !queue.isEmpty() || requestsWaiting.get() != 0 || !internal.isEmpty() || !core.tryLock()) {
       return false;
     }
     try {
