@@ -190,10 +190,13 @@ final class EventLoop implements AutoCloseable {
 
   /**
    * Runs {@code task} and then {@code afterBurst} on the calling thread, if inline events are on,
-   * nothing waits for the loop and no other thread runs the core; returns whether it did.
+   * the loop thread waits for input, nothing waits for the loop and no other thread runs the core;
+   * returns whether it did.
    */
   private boolean runHere(Runnable task) {
-    if (!inline || !running || core.isHeldByCurrentThread() // never inside the core (its effects may submit)
+    // `waiting` first: one volatile read turns every event away while the loop thread works
+    // through a burst (under load, always), before any queue is asked for its size.
+    if (!inline || !waiting || !running || core.isHeldByCurrentThread() // never inside the core (its effects may submit)
         || !queue.isEmpty() || requestsWaiting.get() != 0 || !internal.isEmpty() || !core.tryLock()) {
       return false;
     }
