@@ -43,8 +43,9 @@ public final class TransportSettings extends GroupSettings {
       "1: while the event loop has nothing waiting, the thread that read and checked a peer's message or a "
           + "client's request runs it through the core itself and sends what it produced, one thread hand-off fewer "
           + "per protocol step on a replica that is not busy; the core still runs on one thread at a time. Once "
-          + "anything waits, every event takes its turn on the event loop thread. 0: the event loop thread runs "
-          + "every event.");
+          + "anything waits, every event takes its turn on the event loop thread. A durable replica (one with a "
+          + "data directory) ignores it: its events end in an fsync, which must not hold up a network thread. 0: "
+          + "the event loop thread runs every event.");
   public static final Setting CLIENT_SEND_BUFFER_BYTES = GROUP.setting("clientSendBufferBytes", "bytes", 1024,
       1 << 30, 1 << 20,
       "Reply bytes buffered for one client; while more wait, further replies to it are dropped (a correct "

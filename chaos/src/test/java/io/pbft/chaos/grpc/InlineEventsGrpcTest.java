@@ -50,10 +50,27 @@ class InlineEventsGrpcTest {
     }
   }
 
+  /**
+   * A durable replica's events end in an fsync of its log, which must not hold up the network
+   * thread that checked them (and every connection that thread serves): with the setting on, it
+   * still runs every event on its event loop.
+   */
+  @Test
+  void durableReplicasRunEveryEventOnTheEventLoop() throws Exception {
+    long[] inline = runPuts(GrpcCluster.builder(dir).replicas(4).clients(1).durable(), 0);
+    for (int r = 0; r < inline.length; r++) {
+      assertEquals(0, inline[r], "replica " + r);
+    }
+  }
+
   /** One client's sequential puts; returns the events each replica ran inline. */
   private long[] runPuts(UnaryOperator<ClusterConfig> tune, int client) throws Exception {
+    return runPuts(GrpcCluster.builder(dir).replicas(4).clients(1).tune(tune), client);
+  }
+
+  private long[] runPuts(GrpcCluster.Builder replicas, int client) throws Exception {
     int ops = 60;
-    try (GrpcCluster cluster = GrpcCluster.start(dir, 4, 1, tune);
+    try (GrpcCluster cluster = replicas.start();
         KvClient kv = cluster.kvClient(client)) {
       for (int i = 1; i <= ops; i++) {
         kv.put("key-" + (i % 7), Integer.toString(i));

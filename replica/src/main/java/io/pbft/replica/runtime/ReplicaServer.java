@@ -163,10 +163,13 @@ public final class ReplicaServer implements AutoCloseable {
     }
     core.wallClock(nowMs(), System.currentTimeMillis());
     MemoryBudget.check(first, id, Runtime.getRuntime().maxMemory());
+    // Inline events only without a write-ahead log: a durable replica's effects end in an fsync, and
+    // an inline event's effects run on the network thread that checked it, whose other connections
+    // (peers, clients, status probes) would wait out the disk.
     this.loop = new EventLoop("pbft-loop-" + id, config.transport().inboundQueueMax(),
         config.transport().inboundQueueBytesMax(), config.transport().eventLoopBurstMax(),
-        config.transport().clientRequestsVerifyingMax(), config.transport().eventLoopInline(), this::dispatchEffects,
-        this::fatal);
+        config.transport().clientRequestsVerifyingMax(), config.transport().eventLoopInline() && storage == null,
+        this::dispatchEffects, this::fatal);
     this.executionThread = new ExecutionThread("pbft-exec-" + id, execution, new Execution.Reports() {
       @Override
       public void executed(io.pbft.replica.core.Executed e) {
@@ -230,7 +233,8 @@ public final class ReplicaServer implements AutoCloseable {
       serverBuilder.sslContext(tls.serverContext()).intercept(new TransportIdentity(config, this::knownReplica));
     }
     this.server = serverBuilder
-        .directExecutor() // handlers only hand work to bounded queues; they never block
+        // Handlers hand work to bounded queues, or run the core inline (never the disk): they never block.
+        .directExecutor()
         .maxInboundMessageSize(t.messageBytesMax())
         // Connection hygiene (see Hygiene): caps on connections at accept, per address and in
         // total; streams per connection; HTTP/2 started within the handshake timeout; a
