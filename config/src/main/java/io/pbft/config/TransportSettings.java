@@ -30,6 +30,13 @@ public final class TransportSettings extends GroupSettings {
           + "streams still without a handshake count against pendingStreamsMax instead.");
   public static final Setting VERIFY_THREADS = GROUP.setting("verifyThreads", "threads", 0, 1024, 0,
       "Signature verification threads (0: one per available core).");
+  public static final Setting NETWORK_THREADS = GROUP.setting("networkThreads", "threads", 0, 1024, 0,
+      "Threads that read, write and encrypt a replica's connections, its streams to its peers as well as those "
+          + "it accepts (0: one per two available cores, at least one). With eventLoopInline, the fewer there are, "
+          + "the more often a message the core produces leaves from the thread that ran it without waking another: "
+          + "on two cores, one thread per replica gave 1.2-1.3x the throughput of two with fifty clients, and "
+          + "1.2-1.4x that of four (gRPC's default) with one and with fifty. More threads encrypt more connections "
+          + "in parallel on a larger machine.");
   public static final Setting RECONNECT_DELAY_MS = GROUP.setting("reconnectDelayMs", "ms", 1, 60_000, 200,
       "Pause before a broken stream to a peer is reopened; a client waits as long before it retries a session "
           + "with a replica that did not come up.");
@@ -176,6 +183,17 @@ public final class TransportSettings extends GroupSettings {
     return get(CLIENT_SESSIONS_MAX);
   }
 
+  /** Network threads per replica as configured (0: {@link #networkThreadsFor} decides). */
+  public int networkThreads() {
+    return get(NETWORK_THREADS);
+  }
+
+  /** The network threads a replica runs with on {@code cores} available cores. */
+  public int networkThreadsFor(int cores) {
+    int n = networkThreads();
+    return n > 0 ? n : Math.max(1, cores / 2);
+  }
+
   public int verifyThreads() {
     return get(VERIFY_THREADS);
   }
@@ -285,6 +303,10 @@ public final class TransportSettings extends GroupSettings {
 
     public Builder clientSessionsMax(int v) {
       return set(CLIENT_SESSIONS_MAX, v);
+    }
+
+    public Builder networkThreads(int v) {
+      return set(NETWORK_THREADS, v);
     }
 
     public Builder verifyThreads(int v) {

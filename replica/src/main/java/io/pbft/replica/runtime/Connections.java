@@ -9,6 +9,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.buffer.ByteBuf;
 import io.grpc.netty.shaded.io.netty.channel.Channel;
 import io.grpc.netty.shaded.io.netty.channel.ChannelDuplexHandler;
@@ -22,8 +23,10 @@ import io.grpc.netty.shaded.io.netty.channel.ServerChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandler;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
@@ -99,10 +102,24 @@ final class Connections {
     this.garbage = garbage;
     DefaultThreadFactory bossThreads = new DefaultThreadFactory("pbft-accept-" + replicaId, true);
     DefaultThreadFactory workerThreads = new DefaultThreadFactory("pbft-net-" + replicaId, true);
-    // gRPC's default: one acceptor thread, and Netty's default number of network threads
+    // One acceptor thread, as gRPC's default; transport.networkThreads network threads, which also
+    // carry this replica's streams to its peers (peerChannel).
+    int threads = t.networkThreadsFor(Runtime.getRuntime().availableProcessors());
     this.boss = epoll ? new EpollEventLoopGroup(1, bossThreads) : new NioEventLoopGroup(1, bossThreads);
-    this.workers = epoll ? new EpollEventLoopGroup(0, workerThreads) : new NioEventLoopGroup(0, workerThreads);
+    this.workers = epoll ? new EpollEventLoopGroup(threads, workerThreads) : new NioEventLoopGroup(threads, workerThreads);
     quietTransportLogs();
+  }
+
+  /**
+   * Makes {@code builder}'s channel (to a peer) run on this replica's network threads instead of
+   * gRPC's shared ones, with its callbacks on them too (they only drain a queue): a message the core
+   * sends from a network thread (an inline event) then leaves without a hand-off whenever its
+   * stream lives on that same thread.
+   */
+  NettyChannelBuilder peerChannel(NettyChannelBuilder builder) {
+    return builder.eventLoopGroup(workers)
+        .channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+        .directExecutor();
   }
 
   /** Server channels (epoll where available, as gRPC's default) whose accepted connections pass {@link Acceptor}. */

@@ -750,7 +750,8 @@ public final class ReplicaServer implements AutoCloseable {
       }
       // With TLS: mutual, this replica's certificate shown, the peer's checked against the CA and
       // against the host name it is dialled at.
-      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(peer.host(), peer.port());
+      NettyChannelBuilder builder =
+          hygiene.connections.peerChannel(NettyChannelBuilder.forAddress(peer.host(), peer.port()));
       if (tls != null) {
         builder.sslContext(tls.peerContext());
       } else {
