@@ -73,6 +73,12 @@ public final class TransportSettings extends GroupSettings {
       "TCP connections one replica keeps open at once. A new connection beyond closes the oldest connection that "
           + "carries no authenticated stream (an established client session or a peer stream with a verified "
           + "message), or is refused when every one does. Counted in `pbft status`.");
+  public static final Setting QUERIES_PER_SECOND_MAX = GROUP.setting("queriesPerSecondMax", "queries/s", 1,
+      1 << 20, 100,
+      "Status and Membership queries (which need no identity) one remote IP address may make per second, over "
+          + "all its connections, with bursts of as many; beyond, they are refused (RESOURCE_EXHAUSTED) before "
+          + "they take any time from the event loop or the execution thread, and counted in `pbft status`. "
+          + "Whatever the callers, at most 16 status queries wait for the event loop at once.");
   public static final Setting CONNECTIONS_PER_ADDRESS_MAX = GROUP.setting("connectionsPerAddressMax", "connections",
       1, 1 << 20, 128,
       "TCP connections from one remote IP address; beyond, as for connectionsMax among that address's connections.");
@@ -181,6 +187,11 @@ public final class TransportSettings extends GroupSettings {
 
   public int clientSessionsMax() {
     return get(CLIENT_SESSIONS_MAX);
+  }
+
+  /** Status and Membership queries per second from one remote address. */
+  public int queriesPerSecondMax() {
+    return get(QUERIES_PER_SECOND_MAX);
   }
 
   /** Network threads per replica as configured (0: {@link #networkThreadsFor} decides). */
@@ -303,6 +314,10 @@ public final class TransportSettings extends GroupSettings {
 
     public Builder clientSessionsMax(int v) {
       return set(CLIENT_SESSIONS_MAX, v);
+    }
+
+    public Builder queriesPerSecondMax(int v) {
+      return set(QUERIES_PER_SECOND_MAX, v);
     }
 
     public Builder networkThreads(int v) {

@@ -14,20 +14,18 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ClientRates {
   private final long perSecond;
-  private final long nanosPerToken;
-  private final ConcurrentHashMap<Integer, Bucket> buckets = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Integer, TokenBucket> buckets = new ConcurrentHashMap<>();
 
   ClientRates(int perSecond) {
     if (perSecond < 1) {
       throw new IllegalArgumentException("perSecond must be positive: " + perSecond);
     }
     this.perSecond = perSecond;
-    this.nanosPerToken = Math.max(1, 1_000_000_000L / perSecond);
   }
 
   /** Takes one token of {@code clientId}'s bucket at {@code nowNanos}; false if there is none. */
   boolean tryAcquire(int clientId, long nowNanos) {
-    return buckets.computeIfAbsent(clientId, id -> new Bucket(perSecond, nowNanos)).take(nowNanos, perSecond, nanosPerToken);
+    return buckets.computeIfAbsent(clientId, id -> new TokenBucket(perSecond, nowNanos)).take(nowNanos);
   }
 
   /**
@@ -35,40 +33,7 @@ final class ClientRates {
    * one now). A query: it takes nothing.
    */
   long nanosUntilToken(int clientId, long nowNanos) {
-    Bucket b = buckets.get(clientId);
-    return b == null ? 0 : b.nanosUntilToken(nowNanos, nanosPerToken);
-  }
-
-  private static final class Bucket {
-    private long tokens;
-    private long refilledAt;
-
-    Bucket(long tokens, long nowNanos) {
-      this.tokens = tokens;
-      this.refilledAt = nowNanos;
-    }
-
-    synchronized long nanosUntilToken(long nowNanos, long nanosPerToken) {
-      return tokens > 0 ? 0 : Math.max(0, refilledAt + nanosPerToken - nowNanos);
-    }
-
-    synchronized boolean take(long nowNanos, long capacity, long nanosPerToken) {
-      long elapsed = nowNanos - refilledAt;
-      if (elapsed >= nanosPerToken) {
-        long add = elapsed / nanosPerToken;
-        if (add >= capacity - tokens) {
-          tokens = capacity;
-          refilledAt = nowNanos;
-        } else {
-          tokens += add;
-          refilledAt += add * nanosPerToken;
-        }
-      }
-      if (tokens == 0) {
-        return false;
-      }
-      tokens--;
-      return true;
-    }
+    TokenBucket b = buckets.get(clientId);
+    return b == null ? 0 : b.nanosUntilToken(nowNanos);
   }
 }

@@ -212,9 +212,33 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
     }
   }
 
+  /**
+   * Whether a query (Status or Membership, which need no identity) may go on: its remote address
+   * has a token left ({@code transport.queriesPerSecondMax}); otherwise it is refused here, before
+   * it takes any time from the event loop or the execution thread.
+   */
+  private boolean admitQuery(StreamObserver<?> responseObserver) {
+    TokenBucket bucket = connection().queries;
+    if (bucket == null || bucket.take(System.nanoTime())) {
+      return true;
+    }
+    replica.drop("query over its address's rate");
+    responseObserver.onError(Status.RESOURCE_EXHAUSTED.withDescription("more than "
+        + replica.config.transport().queriesPerSecondMax() + " status and membership queries a second from "
+        + "one address (transport.queriesPerSecondMax); retry later").asRuntimeException());
+    return false;
+  }
+
+  /** Status queries waiting for the event loop and the execution thread, from every caller together. */
+  private final java.util.concurrent.atomic.AtomicInteger statusesWaiting = new java.util.concurrent.atomic.AtomicInteger();
+  static final int STATUSES_WAITING_MAX = 16;
+
   @Override
   public void membership(io.pbft.proto.MembershipRequest request,
       StreamObserver<io.pbft.proto.MembershipResponse> responseObserver) {
+    if (!admitQuery(responseObserver)) {
+      return;
+    }
     // From the executed state's summary (published by the execution thread): no event-loop turn,
     // nothing but a copy of a short list.
     io.pbft.replica.execution.Epochs.Summary s = replica.execution.epochs().summary();
@@ -225,7 +249,18 @@ final class ClientService extends ClientServiceGrpc.ClientServiceImplBase {
 
   @Override
   public void status(StatusRequest request, StreamObserver<StatusResponse> responseObserver) {
+    if (!admitQuery(responseObserver)) {
+      return;
+    }
+    if (statusesWaiting.incrementAndGet() > STATUSES_WAITING_MAX) {
+      statusesWaiting.decrementAndGet();
+      replica.drop("status queries waiting");
+      responseObserver.onError(Status.RESOURCE_EXHAUSTED.withDescription(STATUSES_WAITING_MAX
+          + " status queries already wait for replica " + replica.id + "; retry later").asRuntimeException());
+      return;
+    }
     replica.status().orTimeout(5, TimeUnit.SECONDS).whenComplete((status, error) -> {
+      statusesWaiting.decrementAndGet();
       if (error != null) {
         responseObserver.onError(io.grpc.Status.UNAVAILABLE.withDescription(error.getMessage()).asRuntimeException());
       } else {

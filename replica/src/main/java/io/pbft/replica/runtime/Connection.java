@@ -38,6 +38,12 @@ final class Connection {
    */
   volatile Object tlsIdentity;
   static final Object NO_TLS_IDENTITY = new Object();
+  /**
+   * The Status and Membership queries its remote address may still make (one bucket for all the
+   * address's connections, {@code transport.queriesPerSecondMax}); null for a call whose connection
+   * is unknown.
+   */
+  volatile TokenBucket queries;
   /** The HTTP/2 connection preface has arrived. */
   volatile boolean http2;
   volatile boolean closing;

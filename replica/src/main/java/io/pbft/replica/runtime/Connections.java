@@ -81,6 +81,9 @@ final class Connections {
 
   private final LinkedHashMap<Channel, Connection> all = new LinkedHashMap<>(); // guarded by this; oldest first
   private final Map<Object, Integer> perAddress = new HashMap<>(); // guarded by this
+  /** The query bucket of each address with a connection open (see {@link Connection#queries}); guarded by this. */
+  private final Map<Object, TokenBucket> queries = new HashMap<>();
+  private final int queriesPerSecond;
   private final ConcurrentHashMap<SocketAddress, Connection> byRemote = new ConcurrentHashMap<>();
   private final AtomicLong unauthenticatedBytes = new AtomicLong();
   private final AtomicLong accepted = new AtomicLong();
@@ -97,6 +100,7 @@ final class Connections {
     this.tls = tls;
     this.max = t.connectionsMax();
     this.perAddressMax = t.connectionsPerAddressMax();
+    this.queriesPerSecond = t.queriesPerSecondMax();
     this.handshakeTimeoutNanos = TimeUnit.MILLISECONDS.toNanos(t.handshakeTimeoutMs());
     this.unauthenticatedBytesMax = t.unauthenticatedBytesMax();
     this.garbage = garbage;
@@ -264,6 +268,7 @@ final class Connections {
       if (refused == null) {
         all.put(child, c);
         perAddress.merge(c.address, 1, Integer::sum);
+        c.queries = queries.computeIfAbsent(c.address, a -> new TokenBucket(queriesPerSecond, System.nanoTime()));
         if (remote != null) {
           byRemote.put(remote, c);
         }
@@ -297,7 +302,9 @@ final class Connections {
   /** Takes {@code c} out of the bookkeeping (idempotent); guarded by this. */
   private void forget(Connection c) {
     if (all.remove(c.channel) != null) {
-      perAddress.computeIfPresent(c.address, (k, n) -> n <= 1 ? null : n - 1);
+      if (perAddress.computeIfPresent(c.address, (k, n) -> n <= 1 ? null : n - 1) == null) {
+        queries.remove(c.address);
+      }
       if (c.remote != null) {
         byRemote.remove(c.remote, c);
       }
