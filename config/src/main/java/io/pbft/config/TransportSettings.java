@@ -31,12 +31,12 @@ public final class TransportSettings extends GroupSettings {
   public static final Setting VERIFY_THREADS = GROUP.setting("verifyThreads", "threads", 0, 1024, 0,
       "Signature verification threads (0: one per available core).");
   public static final Setting NETWORK_THREADS = GROUP.setting("networkThreads", "threads", 0, 1024, 0,
-      "Threads that read, write and encrypt a replica's connections, its streams to its peers as well as those "
-          + "it accepts (0: one per two available cores, at least one). With eventLoopInline, the fewer there are, "
-          + "the more often a message the core produces leaves from the thread that ran it without waking another: "
-          + "on two cores, one thread per replica gave 1.2-1.3x the throughput of two with fifty clients, and "
-          + "1.2-1.4x that of four (gRPC's default) with one and with fifty. More threads encrypt more connections "
-          + "in parallel on a larger machine.");
+      "0: the connections a replica accepts run on gRPC's default number of threads (two per core), and its "
+          + "streams to its peers on gRPC's shared client threads. N: N threads of the replica's own carry both, so "
+          + "that with eventLoopInline a message the core sends leaves from the thread that ran it without waking "
+          + "another. On two cores, 1 gave 1.2-1.4x the throughput of 0 with one client and with fifty, but an "
+          + "outsider opening thousands of handshake-less streams then delays the peers' traffic on that one "
+          + "thread (one view change in a CI run of the session-exhaustion fault), hence not the default.");
   public static final Setting RECONNECT_DELAY_MS = GROUP.setting("reconnectDelayMs", "ms", 1, 60_000, 200,
       "Pause before a broken stream to a peer is reopened; a client waits as long before it retries a session "
           + "with a replica that did not come up.");
@@ -194,15 +194,9 @@ public final class TransportSettings extends GroupSettings {
     return get(QUERIES_PER_SECOND_MAX);
   }
 
-  /** Network threads per replica as configured (0: {@link #networkThreadsFor} decides). */
+  /** Network threads of the replica's own, which carry its peer streams too; 0: gRPC's defaults. */
   public int networkThreads() {
     return get(NETWORK_THREADS);
-  }
-
-  /** The network threads a replica runs with on {@code cores} available cores. */
-  public int networkThreadsFor(int cores) {
-    int n = networkThreads();
-    return n > 0 ? n : Math.max(1, cores / 2);
   }
 
   public int verifyThreads() {

@@ -106,9 +106,9 @@ final class Connections {
     this.garbage = garbage;
     DefaultThreadFactory bossThreads = new DefaultThreadFactory("pbft-accept-" + replicaId, true);
     DefaultThreadFactory workerThreads = new DefaultThreadFactory("pbft-net-" + replicaId, true);
-    // One acceptor thread, as gRPC's default; transport.networkThreads network threads, which also
-    // carry this replica's streams to its peers (peerChannel).
-    int threads = t.networkThreadsFor(Runtime.getRuntime().availableProcessors());
+    // One acceptor thread, as gRPC's default; transport.networkThreads network threads (0: Netty's
+    // default), which then also carry this replica's streams to its peers (peerChannel).
+    int threads = t.networkThreads();
     this.boss = epoll ? new EpollEventLoopGroup(1, bossThreads) : new NioEventLoopGroup(1, bossThreads);
     this.workers = epoll ? new EpollEventLoopGroup(threads, workerThreads) : new NioEventLoopGroup(threads, workerThreads);
     quietTransportLogs();

@@ -750,8 +750,10 @@ public final class ReplicaServer implements AutoCloseable {
       }
       // With TLS: mutual, this replica's certificate shown, the peer's checked against the CA and
       // against the host name it is dialled at.
-      NettyChannelBuilder builder =
-          hygiene.connections.peerChannel(NettyChannelBuilder.forAddress(peer.host(), peer.port()));
+      NettyChannelBuilder builder = NettyChannelBuilder.forAddress(peer.host(), peer.port());
+      if (config.transport().networkThreads() > 0) {
+        hygiene.connections.peerChannel(builder); // on the replica's own network threads
+      }
       if (tls != null) {
         builder.sslContext(tls.peerContext());
       } else {
